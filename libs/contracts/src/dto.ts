@@ -1,0 +1,136 @@
+/** Response shapes of the REST API (SPEC §5). */
+import type { AuthEnforcement, Plan } from './schemas.js';
+import type { PermissionKey, RoleIcon } from './permissions.js';
+
+export type MemberStatus = 'invited' | 'active' | 'revoked';
+export type EnforcedAuthState = 'linked' | 'pending';
+
+export interface RoleRef {
+  id: string;
+  name: string;
+  icon: RoleIcon;
+}
+
+export interface TeamRef {
+  id: string;
+  name: string;
+}
+
+export interface MemberDto {
+  id: string;
+  email: string;
+  name: string | null;
+  avatarUrl: string | null;
+  status: MemberStatus;
+  role: RoleRef;
+  isOwner: boolean;
+  isBillingContact: boolean;
+  agentAccess: boolean;
+  teams: TeamRef[];
+  twoFactorEnabled: boolean | null;
+  enforcedAuth: EnforcedAuthState | null;
+  invitedAt: string | null;
+  joinedAt: string | null;
+  lastActiveAt: string | null;
+  version: number;
+}
+
+export interface SeatUsage {
+  limit: number | null;
+  used: number;
+  invited: number;
+}
+
+export interface AgentSeatUsage {
+  limit: number | null;
+  used: number;
+  free: 1;
+  billable: number;
+  monthlyCost: number;
+}
+
+export interface AccountDto {
+  id: string;
+  name: string;
+  plan: Plan;
+  seats: SeatUsage;
+  agentSeats: AgentSeatUsage;
+  ownerId: string;
+  billingContactId: string;
+  authEnforcement: AuthEnforcement;
+  require2fa: boolean;
+  teamsEnabled: boolean;
+  validated: boolean;
+  rolesVersion: number;
+  version: number;
+  createdAt: string;
+}
+
+/** The short form of an account, as listed for the account switcher. */
+export interface AccountSummaryDto {
+  id: string;
+  name: string;
+  memberId: string;
+  status: MemberStatus;
+}
+
+export interface PersonDto {
+  id: string;
+  email: string;
+  name: string;
+  avatarUrl: string | null;
+  twoFactorEnabled: boolean;
+  createdAt: string;
+}
+
+export interface PermissionsDto {
+  version: number;
+  keys: PermissionKey[];
+}
+
+export interface MeDto {
+  person: PersonDto;
+  member: MemberDto;
+  account: AccountDto;
+  permissions: PermissionsDto;
+  accounts: AccountSummaryDto[];
+}
+
+export interface AuthResultDto {
+  token: string;
+  member: MemberDto;
+  account: AccountDto;
+  accounts: AccountSummaryDto[];
+}
+
+export interface SessionDto {
+  id: string;
+  current: boolean;
+  accountId: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  authMethod: string;
+}
+
+export interface TotpSetupDto {
+  secret: string;
+  otpauthUrl: string;
+  qrSvg: string;
+}
+
+export interface RecoveryCodesDto {
+  recoveryCodes: string[];
+}
+
+export interface HealthDto {
+  status: 'ok' | 'degraded';
+  db: 'ok' | 'down';
+  redis: 'ok' | 'down' | 'disabled';
+}
+
+export interface ListDto<T> {
+  items: T[];
+}

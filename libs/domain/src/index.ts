@@ -1,0 +1,4 @@
+export * from './plans.js';
+export * from './seats.js';
+export * from './permissions.js';
+export * from './invariants.js';
