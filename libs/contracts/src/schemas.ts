@@ -44,6 +44,8 @@ export const signupSchema = z.strictObject({
   email: emailSchema,
   password: passwordSchema,
   plan: z.enum(PLANS).optional(),
+  /** Only when the email already has a person with 2FA on. */
+  totp: totpSchema.optional(),
 });
 export type SignupRequest = z.input<typeof signupSchema>;
 

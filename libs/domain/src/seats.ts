@@ -32,6 +32,20 @@ export function countSeats(members: Iterable<SeatHolder>): SeatCount {
   return { used, invited, agents };
 }
 
+/** The same count from `(status, agentAccess) → count` groups, as a database GROUP BY returns them. */
+export function countSeatsGrouped(groups: Iterable<SeatHolder & { readonly count: number }>): SeatCount {
+  let used = 0;
+  let invited = 0;
+  let agents = 0;
+  for (const group of groups) {
+    if (!holdsSeat(group)) continue;
+    used += group.count;
+    if (group.status === 'invited') invited += group.count;
+    if (group.agentAccess) agents += group.count;
+  }
+  return { used, invited, agents };
+}
+
 export interface AgentCost {
   readonly free: 1;
   readonly billable: number;
@@ -44,7 +58,8 @@ export function agentCost(plan: Plan, agents: number): AgentCost {
   return { free: 1, billable, monthlyCost: billable * (PLAN_LIMITS[plan].extraAgentSeatPrice ?? 0) };
 }
 
-export type SeatCheck = { ok: true } | { ok: false; code: 'SEAT_LIMIT_REACHED' | 'AGENT_SEAT_LIMIT_REACHED'; limit: number };
+export type SeatCheck =
+  { ok: true } | { ok: false; code: 'SEAT_LIMIT_REACHED' | 'AGENT_SEAT_LIMIT_REACHED'; limit: number };
 
 /** Whether usage `count` fits the plan (used for invitations, reactivation, agent toggles and downgrades). */
 export function checkSeats(plan: Plan, count: Pick<SeatCount, 'used' | 'agents'>): SeatCheck {
@@ -59,7 +74,10 @@ export function checkSeats(plan: Plan, count: Pick<SeatCount, 'used' | 'agents'>
 }
 
 /** Usage after adding `seats` members of whom `agents` have agent access. */
-export function seatUsageAfter(count: SeatCount, change: { seats: number; agents: number; invited?: number }): SeatCount {
+export function seatUsageAfter(
+  count: SeatCount,
+  change: { seats: number; agents: number; invited?: number },
+): SeatCount {
   return {
     used: count.used + change.seats,
     invited: count.invited + (change.invited ?? 0),

@@ -1,0 +1,80 @@
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { AppModule, type AppOptions } from './app.module.js';
+import { toErrorBody } from './common/error.filter.js';
+import type { AppConfig } from './config.js';
+import { loadDashboard } from './web/web.js';
+
+/** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
+export const BODY_LIMIT = '100kb';
+
+/** Builds the whole API (REST, docs, dashboard) without listening; `main.ts` and the tests share it. */
+export async function createApp(config: AppConfig, options: AppOptions & { logLevels?: LogLevel[] } = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bodyParser: false,
+    logger: options.logLevels ?? ['log', 'warn', 'error'],
+  });
+  const http = app.getHttpAdapter().getInstance() as express.Express;
+  http.disable('x-powered-by');
+  http.set('trust proxy', 'loopback');
+
+  const dashboard = loadDashboard(config.webRoot);
+  if (!dashboard) new Logger('Web').warn(`No dashboard build at ${config.webRoot ?? '(none)'}: serving the API only`);
+  http.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", ...(dashboard?.scriptHashes ?? [])],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  http.use(cookieParser());
+  if (dashboard) http.use(dashboard.handler);
+  http.use(jsonBody());
+
+  app.setGlobalPrefix('api/v1');
+  // CORS stays closed: no Access-Control-Allow-Origin is ever sent unless ALLOWED_ORIGINS lists an origin.
+  const extraOrigins = config.allowedOrigins.slice(1);
+  if (extraOrigins.length > 0) app.enableCors({ origin: extraOrigins, credentials: true });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Rolecall API')
+      .setDescription('User and role management. Errors: { error: { code, message, details } }.')
+      .setVersion('1')
+      .addBearerAuth()
+      .addCookieAuth('rolecall_session')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document);
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** JSON bodies only, up to BODY_LIMIT; parse failures answer in the API's error shape. */
+function jsonBody() {
+  const parse = express.json({ limit: BODY_LIMIT, strict: false });
+  return (request: Request, response: Response, next: NextFunction) => {
+    parse(request, response, (error?: unknown) => {
+      if (!error) return next();
+      const { status, body } = toErrorBody(error);
+      response.status(status).json(body);
+    });
+  };
+}

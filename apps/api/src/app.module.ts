@@ -1,0 +1,54 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ActivityService } from './activity/activity.service.js';
+import { AccessGuard } from './auth/access.guard.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthService } from './auth/auth.service.js';
+import { RateLimitService } from './auth/rate-limit.service.js';
+import { SecondFactorService } from './auth/second-factor.service.js';
+import { Clock, SystemClock } from './common/clock.js';
+import { ErrorFilter } from './common/error.filter.js';
+import { validationPipe } from './common/validation.js';
+import { APP_CONFIG, type AppConfig } from './config.js';
+import { dataSourceOptions } from './database/data-source.js';
+import { Database } from './database/database.service.js';
+import { DomainEventBus } from './events/domain-events.js';
+import { HealthController } from './health/health.controller.js';
+import { MeController } from './me/me.controller.js';
+import { MeService } from './me/me.service.js';
+import { PermissionsService } from './permissions/permissions.service.js';
+import { SessionsService } from './sessions/sessions.service.js';
+
+export interface AppOptions {
+  /** Replaces the system clock (tests move time with it). */
+  clock?: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppOptions = {}): DynamicModule {
+    const providers: Provider[] = [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: Clock, useValue: options.clock ?? new SystemClock() },
+      DomainEventBus,
+      Database,
+      ActivityService,
+      SessionsService,
+      PermissionsService,
+      RateLimitService,
+      SecondFactorService,
+      AuthService,
+      MeService,
+      { provide: APP_GUARD, useClass: AccessGuard },
+      { provide: APP_FILTER, useClass: ErrorFilter },
+      { provide: APP_PIPE, useValue: validationPipe },
+    ];
+    return {
+      module: AppModule,
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 })],
+      controllers: [HealthController, AuthController, MeController],
+      providers,
+    };
+  }
+}

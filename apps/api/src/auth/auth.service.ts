@@ -1,0 +1,235 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  ADMIN_ROLE_ID,
+  type AccountSummaryDto,
+  type AuthResultDto,
+  type SignInRequest,
+  type SignupRequest,
+} from '@rolecall/contracts';
+import { randomUUID } from 'node:crypto';
+import { In, type EntityManager } from 'typeorm';
+import { AccountEntity } from '../accounts/account.entity.js';
+import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, forbidden } from '../common/domain-error.js';
+import { Database, type Tx } from '../database/database.service.js';
+import { MemberEntity } from '../members/member.entity.js';
+import { loadMemberDtos } from '../members/members.dto.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { SessionEntity } from '../sessions/session.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { RateLimitService } from './rate-limit.service.js';
+import { SecondFactorService } from './second-factor.service.js';
+
+type Meta = Pick<Actor, 'ip' | 'userAgent'>;
+
+const invalidCredentials = () => new DomainError('INVALID_CREDENTIALS', 'That email and password do not match');
+
+@Injectable()
+export class AuthService {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(ActivityService) private readonly activity: ActivityService,
+    @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
+  ) {}
+
+  /**
+   * Creates an account with the person as owner, billing contact and Admin (no agent access).
+   * An email that already has a person must prove it with that person's password (and second
+   * factor), and gets the new account added to its memberships.
+   */
+  async signup(input: SignupRequest & { email: string }, meta: Meta): Promise<AuthResultDto> {
+    await this.limits.consume('signInIp', meta.ip ?? 'unknown');
+    const existing = await this.db.read((m) => m.getRepository(PersonEntity).findOneBy({ email: input.email }));
+    if (existing) {
+      await this.limits.check('signInEmail', input.email);
+      if (!(await verifyPassword(input.password, existing.passwordHash))) {
+        await this.limits.consume('signInEmail', input.email);
+        throw invalidCredentials();
+      }
+    }
+    const passwordHash = existing ? null : await hashPassword(input.password);
+    return this.db.transaction(async (tx) => {
+      if (existing?.totpSecret) await this.requireSecondFactor(tx, existing, input.totp);
+      const now = this.clock.now().toISOString();
+      const person =
+        existing ??
+        tx.manager.getRepository(PersonEntity).create({
+          id: randomUUID(),
+          email: input.email,
+          name: input.name,
+          passwordHash,
+          avatarUrl: null,
+          totpSecret: null,
+          totpPendingSecret: null,
+          totpLastStep: null,
+          recoveryCodes: null,
+          createdAt: now,
+        });
+      if (!existing) {
+        // Serialised on SQLite; on PostgreSQL a racing sign-up with the same email hits the unique
+        // index and answers 409 CONFLICT.
+        await tx.manager.getRepository(PersonEntity).insert(person);
+      }
+      const memberId = randomUUID();
+      const account = tx.manager.getRepository(AccountEntity).create({
+        id: randomUUID(),
+        name: input.accountName,
+        plan: input.plan ?? 'free',
+        ownerMemberId: memberId,
+        billingContactMemberId: memberId,
+        authEnforcement: 'any',
+        require2fa: false,
+        teamsEnabled: false,
+        oktaIssuer: null,
+        oktaClientId: null,
+        oktaSecretEnc: null,
+        validatedPhone: null,
+        validatedAt: null,
+        rolesVersion: 1,
+        version: 1,
+        activitySeq: 0,
+        activityHash: '',
+        createdAt: now,
+      });
+      await tx.manager.getRepository(AccountEntity).insert(account);
+      const member = tx.manager.getRepository(MemberEntity).create({
+        id: memberId,
+        accountId: account.id,
+        personId: person.id,
+        email: person.email,
+        name: person.name,
+        status: 'active',
+        roleId: ADMIN_ROLE_ID,
+        agentAccess: false,
+        invitedByMemberId: null,
+        invitedAt: null,
+        joinedAt: now,
+        lastActiveAt: now,
+        permissionsVersion: 1,
+        version: 1,
+        createdAt: now,
+      });
+      await tx.manager.getRepository(MemberEntity).insert(member);
+      const entry = await this.activity.append(
+        tx,
+        account,
+        { memberId, email: person.email, ...meta },
+        {
+          action: 'account.created',
+          target: { type: 'account', id: account.id, label: account.name },
+          changes: { name: { after: account.name }, plan: { after: account.plan } },
+        },
+      );
+      const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
+      tx.publish({ type: 'account.created', accountId: account.id, seq: entry.seq });
+      return this.authResult(tx.manager, token, person, member, account);
+    });
+  }
+
+  /**
+   * Password sign-in. Unknown email and wrong password get the same answer (and take the same
+   * time). With 2FA on, a missing code answers `TOTP_REQUIRED` and a wrong one `TOTP_INVALID`.
+   */
+  async signIn(input: SignInRequest & { email: string }, meta: Meta): Promise<AuthResultDto> {
+    await this.limits.consume('signInIp', meta.ip ?? 'unknown');
+    await this.limits.check('signInEmail', input.email);
+    const person = await this.db.read((m) => m.getRepository(PersonEntity).findOneBy({ email: input.email }));
+    if (!(await verifyPassword(input.password, person?.passwordHash ?? null)) || !person) {
+      await this.limits.consume('signInEmail', input.email);
+      throw invalidCredentials();
+    }
+    const result = await this.db.transaction(async (tx) => {
+      if (person.totpSecret) await this.requireSecondFactor(tx, person, input.totp);
+      const member = await this.chooseMembership(tx.manager, person.id, input.accountId);
+      const account = await this.db.lockAccount(tx, member.accountId);
+      const { token, session } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
+      const entry = await this.activity.append(
+        tx,
+        account,
+        { memberId: member.id, email: person.email, ...meta },
+        { action: 'session.signed_in', target: { type: 'session', id: session.id, label: person.email }, changes: { method: 'password' } },
+      );
+      tx.publish({ type: 'session.signed_in', accountId: account.id, personId: person.id, sessionId: session.id, seq: entry.seq });
+      return this.authResult(tx.manager, token, person, member, account);
+    });
+    await this.limits.reset('signInEmail', input.email);
+    return result;
+  }
+
+  /** Ends the current session. */
+  async signOut(session: SessionEntity, actor: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const account = await this.db.lockAccount(tx, session.accountId);
+      const ended = await this.sessions.revoke(tx.manager, { ids: [session.id] }, 'signed_out');
+      if (ended.length === 0) return;
+      const entry = await this.activity.append(tx, account, actor, {
+        action: 'session.signed_out',
+        target: { type: 'session', id: session.id, label: actor.email },
+        changes: null,
+      });
+      tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'signed_out', seq: entry.seq });
+    });
+  }
+
+  /** Moves the session to another account of the person; 403 unless an active member there. */
+  async switchAccount(token: string, session: SessionEntity, person: PersonEntity, accountId: string): Promise<AuthResultDto> {
+    return this.db.transaction(async (tx) => {
+      const member = await this.chooseMembership(tx.manager, person.id, accountId);
+      await tx.manager.getRepository(SessionEntity).update({ id: session.id }, { accountId });
+      const account = await tx.manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
+      return this.authResult(tx.manager, token, person, member, account);
+    });
+  }
+
+  /** Active memberships of a person, oldest first, for the account switcher. */
+  async accountsOf(manager: EntityManager, personId: string): Promise<AccountSummaryDto[]> {
+    const members = await manager.getRepository(MemberEntity).find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
+    if (members.length === 0) return [];
+    const accounts = await manager.getRepository(AccountEntity).find({
+      where: { id: In(members.map((m) => m.accountId)) },
+      select: { id: true, name: true },
+    });
+    const nameOf = new Map(accounts.map((a) => [a.id, a.name]));
+    return members.map((m) => ({ id: m.accountId, name: nameOf.get(m.accountId) ?? '', memberId: m.id, status: m.status }));
+  }
+
+  async authResult(manager: EntityManager, token: string, person: PersonEntity, member: MemberEntity, account: AccountEntity): Promise<AuthResultDto> {
+    const [memberDto] = await loadMemberDtos(manager, account, [member]);
+    return {
+      token,
+      member: memberDto!,
+      account: await loadAccountDto(manager, account),
+      accounts: await this.accountsOf(manager, person.id),
+    };
+  }
+
+  /** The membership to sign in to: the one asked for, else the most recently used, else the oldest. */
+  private async chooseMembership(manager: EntityManager, personId: string, accountId: string | undefined): Promise<MemberEntity> {
+    const repo = manager.getRepository(MemberEntity);
+    if (accountId) {
+      const member = await repo.findOneBy({ personId, accountId });
+      if (!member || member.status !== 'active') throw forbidden('You are not an active member of that account');
+      return member;
+    }
+    const lastSession = await manager.getRepository(SessionEntity).findOne({ where: { personId }, order: { createdAt: 'DESC' } });
+    const active = await repo.find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
+    const chosen = active.find((m) => m.accountId === lastSession?.accountId) ?? active[0];
+    if (!chosen) throw forbidden('You are not an active member of any account');
+    return chosen;
+  }
+
+  private async requireSecondFactor(tx: Tx, person: PersonEntity, code: string | undefined): Promise<void> {
+    if (!code) throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app');
+    await this.limits.check('totp', person.id);
+    if (!(await this.secondFactor.verifyAndConsume(tx.manager, person.id, code))) {
+      await this.limits.consume('totp', person.id);
+      throw new DomainError('TOTP_INVALID', 'That code is not valid');
+    }
+  }
+}

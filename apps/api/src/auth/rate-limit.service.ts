@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { APP_CONFIG, type AppConfig } from '../config.js';
+import { DomainError } from '../common/domain-error.js';
+
+export type LimitName = 'signInEmail' | 'signInIp' | 'totp';
+
+/**
+ * Brute-force protection (rate-limiter-flexible): failed sign-ins per email, sign-in attempts per
+ * IP, wrong second-factor codes per person. Answers 429 `RATE_LIMITED` with `Retry-After`.
+ */
+@Injectable()
+export class RateLimitService {
+  private readonly limiters: Record<LimitName, RateLimiterAbstract>;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const { signInPerEmail, signInPerIp, totpPerPerson, windowSeconds } = config.rateLimits;
+    this.limiters = {
+      signInEmail: new RateLimiterMemory({ keyPrefix: 'signin-email', points: signInPerEmail, duration: windowSeconds }),
+      signInIp: new RateLimiterMemory({ keyPrefix: 'signin-ip', points: signInPerIp, duration: windowSeconds }),
+      totp: new RateLimiterMemory({ keyPrefix: 'totp', points: totpPerPerson, duration: windowSeconds }),
+    };
+  }
+
+  /** Refuses when the key has no points left, without using one. */
+  async check(name: LimitName, key: string): Promise<void> {
+    const state = await this.limiters[name].get(key);
+    if (state && state.remainingPoints <= 0) throw limited(state);
+  }
+
+  /** Uses one point; refuses when none were left. */
+  async consume(name: LimitName, key: string): Promise<void> {
+    try {
+      await this.limiters[name].consume(key);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw limited(error);
+      throw error;
+    }
+  }
+
+  async reset(name: LimitName, key: string): Promise<void> {
+    await this.limiters[name].delete(key);
+  }
+}
+
+function limited(state: RateLimiterRes): DomainError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+  return new DomainError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+}

@@ -1,0 +1,50 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+import type { Actor } from '../activity/activity.service.js';
+import { DomainError } from '../common/domain-error.js';
+import type { ResolvedPermissions } from '../permissions/permissions.service.js';
+import type { AuthContext } from '../sessions/sessions.service.js';
+
+export const SESSION_COOKIE = 'rolecall_session';
+
+/** What the guard attaches to a request made with a valid session. */
+export interface RequestAuth extends AuthContext {
+  readonly permissions: ResolvedPermissions;
+}
+
+export type AuthedRequest = Request & { auth?: RequestAuth };
+
+/** The session token of a request: `Authorization: Bearer …` first, then the cookie. Never the query string. */
+export function tokenOf(request: Request): string | null {
+  const header = request.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(header.trim());
+    return match ? match[1]! : null;
+  }
+  const cookie = (request.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+  return typeof cookie === 'string' && /^[A-Za-z0-9_-]{20,200}$/.test(cookie) ? cookie : null;
+}
+
+export function requestMeta(request: Request): { ip: string | null; userAgent: string | null } {
+  return { ip: request.ip ?? null, userAgent: request.headers['user-agent']?.slice(0, 300) ?? null };
+}
+
+export function actorOf(request: AuthedRequest): Actor {
+  return {
+    memberId: request.auth?.member.id ?? null,
+    email: request.auth?.person.email ?? null,
+    ...requestMeta(request),
+  };
+}
+
+/** The signed-in session of a route declared `session` or with a permission. */
+export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): RequestAuth => {
+  const request = context.switchToHttp().getRequest<AuthedRequest>();
+  if (!request.auth) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+  return request.auth;
+});
+
+/** The actor of the request (member, email, IP, user agent) for activity entries. */
+export const CurrentActor = createParamDecorator((_data: unknown, context: ExecutionContext): Actor =>
+  actorOf(context.switchToHttp().getRequest<AuthedRequest>()),
+);

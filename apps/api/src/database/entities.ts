@@ -1,0 +1,20 @@
+import { AccountEntity } from '../accounts/account.entity.js';
+import { ActivityEntity } from '../activity/activity.entity.js';
+import { InvitationEntity } from '../invitations/invitation.entity.js';
+import { MemberEntity } from '../members/member.entity.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { RoleEntity } from '../roles/role.entity.js';
+import { SessionEntity } from '../sessions/session.entity.js';
+import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
+
+export const ENTITIES = [
+  PersonEntity,
+  AccountEntity,
+  RoleEntity,
+  MemberEntity,
+  TeamEntity,
+  MemberTeamEntity,
+  InvitationEntity,
+  SessionEntity,
+  ActivityEntity,
+];

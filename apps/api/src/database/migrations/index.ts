@@ -1,0 +1,4 @@
+import { InitialSchema1732700000000 } from './1732700000000-initial-schema.js';
+
+/** Every migration, oldest first; run at start-up on SQLite and PostgreSQL alike. */
+export const MIGRATIONS = [InitialSchema1732700000000];

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+
+/**
+ * Typed domain events, published after their transaction commits. Services emit them through
+ * `Tx.publish`; the live layer subscribes. Nothing here knows about sockets.
+ */
+export type DomainEvent =
+  | { type: 'account.created'; accountId: string; seq: number }
+  | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }
+  | { type: 'sessions.revoked'; accountId: string | null; sessionIds: string[]; reason: string; seq: number | null }
+  | { type: 'person.updated'; personId: string; accountIds: string[] };
+
+export type DomainEventType = DomainEvent['type'];
+export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
+
+@Injectable()
+export class DomainEventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: true });
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  publish(event: DomainEvent): void {
+    this.emitter.emit(event.type, event);
+    this.emitter.emit('*', event);
+  }
+
+  on<T extends DomainEventType>(type: T, listener: (event: DomainEventOf<T>) => void): () => void {
+    const wrapped = listener as (event: DomainEvent) => void;
+    this.emitter.on(type, wrapped);
+    return () => this.emitter.off(type, wrapped);
+  }
+
+  onAny(listener: (event: DomainEvent) => void): () => void {
+    this.emitter.on('*', listener);
+    return () => this.emitter.off('*', listener);
+  }
+}

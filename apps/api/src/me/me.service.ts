@@ -1,0 +1,153 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
+import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { RateLimitService } from '../auth/rate-limit.service.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { SecondFactorService } from '../auth/second-factor.service.js';
+import { DomainError, notFound } from '../common/domain-error.js';
+import { Database } from '../database/database.service.js';
+import { MemberEntity } from '../members/member.entity.js';
+import { loadMemberDtos } from '../members/members.dto.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { SessionEntity } from '../sessions/session.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+
+export function toPersonDto(person: PersonEntity): PersonDto {
+  return {
+    id: person.id,
+    email: person.email,
+    name: person.name,
+    avatarUrl: person.avatarUrl,
+    twoFactorEnabled: person.totpSecret !== null,
+    createdAt: person.createdAt,
+  };
+}
+
+/** The signed-in person's own things: profile, sessions, second factor. */
+@Injectable()
+export class MeService {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
+    @Inject(ActivityService) private readonly activity: ActivityService,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
+  ) {}
+
+  me(auth: RequestAuth): Promise<MeDto> {
+    return this.db.read(async (manager) => {
+      const [member] = await loadMemberDtos(manager, auth.account, [auth.member]);
+      return {
+        person: toPersonDto(auth.person),
+        member: member!,
+        account: await loadAccountDto(manager, auth.account),
+        permissions: { version: auth.permissions.version, keys: [...auth.permissions.keys] },
+        accounts: await this.auth.accountsOf(manager, auth.person.id),
+      };
+    });
+  }
+
+  /** Renames the person; the name shown in every account's member list follows. */
+  async updateProfile(auth: RequestAuth, name: string): Promise<MeDto> {
+    await this.db.transaction(async ({ manager }) => {
+      await manager.getRepository(PersonEntity).update({ id: auth.person.id }, { name });
+      await manager.getRepository(MemberEntity).update({ personId: auth.person.id }, { name });
+    });
+    auth.person.name = name;
+    return this.me(auth);
+  }
+
+  async listSessions(auth: RequestAuth): Promise<SessionDto[]> {
+    const sessions = await this.sessions.listActive(auth.person.id);
+    return sessions.map((s) => ({
+      id: s.id,
+      current: s.id === auth.session.id,
+      accountId: s.accountId,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
+      ip: s.ip,
+      userAgent: s.userAgent,
+      authMethod: s.authMethod,
+    }));
+  }
+
+  async endSession(auth: RequestAuth, actor: Actor, sessionId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const session = await tx.manager.getRepository(SessionEntity).findOneBy({ id: sessionId, personId: auth.person.id });
+      if (!session || session.revokedAt) throw notFound('Session');
+      const account = await this.db.lockAccount(tx, session.accountId);
+      const ended = await this.sessions.revoke(tx.manager, { ids: [session.id] }, 'ended_by_person');
+      const entry = await this.activity.append(tx, account, { ...actor, memberId: await this.memberIdIn(tx.manager, auth.person.id, account.id) }, {
+        action: 'session.signed_out',
+        target: { type: 'session', id: session.id, label: auth.person.email },
+        changes: { endedBy: 'self' },
+      });
+      tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'session_ended', seq: entry.seq });
+    });
+  }
+
+  /** Issues a new secret; it becomes the second factor once `confirm` gets a code from it. */
+  async setupTotp(auth: RequestAuth): Promise<TotpSetupDto> {
+    if (auth.person.totpSecret) throw new DomainError('CONFLICT', 'Two-factor authentication is already on; turn it off first');
+    const enrolment = await this.secondFactor.newEnrolment(auth.person.email);
+    await this.db.transaction(({ manager }) =>
+      manager.getRepository(PersonEntity).update({ id: auth.person.id }, { totpPendingSecret: enrolment.secret }),
+    );
+    return enrolment;
+  }
+
+  async confirmTotp(auth: RequestAuth, actor: Actor, code: string): Promise<RecoveryCodesDto> {
+    await this.limits.check('totp', auth.person.id);
+    return this.db.transaction(async (tx) => {
+      const person = await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: auth.person.id });
+      if (person.totpSecret) throw new DomainError('CONFLICT', 'Two-factor authentication is already on');
+      if (!person.totpPendingSecret) throw new DomainError('CONFLICT', 'Start the set-up first');
+      const step = await this.secondFactor.checkTotp(person.totpPendingSecret, code, null);
+      if (step === null) {
+        await this.limits.consume('totp', auth.person.id);
+        throw new DomainError('TOTP_INVALID', 'That code is not valid; check the time on your phone and try again');
+      }
+      const { codes, hashes } = this.secondFactor.newRecoveryCodes();
+      await tx.manager
+        .getRepository(PersonEntity)
+        .update({ id: person.id }, { totpSecret: person.totpPendingSecret, totpPendingSecret: null, totpLastStep: step, recoveryCodes: hashes });
+      const account = await this.db.lockAccount(tx, auth.account.id);
+      await this.activity.append(tx, account, actor, {
+        action: 'person.2fa_enabled',
+        target: { type: 'person', id: person.id, label: person.email },
+        changes: { twoFactorEnabled: { before: false, after: true } },
+      });
+      tx.publish({ type: 'person.updated', personId: person.id, accountIds: [account.id] });
+      return { recoveryCodes: codes };
+    });
+  }
+
+  async disableTotp(auth: RequestAuth, actor: Actor, code: string): Promise<void> {
+    if (!auth.person.totpSecret) throw new DomainError('CONFLICT', 'Two-factor authentication is not on');
+    await this.limits.check('totp', auth.person.id);
+    await this.db.transaction(async (tx) => {
+      if (!(await this.secondFactor.verifyAndConsume(tx.manager, auth.person.id, code))) {
+        await this.limits.consume('totp', auth.person.id);
+        throw new DomainError('TOTP_INVALID', 'That code is not valid');
+      }
+      await tx.manager
+        .getRepository(PersonEntity)
+        .update({ id: auth.person.id }, { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null });
+      const account = await this.db.lockAccount(tx, auth.account.id);
+      await this.activity.append(tx, account, actor, {
+        action: 'person.2fa_disabled',
+        target: { type: 'person', id: auth.person.id, label: auth.person.email },
+        changes: { twoFactorEnabled: { before: true, after: false } },
+      });
+      tx.publish({ type: 'person.updated', personId: auth.person.id, accountIds: [account.id] });
+    });
+  }
+
+  private async memberIdIn(manager: import('typeorm').EntityManager, personId: string, accountId: string): Promise<string | null> {
+    return (await manager.getRepository(MemberEntity).findOneBy({ personId, accountId }))?.id ?? null;
+  }
+}

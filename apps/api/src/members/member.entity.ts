@@ -1,0 +1,57 @@
+import type { MemberStatus } from '@rolecall/contracts';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** A person's membership in an account (SPEC §4). Invited members have an email but maybe no person yet. */
+@Entity('members')
+@Index('ux_members_account_email', ['accountId', 'email'], { unique: true })
+@Index('ix_members_account_status', ['accountId', 'status'])
+@Index('ix_members_person', ['personId'])
+export class MemberEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  accountId!: string;
+
+  @Column({ name: 'person_id', type: 'varchar', length: 36, nullable: true })
+  personId!: string | null;
+
+  /** As invited (normalised); kept after deletion of the person for the audit trail. */
+  @Column({ type: 'varchar', length: 254 })
+  email!: string;
+
+  /** Denormalised from the person for sorting and prefix search; null while invited. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  name!: string | null;
+
+  @Column({ type: 'varchar', length: 10 })
+  status!: MemberStatus;
+
+  @Column({ name: 'role_id', type: 'varchar', length: 36 })
+  roleId!: string;
+
+  @Column({ name: 'agent_access', type: 'boolean', default: false })
+  agentAccess!: boolean;
+
+  @Column({ name: 'invited_by_member_id', type: 'varchar', length: 36, nullable: true })
+  invitedByMemberId!: string | null;
+
+  @Column({ name: 'invited_at', type: 'varchar', length: 30, nullable: true })
+  invitedAt!: string | null;
+
+  @Column({ name: 'joined_at', type: 'varchar', length: 30, nullable: true })
+  joinedAt!: string | null;
+
+  @Column({ name: 'last_active_at', type: 'varchar', length: 30, nullable: true })
+  lastActiveAt!: string | null;
+
+  /** Grows whenever the member's effective permission set changes. */
+  @Column({ name: 'permissions_version', type: 'integer', default: 1 })
+  permissionsVersion!: number;
+
+  @Column({ type: 'integer', default: 1 })
+  version!: number;
+
+  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  createdAt!: string;
+}

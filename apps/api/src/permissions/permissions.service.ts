@@ -1,0 +1,61 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { PermissionKey } from '@rolecall/contracts';
+import { effectivePermissions } from '@rolecall/domain';
+import type { EntityManager } from 'typeorm';
+import type { AccountEntity } from '../accounts/account.entity.js';
+import { Database } from '../database/database.service.js';
+import type { MemberEntity } from '../members/member.entity.js';
+import { rolePermissions } from '../members/members.dto.js';
+import { RoleEntity } from '../roles/role.entity.js';
+
+export interface ResolvedPermissions {
+  readonly version: number;
+  readonly keys: readonly PermissionKey[];
+  readonly set: ReadonlySet<PermissionKey>;
+}
+
+/**
+ * Effective permissions of members (libs/domain computes them), cached in memory per member and
+ * keyed by the member's `permissionsVersion`. Every change to a member's set bumps that version in
+ * the same transaction, so a cached entry can never be used for a newer version; `invalidate`
+ * also drops entries at commit so memory follows the data.
+ */
+@Injectable()
+export class PermissionsService {
+  private readonly cache = new Map<string, ResolvedPermissions>();
+
+  constructor(@Inject(Database) private readonly db: Database) {}
+
+  /** Cached lookup; falls back to the database when the member's version moved on. */
+  async resolve(member: MemberEntity, account: AccountEntity, manager?: EntityManager): Promise<ResolvedPermissions> {
+    const cached = this.cache.get(member.id);
+    if (cached && cached.version === member.permissionsVersion) return cached;
+    const role = manager
+      ? await manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId })
+      : await this.db.read((m) => m.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId }));
+    const resolved = this.compute(member, account, role);
+    this.cache.set(member.id, resolved);
+    return resolved;
+  }
+
+  compute(member: MemberEntity, account: AccountEntity, role: Pick<RoleEntity, 'id' | 'permissions'>): ResolvedPermissions {
+    const keys = effectivePermissions(
+      { status: member.status, agentAccess: member.agentAccess, isBillingContact: account.billingContactMemberId === member.id },
+      rolePermissions(role),
+    );
+    return { version: member.permissionsVersion, keys, set: new Set(keys) };
+  }
+
+  /** A cached entry without touching the database (for the benchmark and the live layer). */
+  peek(memberId: string): ResolvedPermissions | undefined {
+    return this.cache.get(memberId);
+  }
+
+  invalidate(memberIds: Iterable<string>): void {
+    for (const id of memberIds) this.cache.delete(id);
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+}

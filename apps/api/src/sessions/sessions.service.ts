@@ -1,0 +1,136 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { IsNull, type EntityManager } from 'typeorm';
+import { AccountEntity } from '../accounts/account.entity.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/domain-error.js';
+import { newToken, sha256Hex } from '../common/tokens.js';
+import { APP_CONFIG, type AppConfig } from '../config.js';
+import { Database, type Tx } from '../database/database.service.js';
+import { MemberEntity } from '../members/member.entity.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { SessionEntity } from './session.entity.js';
+
+export interface AuthContext {
+  readonly token: string;
+  readonly session: SessionEntity;
+  readonly person: PersonEntity;
+  readonly member: MemberEntity;
+  readonly account: AccountEntity;
+}
+
+export interface NewSession {
+  personId: string;
+  accountId: string;
+  authMethod: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Only write `last_seen_at` when it is this stale, so reads do not turn into writes. */
+const TOUCH_AFTER_MS = 60_000;
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(tx: Tx, input: NewSession): Promise<{ token: string; session: SessionEntity }> {
+    const token = newToken();
+    const now = this.clock.now();
+    const session = tx.manager.getRepository(SessionEntity).create({
+      id: randomUUID(),
+      tokenHash: sha256Hex(token),
+      personId: input.personId,
+      accountId: input.accountId,
+      authMethod: input.authMethod,
+      ip: input.ip?.slice(0, 64) ?? null,
+      userAgent: input.userAgent?.slice(0, 300) ?? null,
+      createdAt: now.toISOString(),
+      lastSeenAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.config.sessionAbsoluteMs).toISOString(),
+      revokedAt: null,
+      revokedReason: null,
+    });
+    await tx.manager.getRepository(SessionEntity).insert(session);
+    return { token, session };
+  }
+
+  /**
+   * Resolves a bearer or cookie token to its session, person, member and account, or throws
+   * 401: `UNAUTHENTICATED` (unknown or expired) or `SESSION_REVOKED` (ended by sign-out, an admin
+   * or a revocation; also when the membership is no longer active).
+   */
+  async authenticate(token: string): Promise<AuthContext> {
+    const now = this.clock.now();
+    const found = await this.db.read(async (manager) => {
+      const session = await manager.getRepository(SessionEntity).findOneBy({ tokenHash: sha256Hex(token) });
+      if (!session) return null;
+      const [person, member, account] = await Promise.all([
+        manager.getRepository(PersonEntity).findOneBy({ id: session.personId }),
+        manager.getRepository(MemberEntity).findOneBy({ personId: session.personId, accountId: session.accountId }),
+        manager.getRepository(AccountEntity).findOneBy({ id: session.accountId }),
+      ]);
+      return { session, person, member, account };
+    });
+    if (!found) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    const { session, person, member, account } = found;
+    if (session.revokedAt) throw new DomainError('SESSION_REVOKED', 'This session has ended', { reason: session.revokedReason });
+    if (!person || !account) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    if (!member || member.status !== 'active') {
+      throw new DomainError('SESSION_REVOKED', 'Your access to this account has ended', { reason: 'member_revoked' });
+    }
+    const idleDeadline = new Date(session.lastSeenAt).getTime() + this.config.sessionIdleMs;
+    if (now.toISOString() >= session.expiresAt || now.getTime() >= idleDeadline) {
+      throw new DomainError('UNAUTHENTICATED', 'Your session has expired; sign in again', { reason: 'expired' });
+    }
+    if (now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
+      await this.touch(session, member, now.toISOString());
+    }
+    return { token, session, person, member, account };
+  }
+
+  private async touch(session: SessionEntity, member: MemberEntity, at: string): Promise<void> {
+    session.lastSeenAt = at;
+    member.lastActiveAt = at;
+    await this.db.transaction(async ({ manager }) => {
+      await manager.getRepository(SessionEntity).update({ id: session.id }, { lastSeenAt: at });
+      await manager.getRepository(MemberEntity).update({ id: member.id }, { lastActiveAt: at });
+    });
+  }
+
+  /** Ends sessions (sign-out, ended by the person, revoked by an admin). Returns the ids ended. */
+  async revoke(manager: EntityManager, where: { ids?: string[]; personId?: string; accountId?: string }, reason: string): Promise<string[]> {
+    const query = manager
+      .getRepository(SessionEntity)
+      .createQueryBuilder('s')
+      .select('s.id', 'id')
+      .where('s.revoked_at IS NULL');
+    if (where.ids) query.andWhere('s.id IN (:...ids)', { ids: where.ids.length ? where.ids : ['-'] });
+    if (where.personId) query.andWhere('s.person_id = :personId', { personId: where.personId });
+    if (where.accountId) query.andWhere('s.account_id = :accountId', { accountId: where.accountId });
+    const ids = (await query.getRawMany<{ id: string }>()).map((row) => row.id);
+    if (ids.length === 0) return [];
+    await manager
+      .getRepository(SessionEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now().toISOString(), revokedReason: reason })
+      .whereInIds(ids)
+      .execute();
+    return ids;
+  }
+
+  /** The person's sessions that can still be used, newest first. */
+  async listActive(personId: string): Promise<SessionEntity[]> {
+    const now = this.clock.now();
+    const idleCutoff = new Date(now.getTime() - this.config.sessionIdleMs).toISOString();
+    const sessions = await this.db.read((manager) =>
+      manager.getRepository(SessionEntity).find({ where: { personId, revokedAt: IsNull() }, order: { lastSeenAt: 'DESC' } }),
+    );
+    return sessions.filter((s) => s.expiresAt > now.toISOString() && s.lastSeenAt > idleCutoff);
+  }
+}
