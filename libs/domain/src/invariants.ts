@@ -16,18 +16,19 @@ export interface MemberFacts {
 }
 
 export type RuleViolation =
-  | 'OWNER_PROTECTED'
-  | 'BILLING_CONTACT_PROTECTED'
-  | 'SELF_ACTION_FORBIDDEN'
-  | 'FORBIDDEN'
-  | 'VALIDATION_FAILED';
+  'OWNER_PROTECTED' | 'BILLING_CONTACT_PROTECTED' | 'SELF_ACTION_FORBIDDEN' | 'FORBIDDEN' | 'VALIDATION_FAILED';
 
-export const isOwner = (account: AccountFacts, member: Pick<MemberFacts, 'id'>): boolean => account.ownerId === member.id;
+export const isOwner = (account: AccountFacts, member: Pick<MemberFacts, 'id'>): boolean =>
+  account.ownerId === member.id;
 export const isBillingContact = (account: AccountFacts, member: Pick<MemberFacts, 'id'>): boolean =>
   account.billingContactId === member.id;
 
 /** Revoking and deleting share the same protections. */
-export function checkRemoval(account: AccountFacts, actor: Pick<MemberFacts, 'id'>, target: MemberFacts): RuleViolation | null {
+export function checkRemoval(
+  account: AccountFacts,
+  actor: Pick<MemberFacts, 'id'>,
+  target: MemberFacts,
+): RuleViolation | null {
   if (actor.id === target.id) return 'SELF_ACTION_FORBIDDEN';
   if (isOwner(account, target)) return 'OWNER_PROTECTED';
   if (isBillingContact(account, target)) return 'BILLING_CONTACT_PROTECTED';
@@ -44,7 +45,11 @@ export function checkRoleChange(account: AccountFacts, target: MemberFacts, newR
 }
 
 /** Only the owner transfers ownership, to another active member. */
-export function checkOwnershipTransfer(account: AccountFacts, actor: MemberFacts, target: MemberFacts): RuleViolation | null {
+export function checkOwnershipTransfer(
+  account: AccountFacts,
+  actor: MemberFacts,
+  target: MemberFacts,
+): RuleViolation | null {
   if (!isOwner(account, actor)) return 'FORBIDDEN';
   if (actor.id === target.id) return 'SELF_ACTION_FORBIDDEN';
   if (target.status !== 'active') return 'VALIDATION_FAILED';
@@ -52,7 +57,11 @@ export function checkOwnershipTransfer(account: AccountFacts, actor: MemberFacts
 }
 
 /** The owner, or a billing contact who holds Admin, transfers the billing contact to another active member. */
-export function checkBillingTransfer(account: AccountFacts, actor: MemberFacts, target: MemberFacts): RuleViolation | null {
+export function checkBillingTransfer(
+  account: AccountFacts,
+  actor: MemberFacts,
+  target: MemberFacts,
+): RuleViolation | null {
   const allowed = isOwner(account, actor) || (isBillingContact(account, actor) && actor.roleId === ADMIN_ROLE_ID);
   if (!allowed) return 'FORBIDDEN';
   if (isBillingContact(account, target)) return 'SELF_ACTION_FORBIDDEN';

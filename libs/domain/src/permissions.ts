@@ -38,7 +38,10 @@ export function withImpliedViews(keys: Iterable<PermissionKey>): PermissionKey[]
  * plus `billing.view` for the billing contact; nothing for a member who is not active.
  * Any action of a feature implies its `view`.
  */
-export function effectivePermissions(member: PermissionSubject, rolePermissions: Iterable<PermissionKey>): PermissionKey[] {
+export function effectivePermissions(
+  member: PermissionSubject,
+  rolePermissions: Iterable<PermissionKey>,
+): PermissionKey[] {
   if (member.status !== 'active') return [];
   const keys = new Set<PermissionKey>();
   for (const key of rolePermissions) {

@@ -1,0 +1,46 @@
+import type { AuthResultDto } from '@rolecall/contracts';
+import { randomBytes } from 'node:crypto';
+import { generate } from 'otplib';
+import type { Client } from './http.js';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export const uniqueEmail = (prefix = 'person'): string => `${prefix}.${randomBytes(4).toString('hex')}@example.com`;
+
+export interface SignedUp extends AuthResultDto {
+  email: string;
+  password: string;
+}
+
+/** Signs up a new account (free plan unless told) and returns its owner's session. */
+export async function createAccount(
+  api: Client,
+  input: { email?: string; name?: string; accountName?: string; plan?: string; password?: string } = {},
+): Promise<SignedUp> {
+  const email = input.email ?? uniqueEmail('owner');
+  const password = input.password ?? PASSWORD;
+  const reply = await api.post<AuthResultDto>('/signup', {
+    accountName: input.accountName ?? 'Acme',
+    name: input.name ?? 'Olive Owner',
+    email,
+    password,
+    ...(input.plan ? { plan: input.plan } : {}),
+  });
+  if (reply.status !== 201) throw new Error(`signup failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return { ...reply.body, email, password };
+}
+
+/** The current TOTP code of a secret at the app clock's time. */
+export function totpAt(secret: string, at: Date): Promise<string> {
+  return generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
+}
+
+/** Turns 2FA on for a session; returns the secret and the recovery codes. */
+export async function enrolTotp(api: Client, token: string, now: Date): Promise<{ secret: string; recoveryCodes: string[] }> {
+  const setup = await api.post<{ secret: string }>('/me/2fa/setup', undefined, { token });
+  if (setup.status !== 200) throw new Error(`2fa setup failed: ${setup.status} ${JSON.stringify(setup.body)}`);
+  const code = await totpAt(setup.body.secret, now);
+  const confirm = await api.post<{ recoveryCodes: string[] }>('/me/2fa/confirm', { code }, { token });
+  if (confirm.status !== 200) throw new Error(`2fa confirm failed: ${confirm.status} ${JSON.stringify(confirm.body)}`);
+  return { secret: setup.body.secret, recoveryCodes: confirm.body.recoveryCodes };
+}

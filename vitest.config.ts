@@ -1,0 +1,54 @@
+import swc from 'unplugin-swc';
+import { defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Workspace libs export their TypeScript source under the `@rolecall/source` condition
+ * (libs/*\/package.json), so tests run against the source and never need a built `dist/`.
+ * Vite keeps top-level `resolve` for the client environment; tests in the node environment
+ * resolve through the SSR environment, so both get the condition, ahead of Node's defaults.
+ */
+const sourceConditions = {
+  resolve: { conditions: ['@rolecall/source', ...defaultServerConditions] },
+  ssr: { resolve: { conditions: ['@rolecall/source', ...defaultServerConditions] } },
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        ...sourceConditions,
+        test: {
+          name: 'unit',
+          environment: 'node',
+          include: ['libs/*/src/**/*.spec.ts'],
+        },
+      },
+      {
+        ...sourceConditions,
+        plugins: [
+          // NestJS reads constructor types from `design:paramtypes`, which esbuild does not emit.
+          swc.vite({
+            tsconfigFile: false,
+            module: { type: 'es6' },
+            jsc: {
+              target: 'es2023',
+              keepClassNames: true,
+              parser: { syntax: 'typescript', decorators: true },
+              transform: { legacyDecorator: true, decoratorMetadata: true },
+            },
+          }),
+        ],
+        test: {
+          name: 'api',
+          environment: 'node',
+          include: ['apps/api/src/**/*.spec.ts', 'test/api/**/*.spec.ts'],
+          pool: 'forks',
+          fileParallelism: true,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
