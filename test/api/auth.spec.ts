@@ -3,6 +3,7 @@ import { effectivePermissions } from '@rolecall/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, PASSWORD, uniqueEmail } from './support/factories.js';
+import { query } from './support/db.js';
 import { client, type Client } from './support/http.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -173,10 +174,7 @@ describe('sessions', () => {
 
   it('stores only a hash of the token', async () => {
     const owner = await createAccount(api);
-    const { Database } = await import('../../apps/api/src/database/database.service.js');
-    const db = app.app.get(Database);
-    const rows = await db.read((m) => m.query('SELECT token_hash FROM sessions'));
-    const hashes = (rows as { token_hash: string }[]).map((r) => r.token_hash);
+    const hashes = (await query<{ token_hash: string }>(app, 'SELECT token_hash FROM sessions')).map((r) => r.token_hash);
     expect(hashes.length).toBeGreaterThan(0);
     expect(hashes).not.toContain(owner.token);
     expect(hashes.every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);

@@ -1,0 +1,99 @@
+import type { HealthDto } from '@rolecall/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from './support/app.js';
+import { createAccount, PASSWORD } from './support/factories.js';
+import { client, isErrorShape, type Client } from './support/http.js';
+
+let app: TestApp;
+let api: Client;
+
+beforeAll(async () => {
+  app = await startApp();
+  api = client(app.url);
+});
+afterAll(() => app.close());
+
+describe('GET /health', () => {
+  it('reports the database', async () => {
+    const reply = await api.get<HealthDto>('/health');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ status: 'ok', db: 'ok', redis: 'disabled' });
+  });
+});
+
+describe('errors', () => {
+  it('answers an unknown route 404 in the error shape', async () => {
+    for (const [method, path] of [['GET', '/nope'], ['POST', '/users/whatever/else'], ['DELETE', '/me/2fa/extra']] as const) {
+      const reply = await api.request(method, path);
+      expect(reply.status).toBe(404);
+      expect(reply.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    }
+  });
+
+  it('answers malformed JSON 400', async () => {
+    const reply = await api.request('POST', '/auth/sign-in', undefined, { raw: '{"email": "a@b.co", ' });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+  });
+
+  it('answers an oversized body 413', async () => {
+    const reply = await api.post('/auth/sign-in', { email: 'a@b.co', password: 'x'.repeat(200_000) });
+    expect(reply.status).toBe(413);
+    expect(reply.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+  });
+
+  it('names every bad field, including unknown ones', async () => {
+    const reply = await api.post('/signup', { accountName: '', name: 42, email: 'not-an-email', password: 'short', plan: 'gold', admin: true });
+    expect(reply.status).toBe(400);
+    expect(isErrorShape(reply.body)).toBe(true);
+    const fields = (reply.body as { error: { details: { fields: Record<string, string[]> } } }).error.details.fields;
+    expect(Object.keys(fields).sort()).toEqual(['accountName', 'admin', 'email', 'name', 'password', 'plan']);
+  });
+
+  it('refuses a body that is not an object', async () => {
+    for (const raw of ['[]', '"text"', '42', 'null', 'true']) {
+      const reply = await api.request('POST', '/auth/sign-in', undefined, { raw });
+      expect(reply.status).toBe(400);
+      expect(isErrorShape(reply.body)).toBe(true);
+    }
+  });
+
+  it('does not treat a non-JSON content type as JSON', async () => {
+    const reply = await api.request('POST', '/auth/sign-in', undefined, {
+      raw: `email=a@b.co&password=${PASSWORD}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(reply.status).toBe(400);
+  });
+});
+
+describe('security headers and CORS', () => {
+  it('sends helmet’s headers', async () => {
+    const reply = await api.get('/health');
+    expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(reply.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(reply.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(reply.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('keeps CORS closed to other origins', async () => {
+    const owner = await createAccount(api);
+    const preflight = await fetch(`${app.url}/api/v1/me`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const reply = await api.get('/me', { token: owner.token, headers: { origin: 'https://evil.example' } });
+    expect(reply.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('OpenAPI', () => {
+  it('serves the document at /api/docs with the routes and their bodies', async () => {
+    const html = await fetch(`${app.url}/api/docs`);
+    expect(html.status).toBe(200);
+    const json = (await (await fetch(`${app.url}/api/docs-json`)).json()) as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    expect(Object.keys(json.paths)).toEqual(expect.arrayContaining(['/api/v1/signup', '/api/v1/auth/sign-in', '/api/v1/me', '/api/v1/health']));
+    expect(json.paths['/api/v1/signup']!['post']!.requestBody).toBeDefined();
+  });
+});
