@@ -41,6 +41,7 @@ export default defineConfig({
         ],
         test: {
           name: 'api',
+          globalSetup: ['test/api/support/global-setup.ts'],
           environment: 'node',
           include: ['apps/api/src/**/*.spec.ts', 'test/api/**/*.spec.ts'],
           pool: 'forks',

@@ -21,6 +21,16 @@ describe('GET /health', () => {
   });
 });
 
+describe('database', () => {
+  it('runs on the database the environment asks for, with migrations applied', async () => {
+    const { Database } = await import('../../apps/api/src/database/database.service.js');
+    const db = app.app.get(Database);
+    expect(db.kind).toBe(process.env['DATABASE_URL'] ? 'postgres' : 'sqlite');
+    const roles = await db.read((m) => m.query('SELECT name FROM roles WHERE account_id IS NULL ORDER BY position'));
+    expect((roles as { name: string }[]).map((r) => r.name)).toEqual(['Admin', 'Editor', 'Read only']);
+  });
+});
+
 describe('errors', () => {
   it('answers an unknown route 404 in the error shape', async () => {
     for (const [method, path] of [['GET', '/nope'], ['POST', '/users/whatever/else'], ['DELETE', '/me/2fa/extra']] as const) {
