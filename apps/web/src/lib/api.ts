@@ -1,0 +1,144 @@
+/**
+ * A small typed wrapper around `fetch` for the REST API under `/api/v1` (SPEC §5).
+ *
+ * The session lives in the HttpOnly `rolecall_session` cookie set by sign-up and sign-in; the
+ * dashboard never sees or stores the token, it only sends same-origin requests with credentials.
+ */
+import { isErrorBody, type ErrorCode, type ValidationDetails } from '@rolecall/contracts';
+
+export const API_BASE = '/api/v1';
+
+/** Failures that never reached a proper API answer. */
+export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE';
+
+export type ApiErrorCode = ErrorCode | ClientErrorCode;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly status: number,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  /** Per-field messages of a VALIDATION_FAILED answer (`{}` for any other error). */
+  get fields(): ValidationDetails['fields'] {
+    if (this.code !== 'VALIDATION_FAILED') return {};
+    const fields = this.details['fields'];
+    if (typeof fields !== 'object' || fields === null) return {};
+    const result: Record<string, string[]> = {};
+    for (const [path, messages] of Object.entries(fields)) {
+      if (Array.isArray(messages)) result[path] = messages.filter((m): m is string => typeof m === 'string');
+    }
+    return result;
+  }
+}
+
+export function isApiError(value: unknown, ...codes: ApiErrorCode[]): value is ApiError {
+  return value instanceof ApiError && (codes.length === 0 || codes.includes(value.code));
+}
+
+/** Errors that mean "there is no (longer a) signed-in session". */
+export function isSignedOutError(value: unknown): value is ApiError {
+  return isApiError(value, 'UNAUTHENTICATED', 'SESSION_REVOKED');
+}
+
+export interface RequestOptions {
+  /** JSON request body. */
+  body?: unknown;
+  /** Sent as `If-Match: "<version>"` for optimistic concurrency. */
+  ifMatch?: number;
+  query?: Record<string, string | number | boolean | readonly string[] | undefined>;
+  signal?: AbortSignal;
+  /** The `fetch` to use: SvelteKit's from a `load` function, the global one otherwise. */
+  fetch?: typeof fetch;
+  /**
+   * Do not call the session-ended handler on a 401 UNAUTHENTICATED / SESSION_REVOKED answer:
+   * for callers that handle being signed out themselves (route guards, sign-in, sign-out).
+   */
+  quietAuth?: boolean;
+}
+
+let sessionEndedHandler: ((error: ApiError) => void) | undefined;
+
+/** Called whenever a request finds the session gone (signed out elsewhere, revoked, expired). */
+export function onSessionEnded(handler: ((error: ApiError) => void) | undefined): void {
+  sessionEndedHandler = handler;
+}
+
+function buildUrl(path: string, query: RequestOptions['query']): string {
+  let url = API_BASE + path;
+  if (!query) return url;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) params.append(key, item);
+    else params.append(key, String(value));
+  }
+  const search = params.toString();
+  if (search) url += `?${search}`;
+  return url;
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.ifMatch !== undefined) headers['If-Match'] = `"${options.ifMatch}"`;
+
+  const doFetch = options.fetch ?? fetch;
+  let response: Response;
+  try {
+    response = await doFetch(buildUrl(path, options.query), {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: options.body === undefined ? null : JSON.stringify(options.body),
+      signal: options.signal ?? null,
+    });
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause;
+    throw new ApiError('NETWORK_ERROR', 'The request could not be sent.', 0);
+  }
+
+  const payload = await readJson(response);
+
+  if (!response.ok) {
+    const error = isErrorBody(payload)
+      ? new ApiError(payload.error.code, payload.error.message, response.status, payload.error.details ?? {})
+      : new ApiError(
+          response.status >= 500 ? 'INTERNAL' : 'BAD_RESPONSE',
+          `Unexpected answer ${response.status}.`,
+          response.status,
+        );
+    if (!options.quietAuth && isSignedOutError(error)) sessionEndedHandler?.(error);
+    throw error;
+  }
+
+  return payload as T;
+}
+
+export const api = {
+  get: <T>(path: string, options?: Omit<RequestOptions, 'body'>) => request<T>('GET', path, options),
+  post: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('POST', path, { ...options, body: body ?? options?.body }),
+  put: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('PUT', path, { ...options, body: body ?? options?.body }),
+  patch: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('PATCH', path, { ...options, body: body ?? options?.body }),
+  delete: <T = void>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('DELETE', path, { ...options, body: body ?? options?.body }),
+};

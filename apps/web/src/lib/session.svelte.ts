@@ -1,0 +1,51 @@
+/**
+ * The signed-in person as the dashboard knows them: the answer of `GET /me`, kept in one
+ * reactive object so the shell, the guards and every page read the same permissions.
+ * (The dashboard is a browser-only SPA, so module state is per tab and never shared.)
+ */
+import type { MeDto, PermissionKey } from '@rolecall/contracts';
+import { api, isSignedOutError } from './api';
+
+class Session {
+  me = $state<MeDto | null>(null);
+
+  #keys = $derived(new Set<string>(this.me?.permissions.keys ?? []));
+
+  /** Whether the signed-in member currently holds a permission in the current account. */
+  can(key: PermissionKey): boolean {
+    return this.#keys.has(key);
+  }
+
+  set(me: MeDto): void {
+    this.me = me;
+  }
+
+  clear(): void {
+    this.me = null;
+  }
+}
+
+export const session = new Session();
+
+/** Where a signed-in member starts: the member list if they may see it, their own page otherwise. */
+export function homePath(me: MeDto): '/users' | '/me' {
+  return me.permissions.keys.includes('users.view') ? '/users' : '/me';
+}
+
+/**
+ * Loads `GET /me` into the session. Resolves to `null` when nobody is signed in (or the session
+ * ended); any other failure is thrown.
+ */
+export async function loadMe(fetcher: typeof fetch = fetch): Promise<MeDto | null> {
+  try {
+    const me = await api.get<MeDto>('/me', { fetch: fetcher, quietAuth: true });
+    session.set(me);
+    return me;
+  } catch (error) {
+    if (isSignedOutError(error)) {
+      session.clear();
+      return null;
+    }
+    throw error;
+  }
+}
