@@ -38,6 +38,8 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
           objectSrc: ["'none'"],
           baseUri: ["'self'"],
           formAction: ["'self'"],
+          // Only behind https: on plain http (localhost, a LAN address) it would break every asset.
+          upgradeInsecureRequests: config.publicUrl.startsWith('https://') ? [] : null,
         },
       },
       crossOriginEmbedderPolicy: false,
