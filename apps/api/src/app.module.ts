@@ -1,7 +1,19 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsController } from './accounts/accounts.controller.js';
+import { AccountsService } from './accounts/accounts.service.js';
+import { AccountMutations } from './activity/account-mutation.js';
+import { ActivityController } from './activity/activity.controller.js';
 import { ActivityService } from './activity/activity.service.js';
+import { EtagInterceptor } from './common/etag.interceptor.js';
+import { InvitationsController } from './invitations/invitations.controller.js';
+import { InvitationsService } from './invitations/invitations.service.js';
+import { MailService } from './mail/mail.service.js';
+import { MembersController } from './members/members.controller.js';
+import { MembersService } from './members/members.service.js';
+import { TeamsController } from './teams/teams.controller.js';
+import { TeamsService } from './teams/teams.service.js';
 import { AccessGuard } from './auth/access.guard.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
@@ -34,7 +46,13 @@ export class AppModule {
       DomainEventBus,
       Database,
       ActivityService,
+      AccountMutations,
       SessionsService,
+      MailService,
+      InvitationsService,
+      MembersService,
+      AccountsService,
+      TeamsService,
       PermissionsService,
       RateLimitService,
       SecondFactorService,
@@ -43,11 +61,12 @@ export class AppModule {
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
       { provide: APP_PIPE, useValue: validationPipe },
+      { provide: APP_INTERCEPTOR, useClass: EtagInterceptor },
     ];
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 })],
-      controllers: [HealthController, AuthController, MeController],
+      controllers: [HealthController, AuthController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController],
       providers,
     };
   }

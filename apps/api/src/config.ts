@@ -27,6 +27,10 @@ export interface RateLimitConfig {
   readonly signInPerIp: number;
   /** Wrong second-factor codes per person in the window. */
   readonly totpPerPerson: number;
+  /** Invitation requests (each up to 50 emails) per account. */
+  readonly invitationsPerAccount: number;
+  /** Invitation look-ups and accepts per IP. */
+  readonly acceptancePerIp: number;
   readonly windowSeconds: number;
 }
 
@@ -34,6 +38,8 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   signInPerEmail: 10,
   signInPerIp: 100,
   totpPerPerson: 5,
+  invitationsPerAccount: 100,
+  acceptancePerIp: 100,
   windowSeconds: 15 * 60,
 };
 

@@ -72,6 +72,8 @@ await db.transaction(async (tx) => {
       invitedAt: now,
       joinedAt: now,
       lastActiveAt: now,
+      sortName: name.toLowerCase(),
+      lastActiveSort: now,
       permissionsVersion: 1,
       version: 1,
       createdAt: now,

@@ -134,3 +134,76 @@ export interface HealthDto {
 export interface ListDto<T> {
   items: T[];
 }
+
+export interface PageDto<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface MemberPageDto extends PageDto<MemberDto> {
+  total: number;
+}
+
+/** `POST /users/invitations?dryRun=true`: usage after the change, nothing written. */
+export interface InvitationPreviewDto {
+  emails: string[];
+  seats: SeatUsage;
+  agentSeats: AgentSeatUsage;
+}
+
+export interface InvitationInfoDto {
+  accountName: string;
+  email: string;
+  invitedBy: string | null;
+  expiresAt: string;
+  /** Whether a Rolecall login already exists for this email (sign in instead of choosing a password). */
+  existingPerson: boolean;
+}
+
+export interface AcceptInvitationResultDto {
+  token: string;
+  member: MemberDto;
+  account: AccountDto;
+}
+
+export interface MemberSessionDto {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  authMethod: string;
+}
+
+export interface TeamDto {
+  id: string;
+  name: string;
+  memberCount: number;
+  version: number;
+}
+
+export interface ActivityEntryDto {
+  seq: number;
+  at: string;
+  actor: { memberId: string | null; email: string | null };
+  action: string;
+  target: { type: string; id: string | null; label: string | null };
+  changes: Record<string, unknown> | null;
+  ip: string | null;
+  userAgent: string | null;
+  hash: string;
+  prevHash: string;
+}
+
+export interface ActivityVerifyDto {
+  ok: boolean;
+  checked: number;
+  firstBadSeq: number | null;
+}
+
+/** `GET /users/:id`: the member and its profile. */
+export interface MemberDetailDto extends MemberDto {
+  invitedBy: { id: string; name: string | null; email: string } | null;
+  invitationExpiresAt: string | null;
+}

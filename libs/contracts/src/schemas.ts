@@ -76,3 +76,114 @@ export const idParamSchema = z.strictObject({ id: idSchema });
 
 export const updateProfileSchema = z.strictObject({ name: nameSchema });
 export type UpdateProfileRequest = z.input<typeof updateProfileSchema>;
+
+// ── User management (SPEC §5) ─────────────────────────────────────────────────────────────
+
+export const MEMBER_STATUSES = ['invited', 'active', 'revoked'] as const;
+export const MAX_INVITATION_EMAILS = 50;
+
+const teamIdsSchema = z.array(idSchema).max(50, 'At most 50 teams').default([]);
+
+export const inviteSchema = z.strictObject({
+  emails: z
+    .array(emailSchema)
+    .min(1, 'Add at least one email')
+    .max(MAX_INVITATION_EMAILS, `At most ${MAX_INVITATION_EMAILS} emails at once`),
+  roleId: idSchema,
+  agentAccess: z.boolean().default(false),
+  teamIds: teamIdsSchema,
+});
+export type InviteRequest = z.input<typeof inviteSchema>;
+
+/** `?dryRun=true` on the routes that support a preview. */
+export const dryRunQuerySchema = z.object({
+  dryRun: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
+});
+
+export const updateMemberSchema = z
+  .strictObject({
+    roleId: idSchema.optional(),
+    agentAccess: z.boolean().optional(),
+    teamIds: z.array(idSchema).max(50, 'At most 50 teams').optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one of roleId, agentAccess, teamIds' });
+export type UpdateMemberRequest = z.input<typeof updateMemberSchema>;
+
+export const MEMBER_SORTS = ['name', 'email', 'createdAt', 'lastActiveAt'] as const;
+export type MemberSort = (typeof MEMBER_SORTS)[number];
+
+const repeatable = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item).max(20)]).transform((value) => (Array.isArray(value) ? value : [value]) as z.output<T>[]);
+
+export const listMembersQuerySchema = z.strictObject({
+  role: repeatable(idSchema).optional(),
+  status: z.enum(MEMBER_STATUSES).optional(),
+  team: idSchema.optional(),
+  agent: z.enum(['true', 'false']).optional(),
+  q: z.string().trim().max(100).optional(),
+  sort: z
+    .string()
+    .regex(/^-?(name|email|createdAt|lastActiveAt)$/, 'Sort by name, email, createdAt or lastActiveAt, with - for descending')
+    .optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type ListMembersQuery = z.input<typeof listMembersQuerySchema>;
+
+export const acceptInvitationSchema = z.strictObject({
+  token: z.string().trim().min(20).max(200),
+  name: nameSchema.optional(),
+  password: passwordSchema.optional(),
+});
+export type AcceptInvitationRequest = z.input<typeof acceptInvitationSchema>;
+
+export const invitationTokenParamSchema = z.strictObject({ token: z.string().min(1).max(200) });
+
+export const updateAccountSchema = z
+  .strictObject({
+    name: nameSchema.optional(),
+    authEnforcement: z.enum(AUTH_ENFORCEMENTS).optional(),
+    require2fa: z.boolean().optional(),
+    teamsEnabled: z.boolean().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one field to change' });
+export type UpdateAccountRequest = z.input<typeof updateAccountSchema>;
+
+export const changePlanSchema = z.strictObject({ plan: z.enum(PLANS) });
+export type ChangePlanRequest = z.input<typeof changePlanSchema>;
+
+/** E.164: a plus, a country code and up to 15 digits in all. */
+export const phoneSchema = z
+  .string()
+  .trim()
+  .transform((value) => value.replace(/[\s().-]/g, ''))
+  .pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, 'Enter the number in international form, e.g. +14155550123'));
+
+export const validateAccountSchema = z.strictObject({ phone: phoneSchema });
+export type ValidateAccountRequest = z.input<typeof validateAccountSchema>;
+
+export const transferSchema = z.strictObject({ memberId: idSchema });
+export type TransferRequest = z.input<typeof transferSchema>;
+
+export const teamNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Required')
+  .max(60, 'Use at most 60 characters')
+  .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters');
+export const teamSchema = z.strictObject({ name: teamNameSchema });
+export type TeamRequest = z.input<typeof teamSchema>;
+
+export const listActivityQuerySchema = z.strictObject({
+  actor: idSchema.optional(),
+  member: idSchema.optional(),
+  action: repeatable(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/, 'Unknown action')).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().regex(/^\d{1,12}$/, 'Invalid cursor').optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type ListActivityQuery = z.input<typeof listActivityQuerySchema>;

@@ -1,7 +1,8 @@
-import type { AuthResultDto } from '@rolecall/contracts';
+import type { AuthResultDto, MemberDto } from '@rolecall/contracts';
 import { randomBytes } from 'node:crypto';
 import { generate } from 'otplib';
 import type { Client } from './http.js';
+import { invitationToken } from './outbox.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -44,3 +45,50 @@ export async function enrolTotp(api: Client, token: string, now: Date): Promise<
   if (confirm.status !== 200) throw new Error(`2fa confirm failed: ${confirm.status} ${JSON.stringify(confirm.body)}`);
   return { secret: setup.body.secret, recoveryCodes: confirm.body.recoveryCodes };
 }
+
+export const ROLE = {
+  admin: '00000000-0000-4000-8000-000000000001',
+  editor: '00000000-0000-4000-8000-000000000002',
+  readonly: '00000000-0000-4000-8000-000000000003',
+} as const;
+
+export interface Joined {
+  email: string;
+  token: string;
+  member: MemberDto;
+}
+
+/** Invites `email` as `owner` and accepts through the link read from the real outbox file. */
+export async function inviteAndAccept(
+  api: Client,
+  dataDir: string,
+  admin: { token: string },
+  input: { email?: string; name?: string; roleId?: string; agentAccess?: boolean; teamIds?: string[] } = {},
+): Promise<Joined> {
+  const email = input.email ?? uniqueEmail('member');
+  const invited = await invite(api, admin, [email], input);
+  if (invited.status !== 201) throw new Error(`invite failed: ${invited.status} ${JSON.stringify(invited.body)}`);
+  const accepted = await api.post<{ token: string; member: MemberDto }>('/invitations/accept', {
+    token: invitationToken(dataDir, email),
+    name: input.name ?? 'Mia Member',
+    password: PASSWORD,
+  });
+  if (accepted.status !== 200) throw new Error(`accept failed: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+  return { email, token: accepted.body.token, member: accepted.body.member };
+}
+
+export function invite(
+  api: Client,
+  admin: { token: string },
+  emails: string[],
+  input: { roleId?: string; agentAccess?: boolean; teamIds?: string[] } = {},
+) {
+  return api.post<{ items: MemberDto[] }>(
+    '/users/invitations',
+    { emails, roleId: input.roleId ?? ROLE.editor, agentAccess: input.agentAccess ?? false, teamIds: input.teamIds ?? [] },
+    { token: admin.token },
+  );
+}
+
+/** `If-Match` for a resource's current version. */
+export const ifMatch = (version: number) => ({ 'if-match': `"${version}"` });

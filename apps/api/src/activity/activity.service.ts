@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { ActivityEntity } from './activity.entity.js';
 import { AccountEntity } from '../accounts/account.entity.js';
+import type { ActivityEntryDto, PageDto } from '@rolecall/contracts';
 
 /** Who did it, from where: taken from the request by the controller. */
 export interface Actor {
@@ -89,6 +90,33 @@ export class ActivityService {
     return entry;
   }
 
+  /** Entries newest first, filtered (actor member, target member, actions, time range), keyset by seq. */
+  async list(
+    accountId: string,
+    query: { actor?: string | undefined; member?: string | undefined; action?: string[] | undefined; from?: string | undefined; to?: string | undefined; cursor?: string | undefined; limit: number },
+  ): Promise<PageDto<ActivityEntryDto>> {
+    return this.db.read(async (manager) => {
+      const q = manager.getRepository(ActivityEntity).createQueryBuilder('a').where('a.account_id = :accountId', { accountId });
+      if (query.actor) q.andWhere('a.actor_member_id = :actor', { actor: query.actor });
+      if (query.member) q.andWhere("a.target_type = 'member' AND a.target_id = :member", { member: query.member });
+      if (query.action?.length) q.andWhere('a.action IN (:...actions)', { actions: query.action });
+      if (query.from) q.andWhere('a.at >= :from', { from: new Date(query.from).toISOString() });
+      if (query.to) q.andWhere('a.at < :to', { to: new Date(query.to).toISOString() });
+      if (query.cursor) q.andWhere('a.seq < :cursor', { cursor: Number(query.cursor) });
+      const rows = await q.orderBy('a.seq', 'DESC').limit(query.limit + 1).getMany();
+      const more = rows.length > query.limit;
+      if (more) rows.pop();
+      return { items: rows.map(toActivityDto), nextCursor: more ? String(rows.at(-1)!.seq) : null };
+    });
+  }
+
+  /** Entries after `afterSeq`, oldest first (for catching up on missed events). */
+  async since(accountId: string, afterSeq: number, limit: number): Promise<ActivityEntity[]> {
+    return this.db.read((manager) =>
+      manager.getRepository(ActivityEntity).createQueryBuilder('a').where('a.account_id = :accountId AND a.seq > :afterSeq', { accountId, afterSeq }).orderBy('a.seq', 'ASC').limit(limit).getMany(),
+    );
+  }
+
   /** Walks the chain from the first entry: `{ ok, checked, firstBadSeq }`. */
   async verify(accountId: string): Promise<{ ok: boolean; checked: number; firstBadSeq: number | null }> {
     const entries = await this.db.read((manager) =>
@@ -104,4 +132,19 @@ export class ActivityService {
     }
     return { ok: true, checked: entries.length, firstBadSeq: null };
   }
+}
+
+export function toActivityDto(entry: ActivityEntity): ActivityEntryDto {
+  return {
+    seq: entry.seq,
+    at: entry.at,
+    actor: { memberId: entry.actorMemberId, email: entry.actorEmail },
+    action: entry.action,
+    target: { type: entry.targetType, id: entry.targetId, label: entry.targetLabel },
+    changes: entry.changes,
+    ip: entry.ip,
+    userAgent: entry.userAgent,
+    hash: entry.hash,
+    prevHash: entry.prevHash,
+  };
 }

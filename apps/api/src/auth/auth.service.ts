@@ -111,6 +111,8 @@ export class AuthService {
         invitedAt: null,
         joinedAt: now,
         lastActiveAt: now,
+        sortName: person.name.toLowerCase(),
+        lastActiveSort: now,
         permissionsVersion: 1,
         version: 1,
         createdAt: now,

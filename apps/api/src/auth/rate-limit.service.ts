@@ -3,22 +3,25 @@ import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rat
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { DomainError } from '../common/domain-error.js';
 
-export type LimitName = 'signInEmail' | 'signInIp' | 'totp';
+export type LimitName = 'signInEmail' | 'signInIp' | 'totp' | 'invitations' | 'acceptance';
 
 /**
  * Brute-force protection (rate-limiter-flexible): failed sign-ins per email, sign-in attempts per
- * IP, wrong second-factor codes per person. Answers 429 `RATE_LIMITED` with `Retry-After`.
+ * IP, wrong second-factor codes per person, invitation requests per account, invitation look-ups
+ * and accepts per IP. Answers 429 `RATE_LIMITED` with `Retry-After`.
  */
 @Injectable()
 export class RateLimitService {
   private readonly limiters: Record<LimitName, RateLimiterAbstract>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const { signInPerEmail, signInPerIp, totpPerPerson, windowSeconds } = config.rateLimits;
+    const { signInPerEmail, signInPerIp, totpPerPerson, invitationsPerAccount, acceptancePerIp, windowSeconds } = config.rateLimits;
     this.limiters = {
       signInEmail: new RateLimiterMemory({ keyPrefix: 'signin-email', points: signInPerEmail, duration: windowSeconds }),
       signInIp: new RateLimiterMemory({ keyPrefix: 'signin-ip', points: signInPerIp, duration: windowSeconds }),
       totp: new RateLimiterMemory({ keyPrefix: 'totp', points: totpPerPerson, duration: windowSeconds }),
+      invitations: new RateLimiterMemory({ keyPrefix: 'invitations', points: invitationsPerAccount, duration: windowSeconds }),
+      acceptance: new RateLimiterMemory({ keyPrefix: 'acceptance', points: acceptancePerIp, duration: windowSeconds }),
     };
   }
 

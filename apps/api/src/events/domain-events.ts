@@ -7,6 +7,14 @@ import { EventEmitter } from 'node:events';
  */
 export type DomainEvent =
   | { type: 'account.created'; accountId: string; seq: number }
+  /** Account settings, plan, validation, ownership or billing transfer. `memberIds`: members whose effective permissions changed. */
+  | { type: 'account.changed'; accountId: string; seq: number; memberIds: string[] }
+  /** A member was invited, changed, revoked, reactivated or accepted an invitation. */
+  | { type: 'member.changed'; accountId: string; memberId: string; seq: number; permissionsChanged: boolean }
+  /** An invitation was cancelled or a revoked member deleted. */
+  | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }
+  | { type: 'team.changed'; accountId: string; teamId: string; seq: number }
+  | { type: 'team.removed'; accountId: string; teamId: string; seq: number }
   | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }
   | { type: 'sessions.revoked'; accountId: string | null; sessionIds: string[]; reason: string; seq: number | null }
   | { type: 'person.updated'; personId: string; accountIds: string[] };

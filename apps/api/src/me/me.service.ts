@@ -54,7 +54,7 @@ export class MeService {
   async updateProfile(auth: RequestAuth, name: string): Promise<MeDto> {
     await this.db.transaction(async ({ manager }) => {
       await manager.getRepository(PersonEntity).update({ id: auth.person.id }, { name });
-      await manager.getRepository(MemberEntity).update({ personId: auth.person.id }, { name });
+      await manager.getRepository(MemberEntity).update({ personId: auth.person.id }, { name, sortName: name.toLowerCase() });
     });
     auth.person.name = name;
     return this.me(auth);

@@ -24,6 +24,14 @@ export class MemberEntity {
   @Column({ type: 'varchar', length: 100, nullable: true })
   name!: string | null;
 
+  /** Lower-cased name, or email while there is no name: the `name` sort key (kept by `syncSortKeys`). */
+  @Column({ name: 'sort_name', type: 'varchar', length: 254, default: '' })
+  sortName!: string;
+
+  /** `last_active_at` or '' (never active): the `lastActiveAt` sort key. */
+  @Column({ name: 'last_active_sort', type: 'varchar', length: 30, default: '' })
+  lastActiveSort!: string;
+
   @Column({ type: 'varchar', length: 10 })
   status!: MemberStatus;
 
@@ -54,4 +62,10 @@ export class MemberEntity {
 
   @Column({ name: 'created_at', type: 'varchar', length: 30 })
   createdAt!: string;
+}
+
+/** Keeps the denormalised sort keys in step with name, email and last activity. */
+export function syncSortKeys(member: Pick<MemberEntity, 'name' | 'email' | 'lastActiveAt' | 'sortName' | 'lastActiveSort'>): void {
+  member.sortName = (member.name ?? member.email).toLowerCase().slice(0, 254);
+  member.lastActiveSort = member.lastActiveAt ?? '';
 }

@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { PermissionKey } from '@rolecall/contracts';
 import { effectivePermissions } from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
 import { Database } from '../database/database.service.js';
+import { DomainEventBus } from '../events/domain-events.js';
 import type { MemberEntity } from '../members/member.entity.js';
 import { rolePermissions } from '../members/members.dto.js';
 import { RoleEntity } from '../roles/role.entity.js';
@@ -21,10 +22,35 @@ export interface ResolvedPermissions {
  * also drops entries at commit so memory follows the data.
  */
 @Injectable()
-export class PermissionsService {
+export class PermissionsService implements OnModuleDestroy {
   private readonly cache = new Map<string, ResolvedPermissions>();
+  private readonly unsubscribe: () => void;
 
-  constructor(@Inject(Database) private readonly db: Database) {}
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(DomainEventBus) events: DomainEventBus,
+  ) {
+    // Runs synchronously after commit, before the response is sent.
+    this.unsubscribe = events.onAny((event) => {
+      switch (event.type) {
+        case 'member.changed':
+          if (event.permissionsChanged) this.invalidate([event.memberId]);
+          break;
+        case 'member.removed':
+          this.invalidate([event.memberId]);
+          break;
+        case 'account.changed':
+          this.invalidate(event.memberIds);
+          break;
+        default:
+          break;
+      }
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
 
   /** Cached lookup; falls back to the database when the member's version moved on. */
   async resolve(member: MemberEntity, account: AccountEntity, manager?: EntityManager): Promise<ResolvedPermissions> {

@@ -93,12 +93,24 @@ export class SessionsService {
     return { token, session, person, member, account };
   }
 
+  /** The person of a usable session (not ended, not expired), whatever account it is in; null otherwise. */
+  async personOf(token: string): Promise<PersonEntity | null> {
+    const now = this.clock.now();
+    return this.db.read(async (manager) => {
+      const session = await manager.getRepository(SessionEntity).findOneBy({ tokenHash: sha256Hex(token) });
+      if (!session || session.revokedAt || now.toISOString() >= session.expiresAt) return null;
+      if (now.getTime() >= new Date(session.lastSeenAt).getTime() + this.config.sessionIdleMs) return null;
+      return manager.getRepository(PersonEntity).findOneBy({ id: session.personId });
+    });
+  }
+
   private async touch(session: SessionEntity, member: MemberEntity, at: string): Promise<void> {
     session.lastSeenAt = at;
     member.lastActiveAt = at;
+    member.lastActiveSort = at;
     await this.db.transaction(async ({ manager }) => {
       await manager.getRepository(SessionEntity).update({ id: session.id }, { lastSeenAt: at });
-      await manager.getRepository(MemberEntity).update({ id: member.id }, { lastActiveAt: at });
+      await manager.getRepository(MemberEntity).update({ id: member.id }, { lastActiveAt: at, lastActiveSort: at });
     });
   }
 

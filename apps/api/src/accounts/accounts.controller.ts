@@ -1,0 +1,75 @@
+import { Body, Controller, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  changePlanSchema,
+  transferSchema,
+  updateAccountSchema,
+  validateAccountSchema,
+  type AccountDto,
+  type ChangePlanRequest,
+  type TransferRequest,
+  type UpdateAccountRequest,
+} from '@rolecall/contracts';
+import type { z } from 'zod';
+import type { Actor } from '../activity/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import { Requires } from '../common/access.js';
+import { IfMatch } from '../common/if-match.js';
+import { ApiJsonBody } from '../common/openapi.js';
+import { AccountsService } from './accounts.service.js';
+
+/**
+ * The account. Owner-only actions (plan, validation, ownership transfer) also need
+ * `account.manage`, which the owner always holds (owner = Admin); the service checks the owner.
+ * Billing transfer needs only a session: the service allows the owner and an Admin billing contact.
+ */
+@ApiTags('account')
+@Controller('account')
+export class AccountsController {
+  constructor(@Inject(AccountsService) private readonly accounts: AccountsService) {}
+
+  @Get()
+  @Requires('account.view')
+  get(@Auth() auth: RequestAuth): Promise<AccountDto> {
+    return this.accounts.get(auth);
+  }
+
+  @Patch()
+  @Requires('account.manage')
+  @ApiJsonBody(updateAccountSchema, 'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required)')
+  update(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: updateAccountSchema }) body: UpdateAccountRequest): Promise<AccountDto> {
+    return this.accounts.update(auth, actor, ifMatch, body);
+  }
+
+  @Post('plan')
+  @HttpCode(200)
+  @Requires('account.manage')
+  @ApiJsonBody(changePlanSchema, 'Owner only: change the plan (refused below current usage)')
+  changePlan(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: changePlanSchema }) body: ChangePlanRequest): Promise<AccountDto> {
+    return this.accounts.changePlan(auth, actor, ifMatch, body.plan);
+  }
+
+  @Post('validation')
+  @HttpCode(200)
+  @Requires('account.manage')
+  @ApiJsonBody(validateAccountSchema, "Owner only: validate the account with the owner's phone (E.164)")
+  validate(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: validateAccountSchema }) body: z.output<typeof validateAccountSchema>): Promise<AccountDto> {
+    return this.accounts.validate(auth, actor, ifMatch, body.phone);
+  }
+
+  @Post('transfer-ownership')
+  @HttpCode(200)
+  @Requires('account.manage')
+  @ApiJsonBody(transferSchema, 'Owner only: make another active member the owner (they become Admin)')
+  transferOwnership(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: transferSchema }) body: TransferRequest): Promise<AccountDto> {
+    return this.accounts.transferOwnership(auth, actor, ifMatch, body.memberId);
+  }
+
+  @Post('transfer-billing')
+  @HttpCode(200)
+  @Requires('session')
+  @ApiJsonBody(transferSchema, 'Owner, or the billing contact if Admin: hand the billing contact to another active member')
+  transferBilling(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: transferSchema }) body: TransferRequest): Promise<AccountDto> {
+    return this.accounts.transferBilling(auth, actor, ifMatch, body.memberId);
+  }
+}

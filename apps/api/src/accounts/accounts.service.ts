@@ -1,0 +1,194 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ADMIN_ROLE_ID, type AccountDto, type AuthEnforcement, type Plan } from '@rolecall/contracts';
+import { allowsTeams, canEnforceSso, checkBillingTransfer, checkOwnerOnly, checkOwnershipTransfer, checkSeats, planLimits, type RuleViolation } from '@rolecall/domain';
+import type { EntityManager } from 'typeorm';
+import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
+import type { Actor } from '../activity/activity.service.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
+import { versionMismatch } from '../common/if-match.js';
+import { Database } from '../database/database.service.js';
+import { MemberEntity } from '../members/member.entity.js';
+import { RoleEntity } from '../roles/role.entity.js';
+import { TeamEntity } from '../teams/team.entity.js';
+import { AccountEntity } from './account.entity.js';
+import { loadAccountDto, seatCount } from './accounts.dto.js';
+
+export interface AccountUpdate {
+  name?: string | undefined;
+  authEnforcement?: AuthEnforcement | undefined;
+  require2fa?: boolean | undefined;
+  teamsEnabled?: boolean | undefined;
+}
+
+const RULE_MESSAGES: Record<RuleViolation, string> = {
+  OWNER_PROTECTED: 'The account owner is protected',
+  BILLING_CONTACT_PROTECTED: 'The billing contact is protected',
+  SELF_ACTION_FORBIDDEN: 'That member already holds this role',
+  FORBIDDEN: 'Only the account owner can do that',
+  VALIDATION_FAILED: 'Choose an active member',
+};
+
+@Injectable()
+export class AccountsService {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(AccountMutations) private readonly mutations: AccountMutations,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  get(auth: RequestAuth): Promise<AccountDto> {
+    return this.db.read(async (manager) => loadAccountDto(manager, (await manager.getRepository(AccountEntity).findOneByOrFail({ id: auth.account.id }))));
+  }
+
+  /** Runs an account change after checking `If-Match` against the account's version. */
+  private change<T>(auth: RequestAuth, actor: Actor, ifMatch: number, work: (context: MutationContext) => Promise<T>): Promise<T> {
+    return this.mutations.run(auth.account.id, actor, async (context) => {
+      if (context.account.version !== ifMatch) throw versionMismatch(await loadAccountDto(context.tx.manager, context.account));
+      return work(context);
+    });
+  }
+
+  private async saveAccount(manager: EntityManager, account: AccountEntity, fields: Partial<AccountEntity>): Promise<void> {
+    Object.assign(account, fields, { version: account.version + 1 });
+    await manager.getRepository(AccountEntity).update({ id: account.id }, { ...fields, version: account.version });
+  }
+
+  async update(auth: RequestAuth, actor: Actor, ifMatch: number, change: AccountUpdate): Promise<AccountDto> {
+    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      const fields: Partial<AccountEntity> = {};
+      const changes: Record<string, { before: unknown; after: unknown }> = {};
+      const set = <K extends keyof AccountUpdate & keyof AccountEntity>(key: K, value: AccountEntity[K] | undefined) => {
+        if (value === undefined || value === account[key]) return;
+        changes[key] = { before: account[key], after: value };
+        fields[key] = value;
+      };
+      if (change.authEnforcement !== undefined && !canEnforceSso(account.plan, change.authEnforcement)) {
+        throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan cannot enforce ${change.authEnforcement} sign-in`);
+      }
+      if (change.teamsEnabled && !allowsTeams(account.plan)) {
+        throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
+      }
+      set('name', change.name);
+      set('authEnforcement', change.authEnforcement);
+      set('require2fa', change.require2fa);
+      set('teamsEnabled', change.teamsEnabled);
+      if (Object.keys(fields).length === 0) return loadAccountDto(tx.manager, account);
+      await this.saveAccount(tx.manager, account, fields);
+      const entry = await log({ action: 'account.updated', target: { type: 'account', id: account.id, label: account.name }, changes });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [] });
+      return loadAccountDto(tx.manager, account);
+    });
+  }
+
+  /** Owner only; refused when the new plan is below current usage. */
+  async changePlan(auth: RequestAuth, actor: Actor, ifMatch: number, plan: Plan): Promise<AccountDto> {
+    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      this.assertRule(checkOwnerOnly(this.facts(account), auth.member));
+      if (plan === account.plan) return loadAccountDto(tx.manager, account);
+      const usage = await seatCount(tx.manager, account.id);
+      const check = checkSeats(plan, usage);
+      if (!check.ok) {
+        throw new DomainError(check.code, `The ${plan} plan allows ${check.limit} ${check.code === 'SEAT_LIMIT_REACHED' ? 'seats' : 'agent seats'}; ${check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents} are in use`, { limit: check.limit, used: check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents });
+      }
+      const limits = planLimits(plan);
+      const teams = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
+      if (teams > limits.teams) throw new DomainError('CONFLICT', `The ${plan} plan allows ${limits.teams} Talk teams; delete ${teams - limits.teams} first`, { limit: limits.teams, used: teams });
+      const customRoles = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
+      if (limits.customRoles !== null && customRoles > limits.customRoles) {
+        throw new DomainError('CONFLICT', `The ${plan} plan allows ${limits.customRoles} custom roles; delete ${customRoles - limits.customRoles} first`, { limit: limits.customRoles, used: customRoles });
+      }
+      if (!canEnforceSso(plan, account.authEnforcement)) {
+        throw new DomainError('CONFLICT', `The ${plan} plan cannot enforce ${account.authEnforcement} sign-in; turn enforcement off first`);
+      }
+      const fields: Partial<AccountEntity> = { plan };
+      if (!allowsTeams(plan) && account.teamsEnabled) fields.teamsEnabled = false;
+      const before = account.plan;
+      await this.saveAccount(tx.manager, account, fields);
+      const entry = await log({ action: 'account.plan_changed', target: { type: 'account', id: account.id, label: account.name }, changes: { plan: { before, after: plan } } });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [] });
+      return loadAccountDto(tx.manager, account);
+    });
+  }
+
+  /** Owner only: records the owner's phone (E.164) and marks the account validated. */
+  async validate(auth: RequestAuth, actor: Actor, ifMatch: number, phone: string): Promise<AccountDto> {
+    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      this.assertRule(checkOwnerOnly(this.facts(account), auth.member));
+      await this.saveAccount(tx.manager, account, { validatedPhone: phone, validatedAt: this.clock.now().toISOString() });
+      const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
+      const entry = await log({ action: 'account.validated', target: { type: 'account', id: account.id, label: account.name }, changes: { phone: { after: masked } } });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [] });
+      return loadAccountDto(tx.manager, account);
+    });
+  }
+
+  /** Owner only, to another active member, who becomes Admin; the previous owner stays Admin. */
+  async transferOwnership(auth: RequestAuth, actor: Actor, ifMatch: number, memberId: string): Promise<AccountDto> {
+    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
+      this.assertRule(checkOwnershipTransfer(this.facts(account), actorMember, target));
+      const changedPermissions: string[] = [];
+      if (target.roleId !== ADMIN_ROLE_ID) {
+        await tx.manager
+          .getRepository(MemberEntity)
+          .update({ id: target.id }, { roleId: ADMIN_ROLE_ID, permissionsVersion: target.permissionsVersion + 1, version: target.version + 1 });
+        changedPermissions.push(target.id);
+      } else {
+        await tx.manager.getRepository(MemberEntity).update({ id: target.id }, { version: target.version + 1 });
+      }
+      await tx.manager.getRepository(MemberEntity).update({ id: actorMember.id }, { version: actorMember.version + 1 });
+      const before = account.ownerMemberId;
+      await this.saveAccount(tx.manager, account, { ownerMemberId: target.id });
+      const entry = await log({
+        action: 'ownership.transferred',
+        target: { type: 'member', id: target.id, label: target.email },
+        changes: { ownerId: { before, after: target.id }, ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}) },
+      });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: changedPermissions });
+      return loadAccountDto(tx.manager, account);
+    });
+  }
+
+  /** By the owner, or by the billing contact if they hold Admin; to another active member. */
+  async transferBilling(auth: RequestAuth, actor: Actor, ifMatch: number, memberId: string): Promise<AccountDto> {
+    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
+      const violation = checkBillingTransfer(this.facts(account), actorMember, target);
+      if (violation === 'FORBIDDEN') throw forbidden('Only the owner, or a billing contact who is an Admin, can transfer the billing contact');
+      if (violation === 'SELF_ACTION_FORBIDDEN') throw new DomainError('SELF_ACTION_FORBIDDEN', 'That member is already the billing contact');
+      this.assertRule(violation);
+      const previous = await tx.manager.getRepository(MemberEntity).findOneByOrFail({ id: account.billingContactMemberId });
+      for (const member of [previous, target]) {
+        await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 });
+      }
+      await this.saveAccount(tx.manager, account, { billingContactMemberId: target.id });
+      const entry = await log({
+        action: 'billing.transferred',
+        target: { type: 'member', id: target.id, label: target.email },
+        changes: { billingContactId: { before: previous.id, after: target.id } },
+      });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [previous.id, target.id] });
+      return loadAccountDto(tx.manager, account);
+    });
+  }
+
+  private async membersFor(manager: EntityManager, accountId: string, actorId: string, targetId: string): Promise<[MemberEntity, MemberEntity]> {
+    const repo = manager.getRepository(MemberEntity);
+    const [actorMember, target] = await Promise.all([repo.findOneBy({ id: actorId, accountId }), repo.findOneBy({ id: targetId, accountId })]);
+    if (!actorMember) throw forbidden();
+    if (!target) throw notFound('Member');
+    return [actorMember, target];
+  }
+
+  private facts(account: AccountEntity) {
+    return { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId };
+  }
+
+  private assertRule(violation: RuleViolation | null): void {
+    if (!violation) return;
+    if (violation === 'VALIDATION_FAILED') throw validationFailed({ memberId: ['Choose an active member'] });
+    throw new DomainError(violation, RULE_MESSAGES[violation]);
+  }
+}

@@ -1,0 +1,75 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  acceptInvitationSchema,
+  dryRunQuerySchema,
+  invitationTokenParamSchema,
+  inviteSchema,
+  type AcceptInvitationRequest,
+  type AcceptInvitationResultDto,
+  type InvitationInfoDto,
+  type InvitationPreviewDto,
+  type ListDto,
+  type MemberDto,
+} from '@rolecall/contracts';
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { Actor } from '../activity/activity.service.js';
+import { RateLimitService } from '../auth/rate-limit.service.js';
+import { Auth, CurrentActor, requestMeta, tokenOf, type RequestAuth } from '../auth/request-auth.js';
+import { setSessionCookie } from '../auth/session-cookie.js';
+import { Requires } from '../common/access.js';
+import { ApiJsonBody } from '../common/openapi.js';
+import { APP_CONFIG, type AppConfig } from '../config.js';
+import { InvitationsService } from './invitations.service.js';
+
+@ApiTags('invitations')
+@Controller()
+export class InvitationsController {
+  constructor(
+    @Inject(InvitationsService) private readonly invitations: InvitationsService,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** 201 with the invited members; `?dryRun=true` answers 200 with the usage after the change. */
+  @Post('users/invitations')
+  @Requires('users.manage')
+  @ApiJsonBody(inviteSchema, 'Invite 1–50 emails with one role, agent access and teams (all or nothing)')
+  async invite(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
+    @Body({ schema: inviteSchema }) body: z.output<typeof inviteSchema>,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<ListDto<MemberDto> | InvitationPreviewDto> {
+    if (query.dryRun) {
+      response.status(200);
+      return this.invitations.preview(auth, body);
+    }
+    await this.limits.consume('invitations', auth.account.id);
+    return { items: await this.invitations.invite(auth, actor, body) };
+  }
+
+  @Get('invitations/:token')
+  @Requires('public')
+  async info(@Param({ schema: invitationTokenParamSchema }) params: { token: string }, @Req() request: Request): Promise<InvitationInfoDto> {
+    await this.limits.consume('acceptance', request.ip ?? 'unknown');
+    return this.invitations.info(params.token);
+  }
+
+  @Post('invitations/accept')
+  @HttpCode(200)
+  @Requires('public')
+  @ApiJsonBody(acceptInvitationSchema, 'Accept: a new person sets name and password; an existing person must be signed in as that email')
+  async accept(
+    @Body({ schema: acceptInvitationSchema }) body: AcceptInvitationRequest,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<AcceptInvitationResultDto> {
+    await this.limits.consume('acceptance', request.ip ?? 'unknown');
+    const result = await this.invitations.accept(body, tokenOf(request), requestMeta(request));
+    setSessionCookie(response, this.config, result.token);
+    return result;
+  }
+}

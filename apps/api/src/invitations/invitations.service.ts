@@ -1,0 +1,306 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  type AcceptInvitationResultDto,
+  type InvitationInfoDto,
+  type InvitationPreviewDto,
+  type MemberDto,
+} from '@rolecall/contracts';
+import { agentCost, planLimits } from '@rolecall/domain';
+import { randomUUID } from 'node:crypto';
+import { In, IsNull, type EntityManager } from 'typeorm';
+import { AccountEntity } from '../accounts/account.entity.js';
+import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { assertSeatsFor } from '../accounts/seats.js';
+import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
+import type { Actor } from '../activity/activity.service.js';
+import { hashPassword } from '../auth/passwords.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, forbidden, validationFailed } from '../common/domain-error.js';
+import { newToken, sha256Hex } from '../common/tokens.js';
+import { APP_CONFIG, type AppConfig } from '../config.js';
+import { Database } from '../database/database.service.js';
+import { MailService } from '../mail/mail.service.js';
+import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
+import { loadMemberDtos } from '../members/members.dto.js';
+import { MembersRepository } from '../members/members.repository.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { RoleEntity } from '../roles/role.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
+import { invitationMail } from './invitation-mail.js';
+import { InvitationEntity } from './invitation.entity.js';
+
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface InviteInput {
+  emails: string[];
+  roleId: string;
+  agentAccess: boolean;
+  teamIds: string[];
+}
+
+interface PendingMail {
+  to: string;
+  token: string;
+  expiresAt: string;
+}
+
+const invalidInvitation = () =>
+  new DomainError('INVITATION_INVALID', 'This invitation link is not valid any more: it was used, cancelled, replaced or has expired');
+
+@Injectable()
+export class InvitationsService {
+  private readonly logger = new Logger(InvitationsService.name);
+
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(AccountMutations) private readonly mutations: AccountMutations,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(MailService) private readonly mail: MailService,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The role must be a system role or a custom role of this account. */
+  static async assertRole(manager: EntityManager, accountId: string, roleId: string): Promise<RoleEntity> {
+    const role = await manager.getRepository(RoleEntity).findOneBy({ id: roleId });
+    if (!role || (role.accountId !== null && role.accountId !== accountId)) {
+      throw validationFailed({ roleId: ['No such role in this account'] });
+    }
+    return role;
+  }
+
+  /** Teams must belong to the account, which must have Talk teams turned on. */
+  static async assertTeams(manager: EntityManager, account: AccountEntity, teamIds: string[]): Promise<string[]> {
+    const unique = [...new Set(teamIds)];
+    if (unique.length === 0) return unique;
+    if (!account.teamsEnabled) throw validationFailed({ teamIds: ['Talk teams are turned off for this account'] });
+    const found = await manager.getRepository(TeamEntity).findBy({ id: In(unique), accountId: account.id });
+    if (found.length !== unique.length) throw validationFailed({ teamIds: ['No such team in this account'] });
+    return unique;
+  }
+
+  private async checkBatch(context: Pick<MutationContext, 'tx' | 'account'>, input: InviteInput): Promise<{ emails: string[]; teamIds: string[] }> {
+    const { manager } = context.tx;
+    const emails = [...new Set(input.emails)];
+    await InvitationsService.assertRole(manager, context.account.id, input.roleId);
+    const teamIds = await InvitationsService.assertTeams(manager, context.account, input.teamIds);
+    const existing = await new MembersRepository(manager, context.tx.kind).findByEmails(context.account.id, emails);
+    if (existing.length > 0) {
+      throw new DomainError('USER_EXISTS', `${existing.map((m) => m.email).join(', ')} ${existing.length === 1 ? 'is' : 'are'} already in this account`, {
+        members: existing.map((m) => ({ id: m.id, email: m.email, status: m.status, revoked: m.status === 'revoked' })),
+      });
+    }
+    return { emails, teamIds };
+  }
+
+  /** `?dryRun=true`: seats and agent-seat cost after the change; nothing is written. */
+  async preview(auth: RequestAuth, input: InviteInput): Promise<InvitationPreviewDto> {
+    return this.db.transaction(async (tx) => {
+      const account = await this.db.lockAccount(tx, auth.account.id);
+      const { emails } = await this.checkBatch({ tx, account }, input);
+      const after = await assertSeatsFor(tx.manager, account, { seats: emails.length, agents: input.agentAccess ? emails.length : 0, invited: emails.length });
+      const limits = planLimits(account.plan);
+      return {
+        emails,
+        seats: { limit: limits.seats, used: after.used, invited: after.invited },
+        agentSeats: { limit: limits.agentSeats, used: after.agents, ...agentCost(account.plan, after.agents) },
+      };
+    });
+  }
+
+  /** Invites 1–50 emails, all or nothing, and mails each its own single-use link. */
+  async invite(auth: RequestAuth, actor: Actor, input: InviteInput): Promise<MemberDto[]> {
+    const mails: PendingMail[] = [];
+    const { account, members } = await this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const { emails, teamIds } = await this.checkBatch(context, input);
+      await assertSeatsFor(tx.manager, account, { seats: emails.length, agents: input.agentAccess ? emails.length : 0 });
+      const persons = await tx.manager.getRepository(PersonEntity).findBy({ email: In(emails) });
+      const personByEmail = new Map(persons.map((p) => [p.email, p]));
+      const now = this.clock.now().toISOString();
+      const members: MemberEntity[] = [];
+      for (const email of emails) {
+        const member = tx.manager.getRepository(MemberEntity).create({
+          id: randomUUID(),
+          accountId: account.id,
+          personId: personByEmail.get(email)?.id ?? null,
+          email,
+          name: null,
+          status: 'invited',
+          roleId: input.roleId,
+          agentAccess: input.agentAccess,
+          invitedByMemberId: auth.member.id,
+          invitedAt: now,
+          joinedAt: null,
+          lastActiveAt: null,
+          permissionsVersion: 1,
+          version: 1,
+          createdAt: now,
+        });
+        syncSortKeys(member);
+        await tx.manager.getRepository(MemberEntity).insert(member);
+        if (teamIds.length) {
+          await tx.manager.getRepository(MemberTeamEntity).insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
+        }
+        mails.push(await this.issueToken(tx.manager, account.id, member.id, auth.member.id));
+        const entry = await context.log({
+          action: 'user.invited',
+          target: { type: 'member', id: member.id, label: email },
+          changes: { roleId: { after: input.roleId }, agentAccess: { after: input.agentAccess }, teamIds: { after: teamIds } },
+        });
+        tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false });
+        members.push(member);
+      }
+      return { account, members };
+    });
+    await this.sendInvitations(account, auth, mails);
+    return this.db.read((manager) => loadMemberDtos(manager, account, members));
+  }
+
+  /** A new token for an invited member: the old one dies at once. */
+  async resend(auth: RequestAuth, actor: Actor, memberId: string, ifMatch: number, current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>): Promise<MemberDto> {
+    const mails: PendingMail[] = [];
+    const { account, member } = await this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, memberId);
+      if (!member) throw new DomainError('NOT_FOUND', 'Member not found');
+      if (ifMatch !== member.version) throw new DomainError('VERSION_MISMATCH', 'Someone else changed this first; review their change and try again', { current: await current(tx.manager, account, member) });
+      if (member.status !== 'invited') throw new DomainError('CONFLICT', 'Only a pending invitation can be resent');
+      mails.push(await this.issueToken(tx.manager, account.id, member.id, auth.member.id));
+      member.invitedAt = this.clock.now().toISOString();
+      member.version += 1;
+      await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { invitedAt: member.invitedAt, version: member.version, invitedByMemberId: auth.member.id });
+      const entry = await context.log({ action: 'invitation.resent', target: { type: 'member', id: member.id, label: member.email } });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false });
+      return { account, member };
+    });
+    await this.sendInvitations(account, auth, mails);
+    const [dto] = await this.db.read((manager) => loadMemberDtos(manager, account, [member]));
+    return dto!;
+  }
+
+  /** Ends any live token of the member and issues a fresh one (7 days). */
+  private async issueToken(manager: EntityManager, accountId: string, memberId: string, inviterId: string): Promise<PendingMail & { to: string }> {
+    const now = this.clock.now();
+    await manager.getRepository(InvitationEntity).update({ memberId, endedAt: IsNull() }, { endedAt: now.toISOString() });
+    const token = newToken();
+    const expiresAt = new Date(now.getTime() + INVITATION_TTL_MS).toISOString();
+    await manager.getRepository(InvitationEntity).insert({
+      id: randomUUID(),
+      accountId,
+      memberId,
+      tokenHash: sha256Hex(token),
+      invitedByMemberId: inviterId,
+      expiresAt,
+      endedAt: null,
+      createdAt: now.toISOString(),
+    });
+    const member = await manager.getRepository(MemberEntity).findOneByOrFail({ id: memberId });
+    return { to: member.email, token, expiresAt };
+  }
+
+  link(token: string): string {
+    return `${this.config.publicUrl}/invite/${token}`;
+  }
+
+  /** Mails are sent after commit; a failure is logged and the admin can resend. */
+  private async sendInvitations(account: AccountEntity, auth: RequestAuth, mails: PendingMail[]): Promise<void> {
+    for (const pending of mails) {
+      const link = this.link(pending.token);
+      try {
+        await this.mail.send(
+          invitationMail({ to: pending.to, accountName: account.name, inviterName: auth.person.name, inviterEmail: auth.person.email, link, expiresAt: pending.expiresAt }),
+        );
+        this.logger.log(`Invitation for ${pending.to}: ${link}`);
+      } catch (error) {
+        this.logger.error(`Could not send the invitation mail to ${pending.to}: ${String(error)}`);
+      }
+    }
+  }
+
+  private async liveInvitation(manager: EntityManager, token: string): Promise<{ invitation: InvitationEntity; member: MemberEntity; account: AccountEntity }> {
+    if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) throw invalidInvitation();
+    const invitation = await manager.getRepository(InvitationEntity).findOneBy({ tokenHash: sha256Hex(token) });
+    if (!invitation || invitation.endedAt || invitation.expiresAt <= this.clock.now().toISOString()) throw invalidInvitation();
+    const member = await manager.getRepository(MemberEntity).findOneBy({ id: invitation.memberId });
+    if (!member || member.status !== 'invited') throw invalidInvitation();
+    const account = await manager.getRepository(AccountEntity).findOneByOrFail({ id: invitation.accountId });
+    return { invitation, member, account };
+  }
+
+  async info(token: string): Promise<InvitationInfoDto> {
+    return this.db.read(async (manager) => {
+      const { invitation, member, account } = await this.liveInvitation(manager, token);
+      const inviter = invitation.invitedByMemberId ? await manager.getRepository(MemberEntity).findOneBy({ id: invitation.invitedByMemberId }) : null;
+      const person = await manager.getRepository(PersonEntity).findOneBy({ email: member.email });
+      return { accountName: account.name, email: member.email, invitedBy: inviter?.name ?? inviter?.email ?? null, expiresAt: invitation.expiresAt, existingPerson: person !== null };
+    });
+  }
+
+  /**
+   * Accepts an invitation. A new person sets name and password; an existing person must be signed
+   * in as that email (the request's session). The token dies in the same transaction, so of two
+   * concurrent accepts exactly one wins.
+   */
+  async accept(input: { token: string; name?: string | undefined; password?: string | undefined }, sessionToken: string | null, meta: Pick<Actor, 'ip' | 'userAgent'>): Promise<AcceptInvitationResultDto> {
+    const preview = await this.db.read((manager) => this.liveInvitation(manager, input.token));
+    const existing = await this.db.read((manager) => manager.getRepository(PersonEntity).findOneBy({ email: preview.member.email }));
+    let passwordHash: string | null = null;
+    if (existing) {
+      const signedIn = sessionToken ? await this.sessions.personOf(sessionToken) : null;
+      if (!signedIn) {
+        throw new DomainError('UNAUTHENTICATED', `Sign in as ${preview.member.email} to accept this invitation`, { reason: 'sign_in_required', email: preview.member.email });
+      }
+      if (signedIn.id !== existing.id) throw forbidden(`This invitation is for ${preview.member.email}; sign in with that email to accept it`);
+    } else {
+      const fields: Record<string, string[]> = {};
+      if (!input.name) fields['name'] = ['Required'];
+      if (!input.password) fields['password'] = ['Required'];
+      if (Object.keys(fields).length) throw validationFailed(fields, 'Choose your name and a password to accept');
+      passwordHash = await hashPassword(input.password!);
+    }
+    const actor: Actor = { memberId: preview.member.id, email: preview.member.email, ...meta };
+    return this.mutations.run(preview.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const { invitation, member } = await this.liveInvitation(tx.manager, input.token);
+      const ended = await tx.manager
+        .getRepository(InvitationEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ endedAt: this.clock.now().toISOString() })
+        .where('id = :id AND ended_at IS NULL', { id: invitation.id })
+        .execute();
+      if (ended.affected === 0) throw invalidInvitation();
+      let person = existing ? await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: existing.id }) : null;
+      const now = this.clock.now().toISOString();
+      if (!person) {
+        person = tx.manager.getRepository(PersonEntity).create({
+          id: randomUUID(),
+          email: member.email,
+          name: input.name!,
+          passwordHash,
+          avatarUrl: null,
+          totpSecret: null,
+          totpPendingSecret: null,
+          totpLastStep: null,
+          recoveryCodes: null,
+          createdAt: now,
+        });
+        await tx.manager.getRepository(PersonEntity).insert(person);
+      }
+      Object.assign(member, { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, version: member.version + 1, permissionsVersion: member.permissionsVersion + 1 });
+      syncSortKeys(member);
+      await tx.manager.getRepository(MemberEntity).update(
+        { id: member.id },
+        { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, sortName: member.sortName, lastActiveSort: member.lastActiveSort, version: member.version, permissionsVersion: member.permissionsVersion },
+      );
+      const entry = await context.log({ action: 'invitation.accepted', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'invited', after: 'active' } } });
+      const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true });
+      const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
+      return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
+    });
+  }
+}

@@ -1,0 +1,49 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { APP_CONFIG, type AppConfig } from '../config.js';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const FROM = 'Rolecall <no-reply@rolecall.local>';
+
+/**
+ * Outgoing mail through nodemailer. With `SMTP_URL` set it goes through that server; without it
+ * each message is written, fully formed, as an `.eml` file in `$DATA_DIR/outbox/`.
+ */
+@Injectable()
+export class MailService {
+  private readonly logger = new Logger(MailService.name);
+  private readonly transport: Transporter;
+  readonly outbox: string | null;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    if (config.smtpUrl) {
+      this.transport = nodemailer.createTransport(config.smtpUrl);
+      this.outbox = null;
+    } else {
+      this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+      this.outbox = join(config.dataDir, 'outbox');
+      mkdirSync(this.outbox, { recursive: true });
+    }
+  }
+
+  async send(mail: Mail): Promise<void> {
+    const info = (await this.transport.sendMail({ from: FROM, ...mail })) as { message?: Buffer; messageId?: string };
+    if (this.outbox && info.message) {
+      const safe = mail.to.replace(/[^a-z0-9@._-]/gi, '_');
+      const file = join(this.outbox, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safe}-${Math.random().toString(36).slice(2, 8)}.eml`);
+      writeFileSync(file, info.message);
+      this.logger.log(`Mail to ${mail.to} written to ${file}`);
+    }
+  }
+}
+
+export const escapeHtml = (value: string): string =>
+  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -1,0 +1,103 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  idParamSchema,
+  listMembersQuerySchema,
+  updateMemberSchema,
+  type ListDto,
+  type MemberDetailDto,
+  type MemberDto,
+  type MemberPageDto,
+  type MemberSessionDto,
+  type UpdateMemberRequest,
+} from '@rolecall/contracts';
+import type { z } from 'zod';
+import type { Actor } from '../activity/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import { Requires } from '../common/access.js';
+import { IfMatch } from '../common/if-match.js';
+import { ApiJsonBody } from '../common/openapi.js';
+import { MembersService } from './members.service.js';
+
+type ListQuery = z.output<typeof listMembersQuerySchema>;
+
+@ApiTags('users')
+@Controller('users')
+export class MembersController {
+  constructor(@Inject(MembersService) private readonly members: MembersService) {}
+
+  @Get()
+  @Requires('users.view')
+  list(@Auth() auth: RequestAuth, @Query({ schema: listMembersQuerySchema }) query: ListQuery): Promise<MemberPageDto> {
+    return this.members.list(auth, {
+      limit: query.limit,
+      ...(query.role ? { roles: query.role } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.team ? { team: query.team } : {}),
+      ...(query.agent ? { agent: query.agent === 'true' } : {}),
+      ...(query.q ? { q: query.q } : {}),
+      ...(query.sort ? { sort: query.sort } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+  }
+
+  @Get(':id')
+  @Requires('users.view')
+  get(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<MemberDetailDto> {
+    return this.members.get(auth, params.id);
+  }
+
+  @Patch(':id')
+  @Requires('users.manage')
+  @ApiJsonBody(updateMemberSchema, 'Change role, agent access or teams (If-Match required)')
+  update(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+    @Body({ schema: updateMemberSchema }) body: UpdateMemberRequest,
+  ): Promise<MemberDto> {
+    return this.members.update(auth, actor, params.id, ifMatch, body);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @Requires('users.manage')
+  revoke(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<MemberDto> {
+    return this.members.revoke(auth, actor, params.id, ifMatch);
+  }
+
+  @Post(':id/reactivate')
+  @HttpCode(200)
+  @Requires('users.manage')
+  reactivate(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<MemberDto> {
+    return this.members.reactivate(auth, actor, params.id, ifMatch);
+  }
+
+  @Post(':id/resend-invitation')
+  @HttpCode(200)
+  @Requires('users.manage')
+  resend(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<MemberDto> {
+    return this.members.resendInvitation(auth, actor, params.id, ifMatch);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Requires('users.manage')
+  remove(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+    return this.members.remove(auth, actor, params.id, ifMatch);
+  }
+
+  @Get(':id/sessions')
+  @Requires('users.manage')
+  async sessions(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<ListDto<MemberSessionDto>> {
+    return { items: await this.members.listSessions(auth, params.id) };
+  }
+
+  @Delete(':id/sessions')
+  @HttpCode(204)
+  @Requires('users.manage')
+  endSessions(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<void> {
+    return this.members.endSessions(auth, actor, params.id);
+  }
+}

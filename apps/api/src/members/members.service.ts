@@ -1,0 +1,203 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from '@rolecall/contracts';
+import { checkRemoval, checkRoleChange } from '@rolecall/domain';
+import { IsNull, type EntityManager } from 'typeorm';
+import type { AccountEntity } from '../accounts/account.entity.js';
+import { assertSeatsFor } from '../accounts/seats.js';
+import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
+import type { Actor } from '../activity/activity.service.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { DomainError, notFound } from '../common/domain-error.js';
+import { versionMismatch } from '../common/if-match.js';
+import { Database } from '../database/database.service.js';
+import { InvitationEntity } from '../invitations/invitation.entity.js';
+import { InvitationsService } from '../invitations/invitations.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { MemberTeamEntity } from '../teams/team.entity.js';
+import { MemberEntity } from './member.entity.js';
+import { loadMemberDtos } from './members.dto.js';
+import { MembersRepository, type MemberPageQuery } from './members.repository.js';
+
+export interface MemberUpdate {
+  roleId?: string | undefined;
+  agentAccess?: boolean | undefined;
+  teamIds?: string[] | undefined;
+}
+
+@Injectable()
+export class MembersService {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(AccountMutations) private readonly mutations: AccountMutations,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(InvitationsService) private readonly invitations: InvitationsService,
+  ) {}
+
+  list(auth: RequestAuth, query: MemberPageQuery): Promise<MemberPageDto> {
+    return this.db.read(async (manager) => {
+      const page = await new MembersRepository(manager, this.db.kind).page(auth.account.id, query);
+      return { items: await loadMemberDtos(manager, auth.account, page.rows), nextCursor: page.nextCursor, total: page.total };
+    });
+  }
+
+  get(auth: RequestAuth, id: string): Promise<MemberDetailDto> {
+    return this.db.read(async (manager) => {
+      const member = await new MembersRepository(manager, this.db.kind).findInAccount(auth.account.id, id);
+      if (!member) throw notFound('Member');
+      return this.detail(manager, auth.account, member);
+    });
+  }
+
+  async detail(manager: EntityManager, account: AccountEntity, member: MemberEntity): Promise<MemberDetailDto> {
+    const [dto] = await loadMemberDtos(manager, account, [member]);
+    const inviter = member.invitedByMemberId ? await manager.getRepository(MemberEntity).findOneBy({ id: member.invitedByMemberId }) : null;
+    const invitation =
+      member.status === 'invited' ? await manager.getRepository(InvitationEntity).findOneBy({ memberId: member.id, endedAt: IsNull() }) : null;
+    return {
+      ...dto!,
+      invitedBy: inviter ? { id: inviter.id, name: inviter.name, email: inviter.email } : null,
+      invitationExpiresAt: invitation?.expiresAt ?? null,
+    };
+  }
+
+  /** Loads the member for a change and checks `If-Match` (412 with the member as it is now). */
+  private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<MemberEntity> {
+    const member = await new MembersRepository(context.tx.manager, context.tx.kind).findInAccount(context.account.id, id);
+    if (!member) throw notFound('Member');
+    if (member.version !== ifMatch) throw versionMismatch(await this.detail(context.tx.manager, context.account, member));
+    return member;
+  }
+
+  private async save(context: MutationContext, member: MemberEntity, fields: Partial<MemberEntity>): Promise<void> {
+    Object.assign(member, fields, { version: member.version + 1 });
+    await context.tx.manager.getRepository(MemberEntity).update({ id: member.id }, { ...fields, version: member.version });
+  }
+
+  /** Role, agent access and teams; one activity entry per aspect that changed. */
+  async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, change: MemberUpdate): Promise<MemberDto> {
+    return this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const member = await this.forChange(context, id, ifMatch);
+      const fields: Partial<MemberEntity> = {};
+      const entries: { action: string; changes: Record<string, unknown> }[] = [];
+      let permissionsChanged = false;
+      if (change.roleId !== undefined && change.roleId !== member.roleId) {
+        const violation = checkRoleChange({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, member, change.roleId);
+        if (violation) throw new DomainError(violation, 'The account owner always holds the Admin role; transfer ownership first');
+        const role = await InvitationsService.assertRole(tx.manager, account.id, change.roleId);
+        entries.push({ action: 'user.role_changed', changes: { roleId: { before: member.roleId, after: role.id }, role: { after: role.name } } });
+        fields.roleId = role.id;
+        permissionsChanged = true;
+      }
+      if (change.agentAccess !== undefined && change.agentAccess !== member.agentAccess) {
+        if (change.agentAccess && member.status !== 'revoked') await assertSeatsFor(tx.manager, account, { seats: 0, agents: 1 });
+        entries.push({ action: 'user.agent_access_changed', changes: { agentAccess: { before: member.agentAccess, after: change.agentAccess } } });
+        fields.agentAccess = change.agentAccess;
+        permissionsChanged = true;
+      }
+      if (change.teamIds !== undefined) {
+        const teamIds = await InvitationsService.assertTeams(tx.manager, account, change.teamIds);
+        const links = tx.manager.getRepository(MemberTeamEntity);
+        const before = (await links.findBy({ memberId: member.id })).map((l) => l.teamId).sort();
+        if (before.join() !== [...teamIds].sort().join()) {
+          await links.delete({ memberId: member.id });
+          if (teamIds.length) await links.insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
+          entries.push({ action: 'user.teams_changed', changes: { teamIds: { before, after: [...teamIds].sort() } } });
+        }
+      }
+      if (entries.length === 0) return this.detail(tx.manager, account, member);
+      if (permissionsChanged) fields.permissionsVersion = member.permissionsVersion + 1;
+      await this.save(context, member, fields);
+      let seq = 0;
+      for (const entry of entries) {
+        seq = (await context.log({ action: entry.action, target: { type: 'member', id: member.id, label: member.email }, changes: entry.changes })).seq;
+      }
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq, permissionsChanged });
+      return this.detail(tx.manager, account, member);
+    });
+  }
+
+  /** Revoking ends every session of the member in this account at once. */
+  async revoke(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
+    return this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const member = await this.forChange(context, id, ifMatch);
+      const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, member);
+      if (violation) throw new DomainError(violation, removalMessage(violation, 'revoke'));
+      if (member.status === 'revoked') throw new DomainError('CONFLICT', 'This member is already revoked');
+      if (member.status === 'invited') throw new DomainError('CONFLICT', 'This person has not joined yet: cancel the invitation instead');
+      await this.save(context, member, { status: 'revoked', permissionsVersion: member.permissionsVersion + 1 });
+      const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'member_revoked') : [];
+      const entry = await context.log({ action: 'user.revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length } });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true });
+      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'member_revoked', seq: entry.seq });
+      return this.detail(tx.manager, account, member);
+    });
+  }
+
+  /** Back to active with the same role, if a seat (and an agent seat) is free. */
+  async reactivate(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
+    return this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const member = await this.forChange(context, id, ifMatch);
+      if (member.status !== 'revoked') throw new DomainError('CONFLICT', 'Only a revoked member can be reactivated');
+      await assertSeatsFor(tx.manager, account, { seats: 1, agents: member.agentAccess ? 1 : 0 });
+      await this.save(context, member, { status: 'active', permissionsVersion: member.permissionsVersion + 1 });
+      const entry = await context.log({ action: 'user.reactivated', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'revoked', after: 'active' } } });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true });
+      return this.detail(tx.manager, account, member);
+    });
+  }
+
+  resendInvitation(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
+    return this.invitations.resend(auth, actor, id, ifMatch, (manager, account, member) => this.detail(manager, account, member));
+  }
+
+  /** Invited → the invitation is cancelled; revoked → deleted for good; active → 409 (revoke first). */
+  async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
+    await this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const member = await this.forChange(context, id, ifMatch);
+      const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, member);
+      if (violation) throw new DomainError(violation, removalMessage(violation, 'delete'));
+      if (member.status === 'active') throw new DomainError('CONFLICT', 'Revoke this member before deleting them');
+      await tx.manager.getRepository(MemberEntity).delete({ id: member.id });
+      const action = member.status === 'invited' ? 'invitation.cancelled' : 'user.deleted';
+      const entry = await context.log({ action, target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: member.status, after: null } } });
+      tx.publish({ type: 'member.removed', accountId: account.id, memberId: member.id, personId: member.personId, seq: entry.seq });
+    });
+  }
+
+  async listSessions(auth: RequestAuth, id: string): Promise<MemberSessionDto[]> {
+    const member = await this.db.read((manager) => new MembersRepository(manager, this.db.kind).findInAccount(auth.account.id, id));
+    if (!member) throw notFound('Member');
+    if (!member.personId) return [];
+    const sessions = (await this.sessions.listActive(member.personId)).filter((s) => s.accountId === auth.account.id);
+    return sessions.map(({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }) => ({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }));
+  }
+
+  /** Ends every session of the member in this account (no If-Match: it changes no member field). */
+  async endSessions(auth: RequestAuth, actor: Actor, id: string): Promise<void> {
+    await this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account } = context;
+      const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, id);
+      if (!member) throw notFound('Member');
+      const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'ended_by_admin') : [];
+      const entry = await context.log({ action: 'user.sessions_revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { sessionsEnded: ended.length } });
+      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'ended_by_admin', seq: entry.seq });
+    });
+  }
+}
+
+function removalMessage(violation: string, verb: 'revoke' | 'delete'): string {
+  switch (violation) {
+    case 'SELF_ACTION_FORBIDDEN':
+      return `You cannot ${verb} yourself`;
+    case 'OWNER_PROTECTED':
+      return `The account owner cannot be ${verb === 'revoke' ? 'revoked' : 'deleted'}; transfer ownership first`;
+    case 'BILLING_CONTACT_PROTECTED':
+      return `The billing contact cannot be ${verb === 'revoke' ? 'revoked' : 'deleted'}; transfer the billing contact first`;
+    default:
+      return 'Not allowed';
+  }
+}

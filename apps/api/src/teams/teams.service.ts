@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TeamDto } from '@rolecall/contracts';
+import { allowsTeams, planLimits } from '@rolecall/domain';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import type { AccountEntity } from '../accounts/account.entity.js';
+import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
+import type { Actor } from '../activity/activity.service.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, notFound, validationFailed } from '../common/domain-error.js';
+import { versionMismatch } from '../common/if-match.js';
+import { Database } from '../database/database.service.js';
+import { MemberTeamEntity, TeamEntity } from './team.entity.js';
+
+/** Talk teams: only when the plan has them and the account turned them on. */
+@Injectable()
+export class TeamsService {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(AccountMutations) private readonly mutations: AccountMutations,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async list(auth: RequestAuth): Promise<TeamDto[]> {
+    return this.db.read(async (manager) => {
+      const teams = await manager.getRepository(TeamEntity).find({ where: { accountId: auth.account.id }, order: { nameKey: 'ASC' } });
+      return Promise.all(teams.map((team) => this.toDto(manager, team)));
+    });
+  }
+
+  private async toDto(manager: EntityManager, team: TeamEntity): Promise<TeamDto> {
+    const memberCount = await manager.getRepository(MemberTeamEntity).countBy({ teamId: team.id });
+    return { id: team.id, name: team.name, memberCount, version: team.version };
+  }
+
+  private assertEnabled(account: AccountEntity): void {
+    if (!allowsTeams(account.plan)) throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
+    if (!account.teamsEnabled) throw new DomainError('CONFLICT', 'Talk teams are turned off for this account; turn them on in the account settings');
+  }
+
+  private async assertUniqueName(manager: EntityManager, accountId: string, name: string, exceptId?: string): Promise<void> {
+    const clash = await manager.getRepository(TeamEntity).findOneBy({ accountId, nameKey: name.toLowerCase() });
+    if (clash && clash.id !== exceptId) throw validationFailed({ name: ['A team with this name already exists'] });
+  }
+
+  async create(auth: RequestAuth, actor: Actor, name: string): Promise<TeamDto> {
+    return this.mutations.run(auth.account.id, actor, async ({ tx, account, log }) => {
+      this.assertEnabled(account);
+      const limit = planLimits(account.plan).teams;
+      const count = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
+      if (count >= limit) throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} Talk teams`, { limit, used: count });
+      await this.assertUniqueName(tx.manager, account.id, name);
+      const team = tx.manager.getRepository(TeamEntity).create({ id: randomUUID(), accountId: account.id, name, nameKey: name.toLowerCase(), version: 1, createdAt: this.clock.now().toISOString() });
+      await tx.manager.getRepository(TeamEntity).insert(team);
+      const entry = await log({ action: 'team.created', target: { type: 'team', id: team.id, label: name }, changes: { name: { after: name } } });
+      tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
+      return this.toDto(tx.manager, team);
+    });
+  }
+
+  private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<TeamEntity> {
+    const team = await context.tx.manager.getRepository(TeamEntity).findOneBy({ id, accountId: context.account.id });
+    if (!team) throw notFound('Team');
+    if (team.version !== ifMatch) throw versionMismatch(await this.toDto(context.tx.manager, team));
+    return team;
+  }
+
+  async rename(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, name: string): Promise<TeamDto> {
+    return this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account, log } = context;
+      const team = await this.forChange(context, id, ifMatch);
+      if (team.name === name) return this.toDto(tx.manager, team);
+      await this.assertUniqueName(tx.manager, account.id, name, team.id);
+      const before = team.name;
+      Object.assign(team, { name, nameKey: name.toLowerCase(), version: team.version + 1 });
+      await tx.manager.getRepository(TeamEntity).update({ id: team.id }, { name, nameKey: team.nameKey, version: team.version });
+      const entry = await log({ action: 'team.updated', target: { type: 'team', id: team.id, label: name }, changes: { name: { before, after: name } } });
+      tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
+      return this.toDto(tx.manager, team);
+    });
+  }
+
+  /** Deleting a team removes it from its members (they keep everything else). */
+  async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
+    await this.mutations.run(auth.account.id, actor, async (context) => {
+      const { tx, account, log } = context;
+      const team = await this.forChange(context, id, ifMatch);
+      const members = await tx.manager.getRepository(MemberTeamEntity).countBy({ teamId: team.id });
+      await tx.manager.getRepository(TeamEntity).delete({ id: team.id });
+      const entry = await log({ action: 'team.deleted', target: { type: 'team', id: team.id, label: team.name }, changes: { name: { before: team.name, after: null }, membersRemoved: members } });
+      tx.publish({ type: 'team.removed', accountId: account.id, teamId: team.id, seq: entry.seq });
+    });
+  }
+}

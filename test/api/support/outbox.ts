@@ -1,0 +1,29 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Decodes quoted-printable (soft line breaks and =XX escapes). */
+export function decodeQuotedPrintable(text: string): string {
+  return text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Every mail in `$DATA_DIR/outbox` to `email`, oldest first, as raw text. */
+export function mailsTo(dataDir: string, email: string): string[] {
+  const dir = join(dataDir, 'outbox');
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((file) => file.endsWith('.eml')).sort();
+  } catch {
+    return [];
+  }
+  return files.map((file) => readFileSync(join(dir, file), 'utf8')).filter((mail) => new RegExp(`^To: ${email.replace(/[.+]/g, '\\$&')}$`, 'im').test(mail));
+}
+
+/** The invitation token of the newest mail to `email`, read from the real `.eml` file. */
+export function invitationToken(dataDir: string, email: string): string {
+  const mails = mailsTo(dataDir, email);
+  const last = mails.at(-1);
+  if (!last) throw new Error(`no mail to ${email} in the outbox`);
+  const match = /\/invite\/([A-Za-z0-9_-]{43})/.exec(decodeQuotedPrintable(last));
+  if (!match) throw new Error(`no invitation link in the mail to ${email}`);
+  return match[1]!;
+}
