@@ -12,6 +12,8 @@ import { InvitationsService } from './invitations/invitations.service.js';
 import { MailService } from './mail/mail.service.js';
 import { MembersController } from './members/members.controller.js';
 import { MembersService } from './members/members.service.js';
+import { RolesController } from './roles/roles.controller.js';
+import { RolesService } from './roles/roles.service.js';
 import { TeamsController } from './teams/teams.controller.js';
 import { TeamsService } from './teams/teams.service.js';
 import { AccessGuard } from './auth/access.guard.js';
@@ -53,6 +55,7 @@ export class AppModule {
       MembersService,
       AccountsService,
       TeamsService,
+      RolesService,
       PermissionsService,
       RateLimitService,
       SecondFactorService,
@@ -66,7 +69,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 })],
-      controllers: [HealthController, AuthController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController],
+      controllers: [HealthController, AuthController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController],
       providers,
     };
   }

@@ -207,3 +207,48 @@ export interface MemberDetailDto extends MemberDto {
   invitedBy: { id: string; name: string | null; email: string } | null;
   invitationExpiresAt: string | null;
 }
+
+// ── Roles ──────────────────────────────────────────────────────────────────────────────────
+
+export interface PermissionCatalogueDto {
+  features: { key: string; label: string; actions: { key: PermissionKey; label: string; adminOnly: boolean }[] }[];
+  icons: RoleIcon[];
+}
+
+export interface RoleMemberDto {
+  id: string;
+  name: string | null;
+  avatarUrl: string | null;
+}
+
+export interface RoleDto {
+  id: string;
+  name: string;
+  description: string;
+  icon: RoleIcon;
+  /** True for Admin, Editor and Read only: viewable, never edited or deleted. */
+  system: boolean;
+  permissions: PermissionKey[];
+  /** Display position: system roles 0–2, custom roles after them in their saved order. */
+  position: number;
+  /** Active members holding the role. */
+  memberCount: number;
+  /** Invited (not yet joined) members holding the role. */
+  invitedCount: number;
+  /** Active members only, up to 100 (`memberCount` has the full number). */
+  members: RoleMemberDto[];
+  version: number;
+}
+
+export interface RoleListDto {
+  items: RoleDto[];
+  rolesVersion: number;
+}
+
+/** What an edit (or a deletion with reassignment) would change, per affected active member. */
+export interface RoleImpactDto {
+  /** Keys the role itself gains and loses (for a deletion: relative to the reassignment role). */
+  added: PermissionKey[];
+  removed: PermissionKey[];
+  affectedMembers: { id: string; name: string | null; email: string; added: PermissionKey[]; removed: PermissionKey[] }[];
+}

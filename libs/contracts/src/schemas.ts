@@ -3,6 +3,7 @@
  * query with them, and the dashboard, which checks forms with the same rules before sending.
  */
 import { z } from 'zod';
+import { ROLE_ICONS } from './permissions.js';
 
 export const PLANS = ['free', 'starter', 'business', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -187,3 +188,49 @@ export const listActivityQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type ListActivityQuery = z.input<typeof listActivityQuerySchema>;
+
+// ── Roles (SPEC §4–5) ─────────────────────────────────────────────────────────────────────
+
+export const ROLE_NAME_MAX = 60;
+export const ROLE_DESCRIPTION_MAX = 280;
+
+export const roleNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Required')
+  .max(ROLE_NAME_MAX, `Use at most ${ROLE_NAME_MAX} characters`)
+  .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters');
+
+const roleFields = {
+  name: roleNameSchema,
+  description: z.string().trim().max(ROLE_DESCRIPTION_MAX, `Use at most ${ROLE_DESCRIPTION_MAX} characters`).regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters'),
+  icon: z.enum(ROLE_ICONS, 'Choose one of the listed icons'),
+  /** Catalogue keys; unknown and Admin-only keys are refused by the API with details. */
+  permissions: z.array(z.string().max(60)).max(200),
+};
+
+export const createRoleSchema = z.strictObject({ ...roleFields, description: roleFields.description.default('') });
+export type CreateRoleRequest = z.input<typeof createRoleSchema>;
+
+export const updateRoleSchema = z
+  .strictObject({
+    name: roleFields.name.optional(),
+    description: roleFields.description.optional(),
+    icon: roleFields.icon.optional(),
+    permissions: roleFields.permissions.optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one field to change' });
+export type UpdateRoleRequest = z.input<typeof updateRoleSchema>;
+
+export const deleteRoleQuerySchema = z.strictObject({
+  reassignTo: idSchema.optional(),
+  dryRun: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
+});
+
+export const reorderRolesSchema = z.strictObject({
+  roleIds: z.array(idSchema).max(1000),
+});
+export type ReorderRolesRequest = z.input<typeof reorderRolesSchema>;

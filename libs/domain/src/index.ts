@@ -2,3 +2,4 @@ export * from './plans.js';
 export * from './seats.js';
 export * from './permissions.js';
 export * from './invariants.js';
+export * from './roles.js';

@@ -13,6 +13,11 @@ export type DomainEvent =
   | { type: 'member.changed'; accountId: string; memberId: string; seq: number; permissionsChanged: boolean }
   /** An invitation was cancelled or a revoked member deleted. */
   | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }
+  /** A custom role was created or edited; `memberIds`: active holders whose effective permissions changed. */
+  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; memberIds: string[] }
+  /** A custom role was deleted; its holders moved to another role. */
+  | { type: 'role.removed'; accountId: string; roleId: string; seq: number; memberIds: string[]; movedMemberIds: string[] }
+  | { type: 'roles.reordered'; accountId: string; roleIds: string[]; seq: number }
   | { type: 'team.changed'; accountId: string; teamId: string; seq: number }
   | { type: 'team.removed'; accountId: string; teamId: string; seq: number }
   | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }

@@ -40,7 +40,11 @@ export class PermissionsService implements OnModuleDestroy {
           this.invalidate([event.memberId]);
           break;
         case 'account.changed':
+        case 'role.changed':
           this.invalidate(event.memberIds);
+          break;
+        case 'role.removed':
+          this.invalidate(event.movedMemberIds);
           break;
         default:
           break;

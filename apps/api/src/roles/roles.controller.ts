@@ -1,0 +1,121 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  createRoleSchema,
+  deleteRoleQuerySchema,
+  dryRunQuerySchema,
+  FEATURE_KEYS,
+  FEATURES,
+  ACTION_LABELS,
+  ADMIN_ONLY_PERMISSIONS,
+  idParamSchema,
+  reorderRolesSchema,
+  ROLE_ICONS,
+  updateRoleSchema,
+  type ActionKey,
+  type PermissionCatalogueDto,
+  type PermissionKey,
+  type ReorderRolesRequest,
+  type RoleDto,
+  type RoleImpactDto,
+  type RoleListDto,
+  type UpdateRoleRequest,
+} from '@rolecall/contracts';
+import type { Response } from 'express';
+import type { z } from 'zod';
+import type { Actor } from '../activity/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import { Requires } from '../common/access.js';
+import { IfMatch } from '../common/if-match.js';
+import { ApiJsonBody } from '../common/openapi.js';
+import { RolesService } from './roles.service.js';
+
+/** The permission catalogue, built once from libs/contracts. */
+export const PERMISSION_CATALOGUE: PermissionCatalogueDto = {
+  features: FEATURE_KEYS.map((feature) => ({
+    key: feature,
+    label: FEATURES[feature].label,
+    actions: (FEATURES[feature].actions as readonly ActionKey[]).map((action) => {
+      const key = `${feature}.${action}` as PermissionKey;
+      return { key, label: ACTION_LABELS[action], adminOnly: ADMIN_ONLY_PERMISSIONS.has(key) };
+    }),
+  })),
+  icons: [...ROLE_ICONS],
+};
+
+@ApiTags('roles')
+@Controller()
+export class RolesController {
+  constructor(@Inject(RolesService) private readonly roles: RolesService) {}
+
+  @Get('permissions')
+  @Requires('session')
+  catalogue(): PermissionCatalogueDto {
+    return PERMISSION_CATALOGUE;
+  }
+
+  @Get('roles')
+  @Requires(['roles.view', 'users.view'])
+  async list(@Auth() auth: RequestAuth, @Res({ passthrough: true }) response: Response): Promise<RoleListDto> {
+    const list = await this.roles.list(auth);
+    response.setHeader('ETag', `"${list.rolesVersion}"`);
+    return list;
+  }
+
+  /** Reorders the custom roles; `If-Match` carries the account's `rolesVersion`. */
+  @Put('roles/order')
+  @Requires('roles.manage')
+  @ApiJsonBody(reorderRolesSchema, 'Every custom role id in the new order (If-Match: "<rolesVersion>")')
+  async reorder(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: reorderRolesSchema }) body: ReorderRolesRequest, @Res({ passthrough: true }) response: Response): Promise<RoleListDto> {
+    const list = await this.roles.reorder(auth, actor, ifMatch, body.roleIds);
+    response.setHeader('ETag', `"${list.rolesVersion}"`);
+    return list;
+  }
+
+  @Get('roles/:id')
+  @Requires('roles.view')
+  get(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<RoleDto> {
+    return this.roles.get(auth, params.id);
+  }
+
+  @Post('roles')
+  @Requires('roles.manage')
+  @ApiJsonBody(createRoleSchema, 'Create a custom role (plan-gated)')
+  create(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Body({ schema: createRoleSchema }) body: z.output<typeof createRoleSchema>): Promise<RoleDto> {
+    return this.roles.create(auth, actor, body);
+  }
+
+  /** `?dryRun=true` answers the impact (who gains and loses what) without writing. */
+  @Patch('roles/:id')
+  @Requires('roles.manage')
+  @ApiJsonBody(updateRoleSchema, 'Edit a custom role (If-Match required); ?dryRun=true previews the impact')
+  update(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+    @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
+    @Body({ schema: updateRoleSchema }) body: UpdateRoleRequest,
+  ): Promise<RoleDto | RoleImpactDto> {
+    return this.roles.update(auth, actor, params.id, ifMatch, body, query.dryRun);
+  }
+
+  /** 204; `?dryRun=true` answers 200 with the reassignment's impact. */
+  @Delete('roles/:id')
+  @HttpCode(204)
+  @Requires('roles.manage')
+  async remove(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+    @Query({ schema: deleteRoleQuerySchema }) query: z.output<typeof deleteRoleQuerySchema>,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<RoleImpactDto | void> {
+    const impact = await this.roles.remove(auth, actor, params.id, ifMatch, query.reassignTo, query.dryRun);
+    if (impact) {
+      response.status(200);
+      return impact;
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { ADMIN_ONLY_PERMISSIONS, isPermissionKey, type PermissionKey } from '@rolecall/contracts';
+import { diffPermissions, effectivePermissions, withImpliedViews, type PermissionSubject } from './permissions.js';
+
+export interface CheckedRolePermissions {
+  /** Keys that are not in the catalogue. */
+  readonly unknown: string[];
+  /** Catalogue keys only the Admin system role may hold. */
+  readonly adminOnly: PermissionKey[];
+  /** The keys as stored: catalogue order, no duplicates, every action's `view` added. */
+  readonly normalized: PermissionKey[];
+}
+
+/** Validates a custom role's permission list (SPEC §4): catalogue keys only, no Admin-only keys, views implied. */
+export function checkRolePermissions(keys: readonly string[]): CheckedRolePermissions {
+  const unknown = [...new Set(keys.filter((key) => !isPermissionKey(key)))];
+  const known = keys.filter(isPermissionKey);
+  const adminOnly = [...new Set(known.filter((key) => ADMIN_ONLY_PERMISSIONS.has(key)))];
+  return { unknown, adminOnly, normalized: withImpliedViews(known) };
+}
+
+export interface ImpactSubject extends PermissionSubject {
+  readonly id: string;
+}
+
+export interface MemberImpact {
+  readonly id: string;
+  readonly added: PermissionKey[];
+  readonly removed: PermissionKey[];
+}
+
+/**
+ * What moving members from one permission set to another changes for each of them: only members
+ * whose effective set actually changes are listed (agent access and the billing contact's
+ * `billing.view` are taken into account; non-active members never change).
+ */
+export function roleChangeImpact(
+  members: Iterable<ImpactSubject>,
+  before: readonly PermissionKey[],
+  after: readonly PermissionKey[],
+): MemberImpact[] {
+  const impacts: MemberImpact[] = [];
+  for (const member of members) {
+    const diff = diffPermissions(effectivePermissions(member, before), effectivePermissions(member, after));
+    if (diff.added.length || diff.removed.length) impacts.push({ id: member.id, ...diff });
+  }
+  return impacts;
+}

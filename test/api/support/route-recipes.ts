@@ -1,0 +1,361 @@
+import type { AccountDto, ActivityEntryDto, MemberDto, MemberPageDto, RecoveryCodesDto, TeamDto, TotpSetupDto } from '@rolecall/contracts';
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import { ifMatch, PASSWORD, ROLE, totpAt, uniqueEmail } from './factories.js';
+import type { Reply } from './http.js';
+import { invitationToken } from './outbox.js';
+import {
+  accountOf,
+  accountVersion,
+  activeTarget,
+  createTeam,
+  disposeMember,
+  disposeTeam,
+  expectStatus,
+  freshSession,
+  invitedTarget,
+  revokedTarget,
+  type Actor,
+  type PersonaName,
+  type PersonaProfile,
+  type Tenant,
+  type World,
+} from './world.js';
+
+/** One cell of the matrix as a recipe sees it: who calls, and in which world. */
+export interface Cell {
+  readonly world: World;
+  readonly persona: PersonaName;
+  readonly profile: PersonaProfile;
+  readonly actor: Actor;
+  /** The account the persona's session is in (ours for everyone but `otherAccount`). */
+  readonly own: Tenant;
+  /** Whether the persona holds a working session (set-up such as 2FA enrolment needs one). */
+  readonly signedIn: boolean;
+}
+
+/** The request a recipe built for one cell. */
+export interface Prepared {
+  /** Values for the route's `:param`s. */
+  readonly params?: Record<string, string>;
+  readonly query?: string;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+  /** Sends this bearer instead of the persona's own (e.g. a fresh session the call may end). */
+  readonly token?: string | null;
+  /** Ids and emails of our account this cell created: another tenant must never see them. */
+  readonly ourIds?: readonly string[];
+  /** Runs after the call, whatever it answered, to restore the world for the next cells. */
+  readonly cleanup?: (reply: Reply) => Promise<void>;
+}
+
+/**
+ * What the matrix must know about a route beyond the permission it declares.
+ * - `rule`: `owner` (only the account owner passes; SPEC: plan, validation, ownership transfer);
+ *   `billingTransfer` (the owner, or the billing contact if Admin).
+ * - `tenantScoped`: the call addresses a resource of our account by id (path or body), so the
+ *   owner of another account must get 404 and change nothing.
+ * - `success`: the status an allowed call answers with the request this recipe builds.
+ */
+export interface Recipe {
+  readonly success: 200 | 201 | 204;
+  readonly rule?: 'owner' | 'billingTransfer';
+  readonly tenantScoped?: boolean;
+  /** Builds the request; without it the call has no params, query or body. */
+  prepare?(cell: Cell): Promise<Prepared> | Prepared;
+  /** Extra checks on an allowed answer (e.g. a collection shows our data to our own members). */
+  verify?(reply: Reply, cell: Cell): void;
+}
+
+const ours = (cell: Cell) => cell.profile.tenant === 'ours';
+
+/** A target member of our account, removed again after the call. */
+function withMember(member: Pick<MemberDto, 'id' | 'email' | 'version'>, cell: Cell, rest: Omit<Prepared, 'params' | 'ourIds' | 'cleanup'> = {}): Prepared {
+  return {
+    ...rest,
+    params: { id: member.id },
+    headers: { ...ifMatch(member.version), ...rest.headers },
+    ourIds: [member.id, member.email],
+    cleanup: () => disposeMember(cell.world, cell.world.ours, member.id),
+  };
+}
+
+/** Turns 2FA on for a signed-in persona; answers its recovery codes. */
+async function enrolTwoFactor(cell: Cell, token: string): Promise<string[]> {
+  const { api, app } = cell.world;
+  const setup = expectStatus('2FA set-up', await api.post<TotpSetupDto>('/me/2fa/setup', undefined, { token }), 200);
+  const code = await totpAt(setup.secret, app.clock.now());
+  return expectStatus('2FA confirm', await api.post<RecoveryCodesDto>('/me/2fa/confirm', { code }, { token }), 200).recoveryCodes;
+}
+
+async function disableTwoFactor(cell: Cell, token: string, code: string): Promise<void> {
+  expectStatus('turn 2FA off again', await cell.world.api.delete('/me/2fa', { code }, { token }), 204);
+}
+
+/**
+ * One recipe per registered route, keyed `METHOD /path` exactly as `registeredRoutes` spells it.
+ * A route without a recipe fails the matrix; so does a recipe without a route.
+ */
+export const RECIPES: Readonly<Record<string, Recipe>> = {
+  // ---- public ----
+  'GET /health': { success: 200, prepare: () => ({}) },
+
+  'POST /signup': {
+    success: 201,
+    prepare: () => ({ body: { accountName: 'Initech', name: 'New Owner', email: uniqueEmail('signup'), password: PASSWORD, plan: 'business' } }),
+  },
+
+  'POST /auth/sign-in': {
+    success: 200,
+    // A persona with a login signs in as itself; the others use the Read only member's login.
+    prepare: ({ world, actor, signedIn }) => {
+      const login = signedIn ? actor : world.actors.readonly;
+      return { body: { email: login.email, password: PASSWORD } };
+    },
+  },
+
+  'GET /invitations/:token': { success: 200, prepare: ({ world }) => ({ params: { token: world.invitationToken } }) },
+
+  'POST /invitations/accept': {
+    success: 200,
+    prepare: async (cell) => {
+      const target = await invitedTarget(cell.world);
+      const token = invitationToken(cell.world.app.config.dataDir, target.email);
+      return { body: { token, name: 'New Member', password: PASSWORD }, ourIds: [target.id, target.email], cleanup: () => disposeMember(cell.world, cell.world.ours, target.id) };
+    },
+  },
+
+  // ---- the signed-in person ----
+  'POST /auth/sign-out': {
+    success: 204,
+    prepare: async (cell) => (cell.signedIn ? { token: (await freshSession(cell.world, cell.actor)).token } : {}),
+  },
+
+  'POST /auth/switch-account': {
+    success: 200,
+    // To the account the session is already in: allowed for anyone signed in, changes nothing.
+    prepare: ({ own }) => ({ body: { accountId: own.accountId } }),
+  },
+
+  'GET /me': { success: 200 },
+  'PATCH /me': { success: 200, prepare: ({ actor }) => ({ body: { name: actor.name } }) },
+  'GET /me/sessions': { success: 200 },
+
+  'DELETE /me/sessions/:id': {
+    success: 204,
+    prepare: async (cell) => ({ params: { id: cell.signedIn ? (await freshSession(cell.world, cell.actor)).sessionId : randomUUID() } }),
+  },
+
+  'POST /me/2fa/setup': { success: 200 },
+
+  'POST /me/2fa/confirm': {
+    success: 200,
+    prepare: async (cell) => {
+      if (!cell.signedIn) return { body: { code: '123456' } };
+      const token = cell.actor.token!;
+      const setup = expectStatus('2FA set-up', await cell.world.api.post<TotpSetupDto>('/me/2fa/setup', undefined, { token }), 200);
+      return {
+        body: { code: await totpAt(setup.secret, cell.world.app.clock.now()) },
+        cleanup: async (reply) => {
+          if (reply.status === 200) await disableTwoFactor(cell, token, (reply.body as RecoveryCodesDto).recoveryCodes[0]!);
+        },
+      };
+    },
+  },
+
+  'DELETE /me/2fa': {
+    success: 204,
+    prepare: async (cell) => {
+      if (!cell.signedIn) return { body: { code: '123456' } };
+      const token = cell.actor.token!;
+      const codes = await enrolTwoFactor(cell, token);
+      return {
+        body: { code: codes[0] },
+        cleanup: async (reply) => {
+          if (reply.status !== 204) await disableTwoFactor(cell, token, codes[1]!);
+        },
+      };
+    },
+  },
+
+  // ---- the account ----
+  'GET /account': {
+    success: 200,
+    verify: (reply, cell) => expect((reply.body as AccountDto).id).toBe(cell.own.accountId),
+  },
+
+  'PATCH /account': {
+    success: 200,
+    prepare: async ({ world, own }) => ({ body: { name: `Acme ${randomUUID().slice(0, 8)}` }, headers: ifMatch(await accountVersion(world.api, own)) }),
+  },
+
+  'POST /account/plan': {
+    success: 200,
+    rule: 'owner',
+    prepare: async ({ world, own }) => ({
+      body: { plan: 'enterprise' },
+      headers: ifMatch(await accountVersion(world.api, own)),
+      cleanup: async () => {
+        const account = await accountOf(world.api, own);
+        if (account.plan === 'business') return;
+        const back = await world.api.post('/account/plan', { plan: 'business' }, { token: own.ownerToken, headers: ifMatch(account.version) });
+        expectStatus('change the plan back', back, 200);
+      },
+    }),
+  },
+
+  'POST /account/validation': {
+    success: 200,
+    rule: 'owner',
+    prepare: async ({ world, own }) => ({ body: { phone: '+14155550123' }, headers: ifMatch(await accountVersion(world.api, own)) }),
+  },
+
+  'POST /account/transfer-ownership': {
+    success: 200,
+    rule: 'owner',
+    tenantScoped: true,
+    prepare: async ({ world, own }) => {
+      const target = await activeTarget(world);
+      return {
+        body: { memberId: target.member.id },
+        headers: ifMatch(await accountVersion(world.api, own)),
+        ourIds: [target.member.id, target.email],
+        cleanup: async () => {
+          // Whoever ended up owner, the target hands it back to our owner, then leaves.
+          const account = expectStatus('read the account as the target', await world.api.get<AccountDto>('/account', { token: target.token }), 200);
+          if (account.ownerId === target.member.id) {
+            const back = await world.api.post('/account/transfer-ownership', { memberId: world.ours.ownerMemberId }, { token: target.token, headers: ifMatch(account.version) });
+            expectStatus('hand ownership back', back, 200);
+          }
+          await disposeMember(world, world.ours, target.member.id);
+        },
+      };
+    },
+  },
+
+  'POST /account/transfer-billing': {
+    success: 200,
+    rule: 'billingTransfer',
+    tenantScoped: true,
+    prepare: async ({ world, own }) => {
+      const target = await activeTarget(world);
+      return {
+        body: { memberId: target.member.id },
+        headers: ifMatch(await accountVersion(world.api, own)),
+        ourIds: [target.member.id, target.email],
+        cleanup: async () => {
+          const account = await accountOf(world.api, world.ours);
+          const billingContact = world.actors.billingContact.memberId!;
+          if (account.billingContactId !== billingContact) {
+            const back = await world.api.post('/account/transfer-billing', { memberId: billingContact }, { token: world.ours.ownerToken, headers: ifMatch(account.version) });
+            expectStatus('hand billing back', back, 200);
+          }
+          await disposeMember(world, world.ours, target.member.id);
+        },
+      };
+    },
+  },
+
+  // ---- members ----
+  'GET /users': {
+    success: 200,
+    prepare: () => ({ query: 'limit=200' }),
+    // Our members see our owner: so the other tenant's "sees none of ours" check is not vacuous.
+    verify: (reply, cell) => {
+      if (ours(cell)) expect((reply.body as MemberPageDto).items.map((m) => m.id)).toContain(cell.world.ours.ownerMemberId);
+    },
+  },
+
+  'GET /users/:id': { success: 200, tenantScoped: true, prepare: ({ world }) => ({ params: { id: world.actors.editor.memberId! } }) },
+
+  'POST /users/invitations': {
+    success: 201,
+    prepare: ({ world, own }) => ({
+      body: { emails: [uniqueEmail('invitee')], roleId: ROLE.editor, agentAccess: false, teamIds: [] },
+      cleanup: async (reply) => {
+        if (reply.status !== 201) return;
+        for (const member of (reply.body as { items: MemberDto[] }).items) await disposeMember(world, own, member.id);
+      },
+    }),
+  },
+
+  'PATCH /users/:id': {
+    success: 200,
+    tenantScoped: true,
+    prepare: async (cell) => withMember(await invitedTarget(cell.world), cell, { body: { roleId: ROLE.readonly } }),
+  },
+
+  'POST /users/:id/revoke': { success: 200, tenantScoped: true, prepare: async (cell) => withMember((await activeTarget(cell.world)).member, cell) },
+  'POST /users/:id/reactivate': { success: 200, tenantScoped: true, prepare: async (cell) => withMember(await revokedTarget(cell.world), cell) },
+  'POST /users/:id/resend-invitation': { success: 200, tenantScoped: true, prepare: async (cell) => withMember(await invitedTarget(cell.world), cell) },
+  'DELETE /users/:id': { success: 204, tenantScoped: true, prepare: async (cell) => withMember(await invitedTarget(cell.world), cell) },
+
+  'GET /users/:id/sessions': { success: 200, tenantScoped: true, prepare: ({ world }) => ({ params: { id: world.actors.editor.memberId! } }) },
+
+  'DELETE /users/:id/sessions': {
+    success: 204,
+    tenantScoped: true,
+    // A member with a live session of its own, so an allowed call really ends something.
+    prepare: async (cell) => {
+      const target = await activeTarget(cell.world);
+      return { params: { id: target.member.id }, ourIds: [target.member.id, target.email], cleanup: () => disposeMember(cell.world, cell.world.ours, target.member.id) };
+    },
+  },
+
+  // ---- Talk teams ----
+  'GET /teams': {
+    success: 200,
+    verify: (reply, cell) => {
+      if (ours(cell)) expect((reply.body as { items: TeamDto[] }).items.map((t) => t.id)).toContain(cell.world.teamId);
+    },
+  },
+
+  'POST /teams': {
+    success: 201,
+    prepare: ({ world, own }) => ({
+      body: { name: `New team ${randomUUID().slice(0, 8)}` },
+      cleanup: async (reply) => {
+        if (reply.status === 201) await disposeTeam(world, own, (reply.body as TeamDto).id);
+      },
+    }),
+  },
+
+  'PATCH /teams/:id': {
+    success: 200,
+    tenantScoped: true,
+    prepare: async ({ world }) => {
+      const team = await createTeam(world);
+      return {
+        params: { id: team.id },
+        body: { name: `Renamed ${randomUUID().slice(0, 8)}` },
+        headers: ifMatch(team.version),
+        ourIds: [team.id],
+        cleanup: () => disposeTeam(world, world.ours, team.id),
+      };
+    },
+  },
+
+  'DELETE /teams/:id': {
+    success: 204,
+    tenantScoped: true,
+    prepare: async ({ world }) => {
+      const team = await createTeam(world);
+      return { params: { id: team.id }, headers: ifMatch(team.version), ourIds: [team.id], cleanup: () => disposeTeam(world, world.ours, team.id) };
+    },
+  },
+
+  // ---- activity ----
+  'GET /activity': {
+    success: 200,
+    prepare: () => ({ query: 'limit=200' }),
+    verify: (reply, cell) => {
+      const actors = (reply.body as { items: ActivityEntryDto[] }).items.map((e) => e.actor.memberId);
+      if (ours(cell)) expect(actors).toContain(cell.world.ours.ownerMemberId);
+    },
+  },
+
+  'GET /activity/verify': {
+    success: 200,
+    verify: (reply) => expect(reply.body).toMatchObject({ ok: true, firstBadSeq: null }),
+  },
+};

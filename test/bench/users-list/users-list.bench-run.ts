@@ -1,0 +1,370 @@
+import 'reflect-metadata';
+import { SYSTEM_ROLES, type AccountDto, type MemberPageDto, type TeamDto } from '@rolecall/contracts';
+import type BetterSqlite3 from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus } from 'node:os';
+import type pg from 'pg';
+import { afterAll, expect, test } from 'vitest';
+import { AccountEntity } from '../../../apps/api/src/accounts/account.entity.js';
+import type { RequestAuth } from '../../../apps/api/src/auth/request-auth.js';
+import { Database } from '../../../apps/api/src/database/database.service.js';
+import { MembersRepository, type MemberPageQuery } from '../../../apps/api/src/members/members.repository.js';
+import { MembersService } from '../../../apps/api/src/members/members.service.js';
+import { startApp, type TestApp } from '../../api/support/app.js';
+import { createAccount, ifMatch } from '../../api/support/factories.js';
+import { client } from '../../api/support/http.js';
+import { seedMembers } from './seed.js';
+import { ms, ratio, summarise, table, type Summary } from './stats.js';
+
+/**
+ * `GET /users` at scale (see README.md): one account with BENCH_MEMBERS members, each query shape
+ * timed over HTTP and, interleaved in the same run, at three lower levels:
+ *   service  MembersService.list without HTTP: Database.read → MembersRepository.page (count + page
+ *            through TypeORM, entity hydration) → loadMemberDtos (persons, roles, member_teams, teams)
+ *   repo     MembersRepository.page only (count + page query, hydrated entities, no DTOs)
+ *   sql      the exact statements the service ran (captured from TypeORM's logger), replayed on the
+ *            driver (better-sqlite3 / pg pool): no TypeORM, no hydration, no DTO building
+ * The HTTP figure adds the client round trip, Express/Nest, the access guard (session lookup;
+ * permissions are cached), query validation, the ETag interceptor and JSON serialisation.
+ */
+
+const env = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const MEMBERS = env('BENCH_MEMBERS', 100_000);
+const ITERATIONS = env('BENCH_ITERATIONS', 200);
+const WARMUP = env('BENCH_WARMUP', 20);
+const SECONDS_PER_SHAPE = env('BENCH_SECONDS', 20);
+const DEEP_PAGES = env('BENCH_DEEP_PAGES', 50);
+const EXPLAIN = process.env['BENCH_EXPLAIN'] === '1';
+const ENFORCE = process.env['BENCH_ENFORCE'] === '1';
+const SQLITE_ANALYZE = process.env['BENCH_SQLITE_ANALYZE'] === '1';
+const P99_TARGET_MS = 50;
+const RATIO_TARGET = 3;
+const TEAMS = 5;
+
+const [ADMIN, EDITOR] = SYSTEM_ROLES.map((role) => role.id) as [string, string];
+
+interface ShapeParams {
+  role?: string[];
+  status?: 'active' | 'invited' | 'revoked';
+  q?: string;
+  sort?: string;
+  cursor?: string;
+}
+
+interface Shape {
+  key: string;
+  describe: string;
+  params: ShapeParams;
+}
+
+const toPath = (params: ShapeParams): string => {
+  const search = new URLSearchParams();
+  for (const role of params.role ?? []) search.append('role', role);
+  if (params.status) search.set('status', params.status);
+  if (params.q) search.set('q', params.q);
+  if (params.sort) search.set('sort', params.sort);
+  if (params.cursor) search.set('cursor', params.cursor);
+  const query = search.toString();
+  return `/users${query ? `?${query}` : ''}`;
+};
+
+/** What the controller hands the service for these query parameters (default limit 50). */
+const toServiceQuery = (params: ShapeParams): MemberPageQuery => ({
+  limit: 50,
+  ...(params.role ? { roles: params.role } : {}),
+  ...(params.status ? { status: params.status } : {}),
+  ...(params.q ? { q: params.q } : {}),
+  ...(params.sort ? { sort: params.sort } : {}),
+  ...(params.cursor ? { cursor: params.cursor } : {}),
+});
+
+/** A keep-alive HTTP GET that reads the whole body (not parsed: parsing is the client's cost). */
+function httpGetter(baseUrl: string, token: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const { hostname, port } = new URL(baseUrl);
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(
+        { host: hostname, port, path: `/api/v1${path}`, agent, headers: { authorization: `Bearer ${token}` } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+  return { get, close: () => agent.destroy() };
+}
+
+interface Statement {
+  label: string;
+  sql: string;
+  params: unknown[];
+}
+
+const labelOf = (sql: string): string => {
+  if (/COUNT\(/i.test(sql)) return 'count';
+  const table = /FROM\s+"?(\w+)"?/i.exec(sql)?.[1] ?? 'other';
+  return table === 'members' ? 'page' : table;
+};
+
+let started: TestApp | undefined;
+afterAll(async () => {
+  await started?.close();
+});
+
+test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
+  const runStarted = performance.now();
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  const app = (started = await startApp());
+  const db = app.app.get(Database);
+  const service = app.app.get(MembersService);
+  out(`\n[bench users-list] ${app.database}, ${MEMBERS.toLocaleString('en')} members, node ${process.version}, ${cpus().length} CPUs`);
+
+  // --- seed: one enterprise account (unlimited seats) with Talk teams, then bulk rows ---------
+  const api = client(app.url);
+  const owner = await createAccount(api, { plan: 'enterprise', accountName: 'Bench Co', name: 'Olive Owner' });
+  const account = await api.get<AccountDto>('/account', { token: owner.token });
+  const enabled = await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) });
+  expect(enabled.status, JSON.stringify(enabled.body)).toBe(200);
+  const teamIds: string[] = [];
+  for (const name of ['Sales', 'Support', 'Engineering', 'Marketing', 'Finance'].slice(0, TEAMS)) {
+    const team = await api.post<TeamDto>('/teams', { name }, { token: owner.token });
+    expect(team.status, JSON.stringify(team.body)).toBe(201);
+    teamIds.push(team.body.id);
+  }
+  const accountId = owner.account.id;
+  const seeded = await seedMembers(db, { accountId, ownerMemberId: owner.member.id, teamIds, members: MEMBERS });
+  const settled = performance.now();
+  if (db.kind === 'postgres') {
+    // What autovacuum does soon after a bulk load: statistics and the visibility map (index-only scans).
+    await db.dataSource.query('VACUUM ANALYZE persons, members, member_teams');
+  } else if (SQLITE_ANALYZE) {
+    await db.read((manager) => manager.query('ANALYZE'));
+  }
+  out(
+    `seeded ${seeded.members.toLocaleString('en')} members (${JSON.stringify(seeded.byStatus)}, roles ${JSON.stringify(seeded.byRole)}), ` +
+      `${seeded.persons.toLocaleString('en')} persons, ${seeded.memberTeams.toLocaleString('en')} team links in ${(seeded.ms / 1000).toFixed(1)} s; ` +
+      (db.kind === 'postgres'
+        ? `VACUUM ANALYZE ${((performance.now() - settled) / 1000).toFixed(1)} s`
+        : SQLITE_ANALYZE
+          ? `ANALYZE ${((performance.now() - settled) / 1000).toFixed(1)} s`
+          : 'no ANALYZE (the app never runs it; BENCH_SQLITE_ANALYZE=1 to add it)'),
+  );
+  const accountEntity = await db.read((manager) => manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId }));
+  // The service only reads `auth.account`.
+  const auth = { account: accountEntity } as RequestAuth;
+
+  // --- the query shapes -----------------------------------------------------------------------
+  const httpClient = httpGetter(app.url, owner.token);
+  const shapes: Shape[] = [
+    { key: 'first page', describe: 'no filters, sort=name', params: {} },
+    { key: 'role+status', describe: 'role=editor&status=active (~35%)', params: { role: [EDITOR], status: 'active' } },
+    { key: 'role+status rare', describe: 'role=admin&status=invited (~0.5%)', params: { role: [ADMIN], status: 'invited' } },
+    { key: 'prefix search', describe: 'q=mar (~5%)', params: { q: 'mar' } },
+    { key: 'prefix search rare', describe: 'q=zoe y (~0.06%)', params: { q: 'zoe y' } },
+  ];
+  // Deep page: follow nextCursor DEEP_PAGES pages over HTTP, then time that page.
+  let cursor: string | null = null;
+  for (let page = 0; page < DEEP_PAGES; page += 1) {
+    const reply = await httpClient.get(toPath(cursor ? { cursor } : {}));
+    expect(reply.status).toBe(200);
+    cursor = (JSON.parse(reply.body) as MemberPageDto).nextCursor;
+    if (!cursor) break;
+  }
+  expect(cursor, 'not enough members for the deep page').toBeTruthy();
+  shapes.push({ key: 'deep cursor', describe: `page ${DEEP_PAGES + 1} by nextCursor, sort=name`, params: { cursor: cursor! } });
+
+  const sqlite =
+    db.kind === 'sqlite' ? (db.dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection : null;
+  const pool = db.kind === 'postgres' ? (db.dataSource.driver as unknown as { master: pg.Pool }).master : null;
+  const prepared = new Map<string, BetterSqlite3.Statement>();
+  const runRaw = async (statement: Statement): Promise<unknown[]> => {
+    if (sqlite) {
+      let stmt = prepared.get(statement.sql);
+      if (!stmt) prepared.set(statement.sql, (stmt = sqlite.prepare(statement.sql)));
+      return stmt.all(...statement.params);
+    }
+    return (await pool!.query(statement.sql, statement.params)).rows;
+  };
+
+  interface Result {
+    shape: Shape;
+    total: number;
+    http: Summary;
+    service: Summary;
+    repo: Summary;
+    sql: Summary;
+    statements: Record<string, Summary>;
+  }
+  const results: Result[] = [];
+
+  for (const shape of shapes) {
+    const path = toPath(shape.params);
+    const query = toServiceQuery(shape.params);
+
+    // Same answer both ways, and the statements the service runs for it.
+    const logger = db.dataSource.logger;
+    const logQuery = logger.logQuery.bind(logger);
+    const statements: Statement[] = [];
+    logger.logQuery = (sql, parameters, queryRunner) => {
+      if (/^\s*SELECT/i.test(sql)) statements.push({ label: labelOf(sql), sql, params: [...(parameters ?? [])] });
+      return logQuery(sql, parameters, queryRunner);
+    };
+    let viaService: MemberPageDto;
+    try {
+      viaService = await service.list(auth, query);
+    } finally {
+      logger.logQuery = logQuery;
+    }
+    const reply = await httpClient.get(path);
+    expect(reply.status, reply.body.slice(0, 300)).toBe(200);
+    const viaHttp = JSON.parse(reply.body) as MemberPageDto;
+    expect(viaHttp.total).toBe(viaService.total);
+    expect(viaHttp.items.map((m) => m.id)).toEqual(viaService.items.map((m) => m.id));
+    expect(viaHttp.items.length).toBeGreaterThan(0);
+
+    if (EXPLAIN) {
+      out(`\n--- ${shape.key}: ${path}`);
+      for (const statement of statements.filter((s) => s.label === 'count' || s.label === 'page')) {
+        out(`[${statement.label}] ${statement.sql}  -- ${JSON.stringify(statement.params)}`);
+        const plan = sqlite
+          ? (sqlite.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.params) as { detail: string }[]).map((row) => row.detail)
+          : ((await pool!.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.params)).rows as Record<string, string>[]).map(
+              (row) => row['QUERY PLAN']!,
+            );
+        for (const line of plan) out(`    ${line}`);
+      }
+    }
+
+    const perStatement = new Map<string, number[]>(statements.map((s) => [s.label, []]));
+    const methods: [keyof Pick<Result, 'http' | 'service' | 'repo' | 'sql'>, () => Promise<unknown>][] = [
+      [
+        'http',
+        async () => {
+          const { status } = await httpClient.get(path);
+          if (status !== 200) throw new Error(`GET ${path} answered ${status}`);
+        },
+      ],
+      ['service', () => service.list(auth, query)],
+      ['repo', () => db.read((manager) => new MembersRepository(manager, db.kind).page(accountId, query))],
+      [
+        'sql',
+        // One Database.read, like the service (the SQLite mutex); statements one after another.
+        () =>
+          db.read(async () => {
+            for (const statement of statements) {
+              const t0 = performance.now();
+              await runRaw(statement);
+              perStatement.get(statement.label)!.push(performance.now() - t0);
+            }
+          }),
+      ],
+    ];
+    for (let i = 0; i < WARMUP; i += 1) for (const [, run] of methods) await run();
+    for (const samples of perStatement.values()) samples.length = 0;
+
+    const samples = { http: [] as number[], service: [] as number[], repo: [] as number[], sql: [] as number[] };
+    const deadline = performance.now() + SECONDS_PER_SHAPE * 1000;
+    // Interleaved, starting with a different method each round: all four see the same conditions.
+    for (let i = 0; i < ITERATIONS && performance.now() < deadline; i += 1) {
+      for (let k = 0; k < methods.length; k += 1) {
+        const [name, run] = methods[(i + k) % methods.length]!;
+        const t0 = performance.now();
+        await run();
+        samples[name].push(performance.now() - t0);
+      }
+    }
+    const result: Result = {
+      shape,
+      total: viaService.total,
+      http: summarise(samples.http),
+      service: summarise(samples.service),
+      repo: summarise(samples.repo),
+      sql: summarise(samples.sql),
+      statements: Object.fromEntries([...perStatement].map(([label, values]) => [label, summarise(values)])),
+    };
+    results.push(result);
+    out(
+      `  ${shape.key.padEnd(20)} n=${result.http.n}  HTTP p50 ${ms(result.http.p50)} p99 ${ms(result.http.p99)} ms | ` +
+        `service p50 ${ms(result.service.p50)} | repo p50 ${ms(result.repo.p50)} | sql p50 ${ms(result.sql.p50)} ms`,
+    );
+  }
+  httpClient.close();
+
+  // --- report ---------------------------------------------------------------------------------
+  out(`\nGET /users latency, ms (${app.database}, ${MEMBERS.toLocaleString('en')} members, limit 50, sequential requests)`);
+  out(
+    table(
+      ['shape', 'query', 'total', 'n', 'HTTP p50', 'HTTP p99', 'service p50', 'service p99', 'repo p50', 'repo p99', 'sql p50', 'sql p99'],
+      results.map((r) => [
+        r.shape.key,
+        r.shape.describe,
+        r.total.toLocaleString('en'),
+        String(r.http.n),
+        ms(r.http.p50),
+        ms(r.http.p99),
+        ms(r.service.p50),
+        ms(r.service.p99),
+        ms(r.repo.p50),
+        ms(r.repo.p99),
+        ms(r.sql.p50),
+        ms(r.sql.p99),
+      ]),
+    ),
+  );
+
+  const labels = ['count', 'page', 'persons', 'roles', 'member_teams', 'teams'];
+  out('\nWhere the database time goes: p50 per statement, replayed on the driver (ms)');
+  out(table(['shape', ...labels], results.map((r) => [r.shape.key, ...labels.map((label) => ms(r.statements[label]?.p50 ?? Number.NaN))])));
+
+  const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+  const rows = results.map((r) => {
+    const overRaw = r.http.p50 / r.service.p50;
+    const overSql = r.http.p50 / r.sql.p50;
+    return {
+      r,
+      p99ok: r.http.p99 <= P99_TARGET_MS,
+      rawOk: overRaw <= RATIO_TARGET,
+      sqlOk: overSql <= RATIO_TARGET,
+      cells: [
+        r.shape.key,
+        `${ms(r.http.p99)} ${verdict(r.http.p99 <= P99_TARGET_MS)}`,
+        `${ratio(overRaw)} ${verdict(overRaw <= RATIO_TARGET)}`,
+        `${ratio(overSql)} ${verdict(overSql <= RATIO_TARGET)}`,
+        ratio(r.http.p50 / r.repo.p50),
+        ratio(r.http.p99 / r.service.p99),
+        ms(r.http.p50 - r.service.p50),
+      ],
+    };
+  });
+  out(`\nTargets: HTTP p99 ≤ ${P99_TARGET_MS} ms; HTTP/raw ≤ ${RATIO_TARGET} (ratios of p50s; raw = service, i.e. all the list's DB work through the app's data layer)`);
+  out(
+    table(
+      ['shape', 'HTTP p99', 'HTTP/service', 'HTTP/sql', 'HTTP/repo', 'p99 HTTP/service', 'HTTP−service p50 ms'],
+      rows.map((row) => row.cells),
+    ),
+  );
+  const missed = rows.filter((row) => !row.p99ok || !row.rawOk);
+  out(
+    missed.length === 0
+      ? `\nAll targets met (p99 and HTTP/service).`
+      : `\nTargets MISSED for: ${missed.map((row) => row.r.shape.key).join(', ')}` + (ENFORCE ? '' : ' (BENCH_ENFORCE=1 makes this fail)'),
+  );
+  out(`run took ${((performance.now() - runStarted) / 1000).toFixed(0)} s`);
+
+  if (process.env['BENCH_JSON']) {
+    writeFileSync(
+      process.env['BENCH_JSON'],
+      JSON.stringify({ database: app.database, members: MEMBERS, seeded, results: results.map((r) => ({ ...r, shape: r.shape.key, describe: r.shape.describe })) }, null, 2),
+    );
+  }
+  if (ENFORCE) expect(missed.map((row) => row.r.shape.key)).toEqual([]);
+});
