@@ -100,7 +100,7 @@ describe('POST /users/invitations', () => {
     const reply = await invite(api, owner, [fresh, member.email, pending]);
     expect(reply.status).toBe(409);
     expect(reply.body).toMatchObject({ error: { code: 'USER_EXISTS' } });
-    const details = (reply.body as { error: { details: { members: { email: string; revoked: boolean; status: string }[] } } }).error.details.members;
+    const details = (reply.body as unknown as { error: { details: { members: { email: string; revoked: boolean; status: string }[] } } }).error.details.members;
     expect(details.sort((x, y) => x.email.localeCompare(y.email))).toEqual(
       [
         { id: member.member.id, email: member.email, status: 'revoked', revoked: true },

@@ -17,7 +17,7 @@ afterAll(() => app.close());
 
 const business = () => createAccount(api, { plan: 'business' });
 const join = (owner: SignedUp, input: Parameters<typeof inviteAndAccept>[3] = {}) => inviteAndAccept(api, app.config.dataDir, owner, input);
-const createRole = (owner: SignedUp, body: Record<string, unknown>) =>
+const createRole = (owner: { token: string }, body: Record<string, unknown>) =>
   api.post<RoleDto>('/roles', { name: `Role ${uniqueEmail().slice(7, 15)}`, description: '', icon: 'star', permissions: [], ...body }, { token: owner.token });
 const me = async (session: { token: string }) => (await api.get<MeDto>('/me', { token: session.token })).body;
 const rolesVersion = async (owner: SignedUp) => (await api.get<RoleListDto>('/roles', { token: owner.token })).body.rolesVersion;
