@@ -5,7 +5,7 @@
  * route's declared access, the persona's effective permissions (libs/domain over the system roles)
  * and the recipe's extra rule (owner only, billing transfer, tenant-scoped).
  */
-import { ADMIN_ROLE_ID, type MeDto, type MemberPageDto } from '@rolecall/contracts';
+import { ADMIN_ROLE_ID, type MeDto, type MemberPageDto, type PermissionKey } from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Access } from '../../apps/api/src/common/access.js';
 import { startApp } from './support/app.js';
@@ -34,7 +34,7 @@ type Expectation =
   | { kind: 'hidden'; status: 404; code: 'NOT_FOUND' }
   | { kind: 'allowed'; status: number };
 
-const keysOf = (access: Exclude<Access, 'public' | 'session'>): readonly string[] => (typeof access === 'string' ? [access] : access);
+const keysOf = (access: Exclude<Access, 'public' | 'session'>): readonly PermissionKey[] => (typeof access === 'string' ? [access] : access);
 
 /** SPEC §4–5 as a function of the cell; never written per cell. */
 function expectationFor(route: RegisteredRoute, recipe: Recipe, persona: PersonaName): Expectation {
@@ -47,7 +47,7 @@ function expectationFor(route: RegisteredRoute, recipe: Recipe, persona: Persona
   if (access !== 'session') {
     const held = permissionsOf(persona);
     const needed = keysOf(access);
-    if (!needed.some((key) => held.has(key as never))) return { kind: 'refused', status: 403, code: 'FORBIDDEN', why: `lacks ${needed.join(' or ')}` };
+    if (!needed.some((key) => held.has(key))) return { kind: 'refused', status: 403, code: 'FORBIDDEN', why: `lacks ${needed.join(' or ')}` };
   }
   if (recipe.rule === 'owner' && !profile.isOwner) return { kind: 'refused', status: 403, code: 'FORBIDDEN', why: 'not the owner' };
   if (recipe.rule === 'billingTransfer' && !(profile.isOwner || (profile.isBillingContact && profile.roleId === ADMIN_ROLE_ID))) {

@@ -229,7 +229,8 @@ describe("a member's sessions", () => {
     const list = await api.get<{ items: unknown[] }>(`/users/${member.member.id}/sessions`, { token: owner.token });
     expect(list.status).toBe(200);
     expect(list.body.items).toHaveLength(2);
-    expect((await api.delete(`/users/${member.member.id}/sessions`, undefined, { token: owner.token })).status).toBe(204);
+    expect((await api.delete(`/users/${member.member.id}/sessions`, undefined, { token: owner.token })).status).toBe(428);
+    expect((await api.delete(`/users/${member.member.id}/sessions`, undefined, { token: owner.token, headers: ifMatch(member.member.version) })).status).toBe(204);
     expect((await api.get('/me', { token: member.token })).body).toMatchObject({ error: { code: 'SESSION_REVOKED' } });
     expect((await api.get<{ items: unknown[] }>(`/users/${member.member.id}/sessions`, { token: owner.token })).body.items).toHaveLength(0);
     expect((await activityActions(app, owner.account.id)).at(-1)).toBe('user.sessions_revoked');

@@ -9,16 +9,20 @@ import { AppModule, type AppOptions } from './app.module.js';
 import { toErrorBody } from './common/error.filter.js';
 import type { AppConfig } from './config.js';
 import { loadDashboard } from './web/web.js';
+import { LiveIoAdapter } from './live/live-io.adapter.js';
+import { connectRedis } from './live/redis-bridge.js';
 
 /** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT = '100kb';
 
 /** Builds the whole API (REST, docs, dashboard) without listening; `main.ts` and the tests share it. */
 export async function createApp(config: AppConfig, options: AppOptions & { logLevels?: LogLevel[] } = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : null;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...options, redis }), {
     bodyParser: false,
     logger: options.logLevels ?? ['log', 'warn', 'error'],
   });
+  app.useWebSocketAdapter(new LiveIoAdapter(app, config, redis));
   const http = app.getHttpAdapter().getInstance() as express.Express;
   http.disable('x-powered-by');
   http.set('trust proxy', 'loopback');

@@ -10,6 +10,10 @@ import { EtagInterceptor } from './common/etag.interceptor.js';
 import { InvitationsController } from './invitations/invitations.controller.js';
 import { InvitationsService } from './invitations/invitations.service.js';
 import { MailService } from './mail/mail.service.js';
+import { LiveEvents } from './live/live-events.service.js';
+import { LiveSync } from './live/live-sync.service.js';
+import { LiveGateway } from './live/live.gateway.js';
+import { REDIS, RedisBridge, type RedisConnections } from './live/redis-bridge.js';
 import { MembersController } from './members/members.controller.js';
 import { MembersService } from './members/members.service.js';
 import { RolesController } from './roles/roles.controller.js';
@@ -37,6 +41,8 @@ import { SessionsService } from './sessions/sessions.service.js';
 export interface AppOptions {
   /** Replaces the system clock (tests move time with it). */
   clock?: Clock;
+  /** Connected Redis clients when `REDIS_URL` is set. */
+  redis?: RedisConnections | null;
 }
 
 @Module({})
@@ -45,6 +51,11 @@ export class AppModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: Clock, useValue: options.clock ?? new SystemClock() },
+      { provide: REDIS, useValue: options.redis ?? null },
+      RedisBridge,
+      LiveSync,
+      LiveGateway,
+      LiveEvents,
       DomainEventBus,
       Database,
       ActivityService,

@@ -1,4 +1,4 @@
-import type { AccountDto, ActivityEntryDto, MemberDto, MemberPageDto, RecoveryCodesDto, TeamDto, TotpSetupDto } from '@rolecall/contracts';
+import type { AccountDto, ActivityEntryDto, MemberDto, MemberPageDto, PermissionCatalogueDto, RecoveryCodesDto, RoleDto, RoleListDto, TeamDto, TotpSetupDto } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { ifMatch, PASSWORD, ROLE, totpAt, uniqueEmail } from './factories.js';
@@ -8,13 +8,16 @@ import {
   accountOf,
   accountVersion,
   activeTarget,
+  createRole,
   createTeam,
   disposeMember,
+  disposeRole,
   disposeTeam,
   expectStatus,
   freshSession,
   invitedTarget,
   revokedTarget,
+  rolesOf,
   type Actor,
   type PersonaName,
   type PersonaProfile,
@@ -298,7 +301,12 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     // A member with a live session of its own, so an allowed call really ends something.
     prepare: async (cell) => {
       const target = await activeTarget(cell.world);
-      return { params: { id: target.member.id }, ourIds: [target.member.id, target.email], cleanup: () => disposeMember(cell.world, cell.world.ours, target.member.id) };
+      return {
+        params: { id: target.member.id },
+        headers: ifMatch(target.member.version),
+        ourIds: [target.member.id, target.email],
+        cleanup: () => disposeMember(cell.world, cell.world.ours, target.member.id),
+      };
     },
   },
 
@@ -341,6 +349,64 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     prepare: async ({ world }) => {
       const team = await createTeam(world);
       return { params: { id: team.id }, headers: ifMatch(team.version), ourIds: [team.id], cleanup: () => disposeTeam(world, world.ours, team.id) };
+    },
+  },
+
+  // ---- roles ----
+  'GET /permissions': {
+    success: 200,
+    verify: (reply) => expect((reply.body as PermissionCatalogueDto).features.map((f) => f.key)).toContain('users'),
+  },
+
+  'GET /roles': {
+    success: 200,
+    verify: (reply, cell) => {
+      if (ours(cell)) expect((reply.body as RoleListDto).items.map((r) => r.id)).toContain(cell.world.roleId);
+    },
+  },
+
+  'GET /roles/:id': { success: 200, tenantScoped: true, prepare: ({ world }) => ({ params: { id: world.roleId } }) },
+
+  'POST /roles': {
+    success: 201,
+    prepare: ({ world, own }) => ({
+      body: { name: `New role ${randomUUID().slice(0, 8)}`, description: '', icon: 'star', permissions: ['reports.view'] },
+      cleanup: async (reply) => {
+        if (reply.status === 201) await disposeRole(world, own, (reply.body as RoleDto).id);
+      },
+    }),
+  },
+
+  'PATCH /roles/:id': {
+    success: 200,
+    tenantScoped: true,
+    prepare: async ({ world }) => {
+      const role = await createRole(world, world.ours);
+      return {
+        params: { id: role.id },
+        body: { description: 'Changed by the matrix' },
+        headers: ifMatch(role.version),
+        ourIds: [role.id],
+        cleanup: () => disposeRole(world, world.ours, role.id),
+      };
+    },
+  },
+
+  'DELETE /roles/:id': {
+    success: 204,
+    tenantScoped: true,
+    prepare: async ({ world }) => {
+      const role = await createRole(world, world.ours);
+      return { params: { id: role.id }, headers: ifMatch(role.version), ourIds: [role.id], cleanup: () => disposeRole(world, world.ours, role.id) };
+    },
+  },
+
+  'PUT /roles/order': {
+    success: 200,
+    // Every custom role of the caller's own account, in reverse order, guarded by `rolesVersion`.
+    prepare: async ({ world, own }) => {
+      const roles = await rolesOf(world, own);
+      return { body: { roleIds: roles.items.filter((r) => !r.system).map((r) => r.id).reverse() }, headers: ifMatch(roles.rolesVersion) };
     },
   },
 

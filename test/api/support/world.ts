@@ -7,6 +7,8 @@ import {
   type AuthResultDto,
   type MemberDto,
   type PermissionKey,
+  type RoleDto,
+  type RoleListDto,
   type SessionDto,
   type TeamDto,
 } from '@rolecall/contracts';
@@ -85,6 +87,8 @@ export interface World {
   readonly invitationToken: string;
   /** A Talk team of our account. */
   readonly teamId: string;
+  /** A custom role of our account. */
+  readonly roleId: string;
 }
 
 const fail = (what: string, reply: Reply): never => {
@@ -132,6 +136,7 @@ export async function buildWorld(app: TestApp, api: Client): Promise<World> {
   const invitedEmail = uniqueEmail('invited');
   const invited = expectStatus('invite the invited persona', await invite(api, owner, [invitedEmail]), 201).items[0]!;
   const team = expectStatus('create a team', await api.post<TeamDto>('/teams', { name: 'Support' }, { token: owner.token }), 201);
+  const role = await createRole({ api }, ours);
 
   const other = await createAccount(api, { plan: 'business', accountName: 'Globex', name: 'Persona otherAccount' });
   const theirs = tenantOf(other);
@@ -145,6 +150,7 @@ export async function buildWorld(app: TestApp, api: Client): Promise<World> {
     theirs,
     invitationToken: invitationToken(app.config.dataDir, invitedEmail),
     teamId: team.id,
+    roleId: role.id,
     actors: {
       anonymous: { token: null, name: 'Persona anonymous', email: null, memberId: null },
       invited: { token: null, name: 'Persona invited', email: invitedEmail, memberId: invited.id },
@@ -161,7 +167,7 @@ export async function buildWorld(app: TestApp, api: Client): Promise<World> {
 
 /** Every id and email of our account that the world made: another tenant must never see one. */
 export function ourIdentifiers(world: World): string[] {
-  const ids = [world.ours.accountId, world.teamId];
+  const ids = [world.ours.accountId, world.teamId, world.roleId];
   for (const persona of PERSONAS) {
     if (PROFILES[persona].tenant !== 'ours') continue;
     const actor = world.actors[persona];
@@ -240,4 +246,22 @@ export async function freshSession(world: World, actor: Actor): Promise<{ token:
   const current = sessions.items.find((s) => s.current);
   if (!current) throw new Error('the new session is not listed as current');
   return { token, sessionId: current.id };
+}
+
+/** A custom role (Business plan: up to 20) with one permission and no holders. */
+export async function createRole(world: Pick<World, 'api'>, tenant: Tenant): Promise<RoleDto> {
+  const body = { name: `Role ${randomBytes(4).toString('hex')}`, description: 'Made by the matrix', icon: 'star', permissions: ['people.view'] };
+  return expectStatus('create a role', await world.api.post<RoleDto>('/roles', body, { token: tenant.ownerToken }), 201);
+}
+
+export async function disposeRole(world: World, tenant: Tenant, id: string): Promise<void> {
+  const found = await world.api.get<RoleDto>(`/roles/${id}`, { token: tenant.ownerToken });
+  if (found.status === 404) return;
+  const role = expectStatus(`read role ${id} for clean-up`, found, 200);
+  expectStatus('delete a role for clean-up', await world.api.delete(`/roles/${id}`, undefined, { token: tenant.ownerToken, headers: ifMatch(role.version) }), 204);
+}
+
+/** The tenant's roles as its owner sees them (order and `rolesVersion`). */
+export async function rolesOf(world: World, tenant: Tenant): Promise<RoleListDto> {
+  return expectStatus('list roles', await world.api.get<RoleListDto>('/roles', { token: tenant.ownerToken }), 200);
 }

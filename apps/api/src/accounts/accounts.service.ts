@@ -42,12 +42,30 @@ export class AccountsService {
     return this.db.read(async (manager) => loadAccountDto(manager, (await manager.getRepository(AccountEntity).findOneByOrFail({ id: auth.account.id }))));
   }
 
-  /** Runs an account change after checking `If-Match` against the account's version. */
-  private change<T>(auth: RequestAuth, actor: Actor, ifMatch: number, work: (context: MutationContext) => Promise<T>): Promise<T> {
+  /**
+   * Runs an account change: first who may do it (`allowed`, so a refused caller never sees the
+   * account in a 412), then `If-Match` against the account's version, then the change.
+   */
+  private change<T>(
+    auth: RequestAuth,
+    actor: Actor,
+    ifMatch: number,
+    work: (context: MutationContext) => Promise<T>,
+    allowed: (account: AccountEntity) => RuleViolation | null = () => null,
+  ): Promise<T> {
     return this.mutations.run(auth.account.id, actor, async (context) => {
+      const violation = allowed(context.account);
+      if (violation === 'FORBIDDEN') throw forbidden(RULE_MESSAGES.FORBIDDEN);
       if (context.account.version !== ifMatch) throw versionMismatch(await loadAccountDto(context.tx.manager, context.account));
       return work(context);
     });
+  }
+
+  /** The owner, or the billing contact if they hold Admin (SPEC §4). */
+  private mayTransferBilling(account: AccountEntity, auth: RequestAuth): RuleViolation | null {
+    const isOwner = account.ownerMemberId === auth.member.id;
+    const isAdminBillingContact = account.billingContactMemberId === auth.member.id && auth.member.roleId === ADMIN_ROLE_ID;
+    return isOwner || isAdminBillingContact ? null : 'FORBIDDEN';
   }
 
   private async saveAccount(manager: EntityManager, account: AccountEntity, fields: Partial<AccountEntity>): Promise<void> {
@@ -77,7 +95,7 @@ export class AccountsService {
       if (Object.keys(fields).length === 0) return loadAccountDto(tx.manager, account);
       await this.saveAccount(tx.manager, account, fields);
       const entry = await log({ action: 'account.updated', target: { type: 'account', id: account.id, label: account.name }, changes });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [] });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
       return loadAccountDto(tx.manager, account);
     });
   }
@@ -85,7 +103,6 @@ export class AccountsService {
   /** Owner only; refused when the new plan is below current usage. */
   async changePlan(auth: RequestAuth, actor: Actor, ifMatch: number, plan: Plan): Promise<AccountDto> {
     return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      this.assertRule(checkOwnerOnly(this.facts(account), auth.member));
       if (plan === account.plan) return loadAccountDto(tx.manager, account);
       const usage = await seatCount(tx.manager, account.id);
       const check = checkSeats(plan, usage);
@@ -107,21 +124,20 @@ export class AccountsService {
       const before = account.plan;
       await this.saveAccount(tx.manager, account, fields);
       const entry = await log({ action: 'account.plan_changed', target: { type: 'account', id: account.id, label: account.name }, changes: { plan: { before, after: plan } } });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [] });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
       return loadAccountDto(tx.manager, account);
-    });
+    }, (account) => checkOwnerOnly(this.facts(account), auth.member));
   }
 
   /** Owner only: records the owner's phone (E.164) and marks the account validated. */
   async validate(auth: RequestAuth, actor: Actor, ifMatch: number, phone: string): Promise<AccountDto> {
     return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      this.assertRule(checkOwnerOnly(this.facts(account), auth.member));
       await this.saveAccount(tx.manager, account, { validatedPhone: phone, validatedAt: this.clock.now().toISOString() });
       const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
       const entry = await log({ action: 'account.validated', target: { type: 'account', id: account.id, label: account.name }, changes: { phone: { after: masked } } });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [] });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
       return loadAccountDto(tx.manager, account);
-    });
+    }, (account) => checkOwnerOnly(this.facts(account), auth.member));
   }
 
   /** Owner only, to another active member, who becomes Admin; the previous owner stays Admin. */
@@ -146,9 +162,9 @@ export class AccountsService {
         target: { type: 'member', id: target.id, label: target.email },
         changes: { ownerId: { before, after: target.id }, ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}) },
       });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: changedPermissions });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [actorMember.id, target.id], permissionMemberIds: changedPermissions, reason: 'ownership_transferred' });
       return loadAccountDto(tx.manager, account);
-    });
+    }, (account) => checkOwnerOnly(this.facts(account), auth.member));
   }
 
   /** By the owner, or by the billing contact if they hold Admin; to another active member. */
@@ -169,9 +185,9 @@ export class AccountsService {
         target: { type: 'member', id: target.id, label: target.email },
         changes: { billingContactId: { before: previous.id, after: target.id } },
       });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [previous.id, target.id] });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [previous.id, target.id], permissionMemberIds: [previous.id, target.id], reason: 'billing_transferred' });
       return loadAccountDto(tx.manager, account);
-    });
+    }, (account) => this.mayTransferBilling(account, auth));
   }
 
   private async membersFor(manager: EntityManager, accountId: string, actorId: string, targetId: string): Promise<[MemberEntity, MemberEntity]> {

@@ -87,6 +87,7 @@ export class ActivityService {
       .update({ id: account.id }, { activitySeq: seq, activityHash: entry.hash });
     account.activitySeq = seq;
     account.activityHash = entry.hash;
+    tx.publish({ type: 'activity.appended', entry });
     return entry;
   }
 

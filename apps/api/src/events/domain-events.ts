@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { PermissionChangeReason, RevocationReason } from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
+import type { ActivityEntity } from '../activity/activity.entity.js';
 
 /**
  * Typed domain events, published after their transaction commits. Services emit them through
@@ -7,10 +9,14 @@ import { EventEmitter } from 'node:events';
  */
 export type DomainEvent =
   | { type: 'account.created'; accountId: string; seq: number }
-  /** Account settings, plan, validation, ownership or billing transfer. `memberIds`: members whose effective permissions changed. */
-  | { type: 'account.changed'; accountId: string; seq: number; memberIds: string[] }
+  /**
+   * Account settings, plan, validation, ownership or billing transfer. `memberIds`: members whose
+   * JSON changed (owner / billing-contact marks); `permissionMemberIds`: members whose effective
+   * permissions changed.
+   */
+  | { type: 'account.changed'; accountId: string; seq: number; memberIds: string[]; permissionMemberIds: string[]; reason: PermissionChangeReason | null }
   /** A member was invited, changed, revoked, reactivated or accepted an invitation. */
-  | { type: 'member.changed'; accountId: string; memberId: string; seq: number; permissionsChanged: boolean }
+  | { type: 'member.changed'; accountId: string; memberId: string; seq: number; permissionsChanged: boolean; reason: PermissionChangeReason | null }
   /** An invitation was cancelled or a revoked member deleted. */
   | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }
   /** A custom role was created or edited; `memberIds`: active holders whose effective permissions changed. */
@@ -21,8 +27,12 @@ export type DomainEvent =
   | { type: 'team.changed'; accountId: string; teamId: string; seq: number }
   | { type: 'team.removed'; accountId: string; teamId: string; seq: number }
   | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }
-  | { type: 'sessions.revoked'; accountId: string | null; sessionIds: string[]; reason: string; seq: number | null }
-  | { type: 'person.updated'; personId: string; accountIds: string[] };
+  /** Sessions ended; each gets `me.revoked` with the reason and is disconnected. */
+  | { type: 'sessions.revoked'; accountId: string | null; sessionIds: string[]; reason: RevocationReason; seq: number | null }
+  /** A person-level change shown in the member JSON (2FA on or off), logged in one account. */
+  | { type: 'person.updated'; personId: string; accountId: string; seq: number }
+  /** Every activity entry, after its transaction commits. */
+  | { type: 'activity.appended'; entry: ActivityEntity };
 
 export type DomainEventType = DomainEvent['type'];
 export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;

@@ -150,7 +150,7 @@ export class InvitationsService {
           target: { type: 'member', id: member.id, label: email },
           changes: { roleId: { after: input.roleId }, agentAccess: { after: input.agentAccess }, teamIds: { after: teamIds } },
         });
-        tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false });
+        tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
         members.push(member);
       }
       return { account, members };
@@ -173,7 +173,7 @@ export class InvitationsService {
       member.version += 1;
       await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { invitedAt: member.invitedAt, version: member.version, invitedByMemberId: auth.member.id });
       const entry = await context.log({ action: 'invitation.resent', target: { type: 'member', id: member.id, label: member.email } });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
       return { account, member };
     });
     await this.sendInvitations(account, auth, mails);
@@ -298,7 +298,7 @@ export class InvitationsService {
       );
       const entry = await context.log({ action: 'invitation.accepted', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'invited', after: 'active' } } });
       const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'invitation_accepted' });
       const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
       return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
     });

@@ -116,12 +116,12 @@ export class MeService {
         .getRepository(PersonEntity)
         .update({ id: person.id }, { totpSecret: person.totpPendingSecret, totpPendingSecret: null, totpLastStep: step, recoveryCodes: hashes });
       const account = await this.db.lockAccount(tx, auth.account.id);
-      await this.activity.append(tx, account, actor, {
+      const entry = await this.activity.append(tx, account, actor, {
         action: 'person.2fa_enabled',
         target: { type: 'person', id: person.id, label: person.email },
         changes: { twoFactorEnabled: { before: false, after: true } },
       });
-      tx.publish({ type: 'person.updated', personId: person.id, accountIds: [account.id] });
+      tx.publish({ type: 'person.updated', personId: person.id, accountId: account.id, seq: entry.seq });
       return { recoveryCodes: codes };
     });
   }
@@ -138,12 +138,12 @@ export class MeService {
         .getRepository(PersonEntity)
         .update({ id: auth.person.id }, { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null });
       const account = await this.db.lockAccount(tx, auth.account.id);
-      await this.activity.append(tx, account, actor, {
+      const entry = await this.activity.append(tx, account, actor, {
         action: 'person.2fa_disabled',
         target: { type: 'person', id: auth.person.id, label: auth.person.email },
         changes: { twoFactorEnabled: { before: true, after: false } },
       });
-      tx.publish({ type: 'person.updated', personId: auth.person.id, accountIds: [account.id] });
+      tx.publish({ type: 'person.updated', personId: auth.person.id, accountId: account.id, seq: entry.seq });
     });
   }
 

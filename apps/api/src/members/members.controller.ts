@@ -97,7 +97,7 @@ export class MembersController {
   @Delete(':id/sessions')
   @HttpCode(204)
   @Requires('users.manage')
-  endSessions(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<void> {
-    return this.members.endSessions(auth, actor, params.id);
+  endSessions(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+    return this.members.endSessions(auth, actor, params.id, ifMatch);
   }
 }

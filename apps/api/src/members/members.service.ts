@@ -112,7 +112,7 @@ export class MembersService {
       for (const entry of entries) {
         seq = (await context.log({ action: entry.action, target: { type: 'member', id: member.id, label: member.email }, changes: entry.changes })).seq;
       }
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq, permissionsChanged });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq, permissionsChanged, reason: fields.roleId !== undefined ? 'role_changed' : permissionsChanged ? 'agent_access_changed' : null });
       return this.detail(tx.manager, account, member);
     });
   }
@@ -129,7 +129,7 @@ export class MembersService {
       await this.save(context, member, { status: 'revoked', permissionsVersion: member.permissionsVersion + 1 });
       const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'member_revoked') : [];
       const entry = await context.log({ action: 'user.revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length } });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
       if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'member_revoked', seq: entry.seq });
       return this.detail(tx.manager, account, member);
     });
@@ -144,7 +144,7 @@ export class MembersService {
       await assertSeatsFor(tx.manager, account, { seats: 1, agents: member.agentAccess ? 1 : 0 });
       await this.save(context, member, { status: 'active', permissionsVersion: member.permissionsVersion + 1 });
       const entry = await context.log({ action: 'user.reactivated', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'revoked', after: 'active' } } });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'reactivated' });
       return this.detail(tx.manager, account, member);
     });
   }
@@ -176,12 +176,11 @@ export class MembersService {
     return sessions.map(({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }) => ({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }));
   }
 
-  /** Ends every session of the member in this account (no If-Match: it changes no member field). */
-  async endSessions(auth: RequestAuth, actor: Actor, id: string): Promise<void> {
+  /** Ends every session of the member in this account. `If-Match` as for any DELETE; the member's version stays. */
+  async endSessions(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
     await this.mutations.run(auth.account.id, actor, async (context) => {
       const { tx, account } = context;
-      const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, id);
-      if (!member) throw notFound('Member');
+      const member = await this.forChange(context, id, ifMatch);
       const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'ended_by_admin') : [];
       const entry = await context.log({ action: 'user.sessions_revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { sessionsEnded: ended.length } });
       if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'ended_by_admin', seq: entry.seq });

@@ -4,7 +4,7 @@ import { effectivePermissions } from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
 import { Database } from '../database/database.service.js';
-import { DomainEventBus } from '../events/domain-events.js';
+import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import type { MemberEntity } from '../members/member.entity.js';
 import { rolePermissions } from '../members/members.dto.js';
 import { RoleEntity } from '../roles/role.entity.js';
@@ -13,6 +13,24 @@ export interface ResolvedPermissions {
   readonly version: number;
   readonly keys: readonly PermissionKey[];
   readonly set: ReadonlySet<PermissionKey>;
+}
+
+/** Members whose cached permission set a committed event makes stale. */
+export function membersToInvalidate(event: DomainEvent): string[] {
+  switch (event.type) {
+    case 'member.changed':
+      return event.permissionsChanged ? [event.memberId] : [];
+    case 'member.removed':
+      return [event.memberId];
+    case 'account.changed':
+      return event.permissionMemberIds;
+    case 'role.changed':
+      return event.memberIds;
+    case 'role.removed':
+      return event.movedMemberIds;
+    default:
+      return [];
+  }
 }
 
 /**
@@ -31,25 +49,7 @@ export class PermissionsService implements OnModuleDestroy {
     @Inject(DomainEventBus) events: DomainEventBus,
   ) {
     // Runs synchronously after commit, before the response is sent.
-    this.unsubscribe = events.onAny((event) => {
-      switch (event.type) {
-        case 'member.changed':
-          if (event.permissionsChanged) this.invalidate([event.memberId]);
-          break;
-        case 'member.removed':
-          this.invalidate([event.memberId]);
-          break;
-        case 'account.changed':
-        case 'role.changed':
-          this.invalidate(event.memberIds);
-          break;
-        case 'role.removed':
-          this.invalidate(event.movedMemberIds);
-          break;
-        default:
-          break;
-      }
-    });
+    this.unsubscribe = events.onAny((event) => this.invalidate(membersToInvalidate(event)));
   }
 
   onModuleDestroy(): void {

@@ -93,6 +93,22 @@ export class SessionsService {
     return { token, session, person, member, account };
   }
 
+  /** A session that can still be used, with its member and account (for live re-checks); null otherwise. */
+  async byId(sessionId: string): Promise<{ session: SessionEntity; member: MemberEntity; account: AccountEntity } | null> {
+    const now = this.clock.now();
+    return this.db.read(async (manager) => {
+      const session = await manager.getRepository(SessionEntity).findOneBy({ id: sessionId });
+      if (!session || session.revokedAt || now.toISOString() >= session.expiresAt) return null;
+      if (now.getTime() >= new Date(session.lastSeenAt).getTime() + this.config.sessionIdleMs) return null;
+      const [member, account] = await Promise.all([
+        manager.getRepository(MemberEntity).findOneBy({ personId: session.personId, accountId: session.accountId }),
+        manager.getRepository(AccountEntity).findOneBy({ id: session.accountId }),
+      ]);
+      if (!member || member.status !== 'active' || !account) return null;
+      return { session, member, account };
+    });
+  }
+
   /** The person of a usable session (not ended, not expired), whatever account it is in; null otherwise. */
   async personOf(token: string): Promise<PersonEntity | null> {
     const now = this.clock.now();

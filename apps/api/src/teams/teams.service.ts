@@ -29,7 +29,7 @@ export class TeamsService {
     });
   }
 
-  private async toDto(manager: EntityManager, team: TeamEntity): Promise<TeamDto> {
+  async toDto(manager: EntityManager, team: TeamEntity): Promise<TeamDto> {
     const memberCount = await manager.getRepository(MemberTeamEntity).countBy({ teamId: team.id });
     return { id: team.id, name: team.name, memberCount, version: team.version };
   }
