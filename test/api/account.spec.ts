@@ -122,6 +122,19 @@ describe('transfers', () => {
     expect(again.status).toBe(403);
   });
 
+  it('answers a refused caller 403 even with a stale If-Match, never a 412 showing the account', async () => {
+    const owner = await createAccount(api, { plan: 'starter' });
+    const reader = await join(owner, { roleId: ROLE.readonly });
+    const admin = await join(owner, { roleId: ROLE.admin });
+    const billing = await api.post('/account/transfer-billing', { memberId: reader.member.id }, { token: reader.token, headers: ifMatch(999) });
+    expect(billing.status).toBe(403);
+    expect(JSON.stringify(billing.body)).not.toContain(owner.member.id);
+    for (const [path, body] of [['/account/plan', { plan: 'business' }], ['/account/transfer-ownership', { memberId: admin.member.id }], ['/account/validation', { phone: '+14155550123' }]] as const) {
+      const reply = await api.post(path, body, { token: admin.token, headers: ifMatch(999) });
+      expect(reply.status, path).toBe(403);
+    }
+  });
+
   it('refuses ownership for an invited or revoked member and for oneself', async () => {
     const owner = await createAccount(api, { plan: 'starter' });
     const pending = (await invite(api, owner, [uniqueEmail()])).body.items[0]!;
