@@ -62,6 +62,8 @@ export interface AccountDto {
   teamsEnabled: boolean;
   validated: boolean;
   rolesVersion: number;
+  /** Seq of the newest activity entry: live clients start counting from it to detect missed events. */
+  activitySeq: number;
   version: number;
   createdAt: string;
 }

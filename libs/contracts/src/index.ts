@@ -2,3 +2,4 @@ export * from './permissions.js';
 export * from './errors.js';
 export * from './schemas.js';
 export * from './dto.js';
+export * from './events.js';

@@ -234,3 +234,14 @@ export const reorderRolesSchema = z.strictObject({
   roleIds: z.array(idSchema).max(1000),
 });
 export type ReorderRolesRequest = z.input<typeof reorderRolesSchema>;
+
+// ── Live API payloads (SPEC §6) ───────────────────────────────────────────────────────────
+
+export const presenceResourceSchema = z.string().regex(/^(member|role):[0-9a-f-]{36}$/i, 'A member or role resource, e.g. member:<id>');
+export const presenceEnterSchema = z.strictObject({ resource: presenceResourceSchema, editing: z.boolean().default(false) });
+export const presenceLeaveSchema = z.strictObject({ resource: presenceResourceSchema });
+export const activitySubscribeSchema = z.strictObject({
+  action: z.array(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/)).max(40).optional(),
+  member: idSchema.optional(),
+});
+export const syncSchema = z.strictObject({ afterSeq: z.number().int().min(0) });

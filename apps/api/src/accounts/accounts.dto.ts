@@ -35,6 +35,7 @@ export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountD
     teamsEnabled: account.teamsEnabled,
     validated: account.validatedAt !== null,
     rolesVersion: account.rolesVersion,
+    activitySeq: account.activitySeq,
     version: account.version,
     createdAt: account.createdAt,
   };

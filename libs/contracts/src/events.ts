@@ -1,0 +1,80 @@
+/**
+ * The Socket.IO event maps (SPEC §6), shared by the gateway, the dashboard and libs/client.
+ * Every payload is typed; acknowledgements answer `{ ok: true, … }` or `{ ok: false, error }`.
+ */
+import type { AccountDto, ActivityEntryDto, MemberDto, RoleDto, TeamDto } from './dto.js';
+import type { ErrorCode } from './errors.js';
+import type { PermissionKey } from './permissions.js';
+
+/** Why a member's effective permissions changed. */
+export type PermissionChangeReason =
+  | 'role_changed'
+  | 'role_edited'
+  | 'role_deleted'
+  | 'agent_access_changed'
+  | 'ownership_transferred'
+  | 'billing_transferred'
+  | 'reactivated'
+  | 'invitation_accepted';
+
+/** Why a session was ended (SPEC §6 `me.revoked`). */
+export type RevocationReason = 'member_revoked' | 'member_deleted' | 'session_ended' | 'signed_out' | 'ended_by_admin' | 'sso_enforced';
+
+export type PresenceResource = `member:${string}` | `role:${string}`;
+
+export interface PresenceViewer {
+  memberId: string;
+  name: string | null;
+  editing: boolean;
+}
+
+/** An event of the account room; `seq` is the activity entry written with the change. */
+export type AccountEvent =
+  | { event: 'user.upserted'; data: { seq: number; member: MemberDto } }
+  | { event: 'user.removed'; data: { seq: number; id: string } }
+  | { event: 'role.upserted'; data: { seq: number; role: RoleDto } }
+  | { event: 'role.removed'; data: { seq: number; id: string } }
+  | { event: 'roles.reordered'; data: { seq: number; roleIds: string[] } }
+  | { event: 'account.updated'; data: { seq: number; account: AccountDto } }
+  | { event: 'team.upserted'; data: { seq: number; team: TeamDto } }
+  | { event: 'team.removed'; data: { seq: number; id: string } };
+
+export type AccountEventName = AccountEvent['event'];
+export type AccountEventData<E extends AccountEventName> = Extract<AccountEvent, { event: E }>['data'];
+
+export interface ServerToClientEvents {
+  'me.permissions': (data: { version: number; roleId: string; keys: PermissionKey[]; reason: PermissionChangeReason }) => void;
+  'me.revoked': (data: { reason: RevocationReason }) => void;
+  'user.upserted': (data: AccountEventData<'user.upserted'>) => void;
+  'user.removed': (data: AccountEventData<'user.removed'>) => void;
+  'role.upserted': (data: AccountEventData<'role.upserted'>) => void;
+  'role.removed': (data: AccountEventData<'role.removed'>) => void;
+  'roles.reordered': (data: AccountEventData<'roles.reordered'>) => void;
+  'account.updated': (data: AccountEventData<'account.updated'>) => void;
+  'team.upserted': (data: AccountEventData<'team.upserted'>) => void;
+  'team.removed': (data: AccountEventData<'team.removed'>) => void;
+  'activity.appended': (data: { entry: ActivityEntryDto }) => void;
+  presence: (data: { resource: PresenceResource; viewers: PresenceViewer[] }) => void;
+}
+
+export type LiveError = { code: ErrorCode; message: string };
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: LiveError };
+
+export interface SyncResult {
+  /** Missed account events, oldest first. */
+  events: AccountEvent[];
+  /** The newest seq of the account. */
+  seq: number;
+}
+
+export interface ClientToServerEvents {
+  'presence.enter': (data: { resource: PresenceResource; editing: boolean }, ack: (reply: Ack<{ viewers: PresenceViewer[] }>) => void) => void;
+  'presence.leave': (data: { resource: PresenceResource }, ack: (reply: Ack) => void) => void;
+  'activity.subscribe': (data: { action?: string[]; member?: string }, ack: (reply: Ack) => void) => void;
+  'activity.unsubscribe': (data: Record<string, never>, ack: (reply: Ack) => void) => void;
+  /** The account events after `afterSeq`, or `{ resync: true }` when too far behind. */
+  sync: (data: { afterSeq: number }, ack: (reply: Ack<SyncResult | { resync: true }>) => void) => void;
+}
+
+/** Socket.IO `connect_error` messages are error codes. */
+export type HandshakeErrorCode = Extract<ErrorCode, 'UNAUTHENTICATED' | 'SESSION_REVOKED' | 'FORBIDDEN'>;
