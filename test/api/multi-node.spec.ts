@@ -26,7 +26,8 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   beforeAll(async () => {
     const db = await sharedDatabase(databaseUrl!);
     drop = db.drop;
-    const env = { DATABASE_URL: db.url, REDIS_URL: redisUrl! };
+    // Its own Redis prefix: rate-limit counters and channels of other runs never mix in.
+    const env = { DATABASE_URL: db.url, REDIS_URL: redisUrl!, REDIS_PREFIX: `rolecall-test-${Date.now()}` };
     nodeA = await startNode(env); // runs the migrations
     nodeB = await startNode(env);
     a = client(nodeA.url);

@@ -17,7 +17,7 @@ export const BODY_LIMIT = '100kb';
 
 /** Builds the whole API (REST, docs, dashboard) without listening; `main.ts` and the tests share it. */
 export async function createApp(config: AppConfig, options: AppOptions & { logLevels?: LogLevel[] } = {}): Promise<NestExpressApplication> {
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : null;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix) : null;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...options, redis }), {
     bodyParser: false,
     logger: options.logLevels ?? ['log', 'warn', 'error'],

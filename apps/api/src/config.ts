@@ -7,6 +7,8 @@ export interface AppConfig {
   /** `postgres://…` → PostgreSQL; unset → SQLite at `$DATA_DIR/rolecall.sqlite`. */
   readonly databaseUrl: string | null;
   readonly redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  readonly redisPrefix: string;
   readonly smtpUrl: string | null;
   readonly publicUrl: string;
   /** Browser origins allowed to call the API and open sockets; `PUBLIC_URL`'s origin is always allowed. */
@@ -58,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: resolve(env['DATA_DIR'] || './data'),
     databaseUrl,
     redisUrl: env['REDIS_URL'] || null,
+    redisPrefix: env['REDIS_PREFIX'] || 'rolecall',
     smtpUrl: env['SMTP_URL'] || null,
     publicUrl,
     allowedOrigins: [

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { REDIS, type RedisConnections } from '../live/redis-bridge.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { DomainError } from '../common/domain-error.js';
 
@@ -14,14 +15,19 @@ export type LimitName = 'signInEmail' | 'signInIp' | 'totp' | 'invitations' | 'a
 export class RateLimitService {
   private readonly limiters: Record<LimitName, RateLimiterAbstract>;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(REDIS) redis: RedisConnections | null) {
     const { signInPerEmail, signInPerIp, totpPerPerson, invitationsPerAccount, acceptancePerIp, windowSeconds } = config.rateLimits;
+    // With Redis the counters are shared by every node; otherwise they live in this process.
+    const limiter = (keyPrefix: string, points: number): RateLimiterAbstract =>
+      redis
+        ? new RateLimiterRedis({ storeClient: redis.pub, useRedisPackage: true, keyPrefix: `${redis.prefix}:${keyPrefix}`, points, duration: windowSeconds })
+        : new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
     this.limiters = {
-      signInEmail: new RateLimiterMemory({ keyPrefix: 'signin-email', points: signInPerEmail, duration: windowSeconds }),
-      signInIp: new RateLimiterMemory({ keyPrefix: 'signin-ip', points: signInPerIp, duration: windowSeconds }),
-      totp: new RateLimiterMemory({ keyPrefix: 'totp', points: totpPerPerson, duration: windowSeconds }),
-      invitations: new RateLimiterMemory({ keyPrefix: 'invitations', points: invitationsPerAccount, duration: windowSeconds }),
-      acceptance: new RateLimiterMemory({ keyPrefix: 'acceptance', points: acceptancePerIp, duration: windowSeconds }),
+      signInEmail: limiter('signin-email', signInPerEmail),
+      signInIp: limiter('signin-ip', signInPerIp),
+      totp: limiter('totp', totpPerPerson),
+      invitations: limiter('invitations', invitationsPerAccount),
+      acceptance: limiter('acceptance', acceptancePerIp),
     };
   }
 

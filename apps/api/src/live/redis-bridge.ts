@@ -8,7 +8,6 @@ import { membersToInvalidate, PermissionsService } from '../permissions/permissi
 type RedisClient = ReturnType<typeof createClient>;
 
 export const REDIS = Symbol('REDIS');
-const INVALIDATION_CHANNEL = 'rolecall:permissions:invalidate';
 
 /** The Redis connections of a node, made before the app starts (the Socket.IO adapter needs them). */
 export interface RedisConnections {
@@ -16,19 +15,21 @@ export interface RedisConnections {
   sub: RedisClient;
   /** Our own subscriber for cache invalidation (the adapter's `sub` is in subscriber mode). */
   events: RedisClient;
+  /** `REDIS_PREFIX`: every key and channel starts with it. */
+  prefix: string;
 }
 
-export async function connectRedis(url: string): Promise<RedisConnections> {
+export async function connectRedis(url: string, prefix: string): Promise<RedisConnections> {
   const pub = createClient({ url });
   const sub = pub.duplicate();
   const events = pub.duplicate();
   for (const client of [pub, sub, events]) client.on('error', (error: Error) => new Logger('Redis').error(error.message));
   await Promise.all([pub.connect(), sub.connect(), events.connect()]);
-  return { pub, sub, events };
+  return { pub, sub, events, prefix };
 }
 
 export function redisAdapter(redis: RedisConnections) {
-  return createAdapter(redis.pub, redis.sub, { key: 'rolecall' });
+  return createAdapter(redis.pub, redis.sub, { key: redis.prefix });
 }
 
 /**
@@ -49,13 +50,14 @@ export class RedisBridge implements OnModuleDestroy {
       this.unsubscribe = () => undefined;
       return;
     }
-    void redis.events.subscribe(INVALIDATION_CHANNEL, (message) => {
+    const channel = `${redis.prefix}:permissions:invalidate`;
+    void redis.events.subscribe(channel, (message) => {
       const { node, memberIds } = JSON.parse(message) as { node: string; memberIds: string[] };
       if (node !== this.node) permissions.invalidate(memberIds);
     });
     this.unsubscribe = bus.onAny((event) => {
       const memberIds = membersToInvalidate(event);
-      if (memberIds.length) void redis.pub.publish(INVALIDATION_CHANNEL, JSON.stringify({ node: this.node, memberIds }));
+      if (memberIds.length) void redis.pub.publish(channel, JSON.stringify({ node: this.node, memberIds }));
     });
   }
 
