@@ -20,6 +20,17 @@ class Session {
     this.me = me;
   }
 
+  /** A live `me.permissions` push: newer versions replace the set (and the role) at once. */
+  applyPermissions(push: { version: number; roleId: string | null; keys: ReadonlySet<PermissionKey> }): void {
+    if (!this.me || push.version < this.me.permissions.version) return;
+    const roleId = push.roleId ?? this.me.member.role.id;
+    this.me = {
+      ...this.me,
+      permissions: { version: push.version, keys: [...push.keys] },
+      member: { ...this.me.member, role: roleId === this.me.member.role.id ? this.me.member.role : { ...this.me.member.role, id: roleId } },
+    };
+  }
+
   clear(): void {
     this.me = null;
   }
