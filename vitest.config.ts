@@ -13,6 +13,19 @@ const sourceConditions = {
   ssr: { resolve: { conditions: ['@rolecall/source', ...defaultServerConditions] } },
 };
 
+/** NestJS reads constructor types from `design:paramtypes`, which esbuild does not emit: swc does. */
+const nestSwc = () =>
+  swc.vite({
+    tsconfigFile: false,
+    module: { type: 'es6' },
+    jsc: {
+      target: 'es2023',
+      keepClassNames: true,
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+  });
+
 export default defineConfig({
   test: {
     projects: [
@@ -26,19 +39,7 @@ export default defineConfig({
       },
       {
         ...sourceConditions,
-        plugins: [
-          // NestJS reads constructor types from `design:paramtypes`, which esbuild does not emit.
-          swc.vite({
-            tsconfigFile: false,
-            module: { type: 'es6' },
-            jsc: {
-              target: 'es2023',
-              keepClassNames: true,
-              parser: { syntax: 'typescript', decorators: true },
-              transform: { legacyDecorator: true, decoratorMetadata: true },
-            },
-          }),
-        ],
+        plugins: [nestSwc()],
         test: {
           name: 'api',
           globalSetup: ['test/api/support/global-setup.ts'],
@@ -47,6 +48,20 @@ export default defineConfig({
           pool: 'forks',
           fileParallelism: true,
           testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        ...sourceConditions,
+        plugins: [nestSwc()],
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.spec.ts'],
+          pool: 'forks',
+          // Chromium per file is heavy on two cores: one browser file at a time.
+          fileParallelism: false,
+          testTimeout: 60_000,
           hookTimeout: 60_000,
         },
       },
