@@ -1,0 +1,33 @@
+/** Every activity action of SPEC §4, with the words the dashboard shows for it. */
+export const ACTIVITY_ACTIONS = {
+  'account.created': 'Account created',
+  'account.updated': 'Account settings changed',
+  'account.validated': 'Account validated',
+  'account.plan_changed': 'Plan changed',
+  'ownership.transferred': 'Ownership transferred',
+  'billing.transferred': 'Billing contact transferred',
+  'user.invited': 'User invited',
+  'invitation.resent': 'Invitation resent',
+  'invitation.cancelled': 'Invitation cancelled',
+  'invitation.accepted': 'Invitation accepted',
+  'user.role_changed': 'Role changed',
+  'user.agent_access_changed': 'Talk access changed',
+  'user.teams_changed': 'Teams changed',
+  'user.revoked': 'User revoked',
+  'user.reactivated': 'User reactivated',
+  'user.deleted': 'User deleted',
+  'user.sessions_revoked': 'Sessions ended by an admin',
+  'role.created': 'Role created',
+  'role.updated': 'Role edited',
+  'role.deleted': 'Role deleted',
+  'roles.reordered': 'Roles reordered',
+  'team.created': 'Team created',
+  'team.updated': 'Team renamed',
+  'team.deleted': 'Team deleted',
+  'session.signed_in': 'Signed in',
+  'session.signed_out': 'Signed out',
+  'person.2fa_enabled': 'Two-factor authentication turned on',
+  'person.2fa_disabled': 'Two-factor authentication turned off',
+} as const;
+
+export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;
