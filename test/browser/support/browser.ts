@@ -38,8 +38,12 @@ export async function startProduct(): Promise<{ app: TestApp; browser: Browser; 
   };
 }
 
-export async function newPage(browser: Browser, options: { colorScheme?: 'light' | 'dark' } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: options.colorScheme ?? 'light' });
+export async function newPage(
+  browser: Browser,
+  options: { colorScheme?: 'light' | 'dark'; bypassCSP?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  // bypassCSP only for injecting axe-core: the app's own CSP forbids inline scripts.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: options.colorScheme ?? 'light', bypassCSP: options.bypassCSP ?? false });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../api/support/app.js';
+import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from '../api/support/factories.js';
+import { client } from '../api/support/http.js';
+import { invitationToken } from '../api/support/outbox.js';
+import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
+
+/**
+ * axe-core on every page of SPEC §7, light and dark: no serious or critical violations.
+ * (@axe-core/playwright needs Node 22, so axe's own script is injected into the page.)
+ */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+async function axe(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } }).axe.run;
+    return run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+let app: TestApp;
+let browser: Browser;
+let close: () => Promise<void>;
+let owner: SignedUp;
+const paths: Record<string, string> = {};
+
+describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
+  beforeAll(async () => {
+    ({ app, browser, close } = await startProduct());
+    const api = client(app.url);
+    owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
+    const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Eddie Editor' });
+    const role = await api.post<{ id: string }>('/roles', { name: 'Support', description: 'Answers Talk', icon: 'headset', permissions: ['talk.reply'] }, { token: owner.token });
+    const pending = uniqueEmail('pending');
+    await invite(api, owner, [pending]);
+    const account = await api.get<{ version: number }>('/account', { token: owner.token });
+    await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) });
+    Object.assign(paths, {
+      users: '/users',
+      member: `/users/${member.member.id}`,
+      roles: '/roles',
+      'role-new': '/roles/new',
+      role: `/roles/${role.body.id}`,
+      'role-system': `/roles/${ROLE.admin}`,
+      activity: '/activity',
+      account: '/account',
+      me: '/me',
+      invite: `/invite/${invitationToken(app.config.dataDir, pending)}`,
+    });
+  }, 90_000);
+  afterAll(() => close?.());
+
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`sign-in and sign-up have no serious violations (${scheme})`, async () => {
+      const { page, context } = await newPage(browser, { colorScheme: scheme, bypassCSP: true });
+      for (const path of ['/signin', '/signup']) {
+        await page.goto(`${app.url}${path}`);
+        await page.waitForSelector('main');
+        expect(await axe(page), path).toEqual([]);
+        await keepScreenshot(page, `a11y-${path.slice(1)}-${scheme}`);
+      }
+      await context.close();
+    });
+
+    it(`every signed-in page has no serious violations (${scheme})`, async () => {
+      const { page, context, errors } = await newPage(browser, { colorScheme: scheme, bypassCSP: true });
+      await signIn(page, app.url, owner.email, PASSWORD);
+      for (const [name, path] of Object.entries(paths)) {
+        await page.goto(`${app.url}${path}`);
+        await page.waitForSelector('main');
+        await page.waitForLoadState('networkidle');
+        expect(await axe(page), path).toEqual([]);
+        await keepScreenshot(page, `a11y-${name}-${scheme}`);
+      }
+      expect(errors).toEqual([]);
+      await context.close();
+    });
+  }
+});
