@@ -25,6 +25,8 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
   app.useWebSocketAdapter(new LiveIoAdapter(app, config, redis));
   const http = app.getHttpAdapter().getInstance() as express.Express;
   http.disable('x-powered-by');
+  // Our ETags are resource versions (set explicitly); Express's content hashes would answer 304s on their own.
+  http.set('etag', false);
   http.set('trust proxy', 'loopback');
 
   const dashboard = loadDashboard(config.webRoot);
@@ -52,6 +54,11 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
   http.use(cookieParser());
   if (dashboard) http.use(dashboard.handler);
   http.use(jsonBody());
+  // API answers are never cached: they change with other admins' work, and carry personal data.
+  http.use('/api', (_request: Request, response: Response, next: NextFunction) => {
+    response.setHeader('Cache-Control', 'no-store');
+    next();
+  });
 
   app.setGlobalPrefix('api/v1');
   // CORS stays closed: no Access-Control-Allow-Origin is ever sent unless ALLOWED_ORIGINS lists an origin.

@@ -11,6 +11,11 @@ export type Plan = (typeof PLANS)[number];
 export const AUTH_ENFORCEMENTS = ['any', 'google', 'microsoft', 'okta'] as const;
 export type AuthEnforcement = (typeof AUTH_ENFORCEMENTS)[number];
 
+/** Text that databases and canonical JSON can store: no NUL, no lone UTF-16 surrogates. */
+const WELL_FORMED = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+export const isWellFormedText = (value: string): boolean => WELL_FORMED.test(value);
+const wellFormed = <T extends z.ZodString>(schema: T) => schema.regex(WELL_FORMED, 'Contains characters that cannot be stored');
+
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 200;
 
@@ -23,12 +28,14 @@ export const passwordSchema = z
   .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters`);
 
 /** A display name: trimmed, 1–100 characters, no control characters. */
-export const nameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Required')
-  .max(100, 'Use at most 100 characters')
-  .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters');
+export const nameSchema = wellFormed(
+  z
+    .string()
+    .trim()
+    .min(1, 'Required')
+    .max(100, 'Use at most 100 characters')
+    .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters'),
+);
 
 export const idSchema = z.uuid('Must be a valid id');
 
@@ -119,12 +126,16 @@ export type MemberSort = (typeof MEMBER_SORTS)[number];
 const repeatable = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).max(20)]).transform((value) => (Array.isArray(value) ? value : [value]) as z.output<T>[]);
 
+export const ENFORCED_AUTH_STATES = ['linked', 'pending'] as const;
+
 export const listMembersQuerySchema = z.strictObject({
   role: repeatable(idSchema).optional(),
+  /** Only while a provider is enforced: members with (`linked`) or without (`pending`) an identity there. */
+  enforcedAuth: z.enum(ENFORCED_AUTH_STATES).optional(),
   status: z.enum(MEMBER_STATUSES).optional(),
   team: idSchema.optional(),
   agent: z.enum(['true', 'false']).optional(),
-  q: z.string().trim().max(100).optional(),
+  q: wellFormed(z.string().trim().max(100)).optional(),
   sort: z
     .string()
     .regex(/^-?(name|email|createdAt|lastActiveAt)$/, 'Sort by name, email, createdAt or lastActiveAt, with - for descending')
@@ -154,6 +165,106 @@ export const updateAccountSchema = z
 export type UpdateAccountRequest = z.input<typeof updateAccountSchema>;
 
 export const changePlanSchema = z.strictObject({ plan: z.enum(PLANS) });
+
+// ── Single sign-on (SPEC §4, the SSO issue) ───────────────────────────────────────────────
+
+export const SSO_PROVIDERS = ['google', 'microsoft', 'okta'] as const;
+export type SsoProvider = (typeof SSO_PROVIDERS)[number];
+
+/**
+ * Why an SSO sign-in failed: `/signin?sso_error=<code>`. The browser is always sent back to the
+ * sign-in page, never shown a JSON error, and no session is made.
+ */
+export const SSO_ERROR_CODES = [
+  /** The provider is not set up (server configuration, or the account's Okta connection / plan). */
+  'PROVIDER_NOT_CONFIGURED',
+  /** The account enforces another provider. */
+  'PROVIDER_NOT_ALLOWED',
+  'ACCOUNT_NOT_FOUND',
+  /** Unknown, altered or already used `state`, or the flow was started in another browser. */
+  'STATE_INVALID',
+  /** More than 10 minutes between start and callback. */
+  'FLOW_EXPIRED',
+  /** The provider answered with an error (e.g. the person cancelled). */
+  'PROVIDER_DENIED',
+  /** The provider could not be reached or its metadata is unusable. */
+  'PROVIDER_UNAVAILABLE',
+  /** The token endpoint refused the code (used, expired, wrong PKCE verifier or client). */
+  'CODE_REJECTED',
+  /** The ID token's signature or issuer is wrong, or it is malformed. */
+  'TOKEN_INVALID',
+  /** The ID token was issued to another client. */
+  'TOKEN_AUDIENCE',
+  'TOKEN_EXPIRED',
+  /** The ID token's `nonce` is not the one this flow sent. */
+  'NONCE_MISMATCH',
+  /** No linked identity, and the provider did not vouch for the email address. */
+  'EMAIL_UNVERIFIED',
+  /** Neither the identity nor the email belongs to an invited or active member of the account. */
+  'NOT_A_MEMBER',
+  /** The invitation of this invited member has expired or was cancelled. */
+  'INVITATION_INVALID',
+  'RATE_LIMITED',
+  'INTERNAL',
+] as const;
+export type SsoErrorCode = (typeof SSO_ERROR_CODES)[number];
+
+/** A path inside the dashboard to land on after signing in: no scheme, no host, no `//` or `\\`. */
+export const nextPathSchema = z
+  .string()
+  .max(500)
+  .regex(/^\/(?![/\\])[^\s\\]*$/, 'Must be a path inside the dashboard, e.g. /users');
+
+/**
+ * Browser-facing SSO routes never answer JSON errors: a bad value becomes `undefined` here and the
+ * route redirects to the sign-in page with an `sso_error` instead.
+ */
+const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+
+export const ssoProviderParamSchema = z.object({ provider: lenient(z.enum(SSO_PROVIDERS)) });
+
+export const ssoStartQuerySchema = z.object({
+  account: lenient(idSchema),
+  next: lenient(nextPathSchema),
+});
+
+/** What the provider sends back (RFC 6749 §4.1.2, RFC 9207 `iss`); providers add their own extras (Google: `scope`, `authuser`, `hd`, `prompt`). */
+export const ssoCallbackQuerySchema = z.looseObject({
+  state: lenient(z.string().max(500)),
+  code: lenient(z.string().max(4000)),
+  error: lenient(z.string().max(200)),
+  error_description: lenient(z.string().max(2000)),
+  iss: lenient(z.string().max(500)),
+});
+
+export const ssoProvidersQuerySchema = z.strictObject({ account: idSchema.optional() });
+
+/** An Okta issuer (`https://<org>.okta.com` or `…/oauth2/<server>`): an absolute URL without query or fragment. */
+export const issuerUrlSchema = z
+  .string()
+  .trim()
+  .max(500)
+  .pipe(z.url({ protocol: /^https?$/, error: 'Enter the issuer URL, e.g. https://example.okta.com' }))
+  .refine((value) => !/[?#]/.test(value), 'The issuer URL has no query or fragment')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/** `PUT /account/okta`. The secret may be left out to keep the stored one (it is never shown again). */
+export const oktaConnectionSchema = z.strictObject({
+  issuer: issuerUrlSchema,
+  clientId: z
+    .string()
+    .trim()
+    .min(1, 'Required')
+    .max(200, 'Use at most 200 characters')
+    .regex(/^[^\p{Cc}\s]*$/u, 'Must not contain spaces or control characters'),
+  clientSecret: z
+    .string()
+    .min(1, 'Required')
+    .max(500, 'Use at most 500 characters')
+    .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters')
+    .optional(),
+});
+export type OktaConnectionRequest = z.input<typeof oktaConnectionSchema>;
 export type ChangePlanRequest = z.input<typeof changePlanSchema>;
 
 /** E.164: a plus, a country code and up to 15 digits in all. */
@@ -169,12 +280,14 @@ export type ValidateAccountRequest = z.input<typeof validateAccountSchema>;
 export const transferSchema = z.strictObject({ memberId: idSchema });
 export type TransferRequest = z.input<typeof transferSchema>;
 
-export const teamNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Required')
-  .max(60, 'Use at most 60 characters')
-  .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters');
+export const teamNameSchema = wellFormed(
+  z
+    .string()
+    .trim()
+    .min(1, 'Required')
+    .max(60, 'Use at most 60 characters')
+    .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters'),
+);
 export const teamSchema = z.strictObject({ name: teamNameSchema });
 export type TeamRequest = z.input<typeof teamSchema>;
 
@@ -194,16 +307,20 @@ export type ListActivityQuery = z.input<typeof listActivityQuerySchema>;
 export const ROLE_NAME_MAX = 60;
 export const ROLE_DESCRIPTION_MAX = 280;
 
-export const roleNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Required')
-  .max(ROLE_NAME_MAX, `Use at most ${ROLE_NAME_MAX} characters`)
-  .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters');
+export const roleNameSchema = wellFormed(
+  z
+    .string()
+    .trim()
+    .min(1, 'Required')
+    .max(ROLE_NAME_MAX, `Use at most ${ROLE_NAME_MAX} characters`)
+    .regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters'),
+);
 
 const roleFields = {
   name: roleNameSchema,
-  description: z.string().trim().max(ROLE_DESCRIPTION_MAX, `Use at most ${ROLE_DESCRIPTION_MAX} characters`).regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters'),
+  description: wellFormed(
+    z.string().trim().max(ROLE_DESCRIPTION_MAX, `Use at most ${ROLE_DESCRIPTION_MAX} characters`).regex(/^[^\p{Cc}]*$/u, 'Must not contain control characters'),
+  ),
   icon: z.enum(ROLE_ICONS, 'Choose one of the listed icons'),
   /** Catalogue keys; unknown and Admin-only keys are refused by the API with details. */
   permissions: z.array(z.string().max(60)).max(200),

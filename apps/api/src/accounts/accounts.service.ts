@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ADMIN_ROLE_ID, type AccountDto, type AuthEnforcement, type Plan } from '@rolecall/contracts';
+import { ADMIN_ROLE_ID, type AccountDto, type AuthEnforcement, type EnforcementPreviewDto, type Plan } from '@rolecall/contracts';
 import { allowsTeams, canEnforceSso, checkBillingTransfer, checkOwnerOnly, checkOwnershipTransfer, checkSeats, planLimits, type RuleViolation } from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
@@ -8,8 +8,14 @@ import type { RequestAuth } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
+import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
+import { OidcClients } from '../sso/oidc-clients.js';
+import { SecretBox } from '../sso/secret-box.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { TeamEntity } from '../teams/team.entity.js';
 import { AccountEntity } from './account.entity.js';
@@ -21,6 +27,15 @@ export interface AccountUpdate {
   require2fa?: boolean | undefined;
   teamsEnabled?: boolean | undefined;
 }
+
+export interface OktaConnection {
+  issuer: string;
+  clientId: string;
+  /** Left out: keep the stored secret. */
+  clientSecret?: string | undefined;
+}
+
+const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
 
 const RULE_MESSAGES: Record<RuleViolation, string> = {
   OWNER_PROTECTED: 'The account owner is protected',
@@ -36,6 +51,10 @@ export class AccountsService {
     @Inject(Database) private readonly db: Database,
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SecretBox) private readonly secrets: SecretBox,
+    @Inject(OidcClients) private readonly oidcClients: OidcClients,
   ) {}
 
   get(auth: RequestAuth): Promise<AccountDto> {
@@ -53,7 +72,7 @@ export class AccountsService {
     work: (context: MutationContext) => Promise<T>,
     allowed: (account: AccountEntity) => RuleViolation | null = () => null,
   ): Promise<T> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const violation = allowed(context.account);
       if (violation === 'FORBIDDEN') throw forbidden(RULE_MESSAGES.FORBIDDEN);
       if (context.account.version !== ifMatch) throw versionMismatch(await loadAccountDto(context.tx.manager, context.account));
@@ -73,7 +92,12 @@ export class AccountsService {
     await manager.getRepository(AccountEntity).update({ id: account.id }, { ...fields, version: account.version });
   }
 
-  async update(auth: RequestAuth, actor: Actor, ifMatch: number, change: AccountUpdate): Promise<AccountDto> {
+  /**
+   * Name, SSO enforcement, required 2FA, Talk teams. Enforcing a provider needs the plan and the
+   * provider set up, and at once ends every session in the account not made through it, except the
+   * owner's (break-glass). `dryRun` checks the change and answers who would be locked out instead.
+   */
+  async update(auth: RequestAuth, actor: Actor, ifMatch: number, change: AccountUpdate, dryRun = false): Promise<AccountDto | EnforcementPreviewDto> {
     return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
       const fields: Partial<AccountEntity> = {};
       const changes: Record<string, { before: unknown; after: unknown }> = {};
@@ -88,10 +112,81 @@ export class AccountsService {
       if (change.teamsEnabled && !allowsTeams(account.plan)) {
         throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
       }
+      const enforcement = change.authEnforcement;
+      if (enforcement && enforcement !== 'any' && enforcement !== account.authEnforcement && !this.providerSetUp(account, enforcement)) {
+        throw new DomainError('CONFLICT', `${PROVIDER_NAMES[enforcement]} sign-in is not set up${enforcement === 'okta' ? ' for this account: connect Okta first' : ' on this server'}`, { provider: enforcement });
+      }
+      if (dryRun) return { lockedOut: enforcement ? await this.lockedOut(tx.manager, account, enforcement) : [] };
       set('name', change.name);
       set('authEnforcement', change.authEnforcement);
       set('require2fa', change.require2fa);
       set('teamsEnabled', change.teamsEnabled);
+      if (Object.keys(fields).length === 0) return loadAccountDto(tx.manager, account);
+      await this.saveAccount(tx.manager, account, fields);
+      let ended: string[] = [];
+      if (fields.authEnforcement && fields.authEnforcement !== 'any') {
+        const owner = await tx.manager.getRepository(MemberEntity).findOneBy({ id: account.ownerMemberId });
+        ended = await this.sessions.revoke(tx.manager, { accountId: account.id, authMethodNot: fields.authEnforcement, personIdNot: owner?.personId ?? null }, 'sso_enforced');
+      }
+      const entry = await log({
+        action: 'account.updated',
+        target: { type: 'account', id: account.id, label: account.name },
+        changes: ended.length ? { ...changes, sessionsEnded: ended.length } : changes,
+      });
+      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
+      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'sso_enforced', seq: entry.seq });
+      return loadAccountDto(tx.manager, account);
+    });
+  }
+
+  /** Whether `provider` can be used by this account: the server's Google/Microsoft client, or the account's Okta connection. */
+  private providerSetUp(account: AccountEntity, provider: Exclude<AuthEnforcement, 'any'>): boolean {
+    if (provider !== 'okta') return this.config.sso[provider] !== null;
+    return Boolean(account.oktaIssuer && account.oktaClientId && account.oktaSecretEnc);
+  }
+
+  /**
+   * Active members who have no identity of `provider` (for Okta: from the account's issuer), so a
+   * password would be all they have — minus the owner when they have 2FA (break-glass). Invited
+   * members are not listed: they have nothing to lose and join through the provider.
+   */
+  private async lockedOut(manager: EntityManager, account: AccountEntity, provider: AuthEnforcement): Promise<EnforcementPreviewDto['lockedOut']> {
+    const match = enforcedIdentity({ authEnforcement: provider, oktaIssuer: account.oktaIssuer });
+    if (!match) return [];
+    const members = await manager.getRepository(MemberEntity).find({ where: { accountId: account.id, status: 'active' }, order: { sortName: 'ASC', id: 'ASC' } });
+    const personIds = members.map((m) => m.personId).filter((id): id is string => id !== null);
+    const linked = await personsWithIdentity(manager, personIds, match);
+    const owner = members.find((m) => m.id === account.ownerMemberId);
+    const ownerPerson = owner?.personId ? await manager.getRepository(PersonEntity).findOneBy({ id: owner.personId }) : null;
+    return members
+      .filter((m) => !(m.personId && linked.has(m.personId)))
+      .filter((m) => !(m.id === account.ownerMemberId && ownerPerson?.totpSecret))
+      .map((m) => ({ id: m.id, name: m.name, email: m.email }));
+  }
+
+  /**
+   * Enterprise only: the account's Okta connection (issuer, client id, client secret encrypted at
+   * rest with the account id bound in). The activity entry never holds the secret.
+   */
+  async setOkta(auth: RequestAuth, actor: Actor, ifMatch: number, connection: OktaConnection): Promise<AccountDto> {
+    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      if (account.plan !== 'enterprise') throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan cannot connect Okta (Enterprise only)`);
+      if (!this.oidcClients.issuerAllowed(connection.issuer)) throw validationFailed({ issuer: ['Use an https:// issuer URL'] });
+      if (!connection.clientSecret && !account.oktaSecretEnc) throw validationFailed({ clientSecret: ['Required'] });
+      const fields: Partial<AccountEntity> = {};
+      const changes: Record<string, unknown> = {};
+      if (connection.issuer !== account.oktaIssuer) {
+        changes['oktaIssuer'] = { before: account.oktaIssuer, after: connection.issuer };
+        fields.oktaIssuer = connection.issuer;
+      }
+      if (connection.clientId !== account.oktaClientId) {
+        changes['oktaClientId'] = { before: account.oktaClientId, after: connection.clientId };
+        fields.oktaClientId = connection.clientId;
+      }
+      if (connection.clientSecret) {
+        changes['oktaClientSecret'] = { changed: true };
+        fields.oktaSecretEnc = this.secrets.seal(connection.clientSecret, account.id);
+      }
       if (Object.keys(fields).length === 0) return loadAccountDto(tx.manager, account);
       await this.saveAccount(tx.manager, account, fields);
       const entry = await log({ action: 'account.updated', target: { type: 'account', id: account.id, label: account.name }, changes });

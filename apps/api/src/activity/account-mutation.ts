@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AccountEntity } from '../accounts/account.entity.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
+import { MemberEntity } from '../members/member.entity.js';
+import { PermissionsService } from '../permissions/permissions.service.js';
+import { RoleEntity } from '../roles/role.entity.js';
 import type { ActivityEntity } from './activity.entity.js';
 import { ActivityService, type ActivityInput, type Actor } from './activity.service.js';
 
@@ -23,12 +28,37 @@ export class AccountMutations {
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(ActivityService) private readonly activity: ActivityService,
+    @Inject(PermissionsService) private readonly permissions: PermissionsService,
   ) {}
 
-  run<T>(accountId: string, actor: Actor, work: (context: MutationContext) => Promise<T>): Promise<T> {
+  /**
+   * `scope` is the signed-in request (its actor is re-checked under the lock) or, for flows
+   * without a session (accepting an invitation), the account id.
+   */
+  run<T>(scope: RequestAuth | string, actor: Actor, work: (context: MutationContext) => Promise<T>): Promise<T> {
+    const accountId = typeof scope === 'string' ? scope : scope.account.id;
     return this.db.transaction(async (tx) => {
       const account = await this.db.lockAccount(tx, accountId);
+      if (typeof scope !== 'string') await this.recheckActor(tx, account, scope);
       return work({ tx, account, actor, log: (input) => this.activity.append(tx, account, actor, input) });
     });
+  }
+
+  /**
+   * The guard judged the request before the account lock; a demotion or revocation may have
+   * committed since. Under the lock the actor's row is current: a member no longer active is
+   * refused, and a changed permission set is checked against the route again.
+   */
+  private async recheckActor(tx: Tx, account: AccountEntity, auth: RequestAuth): Promise<void> {
+    const member = await tx.manager.getRepository(MemberEntity).findOneBy({ id: auth.member.id });
+    if (!member || member.status !== 'active') {
+      throw new DomainError('SESSION_REVOKED', 'Your access to this account has ended', { reason: 'member_revoked' });
+    }
+    if (member.permissionsVersion !== auth.permissions.version && auth.required) {
+      const role = await tx.manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
+      const now = this.permissions.compute(member, account, role);
+      if (!auth.required.some((key) => now.set.has(key))) throw forbidden();
+    }
+    Object.assign(auth.member, member);
   }
 }

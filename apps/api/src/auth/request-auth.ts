@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { PermissionKey } from '@rolecall/contracts';
 import type { Request } from 'express';
 import type { Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
@@ -10,6 +11,8 @@ export const SESSION_COOKIE = 'rolecall_session';
 /** What the guard attaches to a request made with a valid session. */
 export interface RequestAuth extends AuthContext {
   readonly permissions: ResolvedPermissions;
+  /** The route's declared permissions (any of them suffices); null for session-only routes. */
+  readonly required: readonly PermissionKey[] | null;
 }
 
 export type AuthedRequest = Request & { auth?: RequestAuth };

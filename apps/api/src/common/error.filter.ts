@@ -43,7 +43,10 @@ export function toErrorBody(exception: unknown): { status: number; body: ErrorBo
     const status = exception.getStatus();
     const code = codeForStatus(status);
     const message = status === 404 ? 'No such route' : status >= 500 ? 'Something went wrong on our side' : exception.message;
-    return { status, body: { error: { code, message } } };
+    const body: ErrorBody = { error: { code, message } };
+    // Nest's own 400s (e.g. an undecodable path parameter) still name what was wrong.
+    if (code === 'VALIDATION_FAILED') body.error.details = { fields: { _: [message] } };
+    return { status, body };
   }
   if (isUniqueViolation(exception)) {
     return { status: 409, body: { error: { code: 'CONFLICT', message: 'That already exists (another request made it first)' } } };

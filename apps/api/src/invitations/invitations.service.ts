@@ -113,7 +113,7 @@ export class InvitationsService {
   /** Invites 1–50 emails, all or nothing, and mails each its own single-use link. */
   async invite(auth: RequestAuth, actor: Actor, input: InviteInput): Promise<MemberDto[]> {
     const mails: PendingMail[] = [];
-    const { account, members } = await this.mutations.run(auth.account.id, actor, async (context) => {
+    const { account, members } = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const { emails, teamIds } = await this.checkBatch(context, input);
       await assertSeatsFor(tx.manager, account, { seats: emails.length, agents: input.agentAccess ? emails.length : 0 });
@@ -162,7 +162,7 @@ export class InvitationsService {
   /** A new token for an invited member: the old one dies at once. */
   async resend(auth: RequestAuth, actor: Actor, memberId: string, ifMatch: number, current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>): Promise<MemberDto> {
     const mails: PendingMail[] = [];
-    const { account, member } = await this.mutations.run(auth.account.id, actor, async (context) => {
+    const { account, member } = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, memberId);
       if (!member) throw new DomainError('NOT_FOUND', 'Member not found');

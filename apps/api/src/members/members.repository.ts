@@ -1,7 +1,8 @@
-import type { MemberStatus } from '@rolecall/contracts';
+import { isWellFormedText, type MemberStatus } from '@rolecall/contracts';
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from '../database/data-source.js';
+import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
 import { MemberEntity } from './member.entity.js';
 
 export interface MemberFilter {
@@ -10,6 +11,8 @@ export interface MemberFilter {
   team?: string;
   agent?: boolean;
   q?: string;
+  /** Under SSO enforcement (`match` null: nothing is enforced, so no member is linked or pending). */
+  enforcedAuth?: { state: 'linked' | 'pending'; match: IdentityMatch | null };
 }
 
 const SORT_COLUMNS = { name: 'sort_name', email: 'email', createdAt: 'created_at', lastActiveAt: 'last_active_sort' } as const;
@@ -30,7 +33,17 @@ function encodeCursor(value: string, id: string): string {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) return parsed as [string, string];
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string' &&
+      parsed[0].length <= 300 &&
+      isWellFormedText(parsed[0]) &&
+      /^[0-9a-f-]{36}$/i.test(parsed[1])
+    ) {
+      return parsed as [string, string];
+    }
   } catch {
     /* fall through */
   }
@@ -68,6 +81,14 @@ export class MembersRepository {
     }
     if (filter.team) {
       query.andWhere('EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = m.id AND mt.team_id = :team)', { team: filter.team });
+    }
+    if (filter.enforcedAuth) {
+      const { state, match } = filter.enforcedAuth;
+      if (!match) query.andWhere('1 = 0');
+      else {
+        const exists = identityExistsSql('m', match);
+        query.andWhere(state === 'linked' ? exists.sql : `NOT ${exists.sql}`, exists.params);
+      }
     }
     if (filter.q) {
       const prefix = `${escapeLike(filter.q.toLowerCase())}%`;

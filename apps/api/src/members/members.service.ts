@@ -75,7 +75,7 @@ export class MembersService {
 
   /** Role, agent access and teams; one activity entry per aspect that changed. */
   async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, change: MemberUpdate): Promise<MemberDto> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       const fields: Partial<MemberEntity> = {};
@@ -119,7 +119,7 @@ export class MembersService {
 
   /** Revoking ends every session of the member in this account at once. */
   async revoke(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, member);
@@ -137,7 +137,7 @@ export class MembersService {
 
   /** Back to active with the same role, if a seat (and an agent seat) is free. */
   async reactivate(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       if (member.status !== 'revoked') throw new DomainError('CONFLICT', 'Only a revoked member can be reactivated');
@@ -155,7 +155,7 @@ export class MembersService {
 
   /** Invited → the invitation is cancelled; revoked → deleted for good; active → 409 (revoke first). */
   async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
-    await this.mutations.run(auth.account.id, actor, async (context) => {
+    await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, member);
@@ -178,7 +178,7 @@ export class MembersService {
 
   /** Ends every session of the member in this account. `If-Match` as for any DELETE; the member's version stays. */
   async endSessions(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
-    await this.mutations.run(auth.account.id, actor, async (context) => {
+    await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'ended_by_admin') : [];

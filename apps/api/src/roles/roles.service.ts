@@ -157,7 +157,7 @@ export class RolesService {
   // ── changes ──────────────────────────────────────────────────────────────────────────────
 
   async create(auth: RequestAuth, actor: Actor, input: Required<RoleFields>): Promise<RoleDto> {
-    return this.mutations.run(auth.account.id, actor, async ({ tx, account, log }) => {
+    return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       this.assertPlan(account);
       const limit = planLimits(account.plan).customRoles;
       const count = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
@@ -205,7 +205,7 @@ export class RolesService {
 
   /** Edits a custom role; with `dryRun` only answers the impact. Holders' permission versions move in the same transaction. */
   async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, change: RoleFields, dryRun: boolean): Promise<RoleDto | RoleImpactDto> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const role = await this.forChange(context, id, ifMatch);
       const permissions = change.permissions === undefined ? role.permissions : this.normalizePermissions(change.permissions);
@@ -255,7 +255,7 @@ export class RolesService {
 
   /** Deletes a custom role; members and pending invitations holding it move to `reassignTo` in the same transaction. */
   async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, reassignTo: string | undefined, dryRun: boolean): Promise<RoleImpactDto | null> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const role = await this.forChange(context, id, ifMatch);
       const members = await tx.manager.getRepository(MemberEntity).findBy({ accountId: account.id, roleId: role.id });
@@ -293,7 +293,7 @@ export class RolesService {
 
   /** The full list of custom role ids in their new order, guarded by the account's `rolesVersion`. */
   async reorder(auth: RequestAuth, actor: Actor, ifMatch: number, roleIds: string[]): Promise<RoleListDto> {
-    return this.mutations.run(auth.account.id, actor, async ({ tx, account, log }) => {
+    return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       if (account.rolesVersion !== ifMatch) throw versionMismatch(await this.listIn(tx.manager, account));
       const custom = await tx.manager.getRepository(RoleEntity).find({ where: { accountId: account.id }, order: { position: 'ASC' } });
       const expected = new Set(custom.map((r) => r.id));

@@ -45,7 +45,7 @@ export class TeamsService {
   }
 
   async create(auth: RequestAuth, actor: Actor, name: string): Promise<TeamDto> {
-    return this.mutations.run(auth.account.id, actor, async ({ tx, account, log }) => {
+    return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       this.assertEnabled(account);
       const limit = planLimits(account.plan).teams;
       const count = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
@@ -67,7 +67,7 @@ export class TeamsService {
   }
 
   async rename(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, name: string): Promise<TeamDto> {
-    return this.mutations.run(auth.account.id, actor, async (context) => {
+    return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const team = await this.forChange(context, id, ifMatch);
       if (team.name === name) return this.toDto(tx.manager, team);
@@ -83,7 +83,7 @@ export class TeamsService {
 
   /** Deleting a team removes it from its members (they keep everything else). */
   async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
-    await this.mutations.run(auth.account.id, actor, async (context) => {
+    await this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const team = await this.forChange(context, id, ifMatch);
       const members = await tx.manager.getRepository(MemberTeamEntity).countBy({ teamId: team.id });
