@@ -63,6 +63,21 @@ describe('libs/client', () => {
     expect(seqs).toEqual([seqs[0]!, seqs[0]! + 1, seqs[0]! + 2]);
   });
 
+  it('delivers every event of one change, even when they share a seq (a transfer: the account and both members)', async () => {
+    const owner = await createAccount(api, { plan: 'business' });
+    const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor });
+    const rc = sdk(owner.token);
+    await rc.connect();
+    const received: AccountEvent[] = [];
+    rc.live.onAccountEvent((event) => received.push(event));
+    const account = await api.get<{ version: number }>('/account', { token: owner.token });
+    await api.post('/account/transfer-billing', { memberId: member.member.id }, { token: owner.token, headers: ifMatch(account.body.version) });
+    await until(() => received.length >= 3);
+    await sleep(100);
+    expect(received.map((e) => e.event).sort()).toEqual(['account.updated', 'user.upserted', 'user.upserted']);
+    expect(new Set(received.map((e) => e.data.seq)).size).toBe(1);
+  });
+
   it('asks for a reload when too far behind', async () => {
     const owner = await createAccount(api, { plan: 'enterprise' });
     const rc = sdk(owner.token);

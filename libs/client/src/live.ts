@@ -47,6 +47,8 @@ export class Live {
   private readonly accountListeners = new Set<Listener<AccountEvent>>();
   private readonly resyncListeners = new Set<Listener<void>>();
   private lastSeq: number | null = null;
+  /** Events already delivered with `lastSeq`: one change can send several (a transfer: the account and two members). */
+  private deliveredAtLastSeq = new Set<string>();
   private syncing: Promise<void> | null = null;
 
   constructor(options: LiveOptions = {}) {
@@ -136,16 +138,26 @@ export class Live {
   private async receive(event: AccountEvent): Promise<void> {
     if (this.syncing) await this.syncing;
     const seq = event.data.seq;
-    if (this.lastSeq !== null && seq <= this.lastSeq) return; // already seen (replayed by a sync)
+    if (this.seen(event)) return; // already delivered (e.g. replayed by a sync)
     if (this.lastSeq !== null && seq > this.lastSeq + 1) {
       await this.catchUp();
-      if (this.lastSeq !== null && seq <= this.lastSeq) return;
+      if (this.seen(event)) return;
     }
     this.deliver(event);
   }
 
+  private seen(event: AccountEvent): boolean {
+    if (this.lastSeq === null) return false;
+    if (event.data.seq < this.lastSeq) return true;
+    return event.data.seq === this.lastSeq && this.deliveredAtLastSeq.has(eventKey(event));
+  }
+
   private deliver(event: AccountEvent): void {
-    this.lastSeq = Math.max(this.lastSeq ?? 0, event.data.seq);
+    if (this.lastSeq === null || event.data.seq > this.lastSeq) {
+      this.lastSeq = event.data.seq;
+      this.deliveredAtLastSeq = new Set();
+    }
+    this.deliveredAtLastSeq.add(eventKey(event));
     for (const listener of this.accountListeners) listener(event);
   }
 
@@ -161,12 +173,21 @@ export class Live {
           for (const listener of this.resyncListeners) listener();
           return;
         }
-        for (const event of reply.events) if (event.data.seq > (this.lastSeq ?? 0)) this.deliver(event);
-        this.lastSeq = Math.max(this.lastSeq ?? 0, reply.seq);
+        for (const event of reply.events) if (!this.seen(event)) this.deliver(event);
+        if (reply.seq > (this.lastSeq ?? 0)) {
+          this.lastSeq = reply.seq;
+          this.deliveredAtLastSeq = new Set();
+        }
       } finally {
         this.syncing = null;
       }
     })();
     return this.syncing;
   }
+}
+
+/** Which resource an account event is about, to tell apart several events of one seq. */
+function eventKey(event: AccountEvent): string {
+  const data = event.data as { id?: string; member?: { id: string }; role?: { id: string }; team?: { id: string }; account?: { id: string } };
+  return `${event.event}:${data.id ?? data.member?.id ?? data.role?.id ?? data.team?.id ?? data.account?.id ?? ''}`;
 }
