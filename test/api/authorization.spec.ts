@@ -95,7 +95,11 @@ async function runCell(route: RegisteredRoute, persona: PersonaName): Promise<vo
   // A refused call, and anything another tenant does, must leave our account's activity as it was.
   const watchOurs = expected.kind !== 'allowed' || (profile.tenant === 'other' && route.access !== 'public');
   const before = watchOurs ? await activityHead(world, world.ours.accountId) : 0;
-  const reply: Reply = await api.request(route.method, urlOf(route, prepared), prepared.body, { ...(token ? { token } : {}), headers: prepared.headers ?? {} });
+  const reply: Reply = await api.request(route.method, urlOf(route, prepared), prepared.body, {
+    ...(token ? { token } : {}),
+    headers: prepared.headers ?? {},
+    ...(prepared.redirect ? { redirect: prepared.redirect } : {}),
+  });
   const after = watchOurs ? await activityHead(world, world.ours.accountId) : 0;
   let cleanupError: unknown = null;
   try {

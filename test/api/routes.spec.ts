@@ -25,6 +25,15 @@ describe('route declarations', () => {
       .filter((r) => r.access === 'public')
       .map((r) => r.route)
       .sort();
-    expect(publicRoutes).toEqual(['GET /health', 'GET /invitations/:token', 'POST /auth/sign-in', 'POST /invitations/accept', 'POST /signup']);
+    expect(publicRoutes).toEqual([
+      'GET /auth/sso/:provider/callback',
+      'GET /auth/sso/:provider/start',
+      'GET /auth/sso/providers',
+      'GET /health',
+      'GET /invitations/:token',
+      'POST /auth/sign-in',
+      'POST /invitations/accept',
+      'POST /signup',
+    ]);
   });
 });

@@ -37,6 +37,10 @@ import { MeController } from './me/me.controller.js';
 import { MeService } from './me/me.service.js';
 import { PermissionsService } from './permissions/permissions.service.js';
 import { SessionsService } from './sessions/sessions.service.js';
+import { OidcClients } from './sso/oidc-clients.js';
+import { SecretBox } from './sso/secret-box.js';
+import { SsoController } from './sso/sso.controller.js';
+import { SsoService } from './sso/sso.service.js';
 
 export interface AppOptions {
   /** Replaces the system clock (tests move time with it). */
@@ -72,6 +76,9 @@ export class AppModule {
       SecondFactorService,
       AuthService,
       MeService,
+      SecretBox,
+      OidcClients,
+      SsoService,
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
       { provide: APP_PIPE, useValue: validationPipe },
@@ -80,7 +87,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 })],
-      controllers: [HealthController, AuthController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController],
+      controllers: [HealthController, AuthController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
       providers,
     };
   }

@@ -20,6 +20,49 @@ export interface AppConfig {
   readonly sessionAbsoluteMs: number;
   readonly rateLimits: RateLimitConfig;
   readonly logRequests: boolean;
+  /** Single sign-on (OpenID Connect relying party); Okta is configured per account instead. */
+  readonly sso: SsoConfig;
+}
+
+/** An application-level OpenID Connect client: the issuer to discover and this app's registration there. */
+export interface OidcClientConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface SsoConfig {
+  /** `GOOGLE_CLIENT_ID` / `GOOGLE_CLIENT_SECRET` / `GOOGLE_ISSUER`; null when no client id is set. */
+  readonly google: OidcClientConfig | null;
+  /** `MICROSOFT_CLIENT_ID` / `MICROSOFT_CLIENT_SECRET` / `MICROSOFT_ISSUER`; null when no client id is set. */
+  readonly microsoft: OidcClientConfig | null;
+  /** `SSO_ALLOW_HTTP=true`: accept `http://` issuers (the local development provider, tests). */
+  readonly allowHttpIssuers: boolean;
+  /** `SECRETS_KEY`: 32 bytes, base64 — encrypts secrets at rest (Okta client secrets); unset → a key file in `$DATA_DIR`. */
+  readonly secretsKey: Buffer | null;
+}
+
+export const DEFAULT_GOOGLE_ISSUER = 'https://accounts.google.com';
+export const DEFAULT_MICROSOFT_ISSUER = 'https://login.microsoftonline.com/common/v2.0';
+
+function oidcClient(env: NodeJS.ProcessEnv, prefix: 'GOOGLE' | 'MICROSOFT', defaultIssuer: string, allowHttp: boolean): OidcClientConfig | null {
+  const clientId = env[`${prefix}_CLIENT_ID`];
+  if (!clientId) return null;
+  const clientSecret = env[`${prefix}_CLIENT_SECRET`];
+  if (!clientSecret) throw new Error(`${prefix}_CLIENT_SECRET must be set with ${prefix}_CLIENT_ID`);
+  const issuer = (env[`${prefix}_ISSUER`] || defaultIssuer).replace(/\/+$/, '');
+  const protocol = URL.canParse(issuer) ? new URL(issuer).protocol : null;
+  if (protocol !== 'https:' && !(protocol === 'http:' && allowHttp)) {
+    throw new Error(`${prefix}_ISSUER must be an https:// URL (http:// only with SSO_ALLOW_HTTP=true), got "${issuer}"`);
+  }
+  return { issuer, clientId, clientSecret };
+}
+
+function secretsKey(value: string | undefined): Buffer | null {
+  if (!value) return null;
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) throw new Error('SECRETS_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+  return key;
 }
 
 export interface RateLimitConfig {
@@ -55,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new Error('DATABASE_URL must start with postgres:// (leave it unset for the embedded SQLite database)');
   }
   const publicUrl = (env['PUBLIC_URL'] || `http://localhost:${port}`).replace(/\/+$/, '');
+  const allowHttpIssuers = env['SSO_ALLOW_HTTP'] === 'true';
   return {
     port,
     dataDir: resolve(env['DATA_DIR'] || './data'),
@@ -75,6 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionAbsoluteMs: 30 * 24 * HOUR,
     rateLimits: DEFAULT_RATE_LIMITS,
     logRequests: env['LOG_REQUESTS'] === 'true',
+    sso: {
+      google: oidcClient(env, 'GOOGLE', DEFAULT_GOOGLE_ISSUER, allowHttpIssuers),
+      microsoft: oidcClient(env, 'MICROSOFT', DEFAULT_MICROSOFT_ISSUER, allowHttpIssuers),
+      allowHttpIssuers,
+      secretsKey: secretsKey(env['SECRETS_KEY']),
+    },
     ...overrides,
   };
 }

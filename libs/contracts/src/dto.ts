@@ -1,5 +1,5 @@
 /** Response shapes of the REST API (SPEC §5). */
-import type { AuthEnforcement, Plan } from './schemas.js';
+import type { AuthEnforcement, Plan, SsoProvider } from './schemas.js';
 import type { PermissionKey, RoleIcon } from './permissions.js';
 
 export type MemberStatus = 'invited' | 'active' | 'revoked';
@@ -59,6 +59,8 @@ export interface AccountDto {
   billingContactId: string;
   authEnforcement: AuthEnforcement;
   require2fa: boolean;
+  /** The account's Okta connection (Enterprise); its client secret is stored encrypted and never shown. */
+  okta: OktaConnectionDto | null;
   teamsEnabled: boolean;
   validated: boolean;
   rolesVersion: number;
@@ -103,6 +105,37 @@ export interface AuthResultDto {
   member: MemberDto;
   account: AccountDto;
   accounts: AccountSummaryDto[];
+  /**
+   * Present (true) when the account requires 2FA and this person has none: until they enrol, the
+   * session reaches only GET /me, POST /me/2fa/setup, POST /me/2fa/confirm and POST /auth/sign-out.
+   */
+  twoFactorEnrolmentRequired?: true;
+}
+
+// ── Single sign-on ─────────────────────────────────────────────────────────────────────────
+
+export interface OktaConnectionDto {
+  issuer: string;
+  clientId: string;
+}
+
+export interface SsoProviderDto {
+  id: SsoProvider;
+  name: string;
+  /** Where the sign-in button sends the browser (a 302 to the provider). */
+  startUrl: string;
+}
+
+/** `GET /auth/sso/providers?account=`: what the sign-in page can offer for that account. */
+export interface SsoProvidersDto {
+  providers: SsoProviderDto[];
+  /** The account's enforcement (`any` when none); null without `?account=`. */
+  authEnforcement: AuthEnforcement | null;
+}
+
+/** `PATCH /account?dryRun=true` with `authEnforcement`: who would be locked out, nothing written. */
+export interface EnforcementPreviewDto {
+  lockedOut: { id: string; name: string | null; email: string }[];
 }
 
 export interface SessionDto {

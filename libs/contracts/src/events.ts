@@ -76,5 +76,8 @@ export interface ClientToServerEvents {
   sync: (data: { afterSeq: number }, ack: (reply: Ack<SyncResult | { resync: true }>) => void) => void;
 }
 
-/** Socket.IO `connect_error` messages are error codes. */
-export type HandshakeErrorCode = Extract<ErrorCode, 'UNAUTHENTICATED' | 'SESSION_REVOKED' | 'FORBIDDEN'>;
+/**
+ * Socket.IO `connect_error` messages are error codes. `SSO_REQUIRED`: the account enforces a provider
+ * this session was not made with; `FORBIDDEN` with a 2FA-enrolment-only session too.
+ */
+export type HandshakeErrorCode = Extract<ErrorCode, 'UNAUTHENTICATED' | 'SESSION_REVOKED' | 'FORBIDDEN' | 'SSO_REQUIRED'>;

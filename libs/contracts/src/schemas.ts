@@ -12,6 +12,7 @@ export const AUTH_ENFORCEMENTS = ['any', 'google', 'microsoft', 'okta'] as const
 export type AuthEnforcement = (typeof AUTH_ENFORCEMENTS)[number];
 
 /** Text that databases and canonical JSON can store: no NUL, no lone UTF-16 surrogates. */
+// eslint-disable-next-line no-control-regex -- refusing NUL is the point
 const WELL_FORMED = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 export const isWellFormedText = (value: string): boolean => WELL_FORMED.test(value);
 const wellFormed = <T extends z.ZodString>(schema: T) => schema.regex(WELL_FORMED, 'Contains characters that cannot be stored');

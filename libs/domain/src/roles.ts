@@ -39,9 +39,13 @@ export function roleChangeImpact(
   after: readonly PermissionKey[],
 ): MemberImpact[] {
   const impacts: MemberImpact[] = [];
+  // The diff depends only on these three facts: computed once per combination, not per member.
+  const diffs = new Map<string, { added: PermissionKey[]; removed: PermissionKey[] }>();
   for (const member of members) {
-    const diff = diffPermissions(effectivePermissions(member, before), effectivePermissions(member, after));
-    if (diff.added.length || diff.removed.length) impacts.push({ id: member.id, ...diff });
+    const shape = `${member.status}|${member.agentAccess}|${member.isBillingContact}`;
+    let diff = diffs.get(shape);
+    if (!diff) diffs.set(shape, (diff = diffPermissions(effectivePermissions(member, before), effectivePermissions(member, after))));
+    if (diff.added.length || diff.removed.length) impacts.push({ id: member.id, added: [...diff.added], removed: [...diff.removed] });
   }
   return impacts;
 }

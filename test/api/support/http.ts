@@ -12,6 +12,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Sent as is (for malformed JSON); otherwise `body` is JSON-encoded. */
   raw?: string;
+  /** `manual` to see a redirect itself instead of following it. */
+  redirect?: 'manual';
 }
 
 /** A tiny HTTP client for scenario tests: JSON in, JSON out, never throws on a status. */
@@ -24,7 +26,7 @@ export function client(baseUrl: string) {
     if (options.raw !== undefined) payload = options.raw;
     else if (body !== undefined) payload = JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await fetch(`${baseUrl}/api/v1${path}`, { method, headers, body: payload });
+    const response = await fetch(`${baseUrl}/api/v1${path}`, { method, headers, body: payload, redirect: options.redirect ?? 'follow' });
     const text = await response.text();
     let parsed: unknown = text;
     try {

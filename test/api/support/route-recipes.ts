@@ -50,6 +50,8 @@ export interface Prepared {
   readonly ourIds?: readonly string[];
   /** Runs after the call, whatever it answered, to restore the world for the next cells. */
   readonly cleanup?: (reply: Reply) => Promise<void>;
+  /** `manual`: answer the redirect itself (the browser-facing SSO routes always redirect). */
+  readonly redirect?: 'manual';
 }
 
 /**
@@ -61,7 +63,7 @@ export interface Prepared {
  * - `success`: the status an allowed call answers with the request this recipe builds.
  */
 export interface Recipe {
-  readonly success: 200 | 201 | 204;
+  readonly success: 200 | 201 | 204 | 302;
   readonly rule?: 'owner' | 'billingTransfer';
   readonly tenantScoped?: boolean;
   /** Builds the request; without it the call has no params, query or body. */
@@ -424,4 +426,48 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     success: 200,
     verify: (reply) => expect(reply.body).toMatchObject({ ok: true, firstBadSeq: null }),
   },
+
+  // ---- single sign-on (the matrix app has no provider configured) ----
+  'GET /auth/sso/providers': {
+    success: 200,
+    prepare: ({ own }) => ({ query: `account=${own.accountId}` }),
+    verify: (reply) => expect(reply.body).toEqual({ providers: [], authEnforcement: 'any' }),
+  },
+
+  // Browser navigations: always a redirect, here to the sign-in page with the reason.
+  'GET /auth/sso/:provider/start': {
+    success: 302,
+    prepare: ({ own }) => ({ params: { provider: 'google' }, query: `account=${own.accountId}`, redirect: 'manual' }),
+    verify: (reply, { own }) => expect(reply.headers.get('location')).toBe(`/signin?sso_error=PROVIDER_NOT_CONFIGURED&account=${own.accountId}`),
+  },
+
+  'GET /auth/sso/:provider/callback': {
+    success: 302,
+    prepare: () => ({ params: { provider: 'google' }, query: 'code=matrix&state=matrix', redirect: 'manual' }),
+    verify: (reply) => expect(reply.headers.get('location')).toBe('/signin?sso_error=STATE_INVALID'),
+  },
+
+  'PUT /account/okta': {
+    success: 200,
+    // Okta is Enterprise only: the account moves up for the call and back to Business after it.
+    prepare: async ({ world, own }) => {
+      await setPlan(world, own, 'enterprise');
+      return {
+        body: { issuer: 'https://matrix.okta.example.com', clientId: 'matrix-client', clientSecret: 'matrix-secret' },
+        headers: ifMatch(await accountVersion(world.api, own)),
+        cleanup: () => setPlan(world, own, 'business'),
+      };
+    },
+    verify: (reply) => {
+      expect((reply.body as AccountDto).okta).toEqual({ issuer: 'https://matrix.okta.example.com', clientId: 'matrix-client' });
+      expect(JSON.stringify(reply.body)).not.toContain('matrix-secret');
+    },
+  },
 };
+
+/** Changes a tenant's plan as its owner (no-op when already on it). */
+async function setPlan(world: World, tenant: Tenant, plan: 'business' | 'enterprise'): Promise<void> {
+  const account = await accountOf(world.api, tenant);
+  if (account.plan === plan) return;
+  expectStatus(`move to the ${plan} plan`, await world.api.post('/account/plan', { plan }, { token: tenant.ownerToken, headers: ifMatch(account.version) }), 200);
+}

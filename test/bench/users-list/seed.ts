@@ -80,7 +80,13 @@ const MEMBER_TEAM_COLUMNS = ['member_id', 'team_id'] as const;
 type Row = (string | number | boolean | null)[];
 
 /** One multi-row INSERT per chunk; placeholders in the dialect of the database. */
-async function insertRows(manager: EntityManager, postgres: boolean, table: string, columns: readonly string[], rows: Row[]) {
+async function insertRows(
+  manager: EntityManager,
+  postgres: boolean,
+  table: string,
+  columns: readonly string[],
+  rows: Row[],
+) {
   // SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
   const perChunk = Math.floor(30_000 / columns.length);
   for (let start = 0; start < rows.length; start += perChunk) {
@@ -127,7 +133,10 @@ export async function seedMembers(db: Database, input: SeedInput): Promise<SeedS
     const createdAt = new Date(createdMs).toISOString();
     const joinedAt = status === 'invited' ? null : new Date(createdMs + Math.floor(random() * 3 * day)).toISOString();
     const neverActive = status === 'invited' || random() < 0.05;
-    const lastActiveAt = neverActive || !joinedAt ? null : new Date(Math.min(now, Date.parse(joinedAt) + Math.floor(random() * 400 * day))).toISOString();
+    const lastActiveAt =
+      neverActive || !joinedAt
+        ? null
+        : new Date(Math.min(now, Date.parse(joinedAt) + Math.floor(random() * 400 * day))).toISOString();
 
     let personId: string | null = null;
     let name: string | null = null;

@@ -3,7 +3,7 @@ import { SYSTEM_ROLES, type AccountDto, type MemberPageDto, type TeamDto } from 
 import type BetterSqlite3 from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import type pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { AccountEntity } from '../../../apps/api/src/accounts/account.entity.js';
@@ -37,6 +37,7 @@ const MEMBERS = env('BENCH_MEMBERS', 100_000);
 const ITERATIONS = env('BENCH_ITERATIONS', 200);
 const WARMUP = env('BENCH_WARMUP', 20);
 const SECONDS_PER_SHAPE = env('BENCH_SECONDS', 20);
+const WARMUP_SECONDS = 3;
 const DEEP_PAGES = env('BENCH_DEEP_PAGES', 50);
 const EXPLAIN = process.env['BENCH_EXPLAIN'] === '1';
 const ENFORCE = process.env['BENCH_ENFORCE'] === '1';
@@ -82,26 +83,48 @@ const toServiceQuery = (params: ShapeParams): MemberPageQuery => ({
   ...(params.cursor ? { cursor: params.cursor } : {}),
 });
 
-/** A keep-alive HTTP GET that reads the whole body (not parsed: parsing is the client's cost). */
+/**
+ * A keep-alive HTTP GET that reads the whole body (not parsed: parsing is the client's cost). A request
+ * on a reused socket that the server closed as idle meanwhile (its keep-alive timeout) is retried once,
+ * as Node's documentation advises; `retries` counts them.
+ */
 function httpGetter(baseUrl: string, token: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const { hostname, port } = new URL(baseUrl);
-  const get = (path: string) =>
+  let retries = 0;
+  const once = (path: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = http.request(
         { host: hostname, port, path: `/api/v1${path}`, agent, headers: { authorization: `Bearer ${token}` } },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
           response.on('error', reject);
         },
       );
-      request.on('error', reject);
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') ? new StaleSocket() : error,
+        );
+      });
       request.end();
     });
-  return { get, close: () => agent.destroy() };
+  const get = async (path: string) => {
+    try {
+      return await once(path);
+    } catch (error) {
+      if (!(error instanceof StaleSocket)) throw error;
+      retries += 1;
+      return once(path);
+    }
+  };
+  return { get, retries: () => retries, close: () => agent.destroy() };
 }
+
+class StaleSocket extends Error {}
 
 interface Statement {
   label: string;
@@ -126,13 +149,24 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
   const app = (started = await startApp());
   const db = app.app.get(Database);
   const service = app.app.get(MembersService);
-  out(`\n[bench users-list] ${app.database}, ${MEMBERS.toLocaleString('en')} members, node ${process.version}, ${cpus().length} CPUs`);
+  const load = () =>
+    loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ');
+  out(
+    `\n[bench users-list] ${app.database}, ${MEMBERS.toLocaleString('en')} members, node ${process.version}, ${cpus().length} CPUs, ` +
+      `load average ${load()} (other work on the machine skews the tails)`,
+  );
 
   // --- seed: one enterprise account (unlimited seats) with Talk teams, then bulk rows ---------
   const api = client(app.url);
   const owner = await createAccount(api, { plan: 'enterprise', accountName: 'Bench Co', name: 'Olive Owner' });
   const account = await api.get<AccountDto>('/account', { token: owner.token });
-  const enabled = await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) });
+  const enabled = await api.patch(
+    '/account',
+    { teamsEnabled: true },
+    { token: owner.token, headers: ifMatch(account.body.version) },
+  );
   expect(enabled.status, JSON.stringify(enabled.body)).toBe(200);
   const teamIds: string[] = [];
   for (const name of ['Sales', 'Support', 'Engineering', 'Marketing', 'Finance'].slice(0, TEAMS)) {
@@ -158,7 +192,9 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
           ? `ANALYZE ${((performance.now() - settled) / 1000).toFixed(1)} s`
           : 'no ANALYZE (the app never runs it; BENCH_SQLITE_ANALYZE=1 to add it)'),
   );
-  const accountEntity = await db.read((manager) => manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId }));
+  const accountEntity = await db.read((manager) =>
+    manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId }),
+  );
   // The service only reads `auth.account`.
   const auth = { account: accountEntity } as RequestAuth;
 
@@ -167,7 +203,11 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
   const shapes: Shape[] = [
     { key: 'first page', describe: 'no filters, sort=name', params: {} },
     { key: 'role+status', describe: 'role=editor&status=active (~35%)', params: { role: [EDITOR], status: 'active' } },
-    { key: 'role+status rare', describe: 'role=admin&status=invited (~0.5%)', params: { role: [ADMIN], status: 'invited' } },
+    {
+      key: 'role+status rare',
+      describe: 'role=admin&status=invited (~0.5%)',
+      params: { role: [ADMIN], status: 'invited' },
+    },
     { key: 'prefix search', describe: 'q=mar (~5%)', params: { q: 'mar' } },
     { key: 'prefix search rare', describe: 'q=zoe y (~0.06%)', params: { q: 'zoe y' } },
   ];
@@ -180,10 +220,16 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
     if (!cursor) break;
   }
   expect(cursor, 'not enough members for the deep page').toBeTruthy();
-  shapes.push({ key: 'deep cursor', describe: `page ${DEEP_PAGES + 1} by nextCursor, sort=name`, params: { cursor: cursor! } });
+  shapes.push({
+    key: 'deep cursor',
+    describe: `page ${DEEP_PAGES + 1} by nextCursor, sort=name`,
+    params: { cursor: cursor! },
+  });
 
   const sqlite =
-    db.kind === 'sqlite' ? (db.dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection : null;
+    db.kind === 'sqlite'
+      ? (db.dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection
+      : null;
   const pool = db.kind === 'postgres' ? (db.dataSource.driver as unknown as { master: pg.Pool }).master : null;
   const prepared = new Map<string, BetterSqlite3.Statement>();
   const runRaw = async (statement: Statement): Promise<unknown[]> => {
@@ -215,7 +261,8 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
     const logQuery = logger.logQuery.bind(logger);
     const statements: Statement[] = [];
     logger.logQuery = (sql, parameters, queryRunner) => {
-      if (/^\s*SELECT/i.test(sql)) statements.push({ label: labelOf(sql), sql, params: [...(parameters ?? [])] });
+      if (/^\s*SELECT/i.test(sql))
+        statements.push({ label: labelOf(sql), sql, params: Array.isArray(parameters) ? [...parameters] : [] });
       return logQuery(sql, parameters, queryRunner);
     };
     let viaService: MemberPageDto;
@@ -236,10 +283,15 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
       for (const statement of statements.filter((s) => s.label === 'count' || s.label === 'page')) {
         out(`[${statement.label}] ${statement.sql}  -- ${JSON.stringify(statement.params)}`);
         const plan = sqlite
-          ? (sqlite.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.params) as { detail: string }[]).map((row) => row.detail)
-          : ((await pool!.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.params)).rows as Record<string, string>[]).map(
-              (row) => row['QUERY PLAN']!,
-            );
+          ? (
+              sqlite.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.params) as { detail: string }[]
+            ).map((row) => row.detail)
+          : (
+              (await pool!.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.params)).rows as Record<
+                string,
+                string
+              >[]
+            ).map((row) => row['QUERY PLAN']!);
         for (const line of plan) out(`    ${line}`);
       }
     }
@@ -268,7 +320,8 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
           }),
       ],
     ];
-    for (let i = 0; i < WARMUP; i += 1) for (const [, run] of methods) await run();
+    const warmupUntil = performance.now() + WARMUP_SECONDS * 1000;
+    for (let i = 0; i < WARMUP && performance.now() < warmupUntil; i += 1) for (const [, run] of methods) await run();
     for (const samples of perStatement.values()) samples.length = 0;
 
     const samples = { http: [] as number[], service: [] as number[], repo: [] as number[], sql: [] as number[] };
@@ -298,12 +351,29 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
     );
   }
   httpClient.close();
+  if (httpClient.retries() > 0)
+    out(`(${httpClient.retries()} request(s) retried after the server closed an idle keep-alive socket)`);
 
   // --- report ---------------------------------------------------------------------------------
-  out(`\nGET /users latency, ms (${app.database}, ${MEMBERS.toLocaleString('en')} members, limit 50, sequential requests)`);
+  out(
+    `\nGET /users latency, ms (${app.database}, ${MEMBERS.toLocaleString('en')} members, limit 50, sequential requests)`,
+  );
   out(
     table(
-      ['shape', 'query', 'total', 'n', 'HTTP p50', 'HTTP p99', 'service p50', 'service p99', 'repo p50', 'repo p99', 'sql p50', 'sql p99'],
+      [
+        'shape',
+        'query',
+        'total',
+        'n',
+        'HTTP p50',
+        'HTTP p99',
+        'service p50',
+        'service p99',
+        'repo p50',
+        'repo p99',
+        'sql p50',
+        'sql p99',
+      ],
       results.map((r) => [
         r.shape.key,
         r.shape.describe,
@@ -323,7 +393,12 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
 
   const labels = ['count', 'page', 'persons', 'roles', 'member_teams', 'teams'];
   out('\nWhere the database time goes: p50 per statement, replayed on the driver (ms)');
-  out(table(['shape', ...labels], results.map((r) => [r.shape.key, ...labels.map((label) => ms(r.statements[label]?.p50 ?? Number.NaN))])));
+  out(
+    table(
+      ['shape', ...labels],
+      results.map((r) => [r.shape.key, ...labels.map((label) => ms(r.statements[label]?.p50 ?? Number.NaN))]),
+    ),
+  );
 
   const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
   const rows = results.map((r) => {
@@ -345,25 +420,38 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
       ],
     };
   });
-  out(`\nTargets: HTTP p99 ≤ ${P99_TARGET_MS} ms; HTTP/raw ≤ ${RATIO_TARGET} (ratios of p50s; raw = service, i.e. all the list's DB work through the app's data layer)`);
+  out(
+    `\nTargets: HTTP p99 ≤ ${P99_TARGET_MS} ms; HTTP/raw ≤ ${RATIO_TARGET} as a ratio of p50s, checked against both raw levels: ` +
+      `service (all the list's DB work through the app's data layer) and sql (the same statements on the driver)`,
+  );
   out(
     table(
       ['shape', 'HTTP p99', 'HTTP/service', 'HTTP/sql', 'HTTP/repo', 'p99 HTTP/service', 'HTTP−service p50 ms'],
       rows.map((row) => row.cells),
     ),
   );
-  const missed = rows.filter((row) => !row.p99ok || !row.rawOk);
+  const missed = rows.filter((row) => !row.p99ok || !row.rawOk || !row.sqlOk);
   out(
     missed.length === 0
-      ? `\nAll targets met (p99 and HTTP/service).`
-      : `\nTargets MISSED for: ${missed.map((row) => row.r.shape.key).join(', ')}` + (ENFORCE ? '' : ' (BENCH_ENFORCE=1 makes this fail)'),
+      ? `\nAll targets met (HTTP p99, HTTP/service, HTTP/sql).`
+      : `\nTargets MISSED for: ${missed.map((row) => row.r.shape.key).join(', ')}` +
+          (ENFORCE ? '' : ' (BENCH_ENFORCE=1 makes this fail)'),
   );
-  out(`run took ${((performance.now() - runStarted) / 1000).toFixed(0)} s`);
+  out(`run took ${((performance.now() - runStarted) / 1000).toFixed(0)} s; load average now ${load()}`);
 
   if (process.env['BENCH_JSON']) {
     writeFileSync(
       process.env['BENCH_JSON'],
-      JSON.stringify({ database: app.database, members: MEMBERS, seeded, results: results.map((r) => ({ ...r, shape: r.shape.key, describe: r.shape.describe })) }, null, 2),
+      JSON.stringify(
+        {
+          database: app.database,
+          members: MEMBERS,
+          seeded,
+          results: results.map((r) => ({ ...r, shape: r.shape.key, describe: r.shape.describe })),
+        },
+        null,
+        2,
+      ),
     );
   }
   if (ENFORCE) expect(missed.map((row) => row.r.shape.key)).toEqual([]);

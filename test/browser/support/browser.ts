@@ -23,7 +23,7 @@ export async function startProduct(): Promise<{ app: TestApp; browser: Browser; 
   });
   // The dashboard's origin must be allowed for the socket handshake: PUBLIC_URL is the app's own URL.
   (app.config as { publicUrl: string }).publicUrl = app.url;
-  (app.config as { allowedOrigins: string[] }).allowedOrigins = [app.url];
+  (app.config as unknown as { allowedOrigins: string[] }).allowedOrigins = [app.url];
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],

@@ -1,12 +1,15 @@
-import { Body, Controller, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   changePlanSchema,
+  dryRunQuerySchema,
+  oktaConnectionSchema,
   transferSchema,
   updateAccountSchema,
   validateAccountSchema,
   type AccountDto,
   type ChangePlanRequest,
+  type EnforcementPreviewDto,
   type TransferRequest,
   type UpdateAccountRequest,
 } from '@rolecall/contracts';
@@ -36,9 +39,22 @@ export class AccountsController {
 
   @Patch()
   @Requires('account.manage')
-  @ApiJsonBody(updateAccountSchema, 'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required)')
-  update(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: updateAccountSchema }) body: UpdateAccountRequest): Promise<AccountDto> {
-    return this.accounts.update(auth, actor, ifMatch, body);
+  @ApiJsonBody(updateAccountSchema, 'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required); ?dryRun=true with authEnforcement lists who would be locked out')
+  update(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
+    @Body({ schema: updateAccountSchema }) body: UpdateAccountRequest,
+  ): Promise<AccountDto | EnforcementPreviewDto> {
+    return this.accounts.update(auth, actor, ifMatch, body, query.dryRun);
+  }
+
+  @Put('okta')
+  @Requires('account.manage')
+  @ApiJsonBody(oktaConnectionSchema, "Enterprise: connect the account's Okta (issuer, client id, client secret — stored encrypted, never shown); If-Match required")
+  setOkta(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: oktaConnectionSchema }) body: z.output<typeof oktaConnectionSchema>): Promise<AccountDto> {
+    return this.accounts.setOkta(auth, actor, ifMatch, body);
   }
 
   @Post('plan')

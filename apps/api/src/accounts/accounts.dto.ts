@@ -32,6 +32,7 @@ export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountD
     billingContactId: account.billingContactMemberId,
     authEnforcement: account.authEnforcement,
     require2fa: account.require2fa,
+    okta: account.oktaIssuer && account.oktaClientId ? { issuer: account.oktaIssuer, clientId: account.oktaClientId } : null,
     teamsEnabled: account.teamsEnabled,
     validated: account.validatedAt !== null,
     rolesVersion: account.rolesVersion,

@@ -3,8 +3,22 @@ import { Reflector } from '@nestjs/core';
 import { ACCESS_KEY, type Access } from '../common/access.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { MeController } from '../me/me.controller.js';
+import { SessionsService, twoFactorRequired } from '../sessions/sessions.service.js';
+import { AuthController } from './auth.controller.js';
 import { tokenOf, type AuthedRequest } from './request-auth.js';
+
+/**
+ * What a session limited to 2FA enrolment (the account requires 2FA, the person has none) may
+ * reach: who am I, set up and confirm TOTP, sign out. Everything else answers 403 `FORBIDDEN` with
+ * `details.reason = "two_factor_required"` (SPEC §5's code list is fixed, so no new code).
+ */
+const ENROLMENT_ROUTES: ReadonlySet<unknown> = new Set([
+  MeController.prototype.get,
+  MeController.prototype.setupTotp,
+  MeController.prototype.confirmTotp,
+  AuthController.prototype.signOut,
+]);
 
 /**
  * The global guard: reads the route's `@Requires(...)`, authenticates the session, resolves the
@@ -32,12 +46,13 @@ export class AccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const token = tokenOf(request);
     if (!token) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
-    const auth = await this.sessions.authenticate(token);
+    const auth = await this.sessions.authenticate(token, { allowEnrolmentOnly: true });
+    if (auth.enrolmentOnly && !ENROLMENT_ROUTES.has(context.getHandler())) throw twoFactorRequired();
     const permissions = await this.permissions.resolve(auth.member, auth.account);
-    request.auth = { ...auth, permissions };
-    if (access === 'session') return true;
+    const needed = access === 'session' ? null : typeof access === 'string' ? [access] : [...access];
+    request.auth = { ...auth, permissions, required: needed };
+    if (needed === null) return true;
 
-    const needed = typeof access === 'string' ? [access] : access;
     if (!needed.some((key) => permissions.set.has(key))) throw forbidden();
     return true;
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   ADMIN_ROLE_ID,
   type AccountSummaryDto,
+  type AuthEnforcement,
   type AuthResultDto,
   type SignInRequest,
   type SignupRequest,
@@ -19,6 +20,7 @@ import { loadMemberDtos } from '../members/members.dto.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../sso/sso.rules.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { RateLimitService } from './rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
@@ -26,6 +28,25 @@ import { SecondFactorService } from './second-factor.service.js';
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
 const invalidCredentials = () => new DomainError('INVALID_CREDENTIALS', 'That email and password do not match');
+
+const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
+
+/**
+ * 403 `SSO_REQUIRED`: `details` name the provider and where to start it; `reason` is
+ * `two_factor_required` for an owner whose break-glass password sign-in lacks 2FA.
+ */
+function ssoRequired(account: AccountEntity, reason: 'sso_required' | 'owner_needs_2fa'): DomainError {
+  const provider = account.authEnforcement as Exclude<AuthEnforcement, 'any'>;
+  const details = { provider, accountId: account.id, startUrl: `/api/v1/auth/sso/${provider}/start?account=${account.id}` };
+  if (reason === 'owner_needs_2fa') {
+    return new DomainError(
+      'SSO_REQUIRED',
+      `This account signs in with ${PROVIDER_NAMES[provider]}. As its owner you may still use your password, but only with two-factor authentication, which is off for you: sign in with ${PROVIDER_NAMES[provider]}, then turn 2FA on`,
+      { ...details, reason: 'two_factor_required' },
+    );
+  }
+  return new DomainError('SSO_REQUIRED', `This account signs in with ${PROVIDER_NAMES[provider]}`, details);
+}
 
 @Injectable()
 export class AuthService {
@@ -128,7 +149,7 @@ export class AuthService {
           changes: { name: { after: account.name }, plan: { after: account.plan } },
         },
       );
-      const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
+      const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', mfa: person.totpSecret !== null, ...meta });
       tx.publish({ type: 'account.created', accountId: account.id, seq: entry.seq });
       return this.authResult(tx.manager, token, person, member, account);
     });
@@ -147,18 +168,30 @@ export class AuthService {
       throw invalidCredentials();
     }
     const result = await this.db.transaction(async (tx) => {
+      // SSO enforcement is judged before the second factor, so a refused member spends no code.
+      const choice = await this.passwordMembership(tx.manager, person, input.accountId);
+      if (choice) this.assertPassword(choice.account, choice.member, person);
       if (person.totpSecret) await this.requireSecondFactor(tx, person, input.totp);
-      const member = await this.chooseMembership(tx.manager, person.id, input.accountId);
+      const member = choice?.member ?? (await this.chooseMembership(tx.manager, person.id, input.accountId));
       const account = await this.db.lockAccount(tx, member.accountId);
-      const { token, session } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
+      // Re-read under the account lock: a revocation that committed first wins.
+      const current = await tx.manager.getRepository(MemberEntity).findOneBy({ id: member.id });
+      if (!current || current.status !== 'active') throw forbidden('You are not an active member of that account');
+      const { breakGlass } = this.assertPassword(account, member, person);
+      const mfa = person.totpSecret !== null;
+      const { token, session } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', mfa, ...meta });
       const entry = await this.activity.append(
         tx,
         account,
         { memberId: member.id, email: person.email, ...meta },
-        { action: 'session.signed_in', target: { type: 'session', id: session.id, label: person.email }, changes: { method: 'password' } },
+        {
+          action: 'session.signed_in',
+          target: { type: 'session', id: session.id, label: person.email },
+          changes: breakGlass ? { method: 'password', breakGlass: true } : { method: 'password' },
+        },
       );
       tx.publish({ type: 'session.signed_in', accountId: account.id, personId: person.id, sessionId: session.id, seq: entry.seq });
-      return this.authResult(tx.manager, token, person, member, account);
+      return this.authResult(tx.manager, token, person, member, account, session);
     });
     await this.limits.reset('signInEmail', input.email);
     return result;
@@ -179,13 +212,26 @@ export class AuthService {
     });
   }
 
-  /** Moves the session to another account of the person; 403 unless an active member there. */
+  /**
+   * Moves the session to another account of the person; 403 unless an active member there, and
+   * unless the session satisfies that account's SSO enforcement (an Okta session never moves).
+   */
   async switchAccount(token: string, session: SessionEntity, person: PersonEntity, accountId: string): Promise<AuthResultDto> {
     return this.db.transaction(async (tx) => {
+      // The account lock first, so a revocation racing the switch is seen (its commit comes first or waits).
+      const account = await this.db.lockAccount(tx, accountId).catch(() => {
+        throw forbidden('You are not an active member of that account');
+      });
       const member = await this.chooseMembership(tx.manager, person.id, accountId);
+      const decision = switchAccount(account.authEnforcement, session, { accountId, isOwner: account.ownerMemberId === member.id });
+      if (!decision.allowed) {
+        if (decision.reason === 'account_scoped') {
+          throw forbidden("This session was made by this account's Okta and stays in it: sign in to the other account instead");
+        }
+        throw ssoRequired(account, decision.reason);
+      }
       await tx.manager.getRepository(SessionEntity).update({ id: session.id }, { accountId });
-      const account = await tx.manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
-      return this.authResult(tx.manager, token, person, member, account);
+      return this.authResult(tx.manager, token, person, member, account, session);
     });
   }
 
@@ -201,14 +247,55 @@ export class AuthService {
     return members.map((m) => ({ id: m.accountId, name: nameOf.get(m.accountId) ?? '', memberId: m.id, status: m.status }));
   }
 
-  async authResult(manager: EntityManager, token: string, person: PersonEntity, member: MemberEntity, account: AccountEntity): Promise<AuthResultDto> {
+  async authResult(
+    manager: EntityManager,
+    token: string,
+    person: PersonEntity,
+    member: MemberEntity,
+    account: AccountEntity,
+    session: Pick<SessionEntity, 'mfa'> = { mfa: false },
+  ): Promise<AuthResultDto> {
     const [memberDto] = await loadMemberDtos(manager, account, [member]);
     return {
       token,
       member: memberDto!,
       account: await loadAccountDto(manager, account),
       accounts: await this.accountsOf(manager, person.id),
+      ...(enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null }) ? { twoFactorEnrolmentRequired: true as const } : {}),
     };
+  }
+
+  /**
+   * The membership a password sign-in goes to, with its account: the one asked for, else the first
+   * of the person's active memberships (most recently used first) where a password is accepted,
+   * else the first. Null when there is none (`chooseMembership` then answers 403).
+   */
+  private async passwordMembership(manager: EntityManager, person: PersonEntity, accountId: string | undefined): Promise<{ member: MemberEntity; account: AccountEntity } | null> {
+    const members = manager.getRepository(MemberEntity);
+    if (accountId) {
+      const member = await members.findOneBy({ personId: person.id, accountId, status: 'active' });
+      const account = member ? await manager.getRepository(AccountEntity).findOneBy({ id: accountId }) : null;
+      return member && account ? { member, account } : null;
+    }
+    const active = await members.find({ where: { personId: person.id, status: 'active' }, order: { joinedAt: 'ASC' } });
+    if (active.length === 0) return null;
+    const lastSession = await manager.getRepository(SessionEntity).findOne({ where: { personId: person.id }, order: { createdAt: 'DESC' } });
+    active.sort((a, b) => Number(b.accountId === lastSession?.accountId) - Number(a.accountId === lastSession?.accountId));
+    const accounts = await manager.getRepository(AccountEntity).findBy({ id: In(active.map((m) => m.accountId)) });
+    const byId = new Map(accounts.map((a) => [a.id, a]));
+    const choices = active.flatMap((member) => (byId.has(member.accountId) ? [{ member, account: byId.get(member.accountId)! }] : []));
+    return choices.find(({ member, account }) => this.passwordDecision(account, member, person).allowed) ?? choices[0] ?? null;
+  }
+
+  private passwordDecision(account: AccountEntity, member: MemberEntity, person: PersonEntity): PasswordDecision {
+    return passwordSignIn(account.authEnforcement, { isOwner: account.ownerMemberId === member.id, hasTotp: person.totpSecret !== null });
+  }
+
+  /** 403 `SSO_REQUIRED` when the account enforces a provider, unless this is the owner's break-glass (password + 2FA). */
+  private assertPassword(account: AccountEntity, member: MemberEntity, person: PersonEntity): { breakGlass: boolean } {
+    const decision = this.passwordDecision(account, member, person);
+    if (!decision.allowed) throw ssoRequired(account, decision.reason);
+    return { breakGlass: decision.breakGlass };
   }
 
   /** The membership to sign in to: the one asked for, else the most recently used, else the oldest. */

@@ -5,6 +5,8 @@ import { MemberEntity } from '../members/member.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
+import { IdentityEntity } from '../sso/identity.entity.js';
+import { SsoFlowEntity } from '../sso/sso-flow.entity.js';
 import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
 
 export const ENTITIES = [
@@ -17,4 +19,6 @@ export const ENTITIES = [
   InvitationEntity,
   SessionEntity,
   ActivityEntity,
+  IdentityEntity,
+  SsoFlowEntity,
 ];

@@ -1,17 +1,20 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { AccountEvent, PermissionChangeReason } from '@rolecall/contracts';
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
 import { toActivityDto } from '../activity/activity.service.js';
 import type { ActivityEntity } from '../activity/activity.entity.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import { MemberEntity } from '../members/member.entity.js';
-import { PermissionsService } from '../permissions/permissions.service.js';
+import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
+
+/** Members loaded per query when pushing permissions (well under SQLite's bound-parameter limit). */
+const PUSH_CHUNK = 500;
 
 /**
  * Turns committed domain events into the client events of SPEC §6: `me.permissions` to every
@@ -130,21 +133,48 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     return manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
   }
 
-  /** `me.permissions` to every session of each member, and their rooms follow the new set. */
+  /**
+   * `me.permissions` to every session of each member, and their rooms follow the new set. Batched:
+   * one query per PUSH_CHUNK members, one for their roles, one room operation per direction, and a
+   * look at the account's activity subscribers only (not one `fetchSockets` per member).
+   */
   private async pushPermissions(manager: EntityManager, account: AccountEntity, memberIds: string[], reason: PermissionChangeReason): Promise<void> {
-    for (const memberId of new Set(memberIds)) {
-      const member = await manager.getRepository(MemberEntity).findOneBy({ id: memberId, accountId: account.id });
-      if (!member || member.status !== 'active') continue;
-      const role = await manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
-      const resolved = this.permissions.compute(member, account, role);
-      const room = this.server.in(Rooms.member(memberId));
-      this.server.to(Rooms.member(memberId)).emit('me.permissions', { version: resolved.version, roleId: member.roleId, keys: [...resolved.keys], reason });
-      if (resolved.set.has('users.view')) room.socketsJoin(Rooms.account(account.id));
-      else room.socketsLeave(Rooms.account(account.id));
-      if (!resolved.set.has('activity.view')) {
-        for (const socket of await room.fetchSockets()) {
-          for (const activityRoom of [...socket.rooms].filter(isActivityRoom)) socket.leave(activityRoom);
-        }
+    const ids = [...new Set(memberIds)];
+    const members: MemberEntity[] = [];
+    for (let start = 0; start < ids.length; start += PUSH_CHUNK) {
+      members.push(
+        ...(await manager.getRepository(MemberEntity).find({
+          select: { id: true, status: true, roleId: true, agentAccess: true, permissionsVersion: true },
+          where: { id: In(ids.slice(start, start + PUSH_CHUNK)), accountId: account.id },
+        })),
+      );
+    }
+    const active = members.filter((member) => member.status === 'active');
+    if (active.length === 0) return;
+    const roles = new Map((await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(active.map((member) => member.roleId))]) })).map((role) => [role.id, role]));
+    const accountRoom = Rooms.account(account.id);
+    const viewers: string[] = [];
+    const others: string[] = [];
+    const lostActivity = new Set<string>();
+    // Members of one role with the same agent access and billing mark share one effective set.
+    const sets = new Map<string, ResolvedPermissions>();
+    for (const member of active) {
+      const role = roles.get(member.roleId);
+      if (!role) continue;
+      const shape = `${member.roleId}|${member.agentAccess}|${account.billingContactMemberId === member.id}`;
+      let resolved = sets.get(shape);
+      if (!resolved) sets.set(shape, (resolved = this.permissions.compute(member, account, role)));
+      const room = Rooms.member(member.id);
+      this.server.to(room).emit('me.permissions', { version: member.permissionsVersion, roleId: member.roleId, keys: [...resolved.keys], reason });
+      (resolved.set.has('users.view') ? viewers : others).push(room);
+      if (!resolved.set.has('activity.view')) lostActivity.add(member.id);
+    }
+    if (viewers.length) this.server.in(viewers).socketsJoin(accountRoom);
+    if (others.length) this.server.in(others).socketsLeave(accountRoom);
+    if (lostActivity.size) {
+      for (const socket of await this.server.in(Rooms.activitySubscribers(account.id)).fetchSockets()) {
+        if (!lostActivity.has(socket.data.memberId)) continue;
+        for (const activityRoom of [...socket.rooms].filter(isActivityRoom)) socket.leave(activityRoom);
       }
     }
   }

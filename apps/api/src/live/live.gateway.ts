@@ -151,7 +151,10 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
     const accountId = socket.data.accountId;
     const actions = filter.action?.length ? filter.action : [undefined];
-    await socket.join(actions.map((action) => Rooms.activity(accountId, { ...(action ? { action } : {}), ...(filter.member ? { member: filter.member } : {}) })));
+    await socket.join([
+      Rooms.activitySubscribers(accountId),
+      ...actions.map((action) => Rooms.activity(accountId, { ...(action ? { action } : {}), ...(filter.member ? { member: filter.member } : {}) })),
+    ]);
     return {};
   }
 

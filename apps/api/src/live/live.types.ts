@@ -25,6 +25,8 @@ export const Rooms = {
   /** Activity subscribers: everything, one action, one member, or one member × one action. */
   activity: (accountId: string, filter: { action?: string; member?: string } = {}) =>
     `activity:${accountId}${filter.member ? `:member:${filter.member}` : ''}${filter.action ? `:action:${filter.action}` : ''}`,
+  /** Every activity subscriber of the account, whatever its filter (an activity room: left on unsubscribe). */
+  activitySubscribers: (accountId: string) => `activity:${accountId}:subscribers`,
 } as const;
 
 export const isActivityRoom = (room: string): boolean => room.startsWith('activity:');

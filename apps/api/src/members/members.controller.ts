@@ -16,6 +16,7 @@ import type { Actor } from '../activity/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
+import { enforcedIdentity } from '../sso/identities.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { MembersService } from './members.service.js';
 
@@ -36,6 +37,7 @@ export class MembersController {
       ...(query.team ? { team: query.team } : {}),
       ...(query.agent ? { agent: query.agent === 'true' } : {}),
       ...(query.q ? { q: query.q } : {}),
+      ...(query.enforcedAuth ? { enforcedAuth: { state: query.enforcedAuth, match: enforcedIdentity(auth.account) } } : {}),
       ...(query.sort ? { sort: query.sort } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });

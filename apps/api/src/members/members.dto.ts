@@ -1,7 +1,8 @@
-import { systemRoleById, type MemberDto, type PermissionKey, type TeamRef } from '@rolecall/contracts';
+import { systemRoleById, type EnforcedAuthState, type MemberDto, type PermissionKey, type TeamRef } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
 import type { MemberEntity } from './member.entity.js';
@@ -11,6 +12,8 @@ export interface MemberDtoParts {
   person: PersonEntity | null;
   role: Pick<RoleEntity, 'id' | 'name' | 'icon'>;
   teams: TeamRef[];
+  /** Under SSO enforcement: whether the person has an identity of the enforced provider; null otherwise. */
+  enforcedAuth: EnforcedAuthState | null;
 }
 
 export function toMemberDto(member: MemberEntity, account: AccountEntity, parts: MemberDtoParts): MemberDto {
@@ -26,8 +29,7 @@ export function toMemberDto(member: MemberEntity, account: AccountEntity, parts:
     agentAccess: member.agentAccess,
     teams: parts.teams,
     twoFactorEnabled: member.status === 'invited' || !parts.person ? null : parts.person.totpSecret !== null,
-    // SSO enforcement arrives with the SSO issue; until an account enforces a provider this is null.
-    enforcedAuth: null,
+    enforcedAuth: parts.enforcedAuth,
     invitedAt: member.invitedAt,
     joinedAt: member.joinedAt,
     lastActiveAt: member.lastActiveAt,
@@ -40,10 +42,12 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
   if (members.length === 0) return [];
   const personIds = [...new Set(members.map((m) => m.personId).filter((id): id is string => id !== null))];
   const roleIds = [...new Set(members.map((m) => m.roleId))];
-  const [persons, roles, links] = await Promise.all([
+  const match = enforcedIdentity(account);
+  const [persons, roles, links, linked] = await Promise.all([
     personIds.length ? manager.getRepository(PersonEntity).findBy({ id: In(personIds) }) : [],
     manager.getRepository(RoleEntity).find({ where: { id: In(roleIds) }, select: { id: true, name: true, icon: true } }),
     manager.getRepository(MemberTeamEntity).findBy({ memberId: In(members.map((m) => m.id)) }),
+    match ? personsWithIdentity(manager, personIds, match) : new Set<string>(),
   ]);
   const teamIds = [...new Set(links.map((link) => link.teamId))];
   const teams = teamIds.length
@@ -62,6 +66,7 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
       person: member.personId ? (personById.get(member.personId) ?? null) : null,
       role: roleById.get(member.roleId) ?? fallbackRole(member.roleId),
       teams: (teamsOf.get(member.id) ?? []).sort((a, b) => a.name.localeCompare(b.name)),
+      enforcedAuth: match ? (member.personId && linked.has(member.personId) ? 'linked' : 'pending') : null,
     }),
   );
 }

@@ -190,7 +190,10 @@ export class RolesService {
 
   /** The active members holding a role, as `roleChangeImpact` needs them. */
   private async holders(manager: EntityManager, account: AccountEntity, roleId: string) {
-    const members = await manager.getRepository(MemberEntity).findBy({ accountId: account.id, roleId });
+    const members = await manager.getRepository(MemberEntity).find({
+      select: { id: true, name: true, email: true, status: true, agentAccess: true, permissionsVersion: true },
+      where: { accountId: account.id, roleId },
+    });
     return members.map((m) => ({ id: m.id, name: m.name, email: m.email, status: m.status, agentAccess: m.agentAccess, isBillingContact: account.billingContactMemberId === m.id, permissionsVersion: m.permissionsVersion }));
   }
 
@@ -234,10 +237,14 @@ export class RolesService {
         changes['permissions'] = diff;
         const holders = await this.holders(tx.manager, account, role.id);
         affected = roleChangeImpact(holders, role.permissions, permissions).map((i) => i.id);
-        // Every holder's permission version moves, so no cached set of the old role survives.
-        for (const holder of holders) {
-          await tx.manager.getRepository(MemberEntity).update({ id: holder.id }, { permissionsVersion: holder.permissionsVersion + 1 });
-        }
+        // Every holder's permission version moves, so no cached set of the old role survives (one statement).
+        await tx.manager
+          .getRepository(MemberEntity)
+          .createQueryBuilder()
+          .update()
+          .set({ permissionsVersion: () => 'permissions_version + 1' })
+          .where('account_id = :accountId AND role_id = :roleId', { accountId: account.id, roleId: role.id })
+          .execute();
         role.permissions = permissions;
       }
       if (Object.keys(changes).length === 0) return this.dto(tx.manager, account.id, role);

@@ -21,6 +21,13 @@ export class SessionEntity {
   @Column({ name: 'auth_method', type: 'varchar', length: 20, default: 'password' })
   authMethod!: string;
 
+  /**
+   * A second factor was proven at sign-in: password + TOTP, or SSO whose ID token's `amr` names one.
+   * Judged against the account's `require2fa` (see `sso/sso.rules.ts`).
+   */
+  @Column({ type: 'boolean', default: false })
+  mfa!: boolean;
+
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip!: string | null;
 

@@ -9,6 +9,7 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { enrolmentOnly, sessionMeetsEnforcement } from '../sso/sso.rules.js';
 import { SessionEntity } from './session.entity.js';
 
 export interface AuthContext {
@@ -17,18 +18,29 @@ export interface AuthContext {
   readonly person: PersonEntity;
   readonly member: MemberEntity;
   readonly account: AccountEntity;
+  /**
+   * The account requires 2FA, this session proved no second factor and the person has none: the
+   * session may only enrol (the guard allows GET /me, 2FA set-up and confirm, sign-out).
+   */
+  readonly enrolmentOnly: boolean;
 }
 
 export interface NewSession {
   personId: string;
   accountId: string;
   authMethod: string;
+  /** A second factor was proven (password + TOTP, or SSO with an MFA `amr`); default false. */
+  mfa?: boolean;
   ip: string | null;
   userAgent: string | null;
 }
 
 /** Only write `last_seen_at` when it is this stale, so reads do not turn into writes. */
 const TOUCH_AFTER_MS = 60_000;
+
+/** Required 2FA: everything but enrolment is refused until the person turns 2FA on. */
+export const twoFactorRequired = (): DomainError =>
+  new DomainError('FORBIDDEN', 'This account requires two-factor authentication: set it up under My account first', { reason: 'two_factor_required' });
 
 @Injectable()
 export class SessionsService {
@@ -47,6 +59,7 @@ export class SessionsService {
       personId: input.personId,
       accountId: input.accountId,
       authMethod: input.authMethod,
+      mfa: input.mfa ?? false,
       ip: input.ip?.slice(0, 64) ?? null,
       userAgent: input.userAgent?.slice(0, 300) ?? null,
       createdAt: now.toISOString(),
@@ -62,9 +75,12 @@ export class SessionsService {
   /**
    * Resolves a bearer or cookie token to its session, person, member and account, or throws
    * 401: `UNAUTHENTICATED` (unknown or expired) or `SESSION_REVOKED` (ended by sign-out, an admin
-   * or a revocation; also when the membership is no longer active).
+   * or a revocation; also when the membership is no longer active). 403 `SSO_REQUIRED` when the
+   * account enforces a provider this session was not made with (the owner excepted). A session
+   * limited to 2FA enrolment is refused (403 `FORBIDDEN`, `details.reason = "two_factor_required"`)
+   * unless `allowEnrolmentOnly` — the REST guard then decides per route; the live layer never lets it in.
    */
-  async authenticate(token: string): Promise<AuthContext> {
+  async authenticate(token: string, options: { allowEnrolmentOnly?: boolean } = {}): Promise<AuthContext> {
     const now = this.clock.now();
     const found = await this.db.read(async (manager) => {
       const session = await manager.getRepository(SessionEntity).findOneBy({ tokenHash: sha256Hex(token) });
@@ -87,10 +103,16 @@ export class SessionsService {
     if (now.toISOString() >= session.expiresAt || now.getTime() >= idleDeadline) {
       throw new DomainError('UNAUTHENTICATED', 'Your session has expired; sign in again', { reason: 'expired' });
     }
+    const isOwner = account.ownerMemberId === member.id;
+    if (!sessionMeetsEnforcement(account.authEnforcement, session, isOwner)) {
+      throw new DomainError('SSO_REQUIRED', `This account signs in with ${account.authEnforcement}; sign in again with it`, { provider: account.authEnforcement });
+    }
+    const limited = enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null });
+    if (limited && !options.allowEnrolmentOnly) throw twoFactorRequired();
     if (now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
       await this.touch(session, member, now.toISOString());
     }
-    return { token, session, person, member, account };
+    return { token, session, person, member, account, enrolmentOnly: limited };
   }
 
   /** A session that can still be used, with its member and account (for live re-checks); null otherwise. */
@@ -131,7 +153,11 @@ export class SessionsService {
   }
 
   /** Ends sessions (sign-out, ended by the person, revoked by an admin). Returns the ids ended. */
-  async revoke(manager: EntityManager, where: { ids?: string[]; personId?: string; accountId?: string }, reason: string): Promise<string[]> {
+  async revoke(
+    manager: EntityManager,
+    where: { ids?: string[]; personId?: string; accountId?: string; authMethodNot?: string; personIdNot?: string | null },
+    reason: string,
+  ): Promise<string[]> {
     const query = manager
       .getRepository(SessionEntity)
       .createQueryBuilder('s')
@@ -140,6 +166,8 @@ export class SessionsService {
     if (where.ids) query.andWhere('s.id IN (:...ids)', { ids: where.ids.length ? where.ids : ['-'] });
     if (where.personId) query.andWhere('s.person_id = :personId', { personId: where.personId });
     if (where.accountId) query.andWhere('s.account_id = :accountId', { accountId: where.accountId });
+    if (where.authMethodNot) query.andWhere('s.auth_method <> :authMethodNot', { authMethodNot: where.authMethodNot });
+    if (where.personIdNot) query.andWhere('s.person_id <> :personIdNot', { personIdNot: where.personIdNot });
     const ids = (await query.getRawMany<{ id: string }>()).map((row) => row.id);
     if (ids.length === 0) return [];
     await manager

@@ -1,0 +1,38 @@
+import type { SsoProvider } from '@rolecall/contracts';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * A provider identity linked to a person: the ID token's `iss` + `sub`. Unique per provider and
+ * issuer, because a subject is only unique within its issuer — an Okta org (configured per account)
+ * must never be able to claim another org's subject.
+ */
+@Entity('identities')
+@Index('ux_identities_provider_issuer_subject', ['provider', 'issuer', 'subject'], { unique: true })
+@Index('ix_identities_person', ['personId'])
+export class IdentityEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'person_id', type: 'varchar', length: 36 })
+  personId!: string;
+
+  @Column({ type: 'varchar', length: 20 })
+  provider!: SsoProvider;
+
+  /** The ID token's `iss` (for Microsoft's multi-tenant endpoint: the person's tenant issuer). */
+  @Column({ type: 'varchar', length: 500 })
+  issuer!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  subject!: string;
+
+  /** The email the provider last gave for this identity (informational). */
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email!: string | null;
+
+  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  createdAt!: string;
+
+  @Column({ name: 'last_used_at', type: 'varchar', length: 30 })
+  lastUsedAt!: string;
+}

@@ -1,0 +1,437 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { emailSchema, nameSchema, type SsoProvider, type SsoProvidersDto } from '@rolecall/contracts';
+import { randomUUID } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { IsNull, LessThan, type EntityManager } from 'typeorm';
+import { AccountEntity } from '../accounts/account.entity.js';
+import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { RateLimitService } from '../auth/rate-limit.service.js';
+import { Clock } from '../common/clock.js';
+import { notFound } from '../common/domain-error.js';
+import { newToken, sha256Hex } from '../common/tokens.js';
+import { APP_CONFIG, type AppConfig } from '../config.js';
+import { Database, type Tx } from '../database/database.service.js';
+import { InvitationEntity } from '../invitations/invitation.entity.js';
+import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { IdentityEntity } from './identity.entity.js';
+import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from './oidc-clients.js';
+import { SecretBox } from './secret-box.js';
+import { SsoFlowEntity } from './sso-flow.entity.js';
+import { amrShowsMfa, emailIsVerified, offeredProviders } from './sso.rules.js';
+
+type Meta = Pick<Actor, 'ip' | 'userAgent'>;
+
+/** Between start and callback; the browser must come back within it. */
+export const FLOW_TTL_MS = 10 * 60 * 1000;
+const SCOPE = 'openid email profile';
+const PROVIDER_NAMES: Record<SsoProvider, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
+/** The browser-binding cookie value: 256 random bits, base64url. */
+const BINDING = /^[A-Za-z0-9_-]{43}$/;
+
+/** The ID token claims Rolecall reads. */
+interface IdClaims {
+  iss: string;
+  sub: string;
+  email?: unknown;
+  email_verified?: unknown;
+  xms_edov?: unknown;
+  name?: unknown;
+  amr?: unknown;
+}
+
+export interface StartResult {
+  /** The provider's authorization URL (302). */
+  readonly location: string;
+  /** The browser-binding value to keep in the `rolecall_sso` cookie. */
+  readonly binding: string;
+}
+
+export interface FinishResult {
+  readonly token: string;
+  readonly next: string;
+}
+
+/**
+ * Sign-in through OpenID Connect (openid-client 6) as a relying party: authorization code flow with
+ * PKCE (S256), `state` and `nonce`; the ID token's signature (JWKS), issuer, audience, expiry and
+ * nonce are checked by openid-client. The flow's secrets stay in `sso_flows` (hashed state, 10
+ * minutes, single use) and the flow is bound to the browser that started it by a cookie.
+ *
+ * A person is found by a linked identity (provider + issuer + subject), else by a verified email
+ * that is an invited or active member of the account — never signed up silently. An invited member
+ * accepts the invitation on the way. The session's `auth_method` is the provider and its `mfa` flag
+ * says whether the ID token's `amr` shows a second factor.
+ */
+@Injectable()
+export class SsoService {
+  private readonly logger = new Logger(SsoService.name);
+
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(ActivityService) private readonly activity: ActivityService,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
+    @Inject(SecretBox) private readonly secrets: SecretBox,
+    @Inject(OidcClients) private readonly clients: OidcClients,
+  ) {}
+
+  /** What the sign-in page can offer: the configured providers usable by the account (only the enforced one under enforcement). */
+  async providers(accountId: string | undefined): Promise<SsoProvidersDto> {
+    const account = accountId
+      ? await this.db.read((m) => m.getRepository(AccountEntity).findOneBy({ id: accountId }))
+      : null;
+    if (accountId && !account) throw notFound('Account');
+    const configured = (['google', 'microsoft', 'okta'] as const).filter((provider) => this.isSetUp(provider, account));
+    const offered = offeredProviders(account?.authEnforcement ?? 'any', configured);
+    return {
+      providers: offered.map((id) => ({
+        id,
+        name: PROVIDER_NAMES[id],
+        startUrl: `/api/v1/auth/sso/${id}/start${account ? `?account=${account.id}` : ''}`,
+      })),
+      authEnforcement: account?.authEnforcement ?? null,
+    };
+  }
+
+  /** Whether the account can use the provider: the server's Google/Microsoft client, or the account's own Okta (Enterprise). */
+  private isSetUp(provider: SsoProvider, account: AccountEntity | null): boolean {
+    if (provider !== 'okta') return this.config.sso[provider] !== null;
+    return Boolean(
+      account &&
+      account.plan === 'enterprise' &&
+      account.oktaIssuer &&
+      account.oktaClientId &&
+      account.oktaSecretEnc &&
+      this.clients.issuerAllowed(account.oktaIssuer),
+    );
+  }
+
+  /** The provider's issuer and this app's client there (Okta's secret decrypted), or a refusal. */
+  private setupFor(provider: SsoProvider, account: AccountEntity): ProviderSetup {
+    if (!this.isSetUp(provider, account))
+      throw new SsoFailure('PROVIDER_NOT_CONFIGURED', `${provider} is not set up for account ${account.id}`);
+    if (provider !== 'okta') return { provider, ...this.config.sso[provider]! };
+    let clientSecret: string;
+    try {
+      clientSecret = this.secrets.open(account.oktaSecretEnc!, account.id);
+    } catch {
+      throw new SsoFailure(
+        'PROVIDER_NOT_CONFIGURED',
+        `the Okta secret of account ${account.id} cannot be decrypted (another SECRETS_KEY?)`,
+      );
+    }
+    return { provider, issuer: account.oktaIssuer!, clientId: account.oktaClientId!, clientSecret };
+  }
+
+  /** Records a flow and answers the provider's authorization URL. */
+  async start(input: {
+    provider: SsoProvider | undefined;
+    accountId: string | undefined;
+    next: string | undefined;
+    binding: string | null;
+    meta: Meta;
+  }): Promise<StartResult> {
+    try {
+      await this.limits.consume('signInIp', input.meta.ip ?? 'unknown');
+    } catch {
+      throw new SsoFailure('RATE_LIMITED', `too many sign-ins from ${input.meta.ip ?? 'unknown'}`);
+    }
+    if (!input.provider) throw new SsoFailure('PROVIDER_NOT_CONFIGURED', 'unknown provider');
+    if (!input.accountId) throw new SsoFailure('ACCOUNT_NOT_FOUND', 'no account given');
+    const accountId = input.accountId;
+    const account = await this.db.read((m) => m.getRepository(AccountEntity).findOneBy({ id: accountId }));
+    if (!account) throw new SsoFailure('ACCOUNT_NOT_FOUND', `no account ${accountId}`);
+    if (account.authEnforcement !== 'any' && account.authEnforcement !== input.provider) {
+      throw new SsoFailure('PROVIDER_NOT_ALLOWED', `account enforces ${account.authEnforcement}`);
+    }
+    const setup = this.setupFor(input.provider, account);
+    const config = await this.clients.configuration(setup);
+
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const binding = input.binding && BINDING.test(input.binding) ? input.binding : newToken();
+    const now = this.clock.now();
+    await this.db.transaction(async ({ manager }) => {
+      const flows = manager.getRepository(SsoFlowEntity);
+      await flows.delete({ expiresAt: LessThan(now.toISOString()) });
+      await flows.insert({
+        id: randomUUID(),
+        stateHash: sha256Hex(state),
+        bindingHash: sha256Hex(binding),
+        provider: setup.provider,
+        accountId: account.id,
+        nonce,
+        codeVerifier,
+        nextPath: input.next ?? '/',
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + FLOW_TTL_MS).toISOString(),
+        usedAt: null,
+      });
+    });
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.clients.redirectUri(setup.provider),
+      scope: SCOPE,
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+    });
+    return { location: url.href, binding };
+  }
+
+  /**
+   * The provider's redirect back: consumes the flow, exchanges the code, validates the ID token,
+   * finds the member and makes the session. Any failure throws an `SsoFailure` and makes nothing.
+   */
+  async finish(input: {
+    provider: SsoProvider | undefined;
+    state: string | undefined;
+    error: string | undefined;
+    rawQuery: string;
+    binding: string | null;
+    meta: Meta;
+  }): Promise<FinishResult> {
+    if (!input.provider || !input.state) throw new SsoFailure('STATE_INVALID', 'no state or provider in the callback');
+    const flow = await this.consumeFlow(input.provider, input.state, input.binding);
+    try {
+      if (input.error) throw new SsoFailure('PROVIDER_DENIED', `provider answered ${input.error}`);
+      const account = await this.db.read((m) => m.getRepository(AccountEntity).findOneBy({ id: flow.accountId }));
+      if (!account) throw new SsoFailure('ACCOUNT_NOT_FOUND', `account ${flow.accountId} is gone`);
+      const setup = this.setupFor(flow.provider, account);
+      const config = await this.clients.configuration(setup);
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        new URL(`${this.clients.redirectUri(flow.provider)}?${input.rawQuery}`),
+        {
+          pkceCodeVerifier: flow.codeVerifier,
+          expectedState: input.state,
+          expectedNonce: flow.nonce,
+          idTokenExpected: true,
+        },
+      );
+      const claims = tokens.claims();
+      if (!claims) throw new SsoFailure('TOKEN_INVALID', 'no ID token');
+      return await this.signIn(flow, claims as unknown as IdClaims, input.meta);
+    } catch (error) {
+      const failure = failureOf(error);
+      failure.accountId = flow.accountId;
+      throw failure;
+    }
+  }
+
+  /**
+   * Checks the flow is known, unused, of this provider, of this browser and fresh, then marks it
+   * used: from here on, whatever happens, it cannot be used again. A callback from another browser
+   * leaves the flow to its own browser.
+   */
+  private async consumeFlow(provider: SsoProvider, state: string, binding: string | null): Promise<SsoFlowEntity> {
+    const now = this.clock.now().toISOString();
+    return this.db.transaction(async ({ manager }) => {
+      const flows = manager.getRepository(SsoFlowEntity);
+      const flow = await flows.findOneBy({ stateHash: sha256Hex(state) });
+      if (!flow) throw new SsoFailure('STATE_INVALID', 'unknown state');
+      if (flow.usedAt) throw new SsoFailure('STATE_INVALID', 'state already used');
+      if (flow.provider !== provider) {
+        throw new SsoFailure('STATE_INVALID', `flow of ${flow.provider} came back to ${provider}`);
+      }
+      if (!binding || sha256Hex(binding) !== flow.bindingHash) {
+        throw new SsoFailure('STATE_INVALID', 'flow started in another browser');
+      }
+      if (flow.expiresAt <= now) throw new SsoFailure('FLOW_EXPIRED', `flow expired at ${flow.expiresAt}`);
+      // Conditional, so two callbacks racing with one state cannot both pass (PostgreSQL runs them in parallel).
+      const used = await flows.update({ id: flow.id, usedAt: IsNull() }, { usedAt: now });
+      if (used.affected === 0) throw new SsoFailure('STATE_INVALID', 'state already used');
+      return flow;
+    });
+  }
+
+  private async signIn(flow: SsoFlowEntity, claims: IdClaims, meta: Meta): Promise<FinishResult> {
+    const provider = flow.provider;
+    const email = typeof claims.email === 'string' ? emailSchema.safeParse(claims.email).data : undefined;
+    return this.db.transaction(async (tx) => {
+      const { manager } = tx;
+      const account = await this.db.lockAccount(tx, flow.accountId);
+      const identities = manager.getRepository(IdentityEntity);
+      const identity = await identities.findOneBy({ provider, issuer: claims.iss, subject: claims.sub });
+      const found = identity
+        ? await this.byIdentity(manager, account.id, identity)
+        : await this.byEmail(manager, account.id, provider, claims, email);
+      let { person } = found;
+      let member = found.member;
+      if (!member || member.status === 'revoked') {
+        const who = identity ? `identity ${identity.id}` : email;
+        throw new SsoFailure('NOT_A_MEMBER', `${who} is not an invited or active member of ${account.id}`);
+      }
+      const isOwner = account.ownerMemberId === member.id;
+      if (account.authEnforcement !== 'any' && account.authEnforcement !== provider && !isOwner) {
+        throw new SsoFailure('PROVIDER_NOT_ALLOWED', `account enforces ${account.authEnforcement}`);
+      }
+      const now = this.clock.now().toISOString();
+      const actor: Actor = { memberId: member.id, email: member.email, ...meta };
+      if (member.status === 'invited') {
+        ({ person, member } = await this.acceptInvitation(tx, account, member, person, claims, actor, provider));
+      }
+      if (!person) throw new SsoFailure('INTERNAL', `member ${member.id} has no person`);
+
+      let linked = false;
+      if (identity) {
+        await identities.update({ id: identity.id }, { lastUsedAt: now, email: email ?? identity.email });
+      } else {
+        await identities.insert({
+          id: randomUUID(),
+          personId: person.id,
+          provider,
+          issuer: claims.iss,
+          subject: claims.sub,
+          email: email ?? null,
+          createdAt: now,
+          lastUsedAt: now,
+        });
+        linked = true;
+      }
+      const mfa = amrShowsMfa(claims.amr);
+      const { token, session } = await this.sessions.create(tx, {
+        personId: person.id,
+        accountId: account.id,
+        authMethod: provider,
+        mfa,
+        ...meta,
+      });
+      const entry = await this.activity.append(tx, account, actor, {
+        action: 'session.signed_in',
+        target: { type: 'session', id: session.id, label: person.email },
+        changes: { method: provider, mfa, ...(linked ? { identityLinked: true } : {}) },
+      });
+      tx.publish({
+        type: 'session.signed_in',
+        accountId: account.id,
+        personId: person.id,
+        sessionId: session.id,
+        seq: entry.seq,
+      });
+      return { token, next: flow.nextPath };
+    });
+  }
+
+  /** A linked identity: its person, and that person's membership here (or an invitation to their email). */
+  private async byIdentity(
+    manager: EntityManager,
+    accountId: string,
+    identity: IdentityEntity,
+  ): Promise<{ person: PersonEntity | null; member: MemberEntity | null }> {
+    const person = await manager.getRepository(PersonEntity).findOneBy({ id: identity.personId });
+    if (!person) return { person: null, member: null };
+    const members = manager.getRepository(MemberEntity);
+    const member =
+      (await members.findOneBy({ accountId, personId: person.id })) ??
+      (await members.findOneBy({ accountId, email: person.email, personId: IsNull() }));
+    return { person, member };
+  }
+
+  /** No identity yet: a verified email that is a member (invited or active) of the account. */
+  private async byEmail(
+    manager: EntityManager,
+    accountId: string,
+    provider: SsoProvider,
+    claims: IdClaims,
+    email: string | undefined,
+  ): Promise<{ person: PersonEntity | null; member: MemberEntity | null }> {
+    if (!email) throw new SsoFailure('NOT_A_MEMBER', 'the ID token has no usable email');
+    if (!emailIsVerified(provider, claims))
+      throw new SsoFailure('EMAIL_UNVERIFIED', `${provider} did not verify ${email}`);
+    const person = await manager.getRepository(PersonEntity).findOneBy({ email });
+    const member = await manager.getRepository(MemberEntity).findOneBy({ accountId, email });
+    if (member?.personId && person && member.personId !== person.id) return { person: null, member: null };
+    return { person, member };
+  }
+
+  /** Accepting an invitation through SSO: ends the invitation, makes the person if new (no password), activates the member. */
+  private async acceptInvitation(
+    tx: Tx,
+    account: AccountEntity,
+    member: MemberEntity,
+    existing: PersonEntity | null,
+    claims: IdClaims,
+    actor: Actor,
+    provider: SsoProvider,
+  ): Promise<{ person: PersonEntity; member: MemberEntity }> {
+    const { manager } = tx;
+    const now = this.clock.now().toISOString();
+    const ended = await manager
+      .getRepository(InvitationEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ endedAt: now })
+      .where('member_id = :memberId AND ended_at IS NULL AND expires_at > :now', { memberId: member.id, now })
+      .execute();
+    if (!ended.affected) throw new SsoFailure('INVITATION_INVALID', `no live invitation for member ${member.id}`);
+    let person = existing ?? (await manager.getRepository(PersonEntity).findOneBy({ email: member.email }));
+    if (!person) {
+      const claimed = nameSchema.safeParse(typeof claims.name === 'string' ? claims.name : '');
+      person = manager.getRepository(PersonEntity).create({
+        id: randomUUID(),
+        email: member.email,
+        name: claimed.success ? claimed.data : member.email.split('@')[0]!.slice(0, 100),
+        passwordHash: null,
+        avatarUrl: null,
+        totpSecret: null,
+        totpPendingSecret: null,
+        totpLastStep: null,
+        recoveryCodes: null,
+        createdAt: now,
+      });
+      await manager.getRepository(PersonEntity).insert(person);
+    }
+    Object.assign(member, {
+      personId: person.id,
+      name: person.name,
+      status: 'active',
+      joinedAt: now,
+      lastActiveAt: now,
+      version: member.version + 1,
+      permissionsVersion: member.permissionsVersion + 1,
+    });
+    syncSortKeys(member);
+    await manager.getRepository(MemberEntity).update(
+      { id: member.id },
+      {
+        personId: person.id,
+        name: person.name,
+        status: 'active',
+        joinedAt: now,
+        lastActiveAt: now,
+        sortName: member.sortName,
+        lastActiveSort: member.lastActiveSort,
+        version: member.version,
+        permissionsVersion: member.permissionsVersion,
+      },
+    );
+    const entry = await this.activity.append(tx, account, actor, {
+      action: 'invitation.accepted',
+      target: { type: 'member', id: member.id, label: member.email },
+      changes: { status: { before: 'invited', after: 'active' }, via: provider },
+    });
+    tx.publish({
+      type: 'member.changed',
+      accountId: account.id,
+      memberId: member.id,
+      seq: entry.seq,
+      permissionsChanged: true,
+      reason: 'invitation_accepted',
+    });
+    return { person, member };
+  }
+
+  logFailure(failure: SsoFailure): void {
+    this.logger.warn(`SSO sign-in refused: ${failure.code} (${failure.detail})`);
+  }
+
+  logError(failure: SsoFailure): void {
+    this.logger.error(`SSO sign-in failed: ${failure.detail}${failure.stack ? `\n${failure.stack}` : ''}`);
+  }
+}
