@@ -24,6 +24,8 @@ describe.skipIf(!browserReady)('dashboard shell in Chromium', () => {
     await page.goto(`${app.url}/me`);
     const can = page.getByText('What I can do').locator('..').locator('..');
     await expect.poll(() => can.innerText()).toContain('Create');
+    const accountLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account', exact: true });
+    expect(await accountLink.count()).toBe(1); // Editor holds account.view
     await keepScreenshot(page, 'me-editor-before');
 
     const changed = Date.now();
@@ -31,6 +33,7 @@ describe.skipIf(!browserReady)('dashboard shell in Chromium', () => {
     expect(reply.status).toBe(200);
     await expect.poll(() => can.innerText(), { timeout: 1000, interval: 25 }).not.toContain('Create');
     expect(Date.now() - changed).toBeLessThan(1000);
+    await expect.poll(() => accountLink.count(), { timeout: 1000, interval: 25 }).toBe(0); // Read only does not
     await keepScreenshot(page, 'me-editor-read-only');
 
     const current = await api.get<{ version: number }>(`/users/${editor.member.id}`, { token: owner.token });
