@@ -5,7 +5,7 @@ import { DomainError } from './domain-error.js';
 /**
  * `If-Match: "<version>"` on every change to an existing resource: missing → 428
  * `PRECONDITION_REQUIRED`; malformed → 400. Services compare it with the stored version inside
- * their transaction (`assertVersion`).
+ * their transaction (`versionMismatch` with the resource as it is now).
  */
 export const IfMatch = createParamDecorator((_data: unknown, context: ExecutionContext): number => {
   const header = context.switchToHttp().getRequest<Request>().headers['if-match'];
@@ -22,7 +22,3 @@ export function versionMismatch(current: unknown): DomainError {
   return new DomainError('VERSION_MISMATCH', 'Someone else changed this first; review their change and try again', { current });
 }
 
-/** Throws 412 when `expected` is not the stored version; `current` builds the resource only then. */
-export async function assertVersion(expected: number, actual: number, current: () => unknown): Promise<void> {
-  if (expected !== actual) throw versionMismatch(await current());
-}

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
@@ -147,7 +148,7 @@ export class MeService {
     });
   }
 
-  private async memberIdIn(manager: import('typeorm').EntityManager, personId: string, accountId: string): Promise<string | null> {
+  private async memberIdIn(manager: EntityManager, personId: string, accountId: string): Promise<string | null> {
     return (await manager.getRepository(MemberEntity).findOneBy({ personId, accountId }))?.id ?? null;
   }
 }

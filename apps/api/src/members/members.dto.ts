@@ -43,12 +43,11 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
   const personIds = [...new Set(members.map((m) => m.personId).filter((id): id is string => id !== null))];
   const roleIds = [...new Set(members.map((m) => m.roleId))];
   const match = enforcedIdentity(account);
-  const [persons, roles, links, linked] = await Promise.all([
-    personIds.length ? manager.getRepository(PersonEntity).findBy({ id: In(personIds) }) : [],
-    manager.getRepository(RoleEntity).find({ where: { id: In(roleIds) }, select: { id: true, name: true, icon: true } }),
-    manager.getRepository(MemberTeamEntity).findBy({ memberId: In(members.map((m) => m.id)) }),
-    match ? personsWithIdentity(manager, personIds, match) : new Set<string>(),
-  ]);
+  // One after another: the manager may be a transaction's, and one connection cannot run queries in parallel.
+  const persons = personIds.length ? await manager.getRepository(PersonEntity).findBy({ id: In(personIds) }) : [];
+  const roles = await manager.getRepository(RoleEntity).find({ where: { id: In(roleIds) }, select: { id: true, name: true, icon: true } });
+  const links = await manager.getRepository(MemberTeamEntity).findBy({ memberId: In(members.map((m) => m.id)) });
+  const linked = match ? await personsWithIdentity(manager, personIds, match) : new Set<string>();
   const teamIds = [...new Set(links.map((link) => link.teamId))];
   const teams = teamIds.length
     ? await manager.getRepository(TeamEntity).find({ where: { id: In(teamIds) }, select: { id: true, name: true } })

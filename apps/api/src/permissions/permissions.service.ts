@@ -76,11 +76,6 @@ export class PermissionsService implements OnModuleDestroy {
     return { version: member.permissionsVersion, keys, set: new Set(keys) };
   }
 
-  /** A cached entry without touching the database (for the benchmark and the live layer). */
-  peek(memberId: string): ResolvedPermissions | undefined {
-    return this.cache.get(memberId);
-  }
-
   invalidate(memberIds: Iterable<string>): void {
     for (const id of memberIds) this.cache.delete(id);
   }
