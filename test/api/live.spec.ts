@@ -19,7 +19,8 @@ afterEach(() => {
 afterAll(() => app.close());
 
 const business = () => createAccount(api, { plan: 'business' });
-const join = (owner: SignedUp, input: Parameters<typeof inviteAndAccept>[3] = {}) => inviteAndAccept(api, app.config.dataDir, owner, input);
+const join = (owner: SignedUp, input: Parameters<typeof inviteAndAccept>[3] = {}) =>
+  inviteAndAccept(api, app.config.dataDir, owner, input);
 const track = async (token: string) => {
   const socket = await open(app.url, token);
   sockets.push(socket);
@@ -28,10 +29,12 @@ const track = async (token: string) => {
 /** Three sessions of one member, each with a socket. */
 async function threeSessions(email: string, first: string): Promise<{ tokens: string[]; sockets: TestSocket[] }> {
   const tokens = [first];
-  for (let i = 0; i < 2; i += 1) tokens.push((await api.post<{ token: string }>('/auth/sign-in', { email, password: PASSWORD })).body.token);
+  for (let i = 0; i < 2; i += 1)
+    tokens.push((await api.post<{ token: string }>('/auth/sign-in', { email, password: PASSWORD })).body.token);
   return { tokens, sockets: await Promise.all(tokens.map(track)) };
 }
-const memberVersion = async (owner: SignedUp, id: string) => (await api.get<MemberDto>(`/users/${id}`, { token: owner.token })).body.version;
+const memberVersion = async (owner: SignedUp, id: string) =>
+  (await api.get<MemberDto>(`/users/${id}`, { token: owner.token })).body.version;
 
 describe('handshake', () => {
   it('accepts a bearer token in auth and refuses missing, malformed, unknown and revoked tokens with the code', async () => {
@@ -41,7 +44,8 @@ describe('handshake', () => {
     for (const token of [undefined, 'short', 'A'.repeat(43)]) {
       await expect(connected(connect(app.url, token))).rejects.toThrow('UNAUTHENTICATED');
     }
-    const second = (await api.post<{ token: string }>('/auth/sign-in', { email: owner.email, password: PASSWORD })).body.token;
+    const second = (await api.post<{ token: string }>('/auth/sign-in', { email: owner.email, password: PASSWORD })).body
+      .token;
     await api.post('/auth/sign-out', undefined, { token: second });
     await expect(connected(connect(app.url, second))).rejects.toThrow('SESSION_REVOKED');
     expect(ok.connected).toBe(true);
@@ -49,32 +53,52 @@ describe('handshake', () => {
 
   it('refuses a foreign Origin, and a cookie without an allowed Origin', async () => {
     const owner = await business();
-    await expect(connected(connect(app.url, owner.token, { origin: 'https://evil.example' }))).rejects.toThrow('FORBIDDEN');
-    const withCookie = connect(app.url, undefined, { origin: app.config.publicUrl, cookie: `rolecall_session=${owner.token}` });
+    await expect(connected(connect(app.url, owner.token, { origin: 'https://evil.example' }))).rejects.toThrow(
+      'FORBIDDEN',
+    );
+    const withCookie = connect(app.url, undefined, {
+      origin: app.config.publicUrl,
+      cookie: `rolecall_session=${owner.token}`,
+    });
     sockets.push(await connected(withCookie));
-    await expect(connected(connect(app.url, undefined, { cookie: `rolecall_session=${owner.token}` }))).rejects.toThrow('UNAUTHENTICATED');
+    await expect(connected(connect(app.url, undefined, { cookie: `rolecall_session=${owner.token}` }))).rejects.toThrow(
+      'UNAUTHENTICATED',
+    );
   });
 
   it('never takes a token from the query string', async () => {
     const owner = await business();
     const { io } = await import('socket.io-client');
-    const socket = io(app.url, { transports: ['websocket'], reconnection: false, forceNew: true, query: { token: owner.token } });
+    const socket = io(app.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      query: { token: owner.token },
+    });
     await expect(connected(socket as TestSocket)).rejects.toThrow('UNAUTHENTICATED');
   });
 
   it('acknowledges unknown events and bad payloads with an error, and keeps serving', async () => {
     const owner = await business();
     const socket = await track(owner.token);
-    const unknown = await (socket as unknown as { emitWithAck: (e: string, d: unknown) => Promise<unknown> }).emitWithAck('nope', {});
+    const unknown = await (
+      socket as unknown as { emitWithAck: (e: string, d: unknown) => Promise<unknown> }
+    ).emitWithAck('nope', {});
     expect(unknown).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     const bad = await socket.emitWithAck('presence.enter', { resource: 'nonsense', editing: 'yes' } as never);
     expect(bad).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     const tooBig = connect(app.url, owner.token);
     await connected(tooBig);
-    tooBig.emit('presence.enter', { resource: `member:${'x'.repeat(200_000)}`, editing: false } as never, () => undefined);
+    tooBig.emit(
+      'presence.enter',
+      { resource: `member:${'x'.repeat(200_000)}`, editing: false } as never,
+      () => undefined,
+    );
     await disconnected(tooBig);
     expect(socket.connected).toBe(true);
-    expect(await socket.emitWithAck('presence.enter', { resource: `member:${owner.member.id}`, editing: false })).toMatchObject({ ok: true });
+    expect(
+      await socket.emitWithAck('presence.enter', { resource: `member:${owner.member.id}`, editing: false }),
+    ).toMatchObject({ ok: true });
   });
 });
 
@@ -84,19 +108,33 @@ describe('immediate permission changes', () => {
     const member = await join(owner, { roleId: ROLE.editor });
     const { tokens, sockets: three } = await threeSessions(member.email, member.token);
     const pushes = three.map((s) => next(s, 'me.permissions'));
-    const reply = await api.patch(`/users/${member.member.id}`, { roleId: ROLE.readonly }, { token: owner.token, headers: ifMatch(member.member.version) });
+    const reply = await api.patch(
+      `/users/${member.member.id}`,
+      { roleId: ROLE.readonly },
+      { token: owner.token, headers: ifMatch(member.member.version) },
+    );
     expect(reply.status).toBe(200);
     const me = await api.get<MeDto>('/me', { token: tokens[2]! });
     expect(me.body.permissions.keys).not.toContain('people.create');
     for (const push of await Promise.all(pushes)) {
-      expect(push).toMatchObject({ roleId: ROLE.readonly, reason: 'role_changed', version: me.body.permissions.version });
+      expect(push).toMatchObject({
+        roleId: ROLE.readonly,
+        reason: 'role_changed',
+        version: me.body.permissions.version,
+      });
       expect(push.keys).toEqual(me.body.permissions.keys);
     }
   });
 
   it('covers agent access, role edits, role deletion with reassignment, ownership and billing transfers', async () => {
     const owner = await business();
-    const role = (await api.post<{ id: string; version: number }>('/roles', { name: 'Live', description: '', icon: 'bolt', permissions: ['reports.view'] }, { token: owner.token })).body;
+    const role = (
+      await api.post<{ id: string; version: number }>(
+        '/roles',
+        { name: 'Live', description: '', icon: 'bolt', permissions: ['reports.view'] },
+        { token: owner.token },
+      )
+    ).body;
     const member = await join(owner, { roleId: role.id });
     const { sockets: three } = await threeSessions(member.email, member.token);
     const expectOnAll = async (reason: string, change: () => Promise<unknown>) => {
@@ -104,20 +142,46 @@ describe('immediate permission changes', () => {
       await change();
       return Promise.all(pushes);
     };
-    const agent = await expectOnAll('agent_access_changed', async () => api.patch(`/users/${member.member.id}`, { agentAccess: true }, { token: owner.token, headers: ifMatch(await memberVersion(owner, member.member.id)) }));
+    const agent = await expectOnAll('agent_access_changed', async () =>
+      api.patch(
+        `/users/${member.member.id}`,
+        { agentAccess: true },
+        { token: owner.token, headers: ifMatch(await memberVersion(owner, member.member.id)) },
+      ),
+    );
     expect(agent[0]!.keys).toEqual(['reports.view']); // no talk.* in the role yet: same keys, new version
-    const edited = await expectOnAll('role_edited', () => api.patch(`/roles/${role.id}`, { permissions: ['reports.export', 'talk.reply'] }, { token: owner.token, headers: ifMatch(role.version) }));
+    const edited = await expectOnAll('role_edited', () =>
+      api.patch(
+        `/roles/${role.id}`,
+        { permissions: ['reports.export', 'talk.reply'] },
+        { token: owner.token, headers: ifMatch(role.version) },
+      ),
+    );
     expect(edited[0]!.keys).toEqual(['reports.view', 'reports.export', 'talk.view', 'talk.reply']);
+    // The push carries the version the edit committed (the live layer pushes the rows the edit wrote).
+    expect(edited.map((push) => push.version)).toEqual(
+      Array(3).fill((await api.get<MeDto>('/me', { token: member.token })).body.permissions.version),
+    );
     const billing = await expectOnAll('billing_transferred', async () => {
       const account = await api.get<{ version: number }>('/account', { token: owner.token });
-      return api.post('/account/transfer-billing', { memberId: member.member.id }, { token: owner.token, headers: ifMatch(account.body.version) });
+      return api.post(
+        '/account/transfer-billing',
+        { memberId: member.member.id },
+        { token: owner.token, headers: ifMatch(account.body.version) },
+      );
     });
     expect(billing[0]!.keys).toContain('billing.view');
-    const deleted = await expectOnAll('role_deleted', () => api.delete(`/roles/${role.id}?reassignTo=${ROLE.editor}`, undefined, { token: owner.token, headers: ifMatch(2) }));
+    const deleted = await expectOnAll('role_deleted', () =>
+      api.delete(`/roles/${role.id}?reassignTo=${ROLE.editor}`, undefined, { token: owner.token, headers: ifMatch(2) }),
+    );
     expect(deleted[0]!.roleId).toBe(ROLE.editor);
     const ownership = await expectOnAll('ownership_transferred', async () => {
       const account = await api.get<{ version: number }>('/account', { token: owner.token });
-      return api.post('/account/transfer-ownership', { memberId: member.member.id }, { token: owner.token, headers: ifMatch(account.body.version) });
+      return api.post(
+        '/account/transfer-ownership',
+        { memberId: member.member.id },
+        { token: owner.token, headers: ifMatch(account.body.version) },
+      );
     });
     expect(ownership[0]!).toMatchObject({ roleId: ROLE.admin });
     expect(ownership[0]!.keys).toContain('users.manage');
@@ -129,7 +193,10 @@ describe('immediate permission changes', () => {
     const { tokens, sockets: three } = await threeSessions(member.email, member.token);
     const revoked = three.map((s) => next(s, 'me.revoked'));
     const gone = three.map((s) => disconnected(s));
-    await api.post(`/users/${member.member.id}/revoke`, undefined, { token: owner.token, headers: ifMatch(member.member.version) });
+    await api.post(`/users/${member.member.id}/revoke`, undefined, {
+      token: owner.token,
+      headers: ifMatch(member.member.version),
+    });
     for (const push of await Promise.all(revoked)) expect(push).toEqual({ reason: 'member_revoked' });
     await Promise.all(gone);
     expect((await api.get('/me', { token: tokens[0]! })).body).toMatchObject({ error: { code: 'SESSION_REVOKED' } });
@@ -141,7 +208,11 @@ describe('immediate permission changes', () => {
     const stranger = await business();
     const watcher = recorder(await track(stranger.token));
     const member = await join(owner);
-    await api.patch(`/users/${member.member.id}`, { roleId: ROLE.readonly }, { token: owner.token, headers: ifMatch(member.member.version) });
+    await api.patch(
+      `/users/${member.member.id}`,
+      { roleId: ROLE.readonly },
+      { token: owner.token, headers: ifMatch(member.member.version) },
+    );
     await api.post('/roles', { name: 'X', description: '', icon: 'bolt', permissions: [] }, { token: owner.token });
     await sleep(200);
     expect(watcher.events).toEqual([]);
@@ -155,10 +226,16 @@ describe('account room and activity', () => {
     const adminSocket = await track(owner.token);
     const editorLog = recorder(await track(editor.token));
     const upserted = next(adminSocket, 'user.upserted', (d) => d.member.email.startsWith('seen'));
-    await api.post('/users/invitations', { emails: ['seen.live@example.com'], roleId: ROLE.readonly }, { token: owner.token });
+    await api.post(
+      '/users/invitations',
+      { emails: ['seen.live@example.com'], roleId: ROLE.readonly },
+      { token: owner.token },
+    );
     const event = await upserted;
     expect(event.member).toMatchObject({ email: 'seen.live@example.com', status: 'invited' });
-    const activity = await api.get<{ items: { seq: number; target: { id: string } }[] }>('/activity?limit=1', { token: owner.token });
+    const activity = await api.get<{ items: { seq: number; target: { id: string } }[] }>('/activity?limit=1', {
+      token: owner.token,
+    });
     expect(event.seq).toBe(activity.body.items[0]!.seq);
     await sleep(100);
     expect(editorLog.events.filter((e) => e.event !== 'me.permissions')).toEqual([]);
@@ -168,18 +245,36 @@ describe('account room and activity', () => {
     const owner = await business();
     const editor = await join(owner, { roleId: ROLE.editor });
     const editorSocket = await track(editor.token);
-    expect(await editorSocket.emitWithAck('activity.subscribe', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await editorSocket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await editorSocket.emitWithAck('activity.subscribe', {})).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await editorSocket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
     const all = await track(owner.token);
     const onlyRoles = await track(owner.token);
     expect(await all.emitWithAck('activity.subscribe', {})).toEqual({ ok: true });
     expect(await onlyRoles.emitWithAck('activity.subscribe', { action: ['role.created'] })).toEqual({ ok: true });
     const rolesLog = recorder(onlyRoles);
-    const first = next(all, 'activity.appended', (d) => d.entry.action === 'team.created' || d.entry.action === 'user.invited');
-    await api.post('/users/invitations', { emails: ['stream@example.com'], roleId: ROLE.readonly }, { token: owner.token });
+    const first = next(
+      all,
+      'activity.appended',
+      (d) => d.entry.action === 'team.created' || d.entry.action === 'user.invited',
+    );
+    await api.post(
+      '/users/invitations',
+      { emails: ['stream@example.com'], roleId: ROLE.readonly },
+      { token: owner.token },
+    );
     expect((await first).entry).toMatchObject({ action: 'user.invited', target: { label: 'stream@example.com' } });
     const roleEntry = next(onlyRoles, 'activity.appended');
-    await api.post('/roles', { name: 'Streamed', description: '', icon: 'bolt', permissions: [] }, { token: owner.token });
+    await api.post(
+      '/roles',
+      { name: 'Streamed', description: '', icon: 'bolt', permissions: [] },
+      { token: owner.token },
+    );
     expect((await roleEntry).entry.action).toBe('role.created');
     expect(rolesLog.events.filter((e) => e.event === 'activity.appended')).toHaveLength(1);
   });
@@ -190,11 +285,19 @@ describe('account room and activity', () => {
     const socket = await track(admin.token);
     expect(await socket.emitWithAck('activity.subscribe', {})).toEqual({ ok: true });
     const pushed = next(socket, 'me.permissions');
-    await api.patch(`/users/${admin.member.id}`, { roleId: ROLE.editor }, { token: owner.token, headers: ifMatch(admin.member.version) });
+    await api.patch(
+      `/users/${admin.member.id}`,
+      { roleId: ROLE.editor },
+      { token: owner.token, headers: ifMatch(admin.member.version) },
+    );
     await pushed;
     await sleep(100);
     const log = recorder(socket);
-    await api.post('/users/invitations', { emails: ['after.demotion@example.com'], roleId: ROLE.readonly }, { token: owner.token });
+    await api.post(
+      '/users/invitations',
+      { emails: ['after.demotion@example.com'], roleId: ROLE.readonly },
+      { token: owner.token },
+    );
     await sleep(200);
     expect(log.events).toEqual([]);
   });
@@ -202,9 +305,20 @@ describe('account room and activity', () => {
   it('sync returns exactly the missed account events in order, or resync when too far behind', async () => {
     const owner = await business();
     const socket = await track(owner.token);
-    const start = (await api.get<{ items: { seq: number }[] }>('/activity?limit=1', { token: owner.token })).body.items[0]!.seq;
-    await api.post('/users/invitations', { emails: ['s1@example.com', 's2@example.com'], roleId: ROLE.readonly }, { token: owner.token });
-    const role = (await api.post<{ id: string }>('/roles', { name: 'Synced', description: '', icon: 'bolt', permissions: [] }, { token: owner.token })).body;
+    const start = (await api.get<{ items: { seq: number }[] }>('/activity?limit=1', { token: owner.token })).body
+      .items[0]!.seq;
+    await api.post(
+      '/users/invitations',
+      { emails: ['s1@example.com', 's2@example.com'], roleId: ROLE.readonly },
+      { token: owner.token },
+    );
+    const role = (
+      await api.post<{ id: string }>(
+        '/roles',
+        { name: 'Synced', description: '', icon: 'bolt', permissions: [] },
+        { token: owner.token },
+      )
+    ).body;
     const reply = await socket.emitWithAck('sync', { afterSeq: start });
     expect(reply.ok).toBe(true);
     const result = reply as { ok: true; events: { event: string; data: { seq: number } }[]; seq: number };
@@ -225,16 +339,24 @@ describe('presence', () => {
     const resource = `member:${target.member.id}` as const;
     const ownerSocket = await track(owner.token);
     const adminSocket = await track(admin.token);
-    expect(await ownerSocket.emitWithAck('presence.enter', { resource, editing: false })).toMatchObject({ ok: true, viewers: [{ memberId: owner.member.id }] });
+    expect(await ownerSocket.emitWithAck('presence.enter', { resource, editing: false })).toMatchObject({
+      ok: true,
+      viewers: [{ memberId: owner.member.id }],
+    });
     const seen = next(ownerSocket, 'presence', (d) => d.viewers.length === 2);
     await adminSocket.emitWithAck('presence.enter', { resource, editing: true });
     const both = await seen;
-    expect(both.viewers).toEqual(expect.arrayContaining([{ memberId: admin.member.id, name: 'Alex Admin', editing: true }]));
+    expect(both.viewers).toEqual(
+      expect.arrayContaining([{ memberId: admin.member.id, name: 'Alex Admin', editing: true }]),
+    );
     const left = next(ownerSocket, 'presence', (d) => d.viewers.length === 1);
     adminSocket.disconnect();
     expect((await left).viewers).toEqual([{ memberId: owner.member.id, name: 'Olive Owner', editing: false }]);
     const editor = await join(owner, { roleId: ROLE.editor });
     const editorSocket = await track(editor.token);
-    expect(await editorSocket.emitWithAck('presence.enter', { resource, editing: false })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await editorSocket.emitWithAck('presence.enter', { resource, editing: false })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
   });
 });

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { PermissionChangeReason, RevocationReason } from '@rolecall/contracts';
+import type { PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
 import type { ActivityEntity } from '../activity/activity.entity.js';
+import type { PermissionRow } from '../members/permission-rows.js';
 
 /**
  * Typed domain events, published after their transaction commits. Services emit them through
@@ -14,21 +15,52 @@ export type DomainEvent =
    * JSON changed (owner / billing-contact marks); `permissionMemberIds`: members whose effective
    * permissions changed.
    */
-  | { type: 'account.changed'; accountId: string; seq: number; memberIds: string[]; permissionMemberIds: string[]; reason: PermissionChangeReason | null }
+  | {
+      type: 'account.changed';
+      accountId: string;
+      seq: number;
+      memberIds: string[];
+      permissionMemberIds: string[];
+      reason: PermissionChangeReason | null;
+    }
   /** A member was invited, changed, revoked, reactivated or accepted an invitation. */
-  | { type: 'member.changed'; accountId: string; memberId: string; seq: number; permissionsChanged: boolean; reason: PermissionChangeReason | null }
+  | {
+      type: 'member.changed';
+      accountId: string;
+      memberId: string;
+      seq: number;
+      permissionsChanged: boolean;
+      reason: PermissionChangeReason | null;
+    }
   /** An invitation was cancelled or a revoked member deleted. */
   | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }
-  /** A custom role was created or edited; `memberIds`: active holders whose effective permissions changed. */
-  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; memberIds: string[] }
+  /**
+   * A custom role was created or edited. `role`: its JSON as committed; `affected`: the active holders
+   * whose effective permissions changed, as committed (a role edit can reach thousands of members:
+   * the live layer pushes from these rows instead of reading them again).
+   */
+  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; role: RoleDto; affected: PermissionRow[] }
   /** A custom role was deleted; its holders moved to another role. */
-  | { type: 'role.removed'; accountId: string; roleId: string; seq: number; memberIds: string[]; movedMemberIds: string[] }
+  | {
+      type: 'role.removed';
+      accountId: string;
+      roleId: string;
+      seq: number;
+      memberIds: string[];
+      movedMemberIds: string[];
+    }
   | { type: 'roles.reordered'; accountId: string; roleIds: string[]; seq: number }
   | { type: 'team.changed'; accountId: string; teamId: string; seq: number }
   | { type: 'team.removed'; accountId: string; teamId: string; seq: number }
   | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }
   /** Sessions ended; each gets `me.revoked` with the reason and is disconnected. */
-  | { type: 'sessions.revoked'; accountId: string | null; sessionIds: string[]; reason: RevocationReason; seq: number | null }
+  | {
+      type: 'sessions.revoked';
+      accountId: string | null;
+      sessionIds: string[];
+      reason: RevocationReason;
+      seq: number | null;
+    }
   /** A person-level change shown in the member JSON (2FA on or off), logged in one account. */
   | { type: 'person.updated'; personId: string; accountId: string; seq: number }
   /** Every activity entry, after its transaction commits. */

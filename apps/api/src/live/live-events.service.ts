@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { AccountEvent, PermissionChangeReason } from '@rolecall/contracts';
+import type { AccountEvent, PermissionChangeReason, PermissionKey } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
 import { toActivityDto } from '../activity/activity.service.js';
@@ -7,14 +7,12 @@ import type { ActivityEntity } from '../activity/activity.entity.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import { MemberEntity } from '../members/member.entity.js';
+import { permissionRows, type PermissionRow } from '../members/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
-
-/** Members loaded per query when pushing permissions (well under SQLite's bound-parameter limit). */
-const PUSH_CHUNK = 500;
 
 /**
  * Turns committed domain events into the client events of SPEC §6: `me.permissions` to every
@@ -51,11 +49,20 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   }
 
   private enqueue(event: DomainEvent): void {
-    const key = 'accountId' in event && event.accountId ? event.accountId : event.type === 'activity.appended' ? event.entry.accountId : 'global';
+    const key =
+      'accountId' in event && event.accountId
+        ? event.accountId
+        : event.type === 'activity.appended'
+          ? event.entry.accountId
+          : 'global';
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous
       .then(() => this.deliver(event))
-      .catch((error: unknown) => this.logger.error(`Live delivery of ${event.type} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .catch((error: unknown) =>
+        this.logger.error(
+          `Live delivery of ${event.type} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        ),
+      )
       .finally(() => {
         if (this.queues.get(key) === next) this.queues.delete(key);
       });
@@ -67,7 +74,10 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   }
 
   private toAccount(accountId: string, event: AccountEvent): void {
-    (this.server.to(Rooms.account(accountId)).emit as (name: string, data: unknown) => boolean)(event.event, event.data);
+    (this.server.to(Rooms.account(accountId)).emit as (name: string, data: unknown) => boolean)(
+      event.event,
+      event.data,
+    );
   }
 
   private async deliver(event: DomainEvent): Promise<void> {
@@ -77,7 +87,8 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         return this.db.read(async (m) => {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
           this.toAccount(event.accountId, await this.sync.memberEvent(m, account, event.memberId, event.seq));
-          if (event.permissionsChanged && event.reason) await this.pushPermissions(m, account, [event.memberId], event.reason);
+          if (event.permissionsChanged && event.reason)
+            await this.pushPermissions(m, account, await permissionRows(m, account.id, [event.memberId]), event.reason);
         });
       case 'member.removed':
         this.toAccount(event.accountId, { event: 'user.removed', data: { seq: event.seq, id: event.memberId } });
@@ -88,31 +99,55 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         return this.db.read(async (m) => {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
           this.toAccount(event.accountId, await this.sync.accountEvent(m, event.accountId, event.seq));
-          for (const memberId of event.memberIds) this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
-          if (event.reason && event.permissionMemberIds.length) await this.pushPermissions(m, account, event.permissionMemberIds, event.reason);
+          for (const memberId of event.memberIds)
+            this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
+          if (event.reason && event.permissionMemberIds.length)
+            await this.pushPermissions(
+              m,
+              account,
+              await permissionRows(m, account.id, event.permissionMemberIds),
+              event.reason,
+            );
         });
       case 'role.changed':
-        return this.db.read(async (m) => {
-          this.toAccount(event.accountId, await this.sync.roleEvent(m, event.accountId, event.roleId, event.seq));
-          if (event.memberIds.length) await this.pushPermissions(m, await this.account(m, event.accountId), event.memberIds, 'role_edited');
-        });
+        this.toAccount(event.accountId, { event: 'role.upserted', data: { seq: event.seq, role: event.role } });
+        if (event.affected.length)
+          await this.db.read(async (m) =>
+            this.pushPermissions(m, await this.account(m, event.accountId), event.affected, 'role_edited'),
+          );
+        return;
       case 'role.removed':
         return this.db.read(async (m) => {
           const account = await this.account(m, event.accountId);
           this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
-          for (const memberId of event.movedMemberIds) this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
-          if (event.memberIds.length) await this.pushPermissions(m, account, event.memberIds, 'role_deleted');
+          for (const memberId of event.movedMemberIds)
+            this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
+          if (event.memberIds.length)
+            await this.pushPermissions(
+              m,
+              account,
+              await permissionRows(m, account.id, event.memberIds),
+              'role_deleted',
+            );
         });
       case 'roles.reordered':
         this.toAccount(event.accountId, { event: 'roles.reordered', data: { seq: event.seq, roleIds: event.roleIds } });
         return;
       case 'team.changed':
       case 'team.removed':
-        return this.db.read(async (m) => this.toAccount(event.accountId, await this.sync.teamEvent(m, event.accountId, event.teamId, event.seq)));
+        return this.db.read(async (m) =>
+          this.toAccount(event.accountId, await this.sync.teamEvent(m, event.accountId, event.teamId, event.seq)),
+        );
       case 'person.updated':
         return this.db.read(async (m) => {
-          const member = await m.getRepository(MemberEntity).findOneBy({ personId: event.personId, accountId: event.accountId });
-          if (member) this.toAccount(event.accountId, await this.sync.memberEvent(m, await this.account(m, event.accountId), member.id, event.seq));
+          const member = await m
+            .getRepository(MemberEntity)
+            .findOneBy({ personId: event.personId, accountId: event.accountId });
+          if (member)
+            this.toAccount(
+              event.accountId,
+              await this.sync.memberEvent(m, await this.account(m, event.accountId), member.id, event.seq),
+            );
         });
       case 'sessions.revoked':
         for (const sessionId of event.sessionIds) {
@@ -134,24 +169,23 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * `me.permissions` to every session of each member, and their rooms follow the new set. Batched:
-   * one query per PUSH_CHUNK members, one for their roles, one room operation per direction, and a
-   * look at the account's activity subscribers only (not one `fetchSockets` per member).
+   * `me.permissions` to every session of each member (rows as committed), and their rooms follow the
+   * new set. Batched: one query for their roles, one effective set per shape, one room operation per
+   * direction, and a look at the account's activity subscribers only (not one `fetchSockets` per member).
    */
-  private async pushPermissions(manager: EntityManager, account: AccountEntity, memberIds: string[], reason: PermissionChangeReason): Promise<void> {
-    const ids = [...new Set(memberIds)];
-    const members: MemberEntity[] = [];
-    for (let start = 0; start < ids.length; start += PUSH_CHUNK) {
-      members.push(
-        ...(await manager.getRepository(MemberEntity).find({
-          select: { id: true, status: true, roleId: true, agentAccess: true, permissionsVersion: true },
-          where: { id: In(ids.slice(start, start + PUSH_CHUNK)), accountId: account.id },
-        })),
-      );
-    }
+  private async pushPermissions(
+    manager: EntityManager,
+    account: AccountEntity,
+    members: PermissionRow[],
+    reason: PermissionChangeReason,
+  ): Promise<void> {
     const active = members.filter((member) => member.status === 'active');
     if (active.length === 0) return;
-    const roles = new Map((await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(active.map((member) => member.roleId))]) })).map((role) => [role.id, role]));
+    const roles = new Map(
+      (
+        await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(active.map((member) => member.roleId))]) })
+      ).map((role) => [role.id, role]),
+    );
     const accountRoom = Rooms.account(account.id);
     const viewers: string[] = [];
     const others: string[] = [];
@@ -165,7 +199,14 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       let resolved = sets.get(shape);
       if (!resolved) sets.set(shape, (resolved = this.permissions.compute(member, account, role)));
       const room = Rooms.member(member.id);
-      this.server.to(room).emit('me.permissions', { version: member.permissionsVersion, roleId: member.roleId, keys: [...resolved.keys], reason });
+      this.server
+        .to(room)
+        .emit('me.permissions', {
+          version: member.permissionsVersion,
+          roleId: member.roleId,
+          keys: resolved.keys as PermissionKey[],
+          reason,
+        });
       (resolved.set.has('users.view') ? viewers : others).push(room);
       if (!resolved.set.has('activity.view')) lostActivity.add(member.id);
     }
@@ -183,7 +224,11 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   private appendActivity(entry: ActivityEntity): void {
     const member = entry.targetType === 'member' ? entry.targetId : null;
     const rooms = [Rooms.activity(entry.accountId), Rooms.activity(entry.accountId, { action: entry.action })];
-    if (member) rooms.push(Rooms.activity(entry.accountId, { member }), Rooms.activity(entry.accountId, { member, action: entry.action }));
+    if (member)
+      rooms.push(
+        Rooms.activity(entry.accountId, { member }),
+        Rooms.activity(entry.accountId, { member, action: entry.action }),
+      );
     this.server.to(rooms).emit('activity.appended', { entry: toActivityDto(entry) });
   }
 }

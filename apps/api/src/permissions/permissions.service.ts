@@ -25,7 +25,7 @@ export function membersToInvalidate(event: DomainEvent): string[] {
     case 'account.changed':
       return event.permissionMemberIds;
     case 'role.changed':
-      return event.memberIds;
+      return event.affected.map((member) => member.id);
     case 'role.removed':
       return event.movedMemberIds;
     default:
@@ -68,9 +68,17 @@ export class PermissionsService implements OnModuleDestroy {
     return resolved;
   }
 
-  compute(member: MemberEntity, account: AccountEntity, role: Pick<RoleEntity, 'id' | 'permissions'>): ResolvedPermissions {
+  compute(
+    member: Pick<MemberEntity, 'id' | 'status' | 'agentAccess' | 'permissionsVersion'>,
+    account: AccountEntity,
+    role: Pick<RoleEntity, 'id' | 'permissions'>,
+  ): ResolvedPermissions {
     const keys = effectivePermissions(
-      { status: member.status, agentAccess: member.agentAccess, isBillingContact: account.billingContactMemberId === member.id },
+      {
+        status: member.status,
+        agentAccess: member.agentAccess,
+        isBillingContact: account.billingContactMemberId === member.id,
+      },
       rolePermissions(role),
     );
     return { version: member.permissionsVersion, keys, set: new Set(keys) };

@@ -7,7 +7,13 @@ import {
   type RoleImpactDto,
   type RoleListDto,
 } from '@rolecall/contracts';
-import { checkRolePermissions, diffPermissions, planLimits, roleChangeImpact, allowsCustomRoles } from '@rolecall/domain';
+import {
+  checkRolePermissions,
+  diffPermissions,
+  planLimits,
+  roleChangeImpact,
+  allowsCustomRoles,
+} from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
@@ -20,6 +26,7 @@ import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { rolePermissions } from '../members/members.dto.js';
+import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../members/permission-rows.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { AccountEntity as AccountRow } from '../accounts/account.entity.js';
 import { RoleEntity } from './role.entity.js';
@@ -73,12 +80,21 @@ export class RolesService {
         select: { id: true, name: true, personId: true },
       });
       const persons = members.length
-        ? await manager.getRepository(PersonEntity).find({ where: { id: In(members.map((m) => m.personId!).filter(Boolean)) }, select: { id: true, avatarUrl: true } })
+        ? await manager
+            .getRepository(PersonEntity)
+            .find({
+              where: { id: In(members.map((m) => m.personId!).filter(Boolean)) },
+              select: { id: true, avatarUrl: true },
+            })
         : [];
       const avatar = new Map(persons.map((p) => [p.id, p.avatarUrl]));
-      shown.set(role.id, members.map((m) => ({ id: m.id, name: m.name, avatarUrl: (m.personId && avatar.get(m.personId)) || null })));
+      shown.set(
+        role.id,
+        members.map((m) => ({ id: m.id, name: m.name, avatarUrl: (m.personId && avatar.get(m.personId)) || null })),
+      );
     }
-    const count = (roleId: string, status: string) => Number(counts.find((c) => c.roleId === roleId && c.status === status)?.n ?? 0);
+    const count = (roleId: string, status: string) =>
+      Number(counts.find((c) => c.roleId === roleId && c.status === status)?.n ?? 0);
     return roles.map((role, index) => ({
       id: role.id,
       name: role.name,
@@ -94,12 +110,20 @@ export class RolesService {
     }));
   }
 
-  private async listIn(manager: EntityManager, account: Pick<AccountEntity, 'id' | 'rolesVersion'>): Promise<RoleListDto> {
-    return { items: await this.toDtos(manager, account.id, await this.orderedRoles(manager, account.id)), rolesVersion: account.rolesVersion };
+  private async listIn(
+    manager: EntityManager,
+    account: Pick<AccountEntity, 'id' | 'rolesVersion'>,
+  ): Promise<RoleListDto> {
+    return {
+      items: await this.toDtos(manager, account.id, await this.orderedRoles(manager, account.id)),
+      rolesVersion: account.rolesVersion,
+    };
   }
 
   list(auth: RequestAuth): Promise<RoleListDto> {
-    return this.db.read(async (manager) => this.listIn(manager, await manager.getRepository(AccountRow).findOneByOrFail({ id: auth.account.id })));
+    return this.db.read(async (manager) =>
+      this.listIn(manager, await manager.getRepository(AccountRow).findOneByOrFail({ id: auth.account.id })),
+    );
   }
 
   private async findInAccount(manager: EntityManager, accountId: string, id: string): Promise<RoleEntity> {
@@ -115,7 +139,9 @@ export class RolesService {
   }
 
   get(auth: RequestAuth, id: string): Promise<RoleDto> {
-    return this.db.read(async (manager) => this.dto(manager, auth.account.id, await this.findInAccount(manager, auth.account.id, id)));
+    return this.db.read(async (manager) =>
+      this.dto(manager, auth.account.id, await this.findInAccount(manager, auth.account.id, id)),
+    );
   }
 
   // ── validation ───────────────────────────────────────────────────────────────────────────
@@ -123,28 +149,44 @@ export class RolesService {
   private normalizePermissions(keys: string[]): PermissionKey[] {
     const checked = checkRolePermissions(keys);
     if (checked.unknown.length) {
-      throw validationFailed({ permissions: checked.unknown.map((key) => `Unknown permission: ${key}`) }, 'Some permissions are not in the catalogue');
+      throw validationFailed(
+        { permissions: checked.unknown.map((key) => `Unknown permission: ${key}`) },
+        'Some permissions are not in the catalogue',
+      );
     }
     if (checked.adminOnly.length) {
-      throw new DomainError('ADMIN_ONLY_PERMISSION', `Only the Admin role can hold ${checked.adminOnly.join(', ')}`, { keys: checked.adminOnly });
+      throw new DomainError('ADMIN_ONLY_PERMISSION', `Only the Admin role can hold ${checked.adminOnly.join(', ')}`, {
+        keys: checked.adminOnly,
+      });
     }
     return checked.normalized;
   }
 
-  private async assertUniqueName(manager: EntityManager, accountId: string, name: string, exceptId?: string): Promise<void> {
+  private async assertUniqueName(
+    manager: EntityManager,
+    accountId: string,
+    name: string,
+    exceptId?: string,
+  ): Promise<void> {
     const key = name.toLowerCase();
-    if (SYSTEM_ROLES.some((role) => role.name.toLowerCase() === key)) throw validationFailed({ name: ['That name belongs to a system role'] });
+    if (SYSTEM_ROLES.some((role) => role.name.toLowerCase() === key))
+      throw validationFailed({ name: ['That name belongs to a system role'] });
     const clash = await manager.getRepository(RoleEntity).findOneBy({ accountId, nameKey: key });
     if (clash && clash.id !== exceptId) throw validationFailed({ name: ['A role with this name already exists'] });
   }
 
   private assertPlan(account: AccountEntity): void {
-    if (!allowsCustomRoles(account.plan)) throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no custom roles; upgrade to Business`);
+    if (!allowsCustomRoles(account.plan))
+      throw new DomainError(
+        'PLAN_FEATURE_UNAVAILABLE',
+        `The ${account.plan} plan has no custom roles; upgrade to Business`,
+      );
   }
 
   private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<RoleEntity> {
     const role = await this.findInAccount(context.tx.manager, context.account.id, id);
-    if (role.accountId === null) throw new DomainError('SYSTEM_ROLE_READONLY', `${role.name} is a system role: it can be viewed but not changed`);
+    if (role.accountId === null)
+      throw new DomainError('SYSTEM_ROLE_READONLY', `${role.name} is a system role: it can be viewed but not changed`);
     if (role.version !== ifMatch) throw versionMismatch(await this.dto(context.tx.manager, context.account.id, role));
     return role;
   }
@@ -161,10 +203,16 @@ export class RolesService {
       this.assertPlan(account);
       const limit = planLimits(account.plan).customRoles;
       const count = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
-      if (limit !== null && count >= limit) throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} custom roles`, { limit, used: count });
+      if (limit !== null && count >= limit)
+        throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} custom roles`, {
+          limit,
+          used: count,
+        });
       const permissions = this.normalizePermissions(input.permissions);
       await this.assertUniqueName(tx.manager, account.id, input.name);
-      const last = await tx.manager.getRepository(RoleEntity).findOne({ where: { accountId: account.id }, order: { position: 'DESC' } });
+      const last = await tx.manager
+        .getRepository(RoleEntity)
+        .findOne({ where: { accountId: account.id }, order: { position: 'DESC' } });
       const now = this.clock.now().toISOString();
       const role = tx.manager.getRepository(RoleEntity).create({
         id: randomUUID(),
@@ -182,36 +230,63 @@ export class RolesService {
       });
       await tx.manager.getRepository(RoleEntity).insert(role);
       await this.bumpRolesVersion(tx.manager, account);
-      const entry = await log({ action: 'role.created', target: { type: 'role', id: role.id, label: role.name }, changes: { name: { after: role.name }, permissions: { after: permissions } } });
-      tx.publish({ type: 'role.changed', accountId: account.id, roleId: role.id, seq: entry.seq, memberIds: [] });
-      return this.dto(tx.manager, account.id, role);
+      const entry = await log({
+        action: 'role.created',
+        target: { type: 'role', id: role.id, label: role.name },
+        changes: { name: { after: role.name }, permissions: { after: permissions } },
+      });
+      const dto = await this.dto(tx.manager, account.id, role);
+      tx.publish({
+        type: 'role.changed',
+        accountId: account.id,
+        roleId: role.id,
+        seq: entry.seq,
+        role: dto,
+        affected: [],
+      });
+      return dto;
     });
   }
 
   /** The active members holding a role, as `roleChangeImpact` needs them. */
   private async holders(manager: EntityManager, account: AccountEntity, roleId: string) {
-    const members = await manager.getRepository(MemberEntity).find({
-      select: { id: true, name: true, email: true, status: true, agentAccess: true, permissionsVersion: true },
-      where: { accountId: account.id, roleId },
-    });
-    return members.map((m) => ({ id: m.id, name: m.name, email: m.email, status: m.status, agentAccess: m.agentAccess, isBillingContact: account.billingContactMemberId === m.id, permissionsVersion: m.permissionsVersion }));
+    const rows = await activeHolderRows(manager, account.id, roleId);
+    return rows.map((row) => ({ ...row, isBillingContact: account.billingContactMemberId === row.id }));
   }
 
-  private async impact(manager: EntityManager, account: AccountEntity, roleId: string, before: readonly PermissionKey[], after: readonly PermissionKey[]): Promise<RoleImpactDto> {
+  private async impact(
+    manager: EntityManager,
+    account: AccountEntity,
+    roleId: string,
+    before: readonly PermissionKey[],
+    after: readonly PermissionKey[],
+  ): Promise<RoleImpactDto> {
     const holders = await this.holders(manager, account, roleId);
     const byId = new Map(holders.map((h) => [h.id, h]));
     return {
       ...diffPermissions(before, after),
-      affectedMembers: roleChangeImpact(holders, before, after).map((impact) => ({ ...impact, name: byId.get(impact.id)!.name, email: byId.get(impact.id)!.email })),
+      affectedMembers: roleChangeImpact(holders, before, after).map((impact) => ({
+        ...impact,
+        name: byId.get(impact.id)!.name,
+        email: byId.get(impact.id)!.email,
+      })),
     };
   }
 
   /** Edits a custom role; with `dryRun` only answers the impact. Holders' permission versions move in the same transaction. */
-  async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, change: RoleFields, dryRun: boolean): Promise<RoleDto | RoleImpactDto> {
+  async update(
+    auth: RequestAuth,
+    actor: Actor,
+    id: string,
+    ifMatch: number,
+    change: RoleFields,
+    dryRun: boolean,
+  ): Promise<RoleDto | RoleImpactDto> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const role = await this.forChange(context, id, ifMatch);
-      const permissions = change.permissions === undefined ? role.permissions : this.normalizePermissions(change.permissions);
+      const permissions =
+        change.permissions === undefined ? role.permissions : this.normalizePermissions(change.permissions);
       if (dryRun) {
         if (change.name !== undefined) await this.assertUniqueName(tx.manager, account.id, change.name, role.id);
         return this.impact(tx.manager, account, role.id, role.permissions, permissions);
@@ -232,36 +307,55 @@ export class RolesService {
         role.icon = change.icon;
       }
       const diff = diffPermissions(role.permissions, permissions);
-      let affected: string[] = [];
+      let affected: PermissionRow[] = [];
       if (diff.added.length || diff.removed.length) {
         changes['permissions'] = diff;
-        const holders = await this.holders(tx.manager, account, role.id);
-        affected = roleChangeImpact(holders, role.permissions, permissions).map((i) => i.id);
-        // Every holder's permission version moves, so no cached set of the old role survives (one statement).
-        await tx.manager
-          .getRepository(MemberEntity)
-          .createQueryBuilder()
-          .update()
-          .set({ permissionsVersion: () => 'permissions_version + 1' })
-          .where('account_id = :accountId AND role_id = :roleId', { accountId: account.id, roleId: role.id })
-          .execute();
+        // Every holder's permission version moves with the role (one statement that also answers them).
+        const holders = (await bumpRoleHolders(tx.manager, account.id, role.id)).map((row) => ({
+          ...row,
+          isBillingContact: account.billingContactMemberId === row.id,
+        }));
+        const changed = new Set(roleChangeImpact(holders, role.permissions, permissions).map((i) => i.id));
+        affected = holders.filter((h) => changed.has(h.id)).map(({ isBillingContact: _, ...row }) => row);
         role.permissions = permissions;
       }
       if (Object.keys(changes).length === 0) return this.dto(tx.manager, account.id, role);
       role.version += 1;
       role.updatedAt = this.clock.now().toISOString();
-      await tx.manager.getRepository(RoleEntity).update(
-        { id: role.id },
-        { name: role.name, nameKey: role.nameKey, description: role.description, icon: role.icon, permissions: role.permissions, version: role.version, updatedAt: role.updatedAt },
-      );
-      const entry = await log({ action: 'role.updated', target: { type: 'role', id: role.id, label: role.name }, changes });
-      tx.publish({ type: 'role.changed', accountId: account.id, roleId: role.id, seq: entry.seq, memberIds: affected });
-      return this.dto(tx.manager, account.id, role);
+      await tx.manager
+        .getRepository(RoleEntity)
+        .update(
+          { id: role.id },
+          {
+            name: role.name,
+            nameKey: role.nameKey,
+            description: role.description,
+            icon: role.icon,
+            permissions: role.permissions,
+            version: role.version,
+            updatedAt: role.updatedAt,
+          },
+        );
+      const entry = await log({
+        action: 'role.updated',
+        target: { type: 'role', id: role.id, label: role.name },
+        changes,
+      });
+      const dto = await this.dto(tx.manager, account.id, role);
+      tx.publish({ type: 'role.changed', accountId: account.id, roleId: role.id, seq: entry.seq, role: dto, affected });
+      return dto;
     });
   }
 
   /** Deletes a custom role; members and pending invitations holding it move to `reassignTo` in the same transaction. */
-  async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, reassignTo: string | undefined, dryRun: boolean): Promise<RoleImpactDto | null> {
+  async remove(
+    auth: RequestAuth,
+    actor: Actor,
+    id: string,
+    ifMatch: number,
+    reassignTo: string | undefined,
+    dryRun: boolean,
+  ): Promise<RoleImpactDto | null> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const role = await this.forChange(context, id, ifMatch);
@@ -275,25 +369,57 @@ export class RolesService {
         });
       }
       if (members.length > 0 && !target) {
-        throw new DomainError('ROLE_IN_USE', `${members.length - invitations} members and ${invitations} invitations hold this role; choose a role to move them to`, {
-          members: members.length - invitations,
-          invitations,
-        });
+        throw new DomainError(
+          'ROLE_IN_USE',
+          `${members.length - invitations} members and ${invitations} invitations hold this role; choose a role to move them to`,
+          {
+            members: members.length - invitations,
+            invitations,
+          },
+        );
       }
       const targetPermissions = target ? rolePermissions(target) : [];
-      if (dryRun) return this.impact(tx.manager, account, role.id, role.permissions, target ? targetPermissions : role.permissions);
-      const affected = target ? roleChangeImpact(await this.holders(tx.manager, account, role.id), role.permissions, targetPermissions).map((i) => i.id) : [];
+      if (dryRun)
+        return this.impact(
+          tx.manager,
+          account,
+          role.id,
+          role.permissions,
+          target ? targetPermissions : role.permissions,
+        );
+      const affected = target
+        ? roleChangeImpact(await this.holders(tx.manager, account, role.id), role.permissions, targetPermissions).map(
+            (i) => i.id,
+          )
+        : [];
       for (const member of members) {
-        await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { roleId: target!.id, permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 });
+        await tx.manager
+          .getRepository(MemberEntity)
+          .update(
+            { id: member.id },
+            { roleId: target!.id, permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 },
+          );
       }
       await tx.manager.getRepository(RoleEntity).delete({ id: role.id });
       await this.bumpRolesVersion(tx.manager, account);
       const entry = await log({
         action: 'role.deleted',
         target: { type: 'role', id: role.id, label: role.name },
-        changes: { name: { before: role.name, after: null }, reassignedTo: target ? { id: target.id, name: target.name } : null, membersMoved: members.length - invitations, invitationsMoved: invitations },
+        changes: {
+          name: { before: role.name, after: null },
+          reassignedTo: target ? { id: target.id, name: target.name } : null,
+          membersMoved: members.length - invitations,
+          invitationsMoved: invitations,
+        },
       });
-      tx.publish({ type: 'role.removed', accountId: account.id, roleId: role.id, seq: entry.seq, memberIds: affected, movedMemberIds: members.map((m) => m.id) });
+      tx.publish({
+        type: 'role.removed',
+        accountId: account.id,
+        roleId: role.id,
+        seq: entry.seq,
+        memberIds: affected,
+        movedMemberIds: members.map((m) => m.id),
+      });
       return null;
     });
   }
@@ -302,17 +428,30 @@ export class RolesService {
   async reorder(auth: RequestAuth, actor: Actor, ifMatch: number, roleIds: string[]): Promise<RoleListDto> {
     return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       if (account.rolesVersion !== ifMatch) throw versionMismatch(await this.listIn(tx.manager, account));
-      const custom = await tx.manager.getRepository(RoleEntity).find({ where: { accountId: account.id }, order: { position: 'ASC' } });
+      const custom = await tx.manager
+        .getRepository(RoleEntity)
+        .find({ where: { accountId: account.id }, order: { position: 'ASC' } });
       const expected = new Set(custom.map((r) => r.id));
-      if (roleIds.length !== expected.size || new Set(roleIds).size !== roleIds.length || !roleIds.every((rid) => expected.has(rid))) {
-        throw validationFailed({ roleIds: ['Send every custom role of the account exactly once'] }, 'The list must hold exactly the custom roles');
+      if (
+        roleIds.length !== expected.size ||
+        new Set(roleIds).size !== roleIds.length ||
+        !roleIds.every((rid) => expected.has(rid))
+      ) {
+        throw validationFailed(
+          { roleIds: ['Send every custom role of the account exactly once'] },
+          'The list must hold exactly the custom roles',
+        );
       }
       const before = custom.map((r) => r.id);
       for (const [index, roleId] of roleIds.entries()) {
         await tx.manager.getRepository(RoleEntity).update({ id: roleId }, { position: SYSTEM_ROLES.length + index });
       }
       await this.bumpRolesVersion(tx.manager, account);
-      const entry = await log({ action: 'roles.reordered', target: { type: 'account', id: account.id, label: account.name }, changes: { roleIds: { before, after: roleIds } } });
+      const entry = await log({
+        action: 'roles.reordered',
+        target: { type: 'account', id: account.id, label: account.name },
+        changes: { roleIds: { before, after: roleIds } },
+      });
       tx.publish({ type: 'roles.reordered', accountId: account.id, roleIds, seq: entry.seq });
       return this.listIn(tx.manager, account);
     });
