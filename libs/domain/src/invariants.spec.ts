@@ -2,6 +2,7 @@ import { ADMIN_ROLE_ID, EDITOR_ROLE_ID, READONLY_ROLE_ID } from '@rolecall/contr
 import { describe, expect, it } from 'vitest';
 import {
   checkBillingTransfer,
+  checkBillingTransferActor,
   checkDelete,
   checkOwnerOnly,
   checkOwnershipTransfer,
@@ -140,6 +141,16 @@ describe('checkBillingTransfer', () => {
 
   it.each([invited, revoked])('refuses a transfer to a member who is $status', (target) => {
     expect(checkBillingTransfer(account, owner, target)).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('checkBillingTransferActor (checked before the target is known)', () => {
+  it('allows the owner and an Admin billing contact only', () => {
+    expect(checkBillingTransferActor(account, owner)).toBeNull();
+    expect(checkBillingTransferActor(adminBillingAccount, adminBilling)).toBeNull();
+    expect(checkBillingTransferActor(account, editorBilling)).toBe('FORBIDDEN');
+    expect(checkBillingTransferActor(account, admin)).toBe('FORBIDDEN');
+    expect(checkBillingTransferActor(account, editor)).toBe('FORBIDDEN');
   });
 });
 

@@ -56,14 +56,24 @@ export function checkOwnershipTransfer(
   return null;
 }
 
-/** The owner, or a billing contact who holds Admin, transfers the billing contact to another active member. */
+/** Who may transfer the billing contact at all: the owner, or a billing contact who holds Admin. */
+export function checkBillingTransferActor(
+  account: AccountFacts,
+  actor: Pick<MemberFacts, 'id' | 'roleId'>,
+): RuleViolation | null {
+  return isOwner(account, actor) || (isBillingContact(account, actor) && actor.roleId === ADMIN_ROLE_ID)
+    ? null
+    : 'FORBIDDEN';
+}
+
+/** The actor's rule, then the target: another active member. */
 export function checkBillingTransfer(
   account: AccountFacts,
   actor: MemberFacts,
   target: MemberFacts,
 ): RuleViolation | null {
-  const allowed = isOwner(account, actor) || (isBillingContact(account, actor) && actor.roleId === ADMIN_ROLE_ID);
-  if (!allowed) return 'FORBIDDEN';
+  const refused = checkBillingTransferActor(account, actor);
+  if (refused) return refused;
   if (isBillingContact(account, target)) return 'SELF_ACTION_FORBIDDEN';
   if (target.status !== 'active') return 'VALIDATION_FAILED';
   return null;

@@ -1,6 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ADMIN_ROLE_ID, type AccountDto, type AuthEnforcement, type EnforcementPreviewDto, type Plan } from '@rolecall/contracts';
-import { allowsTeams, canEnforceSso, checkBillingTransfer, checkOwnerOnly, checkOwnershipTransfer, checkSeats, planLimits, type RuleViolation } from '@rolecall/domain';
+import {
+  ADMIN_ROLE_ID,
+  type AccountDto,
+  type AuthEnforcement,
+  type EnforcementPreviewDto,
+  type Plan,
+} from '@rolecall/contracts';
+import {
+  allowsTeams,
+  canEnforceSso,
+  checkBillingTransfer,
+  checkBillingTransferActor,
+  checkOwnerOnly,
+  checkOwnershipTransfer,
+  checkSeats,
+  planLimits,
+  type RuleViolation,
+} from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
@@ -35,7 +51,11 @@ export interface OktaConnection {
   clientSecret?: string | undefined;
 }
 
-const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
+const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = {
+  google: 'Google',
+  microsoft: 'Microsoft',
+  okta: 'Okta',
+};
 
 const RULE_MESSAGES: Record<RuleViolation, string> = {
   OWNER_PROTECTED: 'The account owner is protected',
@@ -58,7 +78,9 @@ export class AccountsService {
   ) {}
 
   get(auth: RequestAuth): Promise<AccountDto> {
-    return this.db.read(async (manager) => loadAccountDto(manager, (await manager.getRepository(AccountEntity).findOneByOrFail({ id: auth.account.id }))));
+    return this.db.read(async (manager) =>
+      loadAccountDto(manager, await manager.getRepository(AccountEntity).findOneByOrFail({ id: auth.account.id })),
+    );
   }
 
   /**
@@ -75,19 +97,18 @@ export class AccountsService {
     return this.mutations.run(auth, actor, async (context) => {
       const violation = allowed(context.account);
       if (violation === 'FORBIDDEN') throw forbidden(RULE_MESSAGES.FORBIDDEN);
-      if (context.account.version !== ifMatch) throw versionMismatch(await loadAccountDto(context.tx.manager, context.account));
+      if (context.account.version !== ifMatch)
+        throw versionMismatch(await loadAccountDto(context.tx.manager, context.account));
       return work(context);
     });
   }
 
   /** The owner, or the billing contact if they hold Admin (SPEC §4). */
-  private mayTransferBilling(account: AccountEntity, auth: RequestAuth): RuleViolation | null {
-    const isOwner = account.ownerMemberId === auth.member.id;
-    const isAdminBillingContact = account.billingContactMemberId === auth.member.id && auth.member.roleId === ADMIN_ROLE_ID;
-    return isOwner || isAdminBillingContact ? null : 'FORBIDDEN';
-  }
-
-  private async saveAccount(manager: EntityManager, account: AccountEntity, fields: Partial<AccountEntity>): Promise<void> {
+  private async saveAccount(
+    manager: EntityManager,
+    account: AccountEntity,
+    fields: Partial<AccountEntity>,
+  ): Promise<void> {
     Object.assign(account, fields, { version: account.version + 1 });
     await manager.getRepository(AccountEntity).update({ id: account.id }, { ...fields, version: account.version });
   }
@@ -97,24 +118,45 @@ export class AccountsService {
    * provider set up, and at once ends every session in the account not made through it, except the
    * owner's (break-glass). `dryRun` checks the change and answers who would be locked out instead.
    */
-  async update(auth: RequestAuth, actor: Actor, ifMatch: number, change: AccountUpdate, dryRun = false): Promise<AccountDto | EnforcementPreviewDto> {
+  async update(
+    auth: RequestAuth,
+    actor: Actor,
+    ifMatch: number,
+    change: AccountUpdate,
+    dryRun = false,
+  ): Promise<AccountDto | EnforcementPreviewDto> {
     return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
       const fields: Partial<AccountEntity> = {};
       const changes: Record<string, { before: unknown; after: unknown }> = {};
-      const set = <K extends keyof AccountUpdate & keyof AccountEntity>(key: K, value: AccountEntity[K] | undefined) => {
+      const set = <K extends keyof AccountUpdate & keyof AccountEntity>(
+        key: K,
+        value: AccountEntity[K] | undefined,
+      ) => {
         if (value === undefined || value === account[key]) return;
         changes[key] = { before: account[key], after: value };
         fields[key] = value;
       };
       if (change.authEnforcement !== undefined && !canEnforceSso(account.plan, change.authEnforcement)) {
-        throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan cannot enforce ${change.authEnforcement} sign-in`);
+        throw new DomainError(
+          'PLAN_FEATURE_UNAVAILABLE',
+          `The ${account.plan} plan cannot enforce ${change.authEnforcement} sign-in`,
+        );
       }
       if (change.teamsEnabled && !allowsTeams(account.plan)) {
         throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
       }
       const enforcement = change.authEnforcement;
-      if (enforcement && enforcement !== 'any' && enforcement !== account.authEnforcement && !this.providerSetUp(account, enforcement)) {
-        throw new DomainError('CONFLICT', `${PROVIDER_NAMES[enforcement]} sign-in is not set up${enforcement === 'okta' ? ' for this account: connect Okta first' : ' on this server'}`, { provider: enforcement });
+      if (
+        enforcement &&
+        enforcement !== 'any' &&
+        enforcement !== account.authEnforcement &&
+        !this.providerSetUp(account, enforcement)
+      ) {
+        throw new DomainError(
+          'CONFLICT',
+          `${PROVIDER_NAMES[enforcement]} sign-in is not set up${enforcement === 'okta' ? ' for this account: connect Okta first' : ' on this server'}`,
+          { provider: enforcement },
+        );
       }
       if (dryRun) return { lockedOut: enforcement ? await this.lockedOut(tx.manager, account, enforcement) : [] };
       set('name', change.name);
@@ -126,15 +168,33 @@ export class AccountsService {
       let ended: string[] = [];
       if (fields.authEnforcement && fields.authEnforcement !== 'any') {
         const owner = await tx.manager.getRepository(MemberEntity).findOneBy({ id: account.ownerMemberId });
-        ended = await this.sessions.revoke(tx.manager, { accountId: account.id, authMethodNot: fields.authEnforcement, personIdNot: owner?.personId ?? null }, 'sso_enforced');
+        ended = await this.sessions.revoke(
+          tx.manager,
+          { accountId: account.id, authMethodNot: fields.authEnforcement, personIdNot: owner?.personId ?? null },
+          'sso_enforced',
+        );
       }
       const entry = await log({
         action: 'account.updated',
         target: { type: 'account', id: account.id, label: account.name },
         changes: ended.length ? { ...changes, sessionsEnded: ended.length } : changes,
       });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
-      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'sso_enforced', seq: entry.seq });
+      tx.publish({
+        type: 'account.changed',
+        accountId: account.id,
+        seq: entry.seq,
+        memberIds: [],
+        permissionMemberIds: [],
+        reason: null,
+      });
+      if (ended.length)
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: account.id,
+          sessionIds: ended,
+          reason: 'sso_enforced',
+          seq: entry.seq,
+        });
       return loadAccountDto(tx.manager, account);
     });
   }
@@ -150,14 +210,22 @@ export class AccountsService {
    * password would be all they have — minus the owner when they have 2FA (break-glass). Invited
    * members are not listed: they have nothing to lose and join through the provider.
    */
-  private async lockedOut(manager: EntityManager, account: AccountEntity, provider: AuthEnforcement): Promise<EnforcementPreviewDto['lockedOut']> {
+  private async lockedOut(
+    manager: EntityManager,
+    account: AccountEntity,
+    provider: AuthEnforcement,
+  ): Promise<EnforcementPreviewDto['lockedOut']> {
     const match = enforcedIdentity({ authEnforcement: provider, oktaIssuer: account.oktaIssuer });
     if (!match) return [];
-    const members = await manager.getRepository(MemberEntity).find({ where: { accountId: account.id, status: 'active' }, order: { sortName: 'ASC', id: 'ASC' } });
+    const members = await manager
+      .getRepository(MemberEntity)
+      .find({ where: { accountId: account.id, status: 'active' }, order: { sortName: 'ASC', id: 'ASC' } });
     const personIds = members.map((m) => m.personId).filter((id): id is string => id !== null);
     const linked = await personsWithIdentity(manager, personIds, match);
     const owner = members.find((m) => m.id === account.ownerMemberId);
-    const ownerPerson = owner?.personId ? await manager.getRepository(PersonEntity).findOneBy({ id: owner.personId }) : null;
+    const ownerPerson = owner?.personId
+      ? await manager.getRepository(PersonEntity).findOneBy({ id: owner.personId })
+      : null;
     return members
       .filter((m) => !(m.personId && linked.has(m.personId)))
       .filter((m) => !(m.id === account.ownerMemberId && ownerPerson?.totpSecret))
@@ -170,8 +238,13 @@ export class AccountsService {
    */
   async setOkta(auth: RequestAuth, actor: Actor, ifMatch: number, connection: OktaConnection): Promise<AccountDto> {
     return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      if (account.plan !== 'enterprise') throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan cannot connect Okta (Enterprise only)`);
-      if (!this.oidcClients.issuerAllowed(connection.issuer)) throw validationFailed({ issuer: ['Use an https:// issuer URL'] });
+      if (account.plan !== 'enterprise')
+        throw new DomainError(
+          'PLAN_FEATURE_UNAVAILABLE',
+          `The ${account.plan} plan cannot connect Okta (Enterprise only)`,
+        );
+      if (!this.oidcClients.issuerAllowed(connection.issuer))
+        throw validationFailed({ issuer: ['Use an https:// issuer URL'] });
       if (!connection.clientSecret && !account.oktaSecretEnc) throw validationFailed({ clientSecret: ['Required'] });
       const fields: Partial<AccountEntity> = {};
       const changes: Record<string, unknown> = {};
@@ -189,105 +262,220 @@ export class AccountsService {
       }
       if (Object.keys(fields).length === 0) return loadAccountDto(tx.manager, account);
       await this.saveAccount(tx.manager, account, fields);
-      const entry = await log({ action: 'account.updated', target: { type: 'account', id: account.id, label: account.name }, changes });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
+      const entry = await log({
+        action: 'account.updated',
+        target: { type: 'account', id: account.id, label: account.name },
+        changes,
+      });
+      tx.publish({
+        type: 'account.changed',
+        accountId: account.id,
+        seq: entry.seq,
+        memberIds: [],
+        permissionMemberIds: [],
+        reason: null,
+      });
       return loadAccountDto(tx.manager, account);
     });
   }
 
   /** Owner only; refused when the new plan is below current usage. */
   async changePlan(auth: RequestAuth, actor: Actor, ifMatch: number, plan: Plan): Promise<AccountDto> {
-    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      if (plan === account.plan) return loadAccountDto(tx.manager, account);
-      const usage = await seatCount(tx.manager, account.id);
-      const check = checkSeats(plan, usage);
-      if (!check.ok) {
-        throw new DomainError(check.code, `The ${plan} plan allows ${check.limit} ${check.code === 'SEAT_LIMIT_REACHED' ? 'seats' : 'agent seats'}; ${check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents} are in use`, { limit: check.limit, used: check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents });
-      }
-      const limits = planLimits(plan);
-      const teams = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
-      if (teams > limits.teams) throw new DomainError('CONFLICT', `The ${plan} plan allows ${limits.teams} Talk teams; delete ${teams - limits.teams} first`, { limit: limits.teams, used: teams });
-      const customRoles = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
-      if (limits.customRoles !== null && customRoles > limits.customRoles) {
-        throw new DomainError('CONFLICT', `The ${plan} plan allows ${limits.customRoles} custom roles; delete ${customRoles - limits.customRoles} first`, { limit: limits.customRoles, used: customRoles });
-      }
-      if (!canEnforceSso(plan, account.authEnforcement)) {
-        throw new DomainError('CONFLICT', `The ${plan} plan cannot enforce ${account.authEnforcement} sign-in; turn enforcement off first`);
-      }
-      const fields: Partial<AccountEntity> = { plan };
-      if (!allowsTeams(plan) && account.teamsEnabled) fields.teamsEnabled = false;
-      const before = account.plan;
-      await this.saveAccount(tx.manager, account, fields);
-      const entry = await log({ action: 'account.plan_changed', target: { type: 'account', id: account.id, label: account.name }, changes: { plan: { before, after: plan } } });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
-      return loadAccountDto(tx.manager, account);
-    }, (account) => checkOwnerOnly(this.facts(account), auth.member));
+    return this.change(
+      auth,
+      actor,
+      ifMatch,
+      async ({ tx, account, log }) => {
+        if (plan === account.plan) return loadAccountDto(tx.manager, account);
+        const usage = await seatCount(tx.manager, account.id);
+        const check = checkSeats(plan, usage);
+        if (!check.ok) {
+          throw new DomainError(
+            check.code,
+            `The ${plan} plan allows ${check.limit} ${check.code === 'SEAT_LIMIT_REACHED' ? 'seats' : 'agent seats'}; ${check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents} are in use`,
+            { limit: check.limit, used: check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents },
+          );
+        }
+        const limits = planLimits(plan);
+        const teams = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
+        if (teams > limits.teams)
+          throw new DomainError(
+            'CONFLICT',
+            `The ${plan} plan allows ${limits.teams} Talk teams; delete ${teams - limits.teams} first`,
+            { limit: limits.teams, used: teams },
+          );
+        const customRoles = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
+        if (limits.customRoles !== null && customRoles > limits.customRoles) {
+          throw new DomainError(
+            'CONFLICT',
+            `The ${plan} plan allows ${limits.customRoles} custom roles; delete ${customRoles - limits.customRoles} first`,
+            { limit: limits.customRoles, used: customRoles },
+          );
+        }
+        if (!canEnforceSso(plan, account.authEnforcement)) {
+          throw new DomainError(
+            'CONFLICT',
+            `The ${plan} plan cannot enforce ${account.authEnforcement} sign-in; turn enforcement off first`,
+          );
+        }
+        const fields: Partial<AccountEntity> = { plan };
+        if (!allowsTeams(plan) && account.teamsEnabled) fields.teamsEnabled = false;
+        const before = account.plan;
+        await this.saveAccount(tx.manager, account, fields);
+        const entry = await log({
+          action: 'account.plan_changed',
+          target: { type: 'account', id: account.id, label: account.name },
+          changes: { plan: { before, after: plan } },
+        });
+        tx.publish({
+          type: 'account.changed',
+          accountId: account.id,
+          seq: entry.seq,
+          memberIds: [],
+          permissionMemberIds: [],
+          reason: null,
+        });
+        return loadAccountDto(tx.manager, account);
+      },
+      (account) => checkOwnerOnly(this.facts(account), auth.member),
+    );
   }
 
   /** Owner only: records the owner's phone (E.164) and marks the account validated. */
   async validate(auth: RequestAuth, actor: Actor, ifMatch: number, phone: string): Promise<AccountDto> {
-    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      await this.saveAccount(tx.manager, account, { validatedPhone: phone, validatedAt: this.clock.now().toISOString() });
-      const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
-      const entry = await log({ action: 'account.validated', target: { type: 'account', id: account.id, label: account.name }, changes: { phone: { after: masked } } });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
-      return loadAccountDto(tx.manager, account);
-    }, (account) => checkOwnerOnly(this.facts(account), auth.member));
+    return this.change(
+      auth,
+      actor,
+      ifMatch,
+      async ({ tx, account, log }) => {
+        await this.saveAccount(tx.manager, account, {
+          validatedPhone: phone,
+          validatedAt: this.clock.now().toISOString(),
+        });
+        const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
+        const entry = await log({
+          action: 'account.validated',
+          target: { type: 'account', id: account.id, label: account.name },
+          changes: { phone: { after: masked } },
+        });
+        tx.publish({
+          type: 'account.changed',
+          accountId: account.id,
+          seq: entry.seq,
+          memberIds: [],
+          permissionMemberIds: [],
+          reason: null,
+        });
+        return loadAccountDto(tx.manager, account);
+      },
+      (account) => checkOwnerOnly(this.facts(account), auth.member),
+    );
   }
 
   /** Owner only, to another active member, who becomes Admin; the previous owner stays Admin. */
   async transferOwnership(auth: RequestAuth, actor: Actor, ifMatch: number, memberId: string): Promise<AccountDto> {
-    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
-      this.assertRule(checkOwnershipTransfer(this.facts(account), actorMember, target));
-      const changedPermissions: string[] = [];
-      if (target.roleId !== ADMIN_ROLE_ID) {
+    return this.change(
+      auth,
+      actor,
+      ifMatch,
+      async ({ tx, account, log }) => {
+        const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
+        this.assertRule(checkOwnershipTransfer(this.facts(account), actorMember, target));
+        const changedPermissions: string[] = [];
+        if (target.roleId !== ADMIN_ROLE_ID) {
+          await tx.manager
+            .getRepository(MemberEntity)
+            .update(
+              { id: target.id },
+              { roleId: ADMIN_ROLE_ID, permissionsVersion: target.permissionsVersion + 1, version: target.version + 1 },
+            );
+          changedPermissions.push(target.id);
+        } else {
+          await tx.manager.getRepository(MemberEntity).update({ id: target.id }, { version: target.version + 1 });
+        }
         await tx.manager
           .getRepository(MemberEntity)
-          .update({ id: target.id }, { roleId: ADMIN_ROLE_ID, permissionsVersion: target.permissionsVersion + 1, version: target.version + 1 });
-        changedPermissions.push(target.id);
-      } else {
-        await tx.manager.getRepository(MemberEntity).update({ id: target.id }, { version: target.version + 1 });
-      }
-      await tx.manager.getRepository(MemberEntity).update({ id: actorMember.id }, { version: actorMember.version + 1 });
-      const before = account.ownerMemberId;
-      await this.saveAccount(tx.manager, account, { ownerMemberId: target.id });
-      const entry = await log({
-        action: 'ownership.transferred',
-        target: { type: 'member', id: target.id, label: target.email },
-        changes: { ownerId: { before, after: target.id }, ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}) },
-      });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [actorMember.id, target.id], permissionMemberIds: changedPermissions, reason: 'ownership_transferred' });
-      return loadAccountDto(tx.manager, account);
-    }, (account) => checkOwnerOnly(this.facts(account), auth.member));
+          .update({ id: actorMember.id }, { version: actorMember.version + 1 });
+        const before = account.ownerMemberId;
+        await this.saveAccount(tx.manager, account, { ownerMemberId: target.id });
+        const entry = await log({
+          action: 'ownership.transferred',
+          target: { type: 'member', id: target.id, label: target.email },
+          changes: {
+            ownerId: { before, after: target.id },
+            ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}),
+          },
+        });
+        tx.publish({
+          type: 'account.changed',
+          accountId: account.id,
+          seq: entry.seq,
+          memberIds: [actorMember.id, target.id],
+          permissionMemberIds: changedPermissions,
+          reason: 'ownership_transferred',
+        });
+        return loadAccountDto(tx.manager, account);
+      },
+      (account) => checkOwnerOnly(this.facts(account), auth.member),
+    );
   }
 
   /** By the owner, or by the billing contact if they hold Admin; to another active member. */
   async transferBilling(auth: RequestAuth, actor: Actor, ifMatch: number, memberId: string): Promise<AccountDto> {
-    return this.change(auth, actor, ifMatch, async ({ tx, account, log }) => {
-      const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
-      const violation = checkBillingTransfer(this.facts(account), actorMember, target);
-      if (violation === 'FORBIDDEN') throw forbidden('Only the owner, or a billing contact who is an Admin, can transfer the billing contact');
-      if (violation === 'SELF_ACTION_FORBIDDEN') throw new DomainError('SELF_ACTION_FORBIDDEN', 'That member is already the billing contact');
-      this.assertRule(violation);
-      const previous = await tx.manager.getRepository(MemberEntity).findOneByOrFail({ id: account.billingContactMemberId });
-      for (const member of [previous, target]) {
-        await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 });
-      }
-      await this.saveAccount(tx.manager, account, { billingContactMemberId: target.id });
-      const entry = await log({
-        action: 'billing.transferred',
-        target: { type: 'member', id: target.id, label: target.email },
-        changes: { billingContactId: { before: previous.id, after: target.id } },
-      });
-      tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [previous.id, target.id], permissionMemberIds: [previous.id, target.id], reason: 'billing_transferred' });
-      return loadAccountDto(tx.manager, account);
-    }, (account) => this.mayTransferBilling(account, auth));
+    return this.change(
+      auth,
+      actor,
+      ifMatch,
+      async ({ tx, account, log }) => {
+        const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
+        const violation = checkBillingTransfer(this.facts(account), actorMember, target);
+        if (violation === 'FORBIDDEN')
+          throw forbidden('Only the owner, or a billing contact who is an Admin, can transfer the billing contact');
+        if (violation === 'SELF_ACTION_FORBIDDEN')
+          throw new DomainError('SELF_ACTION_FORBIDDEN', 'That member is already the billing contact');
+        this.assertRule(violation);
+        const previous = await tx.manager
+          .getRepository(MemberEntity)
+          .findOneByOrFail({ id: account.billingContactMemberId });
+        for (const member of [previous, target]) {
+          await tx.manager
+            .getRepository(MemberEntity)
+            .update(
+              { id: member.id },
+              { permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 },
+            );
+        }
+        await this.saveAccount(tx.manager, account, { billingContactMemberId: target.id });
+        const entry = await log({
+          action: 'billing.transferred',
+          target: { type: 'member', id: target.id, label: target.email },
+          changes: { billingContactId: { before: previous.id, after: target.id } },
+        });
+        tx.publish({
+          type: 'account.changed',
+          accountId: account.id,
+          seq: entry.seq,
+          memberIds: [previous.id, target.id],
+          permissionMemberIds: [previous.id, target.id],
+          reason: 'billing_transferred',
+        });
+        return loadAccountDto(tx.manager, account);
+      },
+      (account) => checkBillingTransferActor(this.facts(account), auth.member),
+    );
   }
 
-  private async membersFor(manager: EntityManager, accountId: string, actorId: string, targetId: string): Promise<[MemberEntity, MemberEntity]> {
+  private async membersFor(
+    manager: EntityManager,
+    accountId: string,
+    actorId: string,
+    targetId: string,
+  ): Promise<[MemberEntity, MemberEntity]> {
     const repo = manager.getRepository(MemberEntity);
-    const [actorMember, target] = await Promise.all([repo.findOneBy({ id: actorId, accountId }), repo.findOneBy({ id: targetId, accountId })]);
+    const [actorMember, target] = await Promise.all([
+      repo.findOneBy({ id: actorId, accountId }),
+      repo.findOneBy({ id: targetId, accountId }),
+    ]);
     if (!actorMember) throw forbidden();
     if (!target) throw notFound('Member');
     return [actorMember, target];
