@@ -665,6 +665,22 @@ describe('SSO enforcement', () => {
     expect((await api.get<MeDto>('/me', { token: signedIn.body.token })).body.account.id).toBe(person.account.id);
   });
 
+  it("a member's first sign-in through the enforced provider turns their row to `linked` live", async () => {
+    const owner = await createAccount(api, { plan: 'business' });
+    const mia = await member(owner, { name: 'Mia Member' });
+    expect((await patchAccount(owner, { authEnforcement: 'google' })).status).toBe(200);
+    const admin = await live(owner.token);
+    const upserted = next(admin, 'user.upserted', (data) => data.member.id === mia.member.id);
+    await ssoToken(owner, mia, 'google');
+    const { member: row, seq } = await upserted;
+    expect(row.enforcedAuth).toBe('linked');
+    expect(seq).toBe((await newestActivity(owner, 'session.signed_in')).seq);
+    // A later sign-in links nothing new and announces nothing.
+    const quiet = next(admin, 'user.upserted', (data) => data.member.id === mia.member.id, 800);
+    await ssoToken(owner, mia, 'google');
+    await expect(quiet).rejects.toThrow('no user.upserted');
+  });
+
   it('an Okta session stays in its account', async () => {
     const enterprise = await createAccount(api, { plan: 'enterprise' });
     await connectOkta(enterprise);
@@ -689,7 +705,11 @@ describe('required 2FA', () => {
     expect(signedIn.status).toBe(200);
     expect(signedIn.body.twoFactorEnrolmentRequired).toBe(true);
     const token = signedIn.body.token;
-    expect((await api.get('/me', { token })).status).toBe(200);
+    const limited = await api.get<MeDto>('/me', { token });
+    expect(limited.status).toBe(200);
+    expect(limited.body.twoFactorEnrolmentRequired).toBe(true);
+    // The owner (with 2FA) is not limited.
+    expect((await api.get<MeDto>('/me', { token: owner.token })).body.twoFactorEnrolmentRequired).toBe(false);
     for (const [method, path] of [
       ['GET', '/account'],
       ['GET', '/permissions'],
@@ -715,6 +735,7 @@ describe('required 2FA', () => {
     ).rejects.toThrow('FORBIDDEN');
 
     await enrolTotp(api, token, app.clock.now());
+    expect((await api.get<MeDto>('/me', { token })).body.twoFactorEnrolmentRequired).toBe(false);
     expect((await api.get('/account', { token })).status).toBe(200);
     expect((await api.get('/permissions', { token })).status).toBe(200);
     expect((await live(token)).connected).toBe(true);
@@ -739,8 +760,10 @@ describe('required 2FA', () => {
     expect((await api.get('/account', { token: plain })).body).toMatchObject({
       error: { code: 'FORBIDDEN', details: { reason: 'two_factor_required' } },
     });
+    expect((await api.get<MeDto>('/me', { token: plain })).body.twoFactorEnrolmentRequired).toBe(true);
     const strong = await ssoToken(owner, mia, 'google', { mfa: true });
     expect((await api.get('/account', { token: strong })).status).toBe(200);
+    expect((await api.get<MeDto>('/me', { token: strong })).body.twoFactorEnrolmentRequired).toBe(false);
     expect((await newestActivity(owner, 'session.signed_in')).changes).toEqual({ method: 'google', mfa: true });
     const rows = await query<{ mfa: boolean | number }>(
       app,

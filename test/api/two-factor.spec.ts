@@ -1,7 +1,7 @@
-import type { AuthResultDto, MeDto, TotpSetupDto } from '@rolecall/contracts';
+import type { AccountDto, AuthResultDto, MeDto, TotpSetupDto } from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
-import { createAccount, enrolTotp, PASSWORD, totpAt } from './support/factories.js';
+import { createAccount, enrolTotp, ifMatch, PASSWORD, totpAt, type SignedUp } from './support/factories.js';
 import { activityActions } from './support/db.js';
 import { client, type Client } from './support/http.js';
 
@@ -137,4 +137,51 @@ describe('turning 2FA off', () => {
     const reply = await api.post('/me/2fa/setup', undefined, { token: owner.token });
     expect(reply.status).toBe(409);
   });
+
+  it('is refused while an account the person is a member of requires 2FA, without spending the code', async () => {
+    const owner = await createAccount(api);
+    const { secret } = await enrolTotp(api, owner.token, app.clock.now());
+    expect((await requireTwoFactor(owner, true)).status).toBe(200);
+    app.clock.advance(31_000);
+    const code = await totpAt(secret, app.clock.now());
+
+    const refused = await api.delete('/me/2fa', { code }, { token: owner.token });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      error: { code: 'FORBIDDEN', details: { reason: 'account_requires_2fa', accounts: [{ id: owner.account.id, name: 'Acme' }] } },
+    });
+    expect((await api.get<MeDto>('/me', { token: owner.token })).body.person.twoFactorEnabled).toBe(true);
+    expect(await activityActions(app, owner.account.id)).not.toContain('person.2fa_disabled');
+
+    // Once the requirement is lifted, the very same code still works: the refusal did not use it up.
+    expect((await requireTwoFactor(owner, false)).status).toBe(200);
+    expect((await api.delete('/me/2fa', { code }, { token: owner.token })).status).toBe(204);
+  });
+
+  it("is refused from one account while another of the person's accounts requires 2FA", async () => {
+    const owner = await createAccount(api, { accountName: 'Alpha' });
+    const { secret } = await enrolTotp(api, owner.token, app.clock.now());
+    app.clock.advance(31_000);
+    const second = await api.post<AuthResultDto>('/signup', {
+      accountName: 'Beta',
+      name: 'Olive Owner',
+      email: owner.email,
+      password: PASSWORD,
+      totp: await totpAt(secret, app.clock.now()),
+    });
+    expect(second.status).toBe(201);
+    expect((await requireTwoFactor({ token: second.body.token }, true)).status).toBe(200);
+    app.clock.advance(31_000);
+
+    const refused = await api.delete('/me/2fa', { code: await totpAt(secret, app.clock.now()) }, { token: owner.token });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      error: { code: 'FORBIDDEN', details: { reason: 'account_requires_2fa', accounts: [{ id: second.body.account.id, name: 'Beta' }] } },
+    });
+  });
 });
+
+async function requireTwoFactor(owner: Pick<SignedUp, 'token'>, on: boolean) {
+  const current = await api.get<AccountDto>('/account', { token: owner.token });
+  return api.patch<AccountDto>('/account', { require2fa: on }, { token: owner.token, headers: ifMatch(current.body.version) });
+}

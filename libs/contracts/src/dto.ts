@@ -98,6 +98,12 @@ export interface MeDto {
   account: AccountDto;
   permissions: PermissionsDto;
   accounts: AccountSummaryDto[];
+  /**
+   * True while this session is enrolment-only: the account requires 2FA, the person has none and
+   * the session was not made with a second factor. It then reaches only GET /me, POST /me/2fa/setup,
+   * POST /me/2fa/confirm and POST /auth/sign-out; confirming TOTP lifts the limit on the same session.
+   */
+  twoFactorEnrolmentRequired: boolean;
 }
 
 export interface AuthResultDto {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { AppConfig } from '../../../apps/api/src/config.js';
 import { startApp, type TestApp } from '../../api/support/app.js';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -16,9 +17,11 @@ if (!browserReady) {
 }
 
 /** The whole product (API + built dashboard) on a random port, plus a headless Chromium. */
-export async function startProduct(): Promise<{ app: TestApp; browser: Browser; close: () => Promise<void> }> {
+export async function startProduct(
+  options: { overrides?: Partial<AppConfig> } = {},
+): Promise<{ app: TestApp; browser: Browser; close: () => Promise<void> }> {
   const app = await startApp({
-    overrides: { webRoot: WEB_BUILD },
+    overrides: { ...options.overrides, webRoot: WEB_BUILD },
     rateLimits: { signInPerIp: 1e6, signInPerEmail: 1e6, invitationsPerAccount: 1e6, acceptancePerIp: 1e6 },
   });
   // The dashboard's origin must be allowed for the socket handshake: PUBLIC_URL is the app's own URL.

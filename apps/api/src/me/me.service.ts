@@ -1,6 +1,7 @@
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
+import { AccountEntity } from '../accounts/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -47,6 +48,7 @@ export class MeService {
         account: await loadAccountDto(manager, auth.account),
         permissions: { version: auth.permissions.version, keys: [...auth.permissions.keys] },
         accounts: await this.auth.accountsOf(manager, auth.person.id),
+        twoFactorEnrolmentRequired: auth.enrolmentOnly,
       };
     });
   }
@@ -127,10 +129,19 @@ export class MeService {
     });
   }
 
+  /**
+   * Turns TOTP off with a current or recovery code. Refused (403 `FORBIDDEN`, `details.reason =
+   * "account_requires_2fa"`, before the code is looked at) while any account the person is an
+   * active member of requires 2FA: their sessions there would drop to enrolment-only at once.
+   */
   async disableTotp(auth: RequestAuth, actor: Actor, code: string): Promise<void> {
     if (!auth.person.totpSecret) throw new DomainError('CONFLICT', 'Two-factor authentication is not on');
+    await this.assertNoAccountRequires2fa(auth.person.id);
     await this.limits.check('totp', auth.person.id);
     await this.db.transaction(async (tx) => {
+      // Under the current account's lock, so a `require2fa` switched on there meanwhile is seen.
+      await this.db.lockAccount(tx, auth.account.id);
+      await this.assertNoAccountRequires2fa(auth.person.id, tx.manager);
       if (!(await this.secondFactor.verifyAndConsume(tx.manager, auth.person.id, code))) {
         await this.limits.consume('totp', auth.person.id);
         throw new DomainError('TOTP_INVALID', 'That code is not valid');
@@ -146,6 +157,26 @@ export class MeService {
       });
       tx.publish({ type: 'person.updated', personId: auth.person.id, accountId: account.id, seq: entry.seq });
     });
+  }
+
+  private async assertNoAccountRequires2fa(personId: string, manager?: EntityManager): Promise<void> {
+    const find = async (m: EntityManager) => {
+      const memberships = await m.getRepository(MemberEntity).find({ where: { personId, status: 'active' }, select: { accountId: true } });
+      if (memberships.length === 0) return [];
+      const accounts = await m.getRepository(AccountEntity).find({
+        where: { id: In(memberships.map((member) => member.accountId)) },
+        select: { id: true, name: true, require2fa: true },
+        order: { name: 'ASC' },
+      });
+      return accounts.filter((account) => account.require2fa);
+    };
+    const requiring = manager ? await find(manager) : await this.db.read(find);
+    if (requiring.length === 0) return;
+    throw new DomainError(
+      'FORBIDDEN',
+      `${requiring.map((a) => a.name).join(', ')} ${requiring.length === 1 ? 'requires' : 'require'} two-factor authentication, so it cannot be turned off`,
+      { reason: 'account_requires_2fa', accounts: requiring.map((a) => ({ id: a.id, name: a.name })) },
+    );
   }
 
   private async memberIdIn(manager: EntityManager, personId: string, accountId: string): Promise<string | null> {

@@ -273,7 +273,8 @@ export class SsoService {
       }
       const now = this.clock.now().toISOString();
       const actor: Actor = { memberId: member.id, email: member.email, ...meta };
-      if (member.status === 'invited') {
+      const accepting = member.status === 'invited';
+      if (accepting) {
         ({ person, member } = await this.acceptInvitation(tx, account, member, person, claims, actor, provider));
       }
       if (!person) throw new SsoFailure('INTERNAL', `member ${member.id} has no person`);
@@ -314,6 +315,18 @@ export class SsoService {
         sessionId: session.id,
         seq: entry.seq,
       });
+      // A first link under enforcement turns the member's `enforcedAuth` to `linked`: admins' lists follow live.
+      // (Accepting an invitation already announced the member.)
+      if (linked && !accepting && account.authEnforcement === provider) {
+        tx.publish({
+          type: 'member.changed',
+          accountId: account.id,
+          memberId: member.id,
+          seq: entry.seq,
+          permissionsChanged: false,
+          reason: null,
+        });
+      }
       return { token, next: flow.nextPath };
     });
   }

@@ -64,6 +64,20 @@ export interface RequestOptions {
 }
 
 let sessionEndedHandler: ((error: ApiError) => void) | undefined;
+let enrolmentHandler: (() => void) | undefined;
+
+/**
+ * 403 `FORBIDDEN` with `details.reason = "two_factor_required"`: the account requires 2FA and this
+ * session is limited to enrolling (e.g. an admin just turned the requirement on).
+ */
+export function isEnrolmentRequiredError(value: unknown): value is ApiError {
+  return isApiError(value, 'FORBIDDEN') && value.details['reason'] === 'two_factor_required';
+}
+
+/** Called whenever a request finds the session limited to 2FA enrolment. */
+export function onEnrolmentRequired(handler: (() => void) | undefined): void {
+  enrolmentHandler = handler;
+}
 
 /** Called whenever a request finds the session gone (signed out elsewhere, revoked, expired). */
 export function onSessionEnded(handler: ((error: ApiError) => void) | undefined): void {
@@ -125,6 +139,7 @@ export async function request<T>(method: string, path: string, options: RequestO
           response.status,
         );
     if (!options.quietAuth && isSignedOutError(error)) sessionEndedHandler?.(error);
+    if (!options.quietAuth && isEnrolmentRequiredError(error)) enrolmentHandler?.();
     throw error;
   }
 

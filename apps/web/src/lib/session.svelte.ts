@@ -38,8 +38,15 @@ class Session {
 
 export const session = new Session();
 
-/** Where a signed-in member starts: the member list if they may see it, their own page otherwise. */
-export function homePath(me: MeDto): '/users' | '/me' {
+/** The one screen an enrolment-only session may see (the account requires 2FA, the person has none). */
+export const ENROLMENT_PATH = '/enrol-2fa';
+
+/**
+ * Where a signed-in member starts: the 2FA enrolment screen while the session is limited to it,
+ * else the member list if they may see it, their own page otherwise.
+ */
+export function homePath(me: MeDto): '/users' | '/me' | typeof ENROLMENT_PATH {
+  if (me.twoFactorEnrolmentRequired) return ENROLMENT_PATH;
   return me.permissions.keys.includes('users.view') ? '/users' : '/me';
 }
 

@@ -8,6 +8,7 @@ import {
   emailSchema,
   type AccountDto,
   type ActivityEntryDto,
+  type EnforcedAuthState,
   type InvitationPreviewDto,
   type InviteRequest,
   type ListDto,
@@ -46,11 +47,21 @@ export interface MemberFilters {
   status: MemberStatus | '';
   team: string;
   agent: '' | 'true' | 'false';
+  /** Only while a provider is enforced: members who have (`linked`) or have not (`pending`) signed in with it. */
+  enforcedAuth: '' | EnforcedAuthState;
   q: string;
   sort: SortKey;
 }
 
-export const EMPTY_FILTERS: MemberFilters = { roles: [], status: '', team: '', agent: '', q: '', sort: 'name' };
+export const EMPTY_FILTERS: MemberFilters = {
+  roles: [],
+  status: '',
+  team: '',
+  agent: '',
+  enforcedAuth: '',
+  q: '',
+  sort: 'name',
+};
 
 export const PAGE_SIZE = 50;
 
@@ -61,6 +72,7 @@ function filterQuery(filters: MemberFilters): Record<string, string | readonly s
     status: filters.status || undefined,
     team: filters.team || undefined,
     agent: filters.agent || undefined,
+    enforcedAuth: filters.enforcedAuth || undefined,
     q: q ? q.slice(0, 100) : undefined,
     sort: filters.sort,
   };
@@ -239,6 +251,7 @@ export function matchesFilters(member: MemberDto, filters: MemberFilters): boole
   if (filters.status && member.status !== filters.status) return false;
   if (filters.team && !member.teams.some((team) => team.id === filters.team)) return false;
   if (filters.agent && String(member.agentAccess) !== filters.agent) return false;
+  if (filters.enforcedAuth && member.enforcedAuth !== filters.enforcedAuth) return false;
   const q = filters.q.trim().toLowerCase();
   if (q && !memberLabel(member).toLowerCase().startsWith(q) && !member.email.startsWith(q)) return false;
   return true;
