@@ -79,6 +79,64 @@ describe('GET /users', () => {
       expect(reply.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
     }
   });
+
+  it('takes q literally as a name or email prefix: %, _, \\, accents, astral and the last code point', async () => {
+    const owner = await createAccount(api, { plan: 'enterprise', name: 'Olga Owner' });
+    const names = ['Al%ce Percent', 'Al_ce Under', 'Alice Plain', 'Back\\slash Name', 'Émile Zola', 'Zz\u{10FFFF} Max', 'Zz Plain', '😀 Smile', 'Ab\u{D7FF}c', 'Ab\u{E000}c', '\u{10FFFF}Edge'];
+    const byName = new Map<string, string>();
+    for (const name of names) byName.set(name, (await join(owner, { email: uniqueEmail('odd'), name })).member.id);
+    const search = async (q: string) => {
+      const page = (await api.get<MemberPageDto>(`/users?q=${encodeURIComponent(q)}&sort=createdAt`, { token: owner.token })).body;
+      expect(page.total, q).toBe(page.items.length);
+      return page.items.map((m) => m.name);
+    };
+
+    expect(await search('al%')).toEqual(['Al%ce Percent']);
+    expect(await search('al_')).toEqual(['Al_ce Under']);
+    expect(await search('AL')).toEqual(['Al%ce Percent', 'Al_ce Under', 'Alice Plain']);
+    expect(await search('back\\')).toEqual(['Back\\slash Name']);
+    expect(await search('\\')).toEqual([]);
+    expect(await search('ÉMILE')).toEqual(['Émile Zola']);
+    expect(await search('e')).toEqual([]);
+    expect(await search('zz')).toEqual(['Zz\u{10FFFF} Max', 'Zz Plain']);
+    expect(await search('zz\u{10FFFF}')).toEqual(['Zz\u{10FFFF} Max']);
+    expect(await search('zz\u{10FFFF}\u{10FFFF}')).toEqual([]);
+    expect(await search('zz\u{10FFFF} m')).toEqual(['Zz\u{10FFFF} Max']);
+    expect(await search('😀')).toEqual(['😀 Smile']);
+    expect(await search('\u{10FFFF}')).toEqual(['\u{10FFFF}Edge']);
+    expect(await search('ab\u{D7FF}')).toEqual(['Ab\u{D7FF}c']);
+    expect(await search('ab\u{E000}')).toEqual(['Ab\u{E000}c']);
+    expect(byName.size).toBe(names.length);
+  });
+
+  it('counts and pages a prefix that matches names, emails or both once each', async () => {
+    const owner = await createAccount(api, { plan: 'enterprise', name: 'Olga Owner' });
+    const tag = `q${Date.now().toString(36)}`;
+    // name only, email only, both, and an invitation (no name: it sorts and matches by email)
+    const nameOnly = await join(owner, { email: uniqueEmail('n'), name: `${tag} Name Only` });
+    const emailOnly = await join(owner, { email: `${tag}.mail.${uniqueEmail()}`, name: 'Paula Other' });
+    const both = await join(owner, { email: `${tag}.both.${uniqueEmail()}`, name: `${tag} Both` });
+    const invited = (await invite(api, owner, [`${tag}.inv.${uniqueEmail()}`])).body.items[0]!;
+    await join(owner, { email: uniqueEmail('x'), name: 'Xena Unrelated' });
+    const expected = [nameOnly.member.id, emailOnly.member.id, both.member.id, invited.id];
+
+    for (const sort of ['name', '-name', 'email', '-createdAt', 'lastActiveAt']) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: MemberPageDto = (
+          await api.get<MemberPageDto>(`/users?q=${tag.toUpperCase()}&sort=${sort}&limit=1${cursor ? `&cursor=${cursor}` : ''}`, { token: owner.token })
+        ).body;
+        expect(page.total, sort).toBe(4);
+        seen.push(...page.items.map((m) => m.id));
+        cursor = page.nextCursor;
+      } while (cursor && seen.length < 10);
+      expect([...seen].sort(), sort).toEqual([...expected].sort());
+    }
+    const invitedOnly = (await api.get<MemberPageDto>(`/users?q=${tag}&status=invited`, { token: owner.token })).body;
+    expect(invitedOnly.items.map((m) => m.id)).toEqual([invited.id]);
+    expect(invitedOnly.total).toBe(1);
+  });
 });
 
 describe('GET /users/:id', () => {

@@ -6,6 +6,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('ux_members_account_email', ['accountId', 'email'], { unique: true })
 @Index('ix_members_account_status', ['accountId', 'status'])
 @Index('ix_members_person', ['personId'])
+@Index('ix_members_account_person', ['accountId', 'personId'])
 export class MemberEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -65,7 +66,9 @@ export class MemberEntity {
 }
 
 /** Keeps the denormalised sort keys in step with name, email and last activity. */
-export function syncSortKeys(member: Pick<MemberEntity, 'name' | 'email' | 'lastActiveAt' | 'sortName' | 'lastActiveSort'>): void {
+export function syncSortKeys(
+  member: Pick<MemberEntity, 'name' | 'email' | 'lastActiveAt' | 'sortName' | 'lastActiveSort'>,
+): void {
   member.sortName = (member.name ?? member.email).toLowerCase().slice(0, 254);
   member.lastActiveSort = member.lastActiveAt ?? '';
 }

@@ -1,6 +1,8 @@
 import { InitialSchema1732700000000 } from './1732700000000-initial-schema.js';
 import { MemberListIndexes1732700000001 } from './1732700000001-member-list-indexes.js';
 import { SingleSignOn1732700000002 } from './1732700000002-single-sign-on.js';
+import { MemberSearchIndexes1732700000003 } from './1732700000003-member-search-indexes.js';
+import { MemberByPerson1732700000004 } from './1732700000004-member-by-person.js';
 
 /** Every migration, oldest first; run at start-up on SQLite and PostgreSQL alike. */
-export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002];
+export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004];
