@@ -2,7 +2,7 @@ import type { MemberDetailDto, MemberDto, MemberPageDto, MeDto, TeamDto } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { activityActions } from './support/db.js';
-import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from './support/factories.js';
+import { createAccount, enrolTotp, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
 
 let app: TestApp;
@@ -47,6 +47,24 @@ describe('GET /users', () => {
     expect(combined.body.total).toBe(1);
     expect(ids(combined.body)).toEqual([ro.member.id]);
     expect((await get('q=%25')).body.total).toBe(0);
+  });
+
+  it('filters by 2FA (twoFactor=true/false) as the 2FA column shows it; invitations match neither', async () => {
+    const owner = await business();
+    const withTotp = await join(owner, { email: uniqueEmail('totp'), name: 'Tina Totp' });
+    const without = await join(owner, { email: uniqueEmail('nototp'), name: 'Nora None' });
+    const invited = (await invite(api, owner, [uniqueEmail('inv')])).body.items[0]!;
+    await enrolTotp(api, withTotp.token, app.clock.now());
+    const get = (query: string) => api.get<MemberPageDto>(`/users?${query}`, { token: owner.token });
+    const on = await get('twoFactor=true');
+    expect(on.body.items.map((m) => m.id)).toEqual([withTotp.member.id]);
+    expect(on.body.items[0]!.twoFactorEnabled).toBe(true);
+    const off = await get('twoFactor=false&sort=name');
+    expect(off.body.items.map((m) => m.id)).toEqual([without.member.id, owner.member.id]);
+    expect(off.body.total).toBe(2);
+    expect(off.body.items.every((m) => m.twoFactorEnabled === false)).toBe(true);
+    expect((await get('')).body.items.find((m) => m.id === invited.id)?.twoFactorEnabled).toBeNull();
+    expect((await get('twoFactor=maybe')).body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: { twoFactor: expect.any(Array) } } } });
   });
 
   it('sorts and pages with a keyset cursor, without gaps or repeats', async () => {

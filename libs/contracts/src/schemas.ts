@@ -136,6 +136,8 @@ export const listMembersQuerySchema = z.strictObject({
   status: z.enum(MEMBER_STATUSES).optional(),
   team: idSchema.optional(),
   agent: z.enum(['true', 'false']).optional(),
+  /** Members who have (`true`) or have not (`false`) turned 2FA on; invitations match neither. */
+  twoFactor: z.enum(['true', 'false']).optional(),
   q: wellFormed(z.string().trim().max(100)).optional(),
   sort: z
     .string()

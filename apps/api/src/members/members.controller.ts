@@ -36,6 +36,7 @@ export class MembersController {
       ...(query.status ? { status: query.status } : {}),
       ...(query.team ? { team: query.team } : {}),
       ...(query.agent ? { agent: query.agent === 'true' } : {}),
+      ...(query.twoFactor ? { twoFactor: query.twoFactor === 'true' } : {}),
       ...(query.q ? { q: query.q } : {}),
       ...(query.enforcedAuth ? { enforcedAuth: { state: query.enforcedAuth, match: enforcedIdentity(auth.account) } } : {}),
       ...(query.sort ? { sort: query.sort } : {}),

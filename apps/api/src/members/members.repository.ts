@@ -10,6 +10,8 @@ export interface MemberFilter {
   status?: MemberStatus;
   team?: string;
   agent?: boolean;
+  /** With (`true`) or without (`false`) 2FA; invited members match neither. */
+  twoFactor?: boolean;
   q?: string;
   /** Under SSO enforcement (`match` null: nothing is enforced, so no member is linked or pending). */
   enforcedAuth?: { state: 'linked' | 'pending'; match: IdentityMatch | null };
@@ -97,6 +99,11 @@ export class MembersRepository {
     if (filter.status) query.andWhere(`${m}.status = :status`, { status: filter.status });
     if (filter.agent !== undefined) {
       query.andWhere(`${m}.agent_access = :agent`, { agent: this.kind === 'sqlite' ? Number(filter.agent) : filter.agent });
+    }
+    if (filter.twoFactor !== undefined) {
+      // As `twoFactorEnabled` in the member JSON: null (matching neither) while invited or without a person.
+      const totp = `EXISTS (SELECT 1 FROM persons p WHERE p.id = ${m}.person_id AND p.totp_secret IS NOT NULL)`;
+      query.andWhere(`${m}.status <> 'invited' AND ${m}.person_id IS NOT NULL AND ${filter.twoFactor ? totp : `NOT ${totp}`}`);
     }
     if (filter.team) {
       query.andWhere(`EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = ${m}.id AND mt.team_id = :team)`, { team: filter.team });
