@@ -30,6 +30,9 @@ export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataD
     prepareDatabase: (db: { pragma(source: string): unknown }) => {
       db.pragma('busy_timeout = 5000');
       db.pragma('synchronous = NORMAL');
+      // 64 MB of page cache instead of SQLite's 2 MB: an exact member count at 100,000 members reads
+      // ~8 MB of index and ran 8.7 ms from a cold cache vs 3.8 ms warm (test/bench/users-list).
+      db.pragma('cache_size = -65536');
     },
   };
 }

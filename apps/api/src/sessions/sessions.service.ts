@@ -7,6 +7,7 @@ import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from '../database/database.service.js';
+import { EntityColumns, parameter } from '../database/entity-columns.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { enrolmentOnly, sessionMeetsEnforcement } from '../sso/sso.rules.js';
@@ -44,11 +45,38 @@ export const twoFactorRequired = (): DomainError =>
 
 @Injectable()
 export class SessionsService {
+  /** Session, person, membership and account of a token hash in one statement (every request runs it). */
+  private readonly authSql: {
+    sql: string;
+    session: EntityColumns<SessionEntity>;
+    person: EntityColumns<PersonEntity>;
+    member: EntityColumns<MemberEntity>;
+    account: EntityColumns<AccountEntity>;
+  };
+
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    const source = db.dataSource;
+    const session = new EntityColumns(source, SessionEntity, 's');
+    const person = new EntityColumns(source, PersonEntity, 'p');
+    const member = new EntityColumns(source, MemberEntity, 'm');
+    const account = new EntityColumns(source, AccountEntity, 'a');
+    this.authSql = {
+      sql:
+        `SELECT ${session.select}, ${person.select}, ${member.select}, ${account.select} FROM sessions s ` +
+        'LEFT JOIN persons p ON p.id = s.person_id ' +
+        'LEFT JOIN members m ON m.account_id = s.account_id AND m.person_id = s.person_id ' +
+        'LEFT JOIN accounts a ON a.id = s.account_id ' +
+        `WHERE s.token_hash = ${parameter(source, 1)}`,
+      session,
+      person,
+      member,
+      account,
+    };
+  }
 
   async create(tx: Tx, input: NewSession): Promise<{ token: string; session: SessionEntity }> {
     const token = newToken();
@@ -82,18 +110,12 @@ export class SessionsService {
    */
   async authenticate(token: string, options: { allowEnrolmentOnly?: boolean } = {}): Promise<AuthContext> {
     const now = this.clock.now();
-    const found = await this.db.read(async (manager) => {
-      const session = await manager.getRepository(SessionEntity).findOneBy({ tokenHash: sha256Hex(token) });
-      if (!session) return null;
-      const [person, member, account] = await Promise.all([
-        manager.getRepository(PersonEntity).findOneBy({ id: session.personId }),
-        manager.getRepository(MemberEntity).findOneBy({ personId: session.personId, accountId: session.accountId }),
-        manager.getRepository(AccountEntity).findOneBy({ id: session.accountId }),
-      ]);
-      return { session, person, member, account };
-    });
-    if (!found) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
-    const { session, person, member, account } = found;
+    const [row] = await this.db.read((manager) => manager.query<Record<string, unknown>[]>(this.authSql.sql, [sha256Hex(token)]));
+    const session = row ? this.authSql.session.hydrate(row) : null;
+    if (!row || !session) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    const person = this.authSql.person.hydrate(row);
+    const member = this.authSql.member.hydrate(row);
+    const account = this.authSql.account.hydrate(row);
     if (session.revokedAt) throw new DomainError('SESSION_REVOKED', 'This session has ended', { reason: session.revokedReason });
     if (!person || !account) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
     if (!member || member.status !== 'active') {
