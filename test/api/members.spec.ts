@@ -67,6 +67,25 @@ describe('GET /users', () => {
     expect((await get('twoFactor=maybe')).body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: { twoFactor: expect.any(Array) } } } });
   });
 
+  it('totals follow every change at once (they are cached per account activity seq)', async () => {
+    const owner = await business();
+    const [support] = await enableTeams(owner, ['Support']);
+    const ed = await join(owner, { email: uniqueEmail('ed'), name: 'Edith Editor', roleId: ROLE.editor, teamIds: [support!.id] });
+    const total = async (query: string) => (await api.get<MemberPageDto>(`/users?${query}`, { token: owner.token })).body.total;
+    const memberVersion = async (id: string) => (await api.get<MemberDetailDto>(`/users/${id}`, { token: owner.token })).body.version;
+    const shapes = ['', 'status=active', `role=${ROLE.editor}`, `role=${ROLE.readonly}`, `team=${support!.id}`, 'agent=true'];
+    const totals = async () => Object.fromEntries(await Promise.all(shapes.map(async (q) => [q, await total(q)] as const)));
+    expect(await totals()).toEqual({ '': 2, 'status=active': 2, [`role=${ROLE.editor}`]: 1, [`role=${ROLE.readonly}`]: 0, [`team=${support!.id}`]: 1, 'agent=true': 0 });
+    await invite(api, owner, [uniqueEmail('inv')], { roleId: ROLE.readonly });
+    const patch = async (body: object) =>
+      expect((await api.patch(`/users/${ed.member.id}`, body, { token: owner.token, headers: ifMatch(await memberVersion(ed.member.id)) })).status).toBe(200);
+    await patch({ roleId: ROLE.readonly, agentAccess: true, teamIds: [] });
+    expect(await totals()).toEqual({ '': 3, 'status=active': 2, [`role=${ROLE.editor}`]: 0, [`role=${ROLE.readonly}`]: 2, [`team=${support!.id}`]: 0, 'agent=true': 1 });
+    expect((await api.post(`/users/${ed.member.id}/revoke`, undefined, { token: owner.token, headers: ifMatch(await memberVersion(ed.member.id)) })).status).toBe(200);
+    expect(await total('status=active')).toBe(1);
+    expect(await total('status=revoked')).toBe(1);
+  });
+
   it('sorts and pages with a keyset cursor, without gaps or repeats', async () => {
     const owner = await createAccount(api, { plan: 'enterprise', name: 'Zed Owner' });
     const emails = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}.${uniqueEmail()}`);

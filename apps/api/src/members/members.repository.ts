@@ -153,8 +153,8 @@ export class MembersRepository {
     return Number(row?.cnt ?? 0);
   }
 
-  /** One page in keyset order plus the total matching the filters. */
-  async page(accountId: string, query: MemberPageQuery): Promise<{ rows: MemberEntity[]; total: number; nextCursor: string | null }> {
+  /** One page in keyset order plus the total matching the filters (counted unless `knownTotal` is given). */
+  async page(accountId: string, query: MemberPageQuery, knownTotal?: number): Promise<{ rows: MemberEntity[]; total: number; nextCursor: string | null }> {
     const descending = query.sort?.startsWith('-') ?? false;
     const direction = descending ? 'DESC' : 'ASC';
     const key = (query.sort?.replace(/^-/, '') || 'name') as SortKey;
@@ -168,7 +168,7 @@ export class MembersRepository {
     const branches = this.branches(accountId, query);
     const parameters = Object.assign({}, ...branches.map((branch) => branch.getParameters())) as Record<string, unknown>;
     const countBranches = branches.map((branch) => branch.clone());
-    const count = () => this.count(countBranches, parameters);
+    const count = async () => knownTotal ?? this.count(countBranches, parameters);
     let pageQuery: SelectQueryBuilder<MemberEntity>;
     if (branches.length === 1) {
       pageQuery = branches[0]!;

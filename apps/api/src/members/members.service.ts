@@ -15,6 +15,7 @@ import { InvitationsService } from '../invitations/invitations.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MemberTeamEntity } from '../teams/team.entity.js';
 import { MemberEntity } from './member.entity.js';
+import { MemberTotals } from './member-totals.js';
 import { loadMemberDtos } from './members.dto.js';
 import { MembersRepository, type MemberPageQuery } from './members.repository.js';
 
@@ -26,6 +27,8 @@ export interface MemberUpdate {
 
 @Injectable()
 export class MembersService {
+  private readonly totals = new MemberTotals();
+
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
@@ -34,8 +37,10 @@ export class MembersService {
   ) {}
 
   list(auth: RequestAuth, query: MemberPageQuery): Promise<MemberPageDto> {
+    const key = this.totals.key(auth.account.id, auth.account.activitySeq, query);
     return this.db.read(async (manager) => {
-      const page = await new MembersRepository(manager, this.db.kind).page(auth.account.id, query);
+      const page = await new MembersRepository(manager, this.db.kind).page(auth.account.id, query, this.totals.get(key));
+      this.totals.set(key, page.total);
       return { items: await loadMemberDtos(manager, auth.account, page.rows), nextCursor: page.nextCursor, total: page.total };
     });
   }
