@@ -103,7 +103,17 @@ export class AccountsService {
     });
   }
 
-  /** The owner, or the billing contact if they hold Admin (SPEC §4). */
+  /** One activity entry about the account itself, announced as `account.changed` once committed. */
+  private async logAccountChange(
+    { tx, account, log }: Pick<MutationContext, 'tx' | 'account' | 'log'>,
+    action: 'account.updated' | 'account.plan_changed' | 'account.validated',
+    changes: Record<string, unknown>,
+  ): Promise<{ seq: number }> {
+    const entry = await log({ action, target: { type: 'account', id: account.id, label: account.name }, changes });
+    tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
+    return entry;
+  }
+
   private async saveAccount(
     manager: EntityManager,
     account: AccountEntity,
@@ -174,19 +184,7 @@ export class AccountsService {
           'sso_enforced',
         );
       }
-      const entry = await log({
-        action: 'account.updated',
-        target: { type: 'account', id: account.id, label: account.name },
-        changes: ended.length ? { ...changes, sessionsEnded: ended.length } : changes,
-      });
-      tx.publish({
-        type: 'account.changed',
-        accountId: account.id,
-        seq: entry.seq,
-        memberIds: [],
-        permissionMemberIds: [],
-        reason: null,
-      });
+      const entry = await this.logAccountChange({ tx, account, log }, 'account.updated', ended.length ? { ...changes, sessionsEnded: ended.length } : changes);
       if (ended.length)
         tx.publish({
           type: 'sessions.revoked',
@@ -262,19 +260,7 @@ export class AccountsService {
       }
       if (Object.keys(fields).length === 0) return loadAccountDto(tx.manager, account);
       await this.saveAccount(tx.manager, account, fields);
-      const entry = await log({
-        action: 'account.updated',
-        target: { type: 'account', id: account.id, label: account.name },
-        changes,
-      });
-      tx.publish({
-        type: 'account.changed',
-        accountId: account.id,
-        seq: entry.seq,
-        memberIds: [],
-        permissionMemberIds: [],
-        reason: null,
-      });
+      await this.logAccountChange({ tx, account, log }, 'account.updated', changes);
       return loadAccountDto(tx.manager, account);
     });
   }
@@ -322,19 +308,7 @@ export class AccountsService {
         if (!allowsTeams(plan) && account.teamsEnabled) fields.teamsEnabled = false;
         const before = account.plan;
         await this.saveAccount(tx.manager, account, fields);
-        const entry = await log({
-          action: 'account.plan_changed',
-          target: { type: 'account', id: account.id, label: account.name },
-          changes: { plan: { before, after: plan } },
-        });
-        tx.publish({
-          type: 'account.changed',
-          accountId: account.id,
-          seq: entry.seq,
-          memberIds: [],
-          permissionMemberIds: [],
-          reason: null,
-        });
+        await this.logAccountChange({ tx, account, log }, 'account.plan_changed', { plan: { before, after: plan } });
         return loadAccountDto(tx.manager, account);
       },
       (account) => checkOwnerOnly(this.facts(account), auth.member),
@@ -353,19 +327,7 @@ export class AccountsService {
           validatedAt: this.clock.now().toISOString(),
         });
         const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
-        const entry = await log({
-          action: 'account.validated',
-          target: { type: 'account', id: account.id, label: account.name },
-          changes: { phone: { after: masked } },
-        });
-        tx.publish({
-          type: 'account.changed',
-          accountId: account.id,
-          seq: entry.seq,
-          memberIds: [],
-          permissionMemberIds: [],
-          reason: null,
-        });
+        await this.logAccountChange({ tx, account, log }, 'account.validated', { phone: { after: masked } });
         return loadAccountDto(tx.manager, account);
       },
       (account) => checkOwnerOnly(this.facts(account), auth.member),
