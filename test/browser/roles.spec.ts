@@ -164,7 +164,7 @@ describe.skipIf(!browserReady)('roles in Chromium', () => {
     await b.page.getByRole('button', { name: 'Save changes' }).click();
     const conflict = b.page.getByTestId('conflict');
     await conflict.waitFor({ timeout: 3000 });
-    expect(await conflict.getByRole('heading').innerText()).toBe('Someone else saved this first');
+    expect(await conflict.getByRole('heading').innerText()).toBe('Someone else changed the role “Support” first');
     const table = await conflict.locator('tbody tr').allInnerTexts();
     expect(table.find((row) => row.startsWith('Name'))).toMatch(/Support desk\s+Support$/);
     expect(table.find((row) => row.startsWith('Description'))).toMatch(/Not changed by you\s+Answers customers in Talk$/);

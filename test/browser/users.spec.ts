@@ -1,8 +1,18 @@
-import type { MemberDetailDto, MemberPageDto } from '@rolecall/contracts';
+import type { AccountDto, MemberDetailDto, MemberPageDto } from '@rolecall/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, inviteAndAccept, PASSWORD, ROLE, uniqueEmail } from '../api/support/factories.js';
+import {
+  createAccount,
+  enrolTotp,
+  ifMatch,
+  invite,
+  inviteAndAccept,
+  PASSWORD,
+  ROLE,
+  totpAt,
+  uniqueEmail,
+} from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -213,7 +223,7 @@ describe.skipIf(!browserReady)('Users pages in Chromium', () => {
     await theirs.page.getByRole('heading', { name: 'Mia Member', level: 1 }).waitFor();
 
     // Presence: each sees the other; editing shows as soon as a field changes.
-    await expect.poll(() => mine.page.getByTestId('presence').innerText()).toContain('Adam Admin is also viewing');
+    await expect.poll(() => mine.page.getByTestId('presence').innerText()).toContain('Adam Admin is viewing');
     await theirs.page.locator('#member-role').selectOption({ label: 'Read only' });
     await expect.poll(() => mine.page.getByTestId('presence').innerText()).toContain('Adam Admin is editing');
 
@@ -228,7 +238,10 @@ describe.skipIf(!browserReady)('Users pages in Chromium', () => {
     await conflict.waitFor();
     const conflictText = await conflict.innerText();
     expect(conflictText).toContain('Someone else changed Mia Member first');
-    expect(conflictText).toMatch(/Role\s+Admin/);
+    // Their change (Read only) beside mine, saved first (Admin); nothing else differs.
+    expect(await conflict.locator('tbody tr').allInnerTexts()).toEqual([
+      expect.stringMatching(/^Role\s+Read only\s+Admin$/),
+    ]);
     await keepScreenshot(theirs.page, 'member-conflict');
     let now = await api.get<MemberDetailDto>(`/users/${member.member.id}`, { token: owner.token });
     expect(now.body.role.id).toBe(ROLE.admin);
@@ -258,5 +271,68 @@ describe.skipIf(!browserReady)('Users pages in Chromium', () => {
     expect(theirs.errors).toEqual([]);
     await mine.context.close();
     await theirs.context.close();
+  });
+
+  it('the 2FA filter lists who has not turned it on, stays in the address, and the column marks them while 2FA is required', async () => {
+    const api = client(app.url);
+    const owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
+    const { secret } = await enrolTotp(api, owner.token, app.clock.now());
+    const sara = await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Sara Secure' });
+    await enrolTotp(api, sara.token, app.clock.now());
+    await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Nick Nofactor' });
+    const ivy = uniqueEmail('ivy');
+    expect((await invite(api, owner, [ivy])).status).toBe(201);
+    app.clock.advance(31_000); // a fresh code for signing in
+
+    const { page, errors, context } = await newPage(browser);
+    await page.goto(`${app.url}/signin`);
+    await page.fill('#email', owner.email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.fill('#totp', await totpAt(secret, app.clock.now()));
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${app.url}/users`);
+    const count = () => page.getByTestId('member-count').innerText();
+    const names = () => page.locator('tbody tr a.name').allInnerTexts();
+    await expect.poll(count).toBe('4 members');
+
+    // Off: the member who has not turned 2FA on; invited people (no 2FA yet) match neither value.
+    const filter = page.getByLabel('2FA', { exact: true });
+    await filter.selectOption({ label: 'Off' });
+    await expect.poll(count).toBe('1 member match');
+    expect(await names()).toEqual(['Nick Nofactor']);
+    expect(new URL(page.url()).searchParams.get('twoFactor')).toBe('false');
+    await filter.selectOption({ label: 'On' });
+    await expect.poll(names).toEqual(['Olive Owner', 'Sara Secure']);
+    expect(new URL(page.url()).searchParams.get('twoFactor')).toBe('true');
+
+    // The address keeps it: a reload shows the same list with the same choice.
+    await filter.selectOption({ label: 'Off' });
+    await expect.poll(names).toEqual(['Nick Nofactor']);
+    await page.reload();
+    await expect.poll(names).toEqual(['Nick Nofactor']);
+    expect(await filter.inputValue()).toBe('false');
+    const nick = page.locator('tbody tr', { hasText: 'Nick Nofactor' });
+    expect(await nick.innerText()).toContain('Not enrolled');
+    expect(await nick.innerText()).not.toContain('required');
+
+    // Once the account requires 2FA, the filter and the column say who is not compliant (live).
+    const current = await api.get<AccountDto>('/account', { token: owner.token });
+    const required = await api.patch(
+      '/account',
+      { require2fa: true },
+      { token: owner.token, headers: ifMatch(current.body.version) },
+    );
+    expect(required.status, JSON.stringify(required.body)).toBe(200);
+    await expect.poll(() => nick.innerText()).toMatch(/Not enrolled\s*, required/);
+    expect(await filter.locator('option:checked').innerText()).toBe('Off (not compliant)');
+    await keepScreenshot(page, 'users-2fa-filter');
+
+    await filter.selectOption({ label: 'Anyone' });
+    await expect.poll(count).toBe('4 members');
+    expect(new URL(page.url()).searchParams.has('twoFactor')).toBe(false);
+    expect(await page.locator('tbody tr', { hasText: ivy }).innerText()).not.toContain('Not enrolled');
+    expect(errors).toEqual([]);
+    await context.close();
   });
 });

@@ -6,6 +6,8 @@
  */
 import {
   emailSchema,
+  ENFORCED_AUTH_STATES,
+  MEMBER_STATUSES,
   type AccountDto,
   type ActivityEntryDto,
   type EnforcedAuthState,
@@ -47,6 +49,8 @@ export interface MemberFilters {
   status: MemberStatus | '';
   team: string;
   agent: '' | 'true' | 'false';
+  /** `false`: members who have not turned on 2FA (not compliant); invited members match neither. */
+  twoFactor: '' | 'true' | 'false';
   /** Only while a provider is enforced: members who have (`linked`) or have not (`pending`) signed in with it. */
   enforcedAuth: '' | EnforcedAuthState;
   q: string;
@@ -58,12 +62,26 @@ export const EMPTY_FILTERS: MemberFilters = {
   status: '',
   team: '',
   agent: '',
+  twoFactor: '',
   enforcedAuth: '',
   q: '',
   sort: 'name',
 };
 
 export const PAGE_SIZE = 50;
+
+/** Whether anything narrows the list (the sort does not). */
+export function isFiltered(filters: MemberFilters): boolean {
+  return (
+    filters.roles.length > 0 ||
+    filters.status !== '' ||
+    filters.team !== '' ||
+    filters.agent !== '' ||
+    filters.twoFactor !== '' ||
+    filters.enforcedAuth !== '' ||
+    filters.q.trim() !== ''
+  );
+}
 
 function filterQuery(filters: MemberFilters): Record<string, string | readonly string[] | undefined> {
   const q = filters.q.trim();
@@ -72,9 +90,43 @@ function filterQuery(filters: MemberFilters): Record<string, string | readonly s
     status: filters.status || undefined,
     team: filters.team || undefined,
     agent: filters.agent || undefined,
+    twoFactor: filters.twoFactor || undefined,
     enforcedAuth: filters.enforcedAuth || undefined,
     q: q ? q.slice(0, 100) : undefined,
     sort: filters.sort,
+  };
+}
+
+/** The filters as the page address keeps them: the API's parameters, without the default sort. */
+export function filtersToSearch(filters: MemberFilters): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filterQuery(filters))) {
+    if (value === undefined || (key === 'sort' && value === EMPTY_FILTERS.sort)) continue;
+    for (const item of typeof value === 'string' ? [value] : value) params.append(key, item);
+  }
+  return params;
+}
+
+/** The filters of a page address; anything unknown falls back to "any". */
+export function filtersFromSearch(params: URLSearchParams): MemberFilters {
+  const oneOf = <T extends string>(key: string, values: readonly T[]): T | '' => {
+    const value = params.get(key);
+    return values.includes(value as T) ? (value as T) : '';
+  };
+  const booleans = ['true', 'false'] as const;
+  return {
+    roles: params.getAll('role'),
+    status: oneOf('status', MEMBER_STATUSES),
+    team: params.get('team') ?? '',
+    agent: oneOf('agent', booleans),
+    twoFactor: oneOf('twoFactor', booleans),
+    enforcedAuth: oneOf('enforcedAuth', ENFORCED_AUTH_STATES),
+    q: params.get('q') ?? '',
+    sort:
+      oneOf(
+        'sort',
+        SORT_OPTIONS.map((o) => o.value),
+      ) || EMPTY_FILTERS.sort,
   };
 }
 
@@ -251,6 +303,7 @@ export function matchesFilters(member: MemberDto, filters: MemberFilters): boole
   if (filters.status && member.status !== filters.status) return false;
   if (filters.team && !member.teams.some((team) => team.id === filters.team)) return false;
   if (filters.agent && String(member.agentAccess) !== filters.agent) return false;
+  if (filters.twoFactor && String(member.twoFactorEnabled) !== filters.twoFactor) return false;
   if (filters.enforcedAuth && member.enforcedAuth !== filters.enforcedAuth) return false;
   const q = filters.q.trim().toLowerCase();
   if (q && !memberLabel(member).toLowerCase().startsWith(q) && !member.email.startsWith(q)) return false;

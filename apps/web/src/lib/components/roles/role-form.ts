@@ -4,6 +4,7 @@
  * the two when saving answered 412.
  */
 import type { PermissionCatalogueDto, PermissionKey, RoleDto, RoleIcon, UpdateRoleRequest } from '@rolecall/contracts';
+import { conflictRow, type ConflictRow } from '$lib/components/live/conflict';
 import { describeFeature, sameKeys } from './permission-matrix';
 
 export interface RoleForm {
@@ -46,14 +47,6 @@ export function reapply(theirs: RoleDto, mine: UpdateRoleRequest): RoleForm {
   };
 }
 
-export interface ConflictRow {
-  label: string;
-  mine: string;
-  theirs: string;
-}
-
-const NOT_CHANGED = 'Not changed by you';
-
 function iconName(icon: string): string {
   return icon.charAt(0).toUpperCase() + icon.slice(1);
 }
@@ -70,8 +63,9 @@ export function conflictRows(
 ): ConflictRow[] {
   const rows: ConflictRow[] = [];
   const text = (label: string, my: string | undefined, their: string, before: string, show: (v: string) => string = (v) => v) => {
-    if (my !== undefined ? my === their : before === their) return;
-    rows.push({ label, mine: my !== undefined ? show(my) || '(empty)' : NOT_CHANGED, theirs: show(their) || '(empty)' });
+    const shown = (value: string) => show(value) || '(empty)';
+    const row = conflictRow(label, my === undefined ? undefined : shown(my), shown(their), before !== their);
+    if (row) rows.push(row);
   };
   text('Name', mine.name, theirs.name, base.name);
   text('Description', mine.description, theirs.description, base.description);
@@ -82,12 +76,9 @@ export function conflictRows(
   const baseKeys = new Set<string>(base.permissions);
   for (const feature of catalogue.features) {
     const theirText = describeFeature(feature, theirKeys);
-    if (myKeys) {
-      const myText = describeFeature(feature, myKeys);
-      if (myText !== theirText) rows.push({ label: `${feature.label} permissions`, mine: myText, theirs: theirText });
-    } else if (describeFeature(feature, baseKeys) !== theirText) {
-      rows.push({ label: `${feature.label} permissions`, mine: NOT_CHANGED, theirs: theirText });
-    }
+    const myText = myKeys ? describeFeature(feature, myKeys) : undefined;
+    const row = conflictRow(`${feature.label} permissions`, myText, theirText, describeFeature(feature, baseKeys) !== theirText);
+    if (row) rows.push(row);
   }
   return rows;
 }
