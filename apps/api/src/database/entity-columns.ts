@@ -1,31 +1,43 @@
 import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 
+const built = new WeakMap<DataSource, Map<string, EntityColumns<ObjectLiteral>>>();
+
 /**
  * One entity's columns under a table alias, for hand-written SQL on the hottest paths: a SELECT list
- * built once from TypeORM's metadata, and a hydrator that turns a raw row back into the entity with
- * the driver's own value conversion (SQLite's 0/1 booleans, for one). TypeORM's query builder spends
- * ~0.2 ms per query building SQL and mapping names; every request authenticates, so that path runs one
- * prepared statement instead of four built ones.
+ * built once from TypeORM's metadata (`alias.column AS "alias_column"`, TypeORM's own naming), and a
+ * hydrator that turns a raw row back into the entity with the driver's own value conversion (SQLite's
+ * 0/1 booleans, for one). TypeORM's query builder spends ~0.2 ms per query generating SQL and mapping
+ * names; every request authenticates and most lists load members' people, roles and teams, so those
+ * run prepared statements instead.
  */
 export class EntityColumns<T extends ObjectLiteral> {
-  /** `alias.column AS "alias_property", …` */
   readonly select: string;
   private readonly metadata: EntityMetadata;
   private readonly columns: { key: string; column: ColumnMetadata }[];
   private readonly primaryKey: string;
 
-  constructor(
+  private constructor(
     private readonly dataSource: DataSource,
     entity: EntityTarget<T>,
     alias: string,
   ) {
     this.metadata = dataSource.getMetadata(entity);
-    this.columns = this.metadata.columns.map((column) => ({ key: `${alias}_${column.propertyName}`, column }));
+    this.columns = this.metadata.columns.map((column) => ({ key: `${alias}_${column.databaseName}`, column }));
     this.select = this.columns.map(({ key, column }) => `${alias}.${column.databaseName} AS "${key}"`).join(', ');
     const primary = this.metadata.primaryColumns[0];
     if (!primary) throw new Error(`${this.metadata.name} has no primary column`);
-    this.primaryKey = `${alias}_${primary.propertyName}`;
+    this.primaryKey = `${alias}_${primary.databaseName}`;
+  }
+
+  /** Built once per data source, entity and alias. */
+  static of<T extends ObjectLiteral>(dataSource: DataSource, entity: EntityTarget<T>, alias: string): EntityColumns<T> {
+    let byKey = built.get(dataSource);
+    if (!byKey) built.set(dataSource, (byKey = new Map()));
+    const key = `${dataSource.getMetadata(entity).name}|${alias}`;
+    let columns = byKey.get(key);
+    if (!columns) byKey.set(key, (columns = new EntityColumns(dataSource, entity, alias) as unknown as EntityColumns<ObjectLiteral>));
+    return columns as unknown as EntityColumns<T>;
   }
 
   /** The entity in a raw row; null when an outer join found none (its primary key is null). */
@@ -39,5 +51,18 @@ export class EntityColumns<T extends ObjectLiteral> {
   }
 }
 
+const isPostgres = (dataSource: DataSource): boolean => dataSource.options.type === 'postgres';
+
 /** The n-th (1-based) bound parameter in the database's own syntax. */
-export const parameter = (dataSource: DataSource, n: number): string => (dataSource.options.type === 'postgres' ? `$${n}` : '?');
+export const parameter = (dataSource: DataSource, n: number): string => (isPostgres(dataSource) ? `$${n}` : '?');
+
+/**
+ * `column` is one of a list bound as the n-th parameter (`listParameter`): one parameter whatever the
+ * list's length (`= ANY($n)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite), so the
+ * statement text does not change with it and each id is a primary-key probe.
+ */
+export const inList = (dataSource: DataSource, column: string, n: number): string =>
+  isPostgres(dataSource) ? `${column} = ANY($${n})` : `${column} IN (SELECT value FROM json_each(?))`;
+
+export const listParameter = (dataSource: DataSource, values: readonly string[]): unknown =>
+  isPostgres(dataSource) ? [...values] : JSON.stringify(values);

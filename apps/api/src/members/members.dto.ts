@@ -1,10 +1,10 @@
 import { systemRoleById, type EnforcedAuthState, type MemberDto, type PermissionKey, type TeamRef } from '@rolecall/contracts';
-import { In, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
+import { EntityColumns, inList, listParameter } from '../database/entity-columns.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
 import { RoleEntity } from '../roles/role.entity.js';
-import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
 import type { MemberEntity } from './member.entity.js';
 
 /** What a member's JSON is made from, loaded in batches by `loadMemberDtos`. */
@@ -43,23 +43,27 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
   const personIds = [...new Set(members.map((m) => m.personId).filter((id): id is string => id !== null))];
   const roleIds = [...new Set(members.map((m) => m.roleId))];
   const match = enforcedIdentity(account);
-  // One after another: the manager may be a transaction's, and one connection cannot run queries in parallel.
-  const persons = personIds.length ? await manager.getRepository(PersonEntity).findBy({ id: In(personIds) }) : [];
-  const roles = await manager.getRepository(RoleEntity).find({ where: { id: In(roleIds) }, select: { id: true, name: true, icon: true } });
-  const links = await manager.getRepository(MemberTeamEntity).findBy({ memberId: In(members.map((m) => m.id)) });
-  const linked = match ? await personsWithIdentity(manager, personIds, match) : new Set<string>();
-  const teamIds = [...new Set(links.map((link) => link.teamId))];
-  const teams = teamIds.length
-    ? await manager.getRepository(TeamEntity).find({ where: { id: In(teamIds) }, select: { id: true, name: true } })
+  const source = manager.connection;
+  const people = EntityColumns.of(source, PersonEntity, 'p');
+  // Prepared statements with the ids as one parameter (see EntityColumns); one after another: the
+  // manager may be a transaction's, and one connection cannot run queries in parallel.
+  const persons = personIds.length
+    ? (await manager.query<Record<string, unknown>[]>(`SELECT ${people.select} FROM persons p WHERE ${inList(source, 'p.id', 1)}`, [listParameter(source, personIds)])).map(
+        (row) => people.hydrate(row)!,
+      )
     : [];
+  const roles = await manager.query<Pick<RoleEntity, 'id' | 'name' | 'icon'>[]>(`SELECT r.id, r.name, r.icon FROM roles r WHERE ${inList(source, 'r.id', 1)}`, [
+    listParameter(source, roleIds),
+  ]);
+  const teamRows = await manager.query<{ memberId: string; id: string; name: string }[]>(
+    `SELECT mt.member_id AS "memberId", t.id, t.name FROM member_teams mt JOIN teams t ON t.id = mt.team_id WHERE ${inList(source, 'mt.member_id', 1)}`,
+    [listParameter(source, members.map((m) => m.id))],
+  );
+  const linked = match ? await personsWithIdentity(manager, personIds, match) : new Set<string>();
   const personById = new Map(persons.map((p) => [p.id, p]));
   const roleById = new Map(roles.map((r) => [r.id, r]));
-  const teamById = new Map(teams.map((t) => [t.id, { id: t.id, name: t.name }]));
   const teamsOf = new Map<string, TeamRef[]>();
-  for (const link of links) {
-    const team = teamById.get(link.teamId);
-    if (team) (teamsOf.get(link.memberId) ?? teamsOf.set(link.memberId, []).get(link.memberId)!).push(team);
-  }
+  for (const { memberId, id, name } of teamRows) (teamsOf.get(memberId) ?? teamsOf.set(memberId, []).get(memberId)!).push({ id, name });
   return members.map((member) =>
     toMemberDto(member, account, {
       person: member.personId ? (personById.get(member.personId) ?? null) : null,

@@ -60,10 +60,10 @@ export class SessionsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     const source = db.dataSource;
-    const session = new EntityColumns(source, SessionEntity, 's');
-    const person = new EntityColumns(source, PersonEntity, 'p');
-    const member = new EntityColumns(source, MemberEntity, 'm');
-    const account = new EntityColumns(source, AccountEntity, 'a');
+    const session = EntityColumns.of(source, SessionEntity, 's');
+    const person = EntityColumns.of(source, PersonEntity, 'p');
+    const member = EntityColumns.of(source, MemberEntity, 'm');
+    const account = EntityColumns.of(source, AccountEntity, 'a');
     this.authSql = {
       sql:
         `SELECT ${session.select}, ${person.select}, ${member.select}, ${account.select} FROM sessions s ` +
