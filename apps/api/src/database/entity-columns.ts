@@ -66,3 +66,18 @@ export const inList = (dataSource: DataSource, column: string, n: number): strin
 
 export const listParameter = (dataSource: DataSource, values: readonly string[]): unknown =>
   isPostgres(dataSource) ? [...values] : JSON.stringify(values);
+
+/**
+ * Positional parameters for hand-written SQL, numbered in order of use (`$1, $2…` on PostgreSQL, `?`
+ * on SQLite): `add` returns the placeholder, so build the text left to right.
+ */
+export class SqlParams {
+  readonly values: unknown[] = [];
+
+  constructor(private readonly postgres: boolean) {}
+
+  add(value: unknown): string {
+    this.values.push(value);
+    return this.postgres ? `$${this.values.length}` : '?';
+  }
+}

@@ -1,9 +1,11 @@
 import { isWellFormedText, type MemberStatus } from '@rolecall/contracts';
-import type { EntityManager, SelectQueryBuilder } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from '../database/data-source.js';
+import { EntityColumns, SqlParams } from '../database/entity-columns.js';
 import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
 import { MemberEntity } from './member.entity.js';
+import type { PersonSummary, RoleRef } from './members.dto.js';
 
 export interface MemberFilter {
   roles?: string[];
@@ -92,113 +94,130 @@ export class MembersRepository {
     return this.repo.createQueryBuilder('m').where('m.account_id = :accountId', { accountId }).andWhere('m.email IN (:...emails)', { emails }).getMany();
   }
 
-  /** Every filter but `q`, on the members alias `m` (or another alias, for the search branches). */
-  private filtered(accountId: string, filter: MemberFilter, m = 'm'): SelectQueryBuilder<MemberEntity> {
-    const query = this.repo.createQueryBuilder(m).where(`${m}.account_id = :accountId`, { accountId });
-    if (filter.roles?.length) query.andWhere(`${m}.role_id IN (:...roles)`, { roles: filter.roles });
-    if (filter.status) query.andWhere(`${m}.status = :status`, { status: filter.status });
-    if (filter.agent !== undefined) {
-      query.andWhere(`${m}.agent_access = :agent`, { agent: this.kind === 'sqlite' ? Number(filter.agent) : filter.agent });
-    }
+  /** Every filter but `q`, as conditions on the members alias `m`. */
+  private conditions(accountId: string, filter: MemberFilter, m: string, params: SqlParams): string[] {
+    const where = [`${m}.account_id = ${params.add(accountId)}`];
+    if (filter.roles?.length) where.push(`${m}.role_id IN (${filter.roles.map((role) => params.add(role)).join(', ')})`);
+    if (filter.status) where.push(`${m}.status = ${params.add(filter.status)}`);
+    if (filter.agent !== undefined) where.push(`${m}.agent_access = ${params.add(this.kind === 'sqlite' ? Number(filter.agent) : filter.agent)}`);
     if (filter.twoFactor !== undefined) {
       // As `twoFactorEnabled` in the member JSON: null (matching neither) while invited or without a person.
-      const totp = `EXISTS (SELECT 1 FROM persons p WHERE p.id = ${m}.person_id AND p.totp_secret IS NOT NULL)`;
-      query.andWhere(`${m}.status <> 'invited' AND ${m}.person_id IS NOT NULL AND ${filter.twoFactor ? totp : `NOT ${totp}`}`);
+      const totp = `EXISTS (SELECT 1 FROM persons tp WHERE tp.id = ${m}.person_id AND tp.totp_secret IS NOT NULL)`;
+      where.push(`${m}.status <> 'invited'`, `${m}.person_id IS NOT NULL`, filter.twoFactor ? totp : `NOT ${totp}`);
     }
-    if (filter.team) {
-      query.andWhere(`EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = ${m}.id AND mt.team_id = :team)`, { team: filter.team });
-    }
+    if (filter.team) where.push(`EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = ${m}.id AND mt.team_id = ${params.add(filter.team)})`);
     if (filter.enforcedAuth) {
       const { state, match } = filter.enforcedAuth;
-      if (!match) query.andWhere('1 = 0');
+      if (!match) where.push('1 = 0');
       else {
-        const exists = identityExistsSql(m, match);
-        query.andWhere(state === 'linked' ? exists.sql : `NOT ${exists.sql}`, exists.params);
+        const exists = identityExistsSql(m, match, params);
+        where.push(state === 'linked' ? exists : `NOT ${exists}`);
       }
     }
-    return query;
+    return where;
   }
 
-  /** `alias.column` starts with the prefix (`:prefixLo`, `:prefixHi`), as an index range. */
-  private startsWith(alias: string, column: 'sort_name' | 'email', hasUpperBound: boolean): string {
+  /** `alias.column` starts with the prefix, as an index range. */
+  private startsWith(alias: string, column: 'sort_name' | 'email', range: { lo: string; hi: string | null }, params: SqlParams): string {
     // PostgreSQL compares in the database's collation unless told otherwise; "C" is code point order.
     const value = this.kind === 'postgres' ? `${alias}.${column} COLLATE "C"` : `${alias}.${column}`;
-    return hasUpperBound ? `(${value} >= :prefixLo AND ${value} < :prefixHi)` : `${value} >= :prefixLo`;
+    const from = `${value} >= ${params.add(range.lo)}`;
+    return range.hi === null ? from : `(${from} AND ${value} < ${params.add(range.hi)})`;
   }
 
   /**
-   * The members matching the filters as disjoint branches, so each one is an index range: without `q`
-   * one branch; with `q` the name matches, and the email matches whose name does not match.
+   * The WHERE clause of each disjoint branch of the members matching the filters (and `extra`, e.g. the
+   * cursor), so each one is an index range: without `q` one branch on alias `m`; with `q` the name
+   * matches (`mn`) and the email matches whose name does not match (`me`).
    */
-  private branches(accountId: string, filter: MemberFilter): SelectQueryBuilder<MemberEntity>[] {
-    if (!filter.q) return [this.filtered(accountId, filter)];
-    const { lo, hi } = prefixRange(filter.q.toLowerCase());
-    const prefix = { prefixLo: lo, prefixHi: hi };
-    const byName = this.filtered(accountId, filter, 'mn').andWhere(this.startsWith('mn', 'sort_name', hi !== null), prefix);
-    const byEmail = this.filtered(accountId, filter, 'me')
-      .andWhere(this.startsWith('me', 'email', hi !== null), prefix)
-      .andWhere(`NOT ${this.startsWith('me', 'sort_name', hi !== null)}`);
-    return [byName, byEmail];
+  private branches(accountId: string, filter: MemberFilter, params: SqlParams, extra?: (m: string) => string): { alias: string; where: string }[] {
+    const build = (alias: string, more: () => string[]) => {
+      const where = [...this.conditions(accountId, filter, alias, params), ...more()];
+      if (extra) where.push(extra(alias));
+      return { alias, where: where.join(' AND ') };
+    };
+    if (!filter.q) return [build('m', () => [])];
+    const range = prefixRange(filter.q.toLowerCase());
+    return [
+      build('mn', () => [this.startsWith('mn', 'sort_name', range, params)]),
+      build('me', () => [this.startsWith('me', 'email', range, params), `NOT ${this.startsWith('me', 'sort_name', range, params)}`]),
+    ];
   }
 
-  private async count(branches: SelectQueryBuilder<MemberEntity>[], parameters: Record<string, unknown>): Promise<number> {
-    if (branches.length === 1) return branches[0]!.getCount();
-    const union = branches.map((branch) => branch.select(`${branch.alias}.id`, 'id').getQuery()).join(' UNION ALL ');
-    const row = await this.manager
-      .createQueryBuilder()
-      .select('COUNT(1)', 'cnt')
-      .from(`(${union})`, 'matches')
-      .setParameters(parameters)
-      .getRawOne<{ cnt: number | string }>();
+  private async count(accountId: string, filter: MemberFilter): Promise<number> {
+    const params = new SqlParams(this.kind === 'postgres');
+    const branches = this.branches(accountId, filter, params);
+    const sql =
+      branches.length === 1
+        ? `SELECT COUNT(*) AS cnt FROM members m WHERE ${branches[0]!.where}`
+        : `SELECT COUNT(*) AS cnt FROM (${branches.map(({ alias, where }) => `SELECT ${alias}.id FROM members ${alias} WHERE ${where}`).join(' UNION ALL ')}) matches`;
+    const [row] = await this.manager.query<{ cnt: number | string }[]>(sql, params.values);
     return Number(row?.cnt ?? 0);
   }
 
-  /** One page in keyset order plus the total matching the filters (counted unless `knownTotal` is given). */
-  async page(accountId: string, query: MemberPageQuery, knownTotal?: number): Promise<{ rows: MemberEntity[]; total: number; nextCursor: string | null }> {
+  /**
+   * One page in keyset order plus the total matching the filters (counted unless `knownTotal` is
+   * given). Hand-written SQL (the list is the busiest read): each row comes with its person's name,
+   * avatar and 2FA state and its role's name and icon, so the member JSON needs only the teams more.
+   */
+  async page(accountId: string, query: MemberPageQuery, knownTotal?: number): Promise<{ rows: MemberListRow[]; total: number; nextCursor: string | null }> {
     const descending = query.sort?.startsWith('-') ?? false;
     const direction = descending ? 'DESC' : 'ASC';
     const key = (query.sort?.replace(/^-/, '') || 'name') as SortKey;
     const sortColumn = SORT_COLUMNS[key];
     const take = query.limit + 1;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
-    /** After the cursor in keyset order, on alias `m`: a row value, so both databases seek to it in the sort index. */
-    const afterCursor = (m: string) => `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (:cursorValue, :cursorId)`;
-    const cursorParams = cursor ? { cursorValue: cursor[0], cursorId: cursor[1] } : {};
 
-    const branches = this.branches(accountId, query);
-    const parameters = Object.assign({}, ...branches.map((branch) => branch.getParameters())) as Record<string, unknown>;
-    const countBranches = branches.map((branch) => branch.clone());
-    const count = async () => knownTotal ?? this.count(countBranches, parameters);
-    let pageQuery: SelectQueryBuilder<MemberEntity>;
-    if (branches.length === 1) {
-      pageQuery = branches[0]!;
-      if (cursor) pageQuery.andWhere(afterCursor('m'), cursorParams);
-    } else {
+    const params = new SqlParams(this.kind === 'postgres');
+    /** After the cursor in keyset order: a row value, so both databases seek to it in the sort index. */
+    const afterCursor = cursor
+      ? (m: string) => `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (${params.add(cursor[0])}, ${params.add(cursor[1])})`
+      : undefined;
+    const branches = this.branches(accountId, query, params, afterCursor);
+    const order = (m: string) => `ORDER BY ${m}.${sortColumn} ${direction}, ${m}.id ${direction}`;
+    let where: string;
+    if (branches.length === 1) where = branches[0]!.where;
+    else {
       // The first `take` rows of a union are among the first `take` rows of each of its branches.
-      const tops = branches.map((branch) => {
-        const m = branch.alias;
-        if (cursor) branch.andWhere(afterCursor(m), cursorParams);
-        if (this.kind === 'postgres') {
-          // PostgreSQL keeps no statistics for "C" comparisons on a column of the default collation and
-          // would walk the sort index in the hope of meeting the prefix soon; behind OFFSET 0 it takes
-          // the branch's matches by the prefix index first, then the top `take` of them.
-          const matches = branch.select(`${m}.id`, 'id').addSelect(`${m}.${sortColumn}`, 'sort_key').getQuery();
-          return `SELECT page_ids.id FROM (SELECT matched.id FROM (${matches} OFFSET 0) matched ORDER BY matched.sort_key ${direction}, matched.id ${direction} LIMIT ${take}) page_ids`;
-        }
-        return `SELECT page_ids.id FROM (${branch.select(`${m}.id`, 'id').orderBy(`${m}.${sortColumn}`, direction).addOrderBy(`${m}.id`, direction).limit(take).getQuery()}) page_ids`;
-      });
-      pageQuery = this.repo.createQueryBuilder('m').where(`m.id IN (${tops.join(' UNION ALL ')})`).setParameters({ ...parameters, ...cursorParams });
+      const tops = branches.map(({ alias: m, where: matching }) =>
+        this.kind === 'postgres'
+          ? // PostgreSQL keeps no statistics for "C" comparisons on a column of the default collation and
+            // would walk the sort index in the hope of meeting the prefix soon; behind OFFSET 0 it takes
+            // the branch's matches by the prefix index first, then the top `take` of them.
+            `SELECT page_ids.id FROM (SELECT matched.id FROM (SELECT ${m}.id AS id, ${m}.${sortColumn} AS sort_key FROM members ${m} WHERE ${matching} OFFSET 0) matched ` +
+            `ORDER BY matched.sort_key ${direction}, matched.id ${direction} LIMIT ${take}) page_ids`
+          : `SELECT page_ids.id FROM (SELECT ${m}.id AS id FROM members ${m} WHERE ${matching} ${order(m)} LIMIT ${take}) page_ids`,
+      );
+      where = `m.id IN (${tops.join(' UNION ALL ')})`;
     }
-    pageQuery.orderBy(`m.${sortColumn}`, direction).addOrderBy('m.id', direction).limit(take);
+    const member = EntityColumns.of(this.manager.connection, MemberEntity, 'm');
+    const pageSql =
+      `SELECT ${member.select}, p.id AS "p_id", p.name AS "p_name", p.avatar_url AS "p_avatar_url", ` +
+      `CASE WHEN p.totp_secret IS NULL THEN 0 ELSE 1 END AS "p_totp", r.id AS "r_id", r.name AS "r_name", r.icon AS "r_icon" ` +
+      `FROM members m LEFT JOIN persons p ON p.id = m.person_id LEFT JOIN roles r ON r.id = m.role_id WHERE ${where} ${order('m')} LIMIT ${take}`;
+    const runPage = () => this.manager.query<Record<string, unknown>[]>(pageSql, params.values);
+    const count = async () => knownTotal ?? this.count(accountId, query);
     // On the PostgreSQL pool both run at once, each on a connection of its own; a transaction has one
     // connection, which runs one query at a time (pg 9 throws otherwise), and SQLite has one anyway.
-    const [total, rows] =
-      this.kind === 'postgres' && !this.manager.queryRunner
-        ? await Promise.all([count(), pageQuery.getMany()])
-        : [await count(), await pageQuery.getMany()];
-    const more = rows.length > query.limit;
-    if (more) rows.pop();
-    const last = rows.at(-1);
+    const [total, raw] =
+      this.kind === 'postgres' && !this.manager.queryRunner ? await Promise.all([count(), runPage()]) : [await count(), await runPage()];
+    const more = raw.length > query.limit;
+    if (more) raw.pop();
+    const rows = raw.map((row): MemberListRow => ({
+      member: member.hydrate(row)!,
+      person: row['p_id'] == null ? null : { name: row['p_name'] as string, avatarUrl: (row['p_avatar_url'] as string | null) ?? null, twoFactorEnabled: Number(row['p_totp']) === 1 },
+      role: row['r_id'] == null ? null : { id: row['r_id'] as string, name: row['r_name'] as string, icon: row['r_icon'] as RoleRef['icon'] },
+    }));
+    const last = rows.at(-1)?.member;
     return { rows, total, nextCursor: more && last ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id) : null };
   }
+}
+
+/** A row of the member list: the member with what its JSON shows of its person and role. */
+export interface MemberListRow {
+  member: MemberEntity;
+  /** null while invited (no person yet). */
+  person: PersonSummary | null;
+  /** null only if the role row is missing (the JSON then falls back to the system catalogue). */
+  role: RoleRef | null;
 }

@@ -16,7 +16,7 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { MemberTeamEntity } from '../teams/team.entity.js';
 import { MemberEntity } from './member.entity.js';
 import { MemberTotals } from './member-totals.js';
-import { loadMemberDtos } from './members.dto.js';
+import { loadMemberDtos, memberListDtos } from './members.dto.js';
 import { MembersRepository, type MemberPageQuery } from './members.repository.js';
 
 export interface MemberUpdate {
@@ -41,7 +41,7 @@ export class MembersService {
     return this.db.read(async (manager) => {
       const page = await new MembersRepository(manager, this.db.kind).page(auth.account.id, query, this.totals.get(key));
       this.totals.set(key, page.total);
-      return { items: await loadMemberDtos(manager, auth.account, page.rows), nextCursor: page.nextCursor, total: page.total };
+      return { items: await memberListDtos(manager, auth.account, page.rows), nextCursor: page.nextCursor, total: page.total };
     });
   }
 

@@ -1,5 +1,6 @@
 import type { AuthEnforcement, SsoProvider } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
+import type { SqlParams } from '../database/entity-columns.js';
 import { IdentityEntity } from './identity.entity.js';
 
 /** The identities that satisfy an account's enforcement: its provider, and for Okta the account's own issuer. */
@@ -40,13 +41,9 @@ export async function personsWithIdentity(
 }
 
 /** SQL for "the member's person has a matching identity", for the member list filter; `alias` is the members alias. */
-export function identityExistsSql(
-  alias: string,
-  match: IdentityMatch,
-): { sql: string; params: Record<string, string> } {
-  const issuer = match.issuer === null ? '' : ' AND i.issuer = :identityIssuer';
-  return {
-    sql: `EXISTS (SELECT 1 FROM identities i WHERE i.person_id = ${alias}.person_id AND i.provider = :identityProvider${issuer})`,
-    params: { identityProvider: match.provider, ...(match.issuer === null ? {} : { identityIssuer: match.issuer }) },
-  };
+export function identityExistsSql(alias: string, match: IdentityMatch, params: SqlParams): string {
+  // Placeholders are numbered as they are added: add them in the order of the text.
+  const provider = `i.provider = ${params.add(match.provider)}`;
+  const issuer = match.issuer === null ? '' : ` AND i.issuer = ${params.add(match.issuer)}`;
+  return `EXISTS (SELECT 1 FROM identities i WHERE i.person_id = ${alias}.person_id AND ${provider}${issuer})`;
 }
