@@ -36,6 +36,33 @@ describe('GET /account', () => {
       validated: false,
     });
   });
+
+  it('shows seat usage as it is after every change, in GET /account and GET /me alike (usage is cached per activity seq)', async () => {
+    const owner = await createAccount(api, { plan: 'business' });
+    const usage = async () => {
+      const [viaAccount, viaMe] = await Promise.all([account(owner), api.get<{ account: AccountDto }>('/me', { token: owner.token })]);
+      expect(viaMe.body.account.seats).toEqual(viaAccount.seats);
+      expect(viaMe.body.account.agentSeats).toEqual(viaAccount.agentSeats);
+      return { used: viaAccount.seats.used, invited: viaAccount.seats.invited, agents: viaAccount.agentSeats.used };
+    };
+    expect(await usage()).toEqual({ used: 1, invited: 0, agents: 0 });
+    const member = await join(owner);
+    expect(await usage()).toEqual({ used: 2, invited: 0, agents: 0 });
+    const invited = await invite(api, owner, [uniqueEmail()], { agentAccess: true });
+    expect(await usage()).toEqual({ used: 3, invited: 1, agents: 1 });
+    const agent = await api.patch<MemberDto>(`/users/${member.member.id}`, { agentAccess: true }, { token: owner.token, headers: ifMatch(member.member.version) });
+    expect(agent.status).toBe(200);
+    expect(await usage()).toEqual({ used: 3, invited: 1, agents: 2 });
+    const revoked = await api.post<MemberDto>(`/users/${member.member.id}/revoke`, undefined, { token: owner.token, headers: ifMatch(agent.body.version) });
+    expect(revoked.status).toBe(200);
+    expect(await usage()).toEqual({ used: 2, invited: 1, agents: 1 });
+    const cancelled = await api.delete(`/users/${invited.body.items[0]!.id}`, undefined, { token: owner.token, headers: ifMatch(invited.body.items[0]!.version) });
+    expect(cancelled.status).toBe(204);
+    expect(await usage()).toEqual({ used: 1, invited: 0, agents: 0 });
+    const reactivated = await api.post(`/users/${member.member.id}/reactivate`, undefined, { token: owner.token, headers: ifMatch(revoked.body.version) });
+    expect(reactivated.status).toBe(200);
+    expect(await usage()).toEqual({ used: 2, invited: 0, agents: 1 });
+  });
 });
 
 describe('PATCH /account', () => {

@@ -1,6 +1,6 @@
 import type { AccountDto } from '@rolecall/contracts';
 import { agentCost, countSeatsGrouped, planLimits, type SeatCount } from '@rolecall/domain';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { MemberEntity } from '../members/member.entity.js';
 import type { AccountEntity } from './account.entity.js';
 
@@ -17,6 +17,31 @@ export async function seatCount(manager: EntityManager, accountId: string): Prom
     .addGroupBy('m.agent_access')
     .getRawMany();
   return countSeatsGrouped(rows.map((row) => ({ status: row.status, agentAccess: Boolean(row.agentAccess), count: Number(row.n) })));
+}
+
+/** Cached usages kept per data source (one app); the oldest goes first. */
+const USAGE_CAPACITY = 1_000;
+const usageCache = new WeakMap<DataSource, Map<string, SeatCount>>();
+
+/**
+ * Seat usage for showing (`GET /me`, `GET /account`, the live layer's resync), cached by the
+ * account's activity seq as `MemberTotals` caches list totals: every change of a member's status or
+ * agent access is logged in the account's activity in its own transaction, so a seq names one usage
+ * on every node. The seq is read (with the account) before the count, so a count stored under a
+ * seq is never older than it. Inside a transaction (seat checks, a change's answer) it is always
+ * counted: the change may not have been logged yet.
+ */
+async function seatUsage(manager: EntityManager, account: AccountEntity): Promise<SeatCount> {
+  if (manager.queryRunner) return seatCount(manager, account.id);
+  let cache = usageCache.get(manager.connection);
+  if (!cache) usageCache.set(manager.connection, (cache = new Map()));
+  const key = `${account.id}|${account.activitySeq}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const usage = await seatCount(manager, account.id);
+  if (cache.size >= USAGE_CAPACITY) cache.delete(cache.keys().next().value!);
+  cache.set(key, usage);
+  return usage;
 }
 
 export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountDto {
@@ -43,5 +68,5 @@ export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountD
 }
 
 export async function loadAccountDto(manager: EntityManager, account: AccountEntity): Promise<AccountDto> {
-  return toAccountDto(account, await seatCount(manager, account.id));
+  return toAccountDto(account, await seatUsage(manager, account));
 }

@@ -4,7 +4,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 /** A person's membership in an account (SPEC §4). Invited members have an email but maybe no person yet. */
 @Entity('members')
 @Index('ux_members_account_email', ['accountId', 'email'], { unique: true })
-@Index('ix_members_account_status', ['accountId', 'status'])
+@Index('ix_members_account_status_agent', ['accountId', 'status', 'agentAccess'])
 @Index('ix_members_person', ['personId'])
 @Index('ix_members_account_person', ['accountId', 'personId'])
 export class MemberEntity {

@@ -3,6 +3,7 @@ import { MemberListIndexes1732700000001 } from './1732700000001-member-list-inde
 import { SingleSignOn1732700000002 } from './1732700000002-single-sign-on.js';
 import { MemberSearchIndexes1732700000003 } from './1732700000003-member-search-indexes.js';
 import { MemberByPerson1732700000004 } from './1732700000004-member-by-person.js';
+import { SeatUsageIndex1732700000005 } from './1732700000005-seat-usage-index.js';
 
 /** Every migration, oldest first; run at start-up on SQLite and PostgreSQL alike. */
-export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004];
+export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004, SeatUsageIndex1732700000005];
