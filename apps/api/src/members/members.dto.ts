@@ -5,7 +5,7 @@ import { inList, listParameter } from '../database/entity-columns.js';
 import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import type { MemberEntity } from './member.entity.js';
-import type { MemberListRow } from './members.repository.js';
+import type { ListedMember, MemberListRow } from './members.repository.js';
 
 /** What a member's JSON shows of its person. */
 export interface PersonSummary {
@@ -25,7 +25,7 @@ export interface MemberDtoParts {
   enforcedAuth: EnforcedAuthState | null;
 }
 
-export function toMemberDto(member: MemberEntity, account: AccountEntity, parts: MemberDtoParts): MemberDto {
+export function toMemberDto(member: ListedMember, account: AccountEntity, parts: MemberDtoParts): MemberDto {
   return {
     id: member.id,
     email: member.email,

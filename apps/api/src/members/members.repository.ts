@@ -2,7 +2,7 @@ import { isWellFormedText, type MemberStatus } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from '../database/data-source.js';
-import { EntityColumns, SqlParams } from '../database/entity-columns.js';
+import { SqlParams } from '../database/entity-columns.js';
 import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
 import { MemberEntity } from './member.entity.js';
 import type { PersonSummary, RoleRef } from './members.dto.js';
@@ -190,9 +190,8 @@ export class MembersRepository {
       );
       where = `m.id IN (${tops.join(' UNION ALL ')})`;
     }
-    const member = EntityColumns.of(this.manager.connection, MemberEntity, 'm');
     const pageSql =
-      `SELECT ${member.select}, p.id AS "p_id", p.name AS "p_name", p.avatar_url AS "p_avatar_url", ` +
+      `SELECT ${LISTED_COLUMNS}, p.id AS "p_id", p.name AS "p_name", p.avatar_url AS "p_avatar_url", ` +
       `CASE WHEN p.totp_secret IS NULL THEN 0 ELSE 1 END AS "p_totp", r.id AS "r_id", r.name AS "r_name", r.icon AS "r_icon" ` +
       `FROM members m LEFT JOIN persons p ON p.id = m.person_id LEFT JOIN roles r ON r.id = m.role_id WHERE ${where} ${order('m')} LIMIT ${take}`;
     const runPage = () => this.manager.query<Record<string, unknown>[]>(pageSql, params.values);
@@ -204,7 +203,7 @@ export class MembersRepository {
     const more = raw.length > query.limit;
     if (more) raw.pop();
     const rows = raw.map((row): MemberListRow => ({
-      member: member.hydrate(row)!,
+      member: listedMember(row),
       person: row['p_id'] == null ? null : { name: row['p_name'] as string, avatarUrl: (row['p_avatar_url'] as string | null) ?? null, twoFactorEnabled: Number(row['p_totp']) === 1 },
       role: row['r_id'] == null ? null : { id: row['r_id'] as string, name: row['r_name'] as string, icon: row['r_icon'] as RoleRef['icon'] },
     }));
@@ -213,9 +212,41 @@ export class MembersRepository {
   }
 }
 
+/** What the member JSON and the list's cursor read of a member. */
+export type ListedMember = Pick<
+  MemberEntity,
+  'id' | 'email' | 'name' | 'status' | 'roleId' | 'agentAccess' | 'personId' | 'invitedAt' | 'joinedAt' | 'lastActiveAt' | 'version' | 'sortName' | 'createdAt' | 'lastActiveSort'
+>;
+
+/** The page's member columns, named as `ListedMember`'s properties (so a row maps without TypeORM's metadata). */
+const LISTED_COLUMNS =
+  'm.id AS "id", m.email AS "email", m.name AS "name", m.status AS "status", m.role_id AS "roleId", m.agent_access AS "agentAccess", ' +
+  'm.person_id AS "personId", m.invited_at AS "invitedAt", m.joined_at AS "joinedAt", m.last_active_at AS "lastActiveAt", m.version AS "version", ' +
+  'm.sort_name AS "sortName", m.created_at AS "createdAt", m.last_active_sort AS "lastActiveSort"';
+
+function listedMember(row: Record<string, unknown>): ListedMember {
+  return {
+    id: row['id'] as string,
+    email: row['email'] as string,
+    name: row['name'] as string | null,
+    status: row['status'] as MemberStatus,
+    roleId: row['roleId'] as string,
+    // SQLite answers 0/1.
+    agentAccess: Boolean(row['agentAccess']),
+    personId: row['personId'] as string | null,
+    invitedAt: row['invitedAt'] as string | null,
+    joinedAt: row['joinedAt'] as string | null,
+    lastActiveAt: row['lastActiveAt'] as string | null,
+    version: Number(row['version']),
+    sortName: row['sortName'] as string,
+    createdAt: row['createdAt'] as string,
+    lastActiveSort: row['lastActiveSort'] as string,
+  };
+}
+
 /** A row of the member list: the member with what its JSON shows of its person and role. */
 export interface MemberListRow {
-  member: MemberEntity;
+  member: ListedMember;
   /** null while invited (no person yet). */
   person: PersonSummary | null;
   /** null only if the role row is missing (the JSON then falls back to the system catalogue). */
