@@ -47,6 +47,22 @@ describe('GET /users', () => {
     expect(combined.body.total).toBe(1);
     expect(ids(combined.body)).toEqual([ro.member.id]);
     expect((await get('q=%25')).body.total).toBe(0);
+    // A team's total is counted from the team's rows (a join), alone and with every other filter.
+    const inTeam = (query: string) => get(`team=${support!.id}&${query}`);
+    for (const [query, expected] of [
+      ['status=active', [ed.member.id]],
+      ['status=invited', []],
+      [`role=${ROLE.editor}`, [ed.member.id]],
+      [`role=${ROLE.readonly}`, []],
+      ['agent=true', [ed.member.id]],
+      ['agent=false', []],
+      ['q=edi', [ed.member.id]],
+      [`q=${encodeURIComponent(ed.email.slice(0, 3))}`, [ed.member.id]],
+      ['q=ror', []],
+    ] as const) {
+      const page = (await inTeam(query)).body;
+      expect({ query, ids: ids(page), total: page.total }).toEqual({ query, ids: [...expected], total: expected.length });
+    }
   });
 
   it('filters by 2FA (twoFactor=true/false) as the 2FA column shows it; invitations match neither', async () => {

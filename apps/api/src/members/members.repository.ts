@@ -94,8 +94,13 @@ export class MembersRepository {
     return this.repo.createQueryBuilder('m').where('m.account_id = :accountId', { accountId }).andWhere('m.email IN (:...emails)', { emails }).getMany();
   }
 
-  /** Every filter but `q`, as conditions on the members alias `m`. */
-  private conditions(accountId: string, filter: MemberFilter, m: string, params: SqlParams): string[] {
+  /**
+   * Every filter but `q`, as conditions on the members alias `m`. `forCount` writes the team filter
+   * as a join with the team's rows (`teamJoin` in FROM), so a count starts from the team's members
+   * instead of probing the team for every member of the account; a page keeps `EXISTS`, so it walks
+   * the sort index and stops after `limit + 1` rows.
+   */
+  private conditions(accountId: string, filter: MemberFilter, m: string, params: SqlParams, forCount = false): string[] {
     const where = [`${m}.account_id = ${params.add(accountId)}`];
     if (filter.roles?.length) where.push(`${m}.role_id IN (${filter.roles.map((role) => params.add(role)).join(', ')})`);
     if (filter.status) where.push(`${m}.status = ${params.add(filter.status)}`);
@@ -105,7 +110,13 @@ export class MembersRepository {
       const totp = `EXISTS (SELECT 1 FROM persons tp WHERE tp.id = ${m}.person_id AND tp.totp_secret IS NOT NULL)`;
       where.push(`${m}.status <> 'invited'`, `${m}.person_id IS NOT NULL`, filter.twoFactor ? totp : `NOT ${totp}`);
     }
-    if (filter.team) where.push(`EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = ${m}.id AND mt.team_id = ${params.add(filter.team)})`);
+    if (filter.team) {
+      where.push(
+        forCount
+          ? `${m}.id = mt.member_id AND mt.team_id = ${params.add(filter.team)}`
+          : `EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = ${m}.id AND mt.team_id = ${params.add(filter.team)})`,
+      );
+    }
     if (filter.enforcedAuth) {
       const { state, match } = filter.enforcedAuth;
       if (!match) where.push('1 = 0');
@@ -130,9 +141,15 @@ export class MembersRepository {
    * cursor), so each one is an index range: without `q` one branch on alias `m`; with `q` the name
    * matches (`mn`) and the email matches whose name does not match (`me`).
    */
-  private branches(accountId: string, filter: MemberFilter, params: SqlParams, extra?: (m: string) => string): { alias: string; where: string }[] {
+  private branches(
+    accountId: string,
+    filter: MemberFilter,
+    params: SqlParams,
+    options: { extra?: (m: string) => string; forCount?: boolean } = {},
+  ): { alias: string; where: string }[] {
+    const { extra, forCount = false } = options;
     const build = (alias: string, more: () => string[]) => {
-      const where = [...this.conditions(accountId, filter, alias, params), ...more()];
+      const where = [...this.conditions(accountId, filter, alias, params, forCount), ...more()];
       if (extra) where.push(extra(alias));
       return { alias, where: where.join(' AND ') };
     };
@@ -146,11 +163,11 @@ export class MembersRepository {
 
   private async count(accountId: string, filter: MemberFilter): Promise<number> {
     const params = new SqlParams(this.kind === 'postgres');
-    const branches = this.branches(accountId, filter, params);
+    const branches = this.branches(accountId, filter, params, { forCount: true });
     const sql =
       branches.length === 1
-        ? `SELECT COUNT(*) AS cnt FROM members m WHERE ${branches[0]!.where}`
-        : `SELECT COUNT(*) AS cnt FROM (${branches.map(({ alias, where }) => `SELECT ${alias}.id FROM members ${alias} WHERE ${where}`).join(' UNION ALL ')}) matches`;
+        ? `SELECT COUNT(*) AS cnt FROM ${teamJoin(filter)}members m WHERE ${branches[0]!.where}`
+        : `SELECT COUNT(*) AS cnt FROM (${branches.map(({ alias, where }) => `SELECT ${alias}.id FROM ${teamJoin(filter)}members ${alias} WHERE ${where}`).join(' UNION ALL ')}) matches`;
     const [row] = await this.manager.query<{ cnt: number | string }[]>(sql, params.values);
     return Number(row?.cnt ?? 0);
   }
@@ -173,7 +190,7 @@ export class MembersRepository {
     const afterCursor = cursor
       ? (m: string) => `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (${params.add(cursor[0])}, ${params.add(cursor[1])})`
       : undefined;
-    const branches = this.branches(accountId, query, params, afterCursor);
+    const branches = this.branches(accountId, query, params, afterCursor ? { extra: afterCursor } : {});
     const order = (m: string) => `ORDER BY ${m}.${sortColumn} ${direction}, ${m}.id ${direction}`;
     let where: string;
     if (branches.length === 1) where = branches[0]!.where;
@@ -211,6 +228,13 @@ export class MembersRepository {
     return { rows, total, nextCursor: more && last ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id) : null };
   }
 }
+
+/**
+ * A team filter's count starts from the team's rows: SQLite takes CROSS JOIN's left table as the outer
+ * loop (55 → 10 ms for a team of 20,000 at 100,000 members; walking the account and probing the team
+ * per member was the alternative it chose); PostgreSQL plans it as any inner join.
+ */
+const teamJoin = (filter: MemberFilter): string => (filter.team ? 'member_teams mt CROSS JOIN ' : '');
 
 /** What the member JSON and the list's cursor read of a member. */
 export type ListedMember = Pick<
