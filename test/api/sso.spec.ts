@@ -692,6 +692,27 @@ describe('SSO enforcement', () => {
     expect(moved.status).toBe(403);
     expect(moved.body).toMatchObject({ error: { code: 'FORBIDDEN' } });
   });
+
+  it("under Okta enforcement the list filter matches the account's own Okta issuer (provider and issuer both bound)", async () => {
+    const owner = await createAccount(api, { plan: 'enterprise', name: 'Olive Owner' });
+    await connectOkta(owner);
+    const linkedOne = await member(owner, { name: 'Lena Linked' });
+    const pendingOne = await member(owner, { name: 'Paul Pending' });
+    await ssoToken(owner, linkedOne, 'okta');
+    const enforced = await patchAccount(owner, { authEnforcement: 'okta' });
+    expect(enforced.status, JSON.stringify(enforced.body)).toBe(200);
+
+    const ids = async (query: string) => {
+      const page = (await api.get<MemberPageDto>(`/users?${query}`, { token: owner.token })).body;
+      return { ids: page.items.map((m) => m.id).sort(), total: page.total };
+    };
+    expect(await ids('enforcedAuth=linked')).toEqual({ ids: [linkedOne.member.id], total: 1 });
+    expect(await ids('enforcedAuth=pending')).toEqual({ ids: [owner.member.id, pendingOne.member.id].sort(), total: 2 });
+    // With a prefix too: both search branches bind the identity condition.
+    expect(await ids('enforcedAuth=linked&q=lena')).toEqual({ ids: [linkedOne.member.id], total: 1 });
+    expect(await ids(`enforcedAuth=linked&q=${encodeURIComponent(linkedOne.email.slice(0, 6))}`)).toEqual({ ids: [linkedOne.member.id], total: 1 });
+    expect(await ids('enforcedAuth=pending&q=lena')).toEqual({ ids: [], total: 0 });
+  });
 });
 
 describe('required 2FA', () => {

@@ -1,5 +1,6 @@
 import type { AccountDto } from '@rolecall/contracts';
 import { agentCost, countSeatsGrouped, planLimits, type SeatCount } from '@rolecall/domain';
+import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
 import { MemberEntity } from '../members/member.entity.js';
 import type { AccountEntity } from './account.entity.js';
@@ -19,9 +20,8 @@ export async function seatCount(manager: EntityManager, accountId: string): Prom
   return countSeatsGrouped(rows.map((row) => ({ status: row.status, agentAccess: Boolean(row.agentAccess), count: Number(row.n) })));
 }
 
-/** Cached usages kept per data source (one app); the oldest goes first. */
-const USAGE_CAPACITY = 1_000;
-const usageCache = new WeakMap<DataSource, Map<string, SeatCount>>();
+/** Usages per data source (one app): at most 1,000, least recently used out first. */
+const usageCache = new WeakMap<DataSource, LRUCache<string, SeatCount>>();
 
 /**
  * Seat usage for showing (`GET /me`, `GET /account`, the live layer's resync), cached by the
@@ -34,12 +34,11 @@ const usageCache = new WeakMap<DataSource, Map<string, SeatCount>>();
 async function seatUsage(manager: EntityManager, account: AccountEntity): Promise<SeatCount> {
   if (manager.queryRunner) return seatCount(manager, account.id);
   let cache = usageCache.get(manager.connection);
-  if (!cache) usageCache.set(manager.connection, (cache = new Map()));
+  if (!cache) usageCache.set(manager.connection, (cache = new LRUCache({ max: 1_000 })));
   const key = `${account.id}|${account.activitySeq}`;
   const cached = cache.get(key);
   if (cached) return cached;
   const usage = await seatCount(manager, account.id);
-  if (cache.size >= USAGE_CAPACITY) cache.delete(cache.keys().next().value!);
   cache.set(key, usage);
   return usage;
 }

@@ -74,10 +74,10 @@ export const listParameter = (dataSource: DataSource, values: readonly string[])
 export class SqlParams {
   readonly values: unknown[] = [];
 
-  constructor(private readonly postgres: boolean) {}
+  constructor(private readonly dataSource: DataSource) {}
 
   add(value: unknown): string {
     this.values.push(value);
-    return this.postgres ? `$${this.values.length}` : '?';
+    return parameter(this.dataSource, this.values.length);
   }
 }

@@ -1,7 +1,5 @@
+import { LRUCache } from 'lru-cache';
 import type { MemberFilter } from './members.repository.js';
-
-/** Entries kept; the oldest goes first (a list's total is cheap to count again). */
-const CAPACITY = 1_000;
 
 /**
  * `GET /users` totals by account state. An exact count walks every matching index entry (~10 ms at
@@ -12,7 +10,8 @@ const CAPACITY = 1_000;
  * (`PATCH /me` renames in every account of the person), 2FA, SSO links — are never cached.
  */
 export class MemberTotals {
-  private readonly totals = new Map<string, number>();
+  /** At most 1,000 totals, least recently used out first (a list's total is cheap to count again). */
+  private readonly totals = new LRUCache<string, number>({ max: 1_000 });
 
   /** The cache key of a query's total, or null when the filter is not versioned by the activity log. */
   key(accountId: string, activitySeq: number, filter: MemberFilter): string | null {
@@ -26,8 +25,6 @@ export class MemberTotals {
   }
 
   set(key: string | null, total: number): void {
-    if (key === null) return;
-    if (this.totals.size >= CAPACITY) this.totals.delete(this.totals.keys().next().value!);
-    this.totals.set(key, total);
+    if (key !== null) this.totals.set(key, total);
   }
 }

@@ -5,7 +5,6 @@ import { inList, listParameter } from '../database/entity-columns.js';
 import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import type { MemberEntity } from './member.entity.js';
-import type { ListedMember, MemberListRow } from './members.repository.js';
 
 /** What a member's JSON shows of its person. */
 export interface PersonSummary {
@@ -15,6 +14,38 @@ export interface PersonSummary {
 }
 
 export type RoleRef = Pick<RoleEntity, 'id' | 'name' | 'icon'>;
+
+/** What the member JSON and the list's cursor read of a member. */
+export type ListedMember = Pick<
+  MemberEntity,
+  'id' | 'email' | 'name' | 'status' | 'roleId' | 'agentAccess' | 'personId' | 'invitedAt' | 'joinedAt' | 'lastActiveAt' | 'version' | 'sortName' | 'createdAt' | 'lastActiveSort'
+>;
+
+/** A member with what its JSON shows of its person and role (a row of the member list's page). */
+export interface MemberListRow {
+  member: ListedMember;
+  /** null while invited (no person yet). */
+  person: PersonSummary | null;
+  /** null only if the role row is missing (the JSON then falls back to the system catalogue). */
+  role: RoleRef | null;
+}
+
+/** A person's summary as columns of alias `p` (an outer join may find none: `p_id` is then null). */
+export const PERSON_SUMMARY_COLUMNS =
+  'p.id AS "p_id", p.name AS "p_name", p.avatar_url AS "p_avatar_url", CASE WHEN p.totp_secret IS NULL THEN 0 ELSE 1 END AS "p_totp"';
+
+export function personSummaryOf(row: Record<string, unknown>): PersonSummary | null {
+  if (row['p_id'] == null) return null;
+  return { name: row['p_name'] as string, avatarUrl: (row['p_avatar_url'] as string | null) ?? null, twoFactorEnabled: Number(row['p_totp']) === 1 };
+}
+
+/** A role's reference as columns of alias `r`. */
+export const ROLE_REF_COLUMNS = 'r.id AS "r_id", r.name AS "r_name", r.icon AS "r_icon"';
+
+export function roleRefOf(row: Record<string, unknown>): RoleRef | null {
+  if (row['r_id'] == null) return null;
+  return { id: row['r_id'] as string, name: row['r_name'] as string, icon: row['r_icon'] as RoleRef['icon'] };
+}
 
 /** What a member's JSON is made from, loaded in batches by `loadMemberDtos`. */
 export interface MemberDtoParts {
@@ -55,14 +86,11 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
   // Prepared statements with the ids as one parameter (see EntityColumns); one after another: the
   // manager may be a transaction's, and one connection cannot run queries in parallel.
   const persons = personIds.length
-    ? await manager.query<{ id: string; name: string; avatarUrl: string | null; totp: number | boolean }[]>(
-        `SELECT p.id, p.name, p.avatar_url AS "avatarUrl", CASE WHEN p.totp_secret IS NULL THEN 0 ELSE 1 END AS totp FROM persons p WHERE ${inList(source, 'p.id', 1)}`,
-        [listParameter(source, personIds)],
-      )
+    ? await manager.query<Record<string, unknown>[]>(`SELECT ${PERSON_SUMMARY_COLUMNS} FROM persons p WHERE ${inList(source, 'p.id', 1)}`, [listParameter(source, personIds)])
     : [];
-  const roles = await manager.query<RoleRef[]>(`SELECT r.id, r.name, r.icon FROM roles r WHERE ${inList(source, 'r.id', 1)}`, [listParameter(source, roleIds)]);
-  const personById = new Map(persons.map((p) => [p.id, { name: p.name, avatarUrl: p.avatarUrl, twoFactorEnabled: Number(p.totp) === 1 }]));
-  const roleById = new Map(roles.map((r) => [r.id, r]));
+  const roles = await manager.query<Record<string, unknown>[]>(`SELECT ${ROLE_REF_COLUMNS} FROM roles r WHERE ${inList(source, 'r.id', 1)}`, [listParameter(source, roleIds)]);
+  const personById = new Map(persons.map((row) => [row['p_id'] as string, personSummaryOf(row)]));
+  const roleById = new Map(roles.map((row) => [row['r_id'] as string, roleRefOf(row)]));
   return memberListDtos(
     manager,
     account,

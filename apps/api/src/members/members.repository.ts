@@ -5,7 +5,7 @@ import type { DatabaseKind } from '../database/data-source.js';
 import { SqlParams } from '../database/entity-columns.js';
 import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
 import { MemberEntity } from './member.entity.js';
-import type { PersonSummary, RoleRef } from './members.dto.js';
+import { PERSON_SUMMARY_COLUMNS, personSummaryOf, ROLE_REF_COLUMNS, roleRefOf, type ListedMember, type MemberListRow } from './members.dto.js';
 
 export interface MemberFilter {
   roles?: string[];
@@ -95,12 +95,10 @@ export class MembersRepository {
   }
 
   /**
-   * Every filter but `q`, as conditions on the members alias `m`. `forCount` writes the team filter
-   * as a join with the team's rows (`teamJoin` in FROM), so a count starts from the team's members
-   * instead of probing the team for every member of the account; a page keeps `EXISTS`, so it walks
-   * the sort index and stops after `limit + 1` rows.
+   * Every filter but `q`, as conditions on the members alias `m`. With `teamJoined` the team filter
+   * is a condition on the joined `member_teams mt` (see `branches`); otherwise it is an `EXISTS`.
    */
-  private conditions(accountId: string, filter: MemberFilter, m: string, params: SqlParams, forCount = false): string[] {
+  private conditions(accountId: string, filter: MemberFilter, m: string, params: SqlParams, teamJoined: boolean): string[] {
     const where = [`${m}.account_id = ${params.add(accountId)}`];
     if (filter.roles?.length) where.push(`${m}.role_id IN (${filter.roles.map((role) => params.add(role)).join(', ')})`);
     if (filter.status) where.push(`${m}.status = ${params.add(filter.status)}`);
@@ -112,7 +110,7 @@ export class MembersRepository {
     }
     if (filter.team) {
       where.push(
-        forCount
+        teamJoined
           ? `${m}.id = mt.member_id AND mt.team_id = ${params.add(filter.team)}`
           : `EXISTS (SELECT 1 FROM member_teams mt WHERE mt.member_id = ${m}.id AND mt.team_id = ${params.add(filter.team)})`,
       );
@@ -137,21 +135,26 @@ export class MembersRepository {
   }
 
   /**
-   * The WHERE clause of each disjoint branch of the members matching the filters (and `extra`, e.g. the
-   * cursor), so each one is an index range: without `q` one branch on alias `m`; with `q` the name
-   * matches (`mn`) and the email matches whose name does not match (`me`).
+   * The FROM and WHERE of each disjoint branch of the members matching the filters (and `extra`, e.g.
+   * the cursor), so each one is an index range: without `q` one branch on alias `m`; with `q` the name
+   * matches (`mn`) and the email matches whose name does not match (`me`). `forCount` starts a team
+   * filter's branch from the team's rows (`member_teams mt CROSS JOIN members`; SQLite takes CROSS
+   * JOIN's left table as the outer loop, PostgreSQL plans it as any join): 55 → 20 ms for a team of
+   * ~13,000 at 100,000 members on SQLite, where it otherwise walked the account probing the team per
+   * member. A page keeps `EXISTS`, so it walks the sort index and stops after `limit + 1` rows.
    */
   private branches(
     accountId: string,
     filter: MemberFilter,
     params: SqlParams,
     options: { extra?: (m: string) => string; forCount?: boolean } = {},
-  ): { alias: string; where: string }[] {
-    const { extra, forCount = false } = options;
+  ): { alias: string; from: string; where: string }[] {
+    const { extra } = options;
+    const teamJoined = Boolean(options.forCount && filter.team);
     const build = (alias: string, more: () => string[]) => {
-      const where = [...this.conditions(accountId, filter, alias, params, forCount), ...more()];
+      const where = [...this.conditions(accountId, filter, alias, params, teamJoined), ...more()];
       if (extra) where.push(extra(alias));
-      return { alias, where: where.join(' AND ') };
+      return { alias, from: `${teamJoined ? 'member_teams mt CROSS JOIN ' : ''}members ${alias}`, where: where.join(' AND ') };
     };
     if (!filter.q) return [build('m', () => [])];
     const range = prefixRange(filter.q.toLowerCase());
@@ -162,12 +165,12 @@ export class MembersRepository {
   }
 
   private async count(accountId: string, filter: MemberFilter): Promise<number> {
-    const params = new SqlParams(this.kind === 'postgres');
+    const params = new SqlParams(this.manager.connection);
     const branches = this.branches(accountId, filter, params, { forCount: true });
     const sql =
       branches.length === 1
-        ? `SELECT COUNT(*) AS cnt FROM ${teamJoin(filter)}members m WHERE ${branches[0]!.where}`
-        : `SELECT COUNT(*) AS cnt FROM (${branches.map(({ alias, where }) => `SELECT ${alias}.id FROM ${teamJoin(filter)}members ${alias} WHERE ${where}`).join(' UNION ALL ')}) matches`;
+        ? `SELECT COUNT(*) AS cnt FROM ${branches[0]!.from} WHERE ${branches[0]!.where}`
+        : `SELECT COUNT(*) AS cnt FROM (${branches.map(({ alias, from, where }) => `SELECT ${alias}.id FROM ${from} WHERE ${where}`).join(' UNION ALL ')}) matches`;
     const [row] = await this.manager.query<{ cnt: number | string }[]>(sql, params.values);
     return Number(row?.cnt ?? 0);
   }
@@ -185,7 +188,7 @@ export class MembersRepository {
     const take = query.limit + 1;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
 
-    const params = new SqlParams(this.kind === 'postgres');
+    const params = new SqlParams(this.manager.connection);
     /** After the cursor in keyset order: a row value, so both databases seek to it in the sort index. */
     const afterCursor = cursor
       ? (m: string) => `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (${params.add(cursor[0])}, ${params.add(cursor[1])})`
@@ -196,20 +199,19 @@ export class MembersRepository {
     if (branches.length === 1) where = branches[0]!.where;
     else {
       // The first `take` rows of a union are among the first `take` rows of each of its branches.
-      const tops = branches.map(({ alias: m, where: matching }) =>
+      const tops = branches.map(({ alias: m, from, where: matching }) =>
         this.kind === 'postgres'
           ? // PostgreSQL keeps no statistics for "C" comparisons on a column of the default collation and
             // would walk the sort index in the hope of meeting the prefix soon; behind OFFSET 0 it takes
             // the branch's matches by the prefix index first, then the top `take` of them.
-            `SELECT page_ids.id FROM (SELECT matched.id FROM (SELECT ${m}.id AS id, ${m}.${sortColumn} AS sort_key FROM members ${m} WHERE ${matching} OFFSET 0) matched ` +
+            `SELECT page_ids.id FROM (SELECT matched.id FROM (SELECT ${m}.id AS id, ${m}.${sortColumn} AS sort_key FROM ${from} WHERE ${matching} OFFSET 0) matched ` +
             `ORDER BY matched.sort_key ${direction}, matched.id ${direction} LIMIT ${take}) page_ids`
-          : `SELECT page_ids.id FROM (SELECT ${m}.id AS id FROM members ${m} WHERE ${matching} ${order(m)} LIMIT ${take}) page_ids`,
+          : `SELECT page_ids.id FROM (SELECT ${m}.id AS id FROM ${from} WHERE ${matching} ${order(m)} LIMIT ${take}) page_ids`,
       );
       where = `m.id IN (${tops.join(' UNION ALL ')})`;
     }
     const pageSql =
-      `SELECT ${LISTED_COLUMNS}, p.id AS "p_id", p.name AS "p_name", p.avatar_url AS "p_avatar_url", ` +
-      `CASE WHEN p.totp_secret IS NULL THEN 0 ELSE 1 END AS "p_totp", r.id AS "r_id", r.name AS "r_name", r.icon AS "r_icon" ` +
+      `SELECT ${LISTED_COLUMNS}, ${PERSON_SUMMARY_COLUMNS}, ${ROLE_REF_COLUMNS} ` +
       `FROM members m LEFT JOIN persons p ON p.id = m.person_id LEFT JOIN roles r ON r.id = m.role_id WHERE ${where} ${order('m')} LIMIT ${take}`;
     const runPage = () => this.manager.query<Record<string, unknown>[]>(pageSql, params.values);
     const count = async () => knownTotal ?? this.count(accountId, query);
@@ -219,28 +221,11 @@ export class MembersRepository {
       this.kind === 'postgres' && !this.manager.queryRunner ? await Promise.all([count(), runPage()]) : [await count(), await runPage()];
     const more = raw.length > query.limit;
     if (more) raw.pop();
-    const rows = raw.map((row): MemberListRow => ({
-      member: listedMember(row),
-      person: row['p_id'] == null ? null : { name: row['p_name'] as string, avatarUrl: (row['p_avatar_url'] as string | null) ?? null, twoFactorEnabled: Number(row['p_totp']) === 1 },
-      role: row['r_id'] == null ? null : { id: row['r_id'] as string, name: row['r_name'] as string, icon: row['r_icon'] as RoleRef['icon'] },
-    }));
+    const rows = raw.map((row): MemberListRow => ({ member: listedMember(row), person: personSummaryOf(row), role: roleRefOf(row) }));
     const last = rows.at(-1)?.member;
     return { rows, total, nextCursor: more && last ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id) : null };
   }
 }
-
-/**
- * A team filter's count starts from the team's rows: SQLite takes CROSS JOIN's left table as the outer
- * loop (55 → 10 ms for a team of 20,000 at 100,000 members; walking the account and probing the team
- * per member was the alternative it chose); PostgreSQL plans it as any inner join.
- */
-const teamJoin = (filter: MemberFilter): string => (filter.team ? 'member_teams mt CROSS JOIN ' : '');
-
-/** What the member JSON and the list's cursor read of a member. */
-export type ListedMember = Pick<
-  MemberEntity,
-  'id' | 'email' | 'name' | 'status' | 'roleId' | 'agentAccess' | 'personId' | 'invitedAt' | 'joinedAt' | 'lastActiveAt' | 'version' | 'sortName' | 'createdAt' | 'lastActiveSort'
->;
 
 /** The page's member columns, named as `ListedMember`'s properties (so a row maps without TypeORM's metadata). */
 const LISTED_COLUMNS =
@@ -266,13 +251,4 @@ function listedMember(row: Record<string, unknown>): ListedMember {
     createdAt: row['createdAt'] as string,
     lastActiveSort: row['lastActiveSort'] as string,
   };
-}
-
-/** A row of the member list: the member with what its JSON shows of its person and role. */
-export interface MemberListRow {
-  member: ListedMember;
-  /** null while invited (no person yet). */
-  person: PersonSummary | null;
-  /** null only if the role row is missing (the JSON then falls back to the system catalogue). */
-  role: RoleRef | null;
 }
