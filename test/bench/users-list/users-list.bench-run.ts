@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { SYSTEM_ROLES, type AccountDto, type MemberPageDto, type TeamDto } from '@rolecall/contracts';
 import type BetterSqlite3 from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import type pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
@@ -16,12 +15,12 @@ import { createAccount, ifMatch } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';
 import { seedMembers } from './seed.js';
 import { ms, ratio, summarise, table, type Summary } from './stats.js';
-import { wireGetter } from './wire-client.js';
+import { nodeHttpGetter, wireGetter } from './http-clients.js';
 
 /**
  * `GET /users` at scale (see README.md): one account with BENCH_MEMBERS members, each query shape
  * timed over HTTP and, interleaved in the same run, at lower levels:
- *   HTTP      a lean keep-alive client on a raw socket (wire-client.ts, as wrk measures): Express/Nest,
+ *   HTTP      a lean keep-alive client on a raw socket (http-clients.ts, as wrk measures): Express/Nest,
  *             the access guard (session look-up; permissions are cached), query validation, the ETag
  *             interceptor, JSON serialisation and the loopback round trip
  *   node:http the same request through node:http's client (its ~0.3 ms of client work included)
@@ -76,7 +75,7 @@ const toPath = (params: ShapeParams): string => {
   if (params.sort) search.set('sort', params.sort);
   if (params.cursor) search.set('cursor', params.cursor);
   const query = search.toString();
-  return `/users${query ? `?${query}` : ''}`;
+  return `/api/v1/users${query ? `?${query}` : ''}`;
 };
 
 /** What the controller hands the service for these query parameters (default limit 50). */
@@ -88,49 +87,6 @@ const toServiceQuery = (params: ShapeParams): MemberPageQuery => ({
   ...(params.sort ? { sort: params.sort } : {}),
   ...(params.cursor ? { cursor: params.cursor } : {}),
 });
-
-/**
- * A keep-alive HTTP GET that reads the whole body (not parsed: parsing is the client's cost). A request
- * on a reused socket that the server closed as idle meanwhile (its keep-alive timeout) is retried once,
- * as Node's documentation advises; `retries` counts them.
- */
-function nodeHttpGetter(baseUrl: string, token: string) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const { hostname, port } = new URL(baseUrl);
-  let retries = 0;
-  const once = (path: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = http.request(
-        { host: hostname, port, path: `/api/v1${path}`, agent, headers: { authorization: `Bearer ${token}` } },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
-          response.on('error', reject);
-        },
-      );
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') ? new StaleSocket() : error,
-        );
-      });
-      request.end();
-    });
-  const get = async (path: string) => {
-    try {
-      return await once(path);
-    } catch (error) {
-      if (!(error instanceof StaleSocket)) throw error;
-      retries += 1;
-      return once(path);
-    }
-  };
-  return { get, retries: () => retries, close: () => agent.destroy() };
-}
-
-class StaleSocket extends Error {}
 
 interface Statement {
   label: string;
@@ -206,10 +162,11 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
   const auth = { account: accountEntity } as RequestAuth;
 
   // --- the query shapes -----------------------------------------------------------------------
-  const httpClient = wireGetter(app.url, { authorization: `Bearer ${owner.token}` });
-  const nodeClient = nodeHttpGetter(app.url, owner.token);
+  const bearer = { authorization: `Bearer ${owner.token}` };
+  const httpClient = wireGetter(app.url, bearer);
+  const nodeClient = nodeHttpGetter(app.url, bearer);
   const getJson = async <T>(path: string): Promise<T> => {
-    const reply = await httpClient.get(`/api/v1${path}`);
+    const reply = await httpClient.get(path);
     expect(reply.status, reply.body.toString('utf8', 0, 300)).toBe(200);
     return JSON.parse(reply.body.toString('utf8')) as T;
   };
@@ -321,7 +278,7 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
       [
         'http',
         async () => {
-          const { status } = await httpClient.get(`/api/v1${path}`);
+          const { status } = await httpClient.get(path);
           if (status !== 200) throw new Error(`GET ${path} answered ${status}`);
         },
       ],

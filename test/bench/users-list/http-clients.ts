@@ -1,8 +1,64 @@
+import http from 'node:http';
 import net from 'node:net';
 
-export interface WireReply {
+/**
+ * The two keep-alive GET clients of the users-list bench. Both take the same path (`/api/v1/…`) and
+ * headers, read the whole body without parsing it (parsing is the client's cost), and answer
+ * `{ status, body }`.
+ */
+export interface HttpReply {
   status: number;
   body: Buffer;
+}
+
+export interface HttpGetter {
+  get(path: string): Promise<HttpReply>;
+  /** Requests sent again because the server had closed the idle keep-alive socket. */
+  retries(): number;
+  close(): void;
+}
+
+/** The server closed a reused keep-alive socket (its idle timeout) just as a request went out. */
+class StaleSocket extends Error {}
+
+/** `once`, sent again once on a fresh socket when it met a stale one, as Node's documentation advises. */
+function retryingOnStale(once: (path: string) => Promise<HttpReply>, close: () => void): HttpGetter {
+  let retries = 0;
+  return {
+    get: async (path) => {
+      try {
+        return await once(path);
+      } catch (error) {
+        if (!(error instanceof StaleSocket)) throw error;
+        retries += 1;
+        return once(path);
+      }
+    },
+    retries: () => retries,
+    close,
+  };
+}
+
+/** Through node:http's client (ClientRequest, IncomingMessage, a one-socket keep-alive agent). */
+export function nodeHttpGetter(baseUrl: string, headers: Record<string, string>): HttpGetter {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const { hostname, port } = new URL(baseUrl);
+  const once = (path: string) =>
+    new Promise<HttpReply>((resolve, reject) => {
+      const request = http.request({ host: hostname, port, path, agent, headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        response.on('error', reject);
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') ? new StaleSocket() : error,
+        );
+      });
+      request.end();
+    });
+  return retryingOnStale(once, () => agent.destroy());
 }
 
 /**
@@ -16,10 +72,11 @@ export interface WireReply {
  * which a load generator's own loop does not let it do.
  *
  * It speaks only what the API answers: a status line, headers, and a body with `Content-Length`
- * (Express sets it for every JSON reply); anything else (chunked, a closed socket) fails loudly.
- * A socket the server closed while idle (its keep-alive timeout) is replaced before the next request.
+ * (Express sets it for every JSON reply); a chunked reply fails loudly. A socket the server closed
+ * while idle (its keep-alive timeout) is replaced before the next request, and a request whose socket
+ * closed under it is sent once more on a fresh one.
  */
-export function wireGetter(baseUrl: string, headers: Record<string, string>) {
+export function wireGetter(baseUrl: string, headers: Record<string, string>): HttpGetter {
   const { hostname, port } = new URL(baseUrl);
   const headerLines = Object.entries({ host: `${hostname}:${port}`, ...headers })
     .map(([name, value]) => `${name}: ${value}\r\n`)
@@ -29,7 +86,7 @@ export function wireGetter(baseUrl: string, headers: Record<string, string>) {
     chunks: Buffer[];
     received: number;
     expected: number;
-    done: (error: Error | null, reply?: WireReply) => void;
+    done: (error: Error | null, reply?: HttpReply) => void;
   } | null = null;
 
   const open = () =>
@@ -41,7 +98,7 @@ export function wireGetter(baseUrl: string, headers: Record<string, string>) {
       fresh.on('data', (chunk: Buffer) => receive(chunk));
       fresh.on('close', () => {
         if (socket === fresh) socket = null;
-        waiting?.done(new ClosedEarly('the server closed the connection before the reply was complete'));
+        waiting?.done(new StaleSocket());
       });
     });
 
@@ -67,12 +124,11 @@ export function wireGetter(baseUrl: string, headers: Record<string, string>) {
     reply.done(null, { status, body: whole.subarray(bodyStart, reply.expected) });
   }
 
-  let retries = 0;
-  const once = async (path: string): Promise<WireReply> => {
+  const once = async (path: string): Promise<HttpReply> => {
     if (waiting) throw new Error('one request at a time');
     if (!socket || socket.destroyed) socket = await open();
     const request = Buffer.from(`GET ${path} HTTP/1.1\r\n${headerLines}\r\n`, 'latin1');
-    return new Promise<WireReply>((resolve, reject) => {
+    return new Promise<HttpReply>((resolve, reject) => {
       waiting = {
         chunks: [],
         received: 0,
@@ -87,18 +143,5 @@ export function wireGetter(baseUrl: string, headers: Record<string, string>) {
     });
   };
 
-  /** Retried once on a fresh socket when the server closed the idle one just as the request went out. */
-  const get = async (path: string): Promise<WireReply> => {
-    try {
-      return await once(path);
-    } catch (error) {
-      if (!(error instanceof ClosedEarly)) throw error;
-      retries += 1;
-      return once(path);
-    }
-  };
-
-  return { get, retries: () => retries, close: () => socket?.destroy() };
+  return retryingOnStale(once, () => socket?.destroy());
 }
-
-class ClosedEarly extends Error {}
