@@ -66,10 +66,27 @@ function secretsKey(value: string | undefined): Buffer | null {
 }
 
 export interface RateLimitConfig {
-  /** Failed sign-ins per email in the window. */
+  /**
+   * Failed sign-ins per email from one IP in the window; past it that IP is refused for that email.
+   * Failures per email from every IP together only slow sign-in down (see `signInSlowdown`), never
+   * refuse it: an attacker must not be able to lock the owner out.
+   */
   readonly signInPerEmail: number;
   /** Sign-in attempts per IP in the window. */
   readonly signInPerIp: number;
+  /**
+   * Failures per email across every IP: past `after` failures each sign-in of that email waits
+   * `stepMs` × 2^(failures − after), at most `maxMs` — the right password included, so the delay
+   * tells nothing.
+   */
+  readonly signInSlowdown: { readonly after: number; readonly stepMs: number; readonly maxMs: number };
+  /** Password-reset requests per email, and per IP, in the window (the answer is 202 either way). */
+  readonly passwordResetPerEmail: number;
+  readonly passwordResetPerIp: number;
+  /** Verification mails a person may ask for again (`POST /me/verify-email`) in the window. */
+  readonly verifyEmailPerPerson: number;
+  /** Uses of mailed links (verify, reset confirm, and their look-ups) per IP in the window. */
+  readonly linksPerIp: number;
   /** Wrong second-factor codes per person in the window. */
   readonly totpPerPerson: number;
   /** Invitation requests (each up to 50 emails) per account. */
@@ -82,6 +99,11 @@ export interface RateLimitConfig {
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   signInPerEmail: 10,
   signInPerIp: 100,
+  signInSlowdown: { after: 10, stepMs: 250, maxMs: 4000 },
+  passwordResetPerEmail: 3,
+  passwordResetPerIp: 20,
+  verifyEmailPerPerson: 3,
+  linksPerIp: 100,
   totpPerPerson: 5,
   invitationsPerAccount: 100,
   acceptancePerIp: 100,

@@ -28,6 +28,10 @@ export const ACTIVITY_ACTIONS = {
   'session.signed_out': 'Signed out',
   'person.2fa_enabled': 'Two-factor authentication turned on',
   'person.2fa_disabled': 'Two-factor authentication turned off',
+  'person.2fa_reset': 'Two-factor authentication reset by an admin',
+  'person.email_verified': 'Email address verified',
+  'person.email_claimed': 'Email address claimed by its owner',
+  'person.password_reset': 'Password reset',
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

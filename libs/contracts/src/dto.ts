@@ -84,6 +84,12 @@ export interface PersonDto {
   name: string;
   avatarUrl: string | null;
   twoFactorEnabled: boolean;
+  /**
+   * Whether the person proved they control the email (verification link, invitation, password reset,
+   * or a provider that vouches for it). An unverified email is owned by nobody: whoever proves the
+   * mailbox takes the person over.
+   */
+  emailVerified: boolean;
   createdAt: string;
 }
 
@@ -197,8 +203,30 @@ export interface InvitationInfoDto {
   email: string;
   invitedBy: string | null;
   expiresAt: string;
-  /** Whether a Rolecall login already exists for this email (sign in instead of choosing a password). */
+  /** Whether a verified Rolecall login already exists for this email (sign in instead of choosing a password). */
   existingPerson: boolean;
+  /**
+   * An unverified sign-up holds this email. The invitation proves the mailbox, so accepting it with a
+   * name and password takes that login over (its sessions end, its password and 2FA are removed).
+   */
+  unverifiedPerson: boolean;
+}
+
+/** `GET /auth/verify-email/:token`: whose address the link confirms. */
+export interface VerifyEmailInfoDto {
+  email: string;
+}
+
+/** `GET /auth/password-reset/:token`: whose password the link resets, and what the reset asks for. */
+export interface PasswordResetInfoDto {
+  email: string;
+  /** The person has 2FA on: the reset needs a current or recovery code too. */
+  twoFactorRequired: boolean;
+  /**
+   * The email is unverified: the reset proves the mailbox and takes the login over (its sessions end,
+   * its 2FA and linked sign-ins are removed), so no code is asked.
+   */
+  claimsAddress: boolean;
 }
 
 export interface AcceptInvitationResultDto {

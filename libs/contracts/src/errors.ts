@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   SYSTEM_ROLE_READONLY: 409,
   CONFLICT: 409,
   INVITATION_INVALID: 410,
+  /** A mailed link (email verification, password reset) that is unknown, used, replaced or expired. */
+  LINK_INVALID: 410,
   PAYLOAD_TOO_LARGE: 413,
   VERSION_MISMATCH: 412,
   PRECONDITION_REQUIRED: 428,

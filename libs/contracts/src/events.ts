@@ -18,7 +18,19 @@ export type PermissionChangeReason =
   | 'invitation_accepted';
 
 /** Why a session was ended (SPEC §6 `me.revoked`). */
-export type RevocationReason = 'member_revoked' | 'member_deleted' | 'session_ended' | 'signed_out' | 'ended_by_admin' | 'sso_enforced';
+export type RevocationReason =
+  | 'member_revoked'
+  | 'member_deleted'
+  | 'session_ended'
+  | 'signed_out'
+  | 'ended_by_admin'
+  | 'sso_enforced'
+  /** The owner of the mailbox proved it while this person's email was unverified: the person is theirs now. */
+  | 'email_claimed'
+  /** The person's password was reset through a mailed link: every session ends. */
+  | 'password_reset'
+  /** An admin reset the person's 2FA: their sessions in that account end. */
+  | 'two_factor_reset';
 
 export type PresenceResource = `member:${string}` | `role:${string}`;
 

@@ -86,6 +86,33 @@ export const idParamSchema = z.strictObject({ id: idSchema });
 export const updateProfileSchema = z.strictObject({ name: nameSchema });
 export type UpdateProfileRequest = z.input<typeof updateProfileSchema>;
 
+// ── Mailed links: email verification and password reset ─────────────────────────────────
+
+/** The token of a mailed link (256 random bits, base64url). */
+export const linkTokenSchema = z
+  .string()
+  .trim()
+  .min(20, 'This link is not complete')
+  .max(200, 'This link is not complete');
+
+/**
+ * Confirms the email with the mailed token. Signed in as that person, nothing else is needed; anyone
+ * else proves the mailbox and takes the unverified login over, so they choose its new password.
+ */
+export const verifyEmailSchema = z.strictObject({ token: linkTokenSchema, password: passwordSchema.optional() });
+export type VerifyEmailRequest = z.input<typeof verifyEmailSchema>;
+
+export const passwordResetSchema = z.strictObject({ email: emailSchema });
+export type PasswordResetRequest = z.input<typeof passwordResetSchema>;
+
+/** A new password with the mailed token; with 2FA on, a current or recovery code too. */
+export const passwordResetConfirmSchema = z.strictObject({
+  token: linkTokenSchema,
+  password: passwordSchema,
+  totp: totpSchema.optional(),
+});
+export type PasswordResetConfirmRequest = z.input<typeof passwordResetConfirmSchema>;
+
 // ── User management (SPEC §5) ─────────────────────────────────────────────────────────────
 
 export const MEMBER_STATUSES = ['invited', 'active', 'revoked'] as const;

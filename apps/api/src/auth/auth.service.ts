@@ -18,6 +18,7 @@ import { Database, type Tx } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { insertPerson } from '../persons/persons.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../sso/sso.rules.js';
@@ -78,25 +79,8 @@ export class AuthService {
     return this.db.transaction(async (tx) => {
       if (existing?.totpSecret) await this.requireSecondFactor(tx, existing, input.totp);
       const now = this.clock.now().toISOString();
-      const person =
-        existing ??
-        tx.manager.getRepository(PersonEntity).create({
-          id: randomUUID(),
-          email: input.email,
-          name: input.name,
-          passwordHash,
-          avatarUrl: null,
-          totpSecret: null,
-          totpPendingSecret: null,
-          totpLastStep: null,
-          recoveryCodes: null,
-          createdAt: now,
-        });
-      if (!existing) {
-        // Serialised on SQLite; on PostgreSQL a racing sign-up with the same email hits the unique
-        // index and answers 409 CONFLICT.
-        await tx.manager.getRepository(PersonEntity).insert(person);
-      }
+      // A new person's email is unverified until the mailed link is used (or the mailbox is proven otherwise).
+      const person = existing ?? (await insertPerson(tx.manager, { email: input.email, name: input.name, passwordHash, emailVerified: false, now }));
       const memberId = randomUUID();
       const account = tx.manager.getRepository(AccountEntity).create({
         id: randomUUID(),

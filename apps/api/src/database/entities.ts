@@ -2,6 +2,7 @@ import { AccountEntity } from '../accounts/account.entity.js';
 import { ActivityEntity } from '../activity/activity.entity.js';
 import { InvitationEntity } from '../invitations/invitation.entity.js';
 import { MemberEntity } from '../members/member.entity.js';
+import { EmailLinkEntity } from '../persons/email-link.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
@@ -21,4 +22,5 @@ export const ENTITIES = [
   ActivityEntity,
   IdentityEntity,
   SsoFlowEntity,
+  EmailLinkEntity,
 ];

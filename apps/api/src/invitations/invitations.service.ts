@@ -25,6 +25,7 @@ import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { insertPerson } from '../persons/persons.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
@@ -235,7 +236,14 @@ export class InvitationsService {
       const { invitation, member, account } = await this.liveInvitation(manager, token);
       const inviter = invitation.invitedByMemberId ? await manager.getRepository(MemberEntity).findOneBy({ id: invitation.invitedByMemberId }) : null;
       const person = await manager.getRepository(PersonEntity).findOneBy({ email: member.email });
-      return { accountName: account.name, email: member.email, invitedBy: inviter?.name ?? inviter?.email ?? null, expiresAt: invitation.expiresAt, existingPerson: person !== null };
+      return {
+        accountName: account.name,
+        email: member.email,
+        invitedBy: inviter?.name ?? inviter?.email ?? null,
+        expiresAt: invitation.expiresAt,
+        existingPerson: person?.emailVerified === true,
+        unverifiedPerson: person !== null && !person.emailVerified,
+      };
     });
   }
 
@@ -275,21 +283,8 @@ export class InvitationsService {
       if (ended.affected === 0) throw invalidInvitation();
       let person = existing ? await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: existing.id }) : null;
       const now = this.clock.now().toISOString();
-      if (!person) {
-        person = tx.manager.getRepository(PersonEntity).create({
-          id: randomUUID(),
-          email: member.email,
-          name: input.name!,
-          passwordHash,
-          avatarUrl: null,
-          totpSecret: null,
-          totpPendingSecret: null,
-          totpLastStep: null,
-          recoveryCodes: null,
-          createdAt: now,
-        });
-        await tx.manager.getRepository(PersonEntity).insert(person);
-      }
+      // The token proved the mailbox: a person made here starts verified.
+      person ??= await insertPerson(tx.manager, { email: member.email, name: input.name!, passwordHash, emailVerified: true, now });
       Object.assign(member, { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, version: member.version + 1, permissionsVersion: member.permissionsVersion + 1 });
       syncSortKeys(member);
       await tx.manager.getRepository(MemberEntity).update(

@@ -23,6 +23,7 @@ export function toPersonDto(person: PersonEntity): PersonDto {
     name: person.name,
     avatarUrl: person.avatarUrl,
     twoFactorEnabled: person.totpSecret !== null,
+    emailVerified: person.emailVerified,
     createdAt: person.createdAt,
   };
 }

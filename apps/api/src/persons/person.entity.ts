@@ -35,6 +35,18 @@ export class PersonEntity {
   @Column({ name: 'recovery_codes', type: 'simple-json', nullable: true })
   recoveryCodes!: string[] | null;
 
+  /** The person proved control of the email; until then whoever proves the mailbox takes the person over. */
+  @Column({ name: 'email_verified', type: 'boolean', default: false })
+  emailVerified!: boolean;
+
+  /** An admin reset the person's 2FA: the password stops working until a new one is set through the mailed link. */
+  @Column({ name: 'password_reset_required', type: 'boolean', default: false })
+  passwordResetRequired!: boolean;
+
+  /** An admin reset the person's 2FA: sessions without a second factor may only enrol until TOTP is on again. */
+  @Column({ name: 'two_factor_enrolment_required', type: 'boolean', default: false })
+  twoFactorEnrolmentRequired!: boolean;
+
   @Column({ name: 'created_at', type: 'varchar', length: 30 })
   createdAt!: string;
 }

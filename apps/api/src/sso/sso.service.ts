@@ -14,6 +14,7 @@ import { Database, type Tx } from '../database/database.service.js';
 import { InvitationEntity } from '../invitations/invitation.entity.js';
 import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { insertPerson } from '../persons/persons.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { IdentityEntity } from './identity.entity.js';
 import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from './oidc-clients.js';
@@ -386,19 +387,14 @@ export class SsoService {
     let person = existing ?? (await manager.getRepository(PersonEntity).findOneBy({ email: member.email }));
     if (!person) {
       const claimed = nameSchema.safeParse(typeof claims.name === 'string' ? claims.name : '');
-      person = manager.getRepository(PersonEntity).create({
-        id: randomUUID(),
+      // The provider vouched for the email (checked before): the new person starts verified.
+      person = await insertPerson(manager, {
         email: member.email,
         name: claimed.success ? claimed.data : member.email.split('@')[0]!.slice(0, 100),
         passwordHash: null,
-        avatarUrl: null,
-        totpSecret: null,
-        totpPendingSecret: null,
-        totpLastStep: null,
-        recoveryCodes: null,
-        createdAt: now,
+        emailVerified: true,
+        now,
       });
-      await manager.getRepository(PersonEntity).insert(person);
     }
     Object.assign(member, {
       personId: person.id,

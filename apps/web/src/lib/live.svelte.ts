@@ -70,4 +70,7 @@ export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
   signed_out: 'You signed out.',
   ended_by_admin: 'An admin signed you out of this account.',
   sso_enforced: 'This account now requires single sign-on. Sign in again with your company login.',
+  email_claimed: 'The owner of this email address confirmed it and took this login over. If that was not you, sign up again with an address you control.',
+  password_reset: 'Your password was reset, which signs you out everywhere. Sign in with the new password.',
+  two_factor_reset: 'An admin reset your two-factor authentication. Sign in again and set it up anew.',
 };

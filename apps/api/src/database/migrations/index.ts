@@ -4,6 +4,7 @@ import { SingleSignOn1732700000002 } from './1732700000002-single-sign-on.js';
 import { MemberSearchIndexes1732700000003 } from './1732700000003-member-search-indexes.js';
 import { MemberByPerson1732700000004 } from './1732700000004-member-by-person.js';
 import { SeatUsageIndex1732700000005 } from './1732700000005-seat-usage-index.js';
+import { MailboxProofs1732700000006 } from './1732700000006-mailbox-proofs.js';
 
 /** Every migration, oldest first; run at start-up on SQLite and PostgreSQL alike. */
-export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004, SeatUsageIndex1732700000005];
+export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004, SeatUsageIndex1732700000005, MailboxProofs1732700000006];
