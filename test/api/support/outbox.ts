@@ -27,3 +27,16 @@ export function invitationToken(dataDir: string, email: string): string {
   if (!match) throw new Error(`no invitation link in the mail to ${email}`);
   return match[1]!;
 }
+
+/**
+ * The token of the newest mailed link under `path` (`/verify-email/`, `/reset-password/`) to
+ * `email`, read from the real `.eml` file; null when no such mail was sent.
+ */
+export function linkToken(dataDir: string, email: string, path: string): string | null {
+  const pattern = new RegExp(`${path.replace(/\//g, '\\/')}([A-Za-z0-9_-]{43})`);
+  for (const mail of mailsTo(dataDir, email).reverse()) {
+    const match = pattern.exec(decodeQuotedPrintable(mail));
+    if (match) return match[1]!;
+  }
+  return null;
+}
