@@ -55,6 +55,8 @@ function messageForCode(code: ApiErrorCode): string {
       return 'That clashes with a recent change. Reload the page and try again.';
     case 'INVITATION_INVALID':
       return 'This invitation link is no longer valid. Ask for a new invitation.';
+    case 'LINK_INVALID':
+      return 'This link is not valid any more: it was used, replaced by a newer one, or it expired. Ask for a new one.';
     case 'PAYLOAD_TOO_LARGE':
       return 'That’s too much to send at once. Try fewer items.';
     case 'VERSION_MISMATCH':
