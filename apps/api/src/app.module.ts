@@ -23,6 +23,11 @@ import { TeamsService } from './teams/teams.service.js';
 import { AccessGuard } from './auth/access.guard.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
+import { EmailVerification } from './auth/email-verification.service.js';
+import { PasswordReset } from './auth/password-reset.service.js';
+import { RecoveryController } from './auth/recovery.controller.js';
+import { EmailLinks } from './persons/email-links.js';
+import { MailboxProofs } from './persons/mailbox-proofs.js';
 import { RateLimitService } from './auth/rate-limit.service.js';
 import { SecondFactorService } from './auth/second-factor.service.js';
 import { Clock, SystemClock } from './common/clock.js';
@@ -75,6 +80,10 @@ export class AppModule {
       RateLimitService,
       SecondFactorService,
       AuthService,
+      EmailLinks,
+      MailboxProofs,
+      EmailVerification,
+      PasswordReset,
       MeService,
       SecretBox,
       OidcClients,
@@ -87,7 +96,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 })],
-      controllers: [HealthController, AuthController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
+      controllers: [HealthController, AuthController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
       providers,
     };
   }

@@ -22,6 +22,8 @@ import { insertPerson } from '../persons/persons.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../sso/sso.rules.js';
+import type { IssuedLink } from '../persons/email-links.js';
+import { EmailVerification } from './email-verification.service.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { RateLimitService } from './rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
@@ -58,6 +60,7 @@ export class AuthService {
     @Inject(ActivityService) private readonly activity: ActivityService,
     @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
+    @Inject(EmailVerification) private readonly verification: EmailVerification,
   ) {}
 
   /**
@@ -66,21 +69,18 @@ export class AuthService {
    * factor), and gets the new account added to its memberships.
    */
   async signup(input: SignupRequest & { email: string }, meta: Meta): Promise<AuthResultDto> {
-    await this.limits.consume('signInIp', meta.ip ?? 'unknown');
+    const ip = meta.ip ?? 'unknown';
+    await this.limits.consume('signInIp', ip);
     const existing = await this.db.read((m) => m.getRepository(PersonEntity).findOneBy({ email: input.email }));
-    if (existing) {
-      await this.limits.check('signInEmail', input.email);
-      if (!(await verifyPassword(input.password, existing.passwordHash))) {
-        await this.limits.consume('signInEmail', input.email);
-        throw invalidCredentials();
-      }
-    }
+    if (existing) await this.checkPassword(existing, input.email, input.password, ip);
     const passwordHash = existing ? null : await hashPassword(input.password);
-    return this.db.transaction(async (tx) => {
+    let verification: IssuedLink | null = null;
+    const result = await this.db.transaction(async (tx) => {
       if (existing?.totpSecret) await this.requireSecondFactor(tx, existing, input.totp);
       const now = this.clock.now().toISOString();
       // A new person's email is unverified until the mailed link is used (or the mailbox is proven otherwise).
       const person = existing ?? (await insertPerson(tx.manager, { email: input.email, name: input.name, passwordHash, emailVerified: false, now }));
+      if (!existing) verification = await this.verification.issue(tx.manager, person);
       const memberId = randomUUID();
       const account = tx.manager.getRepository(AccountEntity).create({
         id: randomUUID(),
@@ -137,6 +137,8 @@ export class AuthService {
       tx.publish({ type: 'account.created', accountId: account.id, seq: entry.seq });
       return this.authResult(tx.manager, token, person, member, account);
     });
+    if (verification) await this.verification.send(verification);
+    return result;
   }
 
   /**
@@ -144,13 +146,10 @@ export class AuthService {
    * time). With 2FA on, a missing code answers `TOTP_REQUIRED` and a wrong one `TOTP_INVALID`.
    */
   async signIn(input: SignInRequest & { email: string }, meta: Meta): Promise<AuthResultDto> {
-    await this.limits.consume('signInIp', meta.ip ?? 'unknown');
-    await this.limits.check('signInEmail', input.email);
-    const person = await this.db.read((m) => m.getRepository(PersonEntity).findOneBy({ email: input.email }));
-    if (!(await verifyPassword(input.password, person?.passwordHash ?? null)) || !person) {
-      await this.limits.consume('signInEmail', input.email);
-      throw invalidCredentials();
-    }
+    const ip = meta.ip ?? 'unknown';
+    await this.limits.consume('signInIp', ip);
+    const found = await this.db.read((m) => m.getRepository(PersonEntity).findOneBy({ email: input.email }));
+    const person = await this.checkPassword(found, input.email, input.password, ip);
     const result = await this.db.transaction(async (tx) => {
       // SSO enforcement is judged before the second factor, so a refused member spends no code.
       const choice = await this.passwordMembership(tx.manager, person, input.accountId);
@@ -177,7 +176,6 @@ export class AuthService {
       tx.publish({ type: 'session.signed_in', accountId: account.id, personId: person.id, sessionId: session.id, seq: entry.seq });
       return this.authResult(tx.manager, token, person, member, account, session);
     });
-    await this.limits.reset('signInEmail', input.email);
     return result;
   }
 
@@ -245,7 +243,7 @@ export class AuthService {
       member: memberDto!,
       account: await loadAccountDto(manager, account),
       accounts: await this.accountsOf(manager, person.id),
-      ...(enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null }) ? { twoFactorEnrolmentRequired: true as const } : {}),
+      ...(enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null, enrolmentRequired: person.twoFactorEnrolmentRequired }) ? { twoFactorEnrolmentRequired: true as const } : {}),
     };
   }
 
@@ -295,6 +293,27 @@ export class AuthService {
     const chosen = active.find((m) => m.accountId === lastSession?.accountId) ?? active[0];
     if (!chosen) throw forbidden('You are not an active member of any account');
     return chosen;
+  }
+
+  /**
+   * The password check of sign-in and sign-up: refused from an IP that failed too often for this
+   * email, slowed down when the email failed often from anywhere (never refused: nobody can lock the
+   * owner out), the same answer for an unknown email and a wrong password. After an admin reset the
+   * person's 2FA, the right password is refused until a new one is chosen through the mailed link.
+   */
+  private async checkPassword(person: PersonEntity | null, email: string, password: string, ip: string): Promise<PersonEntity> {
+    await this.limits.passwordAttempt(email, ip);
+    if (!(await verifyPassword(password, person?.passwordHash ?? null)) || !person) {
+      await this.limits.passwordFailed(email, ip);
+      throw invalidCredentials();
+    }
+    await this.limits.passwordSucceeded(email, ip);
+    if (person.passwordResetRequired) {
+      throw forbidden('An admin reset your two-factor authentication: choose a new password through the link we mailed you (or ask for a new one with "Forgot password?")', {
+        reason: 'password_reset_required',
+      });
+    }
+    return person;
   }
 
   private async requireSecondFactor(tx: Tx, person: PersonEntity, code: string | undefined): Promise<void> {

@@ -1,40 +1,64 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { REDIS, type RedisConnections } from '../live/redis-bridge.js';
-import { APP_CONFIG, type AppConfig } from '../config.js';
+import { APP_CONFIG, type AppConfig, type RateLimitConfig } from '../config.js';
 import { DomainError } from '../common/domain-error.js';
 
-export type LimitName = 'signInEmail' | 'signInIp' | 'totp' | 'invitations' | 'acceptance';
+export type LimitName =
+  | 'signInIp'
+  | 'totp'
+  | 'invitations'
+  | 'acceptance'
+  | 'passwordResetEmail'
+  | 'passwordResetIp'
+  | 'verifyEmail'
+  | 'links';
+
+/** Failed passwords per (email, IP): refuses that IP for that email. */
+const EMAIL_FROM_IP = 'signInEmailIp';
+/** Failed passwords per email from every IP: only counts, for the slowdown. */
+const EMAIL_FAILURES = 'signInFailures';
 
 /**
- * Brute-force protection (rate-limiter-flexible): failed sign-ins per email, sign-in attempts per
- * IP, wrong second-factor codes per person, invitation requests per account, invitation look-ups
- * and accepts per IP. Answers 429 `RATE_LIMITED` with `Retry-After`.
+ * Brute-force protection (rate-limiter-flexible): sign-in attempts per IP, failed passwords per
+ * (email, IP), wrong second-factor codes per person, invitation requests per account, invitation
+ * look-ups and accepts per IP, password-reset requests per email and per IP, verification mails per
+ * person, mailed-link uses per IP. Answers 429 `RATE_LIMITED` with `Retry-After`.
+ *
+ * Failed passwords per email across all IPs never refuse — that would let anyone lock the owner out
+ * with ten wrong guesses — they slow every attempt at that email down instead (`passwordAttempt`).
  */
 @Injectable()
 export class RateLimitService {
-  private readonly limiters: Record<LimitName, RateLimiterAbstract>;
+  private readonly limiters: Record<LimitName | typeof EMAIL_FROM_IP | typeof EMAIL_FAILURES, RateLimiterAbstract>;
+  private readonly slowdown: RateLimitConfig['signInSlowdown'];
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(REDIS) redis: RedisConnections | null) {
-    const { signInPerEmail, signInPerIp, totpPerPerson, invitationsPerAccount, acceptancePerIp, windowSeconds } = config.rateLimits;
+    const limits = config.rateLimits;
+    this.slowdown = limits.signInSlowdown;
     // With Redis the counters are shared by every node; otherwise they live in this process.
     const limiter = (keyPrefix: string, points: number): RateLimiterAbstract =>
       redis
-        ? new RateLimiterRedis({ storeClient: redis.pub, useRedisPackage: true, keyPrefix: `${redis.prefix}:${keyPrefix}`, points, duration: windowSeconds })
-        : new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
+        ? new RateLimiterRedis({ storeClient: redis.pub, useRedisPackage: true, keyPrefix: `${redis.prefix}:${keyPrefix}`, points, duration: limits.windowSeconds })
+        : new RateLimiterMemory({ keyPrefix, points, duration: limits.windowSeconds });
     this.limiters = {
-      signInEmail: limiter('signin-email', signInPerEmail),
-      signInIp: limiter('signin-ip', signInPerIp),
-      totp: limiter('totp', totpPerPerson),
-      invitations: limiter('invitations', invitationsPerAccount),
-      acceptance: limiter('acceptance', acceptancePerIp),
+      [EMAIL_FROM_IP]: limiter('signin-email-ip', limits.signInPerEmail),
+      [EMAIL_FAILURES]: limiter('signin-failures', Number.MAX_SAFE_INTEGER),
+      signInIp: limiter('signin-ip', limits.signInPerIp),
+      totp: limiter('totp', limits.totpPerPerson),
+      invitations: limiter('invitations', limits.invitationsPerAccount),
+      acceptance: limiter('acceptance', limits.acceptancePerIp),
+      passwordResetEmail: limiter('reset-email', limits.passwordResetPerEmail),
+      passwordResetIp: limiter('reset-ip', limits.passwordResetPerIp),
+      verifyEmail: limiter('verify-email', limits.verifyEmailPerPerson),
+      links: limiter('links', limits.linksPerIp),
     };
   }
 
   /** Refuses when the key has no points left, without using one. */
   async check(name: LimitName, key: string): Promise<void> {
-    const state = await this.limiters[name].get(key);
-    if (state && state.remainingPoints <= 0) throw limited(state);
+    await this.refuseIfSpent(this.limiters[name], key);
   }
 
   /** Uses one point; refuses when none were left. */
@@ -50,6 +74,46 @@ export class RateLimitService {
   async reset(name: LimitName, key: string): Promise<void> {
     await this.limiters[name].delete(key);
   }
+
+  /**
+   * Before a password is checked: refused (429) when this IP has failed too often for this email;
+   * otherwise waits as long as the email's failures from every IP call for — whatever the password
+   * turns out to be, so the wait tells nothing.
+   */
+  async passwordAttempt(email: string, ip: string): Promise<void> {
+    await this.refuseIfSpent(this.limiters[EMAIL_FROM_IP], `${email}|${ip}`);
+    const failures = (await this.limiters[EMAIL_FAILURES].get(email))?.consumedPoints ?? 0;
+    const delay = slowdownMs(failures, this.slowdown);
+    if (delay > 0) await sleep(delay);
+  }
+
+  async passwordFailed(email: string, ip: string): Promise<void> {
+    await Promise.all([this.limiters[EMAIL_FROM_IP].penalty(`${email}|${ip}`, 1), this.limiters[EMAIL_FAILURES].penalty(email, 1)]);
+  }
+
+  /**
+   * The right password from this IP: its count starts again. The email's slowdown stays until its
+   * window ends — the owner signing in must not hand an attacker a fresh run of fast guesses.
+   */
+  async passwordSucceeded(email: string, ip: string): Promise<void> {
+    await this.limiters[EMAIL_FROM_IP].delete(`${email}|${ip}`);
+  }
+
+  /** A new password was set through a mailed link: earlier failures no longer say anything. */
+  async passwordChanged(email: string): Promise<void> {
+    await this.limiters[EMAIL_FAILURES].delete(email);
+  }
+
+  private async refuseIfSpent(limiter: RateLimiterAbstract, key: string): Promise<void> {
+    const state = await limiter.get(key);
+    if (state && state.remainingPoints <= 0) throw limited(state);
+  }
+}
+
+/** The wait before a password check after `failures` failures at one email: doubling past `after`, capped. */
+export function slowdownMs(failures: number, { after, stepMs, maxMs }: RateLimitConfig['signInSlowdown']): number {
+  if (failures < after) return 0;
+  return Math.min(maxMs, stepMs * 2 ** Math.min(30, failures - after));
 }
 
 function limited(state: RateLimiterRes): DomainError {

@@ -21,8 +21,8 @@ export class DomainError extends Error {
 
 export const notFound = (what: string): DomainError => new DomainError('NOT_FOUND', `${what} not found`);
 
-export const forbidden = (message = 'You do not have permission to do that'): DomainError =>
-  new DomainError('FORBIDDEN', message);
+export const forbidden = (message = 'You do not have permission to do that', details?: Record<string, unknown>): DomainError =>
+  new DomainError('FORBIDDEN', message, details);
 
 export const validationFailed = (fields: Record<string, string[]>, message = 'Some fields are invalid'): DomainError =>
   new DomainError('VALIDATION_FAILED', message, { fields });

@@ -6,6 +6,14 @@ import { notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import type { DatabaseKind } from './data-source.js';
 
+const DEADLOCK_ATTEMPTS = 3;
+
+/** PostgreSQL's deadlock_detected, as TypeORM passes it on. */
+function isDeadlock(error: unknown): boolean {
+  const failure = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return (failure?.driverError?.code ?? failure?.code) === '40P01';
+}
+
 /** A running transaction: its entity manager, and the domain events to publish once it commits. */
 export interface Tx {
   readonly manager: EntityManager;
@@ -43,13 +51,32 @@ export class Database implements OnModuleDestroy {
     return work(this.dataSource.manager);
   }
 
+  /**
+   * Runs `work` in a transaction. On PostgreSQL a transaction that loses a deadlock (40P01) is run
+   * again from the start, up to three times: a few flows lock more than one account row (a claimed
+   * email logs in every account of the person) and cannot always take them in one global order.
+   */
   async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const queued: DomainEvent[] = [];
-    const run = () =>
-      this.dataSource.transaction((manager) =>
+    let queued: DomainEvent[] = [];
+    const run = () => {
+      queued = [];
+      return this.dataSource.transaction((manager) =>
         work({ manager, kind: this.kind, publish: (event) => queued.push(event) }),
       );
-    const result = this.kind === 'sqlite' ? await this.mutex.runExclusive(run) : await run();
+    };
+    let result: T;
+    if (this.kind === 'sqlite') result = await this.mutex.runExclusive(run);
+    else {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await run();
+          break;
+        } catch (error) {
+          if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
+          this.logger.warn(`Transaction lost a deadlock; running it again (attempt ${attempt + 1} of ${DEADLOCK_ATTEMPTS})`);
+        }
+      }
+    }
     for (const event of queued) {
       try {
         this.events.publish(event);

@@ -25,6 +25,7 @@ import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import { insertPerson } from '../persons/persons.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -61,6 +62,7 @@ export class InvitationsService {
     @Inject(MailService) private readonly mail: MailService,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
   ) {}
 
   /** The role must be a system role or a custom role of this account. */
@@ -248,21 +250,26 @@ export class InvitationsService {
   }
 
   /**
-   * Accepts an invitation. A new person sets name and password; an existing person must be signed
-   * in as that email (the request's session). The token dies in the same transaction, so of two
-   * concurrent accepts exactly one wins.
+   * Accepts an invitation. The token proves the mailbox. A new person sets name and password. A
+   * verified person must be signed in as that email (the request's session). An unverified person
+   * — somebody may have signed up with this address first — is taken over by the token's holder
+   * unless they are signed in as that person: name and password are set anew and the old holder's
+   * sessions and credentials end (`MailboxProofs.claim`). The token dies in the same transaction,
+   * so of two concurrent accepts exactly one wins.
    */
   async accept(input: { token: string; name?: string | undefined; password?: string | undefined }, sessionToken: string | null, meta: Pick<Actor, 'ip' | 'userAgent'>): Promise<AcceptInvitationResultDto> {
     const preview = await this.db.read((manager) => this.liveInvitation(manager, input.token));
     const existing = await this.db.read((manager) => manager.getRepository(PersonEntity).findOneBy({ email: preview.member.email }));
-    let passwordHash: string | null = null;
-    if (existing) {
-      const signedIn = sessionToken ? await this.sessions.personOf(sessionToken) : null;
+    const signedIn = existing && sessionToken ? await this.sessions.personOf(sessionToken) : null;
+    const themselves = existing !== null && signedIn?.id === existing.id;
+    if (existing?.emailVerified && !themselves) {
       if (!signedIn) {
         throw new DomainError('UNAUTHENTICATED', `Sign in as ${preview.member.email} to accept this invitation`, { reason: 'sign_in_required', email: preview.member.email });
       }
-      if (signedIn.id !== existing.id) throw forbidden(`This invitation is for ${preview.member.email}; sign in with that email to accept it`);
-    } else {
+      throw forbidden(`This invitation is for ${preview.member.email}; sign in with that email to accept it`);
+    }
+    let passwordHash: string | null = null;
+    if (!themselves) {
       const fields: Record<string, string[]> = {};
       if (!input.name) fields['name'] = ['Required'];
       if (!input.password) fields['password'] = ['Required'];
@@ -283,8 +290,12 @@ export class InvitationsService {
       if (ended.affected === 0) throw invalidInvitation();
       let person = existing ? await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: existing.id }) : null;
       const now = this.clock.now().toISOString();
+      const proof = { via: 'invitation' as const, meta, locked: new Map([[account.id, account]]) };
+      if (person && themselves) await this.proofs.verified(tx, person, proof);
+      else if (person?.emailVerified) throw new DomainError('UNAUTHENTICATED', `Sign in as ${member.email} to accept this invitation`, { reason: 'sign_in_required', email: member.email });
+      else if (person) await this.proofs.claim(tx, person, { ...proof, passwordHash, name: input.name });
       // The token proved the mailbox: a person made here starts verified.
-      person ??= await insertPerson(tx.manager, { email: member.email, name: input.name!, passwordHash, emailVerified: true, now });
+      else person = await insertPerson(tx.manager, { email: member.email, name: input.name!, passwordHash, emailVerified: true, now });
       Object.assign(member, { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, version: member.version + 1, permissionsVersion: member.permissionsVersion + 1 });
       syncSortKeys(member);
       await tx.manager.getRepository(MemberEntity).update(

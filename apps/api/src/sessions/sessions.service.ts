@@ -129,7 +129,7 @@ export class SessionsService {
     if (!sessionMeetsEnforcement(account.authEnforcement, session, isOwner)) {
       throw new DomainError('SSO_REQUIRED', `This account signs in with ${account.authEnforcement}; sign in again with it`, { provider: account.authEnforcement });
     }
-    const limited = enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null });
+    const limited = enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null, enrolmentRequired: person.twoFactorEnrolmentRequired });
     if (limited && !options.allowEnrolmentOnly) throw twoFactorRequired();
     if (now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
       await this.touch(session, member, now.toISOString());

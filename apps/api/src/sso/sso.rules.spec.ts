@@ -92,6 +92,10 @@ describe('enrolmentOnly', () => {
     expect(enrolmentOnly(true, { mfa: true }, { hasTotp: false })).toBe(false);
     expect(enrolmentOnly(true, { mfa: false }, { hasTotp: true })).toBe(false);
     expect(enrolmentOnly(false, { mfa: false }, { hasTotp: false })).toBe(false);
+    // An admin reset the person's 2FA: required for them alone, whatever the account says.
+    expect(enrolmentOnly(false, { mfa: false }, { hasTotp: false, enrolmentRequired: true })).toBe(true);
+    expect(enrolmentOnly(false, { mfa: true }, { hasTotp: false, enrolmentRequired: true })).toBe(false);
+    expect(enrolmentOnly(false, { mfa: false }, { hasTotp: true, enrolmentRequired: true })).toBe(false);
   });
 });
 

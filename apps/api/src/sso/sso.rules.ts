@@ -73,10 +73,15 @@ export function switchAccount(
 
 /**
  * Required 2FA: a session that proved no second factor, of a person without TOTP, may only enrol
- * (GET /me, POST /me/2fa/setup, POST /me/2fa/confirm, POST /auth/sign-out) until they do.
+ * (GET /me, POST /me/2fa/setup, POST /me/2fa/confirm, POST /auth/sign-out) until they do. Required
+ * by the account, or for this person alone after an admin reset their 2FA (`enrolmentRequired`).
  */
-export function enrolmentOnly(require2fa: boolean, session: { mfa: boolean }, person: { hasTotp: boolean }): boolean {
-  return require2fa && !session.mfa && !person.hasTotp;
+export function enrolmentOnly(
+  require2fa: boolean,
+  session: { mfa: boolean },
+  person: { hasTotp: boolean; enrolmentRequired?: boolean },
+): boolean {
+  return (require2fa || person.enrolmentRequired === true) && !session.mfa && !person.hasTotp;
 }
 
 /** The providers whose sign-in an account offers: the enforced one alone, or every configured one. */

@@ -14,6 +14,7 @@ import { Database, type Tx } from '../database/database.service.js';
 import { InvitationEntity } from '../invitations/invitation.entity.js';
 import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
+import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import { insertPerson } from '../persons/persons.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { IdentityEntity } from './identity.entity.js';
@@ -78,6 +79,7 @@ export class SsoService {
     @Inject(RateLimitService) private readonly limits: RateLimitService,
     @Inject(SecretBox) private readonly secrets: SecretBox,
     @Inject(OidcClients) private readonly clients: OidcClients,
+    @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
   ) {}
 
   /** What the sign-in page can offer: the configured providers usable by the account (only the enforced one under enforcement). */
@@ -273,6 +275,12 @@ export class SsoService {
         throw new SsoFailure('PROVIDER_NOT_ALLOWED', `account enforces ${account.authEnforcement}`);
       }
       const now = this.clock.now().toISOString();
+      // The provider vouched for the email (byEmail checked it). While the person holding it is
+      // unverified — somebody may have signed up with this address — that proof hands the person
+      // to whoever signed in here: the identity is never linked to a squatter's login.
+      if (person && !identity && !person.emailVerified) {
+        await this.proofs.claim(tx, person, { via: provider, meta, locked: new Map([[account.id, account]]), passwordHash: null });
+      }
       const actor: Actor = { memberId: member.id, email: member.email, ...meta };
       const accepting = member.status === 'invited';
       if (accepting) {

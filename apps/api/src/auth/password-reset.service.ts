@@ -1,0 +1,122 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { PasswordResetInfoDto } from '@rolecall/contracts';
+import type { Actor } from '../activity/activity.service.js';
+import { DomainError } from '../common/domain-error.js';
+import { Database } from '../database/database.service.js';
+import { MailService } from '../mail/mail.service.js';
+import { EmailLinks, linkInvalid } from '../persons/email-links.js';
+import { MailboxProofs } from '../persons/mailbox-proofs.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { passwordResetMail } from '../persons/person-mail.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { hashPassword } from './passwords.js';
+import { RateLimitService } from './rate-limit.service.js';
+import { SecondFactorService } from './second-factor.service.js';
+
+type Meta = Pick<Actor, 'ip' | 'userAgent'>;
+
+/**
+ * Forgotten passwords (issue 13 §3). `request` answers 202 whatever the email, at once: looking the
+ * email up, issuing the link and mailing it happen after the answer, so an unknown email answers the
+ * same and as fast. The link (`/reset-password/<token>`, 1 h, single use; a newer one kills it) sets
+ * a new password and ends every session of the person. With 2FA on, a code or recovery code is asked
+ * too: a mailbox alone must not get past the second factor. An unverified email is the exception —
+ * the reset proves the mailbox and takes the login over, 2FA and all (`MailboxProofs.claim`).
+ */
+@Injectable()
+export class PasswordReset implements OnApplicationShutdown {
+  private readonly logger = new Logger(PasswordReset.name);
+  /** Requests answered whose mail is still being made; shutdown waits for them. */
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(EmailLinks) private readonly links: EmailLinks,
+    @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
+    @Inject(MailService) private readonly mail: MailService,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
+  ) {}
+
+  /** `POST /auth/password-reset`: rate-limited per IP and per email (known or not), then 202. */
+  async request(email: string, meta: Meta): Promise<void> {
+    await this.limits.consume('passwordResetIp', meta.ip ?? 'unknown');
+    await this.limits.consume('passwordResetEmail', email);
+    const task: Promise<void> = this.mailLink(email)
+      .catch((error: unknown) => this.logger.error(`Password reset for ${email} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .finally(() => this.pending.delete(task));
+    this.pending.add(task);
+  }
+
+  /** Settles once every answered request has made and mailed its link (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.idle();
+  }
+
+  private async mailLink(email: string): Promise<void> {
+    const link = await this.db.transaction(async (tx) => {
+      const person = await tx.manager.getRepository(PersonEntity).findOneBy({ email });
+      return person ? this.links.issue(tx.manager, person, 'password_reset') : null;
+    });
+    if (!link) return;
+    await this.mail.send(passwordResetMail(link));
+    this.logger.log(`Password reset link for ${link.to}: ${link.url}`);
+  }
+
+  /** `GET /auth/password-reset/:token`: whose password, and whether a code is needed. */
+  async info(token: string, meta: Meta): Promise<PasswordResetInfoDto> {
+    await this.limits.consume('links', meta.ip ?? 'unknown');
+    const { person } = await this.db.read((manager) => this.links.find(manager, token, 'password_reset'));
+    return {
+      email: person.email,
+      twoFactorRequired: person.emailVerified && person.totpSecret !== null,
+      claimsAddress: !person.emailVerified,
+    };
+  }
+
+  /**
+   * `POST /auth/password-reset/confirm`: checks the link, the second factor when on (a wrong code
+   * leaves the link usable), sets the password and ends every session of the person (live), or
+   * claims an unverified login. Logged in every account of the person.
+   */
+  async confirm(input: { token: string; password: string; totp?: string | undefined }, meta: Meta): Promise<void> {
+    await this.limits.consume('links', meta.ip ?? 'unknown');
+    const preview = await this.db.read((manager) => this.links.find(manager, input.token, 'password_reset'));
+    const secondFactor = preview.person.emailVerified && preview.person.totpSecret !== null;
+    if (secondFactor) {
+      if (!input.totp) throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
+      await this.limits.check('totp', preview.person.id);
+    }
+    const passwordHash = await hashPassword(input.password);
+    await this.db.transaction(async (tx) => {
+      const { link, person } = await this.links.find(tx.manager, input.token, 'password_reset');
+      if (person.id !== preview.person.id) throw linkInvalid();
+      if (!person.emailVerified) {
+        await this.links.use(tx.manager, link);
+        await this.proofs.claim(tx, person, { via: 'password_reset', meta, passwordHash });
+        return;
+      }
+      if (person.totpSecret) {
+        if (!input.totp) throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
+        if (!(await this.secondFactor.verifyAndConsume(tx.manager, person.id, input.totp))) {
+          await this.limits.consume('totp', person.id);
+          throw new DomainError('TOTP_INVALID', 'That code is not valid');
+        }
+      }
+      await this.links.use(tx.manager, link);
+      await tx.manager.getRepository(PersonEntity).update({ id: person.id }, { passwordHash, passwordResetRequired: false });
+      const ended = await this.sessions.revoke(tx.manager, { personId: person.id }, 'password_reset');
+      await this.proofs.logInEveryAccount(tx, person, { via: 'password_reset', meta }, {
+        action: 'person.password_reset',
+        changes: { sessionsEnded: ended.length, ...(person.passwordResetRequired ? { afterTwoFactorReset: true } : {}) },
+      });
+      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: null, sessionIds: ended, reason: 'password_reset', seq: null });
+    });
+    await this.limits.passwordChanged(preview.person.email);
+  }
+}

@@ -1,0 +1,72 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  invitationTokenParamSchema,
+  passwordResetConfirmSchema,
+  passwordResetSchema,
+  verifyEmailSchema,
+  type PasswordResetConfirmRequest,
+  type PasswordResetInfoDto,
+  type PasswordResetRequest,
+  type VerifyEmailInfoDto,
+  type VerifyEmailRequest,
+} from '@rolecall/contracts';
+import type { Request } from 'express';
+import { Requires } from '../common/access.js';
+import { ApiJsonBody } from '../common/openapi.js';
+import { EmailVerification } from './email-verification.service.js';
+import { PasswordReset } from './password-reset.service.js';
+import { Auth, requestMeta, tokenOf, type RequestAuth } from './request-auth.js';
+
+/** Email verification and forgotten passwords: the routes behind the mailed links (issue 13). */
+@ApiTags('auth')
+@Controller()
+export class RecoveryController {
+  constructor(
+    @Inject(EmailVerification) private readonly verification: EmailVerification,
+    @Inject(PasswordReset) private readonly reset: PasswordReset,
+  ) {}
+
+  @Get('auth/verify-email/:token')
+  @Requires('public')
+  verifyInfo(@Param({ schema: invitationTokenParamSchema }) params: { token: string }, @Req() request: Request): Promise<VerifyEmailInfoDto> {
+    return this.verification.info(params.token, requestMeta(request));
+  }
+
+  @Post('auth/verify-email')
+  @HttpCode(204)
+  @Requires('public')
+  @ApiJsonBody(verifyEmailSchema, 'Confirm the email with the mailed token; without a session of that person, take the unverified login over with a new password')
+  async verify(@Body({ schema: verifyEmailSchema }) body: VerifyEmailRequest, @Req() request: Request): Promise<void> {
+    await this.verification.verify(body, tokenOf(request), requestMeta(request));
+  }
+
+  @Post('me/verify-email')
+  @HttpCode(204)
+  @Requires('session')
+  async resend(@Auth() auth: RequestAuth): Promise<void> {
+    await this.verification.resend(auth.person);
+  }
+
+  @Post('auth/password-reset')
+  @HttpCode(202)
+  @Requires('public')
+  @ApiJsonBody(passwordResetSchema, 'Mail a password-reset link (202 whatever the email)')
+  async requestReset(@Body({ schema: passwordResetSchema }) body: PasswordResetRequest & { email: string }, @Req() request: Request): Promise<void> {
+    await this.reset.request(body.email, requestMeta(request));
+  }
+
+  @Get('auth/password-reset/:token')
+  @Requires('public')
+  resetInfo(@Param({ schema: invitationTokenParamSchema }) params: { token: string }, @Req() request: Request): Promise<PasswordResetInfoDto> {
+    return this.reset.info(params.token, requestMeta(request));
+  }
+
+  @Post('auth/password-reset/confirm')
+  @HttpCode(204)
+  @Requires('public')
+  @ApiJsonBody(passwordResetConfirmSchema, 'Set a new password with the mailed token (and a 2FA code when on); ends every session')
+  async confirmReset(@Body({ schema: passwordResetConfirmSchema }) body: PasswordResetConfirmRequest, @Req() request: Request): Promise<void> {
+    await this.reset.confirm(body, requestMeta(request));
+  }
+}
