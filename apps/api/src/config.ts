@@ -19,6 +19,8 @@ export interface AppConfig {
   readonly sessionIdleMs: number;
   readonly sessionAbsoluteMs: number;
   readonly rateLimits: RateLimitConfig;
+  /** Abuse limits of the live layer (Socket.IO): per socket, per session, per client IP. */
+  readonly liveLimits: LiveLimitConfig;
   readonly logRequests: boolean;
   /** Single sign-on (OpenID Connect relying party); Okta is configured per account instead. */
   readonly sso: SsoConfig;
@@ -110,6 +112,32 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   windowSeconds: 15 * 60,
 };
 
+/** Live layer limits (apps/api/src/live/live-limits.ts; numbers and reasons in the README, "The live layer"). */
+export interface LiveLimitConfig {
+  /** Per socket, a token bucket: this many events at once (the bucket), refilled at `eventsPerSecond`. */
+  readonly eventBurst: number;
+  readonly eventsPerSecond: number;
+  /**
+   * Events over the limit are answered `RATE_LIMITED` (or dropped without an ack) and still cost a
+   * token; once a socket owes this many tokens it is disconnected.
+   */
+  readonly refusalsBeforeDisconnect: number;
+  /** Simultaneous sockets of one session, on all nodes together; the new one is refused with `RATE_LIMITED`. */
+  readonly socketsPerSession: number;
+  /** Handshakes per client IP in the window (counted in Redis when it is configured). */
+  readonly handshakesPerIp: number;
+  readonly handshakeWindowSeconds: number;
+}
+
+export const DEFAULT_LIVE_LIMITS: LiveLimitConfig = {
+  eventBurst: 40,
+  eventsPerSecond: 5,
+  refusalsBeforeDisconnect: 40,
+  socketsPerSession: 20,
+  handshakesPerIp: 120,
+  handshakeWindowSeconds: 60,
+};
+
 const HOUR = 60 * 60 * 1000;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
@@ -140,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionIdleMs: 12 * HOUR,
     sessionAbsoluteMs: 30 * 24 * HOUR,
     rateLimits: DEFAULT_RATE_LIMITS,
+    liveLimits: DEFAULT_LIVE_LIMITS,
     logRequests: env['LOG_REQUESTS'] === 'true',
     sso: {
       google: oidcClient(env, 'GOOGLE', DEFAULT_GOOGLE_ISSUER, allowHttpIssuers),
