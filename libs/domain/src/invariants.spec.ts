@@ -8,6 +8,7 @@ import {
   checkOwnershipTransfer,
   checkRevoke,
   checkRoleChange,
+  checkSessionsAccess,
   isBillingContact,
   isOwner,
   roleAfterOwnershipTransfer,
@@ -159,5 +160,20 @@ describe('checkOwnerOnly', () => {
     expect(checkOwnerOnly(account, owner)).toBeNull();
     expect(checkOwnerOnly(account, admin)).toBe('FORBIDDEN');
     expect(checkOwnerOnly(account, editorBilling)).toBe('FORBIDDEN');
+  });
+});
+
+describe('checkSessionsAccess', () => {
+  it("keeps the owner's sessions to the owner", () => {
+    expect(checkSessionsAccess(account, admin, owner)).toBe('OWNER_PROTECTED');
+    expect(checkSessionsAccess(ownerBillingAccount, adminBilling, owner)).toBe('OWNER_PROTECTED');
+    expect(checkSessionsAccess(account, owner, owner)).toBeNull();
+  });
+
+  it("leaves everyone else's sessions to any admin, the billing contact's included", () => {
+    expect(checkSessionsAccess(account, admin, editor)).toBeNull();
+    expect(checkSessionsAccess(account, admin, editorBilling)).toBeNull();
+    expect(checkSessionsAccess(account, admin, admin)).toBeNull();
+    expect(checkSessionsAccess(account, owner, admin)).toBeNull();
   });
 });

@@ -88,3 +88,12 @@ export function roleAfterOwnershipTransfer(): string {
 export function checkOwnerOnly(account: AccountFacts, actor: Pick<MemberFacts, 'id'>): RuleViolation | null {
   return isOwner(account, actor) ? null : 'FORBIDDEN';
 }
+
+/** Listing and ending a member's sessions: the owner's are the owner's alone (an Admin would lock them out). */
+export function checkSessionsAccess(
+  account: AccountFacts,
+  actor: Pick<MemberFacts, 'id'>,
+  target: Pick<MemberFacts, 'id'>,
+): RuleViolation | null {
+  return isOwner(account, target) && !isOwner(account, actor) ? 'OWNER_PROTECTED' : null;
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from '@rolecall/contracts';
-import { checkRemoval, checkRoleChange } from '@rolecall/domain';
+import { checkRemoval, checkRoleChange, checkSessionsAccess } from '@rolecall/domain';
 import { IsNull, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
 import { assertSeatsFor } from '../accounts/seats.js';
@@ -176,15 +176,23 @@ export class MembersService {
   async listSessions(auth: RequestAuth, id: string): Promise<MemberSessionDto[]> {
     const member = await this.db.read((manager) => new MembersRepository(manager, this.db.kind).findInAccount(auth.account.id, id));
     if (!member) throw notFound('Member');
+    // The owner's sessions are the owner's alone, listing included (OWNER_PROTECTED, like revoke and demote).
+    const violation = checkSessionsAccess({ ownerId: auth.account.ownerMemberId, billingContactId: auth.account.billingContactMemberId }, auth.member, member);
+    if (violation) throw new DomainError(violation, "Only the account owner can see the owner's sessions");
     if (!member.personId) return [];
     const sessions = (await this.sessions.listActive(member.personId)).filter((s) => s.accountId === auth.account.id);
     return sessions.map(({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }) => ({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }));
   }
 
-  /** Ends every session of the member in this account. `If-Match` as for any DELETE; the member's version stays. */
+  /**
+   * Ends every session of the member in this account. `If-Match` as for any DELETE; the member's version
+   * stays. Who may is checked first (under the account lock), so a refused caller never gets a 412.
+   */
   async endSessions(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
     await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
+      const violation = checkSessionsAccess({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, { id });
+      if (violation) throw new DomainError(violation, "Only the account owner can end the owner's sessions");
       const member = await this.forChange(context, id, ifMatch);
       const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'ended_by_admin') : [];
       const entry = await context.log({ action: 'user.sessions_revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { sessionsEnded: ended.length } });
