@@ -1,5 +1,6 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { defaultClientConditions, defaultServerConditions, defineConfig } from 'vite';
+import { defaultClientConditions, defaultServerConditions, defineConfig, type ProxyOptions } from 'vite';
 
 // SvelteKit resolves svelte.config.js, src/ and .svelte-kit/ against the process's working
 // directory, read once when its Vite plugin is first imported. Switching to this folder before that
@@ -9,12 +10,29 @@ const appRoot = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
 if (process.cwd() !== appRoot) process.chdir(appRoot);
 const { sveltekit } = await import('@sveltejs/kit/vite');
 
-/** Where `vite dev` forwards REST and Socket.IO traffic: the API of apps/api. */
+/** Where `vite dev` forwards REST and Socket.IO traffic: the API of apps/api (its `PUBLIC_URL` origin). */
 const API_ORIGIN = process.env['ROLECALL_API_ORIGIN'] ?? 'http://localhost:3000';
 
-const proxy = {
-  '/api': { target: API_ORIGIN },
-  '/socket.io': { target: API_ORIGIN, ws: true },
+/**
+ * The API accepts cookie-authenticated writes and socket handshakes only from its own origin
+ * (`PUBLIC_URL`) or `ALLOWED_ORIGINS` (CSRF). The browser calls this dev server on its own origin, so
+ * a request whose Origin is this server's is same-origin: forward it with the API's origin instead.
+ * Any other Origin is forwarded as it came, and the API refuses it as it would without the proxy.
+ */
+function sameOriginAsApi(proxy: Parameters<NonNullable<ProxyOptions['configure']>>[0]): void {
+  const apiOrigin = new URL(API_ORIGIN).origin;
+  const rewrite = (proxyRequest: ClientRequest, request: IncomingMessage) => {
+    const secure = 'encrypted' in request.socket && request.socket.encrypted === true;
+    const ownOrigin = `${secure ? 'https' : 'http'}://${request.headers.host}`;
+    if (request.headers.origin === ownOrigin && !proxyRequest.headersSent) proxyRequest.setHeader('origin', apiOrigin);
+  };
+  proxy.on('proxyReq', rewrite);
+  proxy.on('proxyReqWs', rewrite);
+}
+
+const proxy: Record<string, ProxyOptions> = {
+  '/api': { target: API_ORIGIN, configure: sameOriginAsApi },
+  '/socket.io': { target: API_ORIGIN, ws: true, configure: sameOriginAsApi },
 };
 
 export default defineConfig({

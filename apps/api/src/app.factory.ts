@@ -6,6 +6,7 @@ import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { AppModule, type AppOptions } from './app.module.js';
+import { csrfProtection } from './common/csrf.js';
 import { toErrorBody } from './common/error.filter.js';
 import type { AppConfig } from './config.js';
 import { loadDashboard } from './web/web.js';
@@ -52,6 +53,8 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
     }),
   );
   http.use(cookieParser());
+  // Before any body is read or route runs; every route is under /api (Socket.IO checks its own Origin).
+  http.use(csrfProtection(config));
   if (dashboard) http.use(dashboard.handler);
   http.use(jsonBody());
   // API answers are never cached: they change with other admins' work, and carry personal data.
