@@ -16,6 +16,7 @@ import { LiveGateway } from './live/live.gateway.js';
 import { REDIS, RedisBridge, type RedisConnections } from './live/redis-bridge.js';
 import { MembersController } from './members/members.controller.js';
 import { MembersService } from './members/members.service.js';
+import { TwoFactorReset } from './members/two-factor-reset.service.js';
 import { RolesController } from './roles/roles.controller.js';
 import { RolesService } from './roles/roles.service.js';
 import { TeamsController } from './teams/teams.controller.js';
@@ -73,6 +74,7 @@ export class AppModule {
       MailService,
       InvitationsService,
       MembersService,
+      TwoFactorReset,
       AccountsService,
       TeamsService,
       RolesService,

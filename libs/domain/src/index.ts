@@ -3,3 +3,4 @@ export * from './seats.js';
 export * from './permissions.js';
 export * from './invariants.js';
 export * from './roles.js';
+export * from './second-factor.js';

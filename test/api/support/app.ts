@@ -8,6 +8,7 @@ import pg from 'pg';
 import { createApp } from '../../../apps/api/src/app.factory.js';
 import { Clock } from '../../../apps/api/src/common/clock.js';
 import { DEFAULT_RATE_LIMITS, loadConfig, type AppConfig, type RateLimitConfig } from '../../../apps/api/src/config.js';
+import { MailService } from '../../../apps/api/src/mail/mail.service.js';
 
 /** A clock the test moves by hand. */
 export class TestClock extends Clock {
@@ -26,6 +27,8 @@ export interface TestApp {
   readonly clock: TestClock;
   readonly config: AppConfig;
   readonly database: 'sqlite' | 'postgres';
+  /** Settles once every mail sent after an answer (verification, password reset) is out. */
+  mailSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -77,6 +80,7 @@ export async function startApp(options: { rateLimits?: Partial<RateLimitConfig>;
     clock,
     config,
     database: pgDb ? 'postgres' : 'sqlite',
+    mailSettled: () => app.get(MailService).idle(),
     close: async () => {
       await app.close();
       await pgDb?.drop();

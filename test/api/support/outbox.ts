@@ -40,3 +40,31 @@ export function linkToken(dataDir: string, email: string, path: string): string 
   }
   return null;
 }
+
+/**
+ * Like `linkToken`, for mails sent after the answer (verification and reset links): waits up to
+ * `ms` for the mail to be written, then fails.
+ */
+export async function mailedLinkToken(dataDir: string, email: string, path: string, ms = 5000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const token = linkToken(dataDir, email, path);
+    if (token) return token;
+    if (Date.now() > deadline) throw new Error(`no ${path} link mailed to ${email} within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Waits for a mailed link's token under `path` to `email`, other than `not` (an older link): some
+ * mails (the password reset) are sent after the answer. Throws after `timeoutMs`.
+ */
+export async function waitForLinkToken(dataDir: string, email: string, path: string, options: { not?: string; timeoutMs?: number } = {}): Promise<string> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  for (;;) {
+    const token = linkToken(dataDir, email, path);
+    if (token !== null && token !== options.not) return token;
+    if (Date.now() > deadline) throw new Error(`no ${path} link mailed to ${email}${options.not ? ' (besides the older one)' : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -137,7 +137,7 @@ export class AuthService {
       tx.publish({ type: 'account.created', accountId: account.id, seq: entry.seq });
       return this.authResult(tx.manager, token, person, member, account);
     });
-    if (verification) await this.verification.send(verification);
+    if (verification) this.verification.send(verification);
     return result;
   }
 

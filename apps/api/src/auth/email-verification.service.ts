@@ -39,14 +39,12 @@ export class EmailVerification {
     return this.links.issue(manager, person, 'verify_email');
   }
 
-  /** Mails the link; a failure is logged (the person can ask for a new one). */
-  async send(link: IssuedLink): Promise<void> {
-    try {
+  /** Mails the link after the answer; a failure is logged (the person can ask for a new one). */
+  send(link: IssuedLink): void {
+    this.mail.later(`The verification mail to ${link.to}`, async () => {
       await this.mail.send(verificationMail(link));
       this.logger.log(`Verification link for ${link.to}: ${link.url}`);
-    } catch (error) {
-      this.logger.error(`Could not send the verification mail to ${link.to}: ${String(error)}`);
-    }
+    });
   }
 
   /** `POST /me/verify-email`: a new link (the old one dies). */
@@ -54,7 +52,7 @@ export class EmailVerification {
     if (person.emailVerified) throw new DomainError('CONFLICT', 'Your email address is already confirmed');
     await this.limits.consume('verifyEmail', person.id);
     const link = await this.db.transaction((tx) => this.issue(tx.manager, person));
-    await this.send(link);
+    this.send(link);
   }
 
   /** `GET /auth/verify-email/:token`: whose address the link confirms. */

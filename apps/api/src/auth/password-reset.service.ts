@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PasswordResetInfoDto } from '@rolecall/contracts';
 import type { Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
@@ -24,10 +24,8 @@ type Meta = Pick<Actor, 'ip' | 'userAgent'>;
  * the reset proves the mailbox and takes the login over, 2FA and all (`MailboxProofs.claim`).
  */
 @Injectable()
-export class PasswordReset implements OnApplicationShutdown {
+export class PasswordReset {
   private readonly logger = new Logger(PasswordReset.name);
-  /** Requests answered whose mail is still being made; shutdown waits for them. */
-  private readonly pending = new Set<Promise<void>>();
 
   constructor(
     @Inject(Database) private readonly db: Database,
@@ -43,19 +41,7 @@ export class PasswordReset implements OnApplicationShutdown {
   async request(email: string, meta: Meta): Promise<void> {
     await this.limits.consume('passwordResetIp', meta.ip ?? 'unknown');
     await this.limits.consume('passwordResetEmail', email);
-    const task: Promise<void> = this.mailLink(email)
-      .catch((error: unknown) => this.logger.error(`Password reset for ${email} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
-      .finally(() => this.pending.delete(task));
-    this.pending.add(task);
-  }
-
-  /** Settles once every answered request has made and mailed its link (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.idle();
+    this.mail.later(`The password reset for ${email}`, () => this.mailLink(email));
   }
 
   private async mailLink(email: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -18,8 +18,10 @@ const FROM = 'Rolecall <no-reply@rolecall.local>';
  * each message is written, fully formed, as an `.eml` file in `$DATA_DIR/outbox/`.
  */
 @Injectable()
-export class MailService {
+export class MailService implements OnApplicationShutdown {
   private readonly logger = new Logger(MailService.name);
+  /** Work started by `later` and not finished yet; shutdown waits for it. */
+  private readonly pending = new Set<Promise<void>>();
   private readonly transport: Transporter;
   readonly outbox: string | null;
 
@@ -32,6 +34,27 @@ export class MailService {
       this.outbox = join(config.dataDir, 'outbox');
       mkdirSync(this.outbox, { recursive: true });
     }
+  }
+
+  /**
+   * Runs `work` (which usually ends in `send`) after the caller has answered: a slow or broken mail
+   * server must not hold up a sign-up, nor show in how long a password-reset request takes. A
+   * failure is logged with `what`.
+   */
+  later(what: string, work: () => Promise<void>): void {
+    const task: Promise<void> = work()
+      .catch((error: unknown) => this.logger.error(`${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      .finally(() => this.pending.delete(task));
+    this.pending.add(task);
+  }
+
+  /** Settles once everything started with `later` has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.idle();
   }
 
   async send(mail: Mail): Promise<void> {

@@ -118,7 +118,10 @@ export class MeService {
       const { codes, hashes } = this.secondFactor.newRecoveryCodes();
       await tx.manager
         .getRepository(PersonEntity)
-        .update({ id: person.id }, { totpSecret: person.totpPendingSecret, totpPendingSecret: null, totpLastStep: step, recoveryCodes: hashes });
+        .update(
+          { id: person.id },
+          { totpSecret: person.totpPendingSecret, totpPendingSecret: null, totpLastStep: step, recoveryCodes: hashes, twoFactorEnrolmentRequired: false },
+        );
       const account = await this.db.lockAccount(tx, auth.account.id);
       const entry = await this.activity.append(tx, account, actor, {
         action: 'person.2fa_enabled',

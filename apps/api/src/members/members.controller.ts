@@ -19,13 +19,17 @@ import { IfMatch } from '../common/if-match.js';
 import { enforcedIdentity } from '../sso/identities.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { MembersService } from './members.service.js';
+import { TwoFactorReset } from './two-factor-reset.service.js';
 
 type ListQuery = z.output<typeof listMembersQuerySchema>;
 
 @ApiTags('users')
 @Controller('users')
 export class MembersController {
-  constructor(@Inject(MembersService) private readonly members: MembersService) {}
+  constructor(
+    @Inject(MembersService) private readonly members: MembersService,
+    @Inject(TwoFactorReset) private readonly twoFactor: TwoFactorReset,
+  ) {}
 
   @Get()
   @Requires('users.view')
@@ -95,6 +99,14 @@ export class MembersController {
   @Requires('users.manage')
   async sessions(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<ListDto<MemberSessionDto>> {
     return { items: await this.members.listSessions(auth, params.id) };
+  }
+
+  /** Resets the member's 2FA (they enrol again; their password waits for a mailed link). `If-Match` on the member, whose version stays. */
+  @Delete(':id/2fa')
+  @HttpCode(204)
+  @Requires('users.manage')
+  resetTwoFactor(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+    return this.twoFactor.reset(auth, actor, params.id, ifMatch);
   }
 
   @Delete(':id/sessions')

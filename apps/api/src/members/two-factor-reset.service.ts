@@ -1,0 +1,85 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { checkTwoFactorReset } from '@rolecall/domain';
+import { AccountMutations } from '../activity/account-mutation.js';
+import type { Actor } from '../activity/activity.service.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { DomainError, notFound } from '../common/domain-error.js';
+import { versionMismatch } from '../common/if-match.js';
+import { MailService } from '../mail/mail.service.js';
+import { EmailLinks, type IssuedLink } from '../persons/email-links.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { twoFactorResetMail } from '../persons/person-mail.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { MembersRepository } from './members.repository.js';
+import { MembersService } from './members.service.js';
+
+const REFUSALS = {
+  SELF_ACTION_FORBIDDEN: 'You cannot reset your own two-factor authentication here: turn it off under My account, with a code',
+  OWNER_PROTECTED: "Only the account owner can change the owner's two-factor authentication",
+  CONFLICT: 'This member has no two-factor authentication to reset',
+} as const;
+
+/**
+ * `DELETE /users/:id/2fa`: an admin resets a member who lost their authenticator. The TOTP secret
+ * and recovery codes go, the member must enrol again at their next sign-in, and their sessions in
+ * this account end.
+ *
+ * 2FA belongs to the person, who may be a member of other accounts, and an admin of this one must not
+ * be able to weaken their sign-in there: otherwise anyone who invites a person, and knows or phishes
+ * their password, could reset the second factor that stands in the way. So the reset also stops the
+ * password until a new one is chosen through a link mailed to the person (the mailbox proves it is
+ * them), and only the sessions of this account end; sessions elsewhere proved 2FA when they began.
+ */
+@Injectable()
+export class TwoFactorReset {
+  private readonly logger = new Logger(TwoFactorReset.name);
+
+  constructor(
+    @Inject(AccountMutations) private readonly mutations: AccountMutations,
+    @Inject(MembersService) private readonly members: MembersService,
+    @Inject(SessionsService) private readonly sessions: SessionsService,
+    @Inject(EmailLinks) private readonly links: EmailLinks,
+    @Inject(MailService) private readonly mail: MailService,
+  ) {}
+
+  async reset(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
+    const mailed = await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
+      const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, id);
+      if (!member) throw notFound('Member');
+      if (member.version !== ifMatch) throw versionMismatch(await this.members.detail(tx.manager, account, member));
+      const person = member.personId ? await tx.manager.getRepository(PersonEntity).findOneBy({ id: member.personId }) : null;
+      const violation = checkTwoFactorReset(
+        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+        auth.member,
+        member,
+        person?.totpSecret != null,
+      );
+      if (violation || !person) throw new DomainError(violation ?? 'CONFLICT', REFUSALS[violation ?? 'CONFLICT']);
+      const hadPassword = person.passwordHash !== null;
+      await tx.manager.getRepository(PersonEntity).update(
+        { id: person.id },
+        { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null, twoFactorEnrolmentRequired: true, passwordResetRequired: hadPassword },
+      );
+      const link = hadPassword ? await this.links.issue(tx.manager, person, 'password_reset') : null;
+      const ended = await this.sessions.revoke(tx.manager, { personId: person.id, accountId: account.id }, 'two_factor_reset');
+      const entry = await log({
+        action: 'person.2fa_reset',
+        target: { type: 'member', id: member.id, label: member.email },
+        changes: { twoFactorEnabled: { before: true, after: false }, sessionsEnded: ended.length, passwordResetRequired: hadPassword },
+      });
+      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'two_factor_reset', seq: entry.seq });
+      return link ? { link, accountName: account.name } : null;
+    });
+    if (mailed) await this.send(mailed.link, { adminName: auth.person.name, accountName: mailed.accountName });
+  }
+
+  /** After commit; a failure is logged — the member can still ask for a link with "Forgot password?". */
+  private async send(link: IssuedLink, by: { adminName: string; accountName: string }): Promise<void> {
+    try {
+      await this.mail.send(twoFactorResetMail(link, by));
+    } catch (error) {
+      this.logger.error(`Could not send the 2FA reset mail to ${link.to}: ${String(error)}`);
+    }
+  }
+}
