@@ -500,3 +500,35 @@ export function transferBilling(member: MemberRef, accountVersion: number) {
     () => `${memberLabel(member)} is now the billing contact.`,
   );
 }
+
+/**
+ * An admin resets a member's 2FA (lost phone and recovery codes). The member's version does not
+ * move, so the answer is the member read afresh; if 2FA was already off (409), that is the wanted
+ * state, and the fresh member is the answer too.
+ */
+export async function resetMemberTwoFactor(
+  member: MemberDetailDto,
+  version = member.version,
+): Promise<Outcome<MemberDetailDto>> {
+  const fresh = () => fetchMember(member.id).catch(() => null);
+  const outcome = await attempt(() =>
+    ownChanges.around([member.id, member.email], async () => {
+      await api.delete(`${memberPath(member.id)}/2fa`, undefined, { ifMatch: version });
+      // Reset it is, even if the member cannot be read back right now.
+      return (await fresh()) ?? { ...member, twoFactorEnabled: false };
+    }),
+  );
+  const who = memberLabel(member);
+  if (outcome.ok) {
+    toasts.show(`${who}’s two-factor authentication is reset. They’ll choose a new password through the link we mailed them.`);
+    return outcome;
+  }
+  if (isApiError(outcome.error, 'CONFLICT')) {
+    const now = await fresh();
+    if (now && now.twoFactorEnabled !== true) {
+      toasts.show(`${who} has no two-factor authentication to reset any more.`);
+      return { ok: true, value: now };
+    }
+  }
+  return outcome;
+}

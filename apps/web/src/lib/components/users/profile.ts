@@ -3,13 +3,14 @@
  * on a member (the owner and billing-contact rules of SPEC §4, asked of libs/domain, so buttons the
  * API would refuse are hidden or explained), changes that can be re-applied after a 412, and activity entries in words.
  */
-import type {
-  AccountDto,
-  ActivityEntryDto,
-  MemberDto,
-  RoleDto,
-  TeamDto,
-  UpdateMemberRequest,
+import {
+  ACTIVITY_ACTIONS,
+  type AccountDto,
+  type ActivityEntryDto,
+  type MemberDto,
+  type RoleDto,
+  type TeamDto,
+  type UpdateMemberRequest,
 } from '@rolecall/contracts';
 import { checkBillingTransfer, checkOwnershipTransfer, checkRemoval, type MemberFacts } from '@rolecall/domain';
 import { conflictRow, type ConflictRow } from '$lib/components/live/conflict';
@@ -168,6 +169,10 @@ const ACTIONS: Record<string, string> = {
   'user.sessions_revoked': 'All sessions ended',
   'ownership.transferred': 'Became the account owner',
   'billing.transferred': 'Became the billing contact',
+  'person.2fa_reset': 'Two-factor authentication reset',
+  'person.email_verified': 'Confirmed their email address',
+  'person.email_claimed': 'Email address taken over by its owner',
+  'person.password_reset': 'Password reset through a mailed link',
 };
 
 /** "Role changed to Editor", "Talk access turned on". */
@@ -184,7 +189,7 @@ export function describeEntry(entry: ActivityEntryDto): string {
       return agent ? 'Invited, with Talk access' : 'Invited';
     }
     default:
-      return ACTIONS[entry.action] ?? entry.action;
+      return ACTIONS[entry.action] ?? ACTIVITY_ACTIONS[entry.action as keyof typeof ACTIVITY_ACTIONS] ?? entry.action;
   }
 }
 
