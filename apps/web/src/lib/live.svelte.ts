@@ -25,6 +25,8 @@ class LiveState {
   /** Connects once per signed-in tab. */
   start(me: MeDto): void {
     if (this.#live) return;
+    // A new signed-in session in this tab: whatever ended the previous one is over.
+    this.revoked = null;
     const live = new Live({ transports: ['websocket', 'polling'] });
     this.#live = live;
     live.subscribePermissions((state) => {
@@ -70,7 +72,9 @@ export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
   signed_out: 'You signed out.',
   ended_by_admin: 'An admin signed you out of this account.',
   sso_enforced: 'This account now requires single sign-on. Sign in again with your company login.',
-  email_claimed: 'The owner of this email address confirmed it and took this login over. If that was not you, sign up again with an address you control.',
+  email_claimed:
+    'The owner of this email address confirmed it and took this login over. If that was not you, sign up again with an address you control.',
   password_reset: 'Your password was reset, which signs you out everywhere. Sign in with the new password.',
-  two_factor_reset: 'An admin reset your two-factor authentication. Sign in again and set it up anew.',
+  two_factor_reset:
+    'An admin reset your two-factor authentication. Choose a new password through the link we mailed you, then set up two-factor authentication again.',
 };
