@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
 import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
-import { invitationToken } from '../api/support/outbox.js';
+import { invitationToken, linkToken, waitForLinkToken } from '../api/support/outbox.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
 /**
@@ -35,6 +35,8 @@ let browser: Browser;
 let close: () => Promise<void>;
 let owner: SignedUp;
 const paths: Record<string, string> = {};
+/** Signed-out pages, by screenshot name. */
+const publicPaths: Record<string, string> = { signin: '/signin', signup: '/signup' };
 
 describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
   beforeAll(async () => {
@@ -47,6 +49,15 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
     await invite(api, owner, [pending]);
     const account = await api.get<{ version: number }>('/account', { token: owner.token });
     await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) });
+    // The mailed links' pages: a password reset (sent after the 202) and the sign-up's confirmation.
+    expect((await api.post('/auth/password-reset', { email: member.email })).status).toBe(202);
+    const resetToken = await waitForLinkToken(app.config.dataDir, member.email, '/reset-password/');
+    Object.assign(publicPaths, {
+      'forgot-password': '/forgot-password',
+      'reset-password': `/reset-password/${resetToken}`,
+      'verify-email': `/verify-email/${linkToken(app.config.dataDir, owner.email, '/verify-email/')}`,
+      'link-invalid': `/reset-password/${'x'.repeat(43)}`,
+    });
     Object.assign(paths, {
       users: '/users',
       member: `/users/${member.member.id}`,
@@ -63,13 +74,13 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
   afterAll(() => close?.());
 
   for (const scheme of ['light', 'dark'] as const) {
-    it(`sign-in and sign-up have no serious violations (${scheme})`, async () => {
+    it(`the signed-out pages (sign-in, sign-up, password reset, email confirmation) have no serious violations (${scheme})`, async () => {
       const { page, context } = await newPage(browser, { colorScheme: scheme, bypassCSP: true });
-      for (const path of ['/signin', '/signup']) {
+      for (const [name, path] of Object.entries(publicPaths)) {
         await page.goto(`${app.url}${path}`);
-        await page.waitForSelector('main');
+        await page.waitForSelector('main h1');
         expect(await axe(page), path).toEqual([]);
-        await keepScreenshot(page, `a11y-${path.slice(1)}-${scheme}`);
+        await keepScreenshot(page, `a11y-${name}-${scheme}`);
       }
       await context.close();
     });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
 import { createAccount, invite, PASSWORD, ROLE, uniqueEmail } from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
-import { invitationToken } from '../api/support/outbox.js';
+import { invitationToken, waitForLinkToken } from '../api/support/outbox.js';
 import { browserReady, keepScreenshot, newPage, startProduct } from './support/browser.js';
 
 let app: TestApp;
@@ -70,8 +70,11 @@ describe.skipIf(!browserReady)('invitation acceptance in Chromium', () => {
   it('a person who already has a login signs in from the invitation page and accepts', async () => {
     const api = client(app.url);
     const owner = await createAccount(api, { accountName: 'Contoso', name: 'Carla Contoso' });
-    // Pat already has a login: the owner of another account.
+    // Pat already has a login: the owner of another account, with a confirmed address.
     const pat = await createAccount(api, { accountName: 'Pat’s shop', name: 'Pat Person' });
+    const verifyToken = await waitForLinkToken(app.config.dataDir, pat.email, '/verify-email/');
+    const confirmed = await api.post('/auth/verify-email', { token: verifyToken }, { token: pat.token });
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(204);
     expect((await invite(api, owner, [pat.email], { roleId: ROLE.admin })).status).toBe(201);
     const token = invitationToken(app.config.dataDir, pat.email);
 
@@ -81,7 +84,7 @@ describe.skipIf(!browserReady)('invitation acceptance in Chromium', () => {
     expect(await page.locator('#password').count()).toBe(0);
     await page.getByRole('link', { name: 'Sign in to accept' }).click();
     await page.waitForURL((url) => url.pathname === '/signin');
-    await page.fill('#email', pat.email);
+    expect(await page.inputValue('#email')).toBe(pat.email);
     await page.fill('#password', PASSWORD);
     await page.click('button[type=submit]');
     await page.waitForURL(`${app.url}/invite/${token}`);
@@ -95,6 +98,32 @@ describe.skipIf(!browserReady)('invitation acceptance in Chromium', () => {
 
     const members = await api.get<MemberPageDto>(`/users?q=${encodeURIComponent(pat.email)}`, { token: owner.token });
     expect(members.body.items).toMatchObject([{ email: pat.email, status: 'active', role: { id: ROLE.admin } }]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('an address someone signed up with but never confirmed: the invitee chooses name and password, told that this takes that login over', async () => {
+    const api = client(app.url);
+    const owner = await createAccount(api, { accountName: 'Fabrikam', name: 'Fay Fabrikam' });
+    // Someone signed up with the invitee's address and never confirmed it.
+    const squatter = await createAccount(api, { accountName: 'Squat & Co', name: 'Sam Squatter' });
+    expect((await invite(api, owner, [squatter.email], { roleId: ROLE.editor })).status).toBe(201);
+    const token = invitationToken(app.config.dataDir, squatter.email);
+
+    const { page, errors, context } = await newPage(browser);
+    await page.goto(`${app.url}/invite/${token}`);
+    await page.getByRole('heading', { name: 'Join Fabrikam' }).waitFor();
+    expect(await page.getByTestId('invite-takes-over').innerText()).toContain('never confirmed. Accepting proves the address is yours and takes that login over');
+    await keepScreenshot(page, 'invite-unverified-person');
+    await page.fill('#name', 'Rita Rightful');
+    await page.fill('#password', 'the rightful owner’s password');
+    await page.getByRole('button', { name: 'Accept and join' }).click();
+    await page.waitForURL(`${app.url}/me`);
+    await page.locator('.topbar').getByText('Fabrikam').waitFor();
+    const me = await page.evaluate(async () => (await fetch('/api/v1/me')).json() as Promise<{ person: { email: string; emailVerified: boolean } }>);
+    expect(me.person).toMatchObject({ email: squatter.email, emailVerified: true });
+    // The squatter's password no longer opens the login.
+    expect((await api.post('/auth/sign-in', { email: squatter.email, password: PASSWORD })).status).toBe(401);
     expect(errors).toEqual([]);
     await context.close();
   });
