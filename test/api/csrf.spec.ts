@@ -89,12 +89,14 @@ describe('cookie-authenticated requests from another site', () => {
     expect((await api.get<MeDto>('/me', { cookie: cookieOf(owner) })).body.person.name).toBe('Olive Owner');
   });
 
-  it('does not count a cookie sent beside an Authorization header that is not a bearer token', async () => {
+  it('does not count a cookie sent beside an Authorization header that is not a bearer token, nor skip the check for an empty one', async () => {
     // Such a request passes the origin check (only a script on an allowed origin, or no browser, can set
     // Authorization), so the cookie must not authenticate it.
     const owner = await createAccount(api);
     const reply = await api.post('/me/2fa/setup', undefined, { cookie: cookieOf(owner), headers: { origin: EVIL, authorization: 'Basic eDp5' } });
     expect(reply.status).toBe(401);
+    // An empty Authorization header is no header: the cookie would count, so the origin is checked.
+    expectCrossSiteRefusal(await api.post('/me/2fa/setup', undefined, { cookie: cookieOf(owner), headers: { origin: EVIL, authorization: '' } }));
     expect(await pendingTotpSecret(owner)).toBeNull();
   });
 });

@@ -20,7 +20,7 @@ export interface CsrfHeaders {
  * `null` when it passes.
  *
  * - Safe methods pass: they change nothing.
- * - A request with an `Authorization` header passes: the session cookie is then ignored (see
+ * - A request with a (non-empty) `Authorization` header passes: the session cookie is then ignored (see
  *   `tokenOf`), and a page on another origin cannot set that header without a CORS preflight, which
  *   only `ALLOWED_ORIGINS` answer.
  * - Otherwise — a cookie, or no credentials at all (sign-in, sign-up, invitation accept: login CSRF) —
@@ -30,7 +30,8 @@ export interface CsrfHeaders {
  */
 export function crossSiteRefusal(request: CsrfHeaders, allowedOrigins: readonly string[]): string | null {
   if (SAFE_METHODS.has(request.method)) return null;
-  if (request.authorization !== undefined) return null;
+  // An empty header counts as none: `tokenOf` falls back to the cookie then.
+  if (request.authorization) return null;
   if (request.origin !== undefined) {
     return allowedOrigins.includes(request.origin) ? null : `Requests from ${request.origin.slice(0, 200)} are not allowed (neither PUBLIC_URL's origin nor in ALLOWED_ORIGINS)`;
   }
