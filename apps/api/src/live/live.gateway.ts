@@ -1,4 +1,5 @@
 import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
 import {
   activitySubscribeSchema,
@@ -11,52 +12,111 @@ import {
   type PresenceViewer,
 } from '@rolecall/contracts';
 import { parse as parseCookie } from 'cookie';
+import { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { SESSION_COOKIE } from '../auth/request-auth.js';
+import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
+import type { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { clientAddress, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
+import { REDIS, type RedisConnections } from './redis-bridge.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
+
+/** The events a client may send; anything else is answered NOT_FOUND (and counts against the limit). */
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(['presence.enter', 'presence.leave', 'activity.subscribe', 'activity.unsubscribe', 'sync']);
+
+/**
+ * How long a socket's cached standing (its session is usable, its permission keys) may be used to
+ * refuse an event without asking the database. Invalidations drop it at once; this only bounds
+ * what nothing announces (a session running into its idle or absolute expiry is also checked
+ * against its own deadlines) — at most one read per socket per minute for a client that is refused
+ * over and over.
+ */
+const STANDING_TTL_MS = 60_000;
+
+/** A socket's cached standing: the keys its member held when last read, and until when it may be trusted. */
+interface Standing {
+  readonly keys: ReadonlySet<string>;
+  /** Clock time (ms); 0 when an invalidation raced the read that made it. */
+  readonly until: number;
+}
 
 function liveError(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, error: { code, message } };
 }
 
+const forbiddenLive = (key: string) => new DomainError('FORBIDDEN', `This needs ${key}`);
+
 /**
- * The Socket.IO gateway (same port, default path). The namespace middleware authenticates every
- * handshake (token in `auth.token` or the session cookie; never the query string), checks the
- * Origin, and puts the socket in its session, member and — for `users.view` holders — account rooms.
+ * The Socket.IO gateway (same port, default path). The namespace middleware limits handshakes per
+ * client IP, authenticates every handshake (token in `auth.token` or the session cookie; never the
+ * query string), checks the Origin, holds each session to `socketsPerSession` simultaneous sockets,
+ * and puts the socket in its session, member and — for `users.view` holders — account rooms.
+ *
+ * Abuse limits (issue 13, numbers in `config.liveLimits`): every incoming event, unknown ones too,
+ * takes a token from the socket's bucket first; over it the event is answered `RATE_LIMITED` (or
+ * dropped without an ack), and a socket that keeps going is disconnected. An event the member may
+ * not send is refused from the socket's cached standing, never by reading the database (on SQLite
+ * a read waits for the one connection's mutex, which is what let a flood of refused `sync`s stall
+ * every request); a grant is always confirmed against the database.
  */
 @WebSocketGateway()
 export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnection<LiveSocket>, OnModuleDestroy {
   private readonly logger = new Logger(LiveGateway.name);
   @WebSocketServer() server!: LiveServer;
+  private readonly handshakes: HandshakeLimiter;
+  private readonly standing = new WeakMap<LiveSocket, Standing>();
+  private readonly refreshing = new WeakMap<LiveSocket, Promise<Standing | null>>();
+  /** Sockets being disconnected for flooding. */
+  private readonly cut = new WeakSet<LiveSocket>();
+  /** Bumped by every invalidation: a standing read while one happened is not trusted afterwards. */
+  private generation = 0;
+  private unsubscribeInvalidations: () => void = () => undefined;
 
   constructor(
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
     @Inject(LiveSync) private readonly sync: LiveSync,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: RedisConnections | null,
+    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
+  ) {
+    this.handshakes = new HandshakeLimiter(config.liveLimits, redis);
+  }
 
   afterInit(server: LiveServer): void {
+    // Every invalidation the REST cache gets (at commit here, from other nodes through Redis).
+    this.unsubscribeInvalidations = this.permissions.onInvalidate((memberIds) => this.forget(memberIds));
     server.use((socket, next) => {
-      this.authenticate(socket).then(
+      this.admit(socket).then(
         () => next(),
         (error: unknown) => {
           const code = error instanceof DomainError ? error.code : 'UNAUTHENTICATED';
-          next(Object.assign(new Error(code), { data: { code, message: error instanceof Error ? error.message : 'Refused' } }));
+          const details = error instanceof DomainError ? error.details : undefined;
+          const data = { code, message: error instanceof Error ? error.message : 'Refused', ...(details ? { details } : {}) };
+          next(Object.assign(new Error(code), { data }));
         },
       );
     });
   }
 
   onModuleDestroy(): void {
+    this.unsubscribeInvalidations();
     this.server?.disconnectSockets(true);
+  }
+
+  /** The handshake: the address's budget first (before any database work), then who it is. */
+  private async admit(socket: LiveSocket): Promise<void> {
+    const express = this.http.httpAdapter.getInstance<ExpressLike>();
+    await this.handshakes.consume(clientAddress(express, socket.request));
+    await this.authenticate(socket);
   }
 
   /** Origin, token, session and membership; on success the socket's data and rooms are set. */
@@ -74,8 +134,18 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       token = cookie ? (parseCookie(cookie)[SESSION_COOKIE] ?? null) : null;
     }
     if (!token || !TOKEN.test(token)) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    const generation = this.generation;
     const auth = await this.sessions.authenticate(token);
     const permissions = await this.permissions.resolve(auth.member, auth.account);
+    const sessionRoom = Rooms.session(auth.session.id);
+    const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
+    // From here to the join nothing awaits: this node's count and the join are one step, so
+    // simultaneous handshakes of one session on one node cannot all slip under the cap.
+    const here = this.server.sockets.adapter.rooms.get(sessionRoom)?.size ?? 0;
+    const cap = this.config.liveLimits.socketsPerSession;
+    if (here + elsewhere >= cap) {
+      throw new DomainError('RATE_LIMITED', `This session already has ${cap} live connections; close one first`);
+    }
     socket.data = {
       sessionId: auth.session.id,
       personId: auth.person.id,
@@ -84,35 +154,75 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       name: auth.person.name,
       presence: {},
     };
-    await socket.join([Rooms.session(auth.session.id), Rooms.member(auth.member.id)]);
-    if (permissions.set.has('users.view')) await socket.join(Rooms.account(auth.account.id));
+    const rooms = [sessionRoom, Rooms.member(auth.member.id)];
+    if (permissions.set.has('users.view')) rooms.push(Rooms.account(auth.account.id));
+    const joined = socket.join(rooms);
+    this.remember(socket, permissions.set, auth.session, generation);
+    await joined;
+  }
+
+  /**
+   * Sockets of a session room on the other nodes (0 without Redis). Asked of every node through the
+   * adapter rather than kept in a Redis counter: a node that dies takes its sockets out of the answer,
+   * where a counter would keep them. Handshakes on two nodes at the same instant can both pass, so
+   * across nodes the cap may be exceeded by the handshakes in flight; the per-IP budget bounds those.
+   * A node that does not answer in time does not block sign-ins: its sockets are not counted then.
+   */
+  private async socketsOnOtherNodes(room: string): Promise<number> {
+    if (!this.redis) return 0;
+    try {
+      return (await this.server.in(room).fetchSockets()).filter((s) => !(s instanceof Socket)).length;
+    } catch (error) {
+      this.logger.warn(`Counting the sockets of ${room} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 0;
+    }
   }
 
   handleConnection(socket: LiveSocket): void {
-    socket.on('presence.enter', (data, ack) => this.handle(ack, presenceEnterSchema, data, (input) => this.enterPresence(socket, input.resource as PresenceResource, input.editing)));
-    socket.on('presence.leave', (data, ack) => this.handle(ack, presenceLeaveSchema, data, (input) => this.leavePresence(socket, input.resource as PresenceResource)));
-    socket.on('activity.subscribe', (data, ack) => this.handle(ack, activitySubscribeSchema, data, (input) => this.subscribeActivity(socket, input)));
-    socket.on('activity.unsubscribe', (data, ack) => this.handle(ack, null, data, async () => {
+    const bucket = new EventBucket(this.config.liveLimits);
+    // Socket middleware runs for every incoming event, known or not, before any handler.
+    socket.use((packet, next) => {
+      const [event] = packet;
+      const last: unknown = packet.length > 1 ? packet.at(-1) : undefined;
+      const ack = typeof last === 'function' ? (last as (reply: Ack) => void) : null;
+      const verdict = bucket.take();
+      if (verdict !== 'pass') return this.refuse(socket, ack, bucket, verdict);
+      if (!CLIENT_EVENTS.has(event)) return ack?.(liveError('NOT_FOUND', `Unknown event ${String(event).slice(0, 60)}`));
+      next();
+    });
+    socket.on('presence.enter', (data, ack) => this.handle(socket, ack, presenceEnterSchema, data, (input) => this.enterPresence(socket, input.resource as PresenceResource, input.editing)));
+    socket.on('presence.leave', (data, ack) => this.handle(socket, ack, presenceLeaveSchema, data, (input) => this.leavePresence(socket, input.resource as PresenceResource)));
+    socket.on('activity.subscribe', (data, ack) => this.handle(socket, ack, activitySubscribeSchema, data, (input) => this.subscribeActivity(socket, input)));
+    socket.on('activity.unsubscribe', (data, ack) => this.handle(socket, ack, null, data, async () => {
       await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
       return {};
     }));
-    socket.on('sync', (data, ack) => this.handle(ack, syncSchema, data, async (input) => {
+    socket.on('sync', (data, ack) => this.handle(socket, ack, syncSchema, data, async (input) => {
       await this.requirePermission(socket, 'users.view');
       return this.sync.since(socket.data.accountId, input.afterSeq);
     }));
-    socket.onAny((event: string, ...args: unknown[]) => {
-      const known = ['presence.enter', 'presence.leave', 'activity.subscribe', 'activity.unsubscribe', 'sync'];
-      const ack = args.at(-1);
-      if (!known.includes(event) && typeof ack === 'function') (ack as (reply: Ack) => void)(liveError('NOT_FOUND', `Unknown event ${String(event).slice(0, 60)}`));
-    });
     socket.on('disconnecting', () => {
       const rooms = [...socket.rooms].filter(isPresenceRoom);
       setImmediate(() => rooms.forEach((room) => void this.broadcastPresence(room)));
     });
   }
 
+  /**
+   * Over the bucket: answer RATE_LIMITED (or drop an event sent without an ack). A socket deep in
+   * debt is cut: what it sends from then on is dropped unanswered, and it is disconnected once the
+   * answers already under way (refusals from its cached standing settle within the tick) are out.
+   */
+  private refuse(socket: LiveSocket, ack: ((reply: Ack) => void) | null, bucket: EventBucket, verdict: Exclude<BucketVerdict, 'pass'>): void {
+    if (this.cut.has(socket)) return;
+    ack?.(liveError('RATE_LIMITED', `Too many events; slow down and retry in ${bucket.retryAfterSeconds} s`));
+    if (verdict !== 'cut') return;
+    this.cut.add(socket);
+    this.logger.warn(`Disconnecting a flooding socket (member ${socket.data.memberId}, session ${socket.data.sessionId})`);
+    setImmediate(() => socket.disconnect(true));
+  }
+
   /** Validates the payload, runs the handler, and always acknowledges (when the client asked). */
-  private handle<S extends z.ZodType, R extends object>(ack: unknown, schema: S | null, data: unknown, work: (input: z.output<S>) => Promise<R>): void {
+  private handle<S extends z.ZodType, R extends object>(socket: LiveSocket, ack: unknown, schema: S | null, data: unknown, work: (input: z.output<S>) => Promise<R>): void {
     const reply = typeof ack === 'function' ? (ack as (reply: Ack<R>) => void) : () => undefined;
     const parsed = schema ? schema.safeParse(data ?? {}) : { success: true as const, data: {} as z.output<S> };
     if (!parsed.success) {
@@ -122,8 +232,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     work(parsed.data).then(
       (result) => reply({ ok: true, ...result }),
       (error: unknown) => {
-        if (error instanceof DomainError) reply(liveError(error.code, error.message));
-        else {
+        if (error instanceof DomainError) {
+          reply(liveError(error.code, error.message));
+          // The answer goes out first, then the socket of an ended session is closed.
+          if (error.code === 'SESSION_REVOKED') socket.disconnect(true);
+        } else {
           this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
           reply(liveError('INTERNAL', 'Something went wrong on our side'));
         }
@@ -131,19 +244,60 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     );
   }
 
-  /** Re-checks the session and a permission now (not from the handshake). */
+  /**
+   * Refuses from the socket's cached standing while it is fresh and lacks the key (no database);
+   * otherwise — a grant, or no fresh standing — reads the session and the member's set now, as the
+   * handshake did. Promotions and demotions are honoured on the very next event: they invalidate
+   * the standing at commit (on this node synchronously, on others when Redis delivers the
+   * invalidation, which is published before the change's `me.permissions` push).
+   */
   private async requirePermission(socket: LiveSocket, key: 'users.view' | 'roles.view' | 'activity.view'): Promise<void> {
-    const keys = await this.currentKeys(socket);
-    if (!keys.has(key)) throw new DomainError('FORBIDDEN', `This needs ${key}`);
+    const cached = this.standing.get(socket);
+    if (cached && !cached.keys.has(key) && this.clock.now().getTime() < cached.until) throw forbiddenLive(key);
+    if (!(await this.refresh(socket)).keys.has(key)) throw forbiddenLive(key);
   }
 
-  private async currentKeys(socket: LiveSocket): Promise<ReadonlySet<string>> {
-    const session = await this.sessions.byId(socket.data.sessionId);
-    if (!session) {
-      socket.disconnect(true);
-      throw new DomainError('SESSION_REVOKED', 'This session has ended');
+  /** Reads the socket's session and permissions (one read at a time per socket); SESSION_REVOKED when it ended. */
+  private async refresh(socket: LiveSocket): Promise<Standing> {
+    let pending = this.refreshing.get(socket);
+    if (!pending) {
+      const generation = this.generation;
+      pending = (async () => {
+        const found = await this.sessions.byId(socket.data.sessionId);
+        if (!found) return null;
+        const resolved = await this.permissions.resolve(found.member, found.account);
+        return this.remember(socket, resolved.set, found.session, generation);
+      })().finally(() => this.refreshing.delete(socket));
+      this.refreshing.set(socket, pending);
     }
-    return (await this.permissions.resolve(session.member, session.account)).set;
+    const standing = await pending;
+    if (!standing) throw new DomainError('SESSION_REVOKED', 'This session has ended');
+    return standing;
+  }
+
+  /** Caches a socket's standing until the session's own deadlines or the TTL, whichever is first. */
+  private remember(socket: LiveSocket, keys: ReadonlySet<string>, session: SessionEntity, generation: number): Standing {
+    const now = this.clock.now().getTime();
+    const until =
+      generation === this.generation
+        ? Math.min(now + STANDING_TTL_MS, Date.parse(session.expiresAt), Date.parse(session.lastSeenAt) + this.config.sessionIdleMs)
+        : 0;
+    const standing: Standing = { keys, until };
+    this.standing.set(socket, standing);
+    return standing;
+  }
+
+  /** Drops the cached standing of these members' sockets on this node. */
+  private forget(memberIds: readonly string[]): void {
+    this.generation += 1;
+    const namespace = this.server?.sockets;
+    if (!namespace) return;
+    for (const memberId of memberIds) {
+      for (const socketId of namespace.adapter.rooms.get(Rooms.member(memberId)) ?? []) {
+        const socket = namespace.sockets.get(socketId);
+        if (socket) this.standing.delete(socket);
+      }
+    }
   }
 
   private async subscribeActivity(socket: LiveSocket, filter: z.output<typeof activitySubscribeSchema>): Promise<object> {

@@ -42,6 +42,7 @@ export function membersToInvalidate(event: DomainEvent): string[] {
 @Injectable()
 export class PermissionsService implements OnModuleDestroy {
   private readonly cache = new Map<string, ResolvedPermissions>();
+  private readonly invalidationListeners = new Set<(memberIds: readonly string[]) => void>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -84,8 +85,20 @@ export class PermissionsService implements OnModuleDestroy {
     return { version: member.permissionsVersion, keys, set: new Set(keys) };
   }
 
+  /** Drops the members' entries: at commit on this node, and from other nodes through Redis (RedisBridge). */
   invalidate(memberIds: Iterable<string>): void {
-    for (const id of memberIds) this.cache.delete(id);
+    const ids = [...memberIds];
+    for (const id of ids) this.cache.delete(id);
+    if (ids.length) for (const listener of this.invalidationListeners) listener(ids);
+  }
+
+  /**
+   * Called with every invalidation, local or from another node, synchronously: the live layer drops
+   * the permission state it caches on those members' sockets. Returns the unsubscribe function.
+   */
+  onInvalidate(listener: (memberIds: readonly string[]) => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
   }
 
   clear(): void {
