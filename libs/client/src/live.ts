@@ -16,6 +16,15 @@ export interface PermissionState {
 
 type Listener<T> = (value: T) => void;
 
+/**
+ * A handshake refused with `RATE_LIMITED` (too many connections from this address, or this session
+ * has too many sockets open) is tried again after a backoff: 1 s, doubling to 60 s, jittered so that
+ * clients refused together do not come back together, and never before the server's
+ * `retryAfterSeconds`. Socket.IO itself never retries a refusal by the server.
+ */
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+
 const ACCOUNT_EVENTS: readonly AccountEventName[] = [
   'user.upserted',
   'user.removed',
@@ -50,6 +59,11 @@ export class Live {
   /** Events already delivered with `lastSeq`: one change can send several (a transfer: the account and two members). */
   private deliveredAtLastSeq = new Set<string>();
   private syncing: Promise<void> | null = null;
+  /** Set by `connect()`, cleared by `disconnect()`: whether a refused handshake should be tried again. */
+  private wanted = false;
+  private connectedOnce = false;
+  private refusals = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: LiveOptions = {}) {
     this.socket = io(options.baseUrl ?? '', {
@@ -64,11 +78,35 @@ export class Live {
     for (const name of ACCOUNT_EVENTS) {
       this.socket.on(name as 'user.removed', (data: { seq: number }) => this.onAccountEvent({ event: name, data } as AccountEvent));
     }
-    this.socket.io.on('reconnect', () => void this.catchUp());
+    // Every connection after the first (Socket.IO's own reconnects and ours after a refusal) catches up.
+    this.socket.on('connect', () => {
+      this.refusals = 0;
+      if (this.connectedOnce) void this.catchUp();
+      this.connectedOnce = true;
+    });
+    this.socket.on('connect_error', (error) => this.retryLater(error));
   }
 
-  /** Connects; resolves once the handshake is accepted, rejects with the error code otherwise. */
+  private retryLater(error: Error & { data?: { details?: { retryAfterSeconds?: unknown } } }): void {
+    if (error.message !== 'RATE_LIMITED' || !this.wanted || this.retryTimer) return;
+    const hint = error.data?.details?.retryAfterSeconds;
+    const hintMs = typeof hint === 'number' && hint > 0 ? hint * 1000 : 0;
+    const backoffMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.refusals);
+    const delay = Math.max(hintMs + Math.random() * RETRY_BASE_MS, backoffMs * (0.5 + Math.random()));
+    this.refusals += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.wanted && !this.socket.connected) this.socket.connect();
+    }, delay);
+  }
+
+  /**
+   * Connects; resolves once the handshake is accepted, rejects with the error code otherwise. After a
+   * `RATE_LIMITED` refusal it keeps trying in the background (see RETRY_BASE_MS) until `disconnect()`;
+   * the socket's `connect` event tells when it got in.
+   */
   connect(initial?: Pick<MeDto, 'permissions' | 'member' | 'account'>): Promise<void> {
+    this.wanted = true;
     if (initial) {
       this.setPermissions({ version: initial.permissions.version, roleId: initial.member.role.id, keys: new Set(initial.permissions.keys) });
       this.lastSeq = initial.account.activitySeq;
@@ -89,6 +127,9 @@ export class Live {
   }
 
   disconnect(): void {
+    this.wanted = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.socket.disconnect();
   }
 
