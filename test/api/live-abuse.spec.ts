@@ -1,12 +1,21 @@
 import { Live } from '@rolecall/client';
 import type { Ack } from '@rolecall/contracts';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../apps/api/src/config.js';
 import { Database } from '../../apps/api/src/database/database.service.js';
-import { startApp, type TestApp } from './support/app.js';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type Joined, type SignedUp } from './support/factories.js';
+import { startApp, usingPostgres, type TestApp } from './support/app.js';
+import {
+  createAccount,
+  ifMatch,
+  inviteAndAccept,
+  PASSWORD,
+  ROLE,
+  type Joined,
+  type SignedUp,
+} from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { connected, disconnected, sleep, type TestSocket } from './support/live.js';
 
@@ -34,8 +43,13 @@ let ipCounter = 0;
 /** A fresh documentation address (RFC 5737) per call. */
 const freshIp = () => `203.0.113.${++ipCounter}`;
 
+/** With DATABASE_URL and REDIS_URL the app counts handshakes in Redis (a prefix of this run's own). */
+const redisUrl = usingPostgres ? (process.env['REDIS_URL'] ?? null) : null;
+const redisPrefix = `rolecall-test-abuse-${randomBytes(4).toString('hex')}`;
+const overrides = { liveLimits: LIMITS, ...(redisUrl ? { redisUrl, redisPrefix } : {}) } as Partial<AppConfig>;
+
 beforeAll(async () => {
-  app = await startApp({ overrides: { liveLimits: LIMITS } as Partial<AppConfig> });
+  app = await startApp({ overrides });
   api = client(app.url);
 });
 afterEach(() => {
@@ -58,12 +72,19 @@ function socketFrom(ip: string, token: string | undefined): TestSocket {
 const openFrom = (ip: string, token: string) => connected(socketFrom(ip, token));
 
 const business = () => createAccount(api, { plan: 'business' });
-const join = (owner: SignedUp, roleId: string): Promise<Joined> => inviteAndAccept(api, app.config.dataDir, owner, { roleId });
+const join = (owner: SignedUp, roleId: string): Promise<Joined> =>
+  inviteAndAccept(api, app.config.dataDir, owner, { roleId });
 const signIn = async (email: string) =>
   (await api.post<{ token: string }>('/auth/sign-in', { email, password: PASSWORD })).body.token;
 
 type AnyAck = Ack<Record<string, unknown>>;
 const codeOf = (ack: AnyAck) => (ack.ok ? 'ok' : ack.error.code);
+
+/** An answer and the position of the event it answers in the flood. */
+interface Answer {
+  index: number;
+  reply: AnyAck;
+}
 
 /**
  * Sends `count` events back to back (as a flooding client does, without waiting for answers) and
@@ -75,8 +96,8 @@ async function flood(
   event: string,
   payload: unknown,
   options: { ack?: boolean; ms?: number } = {},
-): Promise<{ acks: AnyAck[]; reason: string | null }> {
-  const acks: AnyAck[] = [];
+): Promise<{ acks: AnyAck[]; answers: Answer[]; reason: string | null }> {
+  const answers: Answer[] = [];
   const emit = socket.emit as unknown as (event: string, data: unknown, ack?: (reply: AnyAck) => void) => void;
   let reason: string | null = null;
   const gone = new Promise<void>((resolve) =>
@@ -87,10 +108,11 @@ async function flood(
   );
   for (let i = 0; i < count; i += 1) {
     if (options.ack === false) emit.call(socket, event, payload);
-    else emit.call(socket, event, payload, (reply) => acks.push(reply));
+    else emit.call(socket, event, payload, (reply) => answers.push({ index: i, reply }));
   }
   await Promise.race([gone, sleep(options.ms ?? 3000)]);
-  return { acks, reason };
+  answers.sort((a, b) => a.index - b.index);
+  return { acks: answers.map((a) => a.reply), answers, reason };
 }
 
 const count = (acks: AnyAck[], code: string) => acks.filter((ack) => codeOf(ack) === code).length;
@@ -100,16 +122,17 @@ describe('per-socket event rate limit', () => {
     const owner = await business();
     const reader = await join(owner, ROLE.readonly);
     const socket = await openFrom(freshIp(), reader.token);
-    const { acks, reason } = await flood(socket, 300, 'sync', { afterSeq: 0 });
+    const { acks, answers, reason } = await flood(socket, 300, 'sync', { afterSeq: 0 });
     // The burst is judged (Read only has no users.view), then RATE_LIMITED, then the socket is cut.
-    expect(count(acks, 'FORBIDDEN')).toBeGreaterThanOrEqual(LIMITS.eventBurst);
-    expect(count(acks, 'FORBIDDEN')).toBeLessThanOrEqual(LIMITS.eventBurst + 5);
+    const firstLimited = answers.find((a) => codeOf(a.reply) === 'RATE_LIMITED')!;
+    expect(firstLimited.reply).toEqual({ ok: false, error: { code: 'RATE_LIMITED', message: expect.any(String) } });
+    expect(firstLimited.index).toBeGreaterThanOrEqual(LIMITS.eventBurst);
+    expect(firstLimited.index).toBeLessThanOrEqual(LIMITS.eventBurst + 5);
+    expect(answers.filter((a) => a.index < firstLimited.index).map((a) => codeOf(a.reply))).toEqual(
+      Array.from({ length: firstLimited.index }, () => 'FORBIDDEN'),
+    );
     expect(count(acks, 'RATE_LIMITED')).toBeGreaterThanOrEqual(LIMITS.refusalsBeforeDisconnect - 5);
-    expect(acks.find((ack) => codeOf(ack) === 'RATE_LIMITED')).toEqual({
-      ok: false,
-      error: { code: 'RATE_LIMITED', message: expect.any(String) },
-    });
-    expect(acks.findIndex((ack) => codeOf(ack) === 'RATE_LIMITED')).toBe(count(acks, 'FORBIDDEN'));
+    expect(count(acks, 'RATE_LIMITED')).toBeLessThanOrEqual(LIMITS.refusalsBeforeDisconnect + 2);
     expect(reason).toBe('io server disconnect');
     expect(acks.length).toBeLessThan(300);
   });
@@ -159,47 +182,55 @@ describe('a flood does not stall anyone else', () => {
     const polite = await openFrom(freshIp(), other.token);
     const politeCodes: string[] = [];
     const healthStatus: number[] = [];
+    let politeWorst = 0;
     let healthWorst = 0;
-    let stop = false;
-    // Every flooder sends 20 sync and 20 unknown events each round, as fast as the loop turns.
+    // Every flooder sends 5 sync and 5 unknown events each round, as fast as the loop turns, for
+    // up to 3 s or until the server has cut them all.
+    const floodUntil = performance.now() + 3000;
+    const emit = (s: TestSocket, event: string, data: unknown) =>
+      (s.emit as unknown as (e: string, d: unknown, a: () => void) => void)(event, data, () => undefined);
     const floodLoop = (async () => {
-      while (!stop && flooders.some((s) => s.connected)) {
+      while (performance.now() < floodUntil && flooders.some((s) => s.connected)) {
         for (const s of flooders) {
           if (!s.connected) continue;
-          for (let i = 0; i < 20; i += 1) {
-            (s.emit as unknown as (e: string, d: unknown, a: () => void) => void)('sync', { afterSeq: 0 }, () => undefined);
-            (s.emit as unknown as (e: string, d: unknown, a: () => void) => void)('flood', {}, () => undefined);
+          for (let i = 0; i < 5; i += 1) {
+            emit(s, 'sync', { afterSeq: 0 });
+            emit(s, 'flood', {});
           }
         }
         await sleep(5);
       }
+      return performance.now();
     })();
+    // Meanwhile another account's member syncs and someone polls /health. Timing is the benchmark's
+    // business (npm run bench:abuse): this only asserts that they are answered, and logs how fast.
     const politeLoop = (async () => {
-      while (!stop) {
+      for (let i = 0; i < 8; i += 1) {
+        const started = performance.now();
         politeCodes.push(codeOf((await polite.emitWithAck('sync', { afterSeq: 0 })) as AnyAck));
-        await sleep(250);
+        politeWorst = Math.max(politeWorst, performance.now() - started);
+        await sleep(100);
       }
     })();
     const healthLoop = (async () => {
-      while (!stop) {
+      for (let i = 0; i < 15; i += 1) {
         const started = performance.now();
         healthStatus.push((await api.get('/health')).status);
         healthWorst = Math.max(healthWorst, performance.now() - started);
         await sleep(50);
       }
     })();
-    await sleep(3000);
-    stop = true;
-    await Promise.all([floodLoop, politeLoop, healthLoop]);
+    const [floodEnded] = await Promise.all([floodLoop, politeLoop, healthLoop]);
 
-    console.log(`[live-abuse] during the flood: /health worst ${healthWorst.toFixed(1)} ms over ${healthStatus.length} requests; polite syncs ${politeCodes.length}`);
-    expect(polite.connected).toBe(true);
-    expect(politeCodes.length).toBeGreaterThan(5);
-    expect(new Set(politeCodes)).toEqual(new Set(['ok']));
-    expect(healthStatus.length).toBeGreaterThan(10);
-    expect(new Set(healthStatus)).toEqual(new Set([200]));
-    // Every flooding socket was cut.
+    console.log(
+      `[live-abuse] during the flood (flooders in this process too): /health worst ${healthWorst.toFixed(1)} ms, polite sync worst ${politeWorst.toFixed(1)} ms`,
+    );
+    // Every flooding socket was cut, before the 3 s were over.
     expect(flooders.filter((s) => s.connected)).toHaveLength(0);
+    expect(floodEnded).toBeLessThan(floodUntil);
+    expect(polite.connected).toBe(true);
+    expect(politeCodes).toEqual(Array.from({ length: 8 }, () => 'ok'));
+    expect(healthStatus).toEqual(Array.from({ length: 15 }, () => 200));
   });
 });
 
@@ -304,8 +335,14 @@ describe('cheap refusals', () => {
     const owner = await business();
     const reader = await join(owner, ROLE.readonly);
     const socket = await openFrom(freshIp(), reader.token);
-    expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await socket.emitWithAck('activity.subscribe', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await socket.emitWithAck('activity.subscribe', {})).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
 
     const promoted = await api.patch<{ version: number }>(
       `/users/${reader.member.id}`,
@@ -323,19 +360,31 @@ describe('cheap refusals', () => {
       { token: owner.token, headers: ifMatch(promoted.body.version) },
     );
     expect(demoted.status).toBe(200);
-    expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await socket.emitWithAck('activity.subscribe', {})).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await socket.emitWithAck('activity.subscribe', {})).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
   });
 
   it('still ends a socket whose session expired, on its next event', async () => {
     const owner = await business();
     const reader = await join(owner, ROLE.readonly);
     const socket = await openFrom(freshIp(), reader.token);
-    expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
     app.clock.advance(app.config.sessionIdleMs + 60_000);
     try {
       const gone = disconnected(socket);
-      expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({ ok: false, error: { code: 'SESSION_REVOKED' } });
+      expect(await socket.emitWithAck('sync', { afterSeq: 0 })).toMatchObject({
+        ok: false,
+        error: { code: 'SESSION_REVOKED' },
+      });
       expect(await gone).toBe('io server disconnect');
     } finally {
       app.clock.advance(-(app.config.sessionIdleMs + 60_000));
@@ -346,7 +395,9 @@ describe('cheap refusals', () => {
 describe('libs/client', () => {
   it('does not hammer a server that refuses it with RATE_LIMITED, and connects by itself once allowed', async () => {
     const owner = await business();
-    const full = await Promise.all(Array.from({ length: LIMITS.socketsPerSession }, () => openFrom(freshIp(), owner.token)));
+    const full = await Promise.all(
+      Array.from({ length: LIMITS.socketsPerSession }, () => openFrom(freshIp(), owner.token)),
+    );
     const live = new Live({ baseUrl: app.url, token: owner.token, transports: ['websocket'] });
     const refusals: string[] = [];
     live.socket.on('connect_error', (error) => refusals.push(error.message));
@@ -364,5 +415,42 @@ describe('libs/client', () => {
     } finally {
       live.disconnect();
     }
+  });
+});
+
+describe.skipIf(!redisUrl)('two nodes on one PostgreSQL database and one Redis', () => {
+  let nodeB: TestApp;
+  beforeAll(async () => {
+    nodeB = await startApp({ overrides: { ...overrides, databaseUrl: app.config.databaseUrl } });
+  });
+  afterAll(() => nodeB?.close());
+
+  const fromB = (ip: string, token: string) => {
+    const socket = io(nodeB.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token },
+      extraHeaders: { 'x-forwarded-for': ip },
+    }) as TestSocket;
+    sockets.push(socket);
+    return connected(socket);
+  };
+
+  it('holds a session to its socket cap across both nodes', async () => {
+    const owner = await business();
+    const ip = freshIp();
+    await Promise.all(Array.from({ length: 12 }, () => openFrom(ip, owner.token)));
+    for (let i = 0; i < LIMITS.socketsPerSession - 12; i += 1) await fromB(ip, owner.token);
+    await expect(fromB(ip, owner.token)).rejects.toThrow('RATE_LIMITED');
+    await expect(openFrom(ip, owner.token)).rejects.toThrow('RATE_LIMITED');
+  });
+
+  it('shares the per-IP handshake budget between the nodes', async () => {
+    const owner = await business();
+    const ip = freshIp();
+    for (let i = 0; i < LIMITS.handshakesPerIp; i += 1)
+      await expect(connected(socketFrom(ip, 'A'.repeat(43)))).rejects.toThrow('UNAUTHENTICATED');
+    await expect(fromB(ip, owner.token)).rejects.toThrow('RATE_LIMITED');
   });
 });
