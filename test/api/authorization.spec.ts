@@ -16,7 +16,15 @@ import { activityHead, buildWorld, ourIdentifiers, PERSONAS, permissionsOf, PROF
 
 const UNLIMITED = 100_000;
 const app = await startApp({
-  rateLimits: { signInPerIp: UNLIMITED, signInPerEmail: UNLIMITED, invitationsPerAccount: UNLIMITED, acceptancePerIp: UNLIMITED },
+  rateLimits: {
+    signInPerIp: UNLIMITED,
+    signInPerEmail: UNLIMITED,
+    invitationsPerAccount: UNLIMITED,
+    acceptancePerIp: UNLIMITED,
+    passwordResetPerIp: UNLIMITED,
+    verifyEmailPerPerson: UNLIMITED,
+    linksPerIp: UNLIMITED,
+  },
 });
 const api = client(app.url);
 // Read at collection time so every cell is a named test: `METHOD /path › persona → expectation`.

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { ifMatch, PASSWORD, ROLE, totpAt, uniqueEmail } from './factories.js';
 import type { Reply } from './http.js';
-import { invitationToken } from './outbox.js';
+import { query } from './db.js';
+import { invitationToken, mailedLinkToken } from './outbox.js';
 import {
   accountOf,
   accountVersion,
@@ -63,7 +64,7 @@ export interface Prepared {
  * - `success`: the status an allowed call answers with the request this recipe builds.
  */
 export interface Recipe {
-  readonly success: 200 | 201 | 204 | 302;
+  readonly success: 200 | 201 | 202 | 204 | 302;
   readonly rule?: 'owner' | 'billingTransfer';
   readonly tenantScoped?: boolean;
   /** Builds the request; without it the call has no params, query or body. */
@@ -95,6 +96,19 @@ async function enrolTwoFactor(cell: Cell, token: string): Promise<string[]> {
 
 async function disableTwoFactor(cell: Cell, token: string, code: string): Promise<void> {
   expectStatus('turn 2FA off again', await cell.world.api.delete('/me/2fa', { code }, { token }), 204);
+}
+
+/**
+ * A live mailed link of a person who just signed up (own account, outside the world): the
+ * verification link sign-up sends, or a password-reset link asked for afterwards.
+ */
+async function freshLink(world: World, kind: 'verify' | 'reset'): Promise<string> {
+  const email = uniqueEmail(kind);
+  const body = { accountName: 'Linked Ltd', name: 'Link Holder', email, password: PASSWORD };
+  expectStatus('sign up a link holder', await world.api.post('/signup', body), 201);
+  if (kind === 'verify') return mailedLinkToken(world.app.config.dataDir, email, '/verify-email/');
+  expectStatus('ask for a reset', await world.api.post('/auth/password-reset', { email }), 202);
+  return mailedLinkToken(world.app.config.dataDir, email, '/reset-password/');
 }
 
 /**
@@ -130,6 +144,30 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     },
   },
 
+  // Mailed links (issue 13): each cell signs up a fresh person, so a link is live for every call.
+  'GET /auth/verify-email/:token': {
+    success: 200,
+    prepare: async ({ world }) => ({ params: { token: await freshLink(world, 'verify') } }),
+  },
+
+  'POST /auth/verify-email': {
+    success: 204,
+    // Sent with the persona's own session, which is not the link's person: the claim path, so a password.
+    prepare: async ({ world }) => ({ body: { token: await freshLink(world, 'verify'), password: PASSWORD } }),
+  },
+
+  'POST /auth/password-reset': { success: 202, prepare: () => ({ body: { email: uniqueEmail('reset') } }) },
+
+  'GET /auth/password-reset/:token': {
+    success: 200,
+    prepare: async ({ world }) => ({ params: { token: await freshLink(world, 'reset') } }),
+  },
+
+  'POST /auth/password-reset/confirm': {
+    success: 204,
+    prepare: async ({ world }) => ({ body: { token: await freshLink(world, 'reset'), password: `${PASSWORD} again` } }),
+  },
+
   // ---- the signed-in person ----
   'POST /auth/sign-out': {
     success: 204,
@@ -149,6 +187,18 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
   'DELETE /me/sessions/:id': {
     success: 204,
     prepare: async (cell) => ({ params: { id: cell.signedIn ? (await freshSession(cell.world, cell.actor)).sessionId : randomUUID() } }),
+  },
+
+  'POST /me/verify-email': {
+    success: 204,
+    // Most personas joined through an invitation (verified): make the address unverified for the call.
+    prepare: async (cell) => {
+      if (!cell.signedIn || !cell.actor.email) return {};
+      const email = cell.actor.email;
+      const [row] = await query<{ email_verified: boolean | number }>(cell.world.app, 'SELECT email_verified FROM persons WHERE email = ?', [email]);
+      await query(cell.world.app, 'UPDATE persons SET email_verified = ? WHERE email = ?', [false, email]);
+      return { cleanup: async () => void (await query(cell.world.app, 'UPDATE persons SET email_verified = ? WHERE email = ?', [Boolean(row?.email_verified), email])) };
+    },
   },
 
   'POST /me/2fa/setup': { success: 200 },
@@ -296,6 +346,17 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
   'DELETE /users/:id': { success: 204, tenantScoped: true, prepare: async (cell) => withMember(await invitedTarget(cell.world), cell) },
 
   'GET /users/:id/sessions': { success: 200, tenantScoped: true, prepare: ({ world }) => ({ params: { id: world.actors.editor.memberId! } }) },
+
+  'DELETE /users/:id/2fa': {
+    success: 204,
+    tenantScoped: true,
+    // A member who turned 2FA on, so an allowed call really resets something.
+    prepare: async (cell) => {
+      const target = await activeTarget(cell.world);
+      await enrolTwoFactor(cell, target.token);
+      return withMember(target.member, cell, { headers: ifMatch(target.member.version) });
+    },
+  },
 
   'DELETE /users/:id/sessions': {
     success: 204,
