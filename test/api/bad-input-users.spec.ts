@@ -562,6 +562,13 @@ const ROUTES: Record<string, RouteCase> = {
     body: none,
     access: 'users.manage',
   },
+  'DELETE /users/:id/2fa': {
+    method: 'DELETE',
+    path: () => sessionTargetSegment().map((id) => `/users/${id}/2fa`),
+    body: anyJson,
+    access: 'users.manage',
+    ifMatch: true,
+  },
   'DELETE /users/:id/sessions': {
     method: 'DELETE',
     path: () => sessionTargetSegment().map((id) => `/users/${id}/sessions`),

@@ -4,6 +4,7 @@ import { ActivityService } from '../../apps/api/src/activity/activity.service.js
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, PASSWORD, type SignedUp } from './support/factories.js';
 import { client, isErrorShape, type Client } from './support/http.js';
+import { mailedLinkToken } from './support/outbox.js';
 
 /**
  * Property-based bad input: every route of the foundation gets arbitrary JSON, valid bodies with
@@ -14,11 +15,28 @@ import { client, isErrorShape, type Client } from './support/http.js';
 let app: TestApp;
 let api: Client;
 let owner: SignedUp;
+let verifyToken = '';
+let resetToken = '';
 
 beforeAll(async () => {
-  app = await startApp({ rateLimits: { signInPerIp: 100_000, signInPerEmail: 100_000, totpPerPerson: 100_000 } });
+  app = await startApp({
+    rateLimits: {
+      signInPerIp: 100_000,
+      signInPerEmail: 100_000,
+      totpPerPerson: 100_000,
+      passwordResetPerIp: 100_000,
+      passwordResetPerEmail: 100_000,
+      verifyEmailPerPerson: 100_000,
+      linksPerIp: 100_000,
+    },
+  });
   api = client(app.url);
   owner = await createAccount(api);
+  // Live mailed links of another sign-up: the valid shapes the fuzzer breaks (used up by the first valid call).
+  const holder = await createAccount(api, { accountName: 'Link holder' });
+  verifyToken = await mailedLinkToken(app.config.dataDir, holder.email, '/verify-email/');
+  expect((await api.post('/auth/password-reset', { email: holder.email })).status).toBe(202);
+  resetToken = await mailedLinkToken(app.config.dataDir, holder.email, '/reset-password/');
 });
 afterAll(() => app.close());
 
@@ -53,6 +71,8 @@ interface RouteCase {
 }
 
 const fixed = (path: string) => fc.constant(path);
+/** An arbitrary built when the property runs (after `beforeAll` made the live tokens it needs). */
+const lazy = (make: () => fc.Arbitrary<unknown>): fc.Arbitrary<unknown> => fc.constant(null).chain(() => make());
 const segment = fc.oneof(fc.uuid(), fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constantFrom('..', '%00', 'null', '-1'));
 
 const ROUTES: Record<string, RouteCase> = {
@@ -73,6 +93,17 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /me/2fa/confirm': { method: 'POST', path: fixed('/me/2fa/confirm'), body: broken({ code: '123456' }), auth: 'owner' },
   'DELETE /me/2fa': { method: 'DELETE', path: fixed('/me/2fa'), body: broken({ code: '123456' }), auth: 'owner' },
   'GET /health': { method: 'GET', path: fixed('/health'), body: fc.constant(undefined), auth: 'none' },
+  'GET /auth/verify-email/:token': { method: 'GET', path: segment.map((token) => `/auth/verify-email/${token}`), body: fc.constant(undefined), auth: 'none' },
+  'POST /auth/verify-email': { method: 'POST', path: fixed('/auth/verify-email'), body: lazy(() => broken({ token: verifyToken, password: PASSWORD })), auth: 'none' },
+  'POST /me/verify-email': { method: 'POST', path: fixed('/me/verify-email'), body: fc.jsonValue({ maxDepth: 2 }), auth: 'owner' },
+  'POST /auth/password-reset': { method: 'POST', path: fixed('/auth/password-reset'), body: broken({ email: 'fuzz@example.com' }), auth: 'none' },
+  'GET /auth/password-reset/:token': { method: 'GET', path: segment.map((token) => `/auth/password-reset/${token}`), body: fc.constant(undefined), auth: 'none' },
+  'POST /auth/password-reset/confirm': {
+    method: 'POST',
+    path: fixed('/auth/password-reset/confirm'),
+    body: lazy(() => broken({ token: resetToken, password: PASSWORD, totp: '123456' })),
+    auth: 'none',
+  },
 };
 
 describe('bad input', () => {
