@@ -11,7 +11,7 @@ import { query } from './support/db.js';
 import { createAccount, enrolTotp, invite, ROLE, uniqueEmail, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { disconnected, next, open, type TestSocket } from './support/live.js';
-import { invitationToken, linkToken, mailedLinkToken } from './support/outbox.js';
+import { invitationToken, linkToken, waitForLinkToken } from './support/outbox.js';
 import { Browser, ssoOverrides, ssoSignIn, startTestIdp, type TestIdp } from './support/oidc.js';
 
 const SQUATTER_PASSWORD = 'the squatter knows this one';
@@ -123,7 +123,7 @@ describe('squatter + invitation accepted with a password', () => {
   it('still asks a verified person to sign in first (today’s rule)', async () => {
     const email = uniqueEmail('verified');
     const first = await createAccount(api, { email });
-    const verified = await api.post('/auth/verify-email', { token: await mailedLinkToken(app.config.dataDir, email, '/verify-email/') }, { token: first.token });
+    const verified = await api.post('/auth/verify-email', { token: await waitForLinkToken(app.config.dataDir, email, '/verify-email/') }, { token: first.token });
     expect(verified.status).toBe(204);
     await victimCompany(email);
     const token = invitationToken(app.config.dataDir, email);
@@ -176,7 +176,7 @@ describe('email verification', () => {
     const email = uniqueEmail('fresh');
     const owner = await createAccount(api, { email });
     expect((await api.get<MeDto>('/me', { token: owner.token })).body.person.emailVerified).toBe(false);
-    const token = await mailedLinkToken(app.config.dataDir, email, '/verify-email/');
+    const token = await waitForLinkToken(app.config.dataDir, email, '/verify-email/');
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect((await api.get('/auth/verify-email/' + token)).body).toEqual({ email });
     const stored = await query<{ token_hash: string }>(app, 'SELECT token_hash FROM email_links WHERE email = ?', [email]);
@@ -194,7 +194,7 @@ describe('email verification', () => {
   it('hands the person to whoever opens the link without being them, who must choose the password', async () => {
     const email = uniqueEmail('link-victim');
     const { signedUp: squatter, socket } = await squat(email);
-    const token = await mailedLinkToken(app.config.dataDir, email, '/verify-email/');
+    const token = await waitForLinkToken(app.config.dataDir, email, '/verify-email/');
     const needsPassword = await api.post('/auth/verify-email', { token });
     expect(needsPassword.status).toBe(400);
     expect(needsPassword.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: { password: [expect.any(String)] } } } });
@@ -215,7 +215,7 @@ describe('email verification', () => {
       const limitedApi = client(limited.url);
       const email = uniqueEmail('resend');
       const owner = await createAccount(limitedApi, { email });
-      const first = await mailedLinkToken(limited.config.dataDir, email, '/verify-email/');
+      const first = await waitForLinkToken(limited.config.dataDir, email, '/verify-email/');
       expect((await limitedApi.post('/me/verify-email', undefined, { token: owner.token })).status).toBe(204);
       await limited.mailSettled();
       const second = linkToken(limited.config.dataDir, email, '/verify-email/');
@@ -237,7 +237,7 @@ describe('email verification', () => {
   it('expires the link after 24 hours', async () => {
     const email = uniqueEmail('late');
     const owner = await createAccount(api, { email });
-    const token = await mailedLinkToken(app.config.dataDir, email, '/verify-email/');
+    const token = await waitForLinkToken(app.config.dataDir, email, '/verify-email/');
     app.clock.advance(24 * 60 * 60 * 1000 + 1000);
     try {
       const late = await api.post('/auth/verify-email', { token }, { token: owner.token });
@@ -253,7 +253,7 @@ describe('squatter + password reset', () => {
     const email = uniqueEmail('reset-victim');
     const { signedUp: squatter, socket } = await squat(email, { totp: true });
     expect((await api.post('/auth/password-reset', { email })).status).toBe(202);
-    const token = await mailedLinkToken(app.config.dataDir, email, '/reset-password/');
+    const token = await waitForLinkToken(app.config.dataDir, email, '/reset-password/');
     const info = await api.get(`/auth/password-reset/${token}`);
     expect(info.body).toEqual({ email, twoFactorRequired: false, claimsAddress: true });
 

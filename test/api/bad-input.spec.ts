@@ -4,7 +4,7 @@ import { ActivityService } from '../../apps/api/src/activity/activity.service.js
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, PASSWORD, type SignedUp } from './support/factories.js';
 import { client, isErrorShape, type Client } from './support/http.js';
-import { mailedLinkToken } from './support/outbox.js';
+import { waitForLinkToken } from './support/outbox.js';
 
 /**
  * Property-based bad input: every route of the foundation gets arbitrary JSON, valid bodies with
@@ -34,9 +34,9 @@ beforeAll(async () => {
   owner = await createAccount(api);
   // Live mailed links of another sign-up: the valid shapes the fuzzer breaks (used up by the first valid call).
   const holder = await createAccount(api, { accountName: 'Link holder' });
-  verifyToken = await mailedLinkToken(app.config.dataDir, holder.email, '/verify-email/');
+  verifyToken = await waitForLinkToken(app.config.dataDir, holder.email, '/verify-email/');
   expect((await api.post('/auth/password-reset', { email: holder.email })).status).toBe(202);
-  resetToken = await mailedLinkToken(app.config.dataDir, holder.email, '/reset-password/');
+  resetToken = await waitForLinkToken(app.config.dataDir, holder.email, '/reset-password/');
 });
 afterAll(() => app.close());
 

@@ -11,7 +11,7 @@ import { query } from './support/db.js';
 import { createAccount, enrolTotp, invite, inviteAndAccept, PASSWORD, totpAt, uniqueEmail } from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { next, open, type TestSocket } from './support/live.js';
-import { invitationToken, linkToken, mailedLinkToken, mailsTo } from './support/outbox.js';
+import { invitationToken, linkToken, waitForLinkToken, mailsTo } from './support/outbox.js';
 
 const NEW_PASSWORD = 'a brand new password';
 
@@ -171,7 +171,7 @@ describe('POST /auth/password-reset/confirm', () => {
   it('asks for the second factor when 2FA is on: a link alone does not get past it', async () => {
     const owner = await createAccount(api);
     // A verified email: the reset is the person's own, not a claim.
-    const verify = await mailedLinkToken(app.config.dataDir, owner.email, '/verify-email/');
+    const verify = await waitForLinkToken(app.config.dataDir, owner.email, '/verify-email/');
     expect((await api.post('/auth/verify-email', { token: verify }, { token: owner.token })).status).toBe(204);
     const { secret, recoveryCodes } = await enrolTotp(api, owner.token, app.clock.now());
     const { token } = await requestReset(owner.email);

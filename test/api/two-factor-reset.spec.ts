@@ -11,7 +11,7 @@ import { query } from './support/db.js';
 import { createAccount, enrolTotp, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, totpAt, type Joined, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { next, open, type TestSocket } from './support/live.js';
-import { invitationToken, mailedLinkToken } from './support/outbox.js';
+import { invitationToken, waitForLinkToken } from './support/outbox.js';
 
 const NEW_PASSWORD = 'my phone fell in the lake';
 
@@ -83,7 +83,7 @@ describe('DELETE /users/:id/2fa', () => {
     expect(wrong.status).toBe(401);
 
     // The mailed link: no second factor asked (there is none now), a new password.
-    const token = await mailedLinkToken(app.config.dataDir, bob.email, '/reset-password/');
+    const token = await waitForLinkToken(app.config.dataDir, bob.email, '/reset-password/');
     expect((await api.get(`/auth/password-reset/${token}`)).body).toEqual({ email: bob.email, twoFactorRequired: false, claimsAddress: false });
     expect((await api.post('/auth/password-reset/confirm', { token, password: NEW_PASSWORD })).status).toBe(204);
     const signedIn = await api.post<AuthResultDto & { twoFactorEnrolmentRequired?: boolean }>('/auth/sign-in', { email: bob.email, password: NEW_PASSWORD, accountId: owner.account.id });

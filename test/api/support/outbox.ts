@@ -18,14 +18,12 @@ export function mailsTo(dataDir: string, email: string): string[] {
   return files.map((file) => readFileSync(join(dir, file), 'utf8')).filter((mail) => new RegExp(`^To: ${email.replace(/[.+]/g, '\\$&')}$`, 'im').test(mail));
 }
 
-/** The invitation token of the newest mail to `email`, read from the real `.eml` file. */
+/** The invitation token of the newest invitation mail to `email`, read from the real `.eml` file. */
 export function invitationToken(dataDir: string, email: string): string {
-  const mails = mailsTo(dataDir, email);
-  const last = mails.at(-1);
-  if (!last) throw new Error(`no mail to ${email} in the outbox`);
-  const match = /\/invite\/([A-Za-z0-9_-]{43})/.exec(decodeQuotedPrintable(last));
-  if (!match) throw new Error(`no invitation link in the mail to ${email}`);
-  return match[1]!;
+  if (mailsTo(dataDir, email).length === 0) throw new Error(`no mail to ${email} in the outbox`);
+  const token = linkToken(dataDir, email, '/invite/');
+  if (!token) throw new Error(`no invitation link in the mails to ${email}`);
+  return token;
 }
 
 /**
@@ -39,20 +37,6 @@ export function linkToken(dataDir: string, email: string, path: string): string 
     if (match) return match[1]!;
   }
   return null;
-}
-
-/**
- * Like `linkToken`, for mails sent after the answer (verification and reset links): waits up to
- * `ms` for the mail to be written, then fails.
- */
-export async function mailedLinkToken(dataDir: string, email: string, path: string, ms = 5000): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const token = linkToken(dataDir, email, path);
-    if (token) return token;
-    if (Date.now() > deadline) throw new Error(`no ${path} link mailed to ${email} within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { ifMatch, PASSWORD, ROLE, totpAt, uniqueEmail } from './factories.js';
 import type { Reply } from './http.js';
 import { query } from './db.js';
-import { invitationToken, mailedLinkToken } from './outbox.js';
+import { invitationToken, waitForLinkToken } from './outbox.js';
 import {
   accountOf,
   accountVersion,
@@ -106,9 +106,9 @@ async function freshLink(world: World, kind: 'verify' | 'reset'): Promise<string
   const email = uniqueEmail(kind);
   const body = { accountName: 'Linked Ltd', name: 'Link Holder', email, password: PASSWORD };
   expectStatus('sign up a link holder', await world.api.post('/signup', body), 201);
-  if (kind === 'verify') return mailedLinkToken(world.app.config.dataDir, email, '/verify-email/');
+  if (kind === 'verify') return waitForLinkToken(world.app.config.dataDir, email, '/verify-email/');
   expectStatus('ask for a reset', await world.api.post('/auth/password-reset', { email }), 202);
-  return mailedLinkToken(world.app.config.dataDir, email, '/reset-password/');
+  return waitForLinkToken(world.app.config.dataDir, email, '/reset-password/');
 }
 
 /**
