@@ -81,6 +81,8 @@ export class LiveSync {
         return [{ event: 'roles.reordered', data: { seq, roleIds: ((entry.changes?.['roleIds'] as { after?: string[] } | undefined)?.after ?? []) } }];
       case 'person.2fa_enabled':
       case 'person.2fa_disabled':
+      // A claimed email removed the person's 2FA (and maybe renamed them): their member JSON changed.
+      case 'person.email_claimed':
         return entry.actorMemberId ? [await this.memberEvent(manager, account, entry.actorMemberId, seq)] : [];
       case 'session.signed_in':
       case 'session.signed_out':
