@@ -148,6 +148,29 @@ describe('squatter + invitation accepted with a password', () => {
   });
 });
 
+describe('two proofs of one mailbox at once', () => {
+  it('lets exactly one of them take the login over (5 rounds)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const email = uniqueEmail('race');
+      await squat(email);
+      await victimCompany(email);
+      const invitation = invitationToken(app.config.dataDir, email);
+      const link = await waitForLinkToken(app.config.dataDir, email, '/verify-email/');
+      const passwords = ['alpha password one', 'beta password two'];
+      const replies = await Promise.all([
+        api.post('/invitations/accept', { token: invitation, name: 'Alpha', password: passwords[0] }),
+        api.post('/auth/verify-email', { token: link, password: passwords[1] }),
+      ]);
+      const won = replies.map((reply) => reply.status < 300);
+      expect(won.filter(Boolean), `round ${round}: ${replies.map((r) => r.status).join(', ')}`).toHaveLength(1);
+      const loser = replies[won.indexOf(false)]!;
+      expect([401, 409, 410]).toContain(loser.status);
+      expect((await api.post('/auth/sign-in', { email, password: passwords[won.indexOf(true)] })).status).toBe(200);
+      expect((await api.post('/auth/sign-in', { email, password: passwords[won.indexOf(false)] })).status).toBe(401);
+    }
+  });
+});
+
 describe('squatter + single sign-on', () => {
   it('never links the provider identity to the squatter: the sign-in claims the person', async () => {
     const email = uniqueEmail('sso-victim');

@@ -3,6 +3,7 @@ import type { SsoProvider } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { DomainError } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -59,8 +60,15 @@ export class MailboxProofs {
    * affected account (the person's, and the ones the caller holds locked).
    */
   async claim(tx: Tx, person: PersonEntity, proof: Proof & { passwordHash: string | null; name?: string | undefined }): Promise<void> {
-    if (person.emailVerified) throw new Error(`claim of verified person ${person.id}`);
     const { manager } = tx;
+    // Two proofs of one mailbox may race (an invitation and the verification link): the person's row
+    // is locked, and the second finds the address verified — its prover must sign in instead.
+    const query = manager.getRepository(PersonEntity).createQueryBuilder('p').where('p.id = :id', { id: person.id });
+    if (tx.kind === 'postgres') query.setLock('pessimistic_write');
+    const current = await query.getOne();
+    if (!current || current.emailVerified) {
+      throw new DomainError('CONFLICT', 'This address was confirmed a moment ago by whoever holds it: sign in instead');
+    }
     const identities = await manager.getRepository(IdentityEntity).delete({ personId: person.id });
     const ended = await this.sessions.revoke(manager, { personId: person.id }, 'email_claimed');
     await this.links.end(manager, person.id);
