@@ -9,7 +9,7 @@ import { hashPassword } from './auth/passwords.js';
 import { loadConfig } from './config.js';
 import { Database } from './database/database.service.js';
 import { MemberEntity } from './members/member.entity.js';
-import { PersonEntity } from './persons/person.entity.js';
+import { insertPerson } from './persons/persons.js';
 import { MemberTeamEntity, TeamEntity } from './teams/team.entity.js';
 
 /**
@@ -56,8 +56,8 @@ await db.transaction(async (tx) => {
     const email = `${name.toLowerCase().replace(/\s+/g, '.')}.${i}@demo.rolecall.test`;
     const now = new Date(Date.now() - (30 - i) * 86_400_000).toISOString();
     const roleId = i < 2 ? ADMIN_ROLE_ID : i % 3 === 0 ? READONLY_ROLE_ID : EDITOR_ROLE_ID;
-    const person = { id: randomUUID(), email, name, passwordHash, avatarUrl: null, totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null, createdAt: now };
-    await tx.manager.getRepository(PersonEntity).insert(person);
+    // They joined through invitations, which prove the mailbox: verified.
+    const person = await insertPerson(tx.manager, { email, name, passwordHash, emailVerified: true, now });
     const status = i === 29 ? 'revoked' : 'active';
     const member = {
       id: randomUUID(),
