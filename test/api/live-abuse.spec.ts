@@ -30,7 +30,8 @@ import { connected, disconnected, sleep, type TestSocket } from './support/live.
 const LIMITS = {
   eventBurst: 40,
   eventsPerSecond: 5,
-  refusalsBeforeDisconnect: 40,
+  refusalsBeforeDisconnect: 20,
+  cooldownSeconds: 60,
   socketsPerSession: 20,
   handshakesPerIp: 100,
   handshakeWindowSeconds: 60,
@@ -146,9 +147,34 @@ describe('per-socket event rate limit', () => {
     expect(count(unknown.acks, 'RATE_LIMITED')).toBeGreaterThan(0);
     expect(unknown.reason).toBe('io server disconnect');
 
-    const silent = await flood(await openFrom(ip, reader.token), 300, 'sync', { afterSeq: 0 }, { ack: false });
+    const silent = await flood(
+      await openFrom(ip, await signIn(reader.email)),
+      300,
+      'sync',
+      { afterSeq: 0 },
+      { ack: false },
+    );
     expect(silent.acks).toEqual([]);
     expect(silent.reason).toBe('io server disconnect');
+  });
+
+  it('keeps a session whose socket was cut from connecting again for the cool-down; its other sessions are not affected', async () => {
+    const owner = await business();
+    const reader = await join(owner, ROLE.readonly);
+    const ip = freshIp();
+    const other = await openFrom(ip, await signIn(reader.email));
+    expect((await flood(await openFrom(ip, reader.token), 300, 'sync', { afterSeq: 0 })).reason).toBe(
+      'io server disconnect',
+    );
+    const refused = await connected(socketFrom(ip, reader.token)).then(
+      () => null,
+      (error: Error & { data?: { details?: { retryAfterSeconds?: number } } }) => error,
+    );
+    expect(refused?.message).toBe('RATE_LIMITED');
+    expect(refused?.data?.details?.retryAfterSeconds).toBeGreaterThan(LIMITS.cooldownSeconds - 5);
+    expect(refused?.data?.details?.retryAfterSeconds).toBeLessThanOrEqual(LIMITS.cooldownSeconds);
+    expect(other.connected).toBe(true);
+    expect((await openFrom(ip, await signIn(reader.email))).connected).toBe(true);
   });
 
   it('lets a polite client send a few events a second for as long as it likes', async () => {
@@ -266,6 +292,8 @@ describe('per-IP handshake limit', () => {
     expect(refused?.message).toBe('RATE_LIMITED');
     expect(refused?.data?.details?.retryAfterSeconds).toBeGreaterThan(0);
     expect(refused?.data?.details?.retryAfterSeconds).toBeLessThanOrEqual(LIMITS.handshakeWindowSeconds);
+    // Once told, the address is turned away at the HTTP upgrade, before any Socket.IO work.
+    await expect(openFrom(ip, owner.token)).rejects.toThrow('websocket error');
     expect((await openFrom(freshIp(), owner.token)).connected).toBe(true);
   });
 
@@ -276,7 +304,8 @@ describe('per-IP handshake limit', () => {
       await expect(connected(socketFrom(`198.51.100.7, ${ip}`, 'A'.repeat(43)))).rejects.toThrow('UNAUTHENTICATED');
     // The same client behind another chain of proxies is still that client; a spoofed left part does not help.
     await expect(openFrom(`192.0.2.99, ${ip}`, owner.token)).rejects.toThrow('RATE_LIMITED');
-    await expect(openFrom(`${ip}, 127.0.0.1`, owner.token)).rejects.toThrow('RATE_LIMITED');
+    // (refused at the HTTP upgrade now: the address is known to be over its budget)
+    await expect(openFrom(`${ip}, 127.0.0.1`, owner.token)).rejects.toThrow('websocket error');
     expect((await openFrom(`${ip}, ${freshIp()}`, owner.token)).connected).toBe(true);
   });
 });

@@ -122,6 +122,8 @@ export interface LiveLimitConfig {
    * token; once a socket owes this many tokens it is disconnected.
    */
   readonly refusalsBeforeDisconnect: number;
+  /** After one of its sockets was disconnected for flooding, a session may not connect again for this long. */
+  readonly cooldownSeconds: number;
   /** Simultaneous sockets of one session, on all nodes together; the new one is refused with `RATE_LIMITED`. */
   readonly socketsPerSession: number;
   /** Handshakes per client IP in the window (counted in Redis when it is configured). */
@@ -132,7 +134,8 @@ export interface LiveLimitConfig {
 export const DEFAULT_LIVE_LIMITS: LiveLimitConfig = {
   eventBurst: 40,
   eventsPerSecond: 5,
-  refusalsBeforeDisconnect: 40,
+  refusalsBeforeDisconnect: 20,
+  cooldownSeconds: 60,
   socketsPerSession: 20,
   handshakesPerIp: 120,
   handshakeWindowSeconds: 60,

@@ -46,34 +46,50 @@ export class EventBucket {
   }
 }
 
+/** A rate-limiter-flexible limiter in Redis (shared by every node) or, without Redis, in this process. */
+function sharedLimiter(
+  redis: RedisConnections | null,
+  options: { keyPrefix: string; points: number; duration: number },
+): RateLimiterAbstract {
+  if (!redis) return new RateLimiterMemory(options);
+  return new RateLimiterRedis({
+    ...options,
+    keyPrefix: `${redis.prefix}:${options.keyPrefix}`,
+    storeClient: redis.pub,
+    useRedisPackage: true,
+    // A key that used its points is then refused from this node's memory for the rest of the
+    // window, without a round trip; if Redis fails, each node counts in memory meanwhile.
+    inMemoryBlockOnConsumed: options.points,
+    insuranceLimiter: new RateLimiterMemory(options),
+  });
+}
+
+const rateLimited = (what: string, msBeforeNext: number): DomainError => {
+  const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new DomainError('RATE_LIMITED', `${what} Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+};
+
 /**
- * Handshakes per client IP (rate-limiter-flexible, a fixed window). With Redis the counter is
- * shared by every node — a client spread over nodes by the load balancer has one budget — and an
- * address that used its budget is then refused from this node's memory for the rest of the window,
- * without a Redis round trip. If Redis fails, each node counts in memory meanwhile.
+ * Handshakes per client IP (a fixed window), shared by every node through Redis: a client spread
+ * over nodes by the load balancer has one budget. The first handshake over the budget is refused
+ * in Socket.IO's middleware with `RATE_LIMITED` and a retry hint; from then on this node remembers
+ * the address until the window ends (`blocked`) and refuses its handshakes at the HTTP upgrade,
+ * before any WebSocket or Socket.IO work — a client that ignores the hint costs next to nothing.
  */
 export class HandshakeLimiter {
   private readonly limiter: RateLimiterAbstract;
+  /** Addresses this node saw over their budget, and until when (ms, `Date.now()`). */
+  private readonly blockedUntil = new Map<string, number>();
 
   constructor(
     limits: Pick<LiveLimitConfig, 'handshakesPerIp' | 'handshakeWindowSeconds'>,
     redis: RedisConnections | null,
   ) {
-    const options = {
+    this.limiter = sharedLimiter(redis, {
       keyPrefix: 'live-handshake-ip',
       points: limits.handshakesPerIp,
       duration: limits.handshakeWindowSeconds,
-    };
-    this.limiter = redis
-      ? new RateLimiterRedis({
-          ...options,
-          keyPrefix: `${redis.prefix}:${options.keyPrefix}`,
-          storeClient: redis.pub,
-          useRedisPackage: true,
-          inMemoryBlockOnConsumed: limits.handshakesPerIp,
-          insuranceLimiter: new RateLimiterMemory(options),
-        })
-      : new RateLimiterMemory(options);
+    });
   }
 
   /** Uses one handshake of `ip`; throws `RATE_LIMITED` (with `retryAfterSeconds`) when none was left. */
@@ -82,14 +98,52 @@ export class HandshakeLimiter {
       await this.limiter.consume(ip);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      const retryAfterSeconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-      throw new DomainError(
-        'RATE_LIMITED',
-        `Too many connections from this address. Try again in ${retryAfterSeconds} seconds.`,
-        {
-          retryAfterSeconds,
-        },
-      );
+      if (this.blockedUntil.size > 10_000) this.sweep();
+      this.blockedUntil.set(ip, Date.now() + error.msBeforeNext);
+      throw rateLimited('Too many connections from this address.', error.msBeforeNext);
+    }
+  }
+
+  /** Whether this node already refused `ip` in its current window (synchronous, for the HTTP upgrade). */
+  blocked(ip: string): boolean {
+    const until = this.blockedUntil.get(ip);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.blockedUntil.delete(ip);
+    return false;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [ip, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(ip);
+  }
+}
+
+/**
+ * Sessions one of whose sockets was cut for flooding may not connect again for `cooldownSeconds`
+ * (in Redis with it, so on no node): a flooding client that reconnects at once would otherwise get
+ * a fresh bucket — a fresh burst — every time. Checked after authentication, which the per-IP
+ * budget already bounds.
+ */
+export class CooldownLimiter {
+  private readonly limiter: RateLimiterAbstract;
+
+  constructor(
+    private readonly limits: Pick<LiveLimitConfig, 'cooldownSeconds'>,
+    redis: RedisConnections | null,
+  ) {
+    this.limiter = sharedLimiter(redis, { keyPrefix: 'live-cooldown', points: 1, duration: limits.cooldownSeconds });
+  }
+
+  async start(sessionId: string): Promise<void> {
+    await this.limiter.block(sessionId, this.limits.cooldownSeconds);
+  }
+
+  /** Throws `RATE_LIMITED` while the session cools down. */
+  async check(sessionId: string): Promise<void> {
+    const state = await this.limiter.get(sessionId);
+    if (state && state.consumedPoints > 1 && state.msBeforeNext > 0) {
+      throw rateLimited('This session was disconnected for sending too many events.', state.msBeforeNext);
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   type PresenceViewer,
 } from '@rolecall/contracts';
 import { parse as parseCookie } from 'cookie';
+import type { IncomingMessage } from 'node:http';
 import { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { SESSION_COOKIE } from '../auth/request-auth.js';
@@ -21,7 +22,7 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { clientAddress, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
+import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
 import { REDIS, type RedisConnections } from './redis-bridge.js';
@@ -51,7 +52,14 @@ function liveError(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, error: { code, message } };
 }
 
-const forbiddenLive = (key: string) => new DomainError('FORBIDDEN', `This needs ${key}`);
+type LiveKey = 'users.view' | 'roles.view' | 'activity.view';
+const forbiddenLive = (key: LiveKey) => new DomainError('FORBIDDEN', `This needs ${key}`);
+/** The answers of refusals from the cache, made once (the flood path allocates nothing for them). */
+const FORBIDDEN_ACKS: Record<LiveKey, Ack<never>> = {
+  'users.view': liveError('FORBIDDEN', 'This needs users.view'),
+  'roles.view': liveError('FORBIDDEN', 'This needs roles.view'),
+  'activity.view': liveError('FORBIDDEN', 'This needs activity.view'),
+};
 
 /**
  * The Socket.IO gateway (same port, default path). The namespace middleware limits handshakes per
@@ -71,6 +79,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private readonly logger = new Logger(LiveGateway.name);
   @WebSocketServer() server!: LiveServer;
   private readonly handshakes: HandshakeLimiter;
+  private readonly cooldowns: CooldownLimiter;
   private readonly standing = new WeakMap<LiveSocket, Standing>();
   private readonly refreshing = new WeakMap<LiveSocket, Promise<Standing | null>>();
   /** Sockets being disconnected for flooding. */
@@ -89,11 +98,22 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
   ) {
     this.handshakes = new HandshakeLimiter(config.liveLimits, redis);
+    this.cooldowns = new CooldownLimiter(config.liveLimits, redis);
   }
 
   afterInit(server: LiveServer): void {
     // Every invalidation the REST cache gets (at commit here, from other nodes through Redis).
     this.unsubscribeInvalidations = this.permissions.onInvalidate((memberIds) => this.forget(memberIds));
+    // An address this node already refused for the rest of its window is turned away at the HTTP
+    // upgrade (engine.io answers 400 and closes): no WebSocket, no Socket.IO session, no middleware.
+    const express = this.http.httpAdapter.getInstance<ExpressLike>();
+    const engineOptions = server.engine.opts as { allowRequest?: (req: IncomingMessage, done: (message: string | null | undefined, ok: boolean) => void) => void };
+    const allowRequest = engineOptions.allowRequest;
+    engineOptions.allowRequest = (req, done) => {
+      if (this.handshakes.blocked(clientAddress(express, req))) return done('RATE_LIMITED', false);
+      if (allowRequest) return allowRequest(req, done);
+      done(null, true);
+    };
     server.use((socket, next) => {
       this.admit(socket).then(
         () => next(),
@@ -136,6 +156,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (!token || !TOKEN.test(token)) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
     const generation = this.generation;
     const auth = await this.sessions.authenticate(token);
+    await this.cooldowns.check(auth.session.id);
     const permissions = await this.permissions.resolve(auth.member, auth.account);
     const sessionRoom = Rooms.session(auth.session.id);
     const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
@@ -190,17 +211,18 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       if (!CLIENT_EVENTS.has(event)) return ack?.(liveError('NOT_FOUND', `Unknown event ${String(event).slice(0, 60)}`));
       next();
     });
-    socket.on('presence.enter', (data, ack) => this.handle(socket, ack, presenceEnterSchema, data, (input) => this.enterPresence(socket, input.resource as PresenceResource, input.editing)));
-    socket.on('presence.leave', (data, ack) => this.handle(socket, ack, presenceLeaveSchema, data, (input) => this.leavePresence(socket, input.resource as PresenceResource)));
-    socket.on('activity.subscribe', (data, ack) => this.handle(socket, ack, activitySubscribeSchema, data, (input) => this.subscribeActivity(socket, input)));
-    socket.on('activity.unsubscribe', (data, ack) => this.handle(socket, ack, null, data, async () => {
+    socket.on('presence.enter', (data, ack) =>
+      this.handle(socket, ack, presenceEnterSchema, data, (input) => (input.resource.startsWith('member:') ? 'users.view' : 'roles.view'), (input) =>
+        this.enterPresence(socket, input.resource as PresenceResource, input.editing),
+      ),
+    );
+    socket.on('presence.leave', (data, ack) => this.handle(socket, ack, presenceLeaveSchema, data, null, (input) => this.leavePresence(socket, input.resource as PresenceResource)));
+    socket.on('activity.subscribe', (data, ack) => this.handle(socket, ack, activitySubscribeSchema, data, () => 'activity.view', (input) => this.subscribeActivity(socket, input)));
+    socket.on('activity.unsubscribe', (data, ack) => this.handle(socket, ack, null, data, null, async () => {
       await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
       return {};
     }));
-    socket.on('sync', (data, ack) => this.handle(socket, ack, syncSchema, data, async (input) => {
-      await this.requirePermission(socket, 'users.view');
-      return this.sync.since(socket.data.accountId, input.afterSeq);
-    }));
+    socket.on('sync', (data, ack) => this.handle(socket, ack, syncSchema, data, () => 'users.view', (input) => this.sync.since(socket.data.accountId, input.afterSeq)));
     socket.on('disconnecting', () => {
       const rooms = [...socket.rooms].filter(isPresenceRoom);
       setImmediate(() => rooms.forEach((room) => void this.broadcastPresence(room)));
@@ -218,18 +240,35 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (verdict !== 'cut') return;
     this.cut.add(socket);
     this.logger.warn(`Disconnecting a flooding socket (member ${socket.data.memberId}, session ${socket.data.sessionId})`);
+    this.cooldowns.start(socket.data.sessionId).catch((error: unknown) => this.logger.error(`Cool-down not recorded: ${String(error)}`));
     setImmediate(() => socket.disconnect(true));
   }
 
-  /** Validates the payload, runs the handler, and always acknowledges (when the client asked). */
-  private handle<S extends z.ZodType, R extends object>(socket: LiveSocket, ack: unknown, schema: S | null, data: unknown, work: (input: z.output<S>) => Promise<R>): void {
+  /**
+   * Validates the payload, checks the permission the event `needs`, runs the handler, and always
+   * acknowledges (when the client asked). A refusal from the socket's cached standing is answered
+   * right here, synchronously: no promise, no error object, no database.
+   */
+  private handle<S extends z.ZodType, R extends object>(
+    socket: LiveSocket,
+    ack: unknown,
+    schema: S | null,
+    data: unknown,
+    needs: ((input: z.output<S>) => LiveKey) | null,
+    work: (input: z.output<S>) => Promise<R>,
+  ): void {
     const reply = typeof ack === 'function' ? (ack as (reply: Ack<R>) => void) : () => undefined;
     const parsed = schema ? schema.safeParse(data ?? {}) : { success: true as const, data: {} as z.output<S> };
     if (!parsed.success) {
       reply(liveError('VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ')));
       return;
     }
-    work(parsed.data).then(
+    const key = needs?.(parsed.data) ?? null;
+    if (key && this.refusedFromCache(socket, key)) {
+      reply(FORBIDDEN_ACKS[key]);
+      return;
+    }
+    (key ? this.confirm(socket, key).then(() => work(parsed.data)) : work(parsed.data)).then(
       (result) => reply({ ok: true, ...result }),
       (error: unknown) => {
         if (error instanceof DomainError) {
@@ -245,15 +284,18 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   /**
-   * Refuses from the socket's cached standing while it is fresh and lacks the key (no database);
-   * otherwise — a grant, or no fresh standing — reads the session and the member's set now, as the
-   * handshake did. Promotions and demotions are honoured on the very next event: they invalidate
+   * Whether the socket's cached standing, while fresh, lacks the key: such an event is refused
+   * without the database. Promotions and demotions are honoured on the very next event: they drop
    * the standing at commit (on this node synchronously, on others when Redis delivers the
    * invalidation, which is published before the change's `me.permissions` push).
    */
-  private async requirePermission(socket: LiveSocket, key: 'users.view' | 'roles.view' | 'activity.view'): Promise<void> {
+  private refusedFromCache(socket: LiveSocket, key: LiveKey): boolean {
     const cached = this.standing.get(socket);
-    if (cached && !cached.keys.has(key) && this.clock.now().getTime() < cached.until) throw forbiddenLive(key);
+    return cached !== undefined && !cached.keys.has(key) && this.clock.now().getTime() < cached.until;
+  }
+
+  /** A grant, or no fresh standing: reads the session and the member's set now, as the handshake did. */
+  private async confirm(socket: LiveSocket, key: LiveKey): Promise<void> {
     if (!(await this.refresh(socket)).keys.has(key)) throw forbiddenLive(key);
   }
 
@@ -301,7 +343,6 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   private async subscribeActivity(socket: LiveSocket, filter: z.output<typeof activitySubscribeSchema>): Promise<object> {
-    await this.requirePermission(socket, 'activity.view');
     await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
     const accountId = socket.data.accountId;
     const actions = filter.action?.length ? filter.action : [undefined];
@@ -313,7 +354,6 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   private async enterPresence(socket: LiveSocket, resource: PresenceResource, editing: boolean): Promise<{ viewers: PresenceViewer[] }> {
-    await this.requirePermission(socket, resource.startsWith('member:') ? 'users.view' : 'roles.view');
     socket.data.presence = { ...socket.data.presence, [resource]: editing };
     const room = Rooms.presence(socket.data.accountId, resource);
     await socket.join(room);
