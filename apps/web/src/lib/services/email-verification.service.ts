@@ -7,22 +7,13 @@ import { api, isApiError } from '$lib/api';
 import { live } from '$lib/live.svelte';
 import { session } from '$lib/session.svelte';
 import { toasts } from '$lib/toast.svelte';
+import { readMailedLink, type MailedLink } from './mailed-link';
 import { attempt, type Outcome } from './outcome';
-import { isDeadLink } from './password-reset.service';
 
-export type VerifyLink =
-  { kind: 'open'; info: VerifyEmailInfoDto } | { kind: 'invalid' } | { kind: 'error'; error: unknown };
+export type VerifyLink = MailedLink<VerifyEmailInfoDto>;
 
-export async function readVerifyLink(token: string, fetcher: typeof fetch = fetch): Promise<VerifyLink> {
-  try {
-    const info = await api.get<VerifyEmailInfoDto>(`/auth/verify-email/${encodeURIComponent(token)}`, {
-      fetch: fetcher,
-      quietAuth: true,
-    });
-    return { kind: 'open', info };
-  } catch (error) {
-    return isDeadLink(error) ? { kind: 'invalid' } : { kind: 'error', error };
-  }
+export function readVerifyLink(token: string, fetcher: typeof fetch = fetch): Promise<VerifyLink> {
+  return readMailedLink('/auth/verify-email', token, fetcher);
 }
 
 function markVerified(): void {

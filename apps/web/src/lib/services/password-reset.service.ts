@@ -3,30 +3,17 @@
  * The reset ends every session of the person and does not sign in: the page sends them to sign in.
  */
 import type { PasswordResetConfirmRequest, PasswordResetInfoDto, PasswordResetRequest } from '@rolecall/contracts';
-import { api, isApiError } from '$lib/api';
+import { api } from '$lib/api';
 import { live } from '$lib/live.svelte';
 import { session } from '$lib/session.svelte';
+import { readMailedLink, type MailedLink } from './mailed-link';
 import { attempt, type Outcome } from './outcome';
 
 /** What a reset link is: open (with what it asks for), no longer valid, or unreadable for now. */
-export type ResetLink =
-  { kind: 'open'; info: PasswordResetInfoDto } | { kind: 'invalid' } | { kind: 'error'; error: unknown };
+export type ResetLink = MailedLink<PasswordResetInfoDto>;
 
-/** Mailed-link answers that mean "this link is dead" (a malformed token is refused as invalid input). */
-export function isDeadLink(error: unknown): boolean {
-  return isApiError(error, 'LINK_INVALID', 'NOT_FOUND', 'VALIDATION_FAILED');
-}
-
-export async function readResetLink(token: string, fetcher: typeof fetch = fetch): Promise<ResetLink> {
-  try {
-    const info = await api.get<PasswordResetInfoDto>(`/auth/password-reset/${encodeURIComponent(token)}`, {
-      fetch: fetcher,
-      quietAuth: true,
-    });
-    return { kind: 'open', info };
-  } catch (error) {
-    return isDeadLink(error) ? { kind: 'invalid' } : { kind: 'error', error };
-  }
+export function readResetLink(token: string, fetcher: typeof fetch = fetch): Promise<ResetLink> {
+  return readMailedLink('/auth/password-reset', token, fetcher);
 }
 
 /** Always 202 for any well-formed address, so nobody learns who has a login; 429 when asked too often. */
