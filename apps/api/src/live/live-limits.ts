@@ -122,8 +122,8 @@ export class HandshakeLimiter {
 /**
  * Sessions one of whose sockets was cut for flooding may not connect again for `cooldownSeconds`
  * (in Redis with it, so on no node): a flooding client that reconnects at once would otherwise get
- * a fresh bucket — a fresh burst — every time. Checked after authentication, which the per-IP
- * budget already bounds.
+ * a fresh bucket — a fresh burst — every time. Keyed by the hash of the session's token, so a
+ * session cooling down is refused before the database is asked who it is.
  */
 export class CooldownLimiter {
   private readonly limiter: RateLimiterAbstract;
@@ -135,13 +135,13 @@ export class CooldownLimiter {
     this.limiter = sharedLimiter(redis, { keyPrefix: 'live-cooldown', points: 1, duration: limits.cooldownSeconds });
   }
 
-  async start(sessionId: string): Promise<void> {
-    await this.limiter.block(sessionId, this.limits.cooldownSeconds);
+  async start(tokenHash: string): Promise<void> {
+    await this.limiter.block(tokenHash, this.limits.cooldownSeconds);
   }
 
   /** Throws `RATE_LIMITED` while the session cools down. */
-  async check(sessionId: string): Promise<void> {
-    const state = await this.limiter.get(sessionId);
+  async check(tokenHash: string): Promise<void> {
+    const state = await this.limiter.get(tokenHash);
     if (state && state.consumedPoints > 1 && state.msBeforeNext > 0) {
       throw rateLimited('This session was disconnected for sending too many events.', state.msBeforeNext);
     }

@@ -17,6 +17,7 @@ import { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { SESSION_COOKIE } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
+import { sha256Hex } from '../common/tokens.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
@@ -84,6 +85,8 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private readonly refreshing = new WeakMap<LiveSocket, Promise<Standing | null>>();
   /** Sockets being disconnected for flooding. */
   private readonly cut = new WeakSet<LiveSocket>();
+  /** Each socket's session, as the hash of its token (what the cool-down is keyed by). */
+  private readonly tokenHashes = new WeakMap<LiveSocket, string>();
   /** Bumped by every invalidation: a standing read while one happened is not trusted afterwards. */
   private generation = 0;
   private unsubscribeInvalidations: () => void = () => undefined;
@@ -154,9 +157,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       token = cookie ? (parseCookie(cookie)[SESSION_COOKIE] ?? null) : null;
     }
     if (!token || !TOKEN.test(token)) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    // A session cooling down is refused before the database is asked who it is.
+    const tokenHash = sha256Hex(token);
+    await this.cooldowns.check(tokenHash);
     const generation = this.generation;
     const auth = await this.sessions.authenticate(token);
-    await this.cooldowns.check(auth.session.id);
     const permissions = await this.permissions.resolve(auth.member, auth.account);
     const sessionRoom = Rooms.session(auth.session.id);
     const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
@@ -178,6 +183,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const rooms = [sessionRoom, Rooms.member(auth.member.id)];
     if (permissions.set.has('users.view')) rooms.push(Rooms.account(auth.account.id));
     const joined = socket.join(rooms);
+    this.tokenHashes.set(socket, tokenHash);
     this.remember(socket, permissions.set, auth.session, generation);
     await joined;
   }
@@ -240,7 +246,8 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (verdict !== 'cut') return;
     this.cut.add(socket);
     this.logger.warn(`Disconnecting a flooding socket (member ${socket.data.memberId}, session ${socket.data.sessionId})`);
-    this.cooldowns.start(socket.data.sessionId).catch((error: unknown) => this.logger.error(`Cool-down not recorded: ${String(error)}`));
+    const tokenHash = this.tokenHashes.get(socket);
+    if (tokenHash) this.cooldowns.start(tokenHash).catch((error: unknown) => this.logger.error(`Cool-down not recorded: ${String(error)}`));
     setImmediate(() => socket.disconnect(true));
   }
 
