@@ -56,7 +56,9 @@ const CHANGE_EVERY_MS = 1000;
 const PUSH_TIMEOUT_MS = 5000;
 const ENFORCE = process.env['BENCH_ENFORCE'] === '1';
 const PROFILE = process.env['BENCH_PROFILE'] === '1';
-const LIMITS_OFF = process.env['BENCH_LIVE_LIMITS'] === 'off';
+/** `off`, or JSON merged over the default live limits (e.g. '{"eventBurst":20}'), to try other numbers. */
+const LIMITS_ENV = process.env['BENCH_LIVE_LIMITS'] ?? '';
+const LIMITS_OFF = LIMITS_ENV === 'off';
 const REDIS_URL = usingPostgres ? (process.env['REDIS_URL'] ?? null) : null;
 
 const TARGETS = { healthP99: 100, push: 250, ratio: 2 };
@@ -230,6 +232,16 @@ function report(phases: [Phase, Phase]): string[] {
       .map(([, samples]) => ms(Math.max(...samples)))
       .join(' ')}`,
   );
+  const slowest = flooded.samples.health
+    .map((latency, i) => ({ latency, at: flooded.samples.healthAt[i]! }))
+    .sort((a, b) => b.latency - a.latency)
+    .slice(0, 8);
+  out(`  flood /health slowest (sent at ms into the phase → took ms): ${slowest.map((s) => `${Math.round(s.at)} → ${ms(s.latency)}`).join(', ')}`);
+  const slowChanges = flooded.samples.changes
+    .map((c, i) => ({ ...c, i }))
+    .sort((a, b) => (b.push ?? PUSH_TIMEOUT_MS) - (a.push ?? PUSH_TIMEOUT_MS))
+    .slice(0, 3);
+  out(`  flood slowest role changes (second → push / PATCH ms): ${slowChanges.map((c) => `${c.i} → ${ms(c.push ?? PUSH_TIMEOUT_MS)} / ${ms(c.http)}`).join(', ')}`);
   const f = flooded.flood;
   if (f) {
     const seconds = DURATION_MS / 1000;
@@ -252,7 +264,12 @@ test(`flood of ${FLOOD_SOCKETS} sockets vs /health and role-change pushes`, asyn
   out(
     `\n[bench abuse] ${usingPostgres ? `postgres${REDIS_URL ? ' + redis' : ''}` : 'sqlite'}, node ${process.version}, ${cpus().length} CPUs, load ${load()}${LIMITS_OFF ? ', live limits OFF' : ''}`,
   );
+  // Imported here, not at the top: this file also runs against the code before the limits existed.
+  const { DEFAULT_LIVE_LIMITS } = (await import('../../../apps/api/src/config.js')) as { DEFAULT_LIVE_LIMITS?: object };
+  const tried = LIMITS_ENV && !LIMITS_OFF ? { ...DEFAULT_LIVE_LIMITS, ...(JSON.parse(LIMITS_ENV) as object) } : null;
+  if (tried) out(`live limits: ${JSON.stringify(tried)}`);
   const overrides = {
+    ...(tried ? { liveLimits: tried } : {}),
     ...(LIMITS_OFF
       ? {
           liveLimits: {

@@ -13,6 +13,10 @@ const reply = (id, body = {}) => process.send?.({ type: 'reply', id, ...body });
 
 /** @type {import('socket.io-client').Socket | null} */
 let target = null;
+// One keep-alive pool for all phases, as a monitor or a load balancer keeps its connections: the
+// flood phase does not start by opening new ones while the attacker opens its own.
+const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const adminAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 /** Pushes seen on the target's socket: roleId → arrival time. */
 const pushes = new Map();
 const pushWaiters = new Map();
@@ -93,8 +97,7 @@ function nextPush(roleId, ms) {
 async function runPhase(message) {
   const { url, adminToken, targetId, roles, durationMs, healthEveryMs, changeEveryMs, pushTimeoutMs } = message;
   let { version, roleId: current } = message;
-  const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const adminAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
   const health = [];
   /** When each health request left, ms into the phase. */
   const healthAt = [];
@@ -145,8 +148,6 @@ async function runPhase(message) {
   }
   clearInterval(healthTimer);
   await Promise.all([...inFlight]);
-  healthAgent.destroy();
-  adminAgent.destroy();
   return { health, healthAt, healthFailures, changes, version, roleId: current, targetConnected: target?.connected ?? false };
 }
 
@@ -165,6 +166,8 @@ process.on('message', async (message) => {
       return;
     case 'exit':
       target?.disconnect();
+      healthAgent.destroy();
+      adminAgent.destroy();
       reply(message.id);
       setTimeout(() => process.exit(0), 50);
       return;
