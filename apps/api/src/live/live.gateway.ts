@@ -11,6 +11,7 @@ import {
   type PresenceResource,
   type PresenceViewer,
 } from '@rolecall/contracts';
+import { Semaphore } from 'async-mutex';
 import { parse as parseCookie } from 'cookie';
 import type { IncomingMessage } from 'node:http';
 import { Socket } from 'socket.io';
@@ -41,6 +42,14 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set(['presence.enter', 'presence.
  * over and over.
  */
 const STANDING_TTL_MS = 60_000;
+
+/**
+ * Handshakes authenticated at once on a node; the others wait their turn. Sixty sockets arriving
+ * together would otherwise take every connection of the PostgreSQL pool (and make it open new ones)
+ * while REST requests — the health check, an admin's change — queue behind them. Four still
+ * authenticate hundreds of handshakes a second (one statement each), above any real reconnect wave.
+ */
+const HANDSHAKES_AT_ONCE = 4;
 
 /** A socket's cached standing: the keys its member held when last read, and until when it may be trusted. */
 interface Standing {
@@ -87,8 +96,17 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private readonly cut = new WeakSet<LiveSocket>();
   /** Each socket's session, as the hash of its token (what the cool-down is keyed by). */
   private readonly tokenHashes = new WeakMap<LiveSocket, string>();
-  /** Bumped by every invalidation: a standing read while one happened is not trusted afterwards. */
+  private readonly authentications = new Semaphore(HANDSHAKES_AT_ONCE);
+  /**
+   * Whether a member's set changed while it was being read: every invalidation bumps `generation`
+   * and, while reads are under way (`reading`), notes it against the members it names. A standing
+   * whose member was invalidated after its read began is used for that one decision, not cached.
+   * Per member: a change elsewhere in the cluster does not send every handshake in flight back to
+   * the database.
+   */
   private generation = 0;
+  private reading = 0;
+  private readonly invalidatedAt = new Map<string, number>();
   private unsubscribeInvalidations: () => void = () => undefined;
 
   constructor(
@@ -160,32 +178,40 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     // A session cooling down is refused before the database is asked who it is.
     const tokenHash = sha256Hex(token);
     await this.cooldowns.check(tokenHash);
-    const generation = this.generation;
-    const auth = await this.sessions.authenticate(token);
-    const permissions = await this.permissions.resolve(auth.member, auth.account);
-    const sessionRoom = Rooms.session(auth.session.id);
-    const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
-    // From here to the join nothing awaits: this node's count and the join are one step, so
-    // simultaneous handshakes of one session on one node cannot all slip under the cap.
-    const here = this.server.sockets.adapter.rooms.get(sessionRoom)?.size ?? 0;
-    const cap = this.config.liveLimits.socketsPerSession;
-    if (here + elsewhere >= cap) {
-      throw new DomainError('RATE_LIMITED', `This session already has ${cap} live connections; close one first`);
+    // From before the read until the standing is cached: an invalidation of this member in between
+    // (its socket is not in the member room yet, so `forget` cannot reach it) makes it untrusted.
+    const since = this.beginRead();
+    try {
+      const { auth, permissions } = await this.authentications.runExclusive(async () => {
+        const auth = await this.sessions.authenticate(token);
+        return { auth, permissions: await this.permissions.resolve(auth.member, auth.account) };
+      });
+      const sessionRoom = Rooms.session(auth.session.id);
+      const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
+      // From here to the join nothing awaits: this node's count and the join are one step, so
+      // simultaneous handshakes of one session on one node cannot all slip under the cap.
+      const here = this.server.sockets.adapter.rooms.get(sessionRoom)?.size ?? 0;
+      const cap = this.config.liveLimits.socketsPerSession;
+      if (here + elsewhere >= cap) {
+        throw new DomainError('RATE_LIMITED', `This session already has ${cap} live connections; close one first`);
+      }
+      socket.data = {
+        sessionId: auth.session.id,
+        personId: auth.person.id,
+        memberId: auth.member.id,
+        accountId: auth.account.id,
+        name: auth.person.name,
+        presence: {},
+      };
+      const rooms = [sessionRoom, Rooms.member(auth.member.id)];
+      if (permissions.set.has('users.view')) rooms.push(Rooms.account(auth.account.id));
+      const joined = socket.join(rooms);
+      this.tokenHashes.set(socket, tokenHash);
+      this.remember(socket, permissions.set, auth.session, this.unchangedSince(auth.member.id, since));
+      await joined;
+    } finally {
+      this.endRead();
     }
-    socket.data = {
-      sessionId: auth.session.id,
-      personId: auth.person.id,
-      memberId: auth.member.id,
-      accountId: auth.account.id,
-      name: auth.person.name,
-      presence: {},
-    };
-    const rooms = [sessionRoom, Rooms.member(auth.member.id)];
-    if (permissions.set.has('users.view')) rooms.push(Rooms.account(auth.account.id));
-    const joined = socket.join(rooms);
-    this.tokenHashes.set(socket, tokenHash);
-    this.remember(socket, permissions.set, auth.session, generation);
-    await joined;
   }
 
   /**
@@ -310,13 +336,16 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private async refresh(socket: LiveSocket): Promise<Standing> {
     let pending = this.refreshing.get(socket);
     if (!pending) {
-      const generation = this.generation;
+      const since = this.beginRead();
       pending = (async () => {
         const found = await this.sessions.byId(socket.data.sessionId);
         if (!found) return null;
         const resolved = await this.permissions.resolve(found.member, found.account);
-        return this.remember(socket, resolved.set, found.session, generation);
-      })().finally(() => this.refreshing.delete(socket));
+        return this.remember(socket, resolved.set, found.session, this.unchangedSince(found.member.id, since));
+      })().finally(() => {
+        this.endRead();
+        this.refreshing.delete(socket);
+      });
       this.refreshing.set(socket, pending);
     }
     const standing = await pending;
@@ -324,13 +353,26 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     return standing;
   }
 
+  private beginRead(): number {
+    this.reading += 1;
+    return this.generation;
+  }
+
+  private endRead(): void {
+    this.reading -= 1;
+    if (this.reading === 0) this.invalidatedAt.clear();
+  }
+
+  private unchangedSince(memberId: string, since: number): boolean {
+    return (this.invalidatedAt.get(memberId) ?? 0) <= since;
+  }
+
   /** Caches a socket's standing until the session's own deadlines or the TTL, whichever is first. */
-  private remember(socket: LiveSocket, keys: ReadonlySet<string>, session: SessionEntity, generation: number): Standing {
+  private remember(socket: LiveSocket, keys: ReadonlySet<string>, session: SessionEntity, trusted: boolean): Standing {
     const now = this.clock.now().getTime();
-    const until =
-      generation === this.generation
-        ? Math.min(now + STANDING_TTL_MS, Date.parse(session.expiresAt), Date.parse(session.lastSeenAt) + this.config.sessionIdleMs)
-        : 0;
+    const until = trusted
+      ? Math.min(now + STANDING_TTL_MS, Date.parse(session.expiresAt), Date.parse(session.lastSeenAt) + this.config.sessionIdleMs)
+      : 0;
     const standing: Standing = { keys, until };
     this.standing.set(socket, standing);
     return standing;
@@ -339,6 +381,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /** Drops the cached standing of these members' sockets on this node. */
   private forget(memberIds: readonly string[]): void {
     this.generation += 1;
+    if (this.reading > 0) for (const memberId of memberIds) this.invalidatedAt.set(memberId, this.generation);
     const namespace = this.server?.sockets;
     if (!namespace) return;
     for (const memberId of memberIds) {
@@ -372,6 +415,9 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const { [resource]: _left, ...rest } = socket.data.presence;
     socket.data.presence = rest;
     const room = Rooms.presence(socket.data.accountId, resource);
+    // Leaving a page one is not on changes nothing: no broadcast (and no fetchSockets across nodes)
+    // for anyone who sends presence.leave over and over, which needs no permission.
+    if (!socket.rooms.has(room)) return {};
     await socket.leave(room);
     await this.broadcastPresence(room);
     return {};
