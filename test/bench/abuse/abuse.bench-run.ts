@@ -273,6 +273,7 @@ test(`flood of ${FLOOD_SOCKETS} sockets vs /health and role-change pushes`, asyn
     ...(LIMITS_OFF
       ? {
           liveLimits: {
+            ...DEFAULT_LIVE_LIMITS,
             eventBurst: 1e9,
             eventsPerSecond: 1e9,
             refusalsBeforeDisconnect: 1e9,
