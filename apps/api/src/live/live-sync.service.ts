@@ -79,9 +79,9 @@ export class LiveSync {
       }
       case 'roles.reordered':
         return [{ event: 'roles.reordered', data: { seq, roleIds: ((entry.changes?.['roleIds'] as { after?: string[] } | undefined)?.after ?? []) } }];
+      // 2FA turned on or off, or removed by a claimed email (which may rename the person too): the member JSON changed.
       case 'person.2fa_enabled':
       case 'person.2fa_disabled':
-      // A claimed email removed the person's 2FA (and maybe renamed them): their member JSON changed.
       case 'person.email_claimed':
         return entry.actorMemberId ? [await this.memberEvent(manager, account, entry.actorMemberId, seq)] : [];
       case 'session.signed_in':
