@@ -20,18 +20,23 @@ describe('route declarations', () => {
     expect(undeclared).toEqual([]);
   });
 
-  it('only the sign-up, sign-in and health routes are public', () => {
+  it('only the sign-up, sign-in, mailed-link and health routes are public', () => {
     const publicRoutes = registeredRoutes(app)
       .filter((r) => r.access === 'public')
       .map((r) => r.route)
       .sort();
     expect(publicRoutes).toEqual([
+      'GET /auth/password-reset/:token',
       'GET /auth/sso/:provider/callback',
       'GET /auth/sso/:provider/start',
       'GET /auth/sso/providers',
+      'GET /auth/verify-email/:token',
       'GET /health',
       'GET /invitations/:token',
+      'POST /auth/password-reset',
+      'POST /auth/password-reset/confirm',
       'POST /auth/sign-in',
+      'POST /auth/verify-email',
       'POST /invitations/accept',
       'POST /signup',
     ]);
