@@ -28,6 +28,10 @@ export const ERROR_STATUS = {
   PRECONDITION_REQUIRED: 428,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  /** A dependency (the database, Redis) is unreachable; the answer carries `Retry-After`. Nothing was written. */
+  UNAVAILABLE: 503,
+  /** The database cannot grow (disk full, SQLite's page limit). Nothing was written. */
+  STORAGE_FULL: 507,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -67,6 +67,10 @@ function messageForCode(code: ApiErrorCode): string {
       return 'Too many attempts. Wait a minute and try again.';
     case 'INTERNAL':
       return 'Something went wrong on our side. Try again in a moment.';
+    case 'UNAVAILABLE':
+      return 'Rolecall can’t reach its database — retrying. Nothing was changed.';
+    case 'STORAGE_FULL':
+      return 'Rolecall’s storage is full, so nothing was saved. Ask your administrator to free disk space.';
     case 'NETWORK_ERROR':
       return 'Can’t reach Rolecall. Check your connection and try again.';
     case 'BAD_RESPONSE':
