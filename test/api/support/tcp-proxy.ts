@@ -1,0 +1,121 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy a fault test puts between the API and PostgreSQL or Redis, and then breaks for real:
+ * `reset()` destroys every open connection with a TCP RST, `refuse()` also closes the listening
+ * port (new connections get ECONNREFUSED), `blackhole()` accepts connections and never answers
+ * (what a network partition looks like), `restore()` goes back to passing traffic through.
+ *
+ * `url(upstreamUrl)` rewrites a `postgres://` or `redis://` URL to go through the proxy.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  url(upstream: string): string;
+  /** Ends every open connection with a reset; new ones still pass. */
+  reset(): void;
+  /** Resets every connection and stops listening: new connections are refused. */
+  refuse(): Promise<void>;
+  /** Accepts connections and holds them without forwarding a byte (open ones are reset first). */
+  blackhole(): void;
+  /** Passes traffic again (listening on the same port). */
+  restore(): Promise<void>;
+  /** Connections currently open through the proxy. */
+  readonly open: number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(upstream: { host: string; port: number }): Promise<TcpProxy> {
+  const pairs = new Set<[Socket, Socket | null]>();
+  let mode: 'pass' | 'blackhole' = 'pass';
+  let server: Server;
+  let port = 0;
+
+  const onConnection = (client: Socket) => {
+    client.on('error', () => undefined);
+    if (mode === 'blackhole') {
+      const pair: [Socket, Socket | null] = [client, null];
+      pairs.add(pair);
+      client.on('close', () => pairs.delete(pair));
+      return;
+    }
+    const target = connect(upstream.port, upstream.host);
+    const pair: [Socket, Socket | null] = [client, target];
+    pairs.add(pair);
+    target.on('error', () => client.resetAndDestroy());
+    client.on('error', () => target.resetAndDestroy());
+    client.on('close', () => {
+      target.destroy();
+      pairs.delete(pair);
+    });
+    target.on('close', () => client.destroy());
+    client.pipe(target);
+    target.pipe(client);
+  };
+
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer(onConnection);
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = (server.address() as { port: number }).port;
+        resolve();
+      });
+    });
+
+  const resetAll = () => {
+    for (const [client, target] of pairs) {
+      client.resetAndDestroy();
+      target?.resetAndDestroy();
+    }
+    pairs.clear();
+  };
+
+  await listen();
+  let listening = true;
+
+  return {
+    get port() {
+      return port;
+    },
+    get open() {
+      return pairs.size;
+    },
+    url(upstreamUrl: string) {
+      const url = new URL(upstreamUrl);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
+    reset: resetAll,
+    async refuse() {
+      resetAll();
+      if (!listening) return;
+      listening = false;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    blackhole() {
+      resetAll();
+      mode = 'blackhole';
+    },
+    async restore() {
+      mode = 'pass';
+      if (!listening) {
+        await listen();
+        listening = true;
+      }
+    },
+    async close() {
+      resetAll();
+      if (listening) {
+        listening = false;
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}
+
+/** host and port of a `postgres://` or `redis://` URL, for `startTcpProxy`. */
+export function hostPort(url: string, defaultPort: number): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || defaultPort) };
+}
