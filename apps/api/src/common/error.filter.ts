@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@rolecall/contracts';
 import type { Response } from 'express';
+import { DATABASE_RETRY_AFTER_SECONDS, databaseFailure } from '../database/database-errors.js';
 import { DomainError } from './domain-error.js';
 
 /** HTTP statuses Nest or Express may raise on their own, mapped to the spec's codes. */
@@ -48,6 +49,19 @@ export function toErrorBody(exception: unknown): { status: number; body: ErrorBo
     if (code === 'VALIDATION_FAILED') body.error.details = { fields: { _: [message] } };
     return { status, body };
   }
+  // A database failure that did not come through Database (which turns these into domain errors itself).
+  switch (databaseFailure(exception)) {
+    case 'storage_full':
+      return { status: 507, body: { error: { code: 'STORAGE_FULL', message: 'The database is out of space, so nothing was saved' } } };
+    case 'unavailable':
+      return {
+        status: 503,
+        body: { error: { code: 'UNAVAILABLE', message: 'A service Rolecall depends on cannot be reached right now. Try again in a few seconds.' } },
+        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      };
+    case null:
+      break;
+  }
   if (isUniqueViolation(exception)) {
     return { status: 409, body: { error: { code: 'CONFLICT', message: 'That already exists (another request made it first)' } } };
   }
@@ -72,17 +86,36 @@ function isUniqueViolation(exception: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** An expected outage (503 UNAVAILABLE, 507 STORAGE_FULL) is logged as one line per code per interval, without a stack. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+  private readonly outages = new Map<string, { loggedAt: number; suppressed: number }>();
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const response = host.switchToHttp().getResponse<Response>();
     const { status, body, headers } = toErrorBody(exception);
-    if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (status === 503 || status === 507) this.logOutage(body.error.code, exception);
+    else if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     if (response.headersSent) return;
     for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
     response.status(status).json(body);
+  }
+
+  private logOutage(code: string, exception: unknown): void {
+    const now = Date.now();
+    const last = this.outages.get(code);
+    if (last && now - last.loggedAt < OUTAGE_LOG_INTERVAL_MS) {
+      last.suppressed += 1;
+      return;
+    }
+    const cause = (exception as { cause?: unknown } | null)?.cause ?? exception;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const more = last?.suppressed ? ` (${last.suppressed} more since the last line)` : '';
+    this.logger.warn(`${code}: ${reason}${more}`);
+    this.outages.set(code, { loggedAt: now, suppressed: 0 });
   }
 }

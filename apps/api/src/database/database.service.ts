@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Mutex } from 'async-mutex';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
-import { notFound } from '../common/domain-error.js';
+import { DomainError, notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
+import { DATABASE_RETRY_AFTER_SECONDS, databaseFailure } from './database-errors.js';
 import type { DatabaseKind } from './data-source.js';
 
 const DEADLOCK_ATTEMPTS = 3;
@@ -12,6 +13,28 @@ const DEADLOCK_ATTEMPTS = 3;
 function isDeadlock(error: unknown): boolean {
   const failure = error as { code?: unknown; driverError?: { code?: unknown } } | null;
   return (failure?.driverError?.code ?? failure?.code) === '40P01';
+}
+
+/** The parts of TypeORM's better-sqlite3 driver this service looks at: the one handle and the one shared query runner. */
+interface SqliteDriver {
+  databaseConnection: { readonly inTransaction: boolean; exec(sql: string): unknown };
+  queryRunner?: QueryRunner;
+}
+
+/**
+ * A database failure as the request should see it: out of space → STORAGE_FULL (507), unreachable →
+ * UNAVAILABLE (503, Retry-After); anything else unchanged. The driver error stays as the cause.
+ */
+function asDomainError(error: unknown): unknown {
+  const failure = databaseFailure(error);
+  if (!failure) return error;
+  const domainError =
+    failure === 'storage_full'
+      ? new DomainError('STORAGE_FULL', 'The database is out of space, so nothing was saved. Ask your administrator to free disk space.')
+      : new DomainError('UNAVAILABLE', 'The database cannot be reached right now, so nothing was saved. Try again in a few seconds.', {
+          retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+        });
+  return Object.assign(domainError, { cause: error });
 }
 
 /** A running transaction: its entity manager, and the domain events to publish once it commits. */
@@ -31,12 +54,25 @@ export interface Tx {
  * therefore takes one mutex on SQLite (statements are microseconds; nothing slow runs inside).
  * PostgreSQL uses its pool; per-account invariants are serialised with `SELECT … FOR UPDATE` on the
  * account row (`lockAccount`).
+ *
+ * A failed COMMIT or ROLLBACK must not leave that one SQLite connection in a state nobody knows
+ * (issue 14 §1): SQLite rolls a transaction back by itself on SQLITE_FULL, TypeORM's own ROLLBACK then
+ * fails and TypeORM keeps believing a transaction is open, so the next "transaction" became a
+ * SAVEPOINT, and one failing inside an open transaction left it open for good — every later write
+ * acknowledged and never committed. So around every SQLite transaction (and before every read) the
+ * connection is checked against better-sqlite3's own `inTransaction`: an open transaction is rolled
+ * back for real, and a query runner that still believes in one is replaced by a fresh one. A commit
+ * after which the connection is still inside a transaction is not acknowledged.
+ *
+ * Failures the caller should see as such become domain errors: out of space → STORAGE_FULL (and
+ * `storageState()` says 'full' until a write commits again), an unreachable database → UNAVAILABLE.
  */
 @Injectable()
 export class Database implements OnModuleDestroy {
   private readonly logger = new Logger(Database.name);
   private readonly mutex = new Mutex();
   readonly kind: DatabaseKind;
+  private storage: 'ok' | 'full' = 'ok';
 
   constructor(
     readonly dataSource: DataSource,
@@ -45,10 +81,24 @@ export class Database implements OnModuleDestroy {
     this.kind = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 
+  /** 'full' since a write failed for lack of space, until a write commits again (for readiness and /health). */
+  storageState(): 'ok' | 'full' {
+    return this.storage;
+  }
+
   /** Runs reads outside a transaction (serialised with writers on SQLite, see above). */
-  read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.kind === 'sqlite') return this.mutex.runExclusive(() => work(this.dataSource.manager));
-    return work(this.dataSource.manager);
+  async read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      if (this.kind === 'sqlite') {
+        return await this.mutex.runExclusive(() => {
+          this.settleSqlite('before a read');
+          return work(this.dataSource.manager);
+        });
+      }
+      return await work(this.dataSource.manager);
+    } catch (error) {
+      throw asDomainError(error);
+    }
   }
 
   /**
@@ -65,17 +115,29 @@ export class Database implements OnModuleDestroy {
       );
     };
     let result: T;
-    if (this.kind === 'sqlite') result = await this.mutex.runExclusive(run);
-    else {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          result = await run();
-          break;
-        } catch (error) {
-          if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
-          this.logger.warn(`Transaction lost a deadlock; running it again (attempt ${attempt + 1} of ${DEADLOCK_ATTEMPTS})`);
+    try {
+      if (this.kind === 'sqlite') result = await this.mutex.runExclusive(() => this.sqliteTransaction(run));
+      else {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            result = await run();
+            break;
+          } catch (error) {
+            if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
+            this.logger.warn(`Transaction lost a deadlock; running it again (attempt ${attempt + 1} of ${DEADLOCK_ATTEMPTS})`);
+          }
         }
       }
+    } catch (error) {
+      if (databaseFailure(error) === 'storage_full' && this.storage !== 'full') {
+        this.storage = 'full';
+        this.logger.error('The database is out of space: writes are refused with STORAGE_FULL until space is freed');
+      }
+      throw asDomainError(error);
+    }
+    if (this.storage === 'full') {
+      this.storage = 'ok';
+      this.logger.log('The database has room again: a write committed');
     }
     for (const event of queued) {
       try {
@@ -85,6 +147,53 @@ export class Database implements OnModuleDestroy {
       }
     }
     return result;
+  }
+
+  /** One SQLite transaction on a connection known to be outside any, which is left outside any whatever happens. */
+  private async sqliteTransaction<T>(run: () => Promise<T>): Promise<T> {
+    this.settleSqlite('before a transaction');
+    let result: T;
+    try {
+      result = await run();
+    } catch (error) {
+      this.settleSqlite('after a failed transaction', error);
+      throw error;
+    }
+    if (this.settleSqlite('after COMMIT')) {
+      // TypeORM reported a commit, but the connection was still inside a transaction: nothing was saved.
+      throw new Error('COMMIT left the SQLite connection inside a transaction; it was rolled back');
+    }
+    return result;
+  }
+
+  /**
+   * Puts the SQLite connection back outside any transaction: rolls back a transaction still open on
+   * the handle, and replaces TypeORM's shared query runner if it still believes one is open (its
+   * transaction depth would turn the next BEGIN into a SAVEPOINT). Returns whether anything was wrong.
+   * Runs under the mutex, so no transaction of ours can be in progress.
+   */
+  private settleSqlite(when: string, cause?: unknown): boolean {
+    const driver = this.dataSource.driver as unknown as SqliteDriver;
+    const handle = driver.databaseConnection;
+    const openOnHandle = handle.inTransaction;
+    const runnerBelieves = driver.queryRunner?.isTransactionActive === true;
+    if (!openOnHandle && !runnerBelieves) return false;
+    if (openOnHandle) {
+      try {
+        handle.exec('ROLLBACK');
+      } catch (error) {
+        this.logger.error(`ROLLBACK ${when} failed: ${String(error)}`);
+      }
+    }
+    // A fresh query runner on the same handle: transaction depth 0, no transaction believed open.
+    driver.queryRunner = undefined;
+    const detail = cause === undefined ? '' : ` (${cause instanceof Error ? cause.message : String(cause)})`;
+    this.logger.warn(
+      `SQLite connection reset ${when}${detail}: ${openOnHandle ? 'rolled back an open transaction' : 'no transaction was open'}` +
+        `${runnerBelieves ? '; TypeORM believed one was, its query runner was replaced' : ''}`,
+    );
+    if (handle.inTransaction) throw new Error(`The SQLite connection is stuck inside a transaction ${when}`);
+    return true;
   }
 
   /** Loads the account and holds its row lock until the transaction ends (PostgreSQL; SQLite is already serial). */
