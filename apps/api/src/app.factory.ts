@@ -12,16 +12,21 @@ import type { AppConfig } from './config.js';
 import { loadDashboard } from './web/web.js';
 import { LiveIoAdapter } from './live/live-io.adapter.js';
 import { connectRedis } from './live/redis-bridge.js';
+import { createLogging } from './observability/logging.js';
+import { httpMetrics, metricsEndpoint } from './observability/metrics-endpoint.js';
 
 /** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT = '100kb';
 
 /** Builds the whole API (REST, docs, dashboard) without listening; `main.ts` and the tests share it. */
 export async function createApp(config: AppConfig, options: AppOptions & { logLevels?: LogLevel[] } = {}): Promise<NestExpressApplication> {
+  // pino from the first line on (Redis connecting, Nest starting, a start-up failure): no buffering needed.
+  const logging = createLogging(config.observability, options.logLevels);
+  Logger.overrideLogger(logging.logger);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix) : null;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { ...options, redis }), {
     bodyParser: false,
-    logger: options.logLevels ?? ['log', 'warn', 'error'],
+    logger: logging.logger,
   });
   app.useWebSocketAdapter(new LiveIoAdapter(app, config, redis));
   const http = app.getHttpAdapter().getInstance() as express.Express;
@@ -29,6 +34,9 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
   // Our ETags are resource versions (set explicitly); Express's content hashes would answer 304s on their own.
   http.set('etag', false);
   http.set('trust proxy', 'loopback');
+  // First of all: the request id and log context, the latency histogram, then /metrics (outside /api/v1).
+  http.use(logging.requests, httpMetrics());
+  http.get('/metrics', metricsEndpoint(config.observability));
 
   const dashboard = loadDashboard(config.webRoot);
   if (!dashboard) new Logger('Web').warn(`No dashboard build at ${config.webRoot ?? '(none)'}: serving the API only`);

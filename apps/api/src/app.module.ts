@@ -10,9 +10,11 @@ import { EtagInterceptor } from './common/etag.interceptor.js';
 import { InvitationsController } from './invitations/invitations.controller.js';
 import { InvitationsService } from './invitations/invitations.service.js';
 import { MailService } from './mail/mail.service.js';
+import { MailOutbox } from './mail/mail-outbox.js';
 import { LiveEvents } from './live/live-events.service.js';
 import { LiveSync } from './live/live-sync.service.js';
 import { LiveGateway } from './live/live.gateway.js';
+import { LiveMetrics } from './observability/live-metrics.js';
 import { REDIS, RedisBridge, type RedisConnections } from './live/redis-bridge.js';
 import { MembersController } from './members/members.controller.js';
 import { MembersService } from './members/members.service.js';
@@ -66,12 +68,14 @@ export class AppModule {
       LiveSync,
       LiveGateway,
       LiveEvents,
+      LiveMetrics,
       DomainEventBus,
       Database,
       ActivityService,
       AccountMutations,
       SessionsService,
       MailService,
+      MailOutbox,
       InvitationsService,
       MembersService,
       TwoFactorReset,

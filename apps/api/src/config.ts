@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { observabilityConfig, type ObservabilityConfig } from './observability/observability.config.js';
 
 /** Everything the API reads from its environment (SPEC §3), resolved once at start-up. */
 export interface AppConfig {
@@ -21,7 +22,8 @@ export interface AppConfig {
   readonly rateLimits: RateLimitConfig;
   /** Abuse limits of the live layer (Socket.IO): per socket, per session, per client IP. */
   readonly liveLimits: LiveLimitConfig;
-  readonly logRequests: boolean;
+  /** Logs and metrics: LOG_LEVEL, LOG_FORMAT, LOG_REQUESTS, METRICS_TOKEN (observability/observability.config.ts). */
+  readonly observability: ObservabilityConfig;
   /** Single sign-on (OpenID Connect relying party); Okta is configured per account instead. */
   readonly sso: SsoConfig;
 }
@@ -172,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionAbsoluteMs: 30 * 24 * HOUR,
     rateLimits: DEFAULT_RATE_LIMITS,
     liveLimits: DEFAULT_LIVE_LIMITS,
-    logRequests: env['LOG_REQUESTS'] === 'true',
+    observability: observabilityConfig(env),
     sso: {
       google: oidcClient(env, 'GOOGLE', DEFAULT_GOOGLE_ISSUER, allowHttpIssuers),
       microsoft: oidcClient(env, 'MICROSOFT', DEFAULT_MICROSOFT_ISSUER, allowHttpIssuers),

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { REDIS, type RedisConnections } from '../live/redis-bridge.js';
 import { APP_CONFIG, type AppConfig, type RateLimitConfig } from '../config.js';
 import { DomainError } from '../common/domain-error.js';
+import { countRateLimited } from '../observability/metrics.js';
 
 export type LimitName =
   | 'signInIp'
@@ -58,7 +59,7 @@ export class RateLimitService {
 
   /** Refuses when the key has no points left, without using one. */
   async check(name: LimitName, key: string): Promise<void> {
-    await this.refuseIfSpent(this.limiters[name], key);
+    await this.refuseIfSpent(name, key);
   }
 
   /** Uses one point; refuses when none were left. */
@@ -66,7 +67,7 @@ export class RateLimitService {
     try {
       await this.limiters[name].consume(key);
     } catch (error) {
-      if (error instanceof RateLimiterRes) throw limited(error);
+      if (error instanceof RateLimiterRes) throw limited(name, error);
       throw error;
     }
   }
@@ -81,7 +82,7 @@ export class RateLimitService {
    * turns out to be, so the wait tells nothing.
    */
   async passwordAttempt(email: string, ip: string): Promise<void> {
-    await this.refuseIfSpent(this.limiters[EMAIL_FROM_IP], `${email}|${ip}`);
+    await this.refuseIfSpent(EMAIL_FROM_IP, `${email}|${ip}`);
     const failures = (await this.limiters[EMAIL_FAILURES].get(email))?.consumedPoints ?? 0;
     const delay = slowdownMs(failures, this.slowdown);
     if (delay > 0) await sleep(delay);
@@ -104,9 +105,9 @@ export class RateLimitService {
     await this.limiters[EMAIL_FAILURES].delete(email);
   }
 
-  private async refuseIfSpent(limiter: RateLimiterAbstract, key: string): Promise<void> {
-    const state = await limiter.get(key);
-    if (state && state.remainingPoints <= 0) throw limited(state);
+  private async refuseIfSpent(name: LimitName | typeof EMAIL_FROM_IP, key: string): Promise<void> {
+    const state = await this.limiters[name].get(key);
+    if (state && state.remainingPoints <= 0) throw limited(name, state);
   }
 }
 
@@ -116,7 +117,9 @@ export function slowdownMs(failures: number, { after, stepMs, maxMs }: RateLimit
   return Math.min(maxMs, stepMs * 2 ** Math.min(30, failures - after));
 }
 
-function limited(state: RateLimiterRes): DomainError {
+/** A refusal: counted by limit in `rolecall_rate_limit_refusals_total`, answered 429 with Retry-After. */
+function limited(name: string, state: RateLimiterRes): DomainError {
+  countRateLimited(name);
   const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
   return new DomainError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
 }

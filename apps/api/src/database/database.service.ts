@@ -5,6 +5,7 @@ import { AccountEntity } from '../accounts/account.entity.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import { DATABASE_RETRY_AFTER_SECONDS, databaseFailure } from './database-errors.js';
+import { recordDatabaseError } from '../observability/failures.js';
 import type { DatabaseKind } from './data-source.js';
 
 const DEADLOCK_ATTEMPTS = 3;
@@ -26,6 +27,7 @@ interface SqliteDriver {
  * UNAVAILABLE (503, Retry-After); anything else unchanged. The driver error stays as the cause.
  */
 function asDomainError(error: unknown): unknown {
+  recordDatabaseError(error);
   const failure = databaseFailure(error);
   if (!failure) return error;
   const domainError =

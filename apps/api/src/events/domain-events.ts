@@ -3,6 +3,7 @@ import type { PermissionChangeReason, RevocationReason, RoleDto } from '@rolecal
 import { EventEmitter } from 'node:events';
 import type { ActivityEntity } from '../activity/activity.entity.js';
 import type { PermissionRow } from '../members/permission-rows.js';
+import { markCommitted } from '../observability/metrics.js';
 
 /**
  * Typed domain events, published after their transaction commits. Services emit them through
@@ -78,6 +79,8 @@ export class DomainEventBus {
   }
 
   publish(event: DomainEvent): void {
+    // Published right after COMMIT: the start of the push latency (commit → emit).
+    markCommitted(event);
     this.emitter.emit(event.type, event);
     this.emitter.emit('*', event);
   }

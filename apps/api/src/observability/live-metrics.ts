@@ -1,0 +1,21 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { LiveGateway } from '../live/live.gateway.js';
+import { liveEventPushed, liveSocketClosed, liveSocketOpened } from './metrics.js';
+
+/**
+ * Live-layer metrics, read off the Socket.IO server rather than threaded through the gateway: open
+ * sockets (`rolecall_live_sockets`) and every event written to a socket of this node
+ * (`rolecall_live_events_pushed_total`), broadcasts from other nodes through Redis included.
+ */
+@Injectable()
+export class LiveMetrics implements OnApplicationBootstrap {
+  constructor(@Inject(LiveGateway) private readonly gateway: LiveGateway) {}
+
+  onApplicationBootstrap(): void {
+    this.gateway.server?.on('connection', (socket) => {
+      liveSocketOpened();
+      socket.once('disconnect', liveSocketClosed);
+      socket.onAnyOutgoing((event: string) => liveEventPushed(event));
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { Logger } from '@nestjs/common';
+
+/** A line about an outage: its kind, what happened, and how many more of that kind were not printed. */
+export interface OutageLine {
+  readonly outage: string;
+  readonly message: string;
+  /** Failures of this kind since the previous line that were counted instead of printed. */
+  readonly suppressed: number;
+}
+
+/**
+ * Expected outages (database or Redis unreachable, storage full) are not bugs: a stack trace says
+ * nothing, and a line per failed request buries everything else while the outage lasts. This
+ * prints the first failure of a kind at once, then at most one line per `intervalMs` for that
+ * kind, carrying the count of the ones it held back; when the failures stop, the last count is
+ * still printed at the end of its interval.
+ */
+export class OutageLog {
+  private readonly windows = new Map<string, { suppressed: number; message: string; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly write: (line: OutageLine) => void,
+    private readonly intervalMs: number,
+  ) {}
+
+  report(kind: string, message: string): void {
+    const window = this.windows.get(kind);
+    if (window) {
+      window.suppressed += 1;
+      window.message = message;
+      return;
+    }
+    this.write({ outage: kind, message, suppressed: 0 });
+    this.open(kind, message);
+  }
+
+  private open(kind: string, message: string): void {
+    const window = { suppressed: 0, message, timer: undefined as unknown as NodeJS.Timeout };
+    window.timer = setTimeout(() => {
+      this.windows.delete(kind);
+      if (window.suppressed === 0) return;
+      this.write({ outage: kind, message: window.message, suppressed: window.suppressed });
+      this.open(kind, window.message);
+    }, this.intervalMs);
+    // Never what keeps a stopping process alive.
+    window.timer.unref();
+    this.windows.set(kind, window);
+  }
+}
+
+/** One line per failure kind per interval (see `OutageLog`). */
+export const OUTAGE_LOG_INTERVAL_MS = 30_000;
+
+const logger = new Logger('Outage');
+const outages = new OutageLog(
+  ({ outage, message, suppressed }) =>
+    logger.error(
+      { outage, suppressed },
+      suppressed === 0 ? message : `${message} (${suppressed} more like this in the last ${OUTAGE_LOG_INTERVAL_MS / 1000} s)`,
+    ),
+  OUTAGE_LOG_INTERVAL_MS,
+);
+
+/**
+ * Logs an expected outage without a stack trace, at most one line per kind per 30 s (with the
+ * count of the others). `kind` is a short dotted name: `database.unreachable`,
+ * `database.storage_full`, `redis.connection`, …
+ */
+export function outageLog(kind: string, message: string): void {
+  outages.report(kind, message);
+}
