@@ -7,6 +7,16 @@ import { MIGRATIONS } from './migrations/index.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
+/**
+ * node-postgres pool options (`extra` goes to `new pg.Pool`). Without a connect timeout a request
+ * waits forever for a connection to a database that swallows packets (a partition); with it the
+ * request answers 503 UNAVAILABLE after 5 s. Keep-alive lets the OS notice a dead peer under an idle
+ * pooled connection. A client whose connection broke is dropped by the pool (pg-pool discards a
+ * client that errored or is no longer queryable), so the pool recovers by itself once the database
+ * is back.
+ */
+export const POSTGRES_POOL = { max: 20, connectionTimeoutMillis: 5000, keepAlive: true } as const;
+
 export function databaseKind(config: Pick<AppConfig, 'databaseUrl'>): DatabaseKind {
   return config.databaseUrl ? 'postgres' : 'sqlite';
 }
@@ -18,7 +28,7 @@ export function databaseKind(config: Pick<AppConfig, 'databaseUrl'>): DatabaseKi
 export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>): DataSourceOptions {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: true, synchronize: false, logging: false } as const;
   if (config.databaseUrl) {
-    return { ...common, type: 'postgres', url: config.databaseUrl, extra: { max: 20 } };
+    return { ...common, type: 'postgres', url: config.databaseUrl, extra: POSTGRES_POOL };
   }
   mkdirSync(config.dataDir, { recursive: true });
   return {
