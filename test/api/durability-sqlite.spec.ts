@@ -199,7 +199,7 @@ describe.skipIf(usingPostgres)('disk full on SQLite', () => {
     });
   });
 
-  it('storageState() is "full" after a write failed for lack of space and "ok" once one commits again', async () => {
+  it('storageState() is "full" after a write failed for lack of space and "ok" once a write commits again', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rolecall-durability-'));
     const app = await startApp({ overrides: { dataDir } });
     try {
@@ -212,8 +212,13 @@ describe.skipIf(usingPostgres)('disk full on SQLite', () => {
       for (let attempt = 0; attempt < MAX_ATTEMPTS && status === 201; attempt++) status = (await createRole(api, owner, `Fill ${attempt}`)).status;
       expect(status).toBe(507);
       expect(database.storageState()).toBe('full');
-      // Reads still work while full, and do not clear the state.
+      // A read, or a transaction that writes nothing, does not say there is room again.
+      await database.read((manager) => manager.query('SELECT count(*) FROM roles'));
+      await database.transaction(({ manager }) => manager.query('SELECT count(*) FROM roles'));
+      expect(database.storageState()).toBe('full');
+      // Reads are still served while full.
       expect((await api.get('/roles', { token: owner.token })).status).toBe(200);
+      expect((await createRole(api, owner, 'Still no room')).status).toBe(507);
       expect(database.storageState()).toBe('full');
       pageLimit.free(app);
       expect((await createRole(api, owner, 'Room again')).status).toBe(201);

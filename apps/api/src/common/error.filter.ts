@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@rolecall/contracts';
 import type { Response } from 'express';
 import { DATABASE_RETRY_AFTER_SECONDS, databaseFailure } from '../database/database-errors.js';
+import { outageLog } from '../observability/outage-log.js';
 import { DomainError } from './domain-error.js';
 
 /** HTTP statuses Nest or Express may raise on their own, mapped to the spec's codes. */
@@ -86,13 +87,9 @@ function isUniqueViolation(exception: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-/** An expected outage (503 UNAVAILABLE, 507 STORAGE_FULL) is logged as one line per code per interval, without a stack. */
-const OUTAGE_LOG_INTERVAL_MS = 10_000;
-
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
-  private readonly outages = new Map<string, { loggedAt: number; suppressed: number }>();
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
@@ -105,17 +102,11 @@ export class ErrorFilter implements ExceptionFilter {
     response.status(status).json(body);
   }
 
+  /** An expected outage (503, 507): one line per kind per interval, without a stack (observability/outage-log.ts). */
   private logOutage(code: string, exception: unknown): void {
-    const now = Date.now();
-    const last = this.outages.get(code);
-    if (last && now - last.loggedAt < OUTAGE_LOG_INTERVAL_MS) {
-      last.suppressed += 1;
-      return;
-    }
     const cause = (exception as { cause?: unknown } | null)?.cause ?? exception;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    const more = last?.suppressed ? ` (${last.suppressed} more since the last line)` : '';
-    this.logger.warn(`${code}: ${reason}${more}`);
-    this.outages.set(code, { loggedAt: now, suppressed: 0 });
+    const failure = databaseFailure(cause);
+    const kind = failure === 'storage_full' ? 'database.storage_full' : failure === 'unavailable' ? 'database.unreachable' : `http.${code}`;
+    outageLog(kind, `${code}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }

@@ -83,7 +83,10 @@ export class Database implements OnModuleDestroy {
     this.kind = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 
-  /** 'full' since a write failed for lack of space, until a write commits again (for readiness and /health). */
+  /**
+   * 'full' since a write failed for lack of space, until a transaction that changed something commits
+   * again (a read, or a transaction that wrote nothing, proves nothing); for readiness and /health.
+   */
   storageState(): 'ok' | 'full' {
     return this.storage;
   }
@@ -110,11 +113,16 @@ export class Database implements OnModuleDestroy {
    */
   async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     let queued: DomainEvent[] = [];
+    // While storage is 'full', whether this transaction changed anything: only a committed change says there is room again.
+    let wrote = false;
     const run = () => {
       queued = [];
-      return this.dataSource.transaction((manager) =>
-        work({ manager, kind: this.kind, publish: (event) => queued.push(event) }),
-      );
+      return this.dataSource.transaction(async (manager) => {
+        const changesBefore = this.storage === 'full' ? await this.changeMark(manager) : null;
+        const result = await work({ manager, kind: this.kind, publish: (event) => queued.push(event) });
+        if (changesBefore !== null) wrote = await this.changedSince(manager, changesBefore);
+        return result;
+      });
     };
     let result: T;
     try {
@@ -137,7 +145,7 @@ export class Database implements OnModuleDestroy {
       }
       throw asDomainError(error);
     }
-    if (this.storage === 'full') {
+    if (this.storage === 'full' && wrote) {
       this.storage = 'ok';
       this.logger.log('The database has room again: a write committed');
     }
@@ -149,6 +157,22 @@ export class Database implements OnModuleDestroy {
       }
     }
     return result;
+  }
+
+  /** SQLite: the connection's count of changed rows; PostgreSQL: nothing needed (see `changedSince`). */
+  private async changeMark(manager: EntityManager): Promise<number> {
+    if (this.kind === 'postgres') return 0;
+    const [row] = (await manager.query('SELECT total_changes() AS changes')) as { changes: number }[];
+    return Number(row?.changes ?? 0);
+  }
+
+  /** Whether the running transaction changed anything: rows changed since the mark (SQLite), a transaction id assigned (PostgreSQL). */
+  private async changedSince(manager: EntityManager, mark: number): Promise<boolean> {
+    if (this.kind === 'postgres') {
+      const [row] = (await manager.query('SELECT txid_current_if_assigned() AS id')) as { id: string | null }[];
+      return row?.id !== null && row?.id !== undefined;
+    }
+    return (await this.changeMark(manager)) > mark;
   }
 
   /** One SQLite transaction on a connection known to be outside any, which is left outside any whatever happens. */
