@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { observabilityConfig, type ObservabilityConfig } from './observability/observability.config.js';
 
 /** Everything the API reads from its environment (SPEC §3), resolved once at start-up. */
@@ -186,3 +187,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** Files in DATA_DIR that must stay writable when they exist (the SQLite database and its WAL). */
+const DATA_FILES = ['rolecall.sqlite', 'rolecall.sqlite-wal', 'rolecall.sqlite-shm'];
+
+function dataDirCause(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'missing';
+    case 'ENOTDIR':
+      return 'not a directory';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EACCES':
+      return 'permission denied';
+    case 'EPERM':
+      return 'operation not permitted (permission denied, or the file is immutable)';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/**
+ * Start-up check of DATA_DIR (the SQLite database, the mail outbox, the secrets key): null when it is
+ * a directory this process can write to, otherwise one line naming the path and the cause. A missing
+ * DATA_DIR is created only when it is the default `./data` (`createIfMissing`), so that `npm start`
+ * works on a fresh clone; a DATA_DIR set explicitly must exist already — a missing one is more often
+ * a volume that was not mounted or a typo than a wish for a new, empty database.
+ */
+export function dataDirProblem(dataDir: string, options: { createIfMissing: boolean }): string | null {
+  const refuse = (cause: string, path = dataDir) =>
+    `DATA_DIR ${dataDir} cannot be used: ${path === dataDir ? '' : `${path}: `}${cause}. Rolecall keeps its database, mail outbox and keys there; fix it and start again.`;
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dataDir).isDirectory();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT' || !options.createIfMissing) {
+      const cause = dataDirCause(error);
+      return refuse(cause === 'missing' ? `missing (create it, or mount its volume; only the default ./data is created for you)` : cause);
+    }
+    try {
+      mkdirSync(dataDir);
+      isDirectory = true;
+    } catch (mkdirError) {
+      return refuse(`missing, and it could not be created in ${dirname(dataDir)}: ${dataDirCause(mkdirError)}`);
+    }
+  }
+  if (!isDirectory) return refuse('not a directory');
+  // access(W_OK) says yes to root on a read-only mount or an immutable directory: try for real.
+  const probe = join(dataDir, `.rolecall-write-check-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    rmSync(probe);
+  } catch (error) {
+    return refuse(dataDirCause(error));
+  }
+  for (const file of DATA_FILES) {
+    const path = join(dataDir, file);
+    try {
+      closeSync(openSync(path, 'r+'));
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ENOENT') return refuse(dataDirCause(error), path);
+    }
+  }
+  return null;
+}
