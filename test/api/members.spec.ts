@@ -200,9 +200,9 @@ describe('GET /users/:id', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get('etag')).toBe(`"${reply.body.version}"`);
     expect(Object.keys(reply.body).sort()).toEqual(
-      ['id', 'email', 'name', 'avatarUrl', 'status', 'role', 'isOwner', 'isBillingContact', 'agentAccess', 'teams', 'twoFactorEnabled', 'enforcedAuth', 'invitedAt', 'joinedAt', 'lastActiveAt', 'version', 'invitedBy', 'invitationExpiresAt'].sort(),
+      ['id', 'email', 'name', 'avatarUrl', 'status', 'role', 'isOwner', 'isBillingContact', 'agentAccess', 'teams', 'twoFactorEnabled', 'enforcedAuth', 'invitedAt', 'joinedAt', 'lastActiveAt', 'version', 'invitedBy', 'invitationExpiresAt', 'invitationMail'].sort(),
     );
-    expect(reply.body).toMatchObject({ name: 'Pat Profile', status: 'active', twoFactorEnabled: false, enforcedAuth: null, invitedBy: { id: owner.member.id, email: owner.email } });
+    expect(reply.body).toMatchObject({ name: 'Pat Profile', status: 'active', twoFactorEnabled: false, enforcedAuth: null, invitedBy: { id: owner.member.id, email: owner.email }, invitationMail: null });
   });
 
   it('does not show members of another account', async () => {

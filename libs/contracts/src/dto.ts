@@ -271,10 +271,28 @@ export interface ActivityVerifyDto {
   firstBadSeq: number | null;
 }
 
+/**
+ * How an invited member's invitation mail went (issue 14 §3, the mail outbox): `pending` — not
+ * taken by the mail server yet, retried with back-off (`nextAttemptAt`); `sent`; `failed` — every
+ * attempt failed (resend the invitation).
+ */
+export interface InvitationMailDto {
+  status: 'pending' | 'sent' | 'failed';
+  /** Attempts made so far (one that is under way counts). */
+  attempts: number;
+  /** Why the last attempt failed; null once sent. */
+  lastError: string | null;
+  sentAt: string | null;
+  /** When the next attempt is due, while pending. */
+  nextAttemptAt: string | null;
+}
+
 /** `GET /users/:id`: the member and its profile. */
 export interface MemberDetailDto extends MemberDto {
   invitedBy: { id: string; name: string | null; email: string } | null;
   invitationExpiresAt: string | null;
+  /** Invited members only (null otherwise, and for invitations older than the outbox). */
+  invitationMail: InvitationMailDto | null;
 }
 
 // ── Roles ──────────────────────────────────────────────────────────────────────────────────

@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { VerifyEmailInfoDto } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import type { Actor } from '../activity/activity.service.js';
 import { DomainError, validationFailed } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
-import { MailService } from '../mail/mail.service.js';
+import { MailOutbox } from '../mail/mail-outbox.js';
 import { EmailLinks, type IssuedLink } from '../persons/email-links.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import type { PersonEntity } from '../persons/person.entity.js';
@@ -23,28 +23,28 @@ type Meta = Pick<Actor, 'ip' | 'userAgent'>;
  */
 @Injectable()
 export class EmailVerification {
-  private readonly logger = new Logger(EmailVerification.name);
-
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(EmailLinks) private readonly links: EmailLinks,
     @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
-    @Inject(MailService) private readonly mail: MailService,
+    @Inject(MailOutbox) private readonly outbox: MailOutbox,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
   ) {}
 
-  /** A new link for the person, in the caller's transaction; `send` it after commit. */
-  issue(manager: EntityManager, person: Pick<PersonEntity, 'id' | 'email'>): Promise<IssuedLink> {
-    return this.links.issue(manager, person, 'verify_email');
+  /**
+   * A new link for the person and its mail in the outbox, in the caller's transaction; `send` it
+   * after commit.
+   */
+  async issue(manager: EntityManager, person: Pick<PersonEntity, 'id' | 'email'>): Promise<IssuedLink> {
+    const link = await this.links.issue(manager, person, 'verify_email');
+    await this.outbox.enqueue(manager, 'verify_email', verificationMail(link));
+    return link;
   }
 
-  /** Mails the link after the answer; a failure is logged (the person can ask for a new one). */
+  /** Sends the link's mail after the answer; the outbox retries it until it goes out. */
   send(link: IssuedLink): void {
-    this.mail.later(`The verification mail to ${link.to}`, async () => {
-      await this.mail.send(verificationMail(link));
-      this.logger.log(`Verification link for ${link.to}: ${link.url}`);
-    });
+    this.outbox.deliverLater({ kind: 'verify_email', to: link.to });
   }
 
   /** `POST /me/verify-email`: a new link (the old one dies). */

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { PasswordResetInfoDto } from '@rolecall/contracts';
 import type { Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
+import { MailOutbox } from '../mail/mail-outbox.js';
 import { MailService } from '../mail/mail.service.js';
 import { EmailLinks, linkInvalid } from '../persons/email-links.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
@@ -25,13 +26,12 @@ type Meta = Pick<Actor, 'ip' | 'userAgent'>;
  */
 @Injectable()
 export class PasswordReset {
-  private readonly logger = new Logger(PasswordReset.name);
-
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(EmailLinks) private readonly links: EmailLinks,
     @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
     @Inject(MailService) private readonly mail: MailService,
+    @Inject(MailOutbox) private readonly outbox: MailOutbox,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
@@ -44,14 +44,15 @@ export class PasswordReset {
     this.mail.later(`The password reset for ${email}`, () => this.mailLink(email));
   }
 
+  /** Issues the link and writes its mail into the outbox in one transaction, then sends it. */
   private async mailLink(email: string): Promise<void> {
-    const link = await this.db.transaction(async (tx) => {
+    const mailId = await this.db.transaction(async (tx) => {
       const person = await tx.manager.getRepository(PersonEntity).findOneBy({ email });
-      return person ? this.links.issue(tx.manager, person, 'password_reset') : null;
+      if (!person) return null;
+      const link = await this.links.issue(tx.manager, person, 'password_reset');
+      return this.outbox.enqueue(tx.manager, 'password_reset', passwordResetMail(link));
     });
-    if (!link) return;
-    await this.mail.send(passwordResetMail(link));
-    this.logger.log(`Password reset link for ${link.to}: ${link.url}`);
+    if (mailId) await this.outbox.deliver({ ids: [mailId] });
   }
 
   /** `GET /auth/password-reset/:token`: whose password, and whether a code is needed. */

@@ -1,6 +1,7 @@
 import { AccountEntity } from '../accounts/account.entity.js';
 import { ActivityEntity } from '../activity/activity.entity.js';
 import { InvitationEntity } from '../invitations/invitation.entity.js';
+import { MailOutboxEntity } from '../mail/mail-outbox.entity.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { EmailLinkEntity } from '../persons/email-link.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
@@ -23,4 +24,5 @@ export const ENTITIES = [
   IdentityEntity,
   SsoFlowEntity,
   EmailLinkEntity,
+  MailOutboxEntity,
 ];

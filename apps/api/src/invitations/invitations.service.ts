@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   type AcceptInvitationResultDto,
   type InvitationInfoDto,
@@ -20,7 +20,7 @@ import { DomainError, forbidden, validationFailed } from '../common/domain-error
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { MailService } from '../mail/mail.service.js';
+import { MailOutbox } from '../mail/mail-outbox.js';
 import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
@@ -42,7 +42,7 @@ export interface InviteInput {
   teamIds: string[];
 }
 
-interface PendingMail {
+interface IssuedInvitation {
   to: string;
   token: string;
   expiresAt: string;
@@ -53,13 +53,11 @@ const invalidInvitation = () =>
 
 @Injectable()
 export class InvitationsService {
-  private readonly logger = new Logger(InvitationsService.name);
-
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(Clock) private readonly clock: Clock,
-    @Inject(MailService) private readonly mail: MailService,
+    @Inject(MailOutbox) private readonly outbox: MailOutbox,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
@@ -115,7 +113,7 @@ export class InvitationsService {
 
   /** Invites 1–50 emails, all or nothing, and mails each its own single-use link. */
   async invite(auth: RequestAuth, actor: Actor, input: InviteInput): Promise<MemberDto[]> {
-    const mails: PendingMail[] = [];
+    const mails: string[] = [];
     const { account, members } = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const { emails, teamIds } = await this.checkBatch(context, input);
@@ -147,7 +145,8 @@ export class InvitationsService {
         if (teamIds.length) {
           await tx.manager.getRepository(MemberTeamEntity).insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
         }
-        mails.push(await this.issueToken(tx.manager, account.id, member.id, auth.member.id));
+        const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
+        mails.push(await this.enqueueMail(tx.manager, account, auth, member.id, issued));
         const entry = await context.log({
           action: 'user.invited',
           target: { type: 'member', id: member.id, label: email },
@@ -158,20 +157,21 @@ export class InvitationsService {
       }
       return { account, members };
     });
-    await this.sendInvitations(account, auth, mails);
+    await this.outbox.deliverNow({ ids: mails });
     return this.db.read((manager) => loadMemberDtos(manager, account, members));
   }
 
   /** A new token for an invited member: the old one dies at once. */
   async resend(auth: RequestAuth, actor: Actor, memberId: string, ifMatch: number, current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>): Promise<MemberDto> {
-    const mails: PendingMail[] = [];
+    const mails: string[] = [];
     const { account, member } = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, memberId);
       if (!member) throw new DomainError('NOT_FOUND', 'Member not found');
       if (ifMatch !== member.version) throw new DomainError('VERSION_MISMATCH', 'Someone else changed this first; review their change and try again', { current: await current(tx.manager, account, member) });
       if (member.status !== 'invited') throw new DomainError('CONFLICT', 'Only a pending invitation can be resent');
-      mails.push(await this.issueToken(tx.manager, account.id, member.id, auth.member.id));
+      const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
+      mails.push(await this.enqueueMail(tx.manager, account, auth, member.id, issued));
       member.invitedAt = this.clock.now().toISOString();
       member.version += 1;
       await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { invitedAt: member.invitedAt, version: member.version, invitedByMemberId: auth.member.id });
@@ -179,13 +179,13 @@ export class InvitationsService {
       tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
       return { account, member };
     });
-    await this.sendInvitations(account, auth, mails);
+    await this.outbox.deliverNow({ ids: mails });
     const [dto] = await this.db.read((manager) => loadMemberDtos(manager, account, [member]));
     return dto!;
   }
 
   /** Ends any live token of the member and issues a fresh one (7 days). */
-  private async issueToken(manager: EntityManager, accountId: string, memberId: string, inviterId: string): Promise<PendingMail & { to: string }> {
+  private async issueToken(manager: EntityManager, accountId: string, memberId: string, inviterId: string): Promise<IssuedInvitation> {
     const now = this.clock.now();
     await manager.getRepository(InvitationEntity).update({ memberId, endedAt: IsNull() }, { endedAt: now.toISOString() });
     const token = newToken();
@@ -208,19 +208,20 @@ export class InvitationsService {
     return `${this.config.publicUrl}/invite/${token}`;
   }
 
-  /** Mails are sent after commit; a failure is logged and the admin can resend. */
-  private async sendInvitations(account: AccountEntity, auth: RequestAuth, mails: PendingMail[]): Promise<void> {
-    for (const pending of mails) {
-      const link = this.link(pending.token);
-      try {
-        await this.mail.send(
-          invitationMail({ to: pending.to, accountName: account.name, inviterName: auth.person.name, inviterEmail: auth.person.email, link, expiresAt: pending.expiresAt }),
-        );
-        this.logger.log(`Invitation for ${pending.to}: ${link}`);
-      } catch (error) {
-        this.logger.error(`Could not send the invitation mail to ${pending.to}: ${String(error)}`);
-      }
-    }
+  /**
+   * Writes the invitation mail into the outbox in the invitation's transaction (replacing a pending
+   * one of an earlier token); it is sent after commit and retried until it goes out.
+   */
+  private enqueueMail(manager: EntityManager, account: AccountEntity, auth: RequestAuth, memberId: string, issued: IssuedInvitation): Promise<string> {
+    const mail = invitationMail({
+      to: issued.to,
+      accountName: account.name,
+      inviterName: auth.person.name,
+      inviterEmail: auth.person.email,
+      link: this.link(issued.token),
+      expiresAt: issued.expiresAt,
+    });
+    return this.outbox.enqueue(manager, 'invitation', mail, memberId);
   }
 
   private async liveInvitation(manager: EntityManager, token: string): Promise<{ invitation: InvitationEntity; member: MemberEntity; account: AccountEntity }> {

@@ -27,7 +27,9 @@ export class MailService implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (config.smtpUrl) {
-      this.transport = nodemailer.createTransport(config.smtpUrl);
+      // A mail server that accepts and never answers must not hold a mail for minutes (nodemailer's
+      // defaults): the outbox retries. Query parameters of SMTP_URL still win.
+      this.transport = nodemailer.createTransport({ url: config.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
       this.outbox = null;
     } else {
       this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -39,13 +41,14 @@ export class MailService implements OnApplicationShutdown {
   /**
    * Runs `work` (which usually ends in `send`) after the caller has answered: a slow or broken mail
    * server must not hold up a sign-up, nor show in how long a password-reset request takes. A
-   * failure is logged with `what`.
+   * failure is logged with `what`. The returned promise never rejects.
    */
-  later(what: string, work: () => Promise<void>): void {
+  later(what: string, work: () => Promise<void>): Promise<void> {
     const task: Promise<void> = work()
       .catch((error: unknown) => this.logger.error(`${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
       .finally(() => this.pending.delete(task));
     this.pending.add(task);
+    return task;
   }
 
   /** Settles once everything started with `later` has finished (tests, shutdown). */

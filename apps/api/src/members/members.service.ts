@@ -12,6 +12,7 @@ import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { InvitationEntity } from '../invitations/invitation.entity.js';
 import { InvitationsService } from '../invitations/invitations.service.js';
+import { MailOutbox } from '../mail/mail-outbox.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MemberTeamEntity } from '../teams/team.entity.js';
 import { MemberEntity } from './member.entity.js';
@@ -34,6 +35,7 @@ export class MembersService {
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(InvitationsService) private readonly invitations: InvitationsService,
+    @Inject(MailOutbox) private readonly outbox: MailOutbox,
   ) {}
 
   list(auth: RequestAuth, query: MemberPageQuery): Promise<MemberPageDto> {
@@ -62,6 +64,7 @@ export class MembersService {
       ...dto!,
       invitedBy: inviter ? { id: inviter.id, name: inviter.name, email: inviter.email } : null,
       invitationExpiresAt: invitation?.expiresAt ?? null,
+      invitationMail: member.status === 'invited' ? await this.outbox.invitationStatus(manager, member.id) : null,
     };
   }
 

@@ -1,12 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { checkTwoFactorReset } from '@rolecall/domain';
 import { AccountMutations } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
-import { MailService } from '../mail/mail.service.js';
-import { EmailLinks, type IssuedLink } from '../persons/email-links.js';
+import { MailOutbox } from '../mail/mail-outbox.js';
+import { EmailLinks } from '../persons/email-links.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { twoFactorResetMail } from '../persons/person-mail.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -32,14 +32,12 @@ const REFUSALS = {
  */
 @Injectable()
 export class TwoFactorReset {
-  private readonly logger = new Logger(TwoFactorReset.name);
-
   constructor(
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(EmailLinks) private readonly links: EmailLinks,
-    @Inject(MailService) private readonly mail: MailService,
+    @Inject(MailOutbox) private readonly outbox: MailOutbox,
   ) {}
 
   async reset(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
@@ -61,6 +59,8 @@ export class TwoFactorReset {
         { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null, twoFactorEnrolmentRequired: true, passwordResetRequired: hadPassword },
       );
       const link = hadPassword ? await this.links.issue(tx.manager, person, 'password_reset') : null;
+      // The mail goes into the outbox with the reset: sent after commit, retried until it goes out.
+      const mailId = link ? await this.outbox.enqueue(tx.manager, 'two_factor_reset', twoFactorResetMail(link, { adminName: auth.person.name, accountName: account.name })) : null;
       const ended = await this.sessions.revoke(tx.manager, { personId: person.id, accountId: account.id }, 'two_factor_reset');
       const entry = await log({
         action: 'person.2fa_reset',
@@ -69,17 +69,8 @@ export class TwoFactorReset {
       });
       tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
       if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'two_factor_reset', seq: entry.seq });
-      return link ? { link, accountName: account.name } : null;
+      return mailId;
     });
-    if (mailed) await this.send(mailed.link, { adminName: auth.person.name, accountName: mailed.accountName });
-  }
-
-  /** After commit; a failure is logged — the member can still ask for a link with "Forgot password?". */
-  private async send(link: IssuedLink, by: { adminName: string; accountName: string }): Promise<void> {
-    try {
-      await this.mail.send(twoFactorResetMail(link, by));
-    } catch (error) {
-      this.logger.error(`Could not send the 2FA reset mail to ${link.to}: ${String(error)}`);
-    }
+    if (mailed) await this.outbox.deliverNow({ ids: [mailed] });
   }
 }
