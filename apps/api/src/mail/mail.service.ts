@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { APP_CONFIG, type AppConfig } from '../config.js';
+import { logFailure } from '../observability/outage-log.js';
 
 export interface Mail {
   to: string;
@@ -45,7 +46,8 @@ export class MailService implements OnApplicationShutdown {
    */
   later(what: string, work: () => Promise<void>): Promise<void> {
     const task: Promise<void> = work()
-      .catch((error: unknown) => this.logger.error(`${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
+      // A database outage is an outage line (no stack, one per interval); anything else with its stack.
+      .catch((error: unknown) => logFailure(this.logger, what, error))
       .finally(() => this.pending.delete(task));
     this.pending.add(task);
     return task;

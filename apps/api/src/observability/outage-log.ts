@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { DomainError } from '../common/domain-error.js';
+import { databaseFailure } from '../database/database-errors.js';
 
 /** A line about an outage: its kind, what happened, and how many more of that kind were not printed. */
 export interface OutageLine {
@@ -54,7 +56,8 @@ export const OUTAGE_LOG_INTERVAL_MS = 30_000;
 const logger = new Logger('Outage');
 const outages = new OutageLog(
   ({ outage, message, suppressed }) =>
-    logger.error(
+    // warn: the outage is answered for (503/507, readiness); an error line is for what nobody handled.
+    logger.warn(
       { outage, suppressed },
       suppressed === 0 ? message : `${message} (${suppressed} more like this in the last ${OUTAGE_LOG_INTERVAL_MS / 1000} s)`,
     ),
@@ -68,4 +71,29 @@ const outages = new OutageLog(
  */
 export function outageLog(kind: string, message: string): void {
   outages.report(kind, message);
+}
+
+/**
+ * The outage an error stands for, or null when it is not one: a request's STORAGE_FULL or
+ * UNAVAILABLE, or a raw database failure of those kinds (a connection refused, the disk full).
+ */
+export function outageKindOf(error: unknown): string | null {
+  const cause = error instanceof DomainError ? (error.code === 'STORAGE_FULL' || error.code === 'UNAVAILABLE' ? ((error as { cause?: unknown }).cause ?? error) : null) : error;
+  if (cause === null) return null;
+  const failure = databaseFailure(cause);
+  if (failure === 'storage_full') return 'database.storage_full';
+  if (failure === 'unavailable') return 'database.unreachable';
+  return error instanceof DomainError ? `outage.${error.code}` : null;
+}
+
+/**
+ * Logs that `what` failed: an expected outage as an outage line (no stack, one per kind per
+ * interval), anything else — a bug — with its stack on `logger`. For the places that catch
+ * failures of background work (mail after an answer, live deliveries).
+ */
+export function logFailure(logger: Logger, what: string, error: unknown): void {
+  const kind = outageKindOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (kind) outageLog(kind, `${what} failed: ${message}`);
+  else logger.error(`${what} failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
 }
