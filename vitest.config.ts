@@ -43,6 +43,8 @@ export default defineConfig({
         test: {
           name: 'api',
           globalSetup: ['test/api/support/global-setup.ts'],
+          // An unhandled rejection or uncaught exception in a test process fails the suite.
+          setupFiles: ['test/api/support/process-guard.setup.ts'],
           environment: 'node',
           include: ['apps/api/src/**/*.spec.ts', 'test/api/**/*.spec.ts'],
           pool: 'forks',

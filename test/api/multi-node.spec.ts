@@ -1,13 +1,17 @@
-import type { MeDto, MemberDto } from '@rolecall/contracts';
+import { RolecallClient } from '@rolecall/client';
+import type { AccountEvent, MeDto, MemberDto } from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from './support/factories.js';
+import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type Joined, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
-import { connect, connected, disconnected, next, open, type TestSocket } from './support/live.js';
+import { connect, connected, disconnected, next, open, sleep, type TestSocket } from './support/live.js';
 import { sharedDatabase, startNode, type ApiNode } from './support/nodes.js';
+import { assertNodeSound, guardedEnv } from './support/process-guard.js';
+import { hostPort, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Two API processes on one PostgreSQL database and one Redis: sessions on node A, the admin on
- * node B. Needs DATABASE_URL and REDIS_URL (`.ci/run` sets both); skipped, and says so, without.
+ * node B. Each node reaches Redis through its own TCP proxy, which the outage tests cut. Needs
+ * DATABASE_URL and REDIS_URL (`.ci/run` sets both); skipped, and says so, without.
  */
 const databaseUrl = process.env['DATABASE_URL'];
 const redisUrl = process.env['REDIS_URL'];
@@ -18,18 +22,23 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   let nodeA: ApiNode;
   let nodeB: ApiNode;
   let drop: () => Promise<void>;
+  let redisA: TcpProxy;
+  let redisB: TcpProxy;
   let a: Client;
   let b: Client;
   let owner: SignedUp;
   const sockets: TestSocket[] = [];
+  const watchers: Watcher[] = [];
 
   beforeAll(async () => {
     const db = await sharedDatabase(databaseUrl!);
     drop = db.drop;
     // Its own Redis prefix: rate-limit counters and channels of other runs never mix in.
-    const env = { DATABASE_URL: db.url, REDIS_URL: redisUrl!, REDIS_PREFIX: `rolecall-test-${Date.now()}` };
-    nodeA = await startNode(env); // runs the migrations
-    nodeB = await startNode(env);
+    const env = { DATABASE_URL: db.url, REDIS_PREFIX: `rolecall-test-${Date.now()}` };
+    redisA = await startTcpProxy(hostPort(redisUrl!, 6379));
+    redisB = await startTcpProxy(hostPort(redisUrl!, 6379));
+    nodeA = await startNode(guardedEnv({ ...env, REDIS_URL: redisA.url(redisUrl!) })); // runs the migrations
+    nodeB = await startNode(guardedEnv({ ...env, REDIS_URL: redisB.url(redisUrl!) }));
     a = client(nodeA.url);
     b = client(nodeB.url);
     owner = await createAccount(b, { plan: 'business' });
@@ -37,7 +46,9 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
 
   afterAll(async () => {
     for (const socket of sockets) socket.disconnect();
+    for (const watcher of watchers) watcher.rc.live.disconnect();
     await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+    await Promise.all([redisA?.close(), redisB?.close()]);
     await drop?.();
   });
 
@@ -96,4 +107,124 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     expect(ack).toMatchObject({ ok: true });
     expect((await seen).viewers).toEqual(expect.arrayContaining([{ memberId: admin.member.id, name: 'Bea on B', editing: true }]));
   });
+  describe('Redis outages', () => {
+    /** A libs/client connection (what the dashboard and SDK users run), with everything it saw. */
+    const watch = async (node: ApiNode, token: string, name: string): Promise<Watcher> => {
+      const rc = new RolecallClient({ baseUrl: node.url, token, transports: ['websocket'] });
+      const watcher: Watcher = { name, rc, events: [], disconnects: [], refusals: [] };
+      watchers.push(watcher);
+      rc.live.onAccountEvent((event) => watcher.events.push(event));
+      rc.live.socket.on('disconnect', (reason) => watcher.disconnects.push(reason));
+      rc.live.socket.on('connect_error', (error) => watcher.refusals.push(error.message));
+      await rc.connect();
+      return watcher;
+    };
+    const seqOf = async () => (await b.get<MeDto>('/me', { token: owner.token })).body.account.activitySeq;
+    const changeRole = async (api: Client, member: Joined, roleId: string) => {
+      const current = await api.get<MemberDto>(`/users/${member.member.id}`, { token: owner.token });
+      const reply = await api.patch<MemberDto>(`/users/${member.member.id}`, { roleId }, { token: owner.token, headers: ifMatch(current.body.version) });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    };
+    /** The account events a watcher delivered after `after`, by seq: every one in between, in order. */
+    const seqsAfter = (watcher: Watcher, after: number) => watcher.events.map((event) => event.data.seq).filter((seq) => seq > after);
+    const range = (after: number, last: number) => Array.from({ length: last - after }, (_, i) => after + 1 + i);
+    /** Answers within a bound whatever Redis does (the hang this guards against lasted past 15 s). */
+    const healthAnswers = async (node: ApiNode) => {
+      const started = performance.now();
+      const reply = await fetch(`${node.url}/api/v1/health`, { signal: AbortSignal.timeout(5_000) });
+      return { status: reply.status, ms: performance.now() - started, body: (await reply.json()) as unknown };
+    };
+
+    it('a connection reset while a permission change is being published: no node dies, sockets on both nodes catch up', async () => {
+      const member = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor });
+      const before = await seqOf();
+      const watching = [await watch(nodeA, owner.token, 'owner on A'), await watch(nodeB, owner.token, 'owner on B')];
+      const memberLive = await watch(nodeA, member.token, 'member on A');
+      expect(memberLive.rc.can('people.create')).toBe(true);
+      // Node B's Redis connections stop answering: the change's publishes wait for their replies…
+      redisB.stall();
+      await changeRole(b, member, ROLE.readonly);
+      await sleep(200);
+      // …and are cut by a reset before any reply came.
+      redisB.reset();
+      await redisB.restore();
+      const caughtUp = () => watching.every((w) => seqsAfter(w, before).length === 1) && !memberLive.rc.can('people.create');
+      const deadline = Date.now() + 20_000;
+      while (!caughtUp() && nodeB.process.exitCode === null && Date.now() < deadline) await sleep(100);
+      assertNodeSound(nodeB, 'node B');
+      assertNodeSound(nodeA, 'node A');
+      const after = await seqOf();
+      expect(after).toBe(before + 1);
+      for (const w of watching) expect(seqsAfter(w, before), w.name).toEqual(range(before, after));
+      expect(memberLive.rc.can('people.create'), 'the member on A has the new permission set').toBe(false);
+      for (const node of [nodeA, nodeB]) expect((await healthAnswers(node)).status).toBe(200);
+    }, 60_000);
+
+    it('Redis refusing connections: clients are told, REST stays right, and afterwards every socket has every change in order', async () => {
+      const first = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor });
+      const second = await inviteAndAccept(a, nodeA.dataDir, owner, { roleId: ROLE.readonly });
+      const watching = [
+        await watch(nodeA, owner.token, 'owner on A'),
+        await watch(nodeB, owner.token, 'owner on B'),
+        await watch(nodeA, owner.token, 'owner again on A'),
+      ];
+      const firstLive = await watch(nodeA, first.token, 'first member on A');
+      const before = await seqOf();
+      for (const w of [...watching, firstLive]) w.disconnects.length = 0;
+
+      await Promise.all([redisA.refuse(), redisB.refuse()]);
+      // The health check answers at once, and says Redis is down.
+      for (const node of [nodeA, nodeB]) {
+        const health = await healthAnswers(node);
+        expect(health.ms).toBeLessThan(5_000);
+        expect(JSON.stringify(health.body)).toContain('down');
+      }
+      // Role changes through both nodes while Redis is away.
+      await changeRole(b, first, ROLE.readonly);
+      await changeRole(a, second, ROLE.editor);
+      await changeRole(a, first, ROLE.admin);
+      await changeRole(b, second, ROLE.readonly);
+      await changeRole(b, first, ROLE.readonly);
+      // REST enforces every change at once, on either node (its cache follows the member's version, not Redis).
+      for (const api of [a, b]) {
+        expect((await api.get<MeDto>('/me', { token: first.token })).body.permissions.keys).not.toContain('people.create');
+        expect((await api.get<MeDto>('/me', { token: second.token })).body.member.role.id).toBe(ROLE.readonly);
+      }
+      // Live updates cannot be promised: every client was told (its connection closed, reconnecting refused UNAVAILABLE).
+      const toldAll = () => [...watching, firstLive].every((w) => w.disconnects.length > 0 && w.refusals.includes('UNAVAILABLE'));
+      for (let deadline = Date.now() + 15_000; !toldAll() && Date.now() < deadline; ) await sleep(100);
+      for (const w of [...watching, firstLive]) {
+        expect(w.disconnects.length, `${w.name} was disconnected`).toBeGreaterThan(0);
+        expect(w.refusals, `${w.name} was refused while Redis is down`).toContain('UNAVAILABLE');
+      }
+
+      await Promise.all([redisA.restore(), redisB.restore()]);
+      const after = await seqOf();
+      expect(after).toBe(before + 5);
+      const caughtUp = () => watching.every((w) => seqsAfter(w, before).length >= 5) && !firstLive.rc.can('people.create') && firstLive.rc.live.socket.connected;
+      for (let deadline = Date.now() + 30_000; !caughtUp() && Date.now() < deadline; ) await sleep(100);
+      for (const w of watching) expect(seqsAfter(w, before), `${w.name}: every change, in order`).toEqual(range(before, after));
+      expect(firstLive.rc.can('people.create'), 'the member has the permission set of the last change').toBe(false);
+      assertNodeSound(nodeA, 'node A');
+      assertNodeSound(nodeB, 'node B');
+      for (const node of [nodeA, nodeB]) {
+        const health = await healthAnswers(node);
+        expect(health.status).toBe(200);
+        expect(JSON.stringify(health.body)).not.toContain('down');
+      }
+
+      // And the live layer works across nodes again: a change through B reaches the clients on A at once.
+      await changeRole(b, second, ROLE.editor);
+      for (let deadline = Date.now() + 10_000; !watching.every((w) => seqsAfter(w, after).length === 1) && Date.now() < deadline; ) await sleep(50);
+      for (const w of watching) expect(seqsAfter(w, after), w.name).toEqual([after + 1]);
+    }, 90_000);
+  });
 });
+
+interface Watcher {
+  name: string;
+  rc: RolecallClient;
+  events: AccountEvent[];
+  disconnects: string[];
+  refusals: string[];
+}

@@ -7,6 +7,7 @@ import type {
   ServerToClientEvents,
 } from '@rolecall/contracts';
 import { io, type Socket } from 'socket.io-client';
+import { Rest } from './rest.js';
 
 export interface PermissionState {
   version: number;
@@ -21,9 +22,15 @@ type Listener<T> = (value: T) => void;
  * has too many sockets open) is tried again after a backoff: 1 s, doubling to 60 s, jittered so that
  * clients refused together do not come back together, and never before the server's
  * `retryAfterSeconds`. Socket.IO itself never retries a refusal by the server.
+ *
+ * `UNAVAILABLE` (the server lost its cross-node channel, Redis, and cannot promise live updates)
+ * is retried the same way but capped at 10 s: it ends when Redis returns, and the client should be
+ * back soon after.
  */
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 60_000;
+const RETRY_UNAVAILABLE_MAX_MS = 10_000;
+const RETRIED: Readonly<Record<string, number>> = { RATE_LIMITED: RETRY_MAX_MS, UNAVAILABLE: RETRY_UNAVAILABLE_MAX_MS };
 
 const ACCOUNT_EVENTS: readonly AccountEventName[] = [
   'user.upserted',
@@ -47,7 +54,11 @@ export interface LiveOptions {
  * The live subscription: typed events, the signed-in member's permission set as it changes
  * (`can()`, `subscribePermissions()`), and gap-free account events — each carries the `seq` of its
  * activity entry; a jump in `seq` (or a reconnect) asks the server for what was missed (`sync`),
- * and a client too far behind is told to reload (`onResync`).
+ * and a client too far behind is told to reload (`onResync`). After a reconnect the permission set
+ * is read again (`GET /me`): a `me.permissions` pushed while the connection was down never arrives.
+ *
+ * A server that loses Redis closes its sockets' connections (Socket.IO reconnects by itself) and
+ * refuses handshakes `UNAVAILABLE` until it is back: this client keeps trying, then catches up.
  */
 export class Live {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -64,8 +75,10 @@ export class Live {
   private connectedOnce = false;
   private refusals = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly rest: Rest;
 
-  constructor(options: LiveOptions = {}) {
+  constructor(options: LiveOptions & { rest?: Rest } = {}) {
+    this.rest = options.rest ?? new Rest({ ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.token ? { token: options.token } : {}) });
     this.socket = io(options.baseUrl ?? '', {
       autoConnect: false,
       withCredentials: true,
@@ -81,17 +94,21 @@ export class Live {
     // Every connection after the first (Socket.IO's own reconnects and ours after a refusal) catches up.
     this.socket.on('connect', () => {
       this.refusals = 0;
-      if (this.connectedOnce) void this.catchUp();
+      if (this.connectedOnce) {
+        void this.catchUp();
+        void this.refreshPermissions();
+      }
       this.connectedOnce = true;
     });
     this.socket.on('connect_error', (error) => this.retryLater(error));
   }
 
   private retryLater(error: Error & { data?: { details?: { retryAfterSeconds?: unknown } } }): void {
-    if (error.message !== 'RATE_LIMITED' || !this.wanted || this.retryTimer) return;
+    const maxMs = RETRIED[error.message];
+    if (maxMs === undefined || !this.wanted || this.retryTimer) return;
     const hint = error.data?.details?.retryAfterSeconds;
     const hintMs = typeof hint === 'number' && hint > 0 ? hint * 1000 : 0;
-    const backoffMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.refusals);
+    const backoffMs = Math.min(maxMs, RETRY_BASE_MS * 2 ** this.refusals);
     const delay = Math.max(hintMs + Math.random() * RETRY_BASE_MS, backoffMs * (0.5 + Math.random()));
     this.refusals += 1;
     this.retryTimer = setTimeout(() => {
@@ -200,6 +217,18 @@ export class Live {
     }
     this.deliveredAtLastSeq.add(eventKey(event));
     for (const listener of this.accountListeners) listener(event);
+  }
+
+  /** Reads the member's permission set again; a newer version replaces the one held. */
+  private async refreshPermissions(): Promise<void> {
+    try {
+      const me = await this.rest.get<MeDto>('/me');
+      if (me.permissions.version > this.permissions.version) {
+        this.setPermissions({ version: me.permissions.version, roleId: me.member.role.id, keys: new Set(me.permissions.keys) });
+      }
+    } catch {
+      // Signed out or unreachable: `me.revoked` or the next reconnect says more.
+    }
   }
 
   /** Asks for the events after the last one seen and delivers them in order. */

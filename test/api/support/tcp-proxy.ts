@@ -17,6 +17,12 @@ export interface TcpProxy {
   refuse(): Promise<void>;
   /** Accepts connections and holds them without forwarding a byte (open ones are reset first). */
   blackhole(): void;
+  /**
+   * Open connections stop forwarding, both ways, and stay open: a request already sent waits for
+   * its reply (a stalled peer). `reset()` then cuts them with the request still unanswered;
+   * `restore()` lets them flow again. New connections are not affected.
+   */
+  stall(): void;
   /** Passes traffic again (listening on the same port). */
   restore(): Promise<void>;
   /** Connections currently open through the proxy. */
@@ -26,6 +32,7 @@ export interface TcpProxy {
 
 export async function startTcpProxy(upstream: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket | null]>();
+  const stalled = new Set<[Socket, Socket | null]>();
   let mode: 'pass' | 'blackhole' = 'pass';
   let server: Server;
   let port = 0;
@@ -46,6 +53,7 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
     client.on('close', () => {
       target.destroy();
       pairs.delete(pair);
+      stalled.delete(pair);
     });
     target.on('close', () => client.destroy());
     client.pipe(target);
@@ -68,6 +76,7 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
       target?.resetAndDestroy();
     }
     pairs.clear();
+    stalled.clear();
   };
 
   await listen();
@@ -97,8 +106,24 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
       resetAll();
       mode = 'blackhole';
     },
+    stall() {
+      for (const pair of pairs) {
+        const [client, target] = pair;
+        if (!target || stalled.has(pair)) continue;
+        client.unpipe(target);
+        target.unpipe(client);
+        client.pause();
+        target.pause();
+        stalled.add(pair);
+      }
+    },
     async restore() {
       mode = 'pass';
+      for (const [client, target] of stalled) {
+        client.pipe(target!);
+        target!.pipe(client);
+      }
+      stalled.clear();
       if (!listening) {
         await listen();
         listening = true;

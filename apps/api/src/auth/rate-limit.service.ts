@@ -38,11 +38,22 @@ export class RateLimitService {
   constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(REDIS) redis: RedisConnections | null) {
     const limits = config.rateLimits;
     this.slowdown = limits.signInSlowdown;
-    // With Redis the counters are shared by every node; otherwise they live in this process.
-    const limiter = (keyPrefix: string, points: number): RateLimiterAbstract =>
-      redis
-        ? new RateLimiterRedis({ storeClient: redis.pub, useRedisPackage: true, keyPrefix: `${redis.prefix}:${keyPrefix}`, points, duration: limits.windowSeconds })
-        : new RateLimiterMemory({ keyPrefix, points, duration: limits.windowSeconds });
+    // With Redis the counters are shared by every node; otherwise they live in this process. While
+    // Redis is unreachable each node counts in memory (see `sharedLimiter` in live-limits.ts for why):
+    // sign-in keeps working and keeps its brute-force limits, per node, instead of answering 500.
+    const limiter = (keyPrefix: string, points: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ keyPrefix, points, duration: limits.windowSeconds });
+      if (!redis) return memory;
+      return new RateLimiterRedis({
+        storeClient: redis.pub,
+        useRedisPackage: true,
+        keyPrefix: `${redis.prefix}:${keyPrefix}`,
+        points,
+        duration: limits.windowSeconds,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: memory,
+      });
+    };
     this.limiters = {
       [EMAIL_FROM_IP]: limiter('signin-email-ip', limits.signInPerEmail),
       [EMAIL_FAILURES]: limiter('signin-failures', Number.MAX_SAFE_INTEGER),

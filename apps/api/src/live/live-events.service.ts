@@ -212,11 +212,26 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     }
     if (viewers.length) this.server.in(viewers).socketsJoin(accountRoom);
     if (others.length) this.server.in(others).socketsLeave(accountRoom);
-    if (lostActivity.size) {
-      for (const socket of await this.server.in(Rooms.activitySubscribers(account.id)).fetchSockets()) {
-        if (!lostActivity.has(socket.data.memberId)) continue;
-        for (const activityRoom of [...socket.rooms].filter(isActivityRoom)) socket.leave(activityRoom);
-      }
+    if (lostActivity.size) await this.dropActivitySubscriptions(account.id, lostActivity);
+  }
+
+  /**
+   * Members who lost `activity.view` leave the activity rooms on every node. Asking the other nodes
+   * goes through Redis: when it fails, this node's channel is down (its sockets are being made to
+   * reconnect, and a handshake joins no activity room) or the nodes that did not answer will be
+   * told of the gap when theirs returns; either way the failure is one warning, not a crash.
+   */
+  private async dropActivitySubscriptions(accountId: string, memberIds: ReadonlySet<string>): Promise<void> {
+    let sockets;
+    try {
+      sockets = await this.server.in(Rooms.activitySubscribers(accountId)).fetchSockets();
+    } catch (error) {
+      this.logger.warn(`Activity subscriptions not updated across nodes: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    for (const socket of sockets) {
+      if (!memberIds.has(socket.data.memberId)) continue;
+      for (const activityRoom of [...socket.rooms].filter(isActivityRoom)) socket.leave(activityRoom);
     }
   }
 

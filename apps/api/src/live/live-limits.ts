@@ -46,8 +46,16 @@ export class EventBucket {
   }
 }
 
-/** A rate-limiter-flexible limiter in Redis (shared by every node) or, without Redis, in this process. */
-function sharedLimiter(
+/**
+ * A rate-limiter-flexible limiter in Redis (shared by every node) or, without Redis, in this process.
+ *
+ * While Redis is unreachable each node counts in its own memory (the insurance limiter), at once
+ * (`rejectIfRedisNotReady`: no command is even tried): the limits keep holding per node — a client
+ * spread over N nodes gets at most N budgets for the outage — rather than failing open (no limit
+ * at all while Redis is away, which an attacker could wait for) or failing closed (every handshake
+ * refused, turning a Redis outage into a live-layer outage for everyone).
+ */
+export function sharedLimiter(
   redis: RedisConnections | null,
   options: { keyPrefix: string; points: number; duration: number },
 ): RateLimiterAbstract {
@@ -60,6 +68,7 @@ function sharedLimiter(
     // A key that used its points is then refused from this node's memory for the rest of the
     // window, without a round trip; if Redis fails, each node counts in memory meanwhile.
     inMemoryBlockOnConsumed: options.points,
+    rejectIfRedisNotReady: true,
     insuranceLimiter: new RateLimiterMemory(options),
   });
 }

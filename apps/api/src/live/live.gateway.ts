@@ -27,7 +27,7 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
-import { REDIS, type RedisConnections } from './redis-bridge.js';
+import { REDIS, RedisBridge, type ChannelEvent, type RedisConnections } from './redis-bridge.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 
@@ -50,6 +50,9 @@ const STANDING_TTL_MS = 60_000;
  * authenticate hundreds of handshakes a second (one statement each), above any real reconnect wave.
  */
 const HANDSHAKES_AT_ONCE = 4;
+
+/** While the cross-node channel is down, handshakes are refused `UNAVAILABLE` with this retry hint. */
+const CHANNEL_DOWN_RETRY_SECONDS = 2;
 
 /** A socket's cached standing: the keys its member held when last read, and until when it may be trusted. */
 interface Standing {
@@ -108,6 +111,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private reading = 0;
   private readonly invalidatedAt = new Map<string, number>();
   private unsubscribeInvalidations: () => void = () => undefined;
+  private unsubscribeChannel: () => void = () => undefined;
 
   constructor(
     @Inject(SessionsService) private readonly sessions: SessionsService,
@@ -117,6 +121,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     @Inject(Clock) private readonly clock: Clock,
     @Inject(REDIS) private readonly redis: RedisConnections | null,
     @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
+    @Inject(RedisBridge) private readonly bridge: RedisBridge,
   ) {
     this.handshakes = new HandshakeLimiter(config.liveLimits, redis);
     this.cooldowns = new CooldownLimiter(config.liveLimits, redis);
@@ -125,6 +130,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   afterInit(server: LiveServer): void {
     // Every invalidation the REST cache gets (at commit here, from other nodes through Redis).
     this.unsubscribeInvalidations = this.permissions.onInvalidate((memberIds) => this.forget(memberIds));
+    this.unsubscribeChannel = this.bridge.onChannel((event) => this.onChannel(event));
     // An address this node already refused for the rest of its window is turned away at the HTTP
     // upgrade (engine.io answers 400 and closes): no WebSocket, no Socket.IO session, no middleware.
     const express = this.http.httpAdapter.getInstance<ExpressLike>();
@@ -150,11 +156,36 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
 
   onModuleDestroy(): void {
     this.unsubscribeInvalidations();
-    this.server?.disconnectSockets(true);
+    this.unsubscribeChannel();
+    // This node's sockets only (without `local` the adapter would ask every node to drop theirs).
+    this.server?.local.disconnectSockets(true);
+  }
+
+  /**
+   * The cross-node channel went down (this node may miss other nodes' changes, and they its own),
+   * or another node's came back (its changes in between never arrived here): this node's sockets
+   * cannot be promised every update, so their connections are closed. Clients reconnect by
+   * themselves (Socket.IO's reconnection; refused `UNAVAILABLE` with a retry hint while the channel
+   * is down), every handshake re-reads the session and permissions, and the client catches up from
+   * the activity log (`sync { afterSeq }`).
+   */
+  private onChannel(event: ChannelEvent): void {
+    if (event === 'up') return;
+    const sockets = this.server?.sockets.sockets.size ?? 0;
+    if (sockets === 0) return;
+    this.logger.warn(`${event === 'down' ? 'Redis is unreachable' : 'Another node missed live messages'}: asking ${sockets} socket(s) to reconnect and catch up`);
+    // The transport is closed without a Socket.IO DISCONNECT packet (after which a client stays
+    // away): to the client it is a lost connection, and it reconnects.
+    for (const socket of this.server.sockets.sockets.values()) socket.conn.close();
   }
 
   /** The handshake: the address's budget first (before any database work), then who it is. */
   private async admit(socket: LiveSocket): Promise<void> {
+    if (!this.bridge.live) {
+      throw new DomainError('UNAVAILABLE', 'Live updates are paused while Rolecall reconnects to Redis; try again shortly', {
+        retryAfterSeconds: CHANNEL_DOWN_RETRY_SECONDS,
+      });
+    }
     const express = this.http.httpAdapter.getInstance<ExpressLike>();
     await this.handshakes.consume(clientAddress(express, socket.request));
     await this.authenticate(socket);
@@ -257,7 +288,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     socket.on('sync', (data, ack) => this.handle(socket, ack, syncSchema, data, () => 'users.view', (input) => this.sync.since(socket.data.accountId, input.afterSeq)));
     socket.on('disconnecting', () => {
       const rooms = [...socket.rooms].filter(isPresenceRoom);
-      setImmediate(() => rooms.forEach((room) => void this.broadcastPresence(room)));
+      setImmediate(() =>
+        rooms.forEach((room) =>
+          this.broadcastPresence(room).catch((error: unknown) => this.logger.warn(`Presence of ${room} not sent: ${error instanceof Error ? error.message : String(error)}`)),
+        ),
+      );
     });
   }
 
@@ -426,7 +461,15 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /** Sends the room's current viewers (one entry per member, editing if any of their sockets is) to everyone in it. */
   private async broadcastPresence(room: string): Promise<PresenceViewer[]> {
     const resource = room.split(':').slice(2).join(':') as PresenceResource;
-    const sockets = await this.server.in(room).fetchSockets();
+    let sockets: Awaited<ReturnType<ReturnType<LiveServer['in']>['fetchSockets']>>;
+    try {
+      sockets = await this.server.in(room).fetchSockets();
+    } catch (error) {
+      // Asking the other nodes goes through Redis.
+      throw new DomainError('UNAVAILABLE', `Presence cannot be gathered right now: ${error instanceof Error ? error.message : String(error)}`, {
+        retryAfterSeconds: CHANNEL_DOWN_RETRY_SECONDS,
+      });
+    }
     const viewers = new Map<string, PresenceViewer>();
     for (const s of sockets) {
       const editing = s.data.presence?.[resource] ?? false;

@@ -1,0 +1,3 @@
+import { installProcessGuard } from './process-guard.js';
+
+installProcessGuard();
