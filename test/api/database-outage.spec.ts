@@ -15,7 +15,8 @@ import { hostPort, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
  * lives on, and once the proxy passes traffic again writes are acknowledged and every acknowledged
  * write is stored (checked through a client of the test's own that bypasses the proxy).
  */
-if (!usingPostgres) console.log('[database-outage] skipped: set DATABASE_URL to cut the app off PostgreSQL through a TCP proxy');
+if (!usingPostgres)
+  console.log('[database-outage] skipped: set DATABASE_URL to cut the app off PostgreSQL through a TCP proxy');
 
 /** The pool's connect timeout is 5 s (data-source.ts); an answer must come well before a request would hang. */
 const PROMPT_MS = 12_000;
@@ -46,7 +47,11 @@ describe.skipIf(!usingPostgres)('the database unreachable (PostgreSQL behind a T
   });
 
   const createRole = (name: string): Promise<Reply<RoleDto>> =>
-    api.post<RoleDto>('/roles', { name, description: '', icon: 'star', permissions: ['people.view'] }, { token: owner.token });
+    api.post<RoleDto>(
+      '/roles',
+      { name, description: '', icon: 'star', permissions: ['people.view'] },
+      { token: owner.token },
+    );
 
   async function acknowledge(name: string): Promise<void> {
     const reply = await createRole(name);
@@ -62,7 +67,9 @@ describe.skipIf(!usingPostgres)('the database unreachable (PostgreSQL behind a T
 
   function expectUnavailable(reply: Reply, ms: number, what: string): void {
     expect(reply.status, `${what}: ${reply.status} ${JSON.stringify(reply.body)}`).toBe(503);
-    expect(isErrorShape(reply.body) && reply.body.error.code, `${what}: ${JSON.stringify(reply.body)}`).toBe('UNAVAILABLE');
+    expect(isErrorShape(reply.body) && reply.body.error.code, `${what}: ${JSON.stringify(reply.body)}`).toBe(
+      'UNAVAILABLE',
+    );
     const retryAfter = Number(reply.headers.get('retry-after'));
     expect(retryAfter, `${what}: Retry-After`).toBeGreaterThanOrEqual(1);
     expect(retryAfter, `${what}: Retry-After`).toBeLessThanOrEqual(30);
@@ -124,7 +131,10 @@ describe.skipIf(!usingPostgres)('the database unreachable (PostgreSQL behind a T
   it('a partition (connections swallowed): requests answer 503 within the connect timeout instead of hanging', async () => {
     proxy.blackhole();
     try {
-      const [write, read] = await Promise.all([timed(() => createRole('While partitioned')), timed(() => api.get('/roles', { token: owner.token }))]);
+      const [write, read] = await Promise.all([
+        timed(() => createRole('While partitioned')),
+        timed(() => api.get('/roles', { token: owner.token })),
+      ]);
       expectUnavailable(write.reply, write.ms, 'a write during the partition');
       expectUnavailable(read.reply, read.ms, 'a read during the partition');
     } finally {
@@ -134,10 +144,18 @@ describe.skipIf(!usingPostgres)('the database unreachable (PostgreSQL behind a T
   });
 
   it('afterwards: every acknowledged write is stored, none refused is, and the app lists them all', async () => {
-    const rows = await checker.query<{ id: string; name: string }>('SELECT id, name FROM roles WHERE account_id = $1', [owner.account.id]);
+    const rows = await checker.query<{ id: string; name: string }>('SELECT id, name FROM roles WHERE account_id = $1', [
+      owner.account.id,
+    ]);
     const stored = new Map(rows.rows.map((row) => [row.id, row.name]));
-    expect([...acknowledged].filter(([id]) => !stored.has(id)).map(([, name]) => name), 'acknowledged and not stored').toEqual([]);
-    expect([...stored.values()].filter((name) => /^(While|Cut)/.test(name)), 'refused and stored').toEqual([]);
+    expect(
+      [...acknowledged].filter(([id]) => !stored.has(id)).map(([, name]) => name),
+      'acknowledged and not stored',
+    ).toEqual([]);
+    expect(
+      [...stored.values()].filter((name) => /^(While|Cut)/.test(name)),
+      'refused and stored',
+    ).toEqual([]);
     const list = await api.get<RoleListDto>('/roles', { token: owner.token });
     expect(list.status).toBe(200);
     const listed = new Set(list.body.items.map((role) => role.id));

@@ -13,7 +13,8 @@ import { client, isErrorShape, type Client, type Reply } from './support/http.js
  * (never 2xx), nothing of it is stored, and the writes after it, on the same pool, are acknowledged
  * and stored: read back through a client of the test's own.
  */
-if (!usingPostgres) console.log('[durability-pg] skipped: set DATABASE_URL to run the failed-COMMIT tests on PostgreSQL');
+if (!usingPostgres)
+  console.log('[durability-pg] skipped: set DATABASE_URL to run the failed-COMMIT tests on PostgreSQL');
 
 describe.skipIf(!usingPostgres)('a failed COMMIT on PostgreSQL', () => {
   let app: TestApp;
@@ -49,10 +50,17 @@ describe.skipIf(!usingPostgres)('a failed COMMIT on PostgreSQL', () => {
   });
 
   const createRole = (name: string): Promise<Reply<RoleDto>> =>
-    api.post<RoleDto>('/roles', { name, description: '', icon: 'star', permissions: ['people.view'] }, { token: owner.token });
+    api.post<RoleDto>(
+      '/roles',
+      { name, description: '', icon: 'star', permissions: ['people.view'] },
+      { token: owner.token },
+    );
 
   async function stored(): Promise<{ names: Set<string>; ids: Set<string>; created: Set<string> }> {
-    const roles = await checker.query<{ id: string; name: string }>('SELECT id, name FROM roles WHERE account_id = $1', [owner.account.id]);
+    const roles = await checker.query<{ id: string; name: string }>(
+      'SELECT id, name FROM roles WHERE account_id = $1',
+      [owner.account.id],
+    );
     const created = await checker.query<{ target_id: string }>(
       `SELECT target_id FROM activity WHERE account_id = $1 AND action = 'role.created'`,
       [owner.account.id],
@@ -88,7 +96,7 @@ describe.skipIf(!usingPostgres)('a failed COMMIT on PostgreSQL', () => {
       const killed = await write(`Killed ${round}`, true);
       // The connection died with its commit: the database was unreachable for that request.
       expect.soft(killed.status, JSON.stringify(killed.body)).toBe(503);
-      expect.soft((killed.body as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
+      expect.soft(isErrorShape(killed.body) && killed.body.error.code).toBe('UNAVAILABLE');
       expect.soft(Number(killed.headers.get('retry-after')), 'Retry-After').toBeGreaterThan(0);
       await write(`Fine ${round}.c`, false);
     }
@@ -100,9 +108,18 @@ describe.skipIf(!usingPostgres)('a failed COMMIT on PostgreSQL', () => {
     }
 
     const seen = await stored();
-    expect([...acknowledged].filter(([id]) => !seen.ids.has(id)).map(([, name]) => name), 'acknowledged and not stored').toEqual([]);
-    expect([...acknowledged].filter(([id]) => !seen.created.has(id)).map(([, name]) => name), 'acknowledged without activity entry').toEqual([]);
-    expect(refused.filter((name) => seen.names.has(name)), 'refused and stored').toEqual([]);
+    expect(
+      [...acknowledged].filter(([id]) => !seen.ids.has(id)).map(([, name]) => name),
+      'acknowledged and not stored',
+    ).toEqual([]);
+    expect(
+      [...acknowledged].filter(([id]) => !seen.created.has(id)).map(([, name]) => name),
+      'acknowledged without activity entry',
+    ).toEqual([]);
+    expect(
+      refused.filter((name) => seen.names.has(name)),
+      'refused and stored',
+    ).toEqual([]);
     expect(seen.created.size, 'role.created entries stored').toBe(acknowledged.size);
 
     // The activity chain has no hole where the failed commits were.

@@ -19,7 +19,16 @@ const PG_UNAVAILABLE = new Set([
   '57P03', // cannot_connect_now (starting up, shutting down, in recovery)
   '53300', // too_many_connections
 ]);
-const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const SOCKET_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /**
  * node-postgres and pg-pool report a lost or unobtainable connection with an Error without a code;
@@ -34,11 +43,19 @@ const LOST_CONNECTION = [
 ];
 
 /** better-sqlite3 reports extended result codes (`SQLITE_IOERR_WRITE`); the primary code is the prefix. */
-const SQLITE_UNAVAILABLE = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_NOTADB'];
+const SQLITE_UNAVAILABLE = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+  'SQLITE_NOTADB',
+];
 
 function classifyOne(error: { code?: unknown; message?: unknown }): DatabaseFailure | null {
   const code = typeof error.code === 'string' ? error.code : '';
-  if (code === PG_DISK_FULL || code === 'ENOSPC' || code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_')) return 'storage_full';
+  if (code === PG_DISK_FULL || code === 'ENOSPC' || code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_'))
+    return 'storage_full';
   if (PG_UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code) || SOCKET_ERRORS.has(code)) return 'unavailable';
   if (SQLITE_UNAVAILABLE.some((primary) => code === primary || code.startsWith(`${primary}_`))) return 'unavailable';
   const message = typeof error.message === 'string' ? error.message : '';
@@ -53,7 +70,13 @@ function classifyOne(error: { code?: unknown; message?: unknown }): DatabaseFail
  */
 export function databaseFailure(error: unknown, depth = 0): DatabaseFailure | null {
   if (typeof error !== 'object' || error === null || depth > 4) return null;
-  const failure = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; errors?: unknown };
+  const failure = error as {
+    code?: unknown;
+    message?: unknown;
+    driverError?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
   const own = classifyOne(failure);
   if (own) return own;
   for (const inner of [failure.driverError, failure.cause, ...(Array.isArray(failure.errors) ? failure.errors : [])]) {
