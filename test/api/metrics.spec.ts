@@ -6,6 +6,7 @@ import { createAccount, ifMatch, inviteAndAccept, ROLE, uniqueEmail } from './su
 import { disconnected, next, open, sleep } from './support/live.js';
 import { parseMetrics, scrape, valueOf, type Sample } from './support/metrics.js';
 import { startApp, usingPostgres, type TestApp } from './support/app.js';
+import { hostPort, startTcpProxy } from './support/tcp-proxy.js';
 
 const HTTP_COUNT = 'rolecall_http_request_duration_seconds_count';
 
@@ -106,6 +107,19 @@ describe('GET /metrics', () => {
       for (let i = 0; i < 5; i += 1) statuses.push((await limitedApi.post('/auth/sign-in', { email: uniqueEmail(), password: 'whatever123' })).status);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
       expect(valueOf(await scrape(limited.url), 'rolecall_rate_limit_refusals_total', { limit: 'signInIp' })).toBe(before + 2);
+
+      // The live layer's event bucket (40 at once by default): a burst past it is refused and counted.
+      const owner = await createAccount(api);
+      const liveBefore = valueOf(await scrape(app.url), 'rolecall_rate_limit_refusals_total', { limit: 'liveEvents' });
+      const socket = await open(app.url, owner.token);
+      try {
+        const acks = await Promise.all(Array.from({ length: 45 }, () => socket.timeout(5000).emitWithAck('presence.leave', { resource: `member:${randomUUID()}` })));
+        const refused = acks.filter((ack) => (ack as { ok: boolean; error?: { code: string } }).error?.code === 'RATE_LIMITED').length;
+        expect(refused).toBeGreaterThan(0);
+        expect(valueOf(await scrape(app.url), 'rolecall_rate_limit_refusals_total', { limit: 'liveEvents' })).toBe(liveBefore + refused);
+      } finally {
+        socket.disconnect();
+      }
     } finally {
       await limited.close();
     }
@@ -133,6 +147,31 @@ describe('GET /metrics', () => {
       }
       expect(valueOf(await scrape(app.url), 'rolecall_database_errors_total', { kind: 'storage_full' })).toBeGreaterThanOrEqual(before + 1);
     });
+  });
+});
+
+const redisUrl = process.env['REDIS_URL'];
+if (!redisUrl) console.log('metrics.spec: the Redis error counter test is skipped: set REDIS_URL (it cuts the app off Redis through a TCP proxy)');
+
+describe.skipIf(!redisUrl)('Redis errors (behind a TCP proxy)', () => {
+  it('counts the connection errors of a cut as kind connection', async () => {
+    const proxy = await startTcpProxy(hostPort(redisUrl!, 6379));
+    const cut = await startApp({ overrides: { redisUrl: proxy.url(redisUrl!), redisPrefix: `metrics-${randomUUID()}` } });
+    try {
+      const before = valueOf(await scrape(cut.url), 'rolecall_redis_errors_total', { kind: 'connection' });
+      await proxy.refuse();
+      const deadline = Date.now() + 5000;
+      let after = before;
+      while (after === before && Date.now() < deadline) {
+        await sleep(100);
+        after = valueOf(await scrape(cut.url), 'rolecall_redis_errors_total', { kind: 'connection' });
+      }
+      expect(after).toBeGreaterThan(before);
+    } finally {
+      await proxy.restore();
+      await cut.close();
+      await proxy.close();
+    }
   });
 });
 

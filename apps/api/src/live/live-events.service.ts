@@ -13,6 +13,8 @@ import { RoleEntity } from '../roles/role.entity.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
+import { observePush } from '../observability/metrics.js';
+import { logFailure } from '../observability/outage-log.js';
 
 /**
  * Turns committed domain events into the client events of SPEC §6: `me.permissions` to every
@@ -58,11 +60,10 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous
       .then(() => this.deliver(event))
-      .catch((error: unknown) =>
-        this.logger.error(
-          `Live delivery of ${event.type} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        ),
-      )
+      // Commit → emit: rolecall_live_push_latency_seconds.
+      .then(() => observePush(event))
+      // A database outage is an outage line (no stack, one per interval); anything else with its stack.
+      .catch((error: unknown) => logFailure(this.logger, `Live delivery of ${event.type}`, error))
       .finally(() => {
         if (this.queues.get(key) === next) this.queues.delete(key);
       });

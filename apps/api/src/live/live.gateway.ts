@@ -28,6 +28,7 @@ import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type Buc
 import { LiveSync } from './live-sync.service.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
 import { REDIS, RedisBridge, type ChannelEvent, type RedisConnections } from './redis-bridge.js';
+import { countRateLimited } from '../observability/metrics.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 
@@ -137,7 +138,10 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const engineOptions = server.engine.opts as { allowRequest?: (req: IncomingMessage, done: (message: string | null | undefined, ok: boolean) => void) => void };
     const allowRequest = engineOptions.allowRequest;
     engineOptions.allowRequest = (req, done) => {
-      if (this.handshakes.blocked(clientAddress(express, req))) return done('RATE_LIMITED', false);
+      if (this.handshakes.blocked(clientAddress(express, req))) {
+        countRateLimited('liveHandshakes');
+        return done('RATE_LIMITED', false);
+      }
       if (allowRequest) return allowRequest(req, done);
       done(null, true);
     };
@@ -146,6 +150,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
         () => next(),
         (error: unknown) => {
           const code = error instanceof DomainError ? error.code : 'UNAUTHENTICATED';
+          if (code === 'RATE_LIMITED') countRateLimited('liveHandshakes');
           const details = error instanceof DomainError ? error.details : undefined;
           const data = { code, message: error instanceof Error ? error.message : 'Refused', ...(details ? { details } : {}) };
           next(Object.assign(new Error(code), { data }));
@@ -303,6 +308,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
    */
   private refuse(socket: LiveSocket, ack: ((reply: Ack) => void) | null, bucket: EventBucket, verdict: Exclude<BucketVerdict, 'pass'>): void {
     if (this.cut.has(socket)) return;
+    countRateLimited('liveEvents');
     ack?.(liveError('RATE_LIMITED', `Too many events; slow down and retry in ${bucket.retryAfterSeconds} s`));
     if (verdict !== 'cut') return;
     this.cut.add(socket);

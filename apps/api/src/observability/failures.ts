@@ -2,7 +2,6 @@ import { QueryFailedError } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import { databaseFailure } from '../database/database-errors.js';
 import { countDatabaseError, countRedisError, type DatabaseErrorKind, type RedisErrorKind } from './metrics.js';
-import { outageLog } from './outage-log.js';
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -51,15 +50,9 @@ export function redisErrorKind(error: unknown): RedisErrorKind {
 }
 
 /**
- * A Redis failure: counted by kind in `rolecall_redis_errors_total` and logged as an outage (no
- * stack, at most one line per kind per interval). For the clients' `error` events and any failed
- * command that is caught.
+ * Counts a Redis failure by kind in `rolecall_redis_errors_total`. Logging is the Redis channel's
+ * (live/redis-bridge.ts: one line per connection and kind per interval).
  */
-export function redisFailure(error: unknown): RedisErrorKind {
-  const kind = redisErrorKind(error);
-  countRedisError(kind);
-  const failure = error as { code?: unknown } | null;
-  const detail = errorMessage(error) || (typeof failure?.code === 'string' ? failure.code : 'unknown error');
-  outageLog(`redis.${kind}`, `Redis ${kind === 'command' ? 'command failed' : kind === 'timeout' ? 'timed out' : 'connection failed'}: ${detail}`);
-  return kind;
+export function recordRedisError(error: unknown): void {
+  countRedisError(redisErrorKind(error));
 }

@@ -1,15 +1,23 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { LiveGateway } from '../live/live.gateway.js';
+import { REDIS, type RedisConnections } from '../live/redis-bridge.js';
+import { recordRedisError } from './failures.js';
 import { liveEventPushed, liveSocketClosed, liveSocketOpened } from './metrics.js';
 
 /**
  * Live-layer metrics, read off the Socket.IO server rather than threaded through the gateway: open
  * sockets (`rolecall_live_sockets`) and every event written to a socket of this node
- * (`rolecall_live_events_pushed_total`), broadcasts from other nodes through Redis included.
+ * (`rolecall_live_events_pushed_total`), broadcasts from other nodes through Redis included; and
+ * the errors of this node's Redis connections (`rolecall_redis_errors_total`).
  */
 @Injectable()
 export class LiveMetrics implements OnApplicationBootstrap {
-  constructor(@Inject(LiveGateway) private readonly gateway: LiveGateway) {}
+  constructor(
+    @Inject(LiveGateway) private readonly gateway: LiveGateway,
+    @Inject(REDIS) redis: RedisConnections | null,
+  ) {
+    for (const client of redis ? [redis.pub, redis.sub, redis.events] : []) client.on('error', recordRedisError);
+  }
 
   onApplicationBootstrap(): void {
     this.gateway.server?.on('connection', (socket) => {
