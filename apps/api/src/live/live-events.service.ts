@@ -13,6 +13,9 @@ import { RoleEntity } from '../roles/role.entity.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
+import { CROSS_NODE_TIMEOUT_MS, withTimeout } from './redis-bridge.js';
+
+const NO_ONE: ReadonlySet<string> = new Set();
 import { observePush } from '../observability/metrics.js';
 import { logFailure } from '../observability/outage-log.js';
 
@@ -85,11 +88,11 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     if (!this.server) return;
     switch (event.type) {
       case 'member.changed':
-        return this.db.read(async (m) => {
+        return this.afterRead(event.accountId, async (m) => {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
           this.toAccount(event.accountId, await this.sync.memberEvent(m, account, event.memberId, event.seq));
-          if (event.permissionsChanged && event.reason)
-            await this.pushPermissions(m, account, await permissionRows(m, account.id, [event.memberId]), event.reason);
+          if (!event.permissionsChanged || !event.reason) return NO_ONE;
+          return this.pushPermissions(m, account, await permissionRows(m, account.id, [event.memberId]), event.reason);
         });
       case 'member.removed':
         this.toAccount(event.accountId, { event: 'user.removed', data: { seq: event.seq, id: event.memberId } });
@@ -97,39 +100,39 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         this.server.in(Rooms.member(event.memberId)).disconnectSockets(true);
         return;
       case 'account.changed':
-        return this.db.read(async (m) => {
+        return this.afterRead(event.accountId, async (m) => {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
           this.toAccount(event.accountId, await this.sync.accountEvent(m, event.accountId, event.seq));
           for (const memberId of event.memberIds)
             this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
-          if (event.reason && event.permissionMemberIds.length)
-            await this.pushPermissions(
-              m,
-              account,
-              await permissionRows(m, account.id, event.permissionMemberIds),
-              event.reason,
-            );
+          if (!event.reason || !event.permissionMemberIds.length) return NO_ONE;
+          return this.pushPermissions(
+            m,
+            account,
+            await permissionRows(m, account.id, event.permissionMemberIds),
+            event.reason,
+          );
         });
       case 'role.changed':
         this.toAccount(event.accountId, { event: 'role.upserted', data: { seq: event.seq, role: event.role } });
         if (event.affected.length)
-          await this.db.read(async (m) =>
+          await this.afterRead(event.accountId, async (m) =>
             this.pushPermissions(m, await this.account(m, event.accountId), event.affected, 'role_edited'),
           );
         return;
       case 'role.removed':
-        return this.db.read(async (m) => {
+        return this.afterRead(event.accountId, async (m) => {
           const account = await this.account(m, event.accountId);
           this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
           for (const memberId of event.movedMemberIds)
             this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
-          if (event.memberIds.length)
-            await this.pushPermissions(
-              m,
-              account,
-              await permissionRows(m, account.id, event.memberIds),
-              'role_deleted',
-            );
+          if (!event.memberIds.length) return NO_ONE;
+          return this.pushPermissions(
+            m,
+            account,
+            await permissionRows(m, account.id, event.memberIds),
+            'role_deleted',
+          );
         });
       case 'roles.reordered':
         this.toAccount(event.accountId, { event: 'roles.reordered', data: { seq: event.seq, roleIds: event.roleIds } });
@@ -165,6 +168,16 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * Runs `read` (which pushes what changed and names the members who lost `activity.view`), then,
+   * with the database released, takes those members out of the activity rooms: that asks every node
+   * through Redis, and nothing waiting on Redis may hold SQLite's one connection or a pool client.
+   */
+  private async afterRead(accountId: string, read: (manager: EntityManager) => Promise<ReadonlySet<string>>): Promise<void> {
+    const lostActivity = await this.db.read(read);
+    if (lostActivity.size) await this.dropActivitySubscriptions(accountId, lostActivity);
+  }
+
   private account(manager: EntityManager, accountId: string): Promise<AccountEntity> {
     return manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
   }
@@ -172,16 +185,17 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   /**
    * `me.permissions` to every session of each member (rows as committed), and their rooms follow the
    * new set. Batched: one query for their roles, one effective set per shape, one room operation per
-   * direction, and a look at the account's activity subscribers only (not one `fetchSockets` per member).
+   * direction. Returns the members without `activity.view`, for `dropActivitySubscriptions` (one
+   * look at the account's activity subscribers, not one `fetchSockets` per member).
    */
   private async pushPermissions(
     manager: EntityManager,
     account: AccountEntity,
     members: PermissionRow[],
     reason: PermissionChangeReason,
-  ): Promise<void> {
+  ): Promise<ReadonlySet<string>> {
     const active = members.filter((member) => member.status === 'active');
-    if (active.length === 0) return;
+    if (active.length === 0) return NO_ONE;
     const roles = new Map(
       (
         await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(active.map((member) => member.roleId))]) })
@@ -213,7 +227,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     }
     if (viewers.length) this.server.in(viewers).socketsJoin(accountRoom);
     if (others.length) this.server.in(others).socketsLeave(accountRoom);
-    if (lostActivity.size) await this.dropActivitySubscriptions(account.id, lostActivity);
+    return lostActivity;
   }
 
   /**
@@ -225,7 +239,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   private async dropActivitySubscriptions(accountId: string, memberIds: ReadonlySet<string>): Promise<void> {
     let sockets;
     try {
-      sockets = await this.server.in(Rooms.activitySubscribers(accountId)).fetchSockets();
+      sockets = await withTimeout(this.server.in(Rooms.activitySubscribers(accountId)).fetchSockets(), CROSS_NODE_TIMEOUT_MS, 'The other nodes');
     } catch (error) {
       this.logger.warn(`Activity subscriptions not updated across nodes: ${error instanceof Error ? error.message : String(error)}`);
       return;

@@ -27,7 +27,7 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
-import { REDIS, RedisBridge, type ChannelEvent, type RedisConnections } from './redis-bridge.js';
+import { CROSS_NODE_TIMEOUT_MS, REDIS, RedisBridge, withTimeout, type ChannelEvent, type RedisConnections } from './redis-bridge.js';
 import { countRateLimited } from '../observability/metrics.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
@@ -260,7 +260,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private async socketsOnOtherNodes(room: string): Promise<number> {
     if (!this.redis) return 0;
     try {
-      return (await this.server.in(room).fetchSockets()).filter((s) => !(s instanceof Socket)).length;
+      return (await withTimeout(this.server.in(room).fetchSockets(), CROSS_NODE_TIMEOUT_MS, 'The other nodes')).filter((s) => !(s instanceof Socket)).length;
     } catch (error) {
       this.logger.warn(`Counting the sockets of ${room} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`);
       return 0;
@@ -469,7 +469,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const resource = room.split(':').slice(2).join(':') as PresenceResource;
     let sockets: Awaited<ReturnType<ReturnType<LiveServer['in']>['fetchSockets']>>;
     try {
-      sockets = await this.server.in(room).fetchSockets();
+      sockets = await withTimeout(this.server.in(room).fetchSockets(), CROSS_NODE_TIMEOUT_MS, 'The other nodes');
     } catch (error) {
       // Asking the other nodes goes through Redis.
       throw new DomainError('UNAVAILABLE', `Presence cannot be gathered right now: ${error instanceof Error ? error.message : String(error)}`, {

@@ -16,6 +16,11 @@ export const REDIS = Symbol('REDIS');
 const COMMAND_TIMEOUT_MS = 2_000;
 /** The health check's ping: an answer (`down`) well within the 1 s a probe may take. */
 export const PING_TIMEOUT_MS = 500;
+/**
+ * Longest wait for an answer from the other nodes (`fetchSockets` through the adapter): a stalled
+ * Redis connection never answers, and what waits on it must move on (its caller decides how).
+ */
+export const CROSS_NODE_TIMEOUT_MS = 5_000;
 /** A graceful close waits this long for replies still due, then the connection is dropped. */
 const CLOSE_TIMEOUT_MS = 1_000;
 /** Reconnect back-off: 100 ms doubling to this cap, with jitter, for as long as Redis is away. */
