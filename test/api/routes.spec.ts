@@ -32,6 +32,8 @@ describe('route declarations', () => {
       'GET /auth/sso/providers',
       'GET /auth/verify-email/:token',
       'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
       'GET /invitations/:token',
       'POST /auth/password-reset',
       'POST /auth/password-reset/confirm',

@@ -87,7 +87,7 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document);
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts installs the graceful shutdown (health/graceful-shutdown.ts).
   return app;
 }
 

@@ -41,6 +41,7 @@ import { dataSourceOptions } from './database/data-source.js';
 import { Database } from './database/database.service.js';
 import { DomainEventBus } from './events/domain-events.js';
 import { HealthController } from './health/health.controller.js';
+import { HEALTH_IMPORTS, HEALTH_PROVIDERS } from './health/health.module.js';
 import { MeController } from './me/me.controller.js';
 import { MeService } from './me/me.service.js';
 import { PermissionsService } from './permissions/permissions.service.js';
@@ -94,6 +95,7 @@ export class AppModule {
       SecretBox,
       OidcClients,
       SsoService,
+      ...HEALTH_PROVIDERS,
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
       { provide: APP_PIPE, useValue: validationPipe },
@@ -101,7 +103,7 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 })],
+      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
       controllers: [HealthController, AuthController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
       providers,
     };

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
+import { installGracefulShutdown } from './health/graceful-shutdown.js';
 import { dataDirProblem, loadConfig } from './config.js';
 
 const config = loadConfig();
@@ -12,6 +13,7 @@ if (dataDirRefusal) {
 }
 const app = await createApp(config);
 await app.listen(config.port);
+installGracefulShutdown(app);
 new Logger('Rolecall').log(
   `Listening on ${config.publicUrl} (database: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`,
 );

@@ -118,6 +118,8 @@ async function freshLink(world: World, kind: 'verify' | 'reset'): Promise<string
 export const RECIPES: Readonly<Record<string, Recipe>> = {
   // ---- public ----
   'GET /health': { success: 200, prepare: () => ({}) },
+  'GET /health/live': { success: 200, prepare: () => ({}) },
+  'GET /health/ready': { success: 200, prepare: () => ({}) },
 
   'POST /signup': {
     success: 201,
