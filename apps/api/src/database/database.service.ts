@@ -120,6 +120,10 @@ export class Database implements OnModuleDestroy {
       return this.dataSource.transaction(async (manager) => {
         const changesBefore = this.storage === 'full' ? await this.changeMark(manager) : null;
         const result = await work({ manager, kind: this.kind, publish: (event) => queued.push(event) });
+        if (this.kind === 'sqlite' && !this.sqliteHandle().inTransaction) {
+          // SQLite rolled the transaction back under `work` (a failure it caught and went on from): nothing to acknowledge.
+          throw new Error('SQLite ended the transaction before COMMIT (a statement failed and SQLite rolled back); nothing was saved');
+        }
         if (changesBefore !== null) wrote = await this.changedSince(manager, changesBefore);
         return result;
       });
@@ -198,6 +202,10 @@ export class Database implements OnModuleDestroy {
    * transaction depth would turn the next BEGIN into a SAVEPOINT). Returns whether anything was wrong.
    * Runs under the mutex, so no transaction of ours can be in progress.
    */
+  private sqliteHandle(): SqliteDriver['databaseConnection'] {
+    return (this.dataSource.driver as unknown as SqliteDriver).databaseConnection;
+  }
+
   private settleSqlite(when: string, cause?: unknown): boolean {
     const driver = this.dataSource.driver as unknown as SqliteDriver;
     const handle = driver.databaseConnection;
