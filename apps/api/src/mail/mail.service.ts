@@ -25,6 +25,7 @@ export class MailService implements OnApplicationShutdown {
   private readonly pending = new Set<Promise<void>>();
   private readonly transport: Transporter;
   readonly outbox: string | null;
+  private readonly publicUrl: string | null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (config.smtpUrl) {
@@ -32,9 +33,11 @@ export class MailService implements OnApplicationShutdown {
       // defaults): the outbox retries. Query parameters of SMTP_URL still win.
       this.transport = nodemailer.createTransport({ url: config.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
       this.outbox = null;
+      this.publicUrl = null;
     } else {
       this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
       this.outbox = join(config.dataDir, 'outbox');
+      this.publicUrl = `${config.publicUrl}/`;
       mkdirSync(this.outbox, { recursive: true });
     }
   }
@@ -68,7 +71,9 @@ export class MailService implements OnApplicationShutdown {
       const safe = mail.to.replace(/[^a-z0-9@._-]/gi, '_');
       const file = join(this.outbox, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safe}-${Math.random().toString(36).slice(2, 8)}.eml`);
       writeFileSync(file, info.message);
-      this.logger.log(`Mail to ${mail.to} written to ${file}`);
+      // Without a mail server the link is logged too (SPEC §3): development and demos follow it from the log.
+      const link = this.publicUrl ? mail.text.split('\n').find((line) => line.startsWith(this.publicUrl!)) : undefined;
+      this.logger.log(`Mail to ${mail.to} written to ${file}${link ? `; its link: ${link}` : ''}`);
     }
   }
 }
