@@ -11,7 +11,8 @@ import { hostPort, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
  */
 const databaseUrl = process.env['DATABASE_URL'];
 const redisUrl = process.env['REDIS_URL'];
-if (!databaseUrl) console.log('[health] database outage cases skipped: set DATABASE_URL to cut PostgreSQL through a TCP proxy');
+if (!databaseUrl)
+  console.log('[health] database outage cases skipped: set DATABASE_URL to cut PostgreSQL through a TCP proxy');
 if (!redisUrl) console.log('[health] Redis outage cases skipped: set REDIS_URL to cut Redis through a TCP proxy');
 
 /** Health must answer within 1 s whatever the dependencies do; a hanging probe is cut at 5 s. */
@@ -97,7 +98,9 @@ describe.skipIf(!databaseUrl)('readiness while PostgreSQL is cut (TCP proxy)', (
     const ready = await probe(app, '/health/ready');
     const health = await probe(app, '/health');
     const live = await probe(app, '/health/live');
-    console.log(`[health] database blackholed: ready ${ready.status} in ${ready.ms.toFixed(0)} ms, /health ${health.status} in ${health.ms.toFixed(0)} ms, live ${live.status} in ${live.ms.toFixed(0)} ms`);
+    console.log(
+      `[health] database blackholed: ready ${ready.status} in ${ready.ms.toFixed(0)} ms, /health ${health.status} in ${health.ms.toFixed(0)} ms, live ${live.status} in ${live.ms.toFixed(0)} ms`,
+    );
     expect(ready.status).toBe(503);
     expect(ready.ms).toBeLessThan(PROMISED_MS);
     expect(ready.body).toMatchObject({ status: 'error', details: { database: { status: 'down' } } });
@@ -117,7 +120,9 @@ describe.skipIf(!databaseUrl)('readiness while PostgreSQL is cut (TCP proxy)', (
     await proxy.refuse();
     const ready = await probe(app, '/health/ready');
     const live = await probe(app, '/health/live');
-    console.log(`[health] database refused: ready ${ready.status} in ${ready.ms.toFixed(0)} ms, live ${live.status} in ${live.ms.toFixed(0)} ms`);
+    console.log(
+      `[health] database refused: ready ${ready.status} in ${ready.ms.toFixed(0)} ms, live ${live.status} in ${live.ms.toFixed(0)} ms`,
+    );
     expect(ready.status).toBe(503);
     expect(ready.ms).toBeLessThan(PROMISED_MS);
     expect(live.status).toBe(200);
@@ -133,7 +138,9 @@ describe.skipIf(!redisUrl)('readiness while Redis is cut (TCP proxy)', () => {
 
   beforeAll(async () => {
     proxy = await startTcpProxy(hostPort(redisUrl!, 6379));
-    app = await startApp({ overrides: { redisUrl: proxy.url(redisUrl!), redisPrefix: `rolecall-health-${process.pid}-${Date.now()}` } });
+    app = await startApp({
+      overrides: { redisUrl: proxy.url(redisUrl!), redisPrefix: `rolecall-health-${process.pid}-${Date.now()}` },
+    });
   }, 60_000);
   afterAll(async () => {
     await proxy?.restore();
@@ -144,7 +151,10 @@ describe.skipIf(!redisUrl)('readiness while Redis is cut (TCP proxy)', () => {
   it('reports Redis when it is up', async () => {
     const ready = await probe(app, '/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ok', details: { database: { status: 'up' }, redis: { status: 'up' } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      details: { database: { status: 'up' }, redis: { status: 'up' } },
+    });
     expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok' });
   });
 
@@ -158,10 +168,15 @@ describe.skipIf(!redisUrl)('readiness while Redis is cut (TCP proxy)', () => {
         const ready = await probe(app, '/health/ready');
         const health = await probe(app, '/health');
         const live = await probe(app, '/health/live');
-        console.log(`[health] Redis ${cut} (probe ${round}): ready ${ready.status} in ${ready.ms.toFixed(0)} ms, /health ${health.status} in ${health.ms.toFixed(0)} ms, live ${live.status} in ${live.ms.toFixed(0)} ms`);
+        console.log(
+          `[health] Redis ${cut} (probe ${round}): ready ${ready.status} in ${ready.ms.toFixed(0)} ms, /health ${health.status} in ${health.ms.toFixed(0)} ms, live ${live.status} in ${live.ms.toFixed(0)} ms`,
+        );
         expect(ready.status).toBe(503);
         expect(ready.ms).toBeLessThan(PROMISED_MS);
-        expect(ready.body).toMatchObject({ status: 'error', details: { database: { status: 'up' }, redis: { status: 'down' } } });
+        expect(ready.body).toMatchObject({
+          status: 'error',
+          details: { database: { status: 'up' }, redis: { status: 'down' } },
+        });
         expect(health.status).toBe(503);
         expect(health.ms).toBeLessThan(PROMISED_MS);
         expect(health.body).toEqual({ status: 'degraded', db: 'ok', redis: 'down' });

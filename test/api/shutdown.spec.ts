@@ -20,7 +20,10 @@ import { hostPort, startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 const databaseUrl = process.env['DATABASE_URL'];
 const redisUrl = process.env['REDIS_URL'];
 const withBoth = Boolean(databaseUrl && redisUrl);
-if (!withBoth) console.log('[shutdown] PostgreSQL + Redis cases skipped: set DATABASE_URL and REDIS_URL to cut them through TCP proxies');
+if (!withBoth)
+  console.log(
+    '[shutdown] PostgreSQL + Redis cases skipped: set DATABASE_URL and REDIS_URL to cut them through TCP proxies',
+  );
 
 const PROMISED_MS = 10_000;
 
@@ -59,7 +62,10 @@ function slowPost(url: string, path: string, body: unknown): { finish(): Promise
   const payload = Buffer.from(JSON.stringify(body));
   const half = Math.floor(payload.length / 2);
   const target = new URL(`/api/v1${path}`, url);
-  const req = httpRequest(target, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(payload.length) } });
+  const req = httpRequest(target, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': String(payload.length) },
+  });
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (response: IncomingMessage) => {
@@ -97,7 +103,12 @@ describe('SIGTERM on SQLite', () => {
     const socketGone = disconnection(socket);
 
     const email = uniqueEmail('in-flight');
-    const inFlight = slowPost(node.url, '/signup', { accountName: 'Late Ltd', name: 'Late Comer', email, password: PASSWORD });
+    const inFlight = slowPost(node.url, '/signup', {
+      accountName: 'Late Ltd',
+      name: 'Late Comer',
+      email,
+      password: PASSWORD,
+    });
     await pause(300); // the server has the headers and half the body
     const exit = terminate(node);
     await pause(500);
@@ -115,7 +126,9 @@ describe('SIGTERM on SQLite', () => {
     const answer = await inFlight.finish();
     expect(answer.status).toBe(201);
     const { code, signal, ms } = await exit;
-    console.log(`[shutdown] SQLite with a request in flight: exit code ${code} (signal ${signal}) after ${ms.toFixed(0)} ms`);
+    console.log(
+      `[shutdown] SQLite with a request in flight: exit code ${code} (signal ${signal}) after ${ms.toFixed(0)} ms`,
+    );
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(ms).toBeLessThan(PROMISED_MS);
     expect(node.output.join('')).toContain('Stopped after');
@@ -142,7 +155,10 @@ describe.skipIf(!withBoth).concurrent('SIGTERM on PostgreSQL + Redis', () => {
     cleanups.push(db.drop);
     const database = await startTcpProxy(hostPort(db.url, 5432));
     const redis = await startTcpProxy(hostPort(redisUrl!, 6379));
-    cleanups.push(() => database.close(), () => redis.close());
+    cleanups.push(
+      () => database.close(),
+      () => redis.close(),
+    );
     const node = await startNode({
       DATABASE_URL: database.url(db.url),
       REDIS_URL: redis.url(redisUrl!),
@@ -166,16 +182,20 @@ describe.skipIf(!withBoth).concurrent('SIGTERM on PostgreSQL + Redis', () => {
       }
       // A request that needs the database, in flight when the signal comes (it waits on a
       // connection the blackhole swallows, or fails at once when refused).
-      const stuck = client(node.url).get('/me', { token: owner.token }).then(
-        (reply) => `answered ${reply.status}`,
-        () => 'cut',
-      );
+      const stuck = client(node.url)
+        .get('/me', { token: owner.token })
+        .then(
+          (reply) => `answered ${reply.status}`,
+          () => 'cut',
+        );
       await pause(200);
 
       const { code, signal, ms } = await terminate(node);
       console.log(`[shutdown] the /me request in flight: ${await stuck}`);
       const log = node.output.join('');
-      console.log(`[shutdown] PostgreSQL + Redis ${cut}: exit code ${code} (signal ${signal}) after ${ms.toFixed(0)} ms`);
+      console.log(
+        `[shutdown] PostgreSQL + Redis ${cut}: exit code ${code} (signal ${signal}) after ${ms.toFixed(0)} ms`,
+      );
       expect({ code, signal }).toEqual({ code: 0, signal: null });
       expect(ms).toBeLessThan(PROMISED_MS);
       expect(log).toContain('Stopped after');
@@ -186,7 +206,11 @@ describe.skipIf(!withBoth).concurrent('SIGTERM on PostgreSQL + Redis', () => {
   it('closes only its own live sockets: the other node of two keeps its clients', async () => {
     const db = await sharedDatabase(databaseUrl!);
     cleanups.push(db.drop);
-    const env = { DATABASE_URL: db.url, REDIS_URL: redisUrl!, REDIS_PREFIX: `rolecall-shutdown-pair-${process.pid}-${Date.now()}` };
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl!,
+      REDIS_PREFIX: `rolecall-shutdown-pair-${process.pid}-${Date.now()}`,
+    };
     const nodeA = await startNode(env); // runs the migrations
     cleanups.push(() => nodeA.stop());
     const nodeB = await startNode(env);

@@ -37,7 +37,10 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  *    which lets the hooks waiting on them finish.
  * 5. Exit 0. If all that is still not done at `deadlineMs`, one line says so and the exit code is 1.
  */
-export function installGracefulShutdown(app: NestExpressApplication, timings: ShutdownTimings = SHUTDOWN_TIMINGS): void {
+export function installGracefulShutdown(
+  app: NestExpressApplication,
+  timings: ShutdownTimings = SHUTDOWN_TIMINGS,
+): void {
   const logger = new Logger('Shutdown');
   const server = app.getHttpServer() as Server;
   const lifecycle = app.get(Lifecycle);
@@ -65,7 +68,9 @@ export function installGracefulShutdown(app: NestExpressApplication, timings: Sh
     }, timings.deadlineMs);
 
     lifecycle.beginShutdown();
-    logger.log(`${signal}: shutting down (${inFlight.size} request(s) in flight, up to ${timings.drainMs} ms to finish)`);
+    logger.log(
+      `${signal}: shutting down (${inFlight.size} request(s) in flight, up to ${timings.drainMs} ms to finish)`,
+    );
     server.close();
     server.closeIdleConnections();
     for (const response of inFlight) if (!response.headersSent) response.setHeader('Connection', 'close');
@@ -80,7 +85,8 @@ export function installGracefulShutdown(app: NestExpressApplication, timings: Sh
           resolve(true);
         };
       });
-      if (!finished) logger.warn(`${inFlight.size} request(s) still running after ${timings.drainMs} ms: cutting their connections`);
+      if (!finished)
+        logger.warn(`${inFlight.size} request(s) still running after ${timings.drainMs} ms: cutting their connections`);
     }
     server.closeAllConnections();
 
@@ -91,7 +97,9 @@ export function installGracefulShutdown(app: NestExpressApplication, timings: Sh
     const early = await Promise.race([closing, delay(timings.closeMs).then(() => 'late' as const)]);
     let failure: unknown = null;
     if (early === 'late') {
-      logger.warn(`Closing is not done after ${timings.closeMs} ms (Redis or the database not answering?): dropping their connections`);
+      logger.warn(
+        `Closing is not done after ${timings.closeMs} ms (Redis or the database not answering?): dropping their connections`,
+      );
       dropDependencyConnections(app, logger);
       failure = await closing;
     } else {
@@ -99,7 +107,9 @@ export function installGracefulShutdown(app: NestExpressApplication, timings: Sh
     }
     clearTimeout(deadline);
     if (failure) {
-      logger.error(`Shutdown failed after ${elapsed()}: ${failure instanceof Error ? failure.message : String(failure)}`);
+      logger.error(
+        `Shutdown failed after ${elapsed()}: ${failure instanceof Error ? failure.message : String(failure)}`,
+      );
       process.exit(1);
     }
     logger.log(`Stopped after ${elapsed()}`);

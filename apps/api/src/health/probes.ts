@@ -131,7 +131,8 @@ export class ProcessProbe implements OnModuleDestroy {
     const session = this.indicators.check('process');
     const eventLoopDelayMs = Math.round(Math.max(this.previousWindowMaxMs, this.histogram.max / 1e6));
     if (this.lifecycle.shuttingDown) return session.down({ message: 'shutting down', eventLoopDelayMs });
-    if (eventLoopDelayMs >= EVENT_LOOP_STALL_MS) return session.down({ message: 'event loop stalled', eventLoopDelayMs });
+    if (eventLoopDelayMs >= EVENT_LOOP_STALL_MS)
+      return session.down({ message: 'event loop stalled', eventLoopDelayMs });
     return session.up({ eventLoopDelayMs });
   }
 
@@ -153,7 +154,12 @@ export class ReadinessLog {
   record(down: Record<string, string>): void {
     const names = Object.keys(down).sort().join(', ');
     if (names === this.lastDown) return;
-    if (names) this.logger.warn(`Not ready: ${Object.entries(down).map(([name, message]) => `${name} ${message}`).join('; ')}`);
+    if (names)
+      this.logger.warn(
+        `Not ready: ${Object.entries(down)
+          .map(([name, message]) => `${name} ${message}`)
+          .join('; ')}`,
+      );
     else this.logger.log('Ready again');
     this.lastDown = names;
   }
