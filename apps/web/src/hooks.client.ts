@@ -1,4 +1,13 @@
-import type { HandleClientError } from '@sveltejs/kit';
+import type { ClientInit, HandleClientError } from '@sveltejs/kit';
+import { mount } from 'svelte';
+import OutageBanner from '$lib/components/OutageBanner.svelte';
+
+/** The outage banner lives outside the router: it must show while the first page's data is still loading. */
+export const init: ClientInit = () => {
+  const host = document.createElement('div');
+  document.body.prepend(host);
+  mount(OutageBanner, { target: host });
+};
 
 /** Unexpected errors get plain words on the error page; the details stay in the console. */
 export const handleError: HandleClientError = ({ error, status }) => {

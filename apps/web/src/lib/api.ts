@@ -5,6 +5,7 @@
  * dashboard never sees or stores the token, it only sends same-origin requests with credentials.
  */
 import { isErrorBody, type ErrorCode, type ValidationDetails } from '@rolecall/contracts';
+import { backoffMs, outage, pause, retryAfterMs, type OutageKind } from './outage.svelte';
 
 export const API_BASE = '/api/v1';
 
@@ -15,6 +16,8 @@ export type ApiErrorCode = ErrorCode | ClientErrorCode;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
+  /** The answer's `Retry-After`, in milliseconds, when it had one. */
+  retryAfterMs: number | null = null;
 
   constructor(
     readonly code: ApiErrorCode,
@@ -108,7 +111,43 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
+/** Whether a failure means Rolecall (or its database) cannot be reached right now, and which. */
+function outageKind(error: ApiError): OutageKind | null {
+  if (error.code === 'UNAVAILABLE') return 'database';
+  if (error.code === 'NETWORK_ERROR') return 'network';
+  return null;
+}
+
+/** A gateway or load balancer in front of the API answering for it: the API itself is out of reach. */
+const GATEWAY_STATUSES = [502, 503, 504];
+
+/**
+ * Sends a request. During an outage (503 `UNAVAILABLE`, or no answer at all) the banner shows and
+ * a GET is tried again with back-off, honouring `Retry-After`, until it gets through (or its
+ * signal aborts): pages fill in by themselves once the API is back. Writes are never sent twice:
+ * their error goes back to the form, which keeps what was typed.
+ */
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const answer = await send<T>(method, path, options);
+      if (outage.kind) outage.clear();
+      return answer;
+    } catch (error) {
+      const kind = error instanceof ApiError ? outageKind(error) : null;
+      if (!kind) {
+        // Any answer from the API (a 4xx too) means it is reachable again.
+        if (error instanceof ApiError && outage.kind && error.status > 0 && error.status < 500) outage.clear();
+        throw error;
+      }
+      outage.report(kind, (error as ApiError).retryAfterMs);
+      if (method !== 'GET') throw error;
+      await pause(backoffMs(attempt, (error as ApiError).retryAfterMs), options.signal);
+    }
+  }
+}
+
+async function send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (options.ifMatch !== undefined) headers['If-Match'] = `"${options.ifMatch}"`;
@@ -134,10 +173,15 @@ export async function request<T>(method: string, path: string, options: RequestO
     const error = isErrorBody(payload)
       ? new ApiError(payload.error.code, payload.error.message, response.status, payload.error.details ?? {})
       : new ApiError(
-          response.status >= 500 ? 'INTERNAL' : 'BAD_RESPONSE',
+          GATEWAY_STATUSES.includes(response.status)
+            ? 'NETWORK_ERROR'
+            : response.status >= 500
+              ? 'INTERNAL'
+              : 'BAD_RESPONSE',
           `Unexpected answer ${response.status}.`,
           response.status,
         );
+    error.retryAfterMs = retryAfterMs(response.headers.get('Retry-After'));
     if (!options.quietAuth && isSignedOutError(error)) sessionEndedHandler?.(error);
     if (!options.quietAuth && isEnrolmentRequiredError(error)) enrolmentHandler?.();
     throw error;

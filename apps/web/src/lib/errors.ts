@@ -68,7 +68,8 @@ function messageForCode(code: ApiErrorCode): string {
     case 'INTERNAL':
       return 'Something went wrong on our side. Try again in a moment.';
     case 'UNAVAILABLE':
-      return 'Rolecall can’t reach its database — retrying. Nothing was changed.';
+      // A write is not sent again by itself (GETs are): the person sends it again once it is back.
+      return 'Rolecall can’t reach its database, so nothing was changed. Try again in a moment.';
     case 'STORAGE_FULL':
       return 'Rolecall’s storage is full, so nothing was saved. Ask your administrator to free disk space.';
     case 'NETWORK_ERROR':
