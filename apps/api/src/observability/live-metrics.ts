@@ -16,7 +16,8 @@ export class LiveMetrics implements OnApplicationBootstrap {
     @Inject(LiveGateway) private readonly gateway: LiveGateway,
     @Inject(REDIS) redis: RedisConnections | null,
   ) {
-    for (const client of redis ? [redis.pub, redis.sub, redis.events] : []) client.on('error', recordRedisError);
+    // Every error of the three connections and every failed publish (the channel's hook for this).
+    redis?.channel.onError((_connection, error) => recordRedisError(error));
   }
 
   onApplicationBootstrap(): void {
