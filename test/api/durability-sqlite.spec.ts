@@ -1,4 +1,4 @@
-import type { RoleDto, RoleListDto } from '@rolecall/contracts';
+import type { HealthDto, RoleDto, RoleListDto } from '@rolecall/contracts';
 import BetterSqlite3 from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
@@ -247,6 +247,9 @@ describe.skipIf(usingPostgres)('disk full on SQLite', () => {
       const api = client(app.url);
       const database = app.app.get(Database);
       const owner = await createAccount(api, { plan: 'enterprise' });
+      // The sign-up's verification mail is sent (its outbox row updated) before the disk fills: a
+      // write that commits in the middle would rightly say there is room again.
+      await app.mailSettled();
       expect(database.storageState()).toBe('ok');
       pageLimit.fill(app);
       let status = 201;
@@ -254,6 +257,12 @@ describe.skipIf(usingPostgres)('disk full on SQLite', () => {
         status = (await createRole(api, owner, `Fill ${attempt}`)).status;
       expect(status).toBe(507);
       expect(database.storageState()).toBe('full');
+      // /health reports it: degraded with storage full, still 200 (reads are served; every node shares the one database).
+      const full = await api.get<HealthDto>('/health');
+      expect(full.status).toBe(200);
+      expect(full.body).toMatchObject({ status: 'degraded', db: 'ok', storage: 'full' });
+      const ready = await api.get<{ details: { database: { status: string; storage: string } } }>('/health/ready');
+      expect(ready.body.details.database).toMatchObject({ status: 'up', storage: 'full' });
       // A read, or a transaction that writes nothing, does not say there is room again.
       await database.read((manager) => manager.query('SELECT count(*) FROM roles'));
       await database.transaction(({ manager }) => manager.query('SELECT count(*) FROM roles'));
@@ -265,6 +274,7 @@ describe.skipIf(usingPostgres)('disk full on SQLite', () => {
       pageLimit.free(app);
       expect((await createRole(api, owner, 'Room again')).status).toBe(201);
       expect(database.storageState()).toBe('ok');
+      expect((await api.get<HealthDto>('/health')).body).toMatchObject({ status: 'ok', storage: 'ok' });
     } finally {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

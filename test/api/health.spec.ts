@@ -70,7 +70,7 @@ describe('health endpoints', () => {
   it('keeps GET /health as the readiness answer in its old shape', async () => {
     const health = await probe(app, '/health');
     expect(health.status).toBe(200);
-    expect(health.body).toEqual({ status: 'ok', db: 'ok', redis: 'disabled' } satisfies HealthDto);
+    expect(health.body).toEqual({ status: 'ok', db: 'ok', storage: 'ok', redis: 'disabled' } satisfies HealthDto);
   });
 });
 
@@ -113,7 +113,7 @@ describe.skipIf(!databaseUrl)('readiness while PostgreSQL is cut (TCP proxy)', (
     await proxy.restore();
     const back = await until(app, '/health/ready', 200);
     expect(back.status).toBe(200);
-    expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'disabled' });
+    expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'disabled', storage: 'ok' });
   }, 60_000);
 
   it('answers 503 within 1 s while the database refuses connections, and 200 again once it is back', async () => {
@@ -155,7 +155,7 @@ describe.skipIf(!redisUrl)('readiness while Redis is cut (TCP proxy)', () => {
       status: 'ok',
       details: { database: { status: 'up' }, redis: { status: 'up' } },
     });
-    expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok' });
+    expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok', storage: 'ok' });
   });
 
   for (const cut of ['refuse', 'blackhole'] as const) {
@@ -179,7 +179,7 @@ describe.skipIf(!redisUrl)('readiness while Redis is cut (TCP proxy)', () => {
         });
         expect(health.status).toBe(503);
         expect(health.ms).toBeLessThan(PROMISED_MS);
-        expect(health.body).toEqual({ status: 'degraded', db: 'ok', redis: 'down' });
+        expect(health.body).toEqual({ status: 'degraded', db: 'ok', redis: 'down', storage: 'ok' });
         expect(live.status).toBe(200);
         expect(live.ms).toBeLessThan(PROMISED_MS);
       }
@@ -191,7 +191,7 @@ describe.skipIf(!redisUrl)('readiness while Redis is cut (TCP proxy)', () => {
       if (cut === 'blackhole') proxy.reset();
       const back = await until(app, '/health/ready', 200);
       expect(back.status).toBe(200);
-      expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok' });
+      expect((await probe(app, '/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok', storage: 'ok' });
     }, 60_000);
   }
 });

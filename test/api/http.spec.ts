@@ -17,7 +17,7 @@ describe('GET /health', () => {
   it('reports the database', async () => {
     const reply = await api.get<HealthDto>('/health');
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ status: 'ok', db: 'ok', redis: 'disabled' });
+    expect(reply.body).toEqual({ status: 'ok', db: 'ok', redis: 'disabled', storage: 'ok' });
   });
 });
 

@@ -59,7 +59,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   };
 
   it('reports Redis in the health check of both nodes', async () => {
-    for (const api of [a, b]) expect((await api.get('/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok' });
+    for (const api of [a, b]) expect((await api.get('/health')).body).toEqual({ status: 'ok', db: 'ok', redis: 'ok', storage: 'ok' });
   });
 
   it('pushes a role change made on node B to sessions on node A, and node A enforces it on the next request', async () => {

@@ -176,6 +176,8 @@ export interface HealthDto {
   status: 'ok' | 'degraded';
   db: 'ok' | 'down';
   redis: 'ok' | 'down' | 'disabled';
+  /** 'full' since a write failed for lack of space (STORAGE_FULL), until a write commits again. */
+  storage: 'ok' | 'full';
 }
 
 export interface ListDto<T> {

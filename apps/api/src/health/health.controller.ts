@@ -19,7 +19,8 @@ import { DatabaseProbe, ProcessProbe, ReadinessLog, RedisProbe } from './probes.
  *   loop stalled). A database or Redis outage does not fail it: restarting would not help.
  * - `GET /health/ready`: 503 while the database or (with REDIS_URL) Redis is unreachable, and while
  *   shutting down, so a load balancer stops routing here.
- * - `GET /health`: the readiness answer in its original shape `{ status, db, redis }`.
+ * - `GET /health`: the readiness answer in its original shape `{ status, db, redis }`, plus `storage`:
+ *   a full disk makes it `degraded` but stays 200 (reads are served; see DatabaseProbe.check).
  */
 @ApiTags('health')
 @Controller('health')
@@ -38,10 +39,12 @@ export class HealthController {
     const result = await this.readiness();
     response.status(result.status === 'ok' ? 200 : 503);
     const { database, redis } = result.details;
+    const storage = this.database.storage();
     return {
-      status: result.status === 'ok' ? 'ok' : 'degraded',
+      status: result.status === 'ok' && storage === 'ok' ? 'ok' : 'degraded',
       db: database?.status === 'up' ? 'ok' : 'down',
       redis: !this.redis.configured ? 'disabled' : redis?.status === 'up' ? 'ok' : 'down',
+      storage,
     };
   }
 

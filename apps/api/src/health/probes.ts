@@ -51,17 +51,25 @@ export class DatabaseProbe implements OnModuleDestroy {
     this.pool?.on('error', () => undefined);
   }
 
+  /**
+   * Up when `SELECT 1` answers. A full disk does not take the database down (reads are served, and
+   * routing away would not help: every node writes to the same database), so it is reported as
+   * `storage: 'full'` in the details, and `/health` says `degraded`.
+   */
   check(): PromiseLike<HealthIndicatorResult<'database'>> {
     return this.indicators
       .check('database')
       .attempt(async () => {
-        if (this.pool) {
-          await this.pool.query('SELECT 1');
-          return;
-        }
-        if (!(await this.database.ping())) throw new Error('SELECT 1 failed');
+        if (this.pool) await this.pool.query('SELECT 1');
+        else if (!(await this.database.ping())) throw new Error('SELECT 1 failed');
+        return { storage: this.storage() };
       })
       .withTimeout(PROBE_TIMEOUT_MS);
+  }
+
+  /** Whether the database can grow: see Database.storageState(). */
+  storage(): 'ok' | 'full' {
+    return this.database.storageState();
   }
 
   onModuleDestroy(): void {
