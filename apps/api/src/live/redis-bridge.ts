@@ -135,20 +135,28 @@ export async function connectRedis(url: string, prefix: string): Promise<RedisCo
  * The Socket.IO Redis adapter publishes without awaiting (every broadcast, room change and request
  * to other nodes): its publisher is handed a `publish` that never rejects — a failure is reported
  * to the channel (logged, counted) and the message is lost, which the gap notice makes up for.
+ * Likewise it unsubscribes without awaiting when Socket.IO closes (shutdown): while Redis is
+ * reconnecting those replies reject, and unhandled they would take the stopping process down.
  */
 export function redisAdapter(redis: RedisConnections) {
-  return createAdapter(publishingSafely(redis.pub, (error) => redis.channel.failed('publish', error)), redis.sub, { key: redis.prefix });
+  return createAdapter(
+    publishingSafely(redis.pub, (error) => redis.channel.failed('publish', error)),
+    publishingSafely(redis.sub, (error) => redis.channel.failed('unsubscribe', error), UNSUBSCRIBE_METHODS),
+    { key: redis.prefix },
+  );
 }
 
 const PUBLISH_METHODS: ReadonlySet<PropertyKey> = new Set(['publish', 'PUBLISH', 'sPublish', 'SPUBLISH']);
+const UNSUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set(['unsubscribe', 'UNSUBSCRIBE', 'pUnsubscribe', 'PUNSUBSCRIBE', 'sUnsubscribe', 'SUNSUBSCRIBE']);
 
-function publishingSafely(client: RedisClient, onError: (error: Error) => void): RedisClient {
+/** `client` whose `methods` never reject: a failure goes to `onError`. */
+function publishingSafely(client: RedisClient, onError: (error: Error) => void, methods = PUBLISH_METHODS): RedisClient {
   return new Proxy(client, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
-      if (!PUBLISH_METHODS.has(property)) return method.bind(target);
+      if (!methods.has(property)) return method.bind(target);
       return (...args: unknown[]) =>
         Promise.resolve()
           .then(() => method.apply(target, args))
