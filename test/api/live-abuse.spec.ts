@@ -211,8 +211,9 @@ describe('a flood does not stall anyone else', () => {
     let politeWorst = 0;
     let healthWorst = 0;
     // Every flooder sends 5 sync and 5 unknown events each round, as fast as the loop turns, for
-    // up to 3 s or until the server has cut them all.
-    const floodUntil = performance.now() + 3000;
+    // up to 6 s or until the server has cut them all (≈ 7 rounds each: well under a second when the
+    // machine is quiet; the margin is for a loaded CI machine, where one run overran 3 s by 68 ms).
+    const floodUntil = performance.now() + 6000;
     const emit = (s: TestSocket, event: string, data: unknown) =>
       (s.emit as unknown as (e: string, d: unknown, a: () => void) => void)(event, data, () => undefined);
     const floodLoop = (async () => {
@@ -228,8 +229,10 @@ describe('a flood does not stall anyone else', () => {
       }
       return performance.now();
     })();
-    // Meanwhile another account's member syncs and someone polls /health. Timing is the benchmark's
-    // business (npm run bench:abuse): this only asserts that they are answered, and logs how fast.
+    // Meanwhile another account's member syncs and someone polls /health/live. Timing is the
+    // benchmark's business (npm run bench:abuse): this only asserts that they are answered, and logs
+    // how fast. Liveness, not readiness: readiness gives each dependency 500 ms (health.spec.ts), and
+    // with the flooders in this very process a loaded CI machine can take that long to get to it.
     const politeLoop = (async () => {
       for (let i = 0; i < 8; i += 1) {
         const started = performance.now();
@@ -241,7 +244,7 @@ describe('a flood does not stall anyone else', () => {
     const healthLoop = (async () => {
       for (let i = 0; i < 15; i += 1) {
         const started = performance.now();
-        healthStatus.push((await api.get('/health')).status);
+        healthStatus.push((await api.get('/health/live')).status);
         healthWorst = Math.max(healthWorst, performance.now() - started);
         await sleep(50);
       }
@@ -249,9 +252,9 @@ describe('a flood does not stall anyone else', () => {
     const [floodEnded] = await Promise.all([floodLoop, politeLoop, healthLoop]);
 
     console.log(
-      `[live-abuse] during the flood (flooders in this process too): /health worst ${healthWorst.toFixed(1)} ms, polite sync worst ${politeWorst.toFixed(1)} ms`,
+      `[live-abuse] during the flood (flooders in this process too): /health/live worst ${healthWorst.toFixed(1)} ms, polite sync worst ${politeWorst.toFixed(1)} ms`,
     );
-    // Every flooding socket was cut, before the 3 s were over.
+    // Every flooding socket was cut, before the 6 s were over.
     expect(flooders.filter((s) => s.connected)).toHaveLength(0);
     expect(floodEnded).toBeLessThan(floodUntil);
     expect(polite.connected).toBe(true);
