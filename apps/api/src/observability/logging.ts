@@ -1,10 +1,10 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { stdTimeFunctions, type LevelWithSilent } from 'pino';
+import { pino, stdTimeFunctions, type Level, type LevelWithSilent, type Logger as Pino } from 'pino';
 import { pinoHttp, type Options } from 'pino-http';
 import type { ObservabilityConfig } from './observability.config.js';
 import { routeOf } from './route.js';
@@ -127,23 +127,71 @@ export interface AppLogging {
   readonly requests: RequestHandler;
 }
 
+/** The logger of the request being handled (pino-http's `req.log`, bound to its `reqId`), if any. */
+const requestLogger = new AsyncLocalStorage<Pino>();
+
 /**
- * pino through nestjs-pino: JSON lines (or pino-pretty), the request id on every line written while
- * a request is handled. nestjs-pino keeps one root logger per process: the first app of a process
- * makes it, later ones (tests) only set its level.
+ * Nest's LoggerService over pino: `new Logger('X').log(msg)` → `{ level, time, context: 'X', msg }`,
+ * with the `reqId` of the request being handled. Nest passes the context as the last string
+ * argument, and `error(message, stack, context)` a stack before it.
+ *
+ * Why not nestjs-pino, which does this: its only releases that accept NestJS 12 (5.x) declare
+ * `engines: node >= 22.12`, and Node 20 — the CI machine's — must install without an engine warning
+ * (issue 14 §4). This is the part of it we used: one AsyncLocalStorage and the call mapping.
+ */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly root: Pino) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  private write(level: Level, message: unknown, params: unknown[]): void {
+    const logger = requestLogger.getStore() ?? this.root;
+    if (!logger.isLevelEnabled(level)) return;
+    const rest = [...params];
+    const context = typeof rest.at(-1) === 'string' ? (rest.pop() as string) : undefined;
+    const fields: Record<string, unknown> = context ? { context } : {};
+    const stack = rest.find((param): param is string => typeof param === 'string');
+    if (stack && (level === 'error' || level === 'fatal')) fields['stack'] = stack;
+    if (message instanceof Error) logger[level]({ ...fields, err: message }, message.message);
+    else if (typeof message === 'object' && message !== null) logger[level]({ ...fields, ...(message as object) });
+    else logger[level](fields, String(message));
+  }
+}
+
+/** One root logger per process: the first app makes it (and its pretty transport); later ones (tests) set its level. */
+let processRoot: Pino | undefined;
+
+/**
+ * pino as Nest's logger: JSON lines (or pino-pretty), the request id on every line written while a
+ * request is handled.
  */
 export function createLogging(config: ObservabilityConfig, nestLevels?: readonly LogLevel[]): AppLogging {
   const level = nestLevels ? pinoLevelOf(nestLevels) : config.logLevel;
   const pretty = config.logFormat === 'pretty' && prettyAvailable();
-  const params: Params = { pinoHttp: rootOptions(level, pretty) };
-  const pinoLogger = new PinoLogger(params);
-  const root = PinoLogger.root;
+  const root = (processRoot ??= pino(rootOptions(level, pretty)));
   root.level = level;
   if (config.logFormat === 'pretty' && !pretty) root.warn('LOG_FORMAT=pretty but pino-pretty is not installed (a production install): writing JSON');
   // The request middleware is ours (the first of the Express app, so a refusal before routing still
   // gets an id and a line); it logs through the same root logger.
   const http = pinoHttp({ ...requestOptions(config), logger: root });
   const requests: RequestHandler = (req: Request, res: Response, next: NextFunction) =>
-    http(req, res, () => pinoLogger.runInContext(next, { bindings: { reqId: req.id } }));
-  return { logger: new NestPinoLogger(pinoLogger, params), requests };
+    http(req, res, () => requestLogger.run(req.log, next));
+  return { logger: new PinoNestLogger(root), requests };
 }
