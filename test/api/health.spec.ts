@@ -106,7 +106,7 @@ describe.skipIf(!databaseUrl)('readiness while PostgreSQL is cut (TCP proxy)', (
     expect(ready.body).toMatchObject({ status: 'error', details: { database: { status: 'down' } } });
     expect(health.status).toBe(503);
     expect(health.ms).toBeLessThan(PROMISED_MS);
-    expect(health.body).toEqual({ status: 'degraded', db: 'down', redis: 'disabled' });
+    expect(health.body).toEqual({ status: 'degraded', db: 'down', redis: 'disabled', storage: 'ok' });
     expect(live.status).toBe(200);
     expect(live.ms).toBeLessThan(PROMISED_MS);
 

@@ -8,7 +8,15 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { query } from './support/db.js';
-import { createAccount, enrolTotp, invite, inviteAndAccept, PASSWORD, totpAt, uniqueEmail } from './support/factories.js';
+import {
+  createAccount,
+  enrolTotp,
+  invite,
+  inviteAndAccept,
+  PASSWORD,
+  totpAt,
+  uniqueEmail,
+} from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { next, open, type TestSocket } from './support/live.js';
 import { invitationToken, linkToken, waitForLinkToken, mailsTo } from './support/outbox.js';
@@ -20,7 +28,9 @@ let api: Client;
 const sockets: TestSocket[] = [];
 
 beforeAll(async () => {
-  app = await startApp({ rateLimits: { signInPerIp: 100_000, passwordResetPerIp: 100_000, linksPerIp: 100_000, totpPerPerson: 100 } });
+  app = await startApp({
+    rateLimits: { signInPerIp: 100_000, passwordResetPerIp: 100_000, linksPerIp: 100_000, totpPerPerson: 100 },
+  });
   api = client(app.url);
 });
 afterAll(async () => {
@@ -53,7 +63,9 @@ describe('POST /auth/password-reset', () => {
     const headers = (reply: typeof known) => {
       const seen: string[] = [];
       // The date and the request id (fresh for every request) differ between any two answers.
-      reply.headers.forEach((value, name) => name !== 'date' && name !== 'x-request-id' && seen.push(`${name}: ${value}`));
+      reply.headers.forEach(
+        (value, name) => name !== 'date' && name !== 'x-request-id' && seen.push(`${name}: ${value}`),
+      );
       return seen;
     };
     expect(headers(unknown)).toEqual(headers(known));
@@ -121,7 +133,13 @@ describe('POST /auth/password-reset/confirm', () => {
     const member = await inviteAndAccept(api, app.config.dataDir, owner);
     // The same person joins a second account (signed in as them: their email is verified).
     expect((await invite(api, other, [member.email])).status).toBe(201);
-    const second = (await api.post<AuthResultDto>('/invitations/accept', { token: invitationToken(app.config.dataDir, member.email) }, { token: member.token })).body;
+    const second = (
+      await api.post<AuthResultDto>(
+        '/invitations/accept',
+        { token: invitationToken(app.config.dataDir, member.email) },
+        { token: member.token },
+      )
+    ).body;
     expect(second.member.email).toBe(member.email);
     const sockets = [await live(member.token), await live(second.token)];
     const revoked = sockets.map((socket) => next(socket, 'me.revoked'));
@@ -148,9 +166,14 @@ describe('POST /auth/password-reset/confirm', () => {
     expect(again.status).toBe(410);
     expect(again.body).toMatchObject({ error: { code: 'LINK_INVALID' } });
     for (const admin of [owner, other]) {
-      const entries = await api.get<{ items: ActivityEntryDto[] }>('/activity?action=person.password_reset', { token: admin.token });
+      const entries = await api.get<{ items: ActivityEntryDto[] }>('/activity?action=person.password_reset', {
+        token: admin.token,
+      });
       expect(entries.body.items).toHaveLength(1);
-      expect(entries.body.items[0]).toMatchObject({ target: { type: 'person', label: member.email }, changes: { sessionsEnded: 2 } });
+      expect(entries.body.items[0]).toMatchObject({
+        target: { type: 'person', label: member.email },
+        changes: { sessionsEnded: 2 },
+      });
     }
   });
 
@@ -162,7 +185,9 @@ describe('POST /auth/password-reset/confirm', () => {
     expect((await api.post('/auth/password-reset/confirm', { token: first, password: NEW_PASSWORD })).status).toBe(410);
     app.clock.advance(60 * 60 * 1000 + 1000);
     try {
-      expect((await api.post('/auth/password-reset/confirm', { token: second, password: NEW_PASSWORD })).status).toBe(410);
+      expect((await api.post('/auth/password-reset/confirm', { token: second, password: NEW_PASSWORD })).status).toBe(
+        410,
+      );
     } finally {
       app.clock.advance(-(60 * 60 * 1000 + 1000));
     }
@@ -176,7 +201,10 @@ describe('POST /auth/password-reset/confirm', () => {
     expect((await api.post('/auth/verify-email', { token: verify }, { token: owner.token })).status).toBe(204);
     const { secret, recoveryCodes } = await enrolTotp(api, owner.token, app.clock.now());
     const { token } = await requestReset(owner.email);
-    expect((await api.get<PasswordResetInfoDto>(`/auth/password-reset/${token}`)).body).toMatchObject({ twoFactorRequired: true, claimsAddress: false });
+    expect((await api.get<PasswordResetInfoDto>(`/auth/password-reset/${token}`)).body).toMatchObject({
+      twoFactorRequired: true,
+      claimsAddress: false,
+    });
 
     const missing = await api.post('/auth/password-reset/confirm', { token, password: NEW_PASSWORD });
     expect(missing.status).toBe(401);
@@ -186,11 +214,27 @@ describe('POST /auth/password-reset/confirm', () => {
     expect(wrong.body).toMatchObject({ error: { code: 'TOTP_INVALID' } });
     // Neither spent the link, nor changed the password.
     app.clock.advance(30_000);
-    expect((await api.post('/auth/sign-in', { email: owner.email, password: PASSWORD, totp: await totpAt(secret, app.clock.now()) })).status).toBe(200);
-    const ok = await api.post('/auth/password-reset/confirm', { token, password: NEW_PASSWORD, totp: recoveryCodes[0] });
+    expect(
+      (
+        await api.post('/auth/sign-in', {
+          email: owner.email,
+          password: PASSWORD,
+          totp: await totpAt(secret, app.clock.now()),
+        })
+      ).status,
+    ).toBe(200);
+    const ok = await api.post('/auth/password-reset/confirm', {
+      token,
+      password: NEW_PASSWORD,
+      totp: recoveryCodes[0],
+    });
     expect(ok.status).toBe(204);
     app.clock.advance(30_000);
-    const signedIn = await api.post<AuthResultDto>('/auth/sign-in', { email: owner.email, password: NEW_PASSWORD, totp: await totpAt(secret, app.clock.now()) });
+    const signedIn = await api.post<AuthResultDto>('/auth/sign-in', {
+      email: owner.email,
+      password: NEW_PASSWORD,
+      totp: await totpAt(secret, app.clock.now()),
+    });
     expect(signedIn.status).toBe(200);
   });
 
@@ -203,7 +247,9 @@ describe('POST /auth/password-reset/confirm', () => {
     const { token } = await requestReset(owner.email);
     const short = await api.post('/auth/password-reset/confirm', { token, password: 'short' });
     expect(short.status).toBe(400);
-    expect(short.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: { password: [expect.any(String)] } } } });
+    expect(short.body).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', details: { fields: { password: [expect.any(String)] } } },
+    });
     expect((await api.get(`/auth/password-reset/${'B'.repeat(43)}`)).status).toBe(410);
   });
 });

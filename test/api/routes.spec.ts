@@ -16,7 +16,9 @@ describe('route declarations', () => {
   });
 
   it('every route declares who may call it', () => {
-    const undeclared = registeredRoutes(app).filter((r) => r.access === undefined).map((r) => r.route);
+    const undeclared = registeredRoutes(app)
+      .filter((r) => r.access === undefined)
+      .map((r) => r.route);
     expect(undeclared).toEqual([]);
   });
 

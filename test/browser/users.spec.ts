@@ -248,8 +248,12 @@ describe.skipIf(!browserReady)('Users pages in Chromium', () => {
 
     await conflict.getByRole('button', { name: 'Apply my change again' }).click();
     await conflict.waitFor({ state: 'detached' });
-    now = await api.get<MemberDetailDto>(`/users/${member.member.id}`, { token: owner.token });
-    expect(now.body.role.id).toBe(ROLE.readonly);
+    // The panel closes as the save is sent; the save itself lands a moment later (slower on PostgreSQL).
+    await expect
+      .poll(
+        async () => (await api.get<MemberDetailDto>(`/users/${member.member.id}`, { token: owner.token })).body.role.id,
+      )
+      .toBe(ROLE.readonly);
     // And it reaches my page live, announced as the other admin's change.
     await expect.poll(() => mine.page.locator('.profile-head').innerText()).toContain('Read only');
     await mine.page.getByText('Mia Member’s role changed to Read only.').waitFor();

@@ -339,5 +339,11 @@ export interface RoleImpactDto {
   /** Keys the role itself gains and loses (for a deletion: relative to the reassignment role). */
   added: PermissionKey[];
   removed: PermissionKey[];
-  affectedMembers: { id: string; name: string | null; email: string; added: PermissionKey[]; removed: PermissionKey[] }[];
+  affectedMembers: {
+    id: string;
+    name: string | null;
+    email: string;
+    added: PermissionKey[];
+    removed: PermissionKey[];
+  }[];
 }

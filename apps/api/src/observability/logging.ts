@@ -19,7 +19,19 @@ const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
-  ...['password', 'newPassword', 'currentPassword', 'token', 'totp', 'code', 'secret', 'clientSecret', 'key', 'cookie', 'authorization'].flatMap((name) => [name, `*.${name}`]),
+  ...[
+    'password',
+    'newPassword',
+    'currentPassword',
+    'token',
+    'totp',
+    'code',
+    'secret',
+    'clientSecret',
+    'key',
+    'cookie',
+    'authorization',
+  ].flatMap((name) => [name, `*.${name}`]),
 ];
 
 /** An incoming `X-Request-Id` we pass on: short, printable, no spaces (anything else gets a fresh id). */
@@ -46,7 +58,14 @@ export function loggedPath(url: string): string {
     .join('/');
 }
 
-const NEST_TO_PINO: Record<LogLevel, LevelWithSilent> = { verbose: 'trace', debug: 'debug', log: 'info', warn: 'warn', error: 'error', fatal: 'fatal' };
+const NEST_TO_PINO: Record<LogLevel, LevelWithSilent> = {
+  verbose: 'trace',
+  debug: 'debug',
+  log: 'info',
+  warn: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+};
 const ORDER: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 /** The lowest pino level among Nest's levels (`['error']` → `error`; none → silent). */
@@ -67,7 +86,9 @@ function prettyAvailable(): boolean {
 /** Health probes and metric scrapes that succeed are not worth a line each (a balancer asks every few seconds). */
 function isQuietProbe(req: IncomingMessage, res: ServerResponse): boolean {
   const path = ((req as Request).originalUrl ?? req.url ?? '').split('?', 1)[0] ?? '';
-  return res.statusCode < 400 && (path === '/metrics' || path === '/api/v1/health' || path.startsWith('/api/v1/health/'));
+  return (
+    res.statusCode < 400 && (path === '/metrics' || path === '/api/v1/health' || path.startsWith('/api/v1/health/'))
+  );
 }
 
 /** `GET /api/v1/users/:id 200`: the message of a request line (the path as logged, not as routed). */
@@ -82,7 +103,9 @@ function rootOptions(level: LevelWithSilent, pretty: boolean): Options {
     timestamp: stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : {}),
   };
 }
 
@@ -98,7 +121,11 @@ function requestOptions(config: ObservabilityConfig): Options {
     quietReqLogger: true,
     autoLogging: config.logRequests,
     serializers: {
-      req: (req: { method: string; url: string; raw?: Request }) => ({ method: req.method, url: loggedPath(req.url), ip: req.raw?.ip }),
+      req: (req: { method: string; url: string; raw?: Request }) => ({
+        method: req.method,
+        url: loggedPath(req.url),
+        ip: req.raw?.ip,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (req, res, error) => {
@@ -133,7 +160,7 @@ const requestLogger = new AsyncLocalStorage<Pino>();
 /**
  * Nest's LoggerService over pino: `new Logger('X').log(msg)` → `{ level, time, context: 'X', msg }`,
  * with the `reqId` of the request being handled. Nest passes the context as the last string
- * argument, and `error(message, stack, context)` a stack before it.
+ * argument; before it `error(message, stack)` passes a stack, and `warn({ fields }, message)` a message.
  *
  * Why not nestjs-pino, which does this: its only releases that accept NestJS 12 (5.x) declare
  * `engines: node >= 22.12`, and Node 20 — the CI machine's — must install without an engine warning
@@ -167,11 +194,15 @@ export class PinoNestLogger implements LoggerService {
     const rest = [...params];
     const context = typeof rest.at(-1) === 'string' ? (rest.pop() as string) : undefined;
     const fields: Record<string, unknown> = context ? { context } : {};
-    const stack = rest.find((param): param is string => typeof param === 'string');
-    if (stack && (level === 'error' || level === 'fatal')) fields['stack'] = stack;
-    if (message instanceof Error) logger[level]({ ...fields, err: message }, message.message);
-    else if (typeof message === 'object' && message !== null) logger[level]({ ...fields, ...(message as object) });
-    else logger[level](fields, String(message));
+    // After the context: `log(fields, message)` → the message; `error(message, stack)` → the stack.
+    const text = rest.find((param): param is string => typeof param === 'string');
+    if (message instanceof Error) logger[level]({ ...fields, err: message }, text ?? message.message);
+    else if (typeof message === 'object' && message !== null)
+      logger[level]({ ...fields, ...(message as object) }, text ?? '');
+    else {
+      if (text !== undefined && (level === 'error' || level === 'fatal')) fields['stack'] = text;
+      logger[level](fields, String(message));
+    }
   }
 }
 
@@ -187,7 +218,8 @@ export function createLogging(config: ObservabilityConfig, nestLevels?: readonly
   const pretty = config.logFormat === 'pretty' && prettyAvailable();
   const root = (processRoot ??= pino(rootOptions(level, pretty)));
   root.level = level;
-  if (config.logFormat === 'pretty' && !pretty) root.warn('LOG_FORMAT=pretty but pino-pretty is not installed (a production install): writing JSON');
+  if (config.logFormat === 'pretty' && !pretty)
+    root.warn('LOG_FORMAT=pretty but pino-pretty is not installed (a production install): writing JSON');
   // The request middleware is ours (the first of the Express app, so a refusal before routing still
   // gets an id and a line); it logs through the same root logger.
   const http = pinoHttp({ ...requestOptions(config), logger: root });
