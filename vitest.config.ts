@@ -29,6 +29,11 @@ const nestSwc = () =>
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker fewer than the cores: one file at a time on CI's 2 cores. API
+    // test files mostly wait (sockets, spawned nodes, PostgreSQL), so two at a time took the api
+    // project from ~330 s to 189 s on SQLite, every file passing. For every project (Vitest wants
+    // one setting per run order); the browser project stays one file at a time (fileParallelism).
+    maxWorkers: Math.max(2, availableParallelism()),
     projects: [
       {
         ...sourceConditions,
@@ -50,10 +55,6 @@ export default defineConfig({
           include: ['apps/api/src/**/*.spec.ts', 'test/api/**/*.spec.ts'],
           pool: 'forks',
           fileParallelism: true,
-          // Vitest's default is one worker fewer than the cores: one file at a time on CI's 2 cores.
-          // API test files mostly wait (sockets, spawned nodes, PostgreSQL), so two at a time there
-          // took the api project from ~330 s to 189 s on SQLite, with every file passing.
-          maxWorkers: Math.max(2, availableParallelism()),
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
