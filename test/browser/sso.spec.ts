@@ -93,8 +93,9 @@ describe.skipIf(!browserReady)('single sign-on in the dashboard', () => {
       const alert = page.getByRole('alert').first();
       await alert.waitFor();
       expect(await alert.innerText()).toContain('isn’t a member of this account');
-      // The account came back with the error, so the Okta button is still there to try again.
-      expect(await page.getByRole('link', { name: 'Sign in with Okta' }).count()).toBe(1);
+      // The account came back with the error, so the Okta button is still there to try again (the
+      // alert comes from the URL at once; the button once the account's providers have loaded).
+      await expect.poll(() => page.getByRole('link', { name: 'Sign in with Okta' }).count()).toBe(1);
       expect((await context.cookies(app.url)).some((c) => c.name === 'rolecall_session')).toBe(false);
       await keepScreenshot(page, 'sso-signin-error');
       expect(errors).toEqual([]);
