@@ -40,6 +40,17 @@ describe('errors', () => {
     }
   });
 
+  it('answers a URL or headers too long for the HTTP parser in the error shape, not a bare 431', async () => {
+    const longUrl = await api.get(`/users?role=${'x'.repeat(20_000)}`);
+    expect(longUrl.status).toBe(431);
+    expect(longUrl.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+    const longHeader = await api.request('GET', '/me', undefined, { headers: { 'x-filler': 'y'.repeat(20_000) } });
+    expect(longHeader.status).toBe(431);
+    expect(isErrorShape(longHeader.body)).toBe(true);
+    // The server goes on answering.
+    expect((await api.get('/health')).status).toBe(200);
+  });
+
   it('answers malformed JSON 400', async () => {
     const reply = await api.request('POST', '/auth/sign-in', undefined, { raw: '{"email": "a@b.co", ' });
     expect(reply.status).toBe(400);

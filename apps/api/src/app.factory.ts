@@ -5,6 +5,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AppModule, type AppOptions } from './app.module.js';
 import { csrfProtection } from './common/csrf.js';
 import { toErrorBody } from './common/error.filter.js';
@@ -29,6 +31,7 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
     logger: logging.logger,
   });
   app.useWebSocketAdapter(new LiveIoAdapter(app, config, redis));
+  answerUnparsableRequests(app.getHttpServer() as Server);
   const http = app.getHttpAdapter().getInstance() as express.Express;
   http.disable('x-powered-by');
   // Our ETags are resource versions (set explicitly); Express's content hashes would answer 304s on their own.
@@ -101,4 +104,30 @@ function jsonBody() {
       response.status(status).json(body);
     });
   };
+}
+
+/**
+ * A request Node's HTTP parser refuses before Express sees it (headers or URL over 16 KB, a malformed
+ * request line) is answered in the API's error shape too, not Node's bare status line: 431 with
+ * PAYLOAD_TOO_LARGE for headers too large (431 is the status HTTP has for it; the code is the
+ * contract's "too much at once"), 400 VALIDATION_FAILED for anything else. Connections that are
+ * already gone are just closed.
+ */
+function answerUnparsableRequests(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const [status, reason] = tooLarge ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: 'PAYLOAD_TOO_LARGE', message: 'The request’s URL or headers are too long (16 KB at most).' }
+        : { code: 'VALIDATION_FAILED', message: 'The request could not be read as HTTP.', details: { fields: { _: ['malformed request'] } } },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
