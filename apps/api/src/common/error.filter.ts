@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@rolecall/contracts';
 import type { Response } from 'express';
-import { DATABASE_RETRY_AFTER_SECONDS, databaseFailure } from '../database/database-errors.js';
+import { databaseDomainError, databaseFailure } from '../database/database-errors.js';
 import { outageLog } from '../observability/outage-log.js';
 import { DomainError } from './domain-error.js';
 
@@ -41,37 +41,40 @@ export function toErrorBody(exception: unknown): { status: number; body: ErrorBo
     if (typeof retryAfter === 'number') headers['Retry-After'] = String(retryAfter);
     return { status: ERROR_STATUS[exception.code], body, headers };
   }
+  // A database failure that did not come through Database: the same STORAGE_FULL / UNAVAILABLE answer.
+  const databaseError = databaseDomainError(exception);
+  if (databaseError !== exception) return toErrorBody(databaseError);
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = codeForStatus(status);
-    const message = status === 404 ? 'No such route' : status >= 500 ? 'Something went wrong on our side' : exception.message;
+    const message =
+      status === 404 ? 'No such route' : status >= 500 ? 'Something went wrong on our side' : exception.message;
     const body: ErrorBody = { error: { code, message } };
     // Nest's own 400s (e.g. an undecodable path parameter) still name what was wrong.
     if (code === 'VALIDATION_FAILED') body.error.details = { fields: { _: [message] } };
     return { status, body };
   }
-  // A database failure that did not come through Database (which turns these into domain errors itself).
-  switch (databaseFailure(exception)) {
-    case 'storage_full':
-      return { status: 507, body: { error: { code: 'STORAGE_FULL', message: 'The database is out of space, so nothing was saved' } } };
-    case 'unavailable':
-      return {
-        status: 503,
-        body: { error: { code: 'UNAVAILABLE', message: 'A service Rolecall depends on cannot be reached right now. Try again in a few seconds.' } },
-        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
-      };
-    case null:
-      break;
-  }
   if (isUniqueViolation(exception)) {
-    return { status: 409, body: { error: { code: 'CONFLICT', message: 'That already exists (another request made it first)' } } };
+    return {
+      status: 409,
+      body: { error: { code: 'CONFLICT', message: 'That already exists (another request made it first)' } },
+    };
   }
   const bodyParserError = exception as { type?: string; status?: number } | null;
   if (bodyParserError?.type === 'entity.too.large') {
     return { status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' } } };
   }
   if (bodyParserError?.type === 'entity.parse.failed') {
-    return { status: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'The request body is not valid JSON', details: { fields: { _: ['Malformed JSON'] } } } } };
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'The request body is not valid JSON',
+          details: { fields: { _: ['Malformed JSON'] } },
+        },
+      },
+    };
   }
   if (typeof bodyParserError?.status === 'number' && bodyParserError.status >= 400 && bodyParserError.status < 500) {
     const status = bodyParserError.status;
@@ -96,7 +99,8 @@ export class ErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const { status, body, headers } = toErrorBody(exception);
     if (status === 503 || status === 507) this.logOutage(body.error.code, exception);
-    else if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    else if (status >= 500)
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     if (response.headersSent) return;
     for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
     response.status(status).json(body);
@@ -106,7 +110,12 @@ export class ErrorFilter implements ExceptionFilter {
   private logOutage(code: string, exception: unknown): void {
     const cause = (exception as { cause?: unknown } | null)?.cause ?? exception;
     const failure = databaseFailure(cause);
-    const kind = failure === 'storage_full' ? 'database.storage_full' : failure === 'unavailable' ? 'database.unreachable' : `http.${code}`;
+    const kind =
+      failure === 'storage_full'
+        ? 'database.storage_full'
+        : failure === 'unavailable'
+          ? 'database.unreachable'
+          : `http.${code}`;
     outageLog(kind, `${code}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }

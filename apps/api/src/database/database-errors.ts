@@ -1,3 +1,5 @@
+import { DomainError } from '../common/domain-error.js';
+
 /**
  * What a database failure means for the request that met it:
  * - `storage_full`: the database cannot grow (SQLite's SQLITE_FULL, PostgreSQL's disk_full 53100): 507 STORAGE_FULL;
@@ -84,4 +86,29 @@ export function databaseFailure(error: unknown, depth = 0): DatabaseFailure | nu
     if (found) return found;
   }
   return null;
+}
+
+/**
+ * A database failure as the caller should see it — out of space → STORAGE_FULL (507), unreachable →
+ * UNAVAILABLE (503, Retry-After) — with the driver error as its cause; anything else unchanged.
+ * Database does this for every read and transaction; the error filter for failures that did not
+ * come through it.
+ */
+export function databaseDomainError(error: unknown): unknown {
+  const failure = databaseFailure(error);
+  if (!failure) return error;
+  const domainError =
+    failure === 'storage_full'
+      ? new DomainError(
+          'STORAGE_FULL',
+          'The database is out of space, so nothing was saved. Ask your administrator to free disk space.',
+        )
+      : new DomainError(
+          'UNAVAILABLE',
+          'The database cannot be reached right now, so nothing was saved. Try again in a few seconds.',
+          {
+            retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+          },
+        );
+  return Object.assign(domainError, { cause: error });
 }

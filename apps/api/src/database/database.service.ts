@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Mutex } from 'async-mutex';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
-import { DomainError, notFound } from '../common/domain-error.js';
+import { notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
-import { DATABASE_RETRY_AFTER_SECONDS, databaseFailure } from './database-errors.js';
+import { databaseDomainError, databaseFailure } from './database-errors.js';
 import { recordDatabaseError } from '../observability/failures.js';
 import type { DatabaseKind } from './data-source.js';
 
@@ -22,21 +22,10 @@ interface SqliteDriver {
   queryRunner?: QueryRunner;
 }
 
-/**
- * A database failure as the request should see it: out of space → STORAGE_FULL (507), unreachable →
- * UNAVAILABLE (503, Retry-After); anything else unchanged. The driver error stays as the cause.
- */
-function asDomainError(error: unknown): unknown {
+/** Counts the failure (metrics) and hands it on. */
+function recorded(error: unknown): unknown {
   recordDatabaseError(error);
-  const failure = databaseFailure(error);
-  if (!failure) return error;
-  const domainError =
-    failure === 'storage_full'
-      ? new DomainError('STORAGE_FULL', 'The database is out of space, so nothing was saved. Ask your administrator to free disk space.')
-      : new DomainError('UNAVAILABLE', 'The database cannot be reached right now, so nothing was saved. Try again in a few seconds.', {
-          retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
-        });
-  return Object.assign(domainError, { cause: error });
+  return error;
 }
 
 /** A running transaction: its entity manager, and the domain events to publish once it commits. */
@@ -102,7 +91,7 @@ export class Database implements OnModuleDestroy {
       }
       return await work(this.dataSource.manager);
     } catch (error) {
-      throw asDomainError(error);
+      throw databaseDomainError(recorded(error));
     }
   }
 
@@ -122,7 +111,9 @@ export class Database implements OnModuleDestroy {
         const result = await work({ manager, kind: this.kind, publish: (event) => queued.push(event) });
         if (this.kind === 'sqlite' && !this.sqliteHandle().inTransaction) {
           // SQLite rolled the transaction back under `work` (a failure it caught and went on from): nothing to acknowledge.
-          throw new Error('SQLite ended the transaction before COMMIT (a statement failed and SQLite rolled back); nothing was saved');
+          throw new Error(
+            'SQLite ended the transaction before COMMIT (a statement failed and SQLite rolled back); nothing was saved',
+          );
         }
         if (changesBefore !== null) wrote = await this.changedSince(manager, changesBefore);
         return result;
@@ -138,7 +129,9 @@ export class Database implements OnModuleDestroy {
             break;
           } catch (error) {
             if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
-            this.logger.warn(`Transaction lost a deadlock; running it again (attempt ${attempt + 1} of ${DEADLOCK_ATTEMPTS})`);
+            this.logger.warn(
+              `Transaction lost a deadlock; running it again (attempt ${attempt + 1} of ${DEADLOCK_ATTEMPTS})`,
+            );
           }
         }
       }
@@ -147,7 +140,7 @@ export class Database implements OnModuleDestroy {
         this.storage = 'full';
         this.logger.error('The database is out of space: writes are refused with STORAGE_FULL until space is freed');
       }
-      throw asDomainError(error);
+      throw databaseDomainError(recorded(error));
     }
     if (this.storage === 'full' && wrote) {
       this.storage = 'ok';
@@ -232,7 +225,10 @@ export class Database implements OnModuleDestroy {
 
   /** Loads the account and holds its row lock until the transaction ends (PostgreSQL; SQLite is already serial). */
   async lockAccount(tx: Tx, accountId: string): Promise<AccountEntity> {
-    const query = tx.manager.getRepository(AccountEntity).createQueryBuilder('account').where('account.id = :accountId', { accountId });
+    const query = tx.manager
+      .getRepository(AccountEntity)
+      .createQueryBuilder('account')
+      .where('account.id = :accountId', { accountId });
     if (tx.kind === 'postgres') query.setLock('pessimistic_write');
     const account = await query.getOne();
     if (!account) throw notFound('Account');
