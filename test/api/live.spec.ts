@@ -187,6 +187,69 @@ describe('immediate permission changes', () => {
     expect(ownership[0]!.keys).toContain('users.manage');
   });
 
+  it('me.updated tells a member without users.view what GET /me now shows: their record, and their role renamed', async () => {
+    const owner = await business();
+    const role = (
+      await api.post<{ id: string; version: number }>(
+        '/roles',
+        { name: 'Helpers', description: '', icon: 'star', permissions: ['reports.view'] },
+        { token: owner.token },
+      )
+    ).body;
+    const member = await join(owner, { roleId: role.id });
+    const { sockets: three } = await threeSessions(member.email, member.token);
+    const seen = three.map((socket) => recorder(socket));
+
+    // A rename keeps the permission set (no me.permissions) but changes what My account shows.
+    const renamed = three.map((s) => next(s, 'me.updated', (d) => 'role' in d));
+    const rename = await api.patch(
+      `/roles/${role.id}`,
+      { name: 'Helpers Plus', icon: 'heart' },
+      { token: owner.token, headers: ifMatch(role.version) },
+    );
+    expect(rename.status).toBe(200);
+    for (const update of await Promise.all(renamed))
+      expect(update).toEqual({ role: { id: role.id, name: 'Helpers Plus', icon: 'heart' } });
+
+    // Agent access on a role without Talk permissions: the record changes, the member hears it.
+    const updated = three.map((s) => next(s, 'me.updated', (d) => 'member' in d));
+    const toggle = await api.patch<MemberDto>(
+      `/users/${member.member.id}`,
+      { agentAccess: true },
+      { token: owner.token, headers: ifMatch(await memberVersion(owner, member.member.id)) },
+    );
+    expect(toggle.status).toBe(200);
+    for (const update of await Promise.all(updated)) {
+      expect(update).toMatchObject({
+        member: {
+          id: member.member.id,
+          agentAccess: true,
+          version: toggle.body.version,
+          role: { name: 'Helpers Plus' },
+        },
+      });
+    }
+    const me = await api.get<MeDto>('/me', { token: member.token });
+    expect(me.body.member.role.name).toBe('Helpers Plus');
+    // Still no account events for someone without users.view: me.updated carries only their own record.
+    expect(
+      seen.flatMap((r) => r.events.map((e) => e.event)).filter((e) => e.startsWith('user.') || e.startsWith('role.')),
+    ).toEqual([]);
+
+    // Nobody else's sessions hear about this member.
+    const other = await join(owner, { roleId: ROLE.readonly });
+    const otherSocket = await track(other.token);
+    const otherSeen = recorder(otherSocket);
+    const again = next(three[0]!, 'me.updated', (d) => 'member' in d);
+    await api.patch(
+      `/users/${member.member.id}`,
+      { agentAccess: false },
+      { token: owner.token, headers: ifMatch(await memberVersion(owner, member.member.id)) },
+    );
+    await again;
+    expect(otherSeen.events.filter((e) => e.event === 'me.updated')).toEqual([]);
+  });
+
   it('revocation: me.revoked on every session, disconnect, 401 on REST, reconnect refused', async () => {
     const owner = await business();
     const member = await join(owner);

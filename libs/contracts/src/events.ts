@@ -2,7 +2,7 @@
  * The Socket.IO event maps (SPEC §6), shared by the gateway, the dashboard and libs/client.
  * Every payload is typed; acknowledgements answer `{ ok: true, … }` or `{ ok: false, error }`.
  */
-import type { AccountDto, ActivityEntryDto, MemberDto, RoleDto, TeamDto } from './dto.js';
+import type { AccountDto, ActivityEntryDto, MemberDto, RoleDto, RoleRef, TeamDto } from './dto.js';
 import type { ErrorCode } from './errors.js';
 import type { PermissionKey } from './permissions.js';
 
@@ -51,12 +51,27 @@ export type AccountEvent =
   | { event: 'team.upserted'; data: { seq: number; team: TeamDto } }
   | { event: 'team.removed'; data: { seq: number; id: string } };
 
+/** What changed of the signed-in member (`me.updated`): the whole member record, or their role's name/icon. */
+export type MeUpdate = { member: MemberDto } | { role: RoleRef };
+
 export type AccountEventName = AccountEvent['event'];
 export type AccountEventData<E extends AccountEventName> = Extract<AccountEvent, { event: E }>['data'];
 
 export interface ServerToClientEvents {
-  'me.permissions': (data: { version: number; roleId: string; keys: PermissionKey[]; reason: PermissionChangeReason }) => void;
+  'me.permissions': (data: {
+    version: number;
+    roleId: string;
+    keys: PermissionKey[];
+    reason: PermissionChangeReason;
+  }) => void;
   'me.revoked': (data: { reason: RevocationReason }) => void;
+  /**
+   * To every session of a member when what `GET /me` shows of them changed without (or before) a
+   * permission change: their member record (role, agent access, teams, owner and billing marks), or
+   * the name or icon of the role they hold. Sent to the member's own room, whatever their permissions
+   * (the account room needs `users.view`), so every signed-in page shows the new role name at once.
+   */
+  'me.updated': (data: MeUpdate) => void;
   'user.upserted': (data: AccountEventData<'user.upserted'>) => void;
   'user.removed': (data: AccountEventData<'user.removed'>) => void;
   'role.upserted': (data: AccountEventData<'role.upserted'>) => void;
@@ -80,7 +95,10 @@ export interface SyncResult {
 }
 
 export interface ClientToServerEvents {
-  'presence.enter': (data: { resource: PresenceResource; editing: boolean }, ack: (reply: Ack<{ viewers: PresenceViewer[] }>) => void) => void;
+  'presence.enter': (
+    data: { resource: PresenceResource; editing: boolean },
+    ack: (reply: Ack<{ viewers: PresenceViewer[] }>) => void,
+  ) => void;
   'presence.leave': (data: { resource: PresenceResource }, ack: (reply: Ack) => void) => void;
   'activity.subscribe': (data: { action?: string[]; member?: string }, ack: (reply: Ack) => void) => void;
   'activity.unsubscribe': (data: Record<string, never>, ack: (reply: Ack) => void) => void;
@@ -92,4 +110,7 @@ export interface ClientToServerEvents {
  * Socket.IO `connect_error` messages are error codes. `SSO_REQUIRED`: the account enforces a provider
  * this session was not made with; `FORBIDDEN` with a 2FA-enrolment-only session too.
  */
-export type HandshakeErrorCode = Extract<ErrorCode, 'UNAUTHENTICATED' | 'SESSION_REVOKED' | 'FORBIDDEN' | 'SSO_REQUIRED'>;
+export type HandshakeErrorCode = Extract<
+  ErrorCode,
+  'UNAUTHENTICATED' | 'SESSION_REVOKED' | 'FORBIDDEN' | 'SSO_REQUIRED'
+>;

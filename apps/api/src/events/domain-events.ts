@@ -40,7 +40,8 @@ export type DomainEvent =
    * whose effective permissions changed, as committed (a role edit can reach thousands of members:
    * the live layer pushes from these rows instead of reading them again).
    */
-  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; role: RoleDto; affected: PermissionRow[] }
+  /** `renamed`: its name or icon changed (its holders' `GET /me` shows them: `me.updated`). */
+  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; role: RoleDto; affected: PermissionRow[]; renamed: boolean }
   /** A custom role was deleted; its holders moved to another role. */
   | {
       type: 'role.removed';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { AccountEvent, PermissionChangeReason, PermissionKey } from '@rolecall/contracts';
+import type { AccountEvent, PermissionChangeReason, PermissionKey, RoleDto } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
 import { toActivityDto } from '../activity/activity.service.js';
@@ -84,13 +84,33 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  /** A member's change: to the account room, and (`me.updated`) to the member's own sessions. */
+  private toMemberAndAccount(accountId: string, event: AccountEvent): void {
+    this.toAccount(accountId, event);
+    if (event.event === 'user.upserted')
+      this.server.to(Rooms.member(event.data.member.id)).emit('me.updated', { member: event.data.member });
+  }
+
+  /** A role's new name or icon to the sessions of its active holders (`me.updated`), one broadcast. */
+  private async toRoleHolders(accountId: string, role: RoleDto): Promise<void> {
+    const holders = await this.db.read((m) =>
+      m
+        .getRepository(MemberEntity)
+        .find({ select: { id: true }, where: { accountId, roleId: role.id, status: 'active' } }),
+    );
+    if (holders.length === 0) return;
+    this.server
+      .to(holders.map((holder) => Rooms.member(holder.id)))
+      .emit('me.updated', { role: { id: role.id, name: role.name, icon: role.icon } });
+  }
+
   private async deliver(event: DomainEvent): Promise<void> {
     if (!this.server) return;
     switch (event.type) {
       case 'member.changed':
         return this.afterRead(event.accountId, async (m) => {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
-          this.toAccount(event.accountId, await this.sync.memberEvent(m, account, event.memberId, event.seq));
+          this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, event.memberId, event.seq));
           if (!event.permissionsChanged || !event.reason) return NO_ONE;
           return this.pushPermissions(m, account, await permissionRows(m, account.id, [event.memberId]), event.reason);
         });
@@ -104,7 +124,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
           this.toAccount(event.accountId, await this.sync.accountEvent(m, event.accountId, event.seq));
           for (const memberId of event.memberIds)
-            this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
+            this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
           if (!event.reason || !event.permissionMemberIds.length) return NO_ONE;
           return this.pushPermissions(
             m,
@@ -115,6 +135,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         });
       case 'role.changed':
         this.toAccount(event.accountId, { event: 'role.upserted', data: { seq: event.seq, role: event.role } });
+        if (event.renamed) await this.toRoleHolders(event.accountId, event.role);
         if (event.affected.length)
           await this.afterRead(event.accountId, async (m) =>
             this.pushPermissions(m, await this.account(m, event.accountId), event.affected, 'role_edited'),
@@ -125,14 +146,9 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
           const account = await this.account(m, event.accountId);
           this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
           for (const memberId of event.movedMemberIds)
-            this.toAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
+            this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
           if (!event.memberIds.length) return NO_ONE;
-          return this.pushPermissions(
-            m,
-            account,
-            await permissionRows(m, account.id, event.memberIds),
-            'role_deleted',
-          );
+          return this.pushPermissions(m, account, await permissionRows(m, account.id, event.memberIds), 'role_deleted');
         });
       case 'roles.reordered':
         this.toAccount(event.accountId, { event: 'roles.reordered', data: { seq: event.seq, roleIds: event.roleIds } });
@@ -173,7 +189,10 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
    * with the database released, takes those members out of the activity rooms: that asks every node
    * through Redis, and nothing waiting on Redis may hold SQLite's one connection or a pool client.
    */
-  private async afterRead(accountId: string, read: (manager: EntityManager) => Promise<ReadonlySet<string>>): Promise<void> {
+  private async afterRead(
+    accountId: string,
+    read: (manager: EntityManager) => Promise<ReadonlySet<string>>,
+  ): Promise<void> {
     const lostActivity = await this.db.read(read);
     if (lostActivity.size) await this.dropActivitySubscriptions(accountId, lostActivity);
   }
@@ -214,14 +233,12 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       let resolved = sets.get(shape);
       if (!resolved) sets.set(shape, (resolved = this.permissions.compute(member, account, role)));
       const room = Rooms.member(member.id);
-      this.server
-        .to(room)
-        .emit('me.permissions', {
-          version: member.permissionsVersion,
-          roleId: member.roleId,
-          keys: resolved.keys as PermissionKey[],
-          reason,
-        });
+      this.server.to(room).emit('me.permissions', {
+        version: member.permissionsVersion,
+        roleId: member.roleId,
+        keys: resolved.keys as PermissionKey[],
+        reason,
+      });
       (resolved.set.has('users.view') ? viewers : others).push(room);
       if (!resolved.set.has('activity.view')) lostActivity.add(member.id);
     }
@@ -239,9 +256,15 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   private async dropActivitySubscriptions(accountId: string, memberIds: ReadonlySet<string>): Promise<void> {
     let sockets;
     try {
-      sockets = await withTimeout(this.server.in(Rooms.activitySubscribers(accountId)).fetchSockets(), CROSS_NODE_TIMEOUT_MS, 'The other nodes');
+      sockets = await withTimeout(
+        this.server.in(Rooms.activitySubscribers(accountId)).fetchSockets(),
+        CROSS_NODE_TIMEOUT_MS,
+        'The other nodes',
+      );
     } catch (error) {
-      this.logger.warn(`Activity subscriptions not updated across nodes: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `Activity subscriptions not updated across nodes: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return;
     }
     for (const socket of sockets) {

@@ -243,6 +243,7 @@ export class RolesService {
         seq: entry.seq,
         role: dto,
         affected: [],
+        renamed: false,
       });
       return dto;
     });
@@ -342,7 +343,8 @@ export class RolesService {
         changes,
       });
       const dto = await this.dto(tx.manager, account.id, role);
-      tx.publish({ type: 'role.changed', accountId: account.id, roleId: role.id, seq: entry.seq, role: dto, affected });
+      const renamed = changes['name'] !== undefined || changes['icon'] !== undefined;
+      tx.publish({ type: 'role.changed', accountId: account.id, roleId: role.id, seq: entry.seq, role: dto, affected, renamed });
       return dto;
     });
   }

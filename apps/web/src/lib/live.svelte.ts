@@ -1,22 +1,55 @@
 /**
  * The dashboard's live connection (libs/client over Socket.IO, authenticated by the session
- * cookie): the signed-in member's permissions follow `me.permissions` as it arrives, `me.revoked`
- * ends the session with its reason, and pages subscribe to account events (in seq order, missed
- * ones replayed) to update their lists without a reload.
+ * cookie), and the one place that decides what a page must refetch or patch when something
+ * changes. Pages never talk to the socket themselves: they `follow()` the store.
+ *
+ * What a follower is told, however its page was opened (navigation, a typed URL, a reload) and
+ * whenever the viewer's own access changes:
+ * - `event`: every account event, in seq order, missed ones replayed (libs/client) — to patch
+ *   the rows the page shows;
+ * - `reload`: everything the page shows may be stale — after a resync (too far behind to replay),
+ *   after a reconnect (activity entries and presence are not replayed), and whenever the viewer's
+ *   permissions changed, in either direction (a page loaded before a promotion got 403s;
+ *   one loaded before a demotion must not keep showing what is no longer allowed).
+ *
+ * The signed-in member (`session.me`, what `GET /me` shows: role name, agent access, owner and
+ * billing flags, the account's settings) is kept current here too: a `me.permissions` push applies
+ * its keys at once (the nav follows within the frame) and `GET /me` is read again for the rest; so
+ * are the account events about the viewer (their member, their role, the account).
+ *
+ * The activity stream (`activity.subscribe`) is owned here as well, and sent again on every
+ * (re)connection: the server forgets a socket's subscription with the socket.
  */
 import { Live } from '@rolecall/client';
-import type { AccountEvent, MeDto, RevocationReason } from '@rolecall/contracts';
-import { session } from './session.svelte';
+import type { AccountEvent, ActivityEntryDto, MeDto, RevocationReason } from '@rolecall/contracts';
+import { loadMe, session } from './session.svelte';
 
-type AccountListener = (event: AccountEvent) => void;
+export interface Follower {
+  /** An account event (in seq order). */
+  event?: (event: AccountEvent) => void;
+  /** Read everything again (see the module comment for when). */
+  reload?: () => void;
+}
+
+/** What the activity stream sends: only entries matching it (the page filters the rest). */
+export interface ActivityFilter {
+  action?: string[];
+  member?: string;
+}
 
 class LiveState {
   connected = $state(false);
   /** Set when the server ended this session; the shell shows the signed-out screen. */
   revoked = $state<RevocationReason | null>(null);
-  #live: Live | null = null;
-  #listeners = new Set<AccountListener>();
-  #resyncListeners = new Set<() => void>();
+  /** Reactive, so that effects reading it run again once the tab connects. */
+  #live = $state.raw<Live | null>(null);
+  #followers = new Set<Follower>();
+  #activity: { filter: ActivityFilter; onEntry: (entry: ActivityEntryDto) => void } | null = null;
+  /** The permission set (and its version) the followers last loaded with. */
+  #access = '';
+  #meRefresh: Promise<void> | null = null;
+  #meAgain = false;
+  #connectedOnce = false;
 
   get client(): Live | null {
     return this.#live;
@@ -27,18 +60,38 @@ class LiveState {
     if (this.#live) return;
     // A new signed-in session in this tab: whatever ended the previous one is over.
     this.revoked = null;
+    this.#connectedOnce = false;
+    this.#access = accessOf(me);
     const live = new Live({ transports: ['websocket', 'polling'] });
     this.#live = live;
-    live.subscribePermissions((state) => {
-      if (state.version > 0) session.applyPermissions(state);
+    live.socket.on('me.permissions', (push) => {
+      const roleMoved = push.roleId !== session.me?.member.role.id;
+      session.applyPermissions({ version: push.version, roleId: push.roleId, keys: new Set(push.keys) });
+      this.#accessMayHaveChanged();
+      // The new role's name comes with `me.updated` (sent first); read `GET /me` only if it did not.
+      if (roleMoved && push.roleId !== session.me?.member.role.id) this.refreshMe();
     });
+    live.on('me.updated', (update) => session.applyUpdate(update));
     live.on('me.revoked', ({ reason }) => {
       this.revoked = reason;
       this.stop();
     });
-    live.onAccountEvent((event) => this.#listeners.forEach((listener) => listener(event)));
-    live.onResync(() => this.#resyncListeners.forEach((listener) => listener()));
-    live.socket.on('connect', () => (this.connected = true));
+    live.onAccountEvent((event) => {
+      this.#applyToViewer(event);
+      for (const follower of this.#followers) follower.event?.(event);
+    });
+    live.onResync(() => this.#reloadAll());
+    live.on('activity.appended', ({ entry }) => this.#activity?.onEntry(entry));
+    live.socket.on('connect', () => {
+      this.connected = true;
+      this.#sendActivitySubscription();
+      // A reconnect: what was missed is replayed for account events (libs/client), not for the rest.
+      if (this.#connectedOnce) {
+        this.refreshMe();
+        this.#reloadAll();
+      }
+      this.#connectedOnce = true;
+    });
     live.socket.on('disconnect', () => (this.connected = false));
     live.connect(me).catch(() => (this.connected = false));
   }
@@ -49,17 +102,86 @@ class LiveState {
     this.connected = false;
   }
 
-  /** Account events for a page; returns the unsubscribe function (use it in an `$effect`). */
-  onAccountEvent(listener: AccountListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  /** Follows the account as long as the returned function is not called (use it in an `$effect`). */
+  follow(follower: Follower): () => void {
+    this.#followers.add(follower);
+    return () => this.#followers.delete(follower);
   }
 
-  /** Too far behind to replay: the page should reload its data. */
-  onResync(listener: () => void): () => void {
-    this.#resyncListeners.add(listener);
-    return () => this.#resyncListeners.delete(listener);
+  /**
+   * The activity stream with `filter` (one per tab: a newer call replaces it); entries arrive in
+   * `onEntry`. Sent now if connected and again on every reconnection. Returns the unsubscribe.
+   */
+  followActivity(filter: ActivityFilter, onEntry: (entry: ActivityEntryDto) => void): () => void {
+    const subscription = { filter, onEntry };
+    this.#activity = subscription;
+    this.#sendActivitySubscription();
+    return () => {
+      if (this.#activity !== subscription) return;
+      this.#activity = null;
+      const socket = this.#live?.socket;
+      if (socket?.connected) socket.emitWithAck('activity.unsubscribe', {}).catch(() => undefined);
+    };
   }
+
+  /** Reads `GET /me` again (one request at a time; a request asked for meanwhile runs once after it). */
+  refreshMe(): void {
+    if (this.#meRefresh) {
+      this.#meAgain = true;
+      return;
+    }
+    this.#meRefresh = (async () => {
+      try {
+        do {
+          this.#meAgain = false;
+          await loadMe().catch(() => undefined);
+          this.#accessMayHaveChanged();
+        } while (this.#meAgain && this.#live);
+      } finally {
+        this.#meRefresh = null;
+      }
+    })();
+  }
+
+  /** An account event about the viewer (seen by holders of `users.view`; others get `me.updated`). */
+  #applyToViewer(event: AccountEvent): void {
+    const me = session.me;
+    if (!me) return;
+    if (event.event === 'user.upserted' && event.data.member.id === me.member.id)
+      session.applyUpdate({ member: event.data.member });
+    if (event.event === 'role.upserted' && event.data.role.id === me.member.role.id)
+      session.applyUpdate({ role: event.data.role });
+    if (event.event === 'account.updated') {
+      session.applyAccount(event.data.account);
+      // Whether this session may go on without 2FA is the server's to say.
+      if (event.data.account.require2fa && !me.person.twoFactorEnabled) this.refreshMe();
+    }
+  }
+
+  #sendActivitySubscription(): void {
+    const socket = this.#live?.socket;
+    if (!this.#activity || !socket?.connected) return;
+    socket.emitWithAck('activity.subscribe', this.#activity.filter).catch(() => undefined);
+  }
+
+  /** Tells the followers to reload once the viewer's permissions (or role) differ from what they loaded with. */
+  #accessMayHaveChanged(): void {
+    const me = session.me;
+    if (!me) return;
+    const access = accessOf(me);
+    if (access === this.#access) return;
+    this.#access = access;
+    this.#reloadAll();
+  }
+
+  #reloadAll(): void {
+    for (const follower of this.#followers) follower.reload?.();
+  }
+}
+
+/** What a page's data depends on about the viewer: their permission set. */
+function accessOf(me: MeDto): string {
+  return `${me.permissions.version}:${[...me.permissions.keys].sort().join(',')}`;
 }
 
 export const live = new LiveState();

@@ -3,7 +3,7 @@
  * reactive object so the shell, the guards and every page read the same permissions.
  * (The dashboard is a browser-only SPA, so module state is per tab and never shared.)
  */
-import type { MeDto, PermissionKey } from '@rolecall/contracts';
+import type { AccountDto, MeDto, MeUpdate, PermissionKey } from '@rolecall/contracts';
 import { api, isSignedOutError } from './api';
 
 class Session {
@@ -27,8 +27,33 @@ class Session {
     this.me = {
       ...this.me,
       permissions: { version: push.version, keys: [...push.keys] },
-      member: { ...this.me.member, role: roleId === this.me.member.role.id ? this.me.member.role : { ...this.me.member.role, id: roleId } },
+      member: {
+        ...this.me.member,
+        role: roleId === this.me.member.role.id ? this.me.member.role : { ...this.me.member.role, id: roleId },
+      },
     };
+  }
+
+  /** `me.updated` (or an account event about the viewer): the member record or their role's name and icon. */
+  applyUpdate(update: MeUpdate): void {
+    const me = this.me;
+    if (!me) return;
+    if ('member' in update) {
+      if (update.member.id !== me.member.id || update.member.version < me.member.version) return;
+      this.me = { ...me, member: update.member };
+    } else if (update.role.id === me.member.role.id) {
+      this.me = {
+        ...me,
+        member: { ...me.member, role: { ...me.member.role, name: update.role.name, icon: update.role.icon } },
+      };
+    }
+  }
+
+  /** The account as an `account.updated` event carries it. */
+  applyAccount(account: AccountDto): void {
+    const me = this.me;
+    if (!me || account.id !== me.account.id || account.version < me.account.version) return;
+    this.me = { ...me, account };
   }
 
   clear(): void {
