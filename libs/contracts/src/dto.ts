@@ -345,5 +345,9 @@ export interface RoleImpactDto {
     email: string;
     added: PermissionKey[];
     removed: PermissionKey[];
+    /** Permissions the member holds afterwards; 0 means none at all (the dashboard says why). */
+    remaining: number;
+    /** Talk permissions of a role reach a member only with agent access. */
+    agentAccess: boolean;
   }[];
 }

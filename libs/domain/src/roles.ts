@@ -26,6 +26,8 @@ export interface MemberImpact {
   readonly id: string;
   readonly added: PermissionKey[];
   readonly removed: PermissionKey[];
+  /** How many permissions the member holds afterwards (0: none at all — say why, see `whyNoPermissions`). */
+  readonly remaining: number;
 }
 
 /**
@@ -40,12 +42,33 @@ export function roleChangeImpact(
 ): MemberImpact[] {
   const impacts: MemberImpact[] = [];
   // The diff depends only on these three facts: computed once per combination, not per member.
-  const diffs = new Map<string, { added: PermissionKey[]; removed: PermissionKey[] }>();
+  const diffs = new Map<string, { added: PermissionKey[]; removed: PermissionKey[]; remaining: number }>();
   for (const member of members) {
     const shape = `${member.status}|${member.agentAccess}|${member.isBillingContact}`;
     let diff = diffs.get(shape);
-    if (!diff) diffs.set(shape, (diff = diffPermissions(effectivePermissions(member, before), effectivePermissions(member, after))));
-    if (diff.added.length || diff.removed.length) impacts.push({ id: member.id, added: [...diff.added], removed: [...diff.removed] });
+    if (!diff) {
+      const next = effectivePermissions(member, after);
+      diffs.set(
+        shape,
+        (diff = { ...diffPermissions(effectivePermissions(member, before), next), remaining: next.length }),
+      );
+    }
+    if (diff.added.length || diff.removed.length)
+      impacts.push({ id: member.id, added: [...diff.added], removed: [...diff.removed], remaining: diff.remaining });
   }
   return impacts;
+}
+
+/**
+ * Why an active member would hold no permission at all with `role` (null when they would hold
+ * some): correct by the rules, but an admin must be told before it happens. Words for the
+ * dashboard: "Support agent grants only Talk inbox permissions and Carol has no agent access".
+ */
+export function whyNoPermissions(
+  member: PermissionSubject & { readonly name: string },
+  role: { readonly name: string; readonly permissions: readonly PermissionKey[] },
+): string | null {
+  if (member.status !== 'active' || effectivePermissions(member, role.permissions).length > 0) return null;
+  if (role.permissions.length === 0) return `${role.name} grants no permissions`;
+  return `${role.name} grants only Talk inbox permissions and ${member.name} has no agent access`;
 }

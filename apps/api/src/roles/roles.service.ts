@@ -80,12 +80,10 @@ export class RolesService {
         select: { id: true, name: true, personId: true },
       });
       const persons = members.length
-        ? await manager
-            .getRepository(PersonEntity)
-            .find({
-              where: { id: In(members.map((m) => m.personId!).filter(Boolean)) },
-              select: { id: true, avatarUrl: true },
-            })
+        ? await manager.getRepository(PersonEntity).find({
+            where: { id: In(members.map((m) => m.personId!).filter(Boolean)) },
+            select: { id: true, avatarUrl: true },
+          })
         : [];
       const avatar = new Map(persons.map((p) => [p.id, p.avatarUrl]));
       shown.set(
@@ -270,6 +268,7 @@ export class RolesService {
         ...impact,
         name: byId.get(impact.id)!.name,
         email: byId.get(impact.id)!.email,
+        agentAccess: byId.get(impact.id)!.agentAccess,
       })),
     };
   }
@@ -323,20 +322,18 @@ export class RolesService {
       if (Object.keys(changes).length === 0) return this.dto(tx.manager, account.id, role);
       role.version += 1;
       role.updatedAt = this.clock.now().toISOString();
-      await tx.manager
-        .getRepository(RoleEntity)
-        .update(
-          { id: role.id },
-          {
-            name: role.name,
-            nameKey: role.nameKey,
-            description: role.description,
-            icon: role.icon,
-            permissions: role.permissions,
-            version: role.version,
-            updatedAt: role.updatedAt,
-          },
-        );
+      await tx.manager.getRepository(RoleEntity).update(
+        { id: role.id },
+        {
+          name: role.name,
+          nameKey: role.nameKey,
+          description: role.description,
+          icon: role.icon,
+          permissions: role.permissions,
+          version: role.version,
+          updatedAt: role.updatedAt,
+        },
+      );
       const entry = await log({
         action: 'role.updated',
         target: { type: 'role', id: role.id, label: role.name },
@@ -344,7 +341,15 @@ export class RolesService {
       });
       const dto = await this.dto(tx.manager, account.id, role);
       const renamed = changes['name'] !== undefined || changes['icon'] !== undefined;
-      tx.publish({ type: 'role.changed', accountId: account.id, roleId: role.id, seq: entry.seq, role: dto, affected, renamed });
+      tx.publish({
+        type: 'role.changed',
+        accountId: account.id,
+        roleId: role.id,
+        seq: entry.seq,
+        role: dto,
+        affected,
+        renamed,
+      });
       return dto;
     });
   }

@@ -37,3 +37,10 @@ export function featuresWithout(keys: Iterable<string>): string[] {
     return !actions.some((action) => held.has(`${feature}.${action}`));
   }).map((feature) => FEATURES[feature].label);
 }
+
+/** "Campaigns: View, Edit; Talk inbox: View" — keys in words, in catalogue order. */
+export function describeGrants(keys: Iterable<string>): string {
+  return groupByFeature(keys)
+    .map((group) => `${group.label}: ${group.actions.map((action) => action.label).join(', ')}`)
+    .join('; ');
+}
