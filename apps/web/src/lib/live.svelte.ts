@@ -17,11 +17,18 @@
  * its keys at once (the nav follows within the frame) and `GET /me` is read again for the rest; so
  * are the account events about the viewer (their member, their role, the account).
  *
- * The activity stream (`activity.subscribe`) is owned here as well, and sent again on every
- * (re)connection: the server forgets a socket's subscription with the socket.
+ * The activity stream (`activity.subscribe`) and presence (`presence.enter`/`leave`) are owned here
+ * as well, and sent again on every (re)connection: the server forgets them with the socket.
  */
 import { Live } from '@rolecall/client';
-import type { AccountEvent, ActivityEntryDto, MeDto, RevocationReason } from '@rolecall/contracts';
+import type {
+  AccountEvent,
+  ActivityEntryDto,
+  MeDto,
+  PresenceResource,
+  PresenceViewer,
+  RevocationReason,
+} from '@rolecall/contracts';
 import { loadMe, session } from './session.svelte';
 
 export interface Follower {
@@ -37,6 +44,20 @@ export interface ActivityFilter {
   member?: string;
 }
 
+/** This tab on a member or role page (`followPresence`): who else is there, and whether we are editing. */
+export interface Presence {
+  /** Announces whether this tab is editing (sent now if connected, and on every reconnection). */
+  setEditing(editing: boolean): void;
+  /** Leaves the resource. */
+  leave(): void;
+}
+
+interface PresenceEntry {
+  resource: PresenceResource;
+  editing: boolean;
+  onViewers: (viewers: PresenceViewer[]) => void;
+}
+
 class LiveState {
   connected = $state(false);
   /** Set when the server ended this session; the shell shows the signed-out screen. */
@@ -45,6 +66,7 @@ class LiveState {
   #live = $state.raw<Live | null>(null);
   #followers = new Set<Follower>();
   #activity: { filter: ActivityFilter; onEntry: (entry: ActivityEntryDto) => void } | null = null;
+  #presence = new Set<PresenceEntry>();
   /** The permission set (and its version) the followers last loaded with. */
   #access = '';
   #meRefresh: Promise<void> | null = null;
@@ -82,9 +104,13 @@ class LiveState {
     });
     live.onResync(() => this.#reloadAll());
     live.on('activity.appended', ({ entry }) => this.#activity?.onEntry(entry));
+    live.on('presence', ({ resource, viewers }) => {
+      for (const entry of this.#presence) if (entry.resource === resource) entry.onViewers(viewers);
+    });
     live.socket.on('connect', () => {
       this.connected = true;
       this.#sendActivitySubscription();
+      for (const entry of this.#presence) this.#enter(entry);
       // A reconnect: what was missed is replayed for account events (libs/client), not for the rest.
       if (this.#connectedOnce) {
         this.refreshMe();
@@ -122,6 +148,45 @@ class LiveState {
       const socket = this.#live?.socket;
       if (socket?.connected) socket.emitWithAck('activity.unsubscribe', {}).catch(() => undefined);
     };
+  }
+
+  /**
+   * Presence on a member or role page: entered now (if connected) and again on every
+   * reconnection; `onViewers` gets the room's viewer list whenever it changes (everyone, this tab
+   * included: the caller leaves itself out).
+   */
+  followPresence(
+    resource: PresenceResource,
+    editing: boolean,
+    onViewers: (viewers: PresenceViewer[]) => void,
+  ): Presence {
+    const entry: PresenceEntry = { resource, editing, onViewers };
+    this.#presence.add(entry);
+    this.#enter(entry);
+    return {
+      setEditing: (next) => {
+        if (next === entry.editing || !this.#presence.has(entry)) return;
+        entry.editing = next;
+        this.#enter(entry);
+      },
+      leave: () => {
+        if (!this.#presence.delete(entry)) return;
+        const socket = this.#live?.socket;
+        if (socket?.connected) socket.emitWithAck('presence.leave', { resource }).catch(() => undefined);
+      },
+    };
+  }
+
+  #enter(entry: PresenceEntry): void {
+    const socket = this.#live?.socket;
+    if (!socket?.connected) return;
+    socket
+      .emitWithAck('presence.enter', { resource: entry.resource, editing: entry.editing })
+      .then((reply) => {
+        if (reply.ok && this.#presence.has(entry)) entry.onViewers(reply.viewers);
+      })
+      // Presence is a courtesy: a failed enter only means others don't see us this time.
+      .catch(() => undefined);
   }
 
   /** Reads `GET /me` again (one request at a time; a request asked for meanwhile runs once after it). */
