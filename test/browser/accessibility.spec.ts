@@ -3,7 +3,16 @@ import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from '../api/support/factories.js';
+import {
+  createAccount,
+  ifMatch,
+  invite,
+  inviteAndAccept,
+  PASSWORD,
+  ROLE,
+  uniqueEmail,
+  type SignedUp,
+} from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { invitationToken, linkToken, waitForLinkToken } from '../api/support/outbox.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
@@ -24,7 +33,11 @@ interface AxeViolation {
 async function axe(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ content: AXE });
   const result = await page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } }).axe.run;
+    const run = (
+      window as unknown as {
+        axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> };
+      }
+    ).axe.run;
     return run(document, { resultTypes: ['violations'] });
   });
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -44,7 +57,11 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
     const api = client(app.url);
     owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
     const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Eddie Editor' });
-    const role = await api.post<{ id: string }>('/roles', { name: 'Support', description: 'Answers Talk', icon: 'headset', permissions: ['talk.reply'] }, { token: owner.token });
+    const role = await api.post<{ id: string }>(
+      '/roles',
+      { name: 'Support', description: 'Answers Talk', icon: 'headset', permissions: ['talk.reply'] },
+      { token: owner.token },
+    );
     const pending = uniqueEmail('pending');
     await invite(api, owner, [pending]);
     const account = await api.get<{ version: number }>('/account', { token: owner.token });
@@ -95,6 +112,26 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
         expect(await axe(page), path).toEqual([]);
         await keepScreenshot(page, `a11y-${name}-${scheme}`);
       }
+      expect(errors).toEqual([]);
+      await context.close();
+    });
+
+    it(`the Users page on a phone (390 px), with the filters and a row menu open, has no serious violations (${scheme})`, async () => {
+      const { page, context, errors } = await newPage(browser, { colorScheme: scheme, bypassCSP: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await signIn(page, app.url, owner.email, PASSWORD);
+      await page.goto(`${app.url}/users`);
+      const more = page.getByRole('button', { name: 'More actions for Eddie Editor' });
+      await more.waitFor();
+      await page.waitForLoadState('networkidle');
+      expect(await axe(page), 'stacked rows').toEqual([]);
+      await page.getByRole('button', { name: /^Filters/ }).click();
+      await page.locator('#users-status').waitFor();
+      expect(await axe(page), 'filters open').toEqual([]);
+      await more.click();
+      await page.getByRole('menu', { name: 'More actions for Eddie Editor' }).waitFor();
+      expect(await axe(page), 'row menu open').toEqual([]);
+      await keepScreenshot(page, `a11y-users-390-${scheme}`);
       expect(errors).toEqual([]);
       await context.close();
     });

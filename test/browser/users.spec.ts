@@ -185,6 +185,11 @@ describe.skipIf(!browserReady)('Users pages in Chromium', () => {
     const mia = await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Mia Member' });
     await page.getByRole('link', { name: 'Mia Member' }).waitFor();
     await page.getByRole('button', { name: 'No access for Fay Free: turn on' }).click();
+    // The toggle asks first, with what it costs (users-table.spec covers the sums).
+    await page
+      .getByRole('dialog', { name: 'Turn on Talk access for Fay Free?' })
+      .getByRole('button', { name: 'Turn on Talk access' })
+      .click();
     await page.getByRole('button', { name: 'Access for Fay Free: turn off' }).waitFor();
     await page.getByRole('button', { name: 'No access for Mia Member: turn on' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'can’t get Talk access' });
