@@ -87,7 +87,8 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   /** A member's change: to the account room, and (`me.updated`) to the member's own sessions. */
   private toMemberAndAccount(accountId: string, event: AccountEvent): void {
     this.toAccount(accountId, event);
-    if (event.event === 'user.upserted')
+    // Only to a member who is signed in and stays: a revoked one is told `me.revoked` next.
+    if (event.event === 'user.upserted' && event.data.member.status === 'active')
       this.server.to(Rooms.member(event.data.member.id)).emit('me.updated', { member: event.data.member });
   }
 

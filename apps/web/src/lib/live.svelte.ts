@@ -21,6 +21,7 @@
  * as well, and sent again on every (re)connection: the server forgets them with the socket.
  */
 import { Live } from '@rolecall/client';
+import { untrack } from 'svelte';
 import type {
   AccountEvent,
   ActivityEntryDto,
@@ -79,6 +80,13 @@ class LiveState {
 
   /** Connects once per signed-in tab. */
   start(me: MeDto): void {
+    // Called from an effect, so nothing read here may become its dependency: reading the reactive
+    // client would make `stop()` (after `me.revoked`) run that effect again and reconnect the
+    // session that was just ended.
+    untrack(() => this.#start(me));
+  }
+
+  #start(me: MeDto): void {
     if (this.#live) return;
     // A new signed-in session in this tab: whatever ended the previous one is over.
     this.revoked = null;

@@ -3,7 +3,7 @@
  * reactive object so the shell, the guards and every page read the same permissions.
  * (The dashboard is a browser-only SPA, so module state is per tab and never shared.)
  */
-import type { AccountDto, MeDto, MeUpdate, PermissionKey } from '@rolecall/contracts';
+import type { AccountDto, MeDto, MeUpdate, PermissionKey, SessionProbeDto } from '@rolecall/contracts';
 import { api, isSignedOutError } from './api';
 
 class Session {
@@ -39,7 +39,13 @@ class Session {
     const me = this.me;
     if (!me) return;
     if ('member' in update) {
-      if (update.member.id !== me.member.id || update.member.version < me.member.version) return;
+      // A member no longer active is being signed out (`me.revoked`): nothing to show meanwhile.
+      if (
+        update.member.id !== me.member.id ||
+        update.member.version < me.member.version ||
+        update.member.status !== 'active'
+      )
+        return;
       this.me = { ...me, member: update.member };
     } else if (update.role.id === me.member.role.id) {
       this.me = {
@@ -76,14 +82,20 @@ export function homePath(me: MeDto): '/users' | '/me' | typeof ENROLMENT_PATH {
 }
 
 /**
- * Loads `GET /me` into the session. Resolves to `null` when nobody is signed in (or the session
- * ended); any other failure is thrown.
+ * Loads the signed-in person into the session. Resolves to `null` when nobody is signed in (or the
+ * session ended); any other failure is thrown. Asks `GET /auth/session`, which is `GET /me` that
+ * answers a signed-out visitor 200 `{ signedIn: false }` instead of 401: public pages (an invitation,
+ * a mailed link, `/`) find out who is signed in without a failed request in the console.
  */
 export async function loadMe(fetcher: typeof fetch = fetch): Promise<MeDto | null> {
   try {
-    const me = await api.get<MeDto>('/me', { fetch: fetcher, quietAuth: true });
-    session.set(me);
-    return me;
+    const probe = await api.get<SessionProbeDto>('/auth/session', { fetch: fetcher, quietAuth: true });
+    if (!probe.signedIn) {
+      session.clear();
+      return null;
+    }
+    session.set(probe.me);
+    return probe.me;
   } catch (error) {
     if (isSignedOutError(error)) {
       session.clear();
