@@ -35,3 +35,24 @@ export const ACTIVITY_ACTIONS = {
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;
+
+/**
+ * Display names kept with an activity entry (issue 15), so it still reads right after a member,
+ * role or team is renamed or deleted: id → a member's name (else email), a role's or a team's
+ * name, as they were when the entry was written. It covers every id the entry names — the actor's
+ * member, the target, and the ids under change keys ending in `Id`/`Ids` (`roleId`, `ownerId`,
+ * `billingContactId`, `teamIds`, `roleIds`), before and after.
+ *
+ * Stored inside the entry's `changes` JSON under `names`, so it is part of the hashed content
+ * (`GET /activity/verify` covers it); the API answers it as `ActivityEntryDto.names` and leaves it
+ * out of `changes`. Entries written before it have none: readers fall back to labels and emails.
+ */
+export type ActivityNames = Record<string, string>;
+
+/** `::ffff:127.0.0.1` (an IPv4 address as an IPv4-mapped IPv6 one) → `127.0.0.1`; others unchanged. */
+export function plainIp(ip: string): string;
+export function plainIp(ip: string | null): string | null;
+export function plainIp(ip: string | null): string | null {
+  const mapped = ip && /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  return mapped ? mapped[1]! : ip;
+}

@@ -1,6 +1,7 @@
 /** Response shapes of the REST API (SPEC §5). */
 import type { AuthEnforcement, Plan, SsoProvider } from './schemas.js';
 import type { PermissionKey, RoleIcon } from './permissions.js';
+import type { ActivityNames } from './activity.js';
 
 export type MemberStatus = 'invited' | 'active' | 'revoked';
 export type EnforcedAuthState = 'linked' | 'pending';
@@ -261,6 +262,9 @@ export interface ActivityEntryDto {
   action: string;
   target: { type: string; id: string | null; label: string | null };
   changes: Record<string, unknown> | null;
+  /** Names as they were when written, by id (`ActivityNames`); absent on older entries. */
+  names?: ActivityNames;
+  /** IPv4 addresses as plain IPv4 (older entries may hold `::ffff:…`). */
   ip: string | null;
   userAgent: string | null;
   hash: string;

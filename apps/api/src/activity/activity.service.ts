@@ -1,11 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { In, IsNull, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { ActivityEntity } from './activity.entity.js';
 import { AccountEntity } from '../accounts/account.entity.js';
-import type { ActivityEntryDto, PageDto } from '@rolecall/contracts';
+import { MemberEntity } from '../members/member.entity.js';
+import { PersonEntity } from '../persons/person.entity.js';
+import { RoleEntity } from '../roles/role.entity.js';
+import { TeamEntity } from '../teams/team.entity.js';
+import { plainIp, type ActivityEntryDto, type ActivityNames, type PageDto } from '@rolecall/contracts';
 
 /** Who did it, from where: taken from the request by the controller. */
 export interface Actor {
@@ -19,6 +24,42 @@ export interface ActivityInput {
   readonly action: string;
   readonly target: { type: string; id: string | null; label: string | null };
   readonly changes?: Record<string, unknown> | null;
+  /**
+   * Names the database can no longer tell (a member deleted in the same transaction), by id: they
+   * win over the ones `append` looks up.
+   */
+  readonly names?: ActivityNames;
+}
+
+/** Where `ActivityNames` are kept: a key of the stored (hashed) `changes`, lifted out by `toActivityDto`. */
+const NAMES_KEY = 'names';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The ids an entry's changes name, by the table that holds them: keys ending in `Id`/`Ids`
+ * (`roleId`, `roleIds` → roles; `teamIds` → teams; `ownerId`, `billingContactId`, … → members),
+ * in a `{ before, after }` pair or as the value itself.
+ */
+export function idsInChanges(changes: Record<string, unknown> | null | undefined): {
+  members: string[];
+  roles: string[];
+  teams: string[];
+} {
+  const found = { members: new Set<string>(), roles: new Set<string>(), teams: new Set<string>() };
+  for (const [key, value] of Object.entries(changes ?? {})) {
+    if (!/Ids?$/.test(key)) continue;
+    const kind = /^roleIds?$/.test(key) ? 'roles' : /^teamIds?$/.test(key) ? 'teams' : 'members';
+    const pair =
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? (value as { before?: unknown; after?: unknown })
+        : null;
+    for (const side of pair ? [pair.before, pair.after] : [value]) {
+      for (const id of Array.isArray(side) ? side : [side])
+        if (typeof id === 'string' && UUID.test(id)) found[kind].add(id);
+    }
+  }
+  return { members: [...found.members], roles: [...found.roles], teams: [...found.teams] };
 }
 
 /** The fields covered by the hash: everything but `id`, `prevHash` and `hash` themselves. */
@@ -59,6 +100,8 @@ export class ActivityService {
 
   async append(tx: Tx, account: AccountEntity, actor: Actor, input: ActivityInput): Promise<ActivityEntity> {
     const seq = account.activitySeq + 1;
+    const names = { ...(await this.namesOf(tx.manager, account.id, actor, input)), ...input.names };
+    const changes = Object.keys(names).length ? { ...input.changes, [NAMES_KEY]: names } : (input.changes ?? null);
     const content = {
       accountId: account.id,
       seq,
@@ -69,8 +112,8 @@ export class ActivityService {
       targetType: input.target.type,
       targetId: input.target.id,
       targetLabel: input.target.label?.slice(0, 300) ?? null,
-      changes: input.changes ?? null,
-      ip: actor.ip?.slice(0, 64) ?? null,
+      changes,
+      ip: plainIp(actor.ip)?.slice(0, 64) ?? null,
       userAgent: actor.userAgent?.slice(0, 300) ?? null,
     };
     const prevHash = account.activityHash;
@@ -91,20 +134,91 @@ export class ActivityService {
     return entry;
   }
 
+  /**
+   * The display names, as they are now, of every id the entry names (`ActivityNames`): the actor's
+   * member, the target (member, person, role or team) and the ids in its changes. A target the
+   * transaction already deleted keeps the name its label gives.
+   */
+  private async namesOf(
+    manager: EntityManager,
+    accountId: string,
+    actor: Actor,
+    input: ActivityInput,
+  ): Promise<ActivityNames> {
+    const ids = idsInChanges(input.changes);
+    const target = input.target;
+    if (actor.memberId) ids.members.push(actor.memberId);
+    if (target.id && target.type === 'member') ids.members.push(target.id);
+    if (target.id && target.type === 'role') ids.roles.push(target.id);
+    if (target.id && target.type === 'team') ids.teams.push(target.id);
+    const names: ActivityNames = {};
+    if (ids.members.length) {
+      const members = await manager
+        .getRepository(MemberEntity)
+        .find({ select: { id: true, name: true, email: true }, where: { accountId, id: In(ids.members) } });
+      for (const member of members) names[member.id] = member.name || member.email;
+    }
+    if (ids.roles.length) {
+      const roles = await manager.getRepository(RoleEntity).find({
+        select: { id: true, name: true },
+        where: [
+          { accountId, id: In(ids.roles) },
+          { accountId: IsNull(), id: In(ids.roles) },
+        ],
+      });
+      for (const role of roles) names[role.id] = role.name;
+    }
+    if (ids.teams.length) {
+      const teams = await manager
+        .getRepository(TeamEntity)
+        .find({ select: { id: true, name: true }, where: { accountId, id: In(ids.teams) } });
+      for (const team of teams) names[team.id] = team.name;
+    }
+    if (target.id && target.type === 'person') {
+      const person = await manager
+        .getRepository(PersonEntity)
+        .findOne({ select: { id: true, name: true, email: true }, where: { id: target.id } });
+      if (person) names[person.id] = person.name || person.email;
+    }
+    if (
+      target.id &&
+      target.label &&
+      names[target.id] === undefined &&
+      ['member', 'role', 'team'].includes(target.type)
+    ) {
+      names[target.id] = target.label;
+    }
+    return names;
+  }
+
   /** Entries newest first, filtered (actor member, target member, actions, time range), keyset by seq. */
   async list(
     accountId: string,
-    query: { actor?: string | undefined; member?: string | undefined; action?: string[] | undefined; from?: string | undefined; to?: string | undefined; cursor?: string | undefined; limit: number },
+    query: {
+      actor?: string | undefined;
+      member?: string | undefined;
+      action?: string[] | undefined;
+      from?: string | undefined;
+      to?: string | undefined;
+      cursor?: string | undefined;
+      limit: number;
+    },
   ): Promise<PageDto<ActivityEntryDto>> {
     return this.db.read(async (manager) => {
-      const q = manager.getRepository(ActivityEntity).createQueryBuilder('a').where('a.account_id = :accountId', { accountId });
+      const q = manager
+        .getRepository(ActivityEntity)
+        .createQueryBuilder('a')
+        .where('a.account_id = :accountId', { accountId });
       if (query.actor) q.andWhere('a.actor_member_id = :actor', { actor: query.actor });
       if (query.member) q.andWhere("a.target_type = 'member' AND a.target_id = :member", { member: query.member });
       if (query.action?.length) q.andWhere('a.action IN (:...actions)', { actions: query.action });
       if (query.from) q.andWhere('a.at >= :from', { from: new Date(query.from).toISOString() });
       if (query.to) q.andWhere('a.at < :to', { to: new Date(query.to).toISOString() });
       if (query.cursor) q.andWhere('a.seq < :cursor', { cursor: Number(query.cursor) });
-      const rows = await q.orderBy('a.seq', 'DESC').limit(query.limit + 1).getMany();
+      const rows = await q
+        .orderBy('a.seq', 'DESC')
+        .limit(query.limit + 1)
+        .getMany();
       const more = rows.length > query.limit;
       if (more) rows.pop();
       return { items: rows.map(toActivityDto), nextCursor: more ? String(rows.at(-1)!.seq) : null };
@@ -114,7 +228,13 @@ export class ActivityService {
   /** Entries after `afterSeq`, oldest first (for catching up on missed events). */
   async since(accountId: string, afterSeq: number, limit: number): Promise<ActivityEntity[]> {
     return this.db.read((manager) =>
-      manager.getRepository(ActivityEntity).createQueryBuilder('a').where('a.account_id = :accountId AND a.seq > :afterSeq', { accountId, afterSeq }).orderBy('a.seq', 'ASC').limit(limit).getMany(),
+      manager
+        .getRepository(ActivityEntity)
+        .createQueryBuilder('a')
+        .where('a.account_id = :accountId AND a.seq > :afterSeq', { accountId, afterSeq })
+        .orderBy('a.seq', 'ASC')
+        .limit(limit)
+        .getMany(),
     );
   }
 
@@ -126,7 +246,10 @@ export class ActivityService {
     let prevHash = '';
     let expectedSeq = 1;
     for (const entry of entries) {
-      const bad = entry.seq !== expectedSeq || entry.prevHash !== prevHash || entry.hash !== chainHash(prevHash, hashedContent(entry));
+      const bad =
+        entry.seq !== expectedSeq ||
+        entry.prevHash !== prevHash ||
+        entry.hash !== chainHash(prevHash, hashedContent(entry));
       if (bad) return { ok: false, checked: expectedSeq - 1, firstBadSeq: entry.seq };
       prevHash = entry.hash;
       expectedSeq += 1;
@@ -135,17 +258,34 @@ export class ActivityService {
   }
 }
 
+/** The entry as the API answers it: its `ActivityNames` lifted out of `changes` into `names`. */
 export function toActivityDto(entry: ActivityEntity): ActivityEntryDto {
+  const names = entry.changes?.[NAMES_KEY];
+  let changes = entry.changes;
+  if (isNames(names)) {
+    const { [NAMES_KEY]: _names, ...rest } = entry.changes!;
+    changes = Object.keys(rest).length ? rest : null;
+  }
   return {
     seq: entry.seq,
     at: entry.at,
     actor: { memberId: entry.actorMemberId, email: entry.actorEmail },
     action: entry.action,
     target: { type: entry.targetType, id: entry.targetId, label: entry.targetLabel },
-    changes: entry.changes,
+    changes,
+    ...(isNames(names) ? { names } : {}),
     ip: entry.ip,
     userAgent: entry.userAgent,
     hash: entry.hash,
     prevHash: entry.prevHash,
   };
+}
+
+function isNames(value: unknown): value is ActivityNames {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value).every((name) => typeof name === 'string')
+  );
 }

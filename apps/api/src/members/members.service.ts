@@ -171,7 +171,7 @@ export class MembersService {
       if (member.status === 'active') throw new DomainError('CONFLICT', 'Revoke this member before deleting them');
       await tx.manager.getRepository(MemberEntity).delete({ id: member.id });
       const action = member.status === 'invited' ? 'invitation.cancelled' : 'user.deleted';
-      const entry = await context.log({ action, target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: member.status, after: null } } });
+      const entry = await context.log({ action, target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: member.status, after: null } }, names: { [member.id]: member.name || member.email } });
       tx.publish({ type: 'member.removed', accountId: account.id, memberId: member.id, personId: member.personId, seq: entry.seq });
     });
   }
