@@ -136,4 +136,18 @@ describe('activity entries keep their names', () => {
     ]);
     expect(await verify(owner)).toEqual({ ok: false, checked: entry!.seq - 1, firstBadSeq: entry!.seq });
   });
+
+  it('a session signed in from an IPv4-mapped address lists plain IPv4 on My account too', async () => {
+    const owner = await createAccount(api, { plan: 'business' });
+    const signedIn = await api.post<{ token: string }>(
+      '/auth/sign-in',
+      { email: owner.email, password: owner.password },
+      { headers: FROM_MAPPED },
+    );
+    expect(signedIn.status).toBe(200);
+    const mine = await api.get<{ items: { ip: string | null }[] }>('/me/sessions', { token: owner.token });
+    expect(mine.status).toBe(200);
+    expect(mine.body.items.map((s) => s.ip)).toContain('203.0.113.9');
+    expect(mine.body.items.some((s) => s.ip?.startsWith('::ffff:'))).toBe(false);
+  });
 });

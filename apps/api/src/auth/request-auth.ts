@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { PermissionKey } from '@rolecall/contracts';
+import { plainIp, type PermissionKey } from '@rolecall/contracts';
 import type { Request } from 'express';
 import type { Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
@@ -29,7 +29,8 @@ export function tokenOf(request: Request): string | null {
 }
 
 export function requestMeta(request: Request): { ip: string | null; userAgent: string | null } {
-  return { ip: request.ip ?? null, userAgent: request.headers['user-agent']?.slice(0, 300) ?? null };
+  // `::ffff:203.0.113.9` (IPv4 on a dual-stack socket) is stored and shown as `203.0.113.9`.
+  return { ip: plainIp(request.ip ?? null), userAgent: request.headers['user-agent']?.slice(0, 300) ?? null };
 }
 
 export function actorOf(request: AuthedRequest): Actor {

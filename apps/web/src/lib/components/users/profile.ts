@@ -1,12 +1,10 @@
 /**
  * What the member profile needs besides the API calls: which actions the signed-in member may take
  * on a member (the owner and billing-contact rules of SPEC §4, asked of libs/domain, so buttons the
- * API would refuse are hidden or explained), changes that can be re-applied after a 412, and activity entries in words.
+ * API would refuse are hidden or explained), and changes that can be re-applied after a 412.
  */
 import {
-  ACTIVITY_ACTIONS,
   type AccountDto,
-  type ActivityEntryDto,
   type MemberDto,
   type RoleDto,
   type TeamDto,
@@ -144,58 +142,4 @@ export function mayTransferOwnership(actor: Actor, member: MemberDto, account: A
 /** The owner, or a billing contact who is an Admin, hands the billing contact to another active member. */
 export function mayTransferBilling(actor: Actor, member: MemberDto, account: AccountRefs): boolean {
   return checkBillingTransfer(account, actorFacts(actor), memberFacts(member)) === null;
-}
-
-// ── Activity in words ──────────────────────────────────────────────────────────────────────
-
-function after(changes: Record<string, unknown> | null, key: string): unknown {
-  const value = changes?.[key];
-  return typeof value === 'object' && value !== null && 'after' in value
-    ? (value as { after: unknown }).after
-    : undefined;
-}
-
-const ACTIONS: Record<string, string> = {
-  'user.invited': 'Invited',
-  'invitation.resent': 'Invitation resent',
-  'invitation.cancelled': 'Invitation cancelled',
-  'invitation.accepted': 'Accepted the invitation and joined',
-  'user.role_changed': 'Role changed',
-  'user.agent_access_changed': 'Talk access changed',
-  'user.teams_changed': 'Teams changed',
-  'user.revoked': 'Access revoked',
-  'user.reactivated': 'Reactivated',
-  'user.deleted': 'Deleted',
-  'user.sessions_revoked': 'All sessions ended',
-  'ownership.transferred': 'Became the account owner',
-  'billing.transferred': 'Became the billing contact',
-  'person.2fa_reset': 'Two-factor authentication reset',
-  'person.email_verified': 'Confirmed their email address',
-  'person.email_claimed': 'Email address taken over by its owner',
-  'person.password_reset': 'Password reset through a mailed link',
-};
-
-/** "Role changed to Editor", "Talk access turned on". */
-export function describeEntry(entry: ActivityEntryDto): string {
-  switch (entry.action) {
-    case 'user.role_changed': {
-      const role = after(entry.changes, 'role');
-      return typeof role === 'string' ? `Role changed to ${role}` : 'Role changed';
-    }
-    case 'user.agent_access_changed':
-      return after(entry.changes, 'agentAccess') ? 'Talk access turned on' : 'Talk access turned off';
-    case 'user.invited': {
-      const agent = after(entry.changes, 'agentAccess');
-      return agent ? 'Invited, with Talk access' : 'Invited';
-    }
-    default:
-      return ACTIONS[entry.action] ?? ACTIVITY_ACTIONS[entry.action as keyof typeof ACTIVITY_ACTIONS] ?? entry.action;
-  }
-}
-
-/** "by ann@example.com", "by themselves", "" (by the system). */
-export function describeActor(entry: ActivityEntryDto, memberId: string, myId: string | undefined): string {
-  if (entry.actor.memberId && entry.actor.memberId === memberId) return 'by themselves';
-  if (entry.actor.memberId && entry.actor.memberId === myId) return 'by you';
-  return entry.actor.email ? `by ${entry.actor.email}` : '';
 }
