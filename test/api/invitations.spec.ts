@@ -68,6 +68,7 @@ describe('POST /users/invitations', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.seats).toEqual({ limit: 10, used: 4, invited: 3 });
     expect(reply.body.agentSeats).toEqual({ limit: 3, used: 3, free: 1, billable: 2, monthlyCost: 38 });
+    expect(reply.body.wouldFail).toBeNull();
     const list = await api.get<MemberPageDto>('/users', { token: owner.token });
     expect(list.body.total).toBe(1);
     expect(mailsTo(app.config.dataDir, emails[0]!)).toHaveLength(0);

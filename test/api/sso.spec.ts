@@ -547,6 +547,7 @@ describe('SSO enforcement', () => {
         { id: cy.member.id, name: 'Cy Microsoft', email: cy.email },
         { id: owner.member.id, name: 'Olive Owner', email: owner.email },
       ],
+      wouldFail: null,
     });
     const after = await account(owner);
     expect({ version: after.version, enforcement: after.authEnforcement, seq: after.activitySeq }).toEqual({
@@ -626,10 +627,14 @@ describe('SSO enforcement', () => {
           { token: owner.token, headers: ifMatch(version) },
         )
       ).body,
-    ).toEqual({ lockedOut: [] });
+    ).toEqual({ lockedOut: [], wouldFail: null });
     const okta = await patchAccount(owner, { authEnforcement: 'okta' });
     expect(okta.status).toBe(409);
     expect(okta.body).toMatchObject({ error: { code: 'CONFLICT', details: { provider: 'okta' } } });
+    // Its dry run answers 200 with the same refusal inside (issue 15).
+    const oktaPreview = await patchAccount(owner, { authEnforcement: 'okta' }, '/account?dryRun=true');
+    expect(oktaPreview.status).toBe(200);
+    expect(oktaPreview.body).toMatchObject({ wouldFail: (okta.body as unknown as { error: object }).error });
     const freePlan = await createAccount(api);
     expect((await patchAccount(freePlan, { authEnforcement: 'microsoft' }, '/account?dryRun=true')).body).toMatchObject(
       { error: { code: 'PLAN_FEATURE_UNAVAILABLE' } },

@@ -29,6 +29,7 @@ import { AuthService } from './auth/auth.service.js';
 import { EmailVerification } from './auth/email-verification.service.js';
 import { PasswordReset } from './auth/password-reset.service.js';
 import { RecoveryController } from './auth/recovery.controller.js';
+import { SessionProbeController } from './auth/session-probe.controller.js';
 import { EmailLinks } from './persons/email-links.js';
 import { MailboxProofs } from './persons/mailbox-proofs.js';
 import { RateLimitService } from './auth/rate-limit.service.js';
@@ -104,7 +105,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
-      controllers: [HealthController, AuthController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
+      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
       providers,
     };
   }

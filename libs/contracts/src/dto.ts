@@ -1,5 +1,6 @@
 /** Response shapes of the REST API (SPEC §5). */
 import type { AuthEnforcement, Plan, SsoProvider } from './schemas.js';
+import type { ErrorCode } from './errors.js';
 import type { PermissionKey, RoleIcon } from './permissions.js';
 import type { ActivityNames } from './activity.js';
 
@@ -94,6 +95,13 @@ export interface PersonDto {
   createdAt: string;
 }
 
+/**
+ * `GET /auth/session` (public, issue 15): `GET /me` for a page that does not know whether anyone
+ * is signed in — 200 `{ signedIn: false }` where `GET /me` answers 401, so the dashboard's public
+ * pages log no failed request. Other refusals (`SSO_REQUIRED`, an outage) answer as `GET /me` does.
+ */
+export type SessionProbeDto = { signedIn: false } | { signedIn: true; me: MeDto };
+
 export interface PermissionsDto {
   version: number;
   keys: PermissionKey[];
@@ -146,8 +154,30 @@ export interface SsoProvidersDto {
   authEnforcement: AuthEnforcement | null;
 }
 
-/** `PATCH /account?dryRun=true` with `authEnforcement`: who would be locked out, nothing written. */
-export interface EnforcementPreviewDto {
+/**
+ * Every `?dryRun=true` answer (issue 15): a dry run answers **200** with its preview even when the
+ * real request would be refused with a 409 — `wouldFail` is then that refusal (the same code,
+ * message and details the real request answers with 409), and null when the real request would go
+ * through. Nothing is written either way. Problems with the request itself are answered as errors,
+ * as for the real request: 400 bad input, 401/403, 404, 412/428 (If-Match), 429, 503.
+ * (A preview asked on every keystroke no longer logs a failed request in the browser.)
+ */
+export interface DryRunDto {
+  wouldFail: DryRunFailureDto | null;
+}
+
+/** The refusal a dry run found: what the real request would answer, as `error` of the error shape. */
+export interface DryRunFailureDto {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * `PATCH /account?dryRun=true` with `authEnforcement`: who would be locked out, nothing written.
+ * `wouldFail`: e.g. `CONFLICT` when the provider is not set up.
+ */
+export interface EnforcementPreviewDto extends DryRunDto {
   lockedOut: { id: string; name: string | null; email: string }[];
 }
 
@@ -194,8 +224,12 @@ export interface MemberPageDto extends PageDto<MemberDto> {
   total: number;
 }
 
-/** `POST /users/invitations?dryRun=true`: usage after the change, nothing written. */
-export interface InvitationPreviewDto {
+/**
+ * `POST /users/invitations?dryRun=true`: usage after inviting the emails that are not members yet,
+ * nothing written. `wouldFail`: `USER_EXISTS` (details list the members, as in the 409), else
+ * `SEAT_LIMIT_REACHED` / `AGENT_SEAT_LIMIT_REACHED` (details: limit, used, requested).
+ */
+export interface InvitationPreviewDto extends DryRunDto {
   emails: string[];
   seats: SeatUsage;
   agentSeats: AgentSeatUsage;
@@ -339,6 +373,13 @@ export interface RoleListDto {
 }
 
 /** What an edit (or a deletion with reassignment) would change, per affected active member. */
+/**
+ * `PATCH /roles/:id?dryRun=true` and `DELETE /roles/:id?dryRun=true`: the impact, nothing written.
+ * `wouldFail`: `SYSTEM_ROLE_READONLY`, or `ROLE_IN_USE` for a deletion without `reassignTo` (the
+ * impact lists are then empty).
+ */
+export interface RoleImpactPreviewDto extends RoleImpactDto, DryRunDto {}
+
 export interface RoleImpactDto {
   /** Keys the role itself gains and loses (for a deletion: relative to the reassignment role). */
   added: PermissionKey[];

@@ -182,6 +182,12 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     prepare: ({ own }) => ({ body: { accountId: own.accountId } }),
   },
 
+  // Public and always 200: the request's own session (GET /me) or `{ signedIn: false }`.
+  'GET /auth/session': {
+    success: 200,
+    verify: (reply, cell) => expect((reply.body as { signedIn: boolean }).signedIn).toBe(cell.signedIn),
+  },
+
   'GET /me': { success: 200 },
   'PATCH /me': { success: 200, prepare: ({ actor }) => ({ body: { name: actor.name } }) },
   'GET /me/sessions': { success: 200 },

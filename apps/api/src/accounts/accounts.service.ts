@@ -23,6 +23,7 @@ import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
+import { dryRunFailure } from '../common/dry-run.js';
 import { versionMismatch } from '../common/if-match.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
@@ -156,19 +157,24 @@ export class AccountsService {
         throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
       }
       const enforcement = change.authEnforcement;
-      if (
+      const notSetUp =
         enforcement &&
         enforcement !== 'any' &&
         enforcement !== account.authEnforcement &&
         !this.providerSetUp(account, enforcement)
-      ) {
-        throw new DomainError(
-          'CONFLICT',
-          `${PROVIDER_NAMES[enforcement]} sign-in is not set up${enforcement === 'okta' ? ' for this account: connect Okta first' : ' on this server'}`,
-          { provider: enforcement },
-        );
-      }
-      if (dryRun) return { lockedOut: enforcement ? await this.lockedOut(tx.manager, account, enforcement) : [] };
+          ? new DomainError(
+              'CONFLICT',
+              `${PROVIDER_NAMES[enforcement]} sign-in is not set up${enforcement === 'okta' ? ' for this account: connect Okta first' : ' on this server'}`,
+              { provider: enforcement },
+            )
+          : null;
+      // A dry run answers 200 with the refusal inside (issue 15); the real request answers it with 409.
+      if (dryRun)
+        return {
+          lockedOut: enforcement ? await this.lockedOut(tx.manager, account, enforcement) : [],
+          wouldFail: notSetUp ? dryRunFailure(notSetUp) : null,
+        };
+      if (notSetUp) throw notSetUp;
       set('name', change.name);
       set('authEnforcement', change.authEnforcement);
       set('require2fa', change.require2fa);

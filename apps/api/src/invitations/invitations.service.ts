@@ -5,11 +5,11 @@ import {
   type InvitationPreviewDto,
   type MemberDto,
 } from '@rolecall/contracts';
-import { agentCost, planLimits } from '@rolecall/domain';
+import { agentCost, planLimits, seatUsageAfter } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
-import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { loadAccountDto, seatCount } from '../accounts/accounts.dto.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
@@ -17,6 +17,7 @@ import { hashPassword } from '../auth/passwords.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, validationFailed } from '../common/domain-error.js';
+import { dryRunFailure, wouldFail } from '../common/dry-run.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
@@ -34,6 +35,13 @@ import { invitationMail } from './invitation-mail.js';
 import { InvitationEntity } from './invitation.entity.js';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** 409 `USER_EXISTS`: which emails are members already, and whether each is revoked (reactivate instead). */
+function userExists(existing: readonly MemberEntity[]): DomainError {
+  return new DomainError('USER_EXISTS', `${existing.map((m) => m.email).join(', ')} ${existing.length === 1 ? 'is' : 'are'} already in this account`, {
+    members: existing.map((m) => ({ id: m.id, email: m.email, status: m.status, revoked: m.status === 'revoked' })),
+  });
+}
 
 export interface InviteInput {
   emails: string[];
@@ -82,31 +90,46 @@ export class InvitationsService {
     return unique;
   }
 
-  private async checkBatch(context: Pick<MutationContext, 'tx' | 'account'>, input: InviteInput): Promise<{ emails: string[]; teamIds: string[] }> {
+  /** The batch's emails (duplicates collapsed), its teams, and the emails that are members already. */
+  private async readBatch(
+    context: Pick<MutationContext, 'tx' | 'account'>,
+    input: InviteInput,
+  ): Promise<{ emails: string[]; teamIds: string[]; existing: MemberEntity[] }> {
     const { manager } = context.tx;
     const emails = [...new Set(input.emails)];
     await InvitationsService.assertRole(manager, context.account.id, input.roleId);
     const teamIds = await InvitationsService.assertTeams(manager, context.account, input.teamIds);
     const existing = await new MembersRepository(manager, context.tx.kind).findByEmails(context.account.id, emails);
-    if (existing.length > 0) {
-      throw new DomainError('USER_EXISTS', `${existing.map((m) => m.email).join(', ')} ${existing.length === 1 ? 'is' : 'are'} already in this account`, {
-        members: existing.map((m) => ({ id: m.id, email: m.email, status: m.status, revoked: m.status === 'revoked' })),
-      });
-    }
+    return { emails, teamIds, existing };
+  }
+
+  private async checkBatch(context: Pick<MutationContext, 'tx' | 'account'>, input: InviteInput): Promise<{ emails: string[]; teamIds: string[] }> {
+    const { emails, teamIds, existing } = await this.readBatch(context, input);
+    if (existing.length > 0) throw userExists(existing);
     return { emails, teamIds };
   }
 
-  /** `?dryRun=true`: seats and agent-seat cost after the change; nothing is written. */
+  /**
+   * `?dryRun=true`: seats and agent-seat cost after inviting the emails that are not members yet;
+   * nothing is written. What the real request would refuse with a 409 (`USER_EXISTS` first, then the
+   * seat limits, in the real request's order) comes back as `wouldFail` in the 200 answer.
+   */
   async preview(auth: RequestAuth, input: InviteInput): Promise<InvitationPreviewDto> {
     return this.db.transaction(async (tx) => {
       const account = await this.db.lockAccount(tx, auth.account.id);
-      const { emails } = await this.checkBatch({ tx, account }, input);
-      const after = await assertSeatsFor(tx.manager, account, { seats: emails.length, agents: input.agentAccess ? emails.length : 0, invited: emails.length });
+      const { emails, existing } = await this.readBatch({ tx, account }, input);
+      const members = new Set(existing.map((member) => member.email));
+      const newcomers = emails.filter((email) => !members.has(email)).length;
+      const change = { seats: newcomers, agents: input.agentAccess ? newcomers : 0, invited: newcomers };
+      const failure =
+        existing.length > 0 ? dryRunFailure(userExists(existing)) : await wouldFail(() => assertSeatsFor(tx.manager, account, change));
+      const after = seatUsageAfter(await seatCount(tx.manager, account.id), change);
       const limits = planLimits(account.plan);
       return {
         emails,
         seats: { limit: limits.seats, used: after.used, invited: after.invited },
         agentSeats: { limit: limits.agentSeats, used: after.agents, ...agentCost(account.plan, after.agents) },
+        wouldFail: failure,
       };
     });
   }

@@ -17,7 +17,7 @@ import {
   type PermissionKey,
   type ReorderRolesRequest,
   type RoleDto,
-  type RoleImpactDto,
+  type RoleImpactPreviewDto,
   type RoleListDto,
   type UpdateRoleRequest,
 } from '@rolecall/contracts';
@@ -85,7 +85,7 @@ export class RolesController {
     return this.roles.create(auth, actor, body);
   }
 
-  /** `?dryRun=true` answers the impact (who gains and loses what) without writing. */
+  /** `?dryRun=true` answers 200 with the impact (who gains and loses what) without writing; a refusal goes in `wouldFail`. */
   @Patch('roles/:id')
   @Requires('roles.manage')
   @ApiJsonBody(updateRoleSchema, 'Edit a custom role (If-Match required); ?dryRun=true previews the impact')
@@ -96,11 +96,11 @@ export class RolesController {
     @IfMatch() ifMatch: number,
     @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
     @Body({ schema: updateRoleSchema }) body: UpdateRoleRequest,
-  ): Promise<RoleDto | RoleImpactDto> {
+  ): Promise<RoleDto | RoleImpactPreviewDto> {
     return this.roles.update(auth, actor, params.id, ifMatch, body, query.dryRun);
   }
 
-  /** 204; `?dryRun=true` answers 200 with the reassignment's impact. */
+  /** 204; `?dryRun=true` answers 200 with the reassignment's impact (`wouldFail`: e.g. ROLE_IN_USE without `reassignTo`). */
   @Delete('roles/:id')
   @HttpCode(204)
   @Requires('roles.manage')
@@ -111,7 +111,7 @@ export class RolesController {
     @IfMatch() ifMatch: number,
     @Query({ schema: deleteRoleQuerySchema }) query: z.output<typeof deleteRoleQuerySchema>,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<RoleImpactDto | void> {
+  ): Promise<RoleImpactPreviewDto | void> {
     const impact = await this.roles.remove(auth, actor, params.id, ifMatch, query.reassignTo, query.dryRun);
     if (impact) {
       response.status(200);

@@ -5,6 +5,7 @@ import {
   type RoleDto,
   type RoleIcon,
   type RoleImpactDto,
+  type RoleImpactPreviewDto,
   type RoleListDto,
 } from '@rolecall/contracts';
 import {
@@ -22,6 +23,7 @@ import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound, validationFailed } from '../common/domain-error.js';
+import { dryRunFailure } from '../common/dry-run.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
@@ -39,6 +41,9 @@ export interface RoleFields {
 }
 
 const MEMBERS_SHOWN = 100;
+
+/** The impact of a dry run the real request would refuse: nothing changes for anyone. */
+const NO_IMPACT: RoleImpactDto = { added: [], removed: [], affectedMembers: [] };
 
 @Injectable()
 export class RolesService {
@@ -281,15 +286,22 @@ export class RolesService {
     ifMatch: number,
     change: RoleFields,
     dryRun: boolean,
-  ): Promise<RoleDto | RoleImpactDto> {
+  ): Promise<RoleDto | RoleImpactPreviewDto> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
-      const role = await this.forChange(context, id, ifMatch);
+      let role: RoleEntity;
+      try {
+        role = await this.forChange(context, id, ifMatch);
+      } catch (error) {
+        // A dry run answers a 409 refusal (a system role) inside its 200 (issue 15).
+        if (!dryRun) throw error;
+        return { ...NO_IMPACT, wouldFail: dryRunFailure(error) };
+      }
       const permissions =
         change.permissions === undefined ? role.permissions : this.normalizePermissions(change.permissions);
       if (dryRun) {
         if (change.name !== undefined) await this.assertUniqueName(tx.manager, account.id, change.name, role.id);
-        return this.impact(tx.manager, account, role.id, role.permissions, permissions);
+        return { ...(await this.impact(tx.manager, account, role.id, role.permissions, permissions)), wouldFail: null };
       }
       const changes: Record<string, unknown> = {};
       if (change.name !== undefined && change.name !== role.name) {
@@ -362,10 +374,16 @@ export class RolesService {
     ifMatch: number,
     reassignTo: string | undefined,
     dryRun: boolean,
-  ): Promise<RoleImpactDto | null> {
+  ): Promise<RoleImpactPreviewDto | null> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
-      const role = await this.forChange(context, id, ifMatch);
+      let role: RoleEntity;
+      try {
+        role = await this.forChange(context, id, ifMatch);
+      } catch (error) {
+        if (!dryRun) throw error;
+        return { ...NO_IMPACT, wouldFail: dryRunFailure(error) };
+      }
       const members = await tx.manager.getRepository(MemberEntity).findBy({ accountId: account.id, roleId: role.id });
       const invitations = members.filter((m) => m.status === 'invited').length;
       let target: RoleEntity | null = null;
@@ -376,7 +394,7 @@ export class RolesService {
         });
       }
       if (members.length > 0 && !target) {
-        throw new DomainError(
+        const inUse = new DomainError(
           'ROLE_IN_USE',
           `${members.length - invitations} members and ${invitations} invitations hold this role; choose a role to move them to`,
           {
@@ -384,16 +402,16 @@ export class RolesService {
             invitations,
           },
         );
+        // A dry run answers the refusal inside its 200 (issue 15); the real request answers 409.
+        if (dryRun) return { ...NO_IMPACT, wouldFail: dryRunFailure(inUse) };
+        throw inUse;
       }
       const targetPermissions = target ? rolePermissions(target) : [];
       if (dryRun)
-        return this.impact(
-          tx.manager,
-          account,
-          role.id,
-          role.permissions,
-          target ? targetPermissions : role.permissions,
-        );
+        return {
+          ...(await this.impact(tx.manager, account, role.id, role.permissions, target ? targetPermissions : role.permissions)),
+          wouldFail: null,
+        };
       const affected = target
         ? roleChangeImpact(await this.holders(tx.manager, account, role.id), role.permissions, targetPermissions).map(
             (i) => i.id,

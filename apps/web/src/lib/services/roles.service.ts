@@ -10,11 +10,13 @@ import type {
   PermissionCatalogueDto,
   RoleDto,
   RoleImpactDto,
+  RoleImpactPreviewDto,
   RoleListDto,
   UpdateRoleRequest,
 } from '@rolecall/contracts';
 import { api, isApiError } from '$lib/api';
 import { toasts } from '$lib/toast.svelte';
+import { dryRun } from './dry-run';
 import { attempt, type Outcome } from './outcome';
 
 // ── reading ───────────────────────────────────────────────────────────────────────────────────
@@ -57,8 +59,8 @@ export async function createRole(input: CreateRoleRequest): Promise<Outcome<Role
 
 /** Who would gain and lose what if `change` were saved; nothing is written. */
 export function previewRoleChange(role: Pick<RoleDto, 'id' | 'version'>, change: UpdateRoleRequest): Promise<Outcome<RoleImpactDto>> {
-  return attempt(() =>
-    api.patch<RoleImpactDto>(`/roles/${encodeURIComponent(role.id)}`, change, { ifMatch: role.version, query: { dryRun: true } }),
+  return dryRun(() =>
+    api.patch<RoleImpactPreviewDto>(`/roles/${encodeURIComponent(role.id)}`, change, { ifMatch: role.version, query: { dryRun: true } }),
   );
 }
 
@@ -70,8 +72,8 @@ export async function updateRole(role: Pick<RoleDto, 'id' | 'version'>, change: 
 
 /** What deleting `role` and moving its members to `reassignTo` would change; nothing is written. */
 export function previewRoleDeletion(role: Pick<RoleDto, 'id' | 'version'>, reassignTo: string | undefined): Promise<Outcome<RoleImpactDto>> {
-  return attempt(() =>
-    api.delete<RoleImpactDto>(`/roles/${encodeURIComponent(role.id)}`, undefined, {
+  return dryRun(() =>
+    api.delete<RoleImpactPreviewDto>(`/roles/${encodeURIComponent(role.id)}`, undefined, {
       ifMatch: role.version,
       query: { reassignTo, dryRun: true },
     }),

@@ -16,6 +16,7 @@ import {
   type SsoProvidersDto,
 } from '@rolecall/contracts';
 import { api } from '$lib/api';
+import { dryRun } from './dry-run';
 import { attempt, type Outcome } from './outcome';
 
 export const PROVIDER_NAMES: Record<SsoProvider, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
@@ -129,7 +130,7 @@ export function previewEnforcement(
   account: Pick<AccountDto, 'version'>,
   enforcement: AuthEnforcement,
 ): Promise<Outcome<EnforcementPreviewDto>> {
-  return attempt(() =>
+  return dryRun(() =>
     api.patch<EnforcementPreviewDto>(
       '/account',
       { authEnforcement: enforcement },
