@@ -164,7 +164,8 @@ describe.skipIf(!browserReady)('roles in Chromium', () => {
     await b.page.getByRole('button', { name: 'Save changes' }).click();
     const conflict = b.page.getByTestId('conflict');
     await conflict.waitFor({ timeout: 3000 });
-    expect(await conflict.getByRole('heading').innerText()).toBe('Someone else changed the role “Support” first');
+    // It names who saved first (the activity log's author of the role's current version).
+    await expect.poll(() => conflict.getByRole('heading').innerText()).toBe('Olive Owner changed the role “Support” first');
     const table = await conflict.locator('tbody tr').allInnerTexts();
     expect(table.find((row) => row.startsWith('Name'))).toMatch(/Support desk\s+Support$/);
     expect(table.find((row) => row.startsWith('Description'))).toMatch(/Not changed by you\s+Answers customers in Talk$/);

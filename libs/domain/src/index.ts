@@ -1,4 +1,5 @@
 export * from './plans.js';
+export * from './plan-fit.js';
 export * from './seats.js';
 export * from './permissions.js';
 export * from './invariants.js';
