@@ -22,13 +22,15 @@ describe('route declarations', () => {
     expect(undeclared).toEqual([]);
   });
 
-  it('only the sign-up, sign-in, mailed-link and health routes are public', () => {
+  it('only the sign-up, sign-in, mailed-link, session-probe and health routes are public', () => {
     const publicRoutes = registeredRoutes(app)
       .filter((r) => r.access === 'public')
       .map((r) => r.route)
       .sort();
     expect(publicRoutes).toEqual([
       'GET /auth/password-reset/:token',
+      // Answers `{ signedIn: false }` without a session and exactly `GET /me` with one (issue 15).
+      'GET /auth/session',
       'GET /auth/sso/:provider/callback',
       'GET /auth/sso/:provider/start',
       'GET /auth/sso/providers',
