@@ -78,7 +78,12 @@ export class Live {
   private readonly rest: Rest;
 
   constructor(options: LiveOptions & { rest?: Rest } = {}) {
-    this.rest = options.rest ?? new Rest({ ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), ...(options.token ? { token: options.token } : {}) });
+    this.rest =
+      options.rest ??
+      new Rest({
+        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...(options.token ? { token: options.token } : {}),
+      });
     this.socket = io(options.baseUrl ?? '', {
       autoConnect: false,
       withCredentials: true,
@@ -86,10 +91,13 @@ export class Live {
       ...(options.token ? { auth: { token: options.token } } : {}),
     });
     this.socket.on('me.permissions', (data) => {
-      if (data.version >= this.permissions.version) this.setPermissions({ version: data.version, roleId: data.roleId, keys: new Set(data.keys) });
+      if (data.version >= this.permissions.version)
+        this.setPermissions({ version: data.version, roleId: data.roleId, keys: new Set(data.keys) });
     });
     for (const name of ACCOUNT_EVENTS) {
-      this.socket.on(name as 'user.removed', (data: { seq: number }) => this.onAccountEvent({ event: name, data } as AccountEvent));
+      this.socket.on(name as 'user.removed', (data: { seq: number }) =>
+        this.onAccountEvent({ event: name, data } as AccountEvent),
+      );
     }
     // Every connection after the first (Socket.IO's own reconnects and ours after a refusal) catches up.
     this.socket.on('connect', () => {
@@ -125,7 +133,11 @@ export class Live {
   connect(initial?: Pick<MeDto, 'permissions' | 'member' | 'account'>): Promise<void> {
     this.wanted = true;
     if (initial) {
-      this.setPermissions({ version: initial.permissions.version, roleId: initial.member.role.id, keys: new Set(initial.permissions.keys) });
+      this.setPermissions({
+        version: initial.permissions.version,
+        roleId: initial.member.role.id,
+        keys: new Set(initial.permissions.keys),
+      });
       this.lastSeq = initial.account.activitySeq;
     }
     return new Promise((resolve, reject) => {
@@ -224,7 +236,11 @@ export class Live {
     try {
       const me = await this.rest.get<MeDto>('/me');
       if (me.permissions.version > this.permissions.version) {
-        this.setPermissions({ version: me.permissions.version, roleId: me.member.role.id, keys: new Set(me.permissions.keys) });
+        this.setPermissions({
+          version: me.permissions.version,
+          roleId: me.member.role.id,
+          keys: new Set(me.permissions.keys),
+        });
       }
     } catch {
       // Signed out or unreachable: `me.revoked` or the next reconnect says more.
@@ -236,8 +252,9 @@ export class Live {
     if (this.lastSeq === null || !this.socket.connected) return Promise.resolve();
     this.syncing ??= (async () => {
       try {
-        const reply = await this.socket.emitWithAck('sync', { afterSeq: this.lastSeq! });
-        if (!reply.ok) return;
+        // The connection can drop while the ack is awaited: the next connect catches up again.
+        const reply = await this.socket.emitWithAck('sync', { afterSeq: this.lastSeq! }).catch(() => null);
+        if (!reply?.ok) return;
         if ('resync' in reply) {
           this.lastSeq = null;
           for (const listener of this.resyncListeners) listener();
@@ -258,6 +275,12 @@ export class Live {
 
 /** Which resource an account event is about, to tell apart several events of one seq. */
 function eventKey(event: AccountEvent): string {
-  const data = event.data as { id?: string; member?: { id: string }; role?: { id: string }; team?: { id: string }; account?: { id: string } };
+  const data = event.data as {
+    id?: string;
+    member?: { id: string };
+    role?: { id: string };
+    team?: { id: string };
+    account?: { id: string };
+  };
   return `${event.event}:${data.id ?? data.member?.id ?? data.role?.id ?? data.team?.id ?? data.account?.id ?? ''}`;
 }
