@@ -300,6 +300,10 @@ describe('describeActivity', () => {
   it('reads the system, SSO and self actions naturally', () => {
     const bySystem = entry('user.revoked', member, null, { actor: { memberId: null, email: null } });
     expect(describeActivity(bySystem)).toBe('The system revoked Bob Builder');
+    const byScim = entry('user.revoked', member, null, { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Okta)' } });
+    expect(describeActivity(byScim)).toBe('SCIM (Okta) revoked Bob Builder');
+    const byKey = entry('user.revoked', member, null, { actor: { memberId: null, email: null, kind: 'service_account', name: 'Deploy bot' } });
+    expect(describeActivity(byKey)).toBe('Service account Deploy bot revoked Bob Builder');
     const sso = entry(
       'session.signed_in',
       { type: 'session', id: SESSION, label: 'bob@x.test' },

@@ -289,10 +289,17 @@ export interface TeamDto {
   version: number;
 }
 
+/** A non-member actor of an activity entry (issue 16). */
+export type ActorKind = 'scim' | 'service_account';
+
 export interface ActivityEntryDto {
   seq: number;
   at: string;
-  actor: { memberId: string | null; email: string | null };
+  /**
+   * `kind`/`name` only when the actor was not a member (issue 16): an identity provider's SCIM client
+   * ("SCIM (Okta)") or a service account's API key (its name as it was).
+   */
+  actor: { memberId: string | null; email: string | null; kind?: ActorKind; name?: string | null };
   action: string;
   target: { type: string; id: string | null; label: string | null };
   changes: Record<string, unknown> | null;

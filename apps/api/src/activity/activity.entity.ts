@@ -22,6 +22,14 @@ export class ActivityEntity {
   @Column({ name: 'actor_email', type: 'varchar', length: 254, nullable: true })
   actorEmail!: string | null;
 
+  /** Who acted when it was not a member (issue 16): `scim` or `service_account`; null otherwise. */
+  @Column({ name: 'actor_kind', type: 'varchar', length: 20, nullable: true })
+  actorKind!: string | null;
+
+  /** The display name of that actor as it was: "SCIM (Okta)", a service account's name. */
+  @Column({ name: 'actor_name', type: 'varchar', length: 100, nullable: true })
+  actorName!: string | null;
+
   @Column({ type: 'varchar', length: 40 })
   action!: string;
 

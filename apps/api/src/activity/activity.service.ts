@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { randomUUID } from 'node:crypto';
+// The chain's hash: one function shared with the offline verifier of exports (`npm run verify-export`).
+import { chainHash, hashedContent } from '@rolecall/contracts/activity-chain';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { Database, type Tx } from '../database/database.service.js';
@@ -10,7 +11,7 @@ import { MemberEntity } from '../members/member.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { TeamEntity } from '../teams/team.entity.js';
-import { plainIp, type ActivityEntryDto, type ActivityNames, type PageDto } from '@rolecall/contracts';
+import { plainIp, type ActivityEntryDto, type ActivityNames, type ActorKind, type PageDto } from '@rolecall/contracts';
 
 /** Who did it, from where: taken from the request by the controller. */
 export interface Actor {
@@ -18,6 +19,13 @@ export interface Actor {
   readonly email: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /**
+   * Who acted when it was not a member (issue 16): `scim` (an identity provider's SCIM client) or
+   * `service_account` (a request made with an API key). Absent for members and the system.
+   */
+  readonly kind?: 'scim' | 'service_account';
+  /** The display name of a non-member actor, as it is now: "SCIM (Okta)", a service account's name. */
+  readonly name?: string;
 }
 
 export interface ActivityInput {
@@ -62,31 +70,6 @@ export function idsInChanges(changes: Record<string, unknown> | null | undefined
   return { members: [...found.members], roles: [...found.roles], teams: [...found.teams] };
 }
 
-/** The fields covered by the hash: everything but `id`, `prevHash` and `hash` themselves. */
-export function hashedContent(entry: Omit<ActivityEntity, 'id' | 'prevHash' | 'hash'>): Record<string, unknown> {
-  return {
-    accountId: entry.accountId,
-    seq: entry.seq,
-    at: entry.at,
-    actorMemberId: entry.actorMemberId,
-    actorEmail: entry.actorEmail,
-    action: entry.action,
-    targetType: entry.targetType,
-    targetId: entry.targetId,
-    targetLabel: entry.targetLabel,
-    changes: entry.changes,
-    ip: entry.ip,
-    userAgent: entry.userAgent,
-  };
-}
-
-/** `hash = sha256(prevHash + canonical JSON of the entry)` (RFC 8785 canonical JSON). */
-export function chainHash(prevHash: string, content: Record<string, unknown>): string {
-  return createHash('sha256')
-    .update(prevHash + canonicalize(content))
-    .digest('hex');
-}
-
 /**
  * The audit log. `append` runs inside the mutation's transaction, after `Database.lockAccount`,
  * so seq is gap-free and the chain has one head per account.
@@ -108,6 +91,8 @@ export class ActivityService {
       at: this.clock.now().toISOString(),
       actorMemberId: actor.memberId,
       actorEmail: actor.email,
+      actorKind: actor.kind ?? null,
+      actorName: actor.kind ? (actor.name?.slice(0, 100) ?? null) : null,
       action: input.action,
       targetType: input.target.type,
       targetId: input.target.id,
@@ -269,7 +254,11 @@ export function toActivityDto(entry: ActivityEntity): ActivityEntryDto {
   return {
     seq: entry.seq,
     at: entry.at,
-    actor: { memberId: entry.actorMemberId, email: entry.actorEmail },
+    actor: {
+      memberId: entry.actorMemberId,
+      email: entry.actorEmail,
+      ...(entry.actorKind ? { kind: entry.actorKind as ActorKind, name: entry.actorName } : {}),
+    },
     action: entry.action,
     target: { type: entry.targetType, id: entry.targetId, label: entry.targetLabel },
     changes,

@@ -47,8 +47,14 @@ export function nameOf(entry: Pick<Entry, 'names'>, id: unknown): string | null 
   return entry.names?.[id] ?? systemRoleById(id)?.name ?? null;
 }
 
-/** "Ada" (the actor's member name, else email), "The system" when no one is recorded. */
+/**
+ * "Ada" (the actor's member name, else email); "SCIM (Okta)" or "Service account Deploy bot" when
+ * no member acted (issue 16); "The system" when no one is recorded.
+ */
 export function actorName(entry: Pick<Entry, 'actor' | 'names'>): string {
+  const { kind, name } = entry.actor;
+  if (kind === 'scim') return name ?? 'SCIM';
+  if (kind === 'service_account') return `Service account ${name ?? ''}`.trim();
   return nameOf(entry, entry.actor.memberId) ?? entry.actor.email ?? 'The system';
 }
 
