@@ -71,6 +71,10 @@ function send(response, status, html) {
  * @param {string} [options.appUrl] Rolecall's PUBLIC_URL: the clients' redirect URIs are `<appUrl>/api/v1/auth/sso/<provider>/callback`.
  * @param {Array<object>} [options.users]
  * @param {object} [options.privateJwk] an RSA private JWK to sign with (default: a new one).
+ * @param {boolean} [options.conformIdTokenClaims] true: as OIDC Core §5.4 prescribes for the code flow
+ *   (oidc-provider's own default), the `email`/`profile` claims come only from the UserInfo endpoint,
+ *   the ID token carries `sub`, `amr` and the protocol claims. Default false: like Google, Microsoft
+ *   and Okta, the ID token carries them too.
  */
 export async function startIdp(options = {}) {
   const host = options.host ?? '127.0.0.1';
@@ -109,8 +113,9 @@ export async function startIdp(options = {}) {
     },
     // `amr` rides on the openid scope so the ID token always says how the person signed in (pwd, or pwd + mfa).
     claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'] },
-    // Google, Microsoft and Okta put the scope's claims in the ID token too; Rolecall reads only the ID token.
-    conformIdTokenClaims: false,
+    // Google, Microsoft and Okta put the scope's claims in the ID token too (the default here); a
+    // conforming provider answers them from UserInfo only, which Rolecall then asks (issue 16 §1).
+    conformIdTokenClaims: options.conformIdTokenClaims ?? false,
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: [randomBytes(32).toString('base64url')] },

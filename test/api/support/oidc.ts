@@ -17,6 +17,10 @@ export type IdClaims = Record<string, unknown> & { aud?: unknown; exp?: number; 
 export interface TestIdp extends Idp {
   /** When set, every ID token the token endpoint answers is decoded, passed through this and signed again. */
   alterIdToken: ((claims: IdClaims) => IdClaims) | null;
+  /** When set, every UserInfo answer (oidc-provider's `/me`) is passed through this; if it throws, UserInfo answers 503. */
+  alterUserInfo: ((claims: Record<string, unknown>) => Record<string, unknown>) | null;
+  /** Counts the UserInfo requests answered. */
+  userInfoRequests: number;
   /** Signs altered tokens with this key instead (same `kid`): a bad signature. */
   forgeWith: JsonWebKey | null;
   /** Adds (or replaces) a user with password `password`; answers its `sub`. */
@@ -33,10 +37,15 @@ function resign(token: string, alter: (claims: IdClaims) => IdClaims, key: JsonW
   return `${input}.${signature.toString('base64url')}`;
 }
 
-/** Starts the dev IdP whose clients send the browser back to `APP_PUBLIC_URL`. */
-export async function startTestIdp(): Promise<TestIdp> {
-  const idp = (await startIdp({ port: 0, appUrl: APP_PUBLIC_URL, users: [] })) as TestIdp;
+/**
+ * Starts the dev IdP whose clients send the browser back to `APP_PUBLIC_URL`. `conformIdTokenClaims`:
+ * email and name only from UserInfo, as OIDC Core §5.4 prescribes (oidc-provider's default).
+ */
+export async function startTestIdp(options: { conformIdTokenClaims?: boolean } = {}): Promise<TestIdp> {
+  const idp = (await startIdp({ port: 0, appUrl: APP_PUBLIC_URL, users: [], ...options })) as TestIdp;
   idp.alterIdToken = null;
+  idp.alterUserInfo = null;
+  idp.userInfoRequests = 0;
   idp.forgeWith = null;
   let n = 0;
   idp.addUser = (email, options = {}) => {
@@ -52,6 +61,17 @@ export async function startTestIdp(): Promise<TestIdp> {
   };
   idp.provider.use(async (ctx, next) => {
     await next();
+    if (ctx.path === '/me' && ctx.status === 200) {
+      idp.userInfoRequests++;
+      try {
+        if (idp.alterUserInfo) ctx.body = idp.alterUserInfo(ctx.body as Record<string, unknown>);
+      } catch {
+        // An alteration that throws stands for a UserInfo endpoint that is down.
+        ctx.status = 503;
+        ctx.body = { error: 'temporarily_unavailable' };
+      }
+      return;
+    }
     const body = ctx.body as { id_token?: unknown } | null;
     if (ctx.path !== '/token' || !idp.alterIdToken || typeof body?.id_token !== 'string') return;
     ctx.body = { ...body, id_token: resign(body.id_token, idp.alterIdToken, idp.forgeWith ?? idp.privateJwk) };

@@ -217,9 +217,10 @@ export class SsoService {
           idTokenExpected: true,
         },
       );
-      const claims = tokens.claims();
-      if (!claims) throw new SsoFailure('TOKEN_INVALID', 'no ID token');
-      return await this.signIn(flow, claims as unknown as IdClaims, input.meta);
+      const idClaims = tokens.claims();
+      if (!idClaims) throw new SsoFailure('TOKEN_INVALID', 'no ID token');
+      const claims = await withUserInfo(config, tokens.access_token, idClaims as unknown as IdClaims, flow.provider);
+      return await this.signIn(flow, claims, input.meta);
     } catch (error) {
       const failure = failureOf(error);
       failure.accountId = flow.accountId;
@@ -451,4 +452,37 @@ export class SsoService {
   logError(failure: SsoFailure): void {
     this.logger.error(`SSO sign-in failed: ${failure.detail}${failure.stack ? `\n${failure.stack}` : ''}`);
   }
+}
+
+/**
+ * The claims to decide with: the ID token's, completed from the UserInfo endpoint when it lacks the
+ * email, its verification or the name (issue 16 §1). OIDC Core §5.4 puts the `email` and `profile`
+ * scopes' claims in UserInfo for the code flow; Google, Microsoft and Okta copy them into the ID token
+ * too, but a conforming provider (oidc-provider's default) does not, and its members could not sign
+ * in. UserInfo is asked with the access token over the provider's TLS; openid-client checks that its
+ * `sub` equals the ID token's (a mismatch is `TOKEN_INVALID`). The ID token's own claims win: UserInfo
+ * only fills what it left out. When the ID token already has a usable email, a failing UserInfo is
+ * not fatal (a missing name falls back as before); without one the sign-in cannot be decided and
+ * fails as `PROVIDER_UNAVAILABLE`.
+ */
+async function withUserInfo(config: oidc.Configuration, accessToken: string, claims: IdClaims, provider: SsoProvider): Promise<IdClaims> {
+  const verifiedKnown = claims.email_verified !== undefined || (provider === 'microsoft' && claims.xms_edov !== undefined);
+  if (typeof claims.email === 'string' && verifiedKnown && typeof claims.name === 'string') return claims;
+  if (!config.serverMetadata().userinfo_endpoint) return claims;
+  let info: Record<string, unknown>;
+  try {
+    info = await oidc.fetchUserInfo(config, accessToken, claims.sub);
+  } catch (error) {
+    // The one attribute a UserInfo answer is compared on is `sub`.
+    if ((error as { code?: unknown }).code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
+      throw new SsoFailure('TOKEN_INVALID', `UserInfo answered for another subject than the ID token's (${claims.sub})`);
+    }
+    if (typeof claims.email === 'string') return claims;
+    throw new SsoFailure('PROVIDER_UNAVAILABLE', `UserInfo failed: ${(error as Error).message}`);
+  }
+  const filled: IdClaims = { ...claims };
+  for (const key of ['email', 'email_verified', 'xms_edov', 'name'] as const) {
+    if (filled[key] === undefined && info[key] !== undefined) filled[key] = info[key];
+  }
+  return filled;
 }
