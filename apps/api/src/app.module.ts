@@ -5,6 +5,7 @@ import { AccountsController } from './accounts/accounts.controller.js';
 import { AccountsService } from './accounts/accounts.service.js';
 import { AccountMutations } from './activity/account-mutation.js';
 import { ActivityController } from './activity/activity.controller.js';
+import { ActivityExport } from './activity/activity-export.js';
 import { ActivityService } from './activity/activity.service.js';
 import { EtagInterceptor } from './common/etag.interceptor.js';
 import { InvitationsController } from './invitations/invitations.controller.js';
@@ -51,6 +52,9 @@ import { OidcClients } from './sso/oidc-clients.js';
 import { SecretBox } from './sso/secret-box.js';
 import { SsoController } from './sso/sso.controller.js';
 import { SsoService } from './sso/sso.service.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
+import { WebhookWorker } from './webhooks/webhook-worker.js';
 
 export interface AppOptions {
   /** Replaces the system clock (tests move time with it). */
@@ -96,6 +100,9 @@ export class AppModule {
       SecretBox,
       OidcClients,
       SsoService,
+      ActivityExport,
+      WebhookWorker,
+      WebhooksService,
       ...HEALTH_PROVIDERS,
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
@@ -105,7 +112,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
-      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController],
+      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController],
       providers,
     };
   }

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { observabilityConfig, type ObservabilityConfig } from './observability/observability.config.js';
+import { webhookConfig, type WebhookConfig } from './webhooks/webhooks.config.js';
 
 /** Everything the API reads from its environment (SPEC §3), resolved once at start-up. */
 export interface AppConfig {
@@ -27,6 +28,8 @@ export interface AppConfig {
   readonly observability: ObservabilityConfig;
   /** Single sign-on (OpenID Connect relying party); Okta is configured per account instead. */
   readonly sso: SsoConfig;
+  /** Webhook deliveries (audit streaming): WEBHOOKS_ALLOW_LOCAL, timeouts and back-off (webhooks/webhooks.config.ts). */
+  readonly webhooks: WebhookConfig;
 }
 
 /** An application-level OpenID Connect client: the issuer to discover and this app's registration there. */
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       allowHttpIssuers,
       secretsKey: secretsKey(env['SECRETS_KEY']),
     },
+    webhooks: webhookConfig(env),
     ...overrides,
   };
 }

@@ -4,3 +4,4 @@ export * from './schemas.js';
 export * from './dto.js';
 export * from './events.js';
 export * from './activity.js';
+export * from './audit-streaming.js';

@@ -1,15 +1,20 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { listActivityQuerySchema, type ActivityEntryDto, type ActivityVerifyDto, type PageDto } from '@rolecall/contracts';
+import { exportActivityQuerySchema, listActivityQuerySchema, type ActivityEntryDto, type ActivityVerifyDto, type PageDto } from '@rolecall/contracts';
+import type { Response } from 'express';
 import type { z } from 'zod';
 import { Auth, type RequestAuth } from '../auth/request-auth.js';
 import { Requires } from '../common/access.js';
+import { ActivityExport } from './activity-export.js';
 import { ActivityService } from './activity.service.js';
 
 @ApiTags('activity')
 @Controller('activity')
 export class ActivityController {
-  constructor(@Inject(ActivityService) private readonly activity: ActivityService) {}
+  constructor(
+    @Inject(ActivityService) private readonly activity: ActivityService,
+    @Inject(ActivityExport) private readonly exporter: ActivityExport,
+  ) {}
 
   /** Newest first; `cursor` is the `seq` to continue below. */
   @Get()
@@ -22,5 +27,16 @@ export class ActivityController {
   @Requires('activity.view')
   verify(@Auth() auth: RequestAuth): Promise<ActivityVerifyDto> {
     return this.activity.verify(auth.account.id);
+  }
+
+  /**
+   * The whole log (or `GET /activity`'s filters of it), oldest first, streamed as ndjson or CSV; each
+   * line carries every hashed field, `prevHash` and `hash` (`npm run verify-export -- file.ndjson`).
+   */
+  @Get('export')
+  @Requires('activity.view')
+  async export(@Auth() auth: RequestAuth, @Query({ schema: exportActivityQuerySchema }) query: z.output<typeof exportActivityQuerySchema>, @Res() response: Response): Promise<void> {
+    const { format, ...filters } = query;
+    await this.exporter.stream(auth.account.id, format, filters, response);
   }
 }

@@ -10,6 +10,7 @@ import { SessionEntity } from '../sessions/session.entity.js';
 import { IdentityEntity } from '../sso/identity.entity.js';
 import { SsoFlowEntity } from '../sso/sso-flow.entity.js';
 import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
+import { WebhookDeliveryEntity, WebhookEndpointEntity } from '../webhooks/webhook.entity.js';
 
 export const ENTITIES = [
   PersonEntity,
@@ -25,4 +26,6 @@ export const ENTITIES = [
   SsoFlowEntity,
   EmailLinkEntity,
   MailOutboxEntity,
+  WebhookEndpointEntity,
+  WebhookDeliveryEntity,
 ];
