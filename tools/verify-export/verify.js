@@ -15,10 +15,13 @@ import { createInterface } from 'node:readline';
  * chain (`prevHash` ''). Missing seqs (a filtered export) are counted as gaps, not failures: each
  * entry still proves its own content, and the links around a gap cannot be checked.
  *
+ * With `complete` (a whole, unfiltered export), any gap is a failure: a removed line.
+ *
  * @param {NodeJS.ReadableStream} input
+ * @param {{ complete?: boolean }} [options]
  * @returns {Promise<VerifyResult>}
  */
-export async function verifyExport(input) {
+export async function verifyExport(input, options = {}) {
   const lines = createInterface({ input, crlfDelay: Infinity });
   let count = 0;
   let lineNo = 0;
@@ -48,6 +51,7 @@ export async function verifyExport(input) {
       firstSeq = seq;
       if (seq === 1 && entry.prevHash !== '') return bad(seq, 'the first entry of a chain must have an empty prevHash');
       if (seq > 1) {
+        if (options.complete) return bad(seq, `the export starts at seq ${seq}, not 1 (entries before it are missing)`);
         gaps++;
         missing += seq - 1;
       }
@@ -56,6 +60,7 @@ export async function verifyExport(input) {
     } else if (seq === previous.seq + 1) {
       if (entry.prevHash !== previous.hash) return bad(seq, `its prevHash is not the hash of seq ${previous.seq} (an entry was altered, removed or inserted)`);
     } else {
+      if (options.complete) return bad(seq, `seq ${previous.seq + 1}–${seq - 1} are missing (a line was removed)`);
       gaps++;
       missing += seq - previous.seq - 1;
     }
