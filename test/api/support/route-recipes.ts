@@ -1,4 +1,5 @@
 import type { AccountDto, ActivityEntryDto, MemberDto, MemberPageDto, PermissionCatalogueDto, RecoveryCodesDto, RoleDto, RoleListDto, TeamDto, TotpSetupDto } from '@rolecall/contracts';
+import type { WebhookEndpointDto } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { ifMatch, PASSWORD, ROLE, totpAt, uniqueEmail } from './factories.js';
@@ -109,6 +110,32 @@ async function freshLink(world: World, kind: 'verify' | 'reset'): Promise<string
   if (kind === 'verify') return waitForLinkToken(world.app.config.dataDir, email, '/verify-email/');
   expectStatus('ask for a reset', await world.api.post('/auth/password-reset', { email }), 202);
   return waitForLinkToken(world.app.config.dataDir, email, '/reset-password/');
+}
+
+/**
+ * A webhook endpoint of a tenant for the matrix (audit streaming): created paused with a public
+ * address (the matrix app has no WEBHOOKS_ALLOW_LOCAL), then pointed at TEST-NET-1 (192.0.2.1), which
+ * delivery refuses without a connection, and enabled when asked: nothing ever leaves the machine.
+ */
+async function createWebhook(world: World, tenant: Tenant, enabled = false): Promise<WebhookEndpointDto> {
+  const created = expectStatus('create a webhook', await world.api.post<WebhookEndpointDto>('/webhooks', { url: 'https://93.184.215.14/matrix', enabled: false }, { token: tenant.ownerToken }), 201);
+  await query(world.app, 'UPDATE webhook_endpoints SET url = ? WHERE id = ?', ['https://192.0.2.1/matrix', created.id]);
+  if (!enabled) return { ...created, url: 'https://192.0.2.1/matrix' };
+  return expectStatus('enable a webhook', await world.api.patch<WebhookEndpointDto>(`/webhooks/${created.id}`, { enabled: true }, { token: tenant.ownerToken, headers: ifMatch(created.version) }), 200);
+}
+
+async function disposeWebhook(world: World, tenant: Tenant, id: string): Promise<void> {
+  const current = await world.api.get<WebhookEndpointDto>(`/webhooks/${id}`, { token: tenant.ownerToken });
+  if (current.status === 404) return;
+  const endpoint = expectStatus('read a webhook for clean-up', current, 200);
+  expectStatus('delete a webhook for clean-up', await world.api.delete(`/webhooks/${id}`, undefined, { token: tenant.ownerToken, headers: ifMatch(endpoint.version) }), 204);
+}
+
+/** A tenant-scoped webhook route: one endpoint of ours, removed again after the call. */
+async function withWebhook(cell: Cell, rest: (endpoint: WebhookEndpointDto) => Omit<Prepared, 'params' | 'ourIds' | 'cleanup'> = () => ({}), enabled = false): Promise<Prepared> {
+  const { world } = cell;
+  const endpoint = await createWebhook(world, world.ours, enabled);
+  return { ...rest(endpoint), params: { id: endpoint.id }, ourIds: [endpoint.id], cleanup: () => disposeWebhook(world, world.ours, endpoint.id) };
 }
 
 /**
@@ -495,6 +522,56 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     success: 200,
     verify: (reply) => expect(reply.body).toMatchObject({ ok: true, firstBadSeq: null }),
   },
+
+  'GET /activity/export': {
+    success: 200,
+    prepare: () => ({ query: 'format=ndjson' }),
+    verify: (reply, cell) => {
+      const lines = String(reply.body).trim().split('\n').map((line) => JSON.parse(line) as { seq: number; accountId: string });
+      expect(lines[0]).toMatchObject({ seq: 1, accountId: cell.own.accountId });
+    },
+  },
+
+  // ---- audit streaming: webhooks (account.manage) ----
+  'GET /webhooks': {
+    success: 200,
+    verify: (reply) => expect(Array.isArray((reply.body as { items: unknown[] }).items)).toBe(true),
+  },
+
+  'POST /webhooks': {
+    success: 201,
+    prepare: ({ world, own }) => ({
+      body: { url: 'https://93.184.215.14/matrix', enabled: false },
+      cleanup: async (reply) => {
+        if (reply.status === 201) await disposeWebhook(world, own, (reply.body as WebhookEndpointDto).id);
+      },
+    }),
+    verify: (reply) => expect((reply.body as { secret: string }).secret).toMatch(/^whsec_/),
+  },
+
+  'GET /webhooks/:id': { success: 200, tenantScoped: true, prepare: (cell) => withWebhook(cell) },
+
+  'PATCH /webhooks/:id': {
+    success: 200,
+    tenantScoped: true,
+    prepare: (cell) => withWebhook(cell, (endpoint) => ({ body: { description: 'Changed by the matrix' }, headers: ifMatch(endpoint.version) })),
+  },
+
+  'DELETE /webhooks/:id': {
+    success: 204,
+    tenantScoped: true,
+    prepare: (cell) => withWebhook(cell, (endpoint) => ({ headers: ifMatch(endpoint.version) })),
+  },
+
+  'POST /webhooks/:id/rotate-secret': {
+    success: 200,
+    tenantScoped: true,
+    prepare: (cell) => withWebhook(cell, (endpoint) => ({ headers: ifMatch(endpoint.version) })),
+  },
+
+  'POST /webhooks/:id/retry': { success: 200, tenantScoped: true, prepare: (cell) => withWebhook(cell, () => ({}), true) },
+
+  'GET /webhooks/:id/deliveries': { success: 200, tenantScoped: true, prepare: (cell) => withWebhook(cell) },
 
   // ---- single sign-on (the matrix app has no provider configured) ----
   'GET /auth/sso/providers': {
