@@ -8,7 +8,15 @@ import { activityHash, type ChainedEntry } from '@rolecall/contracts/activity-ch
 import type { ActivityExportLine } from '@rolecall/contracts';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -41,9 +49,15 @@ async function bulkAppend(account: SignedUp, count: number): Promise<void> {
   const db = app.app.get(Database);
   const postgres = app.database === 'postgres';
   const ROWS = postgres ? 10_000 : 1000;
-  const COLUMNS = 'id, account_id, seq, at, actor_member_id, actor_email, actor_kind, actor_name, action, target_type, target_id, target_label, changes, ip, user_agent, prev_hash, hash';
+  const COLUMNS =
+    'id, account_id, seq, at, actor_member_id, actor_email, actor_kind, actor_name, action, target_type, target_id, target_label, changes, ip, user_agent, prev_hash, hash';
   await db.transaction(async (tx) => {
-    const [head] = (await tx.manager.query(postgres ? 'SELECT activity_seq, activity_hash FROM accounts WHERE id = $1' : 'SELECT activity_seq, activity_hash FROM accounts WHERE id = ?', [account.account.id])) as {
+    const [head] = (await tx.manager.query(
+      postgres
+        ? 'SELECT activity_seq, activity_hash FROM accounts WHERE id = $1'
+        : 'SELECT activity_seq, activity_hash FROM accounts WHERE id = ?',
+      [account.account.id],
+    )) as {
       activity_seq: number;
       activity_hash: string;
     }[];
@@ -72,23 +86,72 @@ async function bulkAppend(account: SignedUp, count: number): Promise<void> {
           userAgent: 'bulk/1.0',
         };
         const hash = activityHash(prevHash, entry);
-        params.push(randomUUID(), entry.accountId, seq, entry.at, entry.actorMemberId, entry.actorEmail, entry.actorKind, entry.actorName, entry.action, entry.targetType, entry.targetId, entry.targetLabel, JSON.stringify(entry.changes), entry.ip, entry.userAgent, prevHash, hash);
+        params.push(
+          randomUUID(),
+          entry.accountId,
+          seq,
+          entry.at,
+          entry.actorMemberId,
+          entry.actorEmail,
+          entry.actorKind,
+          entry.actorName,
+          entry.action,
+          entry.targetType,
+          entry.targetId,
+          entry.targetLabel,
+          JSON.stringify(entry.changes),
+          entry.ip,
+          entry.userAgent,
+          prevHash,
+          hash,
+        );
         prevHash = hash;
       }
       if (postgres) {
         // One array per column (unnest): one statement of 17 parameters per page instead of 17 per row.
         const columns = Array.from({ length: 17 }, (_, c) => params.filter((_, k) => k % 17 === c));
-        const types = ['varchar', 'varchar', 'int', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'text', 'varchar', 'varchar', 'varchar', 'varchar'];
-        await tx.manager.query(`INSERT INTO activity (${COLUMNS}) SELECT * FROM unnest(${types.map((type, c) => `$${c + 1}::${type}[]`).join(', ')})`, columns);
-      }
-      else {
+        const types = [
+          'varchar',
+          'varchar',
+          'int',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+          'text',
+          'varchar',
+          'varchar',
+          'varchar',
+          'varchar',
+        ];
+        await tx.manager.query(
+          `INSERT INTO activity (${COLUMNS}) SELECT * FROM unnest(${types.map((type, c) => `$${c + 1}::${type}[]`).join(', ')})`,
+          columns,
+        );
+      } else {
         // better-sqlite3 itself (the transaction's one connection): a prepared row insert is ~10x faster than TypeORM's query().
-        const handle = (db.dataSource.driver as unknown as { databaseConnection: { prepare(sql: string): { run(...values: unknown[]): unknown } } }).databaseConnection;
-        const insert = handle.prepare(`INSERT INTO activity (${COLUMNS}) VALUES (${Array.from({ length: 17 }, () => '?').join(', ')})`);
+        const handle = (
+          db.dataSource.driver as unknown as {
+            databaseConnection: { prepare(sql: string): { run(...values: unknown[]): unknown } };
+          }
+        ).databaseConnection;
+        const insert = handle.prepare(
+          `INSERT INTO activity (${COLUMNS}) VALUES (${Array.from({ length: 17 }, () => '?').join(', ')})`,
+        );
         for (let r = 0; r < params.length; r += 17) insert.run(...params.slice(r, r + 17));
       }
     }
-    await tx.manager.query(postgres ? 'UPDATE accounts SET activity_seq = $1, activity_hash = $2 WHERE id = $3' : 'UPDATE accounts SET activity_seq = ?, activity_hash = ? WHERE id = ?', [seq, prevHash, account.account.id]);
+    await tx.manager.query(
+      postgres
+        ? 'UPDATE accounts SET activity_seq = $1, activity_hash = $2 WHERE id = $3'
+        : 'UPDATE accounts SET activity_seq = ?, activity_hash = ? WHERE id = ?',
+      [seq, prevHash, account.account.id],
+    );
   });
 }
 
@@ -118,12 +181,22 @@ async function download(token: string, query: string, name: string): Promise<Dow
   }, 250);
   const started = performance.now();
   try {
-    const response = await fetch(`${app.url}/api/v1/activity/export?${query}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${app.url}/api/v1/activity/export?${query}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (response.body) await pipeline(Readable.fromWeb(response.body as WebReadableStream), createWriteStream(file));
     else writeFileSync(file, '');
     const ms = Math.round(performance.now() - started);
     const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
-    return { file, status: response.status, headers: response.headers, ms, bytes: statSync(file).size, heapMb: mb(peakHeap - before.heapUsed), rssMb: mb(peakRss - before.rss) };
+    return {
+      file,
+      status: response.status,
+      headers: response.headers,
+      ms,
+      bytes: statSync(file).size,
+      heapMb: mb(peakHeap - before.heapUsed),
+      rssMb: mb(peakRss - before.rss),
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -133,7 +206,8 @@ async function download(token: string, query: string, name: string): Promise<Dow
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const verifyFile = (file: string, options: { complete?: boolean } = {}) => verifyExport(createReadStream(file), options);
+const verifyFile = (file: string, options: { complete?: boolean } = {}) =>
+  verifyExport(createReadStream(file), options);
 
 beforeAll(async () => {
   app = await startApp();
@@ -143,7 +217,9 @@ beforeAll(async () => {
   const started = performance.now();
   await bulkAppend(big, ENTRIES);
   await bulkAppend(small, SMALL);
-  console.log(`[activity export] wrote ${ENTRIES + SMALL} chained entries in ${Math.round(performance.now() - started)} ms (${app.database})`);
+  console.log(
+    `[activity export] wrote ${ENTRIES + SMALL} chained entries in ${Math.round(performance.now() - started)} ms (${app.database})`,
+  );
   // The inserts held the event loop: let the server close the keep-alive sockets that idled meanwhile
   // before a client reuses one (a reused socket the server is closing answers ECONNRESET).
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -162,7 +238,9 @@ describe('GET /activity/export', () => {
     const many = await download(big.token, 'format=ndjson', 'big.ndjson');
     expect(many.status).toBe(200);
     expect(many.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
-    expect(many.headers.get('content-disposition')).toMatch(/^attachment; filename="activity-\d{4}-\d{2}-\d{2}\.ndjson"$/);
+    expect(many.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="activity-\d{4}-\d{2}-\d{2}\.ndjson"$/,
+    );
     expect(many.headers.get('x-activity-head-seq')).toBe(String(head));
     console.log(
       `[activity export] ${app.database}: ${SMALL + 1} entries ${(few.bytes / 1e6).toFixed(1)} MB in ${few.ms} ms, peak heap +${few.heapMb} MB, rss +${few.rssMb} MB; ` +
@@ -176,22 +254,46 @@ describe('GET /activity/export', () => {
 
     // The verify tool itself, as `npm run verify-export -- big.ndjson --complete` runs it.
     const verified = spawnSync(process.execPath, [CLI, many.file, '--complete'], { encoding: 'utf8' });
-    expect(verified.stdout.trim()).toBe(`OK: ${head} entries, seq 1–${head}, the chain is complete from its first entry`);
+    expect(verified.stdout.trim()).toBe(
+      `OK: ${head} entries, seq 1–${head}, the chain is complete from its first entry`,
+    );
     expect(verified.status).toBe(0);
     const first = JSON.parse(readFileSync(many.file, 'utf8').slice(0, 4000).split('\n')[0]!) as ActivityExportLine;
     expect(first).toMatchObject({ seq: 1, action: 'account.created', prevHash: '', accountId: big.account.id });
-    expect(Object.keys(first)).toEqual(['accountId', 'seq', 'at', 'actorMemberId', 'actorEmail', 'actorKind', 'actorName', 'action', 'targetType', 'targetId', 'targetLabel', 'changes', 'ip', 'userAgent', 'prevHash', 'hash']);
+    expect(Object.keys(first)).toEqual([
+      'accountId',
+      'seq',
+      'at',
+      'actorMemberId',
+      'actorEmail',
+      'actorKind',
+      'actorName',
+      'action',
+      'targetType',
+      'targetId',
+      'targetLabel',
+      'changes',
+      'ip',
+      'userAgent',
+      'prevHash',
+      'hash',
+    ]);
   });
 
   it('exports the filters of GET /activity; a filtered export verifies entry by entry and reports its gaps', async () => {
     const filtered = await download(small.token, 'format=ndjson&action=user.role_changed', 'filtered.ndjson');
     expect(filtered.status).toBe(200);
-    const lines = readFileSync(filtered.file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as ActivityExportLine);
+    const lines = readFileSync(filtered.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ActivityExportLine);
     expect(lines.length).toBe(Math.floor((SMALL + 1) / 3));
     expect(new Set(lines.map((l) => l.action))).toEqual(new Set(['user.role_changed']));
     const result = await verifyFile(filtered.file);
     expect(result).toMatchObject({ ok: true, count: lines.length, fromStart: false });
-    expect(describeResult(result)).toMatch(/^OK: \d+ entries \(seq 3–\d+\), each matches its own hash; the chain has \d+ gaps/);
+    expect(describeResult(result)).toMatch(
+      /^OK: \d+ entries \(seq 3–\d+\), each matches its own hash; the chain has \d+ gaps/,
+    );
     expect((await verifyFile(filtered.file, { complete: true })).ok).toBe(false);
 
     const bad = await api.get('/activity/export?format=xml', { token: small.token });
@@ -204,7 +306,9 @@ describe('GET /activity/export', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = readFileSync(csv.file, 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('accountId,seq,at,actorMemberId,actorEmail,actorKind,actorName,action,targetType,targetId,targetLabel,changes,ip,userAgent,prevHash,hash');
+    expect(rows[0]).toBe(
+      'accountId,seq,at,actorMemberId,actorEmail,actorKind,actorName,action,targetType,targetId,targetLabel,changes,ip,userAgent,prevHash,hash',
+    );
     expect(rows).toHaveLength(SMALL + 2);
     expect(rows[2]).toContain('"Acme, ""quoted"""');
   });

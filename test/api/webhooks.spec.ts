@@ -6,7 +6,15 @@
  * setting off. Real HTTP, SQLite and (with DATABASE_URL) PostgreSQL.
  */
 import { activityHash } from '@rolecall/contracts/activity-chain';
-import type { AccountDto, AuthResultDto, PageDto, WebhookDeliveryDto, WebhookEndpointDto, WebhookPayload, WebhookWithSecretDto } from '@rolecall/contracts';
+import type {
+  AccountDto,
+  AuthResultDto,
+  PageDto,
+  WebhookDeliveryDto,
+  WebhookEndpointDto,
+  WebhookPayload,
+  WebhookWithSecretDto,
+} from '@rolecall/contracts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
@@ -20,7 +28,15 @@ import { createAccount, ifMatch, invite, PASSWORD, uniqueEmail, type SignedUp } 
 import { client, type Client } from './support/http.js';
 
 /** Short back-off, timeout and lease so the whole file runs in seconds. */
-const FAST: AppConfig['webhooks'] = { ...DEFAULT_WEBHOOK_CONFIG, allowLocal: true, retryBaseMs: 40, retryMaxMs: 200, timeoutMs: 300, pollMs: 50, leaseMs: 2_000 };
+const FAST: AppConfig['webhooks'] = {
+  ...DEFAULT_WEBHOOK_CONFIG,
+  allowLocal: true,
+  retryBaseMs: 40,
+  retryMaxMs: 200,
+  timeoutMs: 300,
+  pollMs: 50,
+  leaseMs: 2_000,
+};
 
 type Answer = 'ok' | 'fail' | 'hang';
 
@@ -86,7 +102,11 @@ async function receiver(): Promise<Receiver> {
   return started;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -114,7 +134,8 @@ async function headSeq(app: TestApp, accountId: string): Promise<number> {
  */
 function expectInOrderAtLeastOnce(received: readonly Received[], first: number, head: number, secret: string): void {
   const seqs = received.map((r) => r.seq);
-  for (let i = 1; i < seqs.length; i++) expect(seqs[i]!, `request ${i} went back in seq`).toBeGreaterThanOrEqual(seqs[i - 1]!);
+  for (let i = 1; i < seqs.length; i++)
+    expect(seqs[i]!, `request ${i} went back in seq`).toBeGreaterThanOrEqual(seqs[i - 1]!);
   const acknowledged = [...new Set(received.filter((r) => r.answer === 'ok').map((r) => r.seq))];
   expect(acknowledged).toEqual(Array.from({ length: head - first + 1 }, (_, i) => first + i));
   const idOf = new Map<number, string>();
@@ -124,7 +145,8 @@ function expectInOrderAtLeastOnce(received: readonly Received[], first: number, 
     if (idOf.has(request.seq)) expect(id, `seq ${request.seq} kept its webhook-id`).toBe(idOf.get(request.seq));
     idOf.set(request.seq, id);
     const timestamp = Number(request.headers['webhook-timestamp']);
-    if (Math.abs(timestamp - Date.now() / 1000) < 300) expect(() => webhook.verify(request.body, request.headers)).not.toThrow();
+    if (Math.abs(timestamp - Date.now() / 1000) < 300)
+      expect(() => webhook.verify(request.body, request.headers)).not.toThrow();
     // Signed at the app's clock, which a test moved a day ahead: the same signature, minus the freshness check.
     else expect(request.headers['webhook-signature']).toBe(webhook.sign(id, new Date(timestamp * 1000), request.body));
   }
@@ -151,9 +173,18 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
 
   it('creates an endpoint with its secret shown once, validates input, and guards changes with If-Match', async () => {
     const target = await receiver();
-    const created = await createEndpoint(`${target.url}/hook`, { description: 'SIEM', events: ['user.*', 'role.updated'] });
+    const created = await createEndpoint(`${target.url}/hook`, {
+      description: 'SIEM',
+      events: ['user.*', 'role.updated'],
+    });
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(created).toMatchObject({ url: `${target.url}/hook`, events: ['user.*', 'role.updated'], enabled: true, status: 'active', version: 1 });
+    expect(created).toMatchObject({
+      url: `${target.url}/hook`,
+      events: ['user.*', 'role.updated'],
+      enabled: true,
+      status: 'active',
+      version: 1,
+    });
     const read = await api.get<WebhookEndpointDto>(`/webhooks/${created.id}`, { token: owner.token });
     expect(read.status).toBe(200);
     expect(read.headers.get('etag')).toBe('"1"');
@@ -163,11 +194,22 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
 
     const bad = await api.post('/webhooks', { url: 'not a url', events: ['User Invited'] }, { token: owner.token });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: { url: expect.any(Array), 'events.0': expect.any(Array) } } } });
+    expect(bad.body).toMatchObject({
+      error: {
+        code: 'VALIDATION_FAILED',
+        details: { fields: { url: expect.any(Array), 'events.0': expect.any(Array) } },
+      },
+    });
     expect((await api.patch(`/webhooks/${created.id}`, { enabled: false }, { token: owner.token })).status).toBe(428);
-    const stale = await api.patch(`/webhooks/${created.id}`, { enabled: false }, { token: owner.token, headers: ifMatch(7) });
+    const stale = await api.patch(
+      `/webhooks/${created.id}`,
+      { enabled: false },
+      { token: owner.token, headers: ifMatch(7) },
+    );
     expect(stale.status).toBe(412);
-    expect(stale.body).toMatchObject({ error: { code: 'VERSION_MISMATCH', details: { current: { id: created.id, version: 1 } } } });
+    expect(stale.body).toMatchObject({
+      error: { code: 'VERSION_MISMATCH', details: { current: { id: created.id, version: 1 } } },
+    });
     const deleted = await api.delete(`/webhooks/${created.id}`, undefined, { token: owner.token, headers: ifMatch(1) });
     expect(deleted.status).toBe(204);
     expect((await api.get(`/webhooks/${created.id}`, { token: owner.token })).status).toBe(404);
@@ -191,12 +233,21 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
     expect(payload).toMatchObject({ type: 'account.updated', data: { seq: head, accountId: owner.account.id } });
     expect(activityHash(payload.data.prevHash, payload.data)).toBe(payload.data.hash);
 
-    const log = await api.get<PageDto<WebhookDeliveryDto>>(`/webhooks/${endpoint.id}/deliveries?limit=200`, { token: owner.token });
+    const log = await api.get<PageDto<WebhookDeliveryDto>>(`/webhooks/${endpoint.id}/deliveries?limit=200`, {
+      token: owner.token,
+    });
     expect(log.status).toBe(200);
     const failures = log.body.items.filter((d) => !d.ok);
     expect(failures.filter((d) => d.statusCode === 500)).toHaveLength(3);
-    expect(failures.filter((d) => d.statusCode === null && /Timed out after 300 ms/.test(d.error ?? ''))).toHaveLength(2);
-    expect(log.body.items.filter((d) => d.ok).map((d) => d.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: head - first + 1 }, (_, i) => first + i));
+    expect(failures.filter((d) => d.statusCode === null && /Timed out after 300 ms/.test(d.error ?? ''))).toHaveLength(
+      2,
+    );
+    expect(
+      log.body.items
+        .filter((d) => d.ok)
+        .map((d) => d.seq)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: head - first + 1 }, (_, i) => first + i));
     expect(log.body.items[0]).toMatchObject({ webhookId: `msg_${endpoint.id}_${head}`, ok: true, statusCode: 204 });
     const after = await api.get<WebhookEndpointDto>(`/webhooks/${endpoint.id}`, { token: owner.token });
     expect(after.body).toMatchObject({ status: 'active', failingSince: null, deliveredSeq: head, headSeq: head });
@@ -210,9 +261,17 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
     const head = await headSeq(app, owner.account.id);
     await until('the invitation delivered', () => target.acknowledged().includes(head));
     expect(target.received.map((r) => r.action)).toEqual(['user.invited']);
-    await until('the cursor past the skipped entries', async () => (await api.get<WebhookEndpointDto>(`/webhooks/${endpoint.id}`, { token: owner.token })).body.deliveredSeq === head);
+    await until(
+      'the cursor past the skipped entries',
+      async () =>
+        (await api.get<WebhookEndpointDto>(`/webhooks/${endpoint.id}`, { token: owner.token })).body.deliveredSeq ===
+        head,
+    );
 
-    const rotated = await api.post<WebhookWithSecretDto>(`/webhooks/${endpoint.id}/rotate-secret`, undefined, { token: owner.token, headers: ifMatch(endpoint.version) });
+    const rotated = await api.post<WebhookWithSecretDto>(`/webhooks/${endpoint.id}/rotate-secret`, undefined, {
+      token: owner.token,
+      headers: ifMatch(endpoint.version),
+    });
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).not.toBe(endpoint.secret);
     expect((await invite(api, owner, [uniqueEmail('rotated')])).status).toBe(201);
@@ -229,7 +288,9 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
     const endpoint = await createEndpoint(`${target.url}/down`);
     const first = endpoint.deliveredSeq + 1;
     await until('a failed attempt', () => target.received.length >= 1);
-    const retried = await api.post<WebhookEndpointDto>(`/webhooks/${endpoint.id}/retry`, undefined, { token: owner.token });
+    const retried = await api.post<WebhookEndpointDto>(`/webhooks/${endpoint.id}/retry`, undefined, {
+      token: owner.token,
+    });
     expect(retried.status).toBe(200);
 
     // A day later the receiver still fails: the next failed attempt disables the endpoint.
@@ -254,7 +315,11 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(target.received.length, 'a disabled endpoint is not tried').toBe(attempts);
     target.mode = 'ok';
-    const enabled = await api.patch<WebhookEndpointDto>(`/webhooks/${endpoint.id}`, { enabled: true }, { token, headers: ifMatch(disabled.version) });
+    const enabled = await api.patch<WebhookEndpointDto>(
+      `/webhooks/${endpoint.id}`,
+      { enabled: true },
+      { token, headers: ifMatch(disabled.version) },
+    );
     expect(enabled.status).toBe(200);
     const head = await headSeq(app, owner.account.id);
     await until('everything delivered after enabling', () => target.acknowledged().includes(head));
@@ -279,7 +344,11 @@ describe('durable queue: a restart mid-queue continues from the cursor', () => {
     });
     let api = client(first.url);
     const owner = await createAccount(api, { plan: 'business' });
-    const created = await api.post<WebhookWithSecretDto>('/webhooks', { url: `${target.url}/hook` }, { token: owner.token });
+    const created = await api.post<WebhookWithSecretDto>(
+      '/webhooks',
+      { url: `${target.url}/hook` },
+      { token: owner.token },
+    );
     expect(created.status).toBe(201);
     const start = created.body.deliveredSeq + 1;
     await until('the first delivery', () => target.acknowledged().includes(start));
@@ -329,20 +398,35 @@ describe('SSRF: only https:// to public addresses without the development settin
   ])('refuses %s at creation', async (_what, url, message) => {
     const reply = await api.post('/webhooks', { url }, { token: owner.token });
     expect(reply.status).toBe(400);
-    expect(reply.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', details: { fields: { url: [expect.stringMatching(message)] } } } });
+    expect(reply.body).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', details: { fields: { url: [expect.stringMatching(message)] } } },
+    });
   });
 
   it('checks again at delivery: an endpoint whose address became private is refused without a connection', async () => {
     const target = await receiver();
     // A public address passes creation (paused: nothing is sent to it); then its address "changes".
-    const created = await api.post<WebhookWithSecretDto>('/webhooks', { url: 'https://93.184.215.14/hook', enabled: false }, { token: owner.token });
+    const created = await api.post<WebhookWithSecretDto>(
+      '/webhooks',
+      { url: 'https://93.184.215.14/hook', enabled: false },
+      { token: owner.token },
+    );
     expect(created.status).toBe(201);
     const port = new URL(target.url).port;
-    await query(app, 'UPDATE webhook_endpoints SET url = ? WHERE id = ?', [`https://127.0.0.1:${port}/hook`, created.body.id]);
-    const enabled = await api.patch(`/webhooks/${created.body.id}`, { enabled: true }, { token: owner.token, headers: ifMatch(created.body.version) });
+    await query(app, 'UPDATE webhook_endpoints SET url = ? WHERE id = ?', [
+      `https://127.0.0.1:${port}/hook`,
+      created.body.id,
+    ]);
+    const enabled = await api.patch(
+      `/webhooks/${created.body.id}`,
+      { enabled: true },
+      { token: owner.token, headers: ifMatch(created.body.version) },
+    );
     expect(enabled.status).toBe(200);
     const refused = await until('a refused attempt', async () => {
-      const log = await api.get<PageDto<WebhookDeliveryDto>>(`/webhooks/${created.body.id}/deliveries`, { token: owner.token });
+      const log = await api.get<PageDto<WebhookDeliveryDto>>(`/webhooks/${created.body.id}/deliveries`, {
+        token: owner.token,
+      });
       return log.body.items.find((d) => !d.ok) ?? null;
     });
     expect(refused).toMatchObject({ statusCode: null, error: 'Refused: 127.0.0.1 is not a public address' });

@@ -34,9 +34,22 @@ const received: { body: string; headers: Record<string, string>; ok: boolean }[]
 describe.skipIf(!browserReady)('audit streaming in Chromium', () => {
   beforeAll(async () => {
     ({ app, browser, close } = await startProduct({
-      overrides: { webhooks: { ...DEFAULT_WEBHOOK_CONFIG, allowLocal: true, retryBaseMs: 60_000, retryMaxMs: 60_000, timeoutMs: 500, pollMs: 100 } },
+      overrides: {
+        webhooks: {
+          ...DEFAULT_WEBHOOK_CONFIG,
+          allowLocal: true,
+          retryBaseMs: 60_000,
+          retryMaxMs: 60_000,
+          timeoutMs: 500,
+          pollMs: 100,
+        },
+      },
     }));
-    owner = await createAccount(client(app.url), { plan: 'business', name: 'Olive Owner', accountName: 'Acme Streaming' });
+    owner = await createAccount(client(app.url), {
+      plan: 'business',
+      name: 'Olive Owner',
+      accountName: 'Acme Streaming',
+    });
     receiver = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -77,7 +90,9 @@ describe.skipIf(!browserReady)('audit streaming in Chromium', () => {
       await expect.poll(() => secretBox.count()).toBe(0);
       await page.reload();
       const endpoint = card.getByTestId('webhook-endpoint').first();
-      await expect.poll(() => endpoint.getByTestId('webhook-status').textContent(), { timeout: 10_000 }).toBe('Failing');
+      await expect
+        .poll(() => endpoint.getByTestId('webhook-status').textContent(), { timeout: 10_000 })
+        .toBe('Failing');
       await endpoint.getByRole('button', { name: 'Deliveries' }).click();
       await expect.poll(() => endpoint.getByTestId('webhook-deliveries').textContent()).toContain('HTTP 500');
 
@@ -91,12 +106,22 @@ describe.skipIf(!browserReady)('audit streaming in Chromium', () => {
 
       // A second endpoint that failed for a day (its state written as the worker leaves it).
       failing = true;
-      const second = await client(app.url).post<{ id: string }>('/webhooks', { url: `${receiverUrl}/old`, description: 'Old collector', enabled: false }, { token: owner.token });
+      const second = await client(app.url).post<{ id: string }>(
+        '/webhooks',
+        { url: `${receiverUrl}/old`, description: 'Old collector', enabled: false },
+        { token: owner.token },
+      );
       expect(second.status).toBe(201);
-      await query(app, "UPDATE webhook_endpoints SET disabled_reason = 'failures', last_error = 'HTTP 503', failing_since = ? WHERE id = ?", [new Date(Date.now() - 25 * 3600_000).toISOString(), second.body.id]);
+      await query(
+        app,
+        "UPDATE webhook_endpoints SET disabled_reason = 'failures', last_error = 'HTTP 503', failing_since = ? WHERE id = ?",
+        [new Date(Date.now() - 25 * 3600_000).toISOString(), second.body.id],
+      );
       await page.reload();
       const notice = card.getByTestId('webhook-disabled-notice');
-      await expect.poll(() => notice.textContent()).toMatch(/after a day of failed deliveries \(last error: HTTP 503\)\. Nothing was skipped/);
+      await expect
+        .poll(() => notice.textContent())
+        .toMatch(/after a day of failed deliveries \(last error: HTTP 503\)\. Nothing was skipped/);
       await endpoint.getByRole('button', { name: 'Deliveries' }).click();
       await card.scrollIntoViewIfNeeded();
       mkdirSync(DOCS, { recursive: true });
@@ -105,7 +130,9 @@ describe.skipIf(!browserReady)('audit streaming in Chromium', () => {
 
       const disabled = card.getByTestId('webhook-endpoint').filter({ hasText: 'Old collector' });
       await disabled.getByRole('button', { name: 'Enable' }).click();
-      await expect.poll(() => disabled.getByTestId('webhook-status').textContent(), { timeout: 10_000 }).not.toBe('Disabled');
+      await expect
+        .poll(() => disabled.getByTestId('webhook-status').textContent(), { timeout: 10_000 })
+        .not.toBe('Disabled');
       expect(errors).toEqual([]);
     } finally {
       await context.close();
@@ -120,11 +147,16 @@ describe.skipIf(!browserReady)('audit streaming in Chromium', () => {
       const link = page.getByTestId('export-ndjson');
       expect(await link.getAttribute('href')).toBe('/api/v1/activity/export?format=ndjson');
       await page.getByLabel('Action').selectOption('session.signed_in');
-      await expect.poll(() => link.getAttribute('href')).toBe('/api/v1/activity/export?format=ndjson&action=session.signed_in');
+      await expect
+        .poll(() => link.getAttribute('href'))
+        .toBe('/api/v1/activity/export?format=ndjson&action=session.signed_in');
       const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
       expect(download.suggestedFilename()).toMatch(/^activity-\d{4}-\d{2}-\d{2}\.ndjson$/);
       const path = await download.path();
-      const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { action: string });
+      const lines = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { action: string });
       expect(lines.length).toBeGreaterThanOrEqual(2);
       expect(new Set(lines.map((l) => l.action))).toEqual(new Set(['session.signed_in']));
       const result = await verifyExport(createReadStream(path));

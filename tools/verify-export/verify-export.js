@@ -12,7 +12,9 @@ const complete = args.includes('--complete');
 const named = args.find((arg) => arg !== '--complete');
 const file = named && !named.startsWith('-') ? resolve(process.env.INIT_CWD ?? process.cwd(), named) : named;
 if (file === '--help' || file === '-h') {
-  console.log('Usage: npm run verify-export -- <export.ndjson> [--complete]   (from GET /api/v1/activity/export?format=ndjson)');
+  console.log(
+    'Usage: npm run verify-export -- <export.ndjson> [--complete]   (from GET /api/v1/activity/export?format=ndjson)',
+  );
   process.exit(0);
 }
 if (file && file !== '-' && !existsSync(file)) {
@@ -23,7 +25,9 @@ let verify;
 try {
   verify = await import('./verify.js');
 } catch (error) {
-  console.error(`Cannot load the hash function (@rolecall/contracts/activity-chain): run \`npm run build\` first.\n${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `Cannot load the hash function (@rolecall/contracts/activity-chain): run \`npm run build\` first.\n${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(2);
 }
 const input = !file || file === '-' ? process.stdin : createReadStream(file);

@@ -42,11 +42,15 @@ export async function verifyExport(input, options = {}) {
     }
     const seq = entry?.seq;
     if (!Number.isInteger(seq) || seq < 1 || typeof entry.hash !== 'string' || typeof entry.prevHash !== 'string') {
-      return bad(Number.isInteger(seq) ? seq : null, `line ${lineNo} is not an activity entry (seq, hash and prevHash are required)`);
+      return bad(
+        Number.isInteger(seq) ? seq : null,
+        `line ${lineNo} is not an activity entry (seq, hash and prevHash are required)`,
+      );
     }
     accountId ??= entry.accountId;
     if (entry.accountId !== accountId) return bad(seq, 'the entry belongs to another account');
-    if (activityHash(entry.prevHash, entry) !== entry.hash) return bad(seq, "its hash does not match its content and prevHash (the entry was altered)");
+    if (activityHash(entry.prevHash, entry) !== entry.hash)
+      return bad(seq, 'its hash does not match its content and prevHash (the entry was altered)');
     if (previous === null) {
       firstSeq = seq;
       if (seq === 1 && entry.prevHash !== '') return bad(seq, 'the first entry of a chain must have an empty prevHash');
@@ -58,7 +62,11 @@ export async function verifyExport(input, options = {}) {
     } else if (seq <= previous.seq) {
       return bad(seq, `seq ${seq} comes after seq ${previous.seq} (out of order or repeated)`);
     } else if (seq === previous.seq + 1) {
-      if (entry.prevHash !== previous.hash) return bad(seq, `its prevHash is not the hash of seq ${previous.seq} (an entry was altered, removed or inserted)`);
+      if (entry.prevHash !== previous.hash)
+        return bad(
+          seq,
+          `its prevHash is not the hash of seq ${previous.seq} (an entry was altered, removed or inserted)`,
+        );
     } else {
       if (options.complete) return bad(seq, `seq ${previous.seq + 1}–${seq - 1} are missing (a line was removed)`);
       gaps++;
@@ -73,7 +81,8 @@ export async function verifyExport(input, options = {}) {
 
 /** @param {VerifyResult} result */
 export function describe(result) {
-  if (!result.ok) return `BAD${result.badSeq === null ? '' : ` at seq ${result.badSeq}`}: ${result.reason} (line ${result.line}; ${result.count} entries verified before it)`;
+  if (!result.ok)
+    return `BAD${result.badSeq === null ? '' : ` at seq ${result.badSeq}`}: ${result.reason} (line ${result.line}; ${result.count} entries verified before it)`;
   const range = `seq ${result.firstSeq}–${result.lastSeq}`;
   if (result.gaps === 0) return `OK: ${result.count} entries, ${range}, the chain is complete from its first entry`;
   return (

@@ -13,7 +13,10 @@ import { listActivityQuerySchema } from './schemas.js';
 export const webhookEventPatternSchema = z
   .string()
   .trim()
-  .regex(/^(\*|[a-z_0-9]+\.(\*|[a-z0-9_]+))$/, 'Use an action such as "role.updated", a family such as "user.*", or "*"');
+  .regex(
+    /^(\*|[a-z_0-9]+\.(\*|[a-z0-9_]+))$/,
+    'Use an action such as "role.updated", a family such as "user.*", or "*"',
+  );
 
 export const WEBHOOK_DESCRIPTION_MAX = 280;
 export const WEBHOOK_URL_MAX = 2000;
@@ -25,7 +28,10 @@ const webhookUrlSchema = z
   .max(WEBHOOK_URL_MAX, `Use at most ${WEBHOOK_URL_MAX} characters`)
   .refine((value) => URL.canParse(value), 'Enter a full URL, e.g. https://siem.example.com/rolecall');
 
-const webhookEventsSchema = z.array(webhookEventPatternSchema).min(1, 'Choose at least one action, or leave the filter out to receive everything').max(50);
+const webhookEventsSchema = z
+  .array(webhookEventPatternSchema)
+  .min(1, 'Choose at least one action, or leave the filter out to receive everything')
+  .max(50);
 
 const webhookDescriptionSchema = z
   .string()
@@ -54,7 +60,10 @@ export type UpdateWebhookRequest = z.input<typeof updateWebhookSchema>;
 
 export const listWebhookDeliveriesQuerySchema = z.strictObject({
   /** The `id` of the last delivery seen; the next page is older. */
-  cursor: z.string().regex(/^\d{1,15}$/, 'Invalid cursor').optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, 'Invalid cursor')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

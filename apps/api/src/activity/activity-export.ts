@@ -76,13 +76,18 @@ export class ActivityExport {
 
   async stream(accountId: string, format: 'ndjson' | 'csv', filters: ExportFilters, response: Response): Promise<void> {
     const head = await this.db.read(async (manager) => {
-      const account = await manager.getRepository(AccountEntity).findOne({ select: { id: true, activitySeq: true }, where: { id: accountId } });
+      const account = await manager
+        .getRepository(AccountEntity)
+        .findOne({ select: { id: true, activitySeq: true }, where: { id: accountId } });
       if (!account) throw notFound('Account');
       return account.activitySeq;
     });
     const stamp = new Date().toISOString().slice(0, 10);
     response.status(200);
-    response.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    response.setHeader(
+      'Content-Type',
+      format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    );
     response.setHeader('Content-Disposition', `attachment; filename="activity-${stamp}.${format}"`);
     response.setHeader('Cache-Control', 'no-store');
     response.setHeader('X-Activity-Head-Seq', String(head));
@@ -103,7 +108,10 @@ export class ActivityExport {
         const chunk =
           format === 'csv'
             ? stringify(
-                lines.map((line) => ({ ...line, changes: line.changes === null ? null : JSON.stringify(line.changes) })),
+                lines.map((line) => ({
+                  ...line,
+                  changes: line.changes === null ? null : JSON.stringify(line.changes),
+                })),
                 { columns: [...EXPORT_COLUMNS] },
               )
             : lines.map((line) => `${JSON.stringify(line)}\n`).join('');

@@ -24,7 +24,8 @@ const LOCAL_RANGES = new Set(['loopback', 'private', 'uniqueLocal']);
 export function addressAllowed(address: string, allowLocal: boolean): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   const range = parsed.range();
   return range === 'unicast' || (allowLocal && LOCAL_RANGES.has(range));
 }
@@ -43,7 +44,10 @@ export function checkUrl(raw: string, allowLocal: boolean): URL {
   if (url.protocol !== 'https:' && !(allowLocal && url.protocol === 'http:')) {
     throw new TargetRefused(allowLocal ? 'Use an https:// or http:// URL' : 'Use an https:// URL');
   }
-  if (url.username || url.password) throw new TargetRefused('Leave credentials out of the URL (they would be logged); put a token in the path or query instead');
+  if (url.username || url.password)
+    throw new TargetRefused(
+      'Leave credentials out of the URL (they would be logged); put a token in the path or query instead',
+    );
   if (!url.hostname) throw new TargetRefused('The URL has no host');
   return url;
 }
@@ -63,14 +67,18 @@ export async function resolveTarget(raw: string, allowLocal: boolean): Promise<R
     try {
       addresses = await lookup(host, { all: true, verbatim: true });
     } catch (error) {
-      throw new TargetRefused(`The host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'DNS error'})`);
+      throw new TargetRefused(
+        `The host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'DNS error'})`,
+      );
     }
   }
   if (addresses.length === 0) throw new TargetRefused(`The host ${host} does not resolve`);
   const refused = addresses.find((entry) => !addressAllowed(entry.address, allowLocal));
   if (refused) {
     throw new TargetRefused(
-      literal ? `${host} is not a public address` : `The host ${host} resolves to ${refused.address}, which is not a public address`,
+      literal
+        ? `${host} is not a public address`
+        : `The host ${host} resolves to ${refused.address}, which is not a public address`,
     );
   }
   const first = addresses[0]!;
@@ -90,10 +98,18 @@ export interface PostResult {
  * redirect is followed (a 3xx is a failure), the whole attempt is bounded by `timeoutMs`, and the
  * answer's body is not read (the connection is closed once the status line and headers are in).
  */
-export function postTo(target: ResolvedTarget, headers: Record<string, string>, body: string, timeoutMs: number): Promise<PostResult> {
+export function postTo(
+  target: ResolvedTarget,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<PostResult> {
   const started = performance.now();
   const pinned: LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: target.address, family: target.family }]);
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
+        { address: target.address, family: target.family },
+      ]);
     else callback(null, target.address, target.family);
   };
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;

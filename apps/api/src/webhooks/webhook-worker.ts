@@ -111,7 +111,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.lastError = null;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (message !== this.lastError && !this.stopped) this.logger.warn(`Webhook delivery round failed (retrying): ${message}`);
+      if (message !== this.lastError && !this.stopped)
+        this.logger.warn(`Webhook delivery round failed (retrying): ${message}`);
       this.lastError = message;
     }
   }
@@ -135,7 +136,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const rows = await query.getMany();
       if (rows.length === 0) return [];
       const leasedUntil = new Date(now.getTime() + this.settings.leaseMs).toISOString();
-      await tx.manager.getRepository(WebhookEndpointEntity).update({ id: In(rows.map((row) => row.id)) }, { leasedUntil, leaseOwner: this.node });
+      await tx.manager
+        .getRepository(WebhookEndpointEntity)
+        .update({ id: In(rows.map((row) => row.id)) }, { leasedUntil, leaseOwner: this.node });
       return rows;
     });
   }
@@ -150,7 +153,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     for (;;) {
       if (this.stopped) break;
       // The endpoint as it is now (URL, filter, secret may have changed), if still ours.
-      const endpoint = await this.db.read((manager) => manager.getRepository(WebhookEndpointEntity).findOneBy({ id: claimed.id }));
+      const endpoint = await this.db.read((manager) =>
+        manager.getRepository(WebhookEndpointEntity).findOneBy({ id: claimed.id }),
+      );
       if (!endpoint || !endpoint.enabled || endpoint.leaseOwner !== this.node) return;
       const entries = await this.db.read((manager) =>
         manager
@@ -186,7 +191,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     await this.db.transaction((tx) =>
       tx.manager
         .getRepository(WebhookEndpointEntity)
-        .update({ id: claimed.id, leaseOwner: this.node }, { ...(moved ? { cursorSeq: cursor } : {}), leasedUntil: null, leaseOwner: null }),
+        .update(
+          { id: claimed.id, leaseOwner: this.node },
+          { ...(moved ? { cursorSeq: cursor } : {}), leasedUntil: null, leaseOwner: null },
+        ),
     );
   }
 
@@ -209,7 +217,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       };
       return await postTo(target, headers, body, this.settings.timeoutMs);
     } catch (error) {
-      const message = error instanceof TargetRefused ? `Refused: ${error.message}` : error instanceof Error ? error.message : String(error);
+      const message =
+        error instanceof TargetRefused
+          ? `Refused: ${error.message}`
+          : error instanceof Error
+            ? error.message
+            : String(error);
       return { statusCode: null, error: message.slice(0, 300), durationMs: Math.round(performance.now() - started) };
     }
   }
@@ -224,12 +237,29 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         .getRepository(WebhookEndpointEntity)
         .update(
           { id: endpoint.id, leaseOwner: this.node },
-          { cursorSeq: entry.seq, failures: 0, failingSince: null, lastError: null, lastSuccessAt: at, nextAttemptAt: at, leasedUntil },
+          {
+            cursorSeq: entry.seq,
+            failures: 0,
+            failingSince: null,
+            lastError: null,
+            lastSuccessAt: at,
+            nextAttemptAt: at,
+            leasedUntil,
+          },
         );
       if (!moved.affected) return false;
       await tx.manager
         .getRepository(WebhookDeliveryEntity)
-        .insert({ endpointId: endpoint.id, seq: entry.seq, action: entry.action, at, ok: true, statusCode: result.statusCode, error: null, durationMs: result.durationMs });
+        .insert({
+          endpointId: endpoint.id,
+          seq: entry.seq,
+          action: entry.action,
+          at,
+          ok: true,
+          statusCode: result.statusCode,
+          error: null,
+          durationMs: result.durationMs,
+        });
       return true;
     });
   }
@@ -238,12 +268,19 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
    * Logs the failed attempt, schedules the next one with back-off, and lets go of the endpoint; after
    * a day of failures without a success, disables it with a `webhook.disabled` entry.
    */
-  private async recordFailure(endpoint: WebhookEndpointEntity, entry: ActivityEntity, result: PostResult, skippedTo: number | null): Promise<void> {
+  private async recordFailure(
+    endpoint: WebhookEndpointEntity,
+    entry: ActivityEntity,
+    result: PostResult,
+    skippedTo: number | null,
+  ): Promise<void> {
     const now = this.clock.now();
     const at = now.toISOString();
     const failures = endpoint.failures + 1;
     const failingSince = endpoint.failingSince ?? at;
-    const delay = Math.min(this.settings.retryMaxMs, this.settings.retryBaseMs * 2 ** Math.min(failures - 1, 30)) * (0.8 + Math.random() * 0.4);
+    const delay =
+      Math.min(this.settings.retryMaxMs, this.settings.retryBaseMs * 2 ** Math.min(failures - 1, 30)) *
+      (0.8 + Math.random() * 0.4);
     const error = result.error ?? `HTTP ${result.statusCode}`;
     const giveUp = now.getTime() - Date.parse(failingSince) >= this.settings.disableAfterMs;
     await this.db.transaction(async (tx) => {
@@ -262,7 +299,16 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (!updated.affected) return;
       await tx.manager
         .getRepository(WebhookDeliveryEntity)
-        .insert({ endpointId: endpoint.id, seq: entry.seq, action: entry.action, at, ok: false, statusCode: result.statusCode, error: error.slice(0, 300), durationMs: result.durationMs });
+        .insert({
+          endpointId: endpoint.id,
+          seq: entry.seq,
+          action: entry.action,
+          at,
+          ok: false,
+          statusCode: result.statusCode,
+          error: error.slice(0, 300),
+          durationMs: result.durationMs,
+        });
     });
     if (giveUp) await this.disable(endpoint.id, failingSince, error);
   }
@@ -281,7 +327,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       await log({
         action: 'webhook.disabled',
         target: { type: 'webhook', id, label: urlForLog(current.url) },
-        changes: { enabled: { before: true, after: false }, failingSince, lastError: error.slice(0, 300), undeliveredAfterSeq: current.cursorSeq },
+        changes: {
+          enabled: { before: true, after: false },
+          failingSince,
+          lastError: error.slice(0, 300),
+          undeliveredAfterSeq: current.cursorSeq,
+        },
       });
     });
     this.logger.warn(`Webhook ${urlForLog(endpoint.url)} disabled after failing since ${failingSince}: ${error}`);
@@ -291,7 +342,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async prune(): Promise<void> {
     const before = new Date(this.clock.now().getTime() - this.settings.keepDeliveriesMs).toISOString();
     await this.db.transaction((tx) =>
-      tx.manager.getRepository(WebhookDeliveryEntity).createQueryBuilder().delete().where('at < :before', { before }).execute(),
+      tx.manager
+        .getRepository(WebhookDeliveryEntity)
+        .createQueryBuilder()
+        .delete()
+        .where('at < :before', { before })
+        .execute(),
     );
   }
 }

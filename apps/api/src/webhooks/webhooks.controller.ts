@@ -36,34 +36,57 @@ export class WebhooksController {
   @Post()
   @Requires('account.manage')
   @ApiJsonBody(createWebhookSchema, 'Add an endpoint; the answer shows its signing secret once')
-  create(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Body({ schema: createWebhookSchema }) body: CreateWebhookRequest): Promise<WebhookWithSecretDto> {
+  create(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Body({ schema: createWebhookSchema }) body: CreateWebhookRequest,
+  ): Promise<WebhookWithSecretDto> {
     return this.webhooks.create(auth, actor, body);
   }
 
   @Get(':id')
   @Requires('account.manage')
-  get(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<WebhookEndpointDto> {
+  get(
+    @Auth() auth: RequestAuth,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<WebhookEndpointDto> {
     return this.webhooks.get(auth, params.id);
   }
 
   @Patch(':id')
   @Requires('account.manage')
   @ApiJsonBody(updateWebhookSchema, 'Change the URL, filter, description, or enable/disable (If-Match required)')
-  update(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number, @Body({ schema: updateWebhookSchema }) body: UpdateWebhookRequest): Promise<WebhookEndpointDto> {
+  update(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+    @Body({ schema: updateWebhookSchema }) body: UpdateWebhookRequest,
+  ): Promise<WebhookEndpointDto> {
     return this.webhooks.update(auth, actor, params.id, ifMatch, body);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @Requires('account.manage')
-  remove(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+  remove(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<void> {
     return this.webhooks.remove(auth, actor, params.id, ifMatch);
   }
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @Requires('account.manage')
-  rotateSecret(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<WebhookWithSecretDto> {
+  rotateSecret(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<WebhookWithSecretDto> {
     return this.webhooks.rotateSecret(auth, actor, params.id, ifMatch);
   }
 
@@ -71,13 +94,21 @@ export class WebhooksController {
   @Post(':id/retry')
   @HttpCode(200)
   @Requires('account.manage')
-  retry(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<WebhookEndpointDto> {
+  retry(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<WebhookEndpointDto> {
     return this.webhooks.retryNow(auth, actor, params.id);
   }
 
   @Get(':id/deliveries')
   @Requires('account.manage')
-  deliveries(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }, @Query({ schema: listWebhookDeliveriesQuerySchema }) query: z.output<typeof listWebhookDeliveriesQuerySchema>): Promise<PageDto<WebhookDeliveryDto>> {
+  deliveries(
+    @Auth() auth: RequestAuth,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @Query({ schema: listWebhookDeliveriesQuerySchema }) query: z.output<typeof listWebhookDeliveriesQuerySchema>,
+  ): Promise<PageDto<WebhookDeliveryDto>> {
     return this.webhooks.deliveries(auth, params.id, query);
   }
 }

@@ -47,7 +47,10 @@ export function webhookMessageId(endpointId: string, seq: number): string {
 /** Whether an action passes an endpoint's filter (`*`, `user.*`, `role.updated`; null = all). */
 export function actionMatches(events: readonly string[] | null, action: string): boolean {
   if (!events) return true;
-  return events.some((pattern) => pattern === '*' || pattern === action || (pattern.endsWith('.*') && action.startsWith(pattern.slice(0, -1))));
+  return events.some(
+    (pattern) =>
+      pattern === '*' || pattern === action || (pattern.endsWith('.*') && action.startsWith(pattern.slice(0, -1))),
+  );
 }
 
 /** A URL as the activity log shows it: without its query and fragment (they often carry a token). */

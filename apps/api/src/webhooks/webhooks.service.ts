@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CreateWebhookRequest, PageDto, UpdateWebhookRequest, WebhookDeliveryDto, WebhookEndpointDto, WebhookWithSecretDto } from '@rolecall/contracts';
+import type {
+  CreateWebhookRequest,
+  PageDto,
+  UpdateWebhookRequest,
+  WebhookDeliveryDto,
+  WebhookEndpointDto,
+  WebhookWithSecretDto,
+} from '@rolecall/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
@@ -41,7 +48,9 @@ export class WebhooksService {
   async list(auth: RequestAuth): Promise<WebhookEndpointDto[]> {
     return this.db.read(async (manager) => {
       const head = await this.headSeq(manager, auth.account.id);
-      const endpoints = await manager.getRepository(WebhookEndpointEntity).find({ where: { accountId: auth.account.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+      const endpoints = await manager
+        .getRepository(WebhookEndpointEntity)
+        .find({ where: { accountId: auth.account.id }, order: { createdAt: 'ASC', id: 'ASC' } });
       return endpoints.map((endpoint) => toWebhookDto(endpoint, head));
     });
   }
@@ -60,7 +69,10 @@ export class WebhooksService {
     const result = await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const repository = tx.manager.getRepository(WebhookEndpointEntity);
       const count = await repository.countBy({ accountId: account.id });
-      if (count >= MAX_ENDPOINTS) throw new DomainError('CONFLICT', `An account has at most ${MAX_ENDPOINTS} webhook endpoints`, { limit: MAX_ENDPOINTS });
+      if (count >= MAX_ENDPOINTS)
+        throw new DomainError('CONFLICT', `An account has at most ${MAX_ENDPOINTS} webhook endpoints`, {
+          limit: MAX_ENDPOINTS,
+        });
       const id = randomUUID();
       const now = this.clock.now().toISOString();
       const enabled = body.enabled ?? true;
@@ -91,7 +103,11 @@ export class WebhooksService {
       await log({
         action: 'webhook.created',
         target: { type: 'webhook', id, label: urlForLog(endpoint.url) },
-        changes: { url: { after: urlForLog(endpoint.url) }, events: { after: endpoint.events }, enabled: { after: enabled } },
+        changes: {
+          url: { after: urlForLog(endpoint.url) },
+          events: { after: endpoint.events },
+          enabled: { after: enabled },
+        },
       });
       return { ...toWebhookDto(endpoint, account.activitySeq), secret };
     });
@@ -99,7 +115,13 @@ export class WebhooksService {
     return result;
   }
 
-  async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, body: UpdateWebhookRequest): Promise<WebhookEndpointDto> {
+  async update(
+    auth: RequestAuth,
+    actor: Actor,
+    id: string,
+    ifMatch: number,
+    body: UpdateWebhookRequest,
+  ): Promise<WebhookEndpointDto> {
     if (body.url !== undefined) await this.checkUrl(body.url);
     const result = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
@@ -123,13 +145,23 @@ export class WebhooksService {
         endpoint.enabled = body.enabled;
         if (body.enabled) {
           // Starts again from where delivery stopped: nothing is skipped, the back-off starts over.
-          Object.assign(endpoint, { disabledReason: null, disabledAt: null, failures: 0, failingSince: null, nextAttemptAt: now });
+          Object.assign(endpoint, {
+            disabledReason: null,
+            disabledAt: null,
+            failures: 0,
+            failingSince: null,
+            nextAttemptAt: now,
+          });
         } else Object.assign(endpoint, { disabledReason: 'manual', disabledAt: now });
       }
       if (Object.keys(changes).length === 0) return toWebhookDto(endpoint, account.activitySeq);
       endpoint.version += 1;
       await this.save(tx.manager, endpoint);
-      await log({ action: 'webhook.updated', target: { type: 'webhook', id, label: urlForLog(endpoint.url) }, changes });
+      await log({
+        action: 'webhook.updated',
+        target: { type: 'webhook', id, label: urlForLog(endpoint.url) },
+        changes,
+      });
       return toWebhookDto(endpoint, account.activitySeq);
     });
     this.worker.nudge();
@@ -141,7 +173,11 @@ export class WebhooksService {
       const endpoint = await this.forChange(context, id, ifMatch);
       await context.tx.manager.getRepository(WebhookDeliveryEntity).delete({ endpointId: id });
       await context.tx.manager.getRepository(WebhookEndpointEntity).delete({ id });
-      await context.log({ action: 'webhook.deleted', target: { type: 'webhook', id, label: urlForLog(endpoint.url) }, changes: { url: { before: urlForLog(endpoint.url), after: null } } });
+      await context.log({
+        action: 'webhook.deleted',
+        target: { type: 'webhook', id, label: urlForLog(endpoint.url) },
+        changes: { url: { before: urlForLog(endpoint.url), after: null } },
+      });
     });
   }
 
@@ -153,7 +189,10 @@ export class WebhooksService {
       endpoint.secretSealed = this.secrets.seal(secret, id);
       endpoint.version += 1;
       await this.save(context.tx.manager, endpoint);
-      await context.log({ action: 'webhook.secret_rotated', target: { type: 'webhook', id, label: urlForLog(endpoint.url) } });
+      await context.log({
+        action: 'webhook.secret_rotated',
+        target: { type: 'webhook', id, label: urlForLog(endpoint.url) },
+      });
       return { ...toWebhookDto(endpoint, context.account.activitySeq), secret };
     });
   }
@@ -163,7 +202,11 @@ export class WebhooksService {
     const result = await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const endpoint = await tx.manager.getRepository(WebhookEndpointEntity).findOneBy({ id, accountId: account.id });
       if (!endpoint) throw notFound('Webhook');
-      if (!endpoint.enabled) throw new DomainError('CONFLICT', 'This endpoint is disabled: enable it to deliver again (nothing was skipped)');
+      if (!endpoint.enabled)
+        throw new DomainError(
+          'CONFLICT',
+          'This endpoint is disabled: enable it to deliver again (nothing was skipped)',
+        );
       endpoint.nextAttemptAt = this.clock.now().toISOString();
       await tx.manager.getRepository(WebhookEndpointEntity).update({ id }, { nextAttemptAt: endpoint.nextAttemptAt });
       await log({ action: 'webhook.retried', target: { type: 'webhook', id, label: urlForLog(endpoint.url) } });
@@ -174,13 +217,25 @@ export class WebhooksService {
   }
 
   /** The delivery log, newest first, keyset by delivery id. */
-  async deliveries(auth: RequestAuth, id: string, query: { cursor?: string | undefined; limit: number }): Promise<PageDto<WebhookDeliveryDto>> {
+  async deliveries(
+    auth: RequestAuth,
+    id: string,
+    query: { cursor?: string | undefined; limit: number },
+  ): Promise<PageDto<WebhookDeliveryDto>> {
     return this.db.read(async (manager) => {
-      const endpoint = await manager.getRepository(WebhookEndpointEntity).findOne({ select: { id: true }, where: { id, accountId: auth.account.id } });
+      const endpoint = await manager
+        .getRepository(WebhookEndpointEntity)
+        .findOne({ select: { id: true }, where: { id, accountId: auth.account.id } });
       if (!endpoint) throw notFound('Webhook');
-      const q = manager.getRepository(WebhookDeliveryEntity).createQueryBuilder('d').where('d.endpoint_id = :id', { id });
+      const q = manager
+        .getRepository(WebhookDeliveryEntity)
+        .createQueryBuilder('d')
+        .where('d.endpoint_id = :id', { id });
       if (query.cursor) q.andWhere('d.id < :cursor', { cursor: Number(query.cursor) });
-      const rows = await q.orderBy('d.id', 'DESC').limit(query.limit + 1).getMany();
+      const rows = await q
+        .orderBy('d.id', 'DESC')
+        .limit(query.limit + 1)
+        .getMany();
       const more = rows.length > query.limit;
       if (more) rows.pop();
       return { items: rows.map(toDeliveryDto), nextCursor: more ? String(rows.at(-1)!.id) : null };
@@ -188,22 +243,54 @@ export class WebhooksService {
   }
 
   private async headSeq(manager: EntityManager, accountId: string): Promise<number> {
-    const account = await manager.getRepository(AccountEntity).findOne({ select: { id: true, activitySeq: true }, where: { id: accountId } });
+    const account = await manager
+      .getRepository(AccountEntity)
+      .findOne({ select: { id: true, activitySeq: true }, where: { id: accountId } });
     return account?.activitySeq ?? 0;
   }
 
   private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<WebhookEndpointEntity> {
-    const endpoint = await context.tx.manager.getRepository(WebhookEndpointEntity).findOneBy({ id, accountId: context.account.id });
+    const endpoint = await context.tx.manager
+      .getRepository(WebhookEndpointEntity)
+      .findOneBy({ id, accountId: context.account.id });
     if (!endpoint) throw notFound('Webhook');
     if (endpoint.version !== ifMatch) throw versionMismatch(toWebhookDto(endpoint, context.account.activitySeq));
     return endpoint;
   }
 
   private async save(manager: EntityManager, endpoint: WebhookEndpointEntity): Promise<void> {
-    const { id, url, description, events, enabled, disabledReason, disabledAt, secretSealed, failures, failingSince, nextAttemptAt, version } = endpoint;
+    const {
+      id,
+      url,
+      description,
+      events,
+      enabled,
+      disabledReason,
+      disabledAt,
+      secretSealed,
+      failures,
+      failingSince,
+      nextAttemptAt,
+      version,
+    } = endpoint;
     await manager
       .getRepository(WebhookEndpointEntity)
-      .update({ id }, { url, description, events: events as never, enabled, disabledReason, disabledAt, secretSealed, failures, failingSince, nextAttemptAt, version });
+      .update(
+        { id },
+        {
+          url,
+          description,
+          events: events as never,
+          enabled,
+          disabledReason,
+          disabledAt,
+          secretSealed,
+          failures,
+          failingSince,
+          nextAttemptAt,
+          version,
+        },
+      );
   }
 
   /** The SSRF rules at creation (they are checked again before every delivery). */
@@ -211,7 +298,8 @@ export class WebhooksService {
     try {
       await resolveTarget(url, this.config.webhooks.allowLocal);
     } catch (error) {
-      if (error instanceof TargetRefused) throw validationFailed({ url: [error.message] }, 'This URL cannot receive webhooks');
+      if (error instanceof TargetRefused)
+        throw validationFailed({ url: [error.message] }, 'This URL cannot receive webhooks');
       throw error;
     }
   }

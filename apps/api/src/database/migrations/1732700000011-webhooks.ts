@@ -38,7 +38,12 @@ export class Webhooks1732700000011 implements MigrationInterface {
           new TableIndex({ name: 'ix_webhook_endpoints_due', columnNames: ['enabled', 'next_attempt_at'] }),
         ],
         foreignKeys: [
-          new TableForeignKey({ columnNames: ['account_id'], referencedTableName: 'accounts', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+          new TableForeignKey({
+            columnNames: ['account_id'],
+            referencedTableName: 'accounts',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          }),
         ],
       }),
     );
@@ -61,7 +66,12 @@ export class Webhooks1732700000011 implements MigrationInterface {
           new TableIndex({ name: 'ix_webhook_deliveries_at', columnNames: ['at'] }),
         ],
         foreignKeys: [
-          new TableForeignKey({ columnNames: ['endpoint_id'], referencedTableName: 'webhook_endpoints', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+          new TableForeignKey({
+            columnNames: ['endpoint_id'],
+            referencedTableName: 'webhook_endpoints',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          }),
         ],
       }),
     );
