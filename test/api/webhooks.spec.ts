@@ -22,7 +22,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../apps/api/src/config.js';
 import { DEFAULT_WEBHOOK_CONFIG } from '../../apps/api/src/webhooks/webhooks.config.js';
-import { startApp, type TestApp } from './support/app.js';
+import { startApp, usingPostgres, type TestApp } from './support/app.js';
 import { query } from './support/db.js';
 import { createAccount, ifMatch, invite, PASSWORD, uniqueEmail, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
@@ -371,6 +371,61 @@ describe('durable queue: a restart mid-queue continues from the cursor', () => {
     const afterRestart = target.received.filter((r) => r.answer === 'ok' && r.seq > delivered).map((r) => r.seq);
     expect(afterRestart).toEqual(Array.from({ length: head - delivered }, (_, i) => delivered + 1 + i));
     expect(target.received.filter((r) => r.seq <= delivered).length).toBe(delivered - start + 1);
+  });
+});
+
+describe.skipIf(!usingPostgres)('two API nodes on one PostgreSQL database', () => {
+  it('never deliver to one endpoint at the same time, and deliver each entry once and in order', async () => {
+    // A receiver that takes 20 ms per request and records how many requests each endpoint had open at once.
+    const open = new Map<string, number>();
+    const most = new Map<string, number>();
+    const seen = new Map<string, number[]>();
+    const server = createServer((request, response) => {
+      const path = request.url!;
+      open.set(path, (open.get(path) ?? 0) + 1);
+      most.set(path, Math.max(most.get(path) ?? 0, open.get(path)!));
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookPayload;
+        setTimeout(() => {
+          seen.set(path, [...(seen.get(path) ?? []), payload.data.seq]);
+          open.set(path, open.get(path)! - 1);
+          response.writeHead(204).end();
+        }, 20);
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    cleanups.push(() => new Promise<void>((done) => server.close(() => done())));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    const first = await startApp({ overrides: { webhooks: FAST } });
+    cleanups.push(() => first.close());
+    const second = await startApp({
+      overrides: { webhooks: FAST, dataDir: first.config.dataDir, databaseUrl: first.config.databaseUrl },
+    });
+    cleanups.push(() => second.app.close());
+    const api = client(first.url);
+    const owner = await createAccount(api, { plan: 'business' });
+    const starts: Record<string, number> = {};
+    for (const name of ['a', 'b', 'c']) {
+      const created = await api.post<WebhookWithSecretDto>(
+        '/webhooks',
+        { url: `${base}/${name}` },
+        { token: owner.token },
+      );
+      expect(created.status).toBe(201);
+      starts[`/${name}`] = created.body.deliveredSeq + 1;
+    }
+    // Changes through both nodes: each node's worker is woken by its own commits.
+    const other = client(second.url);
+    for (let i = 0; i < 10; i++) await renameAccount(i % 2 ? other : api, owner, `Two nodes ${i}`);
+    const head = await headSeq(first, owner.account.id);
+    await until('every endpoint up to date', () => ['/a', '/b', '/c'].every((path) => seen.get(path)?.includes(head)));
+    for (const path of ['/a', '/b', '/c']) {
+      expect(most.get(path), `${path} had two deliveries open at once`).toBe(1);
+      expect(seen.get(path)).toEqual(Array.from({ length: head - starts[path]! + 1 }, (_, i) => starts[path]! + i));
+    }
   });
 });
 
