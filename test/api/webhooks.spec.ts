@@ -96,6 +96,16 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
+/** Removes what an app closed with `app.close()` (not `TestApp.close`) left: its data folder and PostgreSQL database. */
+async function dropData(dataDir: string, databaseUrl: string | null): Promise<void> {
+  rmSync(dataDir, { recursive: true, force: true });
+  if (!databaseUrl) return;
+  const admin = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
+  await admin.end();
+}
+
 async function receiver(): Promise<Receiver> {
   const started = await new Receiver().start();
   cleanups.push(() => started.stop());
@@ -333,15 +343,7 @@ describe('durable queue: a restart mid-queue continues from the cursor', () => {
     const first = await startApp({ overrides: { webhooks: FAST } });
     const dataDir = first.config.dataDir;
     const databaseUrl = first.config.databaseUrl;
-    cleanups.push(async () => {
-      rmSync(dataDir, { recursive: true, force: true });
-      if (databaseUrl) {
-        const admin = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
-        await admin.connect();
-        await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
-        await admin.end();
-      }
-    });
+    cleanups.push(() => dropData(dataDir, databaseUrl));
     let api = client(first.url);
     const owner = await createAccount(api, { plan: 'business' });
     const created = await api.post<WebhookWithSecretDto>(
@@ -371,6 +373,41 @@ describe('durable queue: a restart mid-queue continues from the cursor', () => {
     const afterRestart = target.received.filter((r) => r.answer === 'ok' && r.seq > delivered).map((r) => r.seq);
     expect(afterRestart).toEqual(Array.from({ length: head - delivered }, (_, i) => delivered + 1 + i));
     expect(target.received.filter((r) => r.seq <= delivered).length).toBe(delivered - start + 1);
+  });
+});
+
+describe('shutdown while a receiver hangs', () => {
+  it('does not wait for the attempt, and the next start delivers that entry at once (the lease was let go)', async () => {
+    const target = await receiver();
+    // A long timeout and a long lease: a shutdown that waited for either would show.
+    const slow = { ...FAST, timeoutMs: 20_000, leaseMs: 60_000 };
+    const first = await startApp({ overrides: { webhooks: slow } });
+    const dataDir = first.config.dataDir;
+    const databaseUrl = first.config.databaseUrl;
+    cleanups.push(() => dropData(dataDir, databaseUrl));
+    const api = client(first.url);
+    const owner = await createAccount(api, { plan: 'business' });
+    target.mode = 'hang';
+    const created = await api.post<WebhookWithSecretDto>(
+      '/webhooks',
+      { url: `${target.url}/hook` },
+      { token: owner.token },
+    );
+    expect(created.status).toBe(201);
+    const seq = created.body.deliveredSeq + 1;
+    await until('the attempt in flight', () => target.received.length === 1);
+    const started = performance.now();
+    await first.app.close();
+    expect(performance.now() - started, 'shutdown waited for the hanging receiver').toBeLessThan(3_000);
+
+    target.mode = 'ok';
+    const second = await startApp({ overrides: { webhooks: slow, dataDir, databaseUrl } });
+    cleanups.push(() => second.close());
+    await until('the entry delivered by the next start', () => target.acknowledged().includes(seq), 10_000);
+    expect(target.received.map((r) => r.headers['webhook-id'])).toEqual([
+      `msg_${created.body.id}_${seq}`,
+      `msg_${created.body.id}_${seq}`,
+    ]);
   });
 });
 

@@ -103,6 +103,7 @@ export function postTo(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<PostResult> {
   const started = performance.now();
   const pinned: LookupFunction = (_hostname, options, callback) => {
@@ -126,6 +127,7 @@ export function postTo(
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       lookup: pinned,
       agent: false,
+      ...(signal ? { signal } : {}),
       maxHeaderSize: 16 * 1024,
     });
     const timer = setTimeout(() => {
@@ -139,7 +141,12 @@ export function postTo(
       response.destroy();
       request.destroy();
     });
-    request.on('error', (error: Error) => finish(null, error.message || 'connection failed'));
+    request.on('error', (error: Error) =>
+      finish(
+        null,
+        error.name === 'AbortError' ? 'Stopped: the server is shutting down' : error.message || 'connection failed',
+      ),
+    );
     request.end(body);
   });
 }

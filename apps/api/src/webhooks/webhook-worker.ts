@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import type { WebhookPayload } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { In } from 'typeorm';
+import { In, type SelectQueryBuilder } from 'typeorm';
 import { AccountMutations } from '../activity/account-mutation.js';
 import { exportLine } from '../activity/activity-export.js';
 import { ActivityEntity } from '../activity/activity.entity.js';
@@ -49,6 +49,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopped = true;
   private prunedAt = 0;
+  /** Aborted at shutdown: a POST in flight is cut instead of holding the shutdown for its timeout. */
+  private readonly stopping = new AbortController();
   private lastError: string | null = null;
 
   constructor(
@@ -72,6 +74,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -95,6 +98,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         this.again = false;
         for (;;) {
           if (this.stopped) return;
+          // A read first: the write transaction of a claim only when some endpoint has work due.
+          if (!(await this.anyDue())) break;
           const claimed = await this.claim();
           if (claimed.length === 0) break;
           const outcomes = await Promise.allSettled(claimed.map((endpoint) => this.drain(endpoint)));
@@ -117,19 +122,33 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /** Whether an enabled endpoint is due, not leased, and behind its account's head. */
+  private async anyDue(): Promise<boolean> {
+    const at = this.clock.now().toISOString();
+    const row = await this.db.read((manager) =>
+      this.due(manager.getRepository(WebhookEndpointEntity).createQueryBuilder('e'), at)
+        .select('e.id', 'id')
+        .limit(1)
+        .getRawOne<{ id: string }>(),
+    );
+    return row !== undefined;
+  }
+
+  private due(query: SelectQueryBuilder<WebhookEndpointEntity>, at: string): SelectQueryBuilder<WebhookEndpointEntity> {
+    return query
+      .innerJoin('accounts', 'a', 'a.id = e.account_id')
+      .where('e.enabled = :enabled', { enabled: true })
+      .andWhere('e.next_attempt_at <= :at', { at })
+      .andWhere('(e.leased_until IS NULL OR e.leased_until <= :at)', { at })
+      .andWhere('e.cursor_seq < a.activity_seq');
+  }
+
   /** Leases due endpoints that have entries to deliver; rows another node holds are skipped. */
   private claim(): Promise<WebhookEndpointEntity[]> {
     return this.db.transaction(async (tx) => {
       const now = this.clock.now();
       const at = now.toISOString();
-      const query = tx.manager
-        .getRepository(WebhookEndpointEntity)
-        .createQueryBuilder('e')
-        .innerJoin('accounts', 'a', 'a.id = e.account_id')
-        .where('e.enabled = :enabled', { enabled: true })
-        .andWhere('e.next_attempt_at <= :at', { at })
-        .andWhere('(e.leased_until IS NULL OR e.leased_until <= :at)', { at })
-        .andWhere('e.cursor_seq < a.activity_seq')
+      const query = this.due(tx.manager.getRepository(WebhookEndpointEntity).createQueryBuilder('e'), at)
         .orderBy('e.next_attempt_at', 'ASC')
         .limit(CLAIM);
       if (tx.kind === 'postgres') query.setLock('pessimistic_write', undefined, ['e']).setOnLocked('skip_locked');
@@ -175,6 +194,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
           continue;
         }
         const result = await this.attempt(endpoint, entry);
+        // Cut by the shutdown: not the receiver's failure. Let go of the endpoint below (best effort:
+        // if the database is closing already, the lease runs out instead).
+        if (this.stopped) break;
         const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
         if (ok) {
           cursor = entry.seq;
@@ -215,7 +237,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
         'webhook-signature': signature,
       };
-      return await postTo(target, headers, body, this.settings.timeoutMs);
+      return await postTo(target, headers, body, this.settings.timeoutMs, this.stopping.signal);
     } catch (error) {
       const message =
         error instanceof TargetRefused
@@ -233,33 +255,29 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const now = this.clock.now();
       const at = now.toISOString();
       const leasedUntil = new Date(now.getTime() + this.settings.leaseMs).toISOString();
-      const moved = await tx.manager
-        .getRepository(WebhookEndpointEntity)
-        .update(
-          { id: endpoint.id, leaseOwner: this.node },
-          {
-            cursorSeq: entry.seq,
-            failures: 0,
-            failingSince: null,
-            lastError: null,
-            lastSuccessAt: at,
-            nextAttemptAt: at,
-            leasedUntil,
-          },
-        );
+      const moved = await tx.manager.getRepository(WebhookEndpointEntity).update(
+        { id: endpoint.id, leaseOwner: this.node },
+        {
+          cursorSeq: entry.seq,
+          failures: 0,
+          failingSince: null,
+          lastError: null,
+          lastSuccessAt: at,
+          nextAttemptAt: at,
+          leasedUntil,
+        },
+      );
       if (!moved.affected) return false;
-      await tx.manager
-        .getRepository(WebhookDeliveryEntity)
-        .insert({
-          endpointId: endpoint.id,
-          seq: entry.seq,
-          action: entry.action,
-          at,
-          ok: true,
-          statusCode: result.statusCode,
-          error: null,
-          durationMs: result.durationMs,
-        });
+      await tx.manager.getRepository(WebhookDeliveryEntity).insert({
+        endpointId: endpoint.id,
+        seq: entry.seq,
+        action: entry.action,
+        at,
+        ok: true,
+        statusCode: result.statusCode,
+        error: null,
+        durationMs: result.durationMs,
+      });
       return true;
     });
   }
@@ -297,18 +315,16 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         },
       );
       if (!updated.affected) return;
-      await tx.manager
-        .getRepository(WebhookDeliveryEntity)
-        .insert({
-          endpointId: endpoint.id,
-          seq: entry.seq,
-          action: entry.action,
-          at,
-          ok: false,
-          statusCode: result.statusCode,
-          error: error.slice(0, 300),
-          durationMs: result.durationMs,
-        });
+      await tx.manager.getRepository(WebhookDeliveryEntity).insert({
+        endpointId: endpoint.id,
+        seq: entry.seq,
+        action: entry.action,
+        at,
+        ok: false,
+        statusCode: result.statusCode,
+        error: error.slice(0, 300),
+        durationMs: result.durationMs,
+      });
     });
     if (giveUp) await this.disable(endpoint.id, failingSince, error);
   }

@@ -273,24 +273,22 @@ export class WebhooksService {
       nextAttemptAt,
       version,
     } = endpoint;
-    await manager
-      .getRepository(WebhookEndpointEntity)
-      .update(
-        { id },
-        {
-          url,
-          description,
-          events: events as never,
-          enabled,
-          disabledReason,
-          disabledAt,
-          secretSealed,
-          failures,
-          failingSince,
-          nextAttemptAt,
-          version,
-        },
-      );
+    await manager.getRepository(WebhookEndpointEntity).update(
+      { id },
+      {
+        url,
+        description,
+        events: events as never,
+        enabled,
+        disabledReason,
+        disabledAt,
+        secretSealed,
+        failures,
+        failingSince,
+        nextAttemptAt,
+        version,
+      },
+    );
   }
 
   /** The SSRF rules at creation (they are checked again before every delivery). */
