@@ -64,6 +64,7 @@ async function bulkAppend(account: SignedUp, count: number): Promise<void> {
     let seq = Number(head!.activity_seq);
     let prevHash = head!.activity_hash;
     const started = Date.now() - count;
+    let pending: Promise<unknown> = Promise.resolve();
     for (let done = 0; done < count; done += ROWS) {
       const params: unknown[] = [];
       for (let i = 0; i < Math.min(ROWS, count - done); i++) {
@@ -129,7 +130,9 @@ async function bulkAppend(account: SignedUp, count: number): Promise<void> {
           'varchar',
           'varchar',
         ];
-        await tx.manager.query(
+        // PostgreSQL inserts this page while the next one is hashed here.
+        await pending;
+        pending = tx.manager.query(
           `INSERT INTO activity (${COLUMNS}) SELECT * FROM unnest(${types.map((type, c) => `$${c + 1}::${type}[]`).join(', ')})`,
           columns,
         );
@@ -146,6 +149,7 @@ async function bulkAppend(account: SignedUp, count: number): Promise<void> {
         for (let r = 0; r < params.length; r += 17) insert.run(...params.slice(r, r + 17));
       }
     }
+    await pending;
     await tx.manager.query(
       postgres
         ? 'UPDATE accounts SET activity_seq = $1, activity_hash = $2 WHERE id = $3'
