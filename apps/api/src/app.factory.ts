@@ -1,4 +1,4 @@
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger, RequestMethod, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -74,7 +74,8 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
     next();
   });
 
-  app.setGlobalPrefix('api/v1');
+  // SCIM 2.0 lives at /scim/v2 (what identity providers are given as the base URL), outside /api/v1.
+  app.setGlobalPrefix('api/v1', { exclude: [{ path: 'scim/v2/{*rest}', method: RequestMethod.ALL }] });
   // CORS stays closed: no Access-Control-Allow-Origin is ever sent unless ALLOWED_ORIGINS lists an origin.
   const extraOrigins = config.allowedOrigins.slice(1);
   if (extraOrigins.length > 0) app.enableCors({ origin: extraOrigins, credentials: true });
@@ -96,7 +97,8 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
 
 /** JSON bodies only, up to BODY_LIMIT; parse failures answer in the API's error shape. */
 function jsonBody() {
-  const parse = express.json({ limit: BODY_LIMIT, strict: false });
+  // SCIM clients send `application/scim+json` (RFC 7644 §3.1).
+  const parse = express.json({ limit: BODY_LIMIT, strict: false, type: ['application/json', 'application/scim+json'] });
   return (request: Request, response: Response, next: NextFunction) => {
     parse(request, response, (error?: unknown) => {
       if (!error) return next();

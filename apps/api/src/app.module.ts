@@ -52,6 +52,11 @@ import { OidcClients } from './sso/oidc-clients.js';
 import { SecretBox } from './sso/secret-box.js';
 import { SsoController } from './sso/sso.controller.js';
 import { SsoService } from './sso/sso.service.js';
+import { ScimController } from './scim/scim.controller.js';
+import { ScimTokenController } from './scim/scim-token.controller.js';
+import { ScimService } from './scim/scim.service.js';
+import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
+import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
@@ -100,9 +105,11 @@ export class AppModule {
       SecretBox,
       OidcClients,
       SsoService,
+      ScimService,
       ActivityExport,
       WebhookWorker,
       WebhooksService,
+      ServiceAccountsService,
       ...HEALTH_PROVIDERS,
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
@@ -112,7 +119,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
-      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController],
+      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController, ScimTokenController, ScimController, ServiceAccountsController],
       providers,
     };
   }

@@ -30,7 +30,12 @@ export type RevocationReason =
   /** The person's password was reset through a mailed link: every session ends. */
   | 'password_reset'
   /** An admin reset the person's 2FA: their sessions in that account end. */
-  | 'two_factor_reset';
+  | 'two_factor_reset'
+  /** The account's identity provider deactivated or deleted the member over SCIM (issue 16 §2). */
+  | 'deprovisioned'
+  /** A service account's API key was revoked or the service account deleted (issue 16 §3). */
+  | 'key_revoked'
+  | 'service_account_deleted';
 
 export type PresenceResource = `member:${string}` | `role:${string}`;
 

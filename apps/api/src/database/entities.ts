@@ -6,6 +6,8 @@ import { MemberEntity } from '../members/member.entity.js';
 import { EmailLinkEntity } from '../persons/email-link.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { RoleEntity } from '../roles/role.entity.js';
+import { ScimTokenEntity } from '../scim/scim-token.entity.js';
+import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../service-accounts/service-account.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { IdentityEntity } from '../sso/identity.entity.js';
 import { SsoFlowEntity } from '../sso/sso-flow.entity.js';
@@ -26,6 +28,9 @@ export const ENTITIES = [
   SsoFlowEntity,
   EmailLinkEntity,
   MailOutboxEntity,
+  ScimTokenEntity,
   WebhookEndpointEntity,
   WebhookDeliveryEntity,
+  ServiceAccountEntity,
+  ServiceAccountKeyEntity,
 ];

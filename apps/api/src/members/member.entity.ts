@@ -61,6 +61,14 @@ export class MemberEntity {
   @Column({ type: 'integer', default: 1 })
   version!: number;
 
+  /** The identity provider's id of the person, as SCIM sent it (issue 16 §2); null otherwise. */
+  @Column({ name: 'external_id', type: 'varchar', length: 255, nullable: true })
+  externalId!: string | null;
+
+  /** SCIM made this membership: its first sign-in through the account's provider needs no invitation. */
+  @Column({ name: 'scim_provisioned', type: 'boolean', default: false })
+  scimProvisioned!: boolean;
+
   @Column({ name: 'created_at', type: 'varchar', length: 30 })
   createdAt!: string;
 }

@@ -150,8 +150,10 @@ export class MembersService {
       const member = await this.forChange(context, id, ifMatch);
       if (member.status !== 'revoked') throw new DomainError('CONFLICT', 'Only a revoked member can be reactivated');
       await assertSeatsFor(tx.manager, account, { seats: 1, agents: member.agentAccess ? 1 : 0 });
-      await this.save(context, member, { status: 'active', permissionsVersion: member.permissionsVersion + 1 });
-      const entry = await context.log({ action: 'user.reactivated', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'revoked', after: 'active' } } });
+      // A member deprovisioned (SCIM) before they ever signed in goes back to waiting for their first sign-in.
+      const after = member.joinedAt ? 'active' : 'invited';
+      await this.save(context, member, { status: after, permissionsVersion: member.permissionsVersion + 1 });
+      const entry = await context.log({ action: 'user.reactivated', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'revoked', after } } });
       tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'reactivated' });
       return this.detail(tx.manager, account, member);
     });

@@ -392,7 +392,8 @@ export class SsoService {
       .set({ endedAt: now })
       .where('member_id = :memberId AND ended_at IS NULL AND expires_at > :now', { memberId: member.id, now })
       .execute();
-    if (!ended.affected) throw new SsoFailure('INVITATION_INVALID', `no live invitation for member ${member.id}`);
+    // A member SCIM provisioned has no invitation: the account's identity provider vouched for them.
+    if (!ended.affected && !member.scimProvisioned) throw new SsoFailure('INVITATION_INVALID', `no live invitation for member ${member.id}`);
     let person = existing ?? (await manager.getRepository(PersonEntity).findOneBy({ email: member.email }));
     if (!person) {
       const claimed = nameSchema.safeParse(typeof claims.name === 'string' ? claims.name : '');

@@ -1,0 +1,40 @@
+import { Controller, Delete, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import type { Actor } from '../activity/activity.service.js';
+import { Requires } from '../common/access.js';
+import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import { DomainError } from '../common/domain-error.js';
+import { ScimError } from './scim-errors.js';
+import { ScimService, type ScimTokenStatus } from './scim.service.js';
+
+/**
+ * The account's SCIM token (issue 16 §2): made on the Account page, shown once, stored hashed; a new
+ * one replaces the old at once; DELETE turns SCIM off. Answers in the API's error shape.
+ */
+@Controller('account/scim-token')
+export class ScimTokenController {
+  constructor(@Inject(ScimService) private readonly scim: ScimService) {}
+
+  @Get()
+  @Requires('account.manage')
+  status(@Auth() auth: RequestAuth): Promise<ScimTokenStatus> {
+    return this.scim.tokenStatus(auth.account.id);
+  }
+
+  @Post()
+  @Requires('account.manage')
+  issue(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor): Promise<{ token: string; baseUrl: string; createdAt: string }> {
+    return this.scim.issueToken(auth, actor);
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @Requires('account.manage')
+  async revoke(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor): Promise<void> {
+    try {
+      await this.scim.revokeToken(auth, actor);
+    } catch (error) {
+      if (error instanceof ScimError) throw new DomainError('NOT_FOUND', error.detail);
+      throw error;
+    }
+  }
+}
