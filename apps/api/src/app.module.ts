@@ -56,6 +56,7 @@ import { ScimController } from './scim/scim.controller.js';
 import { ScimTokenController } from './scim/scim-token.controller.js';
 import { ScimService } from './scim/scim.service.js';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
+import { ServiceAccountPermissions } from './service-accounts/service-account-permissions.js';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
@@ -109,6 +110,7 @@ export class AppModule {
       ActivityExport,
       WebhookWorker,
       WebhooksService,
+      ServiceAccountPermissions,
       ServiceAccountsService,
       ...HEALTH_PROVIDERS,
       { provide: APP_GUARD, useClass: AccessGuard },

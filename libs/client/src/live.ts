@@ -18,6 +18,15 @@ export interface PermissionState {
 type Listener<T> = (value: T) => void;
 
 /**
+ * What the live layer needs from "who am I": `GET /me` for people, `GET /service-accounts/self` for
+ * an API key (both have this shape).
+ */
+export type WhoAmI = Pick<MeDto, 'permissions'> & { member: { role: { id: string } }; account: { activitySeq: number } };
+
+/** API keys start with `rck_` and read `/service-accounts/self`; sessions read `/me`. */
+export const whoAmIPath = (token: string | undefined): string => (token?.startsWith('rck_') ? '/service-accounts/self' : '/me');
+
+/**
  * A handshake refused with `RATE_LIMITED` (too many connections from this address, or this session
  * has too many sockets open) is tried again after a backoff: 1 s, doubling to 60 s, jittered so that
  * clients refused together do not come back together, and never before the server's
@@ -130,7 +139,7 @@ export class Live {
    * `RATE_LIMITED` refusal it keeps trying in the background (see RETRY_BASE_MS) until `disconnect()`;
    * the socket's `connect` event tells when it got in.
    */
-  connect(initial?: Pick<MeDto, 'permissions' | 'member' | 'account'>): Promise<void> {
+  connect(initial?: WhoAmI): Promise<void> {
     this.wanted = true;
     if (initial) {
       this.setPermissions({
@@ -234,7 +243,7 @@ export class Live {
   /** Reads the member's permission set again; a newer version replaces the one held. */
   private async refreshPermissions(): Promise<void> {
     try {
-      const me = await this.rest.get<MeDto>('/me');
+      const me = await this.rest.get<WhoAmI>(whoAmIPath(this.rest.token));
       if (me.permissions.version > this.permissions.version) {
         this.setPermissions({
           version: me.permissions.version,

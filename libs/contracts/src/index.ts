@@ -5,3 +5,4 @@ export * from './dto.js';
 export * from './events.js';
 export * from './activity.js';
 export * from './audit-streaming.js';
+export * from './service-accounts.js';

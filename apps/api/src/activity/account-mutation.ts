@@ -6,6 +6,7 @@ import { Database, type Tx } from '../database/database.service.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
 import { RoleEntity } from '../roles/role.entity.js';
+import { ServiceAccountPermissions } from '../service-accounts/service-account-permissions.js';
 import type { ActivityEntity } from './activity.entity.js';
 import { ActivityService, type ActivityInput, type Actor } from './activity.service.js';
 
@@ -29,6 +30,7 @@ export class AccountMutations {
     @Inject(Database) private readonly db: Database,
     @Inject(ActivityService) private readonly activity: ActivityService,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
+    @Inject(ServiceAccountPermissions) private readonly serviceAccounts: ServiceAccountPermissions,
   ) {}
 
   /**
@@ -39,7 +41,11 @@ export class AccountMutations {
     const accountId = typeof scope === 'string' ? scope : scope.account.id;
     return this.db.transaction(async (tx) => {
       const account = await this.db.lockAccount(tx, accountId);
-      if (typeof scope !== 'string') await this.recheckActor(tx, account, scope);
+      if (typeof scope !== 'string') {
+        // An API key (issue 16 §3): its service account's recheck (key still usable, role still allows).
+        if (scope.serviceAccount) await this.serviceAccounts.recheck(tx, account, scope);
+        else await this.recheckActor(tx, account, scope);
+      }
       return work({ tx, account, actor, log: (input) => this.activity.append(tx, account, actor, input) });
     });
   }

@@ -4,6 +4,8 @@ import { ACCESS_KEY, type Access } from '../common/access.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
 import { MeController } from '../me/me.controller.js';
+import { ServiceAccountsController } from '../service-accounts/service-accounts.controller.js';
+import { looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { SessionsService, twoFactorRequired } from '../sessions/sessions.service.js';
 import { AuthController } from './auth.controller.js';
 import { tokenOf, type AuthedRequest } from './request-auth.js';
@@ -21,6 +23,13 @@ const ENROLMENT_ROUTES: ReadonlySet<unknown> = new Set([
 ]);
 
 /**
+ * Routes declared `session` that an API key may reach: only its own "who am I". Every other
+ * `session` route is about a person (GET/PATCH /me, 2FA, sessions, sign-out, switching account…)
+ * and refuses a key with 403 `FORBIDDEN`, `details.reason = "service_account"`.
+ */
+const KEY_SESSION_ROUTES: ReadonlySet<unknown> = new Set([ServiceAccountsController.prototype.self]);
+
+/**
  * The global guard: reads the route's `@Requires(...)`, authenticates the session, resolves the
  * member's effective permissions and checks them. A route without a declaration is refused.
  */
@@ -32,6 +41,7 @@ export class AccessGuard implements CanActivate {
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
+    @Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -46,6 +56,7 @@ export class AccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const token = tokenOf(request);
     if (!token) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    if (looksLikeApiKey(token)) return this.withKey(request, token, access, context.getHandler());
     const auth = await this.sessions.authenticate(token, { allowEnrolmentOnly: true });
     if (auth.enrolmentOnly && !ENROLMENT_ROUTES.has(context.getHandler())) throw twoFactorRequired();
     const permissions = await this.permissions.resolve(auth.member, auth.account);
@@ -54,6 +65,19 @@ export class AccessGuard implements CanActivate {
     if (needed === null) return true;
 
     if (!needed.some((key) => permissions.set.has(key))) throw forbidden();
+    return true;
+  }
+
+  /** An API key: exactly its service account's role, and no route that is about a person. */
+  private async withKey(request: AuthedRequest, token: string, access: Exclude<Access, 'public'>, handler: unknown): Promise<boolean> {
+    const auth = await this.serviceAccounts.authenticate(token);
+    const needed = access === 'session' ? null : typeof access === 'string' ? [access] : [...access];
+    if (needed === null && !KEY_SESSION_ROUTES.has(handler)) {
+      throw forbidden('API keys cannot use this route: it is for people signed in', { reason: 'service_account' });
+    }
+    request.auth = { ...auth, required: needed };
+    if (needed === null) return true;
+    if (!needed.some((key) => auth.permissions.set.has(key))) throw forbidden();
     return true;
   }
 }

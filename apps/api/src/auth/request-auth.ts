@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import type { Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
 import type { ResolvedPermissions } from '../permissions/permissions.service.js';
+import type { ServiceAccountAuth } from '../service-accounts/service-accounts.service.js';
 import type { AuthContext } from '../sessions/sessions.service.js';
 
 export const SESSION_COOKIE = 'rolecall_session';
@@ -13,6 +14,11 @@ export interface RequestAuth extends AuthContext {
   readonly permissions: ResolvedPermissions;
   /** The route's declared permissions (any of them suffices); null for session-only routes. */
   readonly required: readonly PermissionKey[] | null;
+  /**
+   * Set when the request was made with an API key (issue 16 §3): `member`, `person` and `session`
+   * then describe the service account (member-shaped, id = the service account's id) and the key.
+   */
+  readonly serviceAccount?: ServiceAccountAuth;
 }
 
 export type AuthedRequest = Request & { auth?: RequestAuth };
@@ -34,6 +40,9 @@ export function requestMeta(request: Request): { ip: string | null; userAgent: s
 }
 
 export function actorOf(request: AuthedRequest): Actor {
+  const serviceAccount = request.auth?.serviceAccount;
+  // A key acts as its service account: no member, named by the service account's name.
+  if (serviceAccount) return { memberId: null, email: null, kind: 'service_account', name: serviceAccount.name, ...requestMeta(request) };
   return {
     memberId: request.auth?.member.id ?? null,
     email: request.auth?.person.email ?? null,

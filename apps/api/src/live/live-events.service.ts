@@ -10,6 +10,8 @@ import { MemberEntity } from '../members/member.entity.js';
 import { permissionRows, type PermissionRow } from '../members/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
 import { RoleEntity } from '../roles/role.entity.js';
+import { ServiceAccountEntity } from '../service-accounts/service-account.entity.js';
+import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
@@ -38,14 +40,22 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     @Inject(LiveGateway) private readonly gateway: LiveGateway,
     @Inject(LiveSync) private readonly sync: LiveSync,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
+    @Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService,
   ) {}
+
+  private unsubscribeServiceAccounts: (() => void) | null = null;
 
   onModuleInit(): void {
     this.unsubscribe = this.bus.onAny((event) => this.enqueue(event));
+    // A service account's role changed (issue 16 §3): `me.permissions` to its keys' sockets, in the account's order.
+    this.unsubscribeServiceAccounts = this.serviceAccounts.onRoleChanged((accountId, ids) =>
+      this.enqueueWork(accountId, 'service_account.role', () => this.pushServiceAccounts(accountId, ids, null, 'role_changed')),
+    );
   }
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
+    this.unsubscribeServiceAccounts?.();
   }
 
   /** Settles when every queued event has gone out (tests and benchmarks wait on it). */
@@ -60,13 +70,19 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         : event.type === 'activity.appended'
           ? event.entry.accountId
           : 'global';
+    this.enqueueWork(key, event.type, async () => {
+      await this.deliver(event);
+      // Commit → emit: rolecall_live_push_latency_seconds.
+      observePush(event);
+    });
+  }
+
+  private enqueueWork(key: string, what: string, work: () => Promise<void>): void {
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous
-      .then(() => this.deliver(event))
-      // Commit → emit: rolecall_live_push_latency_seconds.
-      .then(() => observePush(event))
+      .then(work)
       // A database outage is an outage line (no stack, one per interval); anything else with its stack.
-      .catch((error: unknown) => logFailure(this.logger, `Live delivery of ${event.type}`, error))
+      .catch((error: unknown) => logFailure(this.logger, `Live delivery of ${what}`, error))
       .finally(() => {
         if (this.queues.get(key) === next) this.queues.delete(key);
       });
@@ -141,6 +157,8 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
           await this.afterRead(event.accountId, async (m) =>
             this.pushPermissions(m, await this.account(m, event.accountId), event.affected, 'role_edited'),
           );
+        // Service accounts holding the role (issue 16 §3): their versions move on, their keys' sockets are told.
+        await this.pushServiceAccounts(event.accountId, null, event.roleId, 'role_edited');
         return;
       case 'role.removed':
         return this.afterRead(event.accountId, async (m) => {
@@ -183,6 +201,40 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       case 'session.signed_in':
         return;
     }
+  }
+
+  /**
+   * `me.permissions` to the sockets of service accounts' keys (member room = the service account's
+   * id): those given by id after a role change, or every holder of `roleId` after an edit of that role.
+   */
+  private async pushServiceAccounts(
+    accountId: string,
+    ids: readonly string[] | null,
+    roleId: string | null,
+    reason: PermissionChangeReason,
+  ): Promise<void> {
+    if (!this.server) return;
+    const holders = roleId
+      ? await this.serviceAccounts.bumpHolders(accountId, roleId)
+      : await this.db.read((m) => m.getRepository(ServiceAccountEntity).findBy({ id: In([...(ids ?? [])]) }));
+    if (holders.length === 0) return;
+    await this.db.read(async (m) => {
+      const account = await this.account(m, accountId);
+      const roles = new Map((await m.getRepository(RoleEntity).findBy({ id: In([...new Set(holders.map((h) => h.roleId))]) })).map((r) => [r.id, r]));
+      const accountRoom = Rooms.account(accountId);
+      for (const holder of holders) {
+        const resolved = this.serviceAccounts.resolve(holder, account, roles.get(holder.roleId) ?? null);
+        const room = Rooms.member(holder.id);
+        this.server.to(room).emit('me.permissions', {
+          version: holder.permissionsVersion,
+          roleId: holder.roleId,
+          keys: resolved.keys as PermissionKey[],
+          reason,
+        });
+        if (resolved.set.has('users.view')) this.server.in(room).socketsJoin(accountRoom);
+        else this.server.in(room).socketsLeave(accountRoom);
+      }
+    });
   }
 
   /**

@@ -23,6 +23,7 @@ import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
 import type { SessionEntity } from '../sessions/session.entity.js';
+import { isKeySessionId, looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
@@ -123,6 +124,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     @Inject(REDIS) private readonly redis: RedisConnections | null,
     @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
     @Inject(RedisBridge) private readonly bridge: RedisBridge,
+    @Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService,
   ) {
     this.handshakes = new HandshakeLimiter(config.liveLimits, redis);
     this.cooldowns = new CooldownLimiter(config.liveLimits, redis);
@@ -219,6 +221,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const since = this.beginRead();
     try {
       const { auth, permissions } = await this.authentications.runExclusive(async () => {
+        // An API key (issue 16 §3) joins as its service account: member room = its id, session room = `key:<keyId>`.
+        if (looksLikeApiKey(token)) {
+          const keyAuth = await this.serviceAccounts.authenticate(token);
+          return { auth: keyAuth, permissions: keyAuth.permissions };
+        }
         const auth = await this.sessions.authenticate(token);
         return { auth, permissions: await this.permissions.resolve(auth.member, auth.account) };
       });
@@ -379,6 +386,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (!pending) {
       const since = this.beginRead();
       pending = (async () => {
+        if (isKeySessionId(socket.data.sessionId)) {
+          const key = await this.serviceAccounts.byKeyId(socket.data.sessionId.slice('key:'.length));
+          if (!key) return null;
+          return this.remember(socket, key.permissions.set, key.session, this.unchangedSince(key.member.id, since));
+        }
         const found = await this.sessions.byId(socket.data.sessionId);
         if (!found) return null;
         const resolved = await this.permissions.resolve(found.member, found.account);

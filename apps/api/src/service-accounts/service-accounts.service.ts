@@ -1,0 +1,425 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  API_KEY_PREFIX,
+  MAX_KEYS_PER_SERVICE_ACCOUNT,
+  MAX_SERVICE_ACCOUNTS,
+  type ApiKeyDto,
+  type ApiKeyWithSecretDto,
+  type CreateApiKeyRequest,
+  type CreateServiceAccountRequest,
+  type PermissionKey,
+  type ServiceAccountDto,
+  type ServiceAccountSelfDto,
+  type UpdateServiceAccountRequest,
+} from '@rolecall/contracts';
+import { randomUUID } from 'node:crypto';
+import { In, IsNull, type EntityManager } from 'typeorm';
+import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountMutations } from '../activity/account-mutation.js';
+import type { Actor } from '../activity/activity.service.js';
+import type { RequestAuth } from '../auth/request-auth.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
+import { versionMismatch } from '../common/if-match.js';
+import { newToken, sha256Hex } from '../common/tokens.js';
+import { Database } from '../database/database.service.js';
+import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
+import type { MemberEntity } from '../members/member.entity.js';
+import type { PersonEntity } from '../persons/person.entity.js';
+import { RoleEntity } from '../roles/role.entity.js';
+import type { SessionEntity } from '../sessions/session.entity.js';
+import { ServiceAccountEntity, ServiceAccountKeyEntity } from './service-account.entity.js';
+import { memberShape, ServiceAccountPermissions } from './service-account-permissions.js';
+
+/** Only write `last_used_at` when it is this stale (like sessions' touch). */
+const TOUCH_AFTER_MS = 60_000;
+/** Keys expire at most this far ahead. */
+const MAX_KEY_LIFETIME_MS = 5 * 366 * 24 * 3600_000;
+
+/** A key's socket/session room id: `key:<keyId>` (the live layer tells it from a session id by the prefix). */
+export const keySessionId = (keyId: string): string => `key:${keyId}`;
+export const isKeySessionId = (id: string): boolean => id.startsWith('key:');
+
+export const looksLikeApiKey = (token: string): boolean => token.startsWith(API_KEY_PREFIX);
+
+/** What the guard attaches, beside the usual auth fields, for a request made with an API key. */
+export interface ServiceAccountAuth {
+  readonly id: string;
+  readonly name: string;
+  readonly keyId: string;
+}
+
+/** A key's standing: the service account, as a member-shaped row for the permission code, and its account. */
+export interface KeyAuth {
+  readonly token: string;
+  readonly session: SessionEntity;
+  readonly person: PersonEntity;
+  readonly member: MemberEntity;
+  readonly account: AccountEntity;
+  readonly enrolmentOnly: false;
+  readonly serviceAccount: ServiceAccountAuth;
+  readonly permissions: ResolvedPermissions;
+}
+
+const roleSummary = (role: RoleEntity | null | undefined) => (role ? { id: role.id, name: role.name, icon: role.icon } : null);
+
+const keyDto = (key: ServiceAccountKeyEntity): ApiKeyDto => ({
+  id: key.id,
+  prefix: key.prefix,
+  createdAt: key.createdAt,
+  expiresAt: key.expiresAt,
+  lastUsedAt: key.lastUsedAt,
+});
+
+/**
+ * Service accounts and their API keys (issue 16 §3). A service account holds one role of its account
+ * and takes no seat; a key authenticates REST and the live layer with exactly that role's permissions
+ * (never agent access, never owner or billing contact). Every change is an account mutation.
+ */
+@Injectable()
+export class ServiceAccountsService {
+  private readonly listeners = new Set<(accountId: string, serviceAccountIds: readonly string[]) => void>();
+
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(AccountMutations) private readonly mutations: AccountMutations,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(PermissionsService) private readonly permissions: PermissionsService,
+    @Inject(ServiceAccountPermissions) private readonly rules: ServiceAccountPermissions,
+  ) {}
+
+  // ── Authentication ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * The standing of an API key, or 401: `UNAUTHENTICATED` for an unknown or expired key,
+   * `SESSION_REVOKED` for a revoked one. Permissions are computed from the role as it is now
+   * (one small read; no cache to go stale).
+   */
+  async authenticate(token: string): Promise<KeyAuth> {
+    const now = this.clock.now();
+    const found = await this.db.read(async (manager) => {
+      const key = await manager.getRepository(ServiceAccountKeyEntity).findOneBy({ tokenHash: sha256Hex(token) });
+      if (!key) return null;
+      const [serviceAccount, account] = await Promise.all([
+        manager.getRepository(ServiceAccountEntity).findOneBy({ id: key.serviceAccountId }),
+        manager.getRepository(AccountEntity).findOneBy({ id: key.accountId }),
+      ]);
+      const role = serviceAccount ? await manager.getRepository(RoleEntity).findOneBy({ id: serviceAccount.roleId }) : null;
+      return { key, serviceAccount, account, role };
+    });
+    if (!found || !found.serviceAccount || !found.account) throw new DomainError('UNAUTHENTICATED', 'This API key is not valid');
+    const { key, serviceAccount, account, role } = found;
+    if (key.revokedAt) throw new DomainError('SESSION_REVOKED', 'This API key was revoked', { reason: 'key_revoked' });
+    if (key.expiresAt && now.toISOString() >= key.expiresAt) {
+      throw new DomainError('UNAUTHENTICATED', 'This API key has expired', { reason: 'expired' });
+    }
+    if (!key.lastUsedAt || now.getTime() - Date.parse(key.lastUsedAt) >= TOUCH_AFTER_MS) {
+      key.lastUsedAt = now.toISOString();
+      await this.db.transaction(({ manager }) =>
+        manager.getRepository(ServiceAccountKeyEntity).update({ id: key.id }, { lastUsedAt: key.lastUsedAt }),
+      );
+    }
+    return this.standing(token, key, serviceAccount, account, role, now);
+  }
+
+  /** A key that can still be used, for the live layer's re-checks; null otherwise. */
+  async byKeyId(keyId: string): Promise<KeyAuth | null> {
+    const now = this.clock.now();
+    const found = await this.db.read(async (manager) => {
+      const key = await manager.getRepository(ServiceAccountKeyEntity).findOneBy({ id: keyId });
+      if (!key || key.revokedAt || (key.expiresAt && now.toISOString() >= key.expiresAt)) return null;
+      const serviceAccount = await manager.getRepository(ServiceAccountEntity).findOneBy({ id: key.serviceAccountId });
+      const account = await manager.getRepository(AccountEntity).findOneBy({ id: key.accountId });
+      if (!serviceAccount || !account) return null;
+      const role = await manager.getRepository(RoleEntity).findOneBy({ id: serviceAccount.roleId });
+      return { key, serviceAccount, account, role };
+    });
+    return found ? this.standing('', found.key, found.serviceAccount, found.account, found.role, now) : null;
+  }
+
+  private standing(
+    token: string,
+    key: ServiceAccountKeyEntity,
+    serviceAccount: ServiceAccountEntity,
+    account: AccountEntity,
+    role: RoleEntity | null,
+    now: Date,
+  ): KeyAuth {
+    const member = memberShape(serviceAccount);
+    const permissions = this.resolve(serviceAccount, account, role);
+    const at = now.toISOString();
+    const session = {
+      id: keySessionId(key.id),
+      tokenHash: key.tokenHash,
+      personId: serviceAccount.id,
+      accountId: account.id,
+      authMethod: 'api_key',
+      mfa: false,
+      ip: null,
+      userAgent: null,
+      createdAt: key.createdAt,
+      lastSeenAt: at,
+      expiresAt: key.expiresAt ?? new Date(now.getTime() + MAX_KEY_LIFETIME_MS).toISOString(),
+      revokedAt: null,
+      revokedReason: null,
+    } as unknown as SessionEntity;
+    const person = { id: serviceAccount.id, email: '', name: serviceAccount.name, totpSecret: null } as unknown as PersonEntity;
+    return {
+      token,
+      session,
+      person,
+      member,
+      account,
+      enrolmentOnly: false,
+      serviceAccount: { id: serviceAccount.id, name: serviceAccount.name, keyId: key.id },
+      permissions,
+    };
+  }
+
+  resolve(serviceAccount: ServiceAccountEntity, account: AccountEntity, role: RoleEntity | null): ResolvedPermissions {
+    return this.rules.resolve(serviceAccount, account, role);
+  }
+
+  // ── Management (users.manage) ───────────────────────────────────────────────────────────
+
+  async list(auth: RequestAuth): Promise<ServiceAccountDto[]> {
+    return this.db.read(async (manager) => {
+      const rows = await manager
+        .getRepository(ServiceAccountEntity)
+        .find({ where: { accountId: auth.account.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+      return this.toDtos(manager, rows);
+    });
+  }
+
+  async get(auth: RequestAuth, id: string): Promise<ServiceAccountDto> {
+    return this.db.read((manager) => this.load(manager, auth.account.id, id));
+  }
+
+  async self(auth: RequestAuth): Promise<ServiceAccountSelfDto> {
+    const self = auth.serviceAccount;
+    if (!self) throw forbidden('Only an API key has a service account; people use GET /me', { reason: 'not_a_service_account' });
+    return this.db.read(async (manager) => {
+      const dto = await this.load(manager, auth.account.id, self.id);
+      const key = await manager.getRepository(ServiceAccountKeyEntity).findOneByOrFail({ id: self.keyId });
+      return {
+        serviceAccount: dto,
+        account: { id: auth.account.id, name: auth.account.name, activitySeq: auth.account.activitySeq },
+        member: { id: self.id, role: { id: auth.member.roleId } },
+        permissions: { version: auth.permissions.version, keys: [...auth.permissions.keys] as PermissionKey[] },
+        key: keyDto(key),
+      };
+    });
+  }
+
+  async create(auth: RequestAuth, actor: Actor, body: CreateServiceAccountRequest): Promise<ServiceAccountDto> {
+    return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
+      const repository = tx.manager.getRepository(ServiceAccountEntity);
+      if ((await repository.countBy({ accountId: account.id })) >= MAX_SERVICE_ACCOUNTS) {
+        throw new DomainError('CONFLICT', `An account has at most ${MAX_SERVICE_ACCOUNTS} service accounts`, { limit: MAX_SERVICE_ACCOUNTS });
+      }
+      const role = await this.assignableRole(tx.manager, account, body.roleId);
+      const serviceAccount = repository.create({
+        id: randomUUID(),
+        accountId: account.id,
+        name: body.name,
+        roleId: role.id,
+        permissionsVersion: 1,
+        version: 1,
+        createdAt: this.clock.now().toISOString(),
+      });
+      await repository.insert(serviceAccount);
+      await log({
+        action: 'service_account.created',
+        target: { type: 'service_account', id: serviceAccount.id, label: serviceAccount.name },
+        changes: { name: serviceAccount.name, roleId: role.id },
+      });
+      return (await this.toDtos(tx.manager, [serviceAccount]))[0]!;
+    });
+  }
+
+  async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, body: UpdateServiceAccountRequest): Promise<ServiceAccountDto> {
+    const result = await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
+      const repository = tx.manager.getRepository(ServiceAccountEntity);
+      const serviceAccount = await repository.findOneBy({ id, accountId: account.id });
+      if (!serviceAccount) throw notFound('Service account');
+      if (serviceAccount.version !== ifMatch) throw versionMismatch(await this.load(tx.manager, account.id, id));
+      const changes: Record<string, unknown> = {};
+      let roleChanged = false;
+      if (body.name !== undefined && body.name !== serviceAccount.name) {
+        changes['name'] = { before: serviceAccount.name, after: body.name };
+        serviceAccount.name = body.name;
+      }
+      if (body.roleId !== undefined && body.roleId !== serviceAccount.roleId) {
+        const role = await this.assignableRole(tx.manager, account, body.roleId);
+        changes['roleId'] = { before: serviceAccount.roleId, after: role.id };
+        serviceAccount.roleId = role.id;
+        serviceAccount.permissionsVersion += 1;
+        roleChanged = true;
+      }
+      if (Object.keys(changes).length === 0) return { dto: await this.load(tx.manager, account.id, id), roleChanged: false };
+      serviceAccount.version += 1;
+      await repository.update(
+        { id },
+        { name: serviceAccount.name, roleId: serviceAccount.roleId, permissionsVersion: serviceAccount.permissionsVersion, version: serviceAccount.version },
+      );
+      await log({
+        action: 'service_account.updated',
+        target: { type: 'service_account', id, label: serviceAccount.name },
+        changes,
+      });
+      return { dto: await this.load(tx.manager, account.id, id), roleChanged };
+    });
+    if (result.roleChanged) {
+      this.permissions.invalidate([id]);
+      for (const listener of this.listeners) listener(auth.account.id, [id]);
+    }
+    return result.dto;
+  }
+
+  async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number | null): Promise<void> {
+    await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
+      const repository = tx.manager.getRepository(ServiceAccountEntity);
+      const serviceAccount = await repository.findOneBy({ id, accountId: account.id });
+      if (!serviceAccount) throw notFound('Service account');
+      if (ifMatch !== null && serviceAccount.version !== ifMatch) throw versionMismatch(await this.load(tx.manager, account.id, id));
+      const keys = await tx.manager.getRepository(ServiceAccountKeyEntity).findBy({ serviceAccountId: id });
+      await tx.manager.getRepository(ServiceAccountKeyEntity).delete({ serviceAccountId: id });
+      await repository.delete({ id });
+      const entry = await log({
+        action: 'service_account.deleted',
+        target: { type: 'service_account', id, label: serviceAccount.name },
+        changes: { name: serviceAccount.name, roleId: serviceAccount.roleId, keysEnded: keys.filter((k) => !k.revokedAt).length },
+      });
+      if (keys.length) {
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: account.id,
+          sessionIds: keys.map((k) => keySessionId(k.id)),
+          reason: 'service_account_deleted',
+          seq: entry.seq,
+        });
+      }
+    });
+    this.permissions.invalidate([id]);
+  }
+
+  async issueKey(auth: RequestAuth, actor: Actor, id: string, body: CreateApiKeyRequest): Promise<ApiKeyWithSecretDto> {
+    const now = this.clock.now();
+    let expiresAt: string | null = null;
+    if (body.expiresAt) {
+      const at = Date.parse(body.expiresAt);
+      if (!Number.isFinite(at) || at <= now.getTime()) throw validationFailed({ expiresAt: ['Must be in the future'] });
+      if (at > now.getTime() + MAX_KEY_LIFETIME_MS) throw validationFailed({ expiresAt: ['Must be at most 5 years ahead'] });
+      expiresAt = new Date(at).toISOString();
+    }
+    const secret = `${API_KEY_PREFIX}${newToken()}`;
+    return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
+      const serviceAccount = await tx.manager.getRepository(ServiceAccountEntity).findOneBy({ id, accountId: account.id });
+      if (!serviceAccount) throw notFound('Service account');
+      const keys = tx.manager.getRepository(ServiceAccountKeyEntity);
+      if ((await keys.countBy({ serviceAccountId: id, revokedAt: IsNull() })) >= MAX_KEYS_PER_SERVICE_ACCOUNT) {
+        throw new DomainError('CONFLICT', `A service account has at most ${MAX_KEYS_PER_SERVICE_ACCOUNT} keys; revoke one first`, {
+          limit: MAX_KEYS_PER_SERVICE_ACCOUNT,
+        });
+      }
+      const key = keys.create({
+        id: randomUUID(),
+        serviceAccountId: id,
+        accountId: account.id,
+        prefix: secret.slice(0, API_KEY_PREFIX.length + 8),
+        tokenHash: sha256Hex(secret),
+        createdAt: now.toISOString(),
+        expiresAt,
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+      await keys.insert(key);
+      await log({
+        action: 'service_account.key_created',
+        target: { type: 'service_account', id, label: serviceAccount.name },
+        changes: { keyId: key.id, prefix: key.prefix, expiresAt },
+      });
+      return { ...keyDto(key), key: secret };
+    });
+  }
+
+  async revokeKey(auth: RequestAuth, actor: Actor, id: string, keyId: string): Promise<void> {
+    await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
+      const serviceAccount = await tx.manager.getRepository(ServiceAccountEntity).findOneBy({ id, accountId: account.id });
+      if (!serviceAccount) throw notFound('Service account');
+      const keys = tx.manager.getRepository(ServiceAccountKeyEntity);
+      const key = await keys.findOneBy({ id: keyId, serviceAccountId: id });
+      if (!key || key.revokedAt) throw notFound('API key');
+      await keys.update({ id: keyId }, { revokedAt: this.clock.now().toISOString() });
+      const entry = await log({
+        action: 'service_account.key_revoked',
+        target: { type: 'service_account', id, label: serviceAccount.name },
+        changes: { keyId, prefix: key.prefix },
+      });
+      tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: [keySessionId(keyId)], reason: 'key_revoked', seq: entry.seq });
+    });
+  }
+
+  /** The service accounts holding a role (live `me.permissions` after an edit of that role). */
+  async holdersOf(manager: EntityManager, roleIds: readonly string[]): Promise<ServiceAccountEntity[]> {
+    if (roleIds.length === 0) return [];
+    return manager.getRepository(ServiceAccountEntity).findBy({ roleId: In([...roleIds]) });
+  }
+
+  /** Bumps the permission versions of a role's service accounts after an edit of the role; returns them. */
+  async bumpHolders(accountId: string, roleId: string): Promise<ServiceAccountEntity[]> {
+    const holders = await this.db.transaction(async ({ manager }) => {
+      await manager
+        .createQueryBuilder()
+        .update(ServiceAccountEntity)
+        .set({ permissionsVersion: () => 'permissions_version + 1' })
+        .where('account_id = :accountId AND role_id = :roleId', { accountId, roleId })
+        .execute();
+      return manager.getRepository(ServiceAccountEntity).findBy({ accountId, roleId });
+    });
+    if (holders.length) this.permissions.invalidate(holders.map((h) => h.id));
+    return holders;
+  }
+
+  /** Called after commit when service accounts changed role (the live layer pushes `me.permissions`). */
+  onRoleChanged(listener: (accountId: string, serviceAccountIds: readonly string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ── Helpers ─────────────────────────────────────────────────────────────────────────────
+
+  /** A role of this account (system or its own custom role). */
+  private async assignableRole(manager: EntityManager, account: AccountEntity, roleId: string): Promise<RoleEntity> {
+    const role = await manager.getRepository(RoleEntity).findOneBy({ id: roleId });
+    if (!role || (role.accountId !== null && role.accountId !== account.id)) {
+      throw validationFailed({ roleId: ['No such role in this account'] });
+    }
+    return role;
+  }
+
+  private async load(manager: EntityManager, accountId: string, id: string): Promise<ServiceAccountDto> {
+    const row = await manager.getRepository(ServiceAccountEntity).findOneBy({ id, accountId });
+    if (!row) throw notFound('Service account');
+    return (await this.toDtos(manager, [row]))[0]!;
+  }
+
+  private async toDtos(manager: EntityManager, rows: ServiceAccountEntity[]): Promise<ServiceAccountDto[]> {
+    if (rows.length === 0) return [];
+    const [roles, keys] = await Promise.all([
+      manager.getRepository(RoleEntity).findBy({ id: In([...new Set(rows.map((r) => r.roleId))]) }),
+      manager
+        .getRepository(ServiceAccountKeyEntity)
+        .find({ where: { serviceAccountId: In(rows.map((r) => r.id)), revokedAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } }),
+    ]);
+    const roleById = new Map(roles.map((role) => [role.id, role]));
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      role: roleSummary(roleById.get(row.roleId)),
+      version: row.version,
+      createdAt: row.createdAt,
+      keys: keys.filter((key) => key.serviceAccountId === row.id).map(keyDto),
+    }));
+  }
+}
