@@ -28,7 +28,8 @@ const app = await startApp({
 });
 const api = client(app.url);
 // Read at collection time so every cell is a named test: `METHOD /path › persona → expectation`.
-const routes = registeredRoutes(app).sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+// /scim/v2 is authenticated by the account's SCIM token, not a session: routes.spec judges every SCIM route.
+const routes = registeredRoutes(app).filter((r) => !r.path.startsWith('/scim/v2')).sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
 
 let world: World;
 
@@ -52,6 +53,9 @@ function expectationFor(route: RegisteredRoute, recipe: Recipe, persona: Persona
   if (access === 'public') return { kind: 'allowed', status: recipe.success };
   if (profile.session === 'none') return { kind: 'refused', status: 401, code: 'UNAUTHENTICATED', why: 'no session' };
   if (profile.session === 'revoked') return { kind: 'refused', status: 401, code: 'SESSION_REVOKED', why: 'revoked member' };
+  // An API key reaches no route about a person (issue 16 §3); only a key passes an `apiKey` route.
+  if (profile.apiKey && access === 'session' && recipe.rule !== 'apiKey') return { kind: 'refused', status: 403, code: 'FORBIDDEN', why: 'person-only route, API key' };
+  if (recipe.rule === 'apiKey' && !profile.apiKey) return { kind: 'refused', status: 403, code: 'FORBIDDEN', why: 'not an API key' };
   if (access !== 'session') {
     const held = permissionsOf(persona);
     const needed = keysOf(access);
@@ -96,7 +100,7 @@ async function runCell(route: RegisteredRoute, persona: PersonaName): Promise<vo
   const expected = expectationFor(route, recipe, persona);
   const profile = PROFILES[persona];
   const actor = world.actors[persona];
-  const cell: Cell = { world, persona, profile, actor, own: profile.tenant === 'other' ? world.theirs : world.ours, signedIn: profile.session === 'active' };
+  const cell: Cell = { world, persona, profile, actor, own: profile.tenant === 'other' ? world.theirs : world.ours, signedIn: profile.session === 'active' && !profile.apiKey };
   const prepared = (await recipe.prepare?.(cell)) ?? {};
   const token = prepared.token !== undefined ? prepared.token : actor.token;
 
@@ -143,6 +147,15 @@ describe('the world of the matrix', () => {
     for (const persona of PERSONAS) {
       const profile = PROFILES[persona];
       if (profile.session !== 'active') continue;
+      if (profile.apiKey) {
+        const self = await api.get<{ account: { id: string }; member: { role: { id: string } }; permissions: { keys: string[] } }>('/service-accounts/self', { token: world.actors[persona].token! });
+        expect({ account: self.body.account.id, role: self.body.member.role.id, keys: [...self.body.permissions.keys].sort() }, persona).toEqual({
+          account: world.ours.accountId,
+          role: profile.roleId,
+          keys: [...permissionsOf(persona)].sort(),
+        });
+        continue;
+      }
       const me = await api.get<MeDto>('/me', { token: world.actors[persona].token! });
       expect(me.status, persona).toBe(200);
       expect(

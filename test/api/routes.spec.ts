@@ -24,7 +24,7 @@ describe('route declarations', () => {
 
   it('only the sign-up, sign-in, mailed-link, session-probe and health routes are public', () => {
     const publicRoutes = registeredRoutes(app)
-      .filter((r) => r.access === 'public')
+      .filter((r) => r.access === 'public' && !r.path.startsWith('/scim/v2'))
       .map((r) => r.route)
       .sort();
     expect(publicRoutes).toEqual([
@@ -46,5 +46,30 @@ describe('route declarations', () => {
       'POST /invitations/accept',
       'POST /signup',
     ]);
+  });
+
+  it('every /scim/v2 route is public to the session guard and refuses anything but the account’s SCIM token (401, SCIM error format)', async () => {
+    const scimRoutes = registeredRoutes(app).filter((r) => r.path.startsWith('/scim/v2'));
+    expect(scimRoutes.length).toBeGreaterThanOrEqual(12);
+    const signup = await fetch(`${app.url}/api/v1/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accountName: 'Acme', name: 'Olive', email: `scim-routes.${Date.now()}@example.com`, password: 'correct horse battery staple' }),
+    });
+    const session = ((await signup.json()) as { token: string }).token;
+    for (const route of scimRoutes) {
+      expect(route.access, route.route).toBe('public');
+      const url = `${app.url}${route.path.replace(/:\w+/g, '00000000-0000-4000-8000-000000000001')}`;
+      for (const authorization of [undefined, `Bearer ${session}`, 'Bearer scim_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
+        const response = await fetch(url, {
+          method: route.method,
+          headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/scim+json' },
+          ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { body: '{}' }),
+        });
+        expect(response.status, `${route.route} with ${authorization ?? 'no token'}`).toBe(401);
+        expect(response.headers.get('content-type'), route.route).toContain('application/scim+json');
+        expect(await response.json(), route.route).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401' });
+      }
+    }
   });
 });

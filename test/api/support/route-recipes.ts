@@ -59,14 +59,15 @@ export interface Prepared {
 /**
  * What the matrix must know about a route beyond the permission it declares.
  * - `rule`: `owner` (only the account owner passes; SPEC: plan, validation, ownership transfer);
- *   `billingTransfer` (the owner, or the billing contact if Admin).
+ *   `billingTransfer` (the owner, or the billing contact if Admin); `apiKey` (only a request made
+ *   with an API key passes: GET /service-accounts/self).
  * - `tenantScoped`: the call addresses a resource of our account by id (path or body), so the
  *   owner of another account must get 404 and change nothing.
  * - `success`: the status an allowed call answers with the request this recipe builds.
  */
 export interface Recipe {
   readonly success: 200 | 201 | 202 | 204 | 302;
-  readonly rule?: 'owner' | 'billingTransfer';
+  readonly rule?: 'owner' | 'billingTransfer' | 'apiKey';
   readonly tenantScoped?: boolean;
   /** Builds the request; without it the call has no params, query or body. */
   prepare?(cell: Cell): Promise<Prepared> | Prepared;
@@ -593,6 +594,24 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     verify: (reply) => expect(reply.headers.get('location')).toBe('/signin?sso_error=STATE_INVALID'),
   },
 
+  // ---- SCIM provisioning (issue 16 §2): the account's SCIM token; /scim/v2 itself is judged in routes.spec ----
+  'GET /account/scim-token': {
+    success: 200,
+    verify: (reply) => expect(reply.body).toEqual(expect.objectContaining({ enabled: expect.any(Boolean), baseUrl: expect.stringMatching(/\/scim\/v2$/) })),
+  },
+  'POST /account/scim-token': {
+    success: 201,
+    verify: (reply) => expect((reply.body as { token: string }).token).toMatch(/^scim_/),
+  },
+  'DELETE /account/scim-token': {
+    success: 204,
+    // A token to turn off, made in the caller's own account by its owner.
+    prepare: async ({ world, own }) => {
+      expectStatus('make a SCIM token', await world.api.post('/account/scim-token', undefined, { token: own.ownerToken }), 201);
+      return {};
+    },
+  },
+
   'PUT /account/okta': {
     success: 200,
     // Okta is Enterprise only: the account moves up for the call and back to Business after it.
@@ -609,7 +628,53 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
       expect(JSON.stringify(reply.body)).not.toContain('matrix-secret');
     },
   },
+
+  // ---- service accounts and API keys (issue 16 §3): users.manage; /self only for an API key ----
+  'GET /service-accounts': { success: 200 },
+  'GET /service-accounts/self': {
+    success: 200,
+    rule: 'apiKey',
+    verify: (reply, cell) => expect((reply.body as { serviceAccount: { id: string } }).serviceAccount.id).toBe(cell.actor.memberId),
+  },
+  'POST /service-accounts': {
+    success: 201,
+    prepare: ({ world }) => ({
+      body: { name: 'Matrix bot', roleId: ROLE.readonly },
+      cleanup: async (reply) => {
+        if (reply.status === 201) await disposeServiceAccount(world, world.ours, (reply.body as { id: string }).id);
+      },
+    }),
+  },
+  'GET /service-accounts/:id': { success: 200, tenantScoped: true, prepare: (cell) => withServiceAccount(cell) },
+  'PATCH /service-accounts/:id': {
+    success: 200,
+    tenantScoped: true,
+    prepare: (cell) => withServiceAccount(cell, (sa) => ({ body: { name: 'Renamed bot' }, headers: ifMatch(sa.version) })),
+  },
+  'DELETE /service-accounts/:id': { success: 204, tenantScoped: true, prepare: (cell) => withServiceAccount(cell) },
+  'POST /service-accounts/:id/keys': { success: 201, tenantScoped: true, prepare: (cell) => withServiceAccount(cell, () => ({ body: {} })) },
+  'DELETE /service-accounts/:id/keys/:keyId': {
+    success: 204,
+    tenantScoped: true,
+    prepare: async (cell) => {
+      const prepared = await withServiceAccount(cell);
+      const key = expectStatus('issue a key', await cell.world.api.post<{ id: string }>(`/service-accounts/${prepared.params!['id']}/keys`, {}, { token: cell.world.ours.ownerToken }), 201);
+      return { ...prepared, params: { ...prepared.params, keyId: key.id }, ourIds: [...(prepared.ourIds ?? []), key.id] };
+    },
+  },
 };
+
+/** A service account of ours (Read only role) for a tenant-scoped route, removed again after the call. */
+async function withServiceAccount(cell: Cell, rest: (sa: { id: string; version: number }) => Omit<Prepared, 'params' | 'ourIds' | 'cleanup'> = () => ({})): Promise<Prepared> {
+  const { world } = cell;
+  const sa = expectStatus('create a service account', await world.api.post<{ id: string; version: number }>('/service-accounts', { name: 'Matrix target', roleId: ROLE.readonly }, { token: world.ours.ownerToken }), 201);
+  return { ...rest(sa), params: { id: sa.id }, ourIds: [sa.id], cleanup: () => disposeServiceAccount(world, world.ours, sa.id) };
+}
+
+async function disposeServiceAccount(world: World, tenant: Tenant, id: string): Promise<void> {
+  const reply = await world.api.delete(`/service-accounts/${id}`, undefined, { token: tenant.ownerToken });
+  if (reply.status !== 404) expectStatus('delete a service account for clean-up', reply, 204);
+}
 
 /** Changes a tenant's plan as its owner (no-op when already on it). */
 async function setPlan(world: World, tenant: Tenant, plan: 'business' | 'enterprise'): Promise<void> {

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 
-/** Paths the dashboard never handles. */
-const API_PATH = /^\/(api|socket\.io)(\/|$)/;
+/** Paths the dashboard never handles: the API answers them itself (REST, Socket.IO, SCIM 2.0 of issue 16). */
+const API_PATH = /^\/(api|socket\.io|scim)(\/|$)/;
 
 /** `'sha256-…'` sources for each inline `<script>` of the dashboard's index.html (SvelteKit's boot script). */
 export function inlineScriptHashes(html: string): string[] {
@@ -22,7 +22,7 @@ export interface Dashboard {
 
 /**
  * Serves the built dashboard (apps/web/build) on the API's port: files as they are, and
- * index.html for every other GET outside /api and /socket.io (the SPA routes itself).
+ * index.html for every other GET outside /api, /socket.io and /scim (the SPA routes itself).
  * Null when there is no build.
  */
 export function loadDashboard(webRoot: string | null): Dashboard | null {

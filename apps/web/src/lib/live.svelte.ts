@@ -272,4 +272,7 @@ export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
   password_reset: 'Your password was reset, which signs you out everywhere. Sign in with the new password.',
   two_factor_reset:
     'An admin reset your two-factor authentication. Choose a new password through the link we mailed you, then set up two-factor authentication again.',
+  deprovisioned: "Your company's identity provider ended your access to this account. Ask your IT team if this is a mistake.",
+  key_revoked: 'The API key of this connection was revoked.',
+  service_account_deleted: 'The service account of this connection was deleted.',
 };
