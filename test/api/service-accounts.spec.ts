@@ -40,7 +40,11 @@ async function serviceAccount(roleId: string, name = 'CI bot', token = owner.tok
   return reply.body;
 }
 
-async function issue(id: string, body: Record<string, unknown> = {}, token = owner.token): Promise<ApiKeyWithSecretDto> {
+async function issue(
+  id: string,
+  body: Record<string, unknown> = {},
+  token = owner.token,
+): Promise<ApiKeyWithSecretDto> {
   const reply = await api.post<ApiKeyWithSecretDto>(`/service-accounts/${id}/keys`, body, { token });
   expect(reply.status, JSON.stringify(reply.body)).toBe(201);
   return reply.body;
@@ -53,7 +57,8 @@ async function customRole(permissions: string[], token = owner.token): Promise<R
   return reply.body;
 }
 
-const seatsUsed = async (): Promise<unknown> => (await api.get<AccountDto>('/account', { token: owner.token })).body.seats;
+const seatsUsed = async (): Promise<unknown> =>
+  (await api.get<AccountDto>('/account', { token: owner.token })).body.seats;
 
 describe('service accounts: management', () => {
   it('creates, lists, reads, renames with If-Match (412 when stale), changes role and deletes; no seat taken', async () => {
@@ -67,21 +72,37 @@ describe('service accounts: management', () => {
     expect(list.body.items.map((s) => s.id)).toContain(created.id);
     expect((await api.get(`/service-accounts/${created.id}`, { token: owner.token })).status).toBe(200);
 
-    expect((await api.patch(`/service-accounts/${created.id}`, { name: 'Renamed' }, { token: owner.token })).status).toBe(428);
-    const renamed = await api.patch<ServiceAccountDto>(`/service-accounts/${created.id}`, { name: 'Renamed' }, { token: owner.token, headers: ifMatch(1) });
+    expect(
+      (await api.patch(`/service-accounts/${created.id}`, { name: 'Renamed' }, { token: owner.token })).status,
+    ).toBe(428);
+    const renamed = await api.patch<ServiceAccountDto>(
+      `/service-accounts/${created.id}`,
+      { name: 'Renamed' },
+      { token: owner.token, headers: ifMatch(1) },
+    );
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ name: 'Renamed', version: 2 });
-    const stale = await api.patch<{ error: { code: string } }>(`/service-accounts/${created.id}`, { roleId: EDITOR_ROLE_ID }, { token: owner.token, headers: ifMatch(1) });
+    const stale = await api.patch<{ error: { code: string } }>(
+      `/service-accounts/${created.id}`,
+      { roleId: EDITOR_ROLE_ID },
+      { token: owner.token, headers: ifMatch(1) },
+    );
     expect(stale.status).toBe(412);
     expect(stale.body.error.code).toBe('VERSION_MISMATCH');
-    const moved = await api.patch<ServiceAccountDto>(`/service-accounts/${created.id}`, { roleId: EDITOR_ROLE_ID }, { token: owner.token, headers: ifMatch(2) });
+    const moved = await api.patch<ServiceAccountDto>(
+      `/service-accounts/${created.id}`,
+      { roleId: EDITOR_ROLE_ID },
+      { token: owner.token, headers: ifMatch(2) },
+    );
     expect(moved.body.role?.id).toBe(EDITOR_ROLE_ID);
 
     const key = await issue(created.id);
     expect(key.key.startsWith('rck_')).toBe(true);
     expect(key.prefix).toBe(key.key.slice(0, 12));
     const shown = (await api.get<ServiceAccountDto>(`/service-accounts/${created.id}`, { token: owner.token })).body;
-    expect(shown.keys).toEqual([{ id: key.id, prefix: key.prefix, createdAt: key.createdAt, expiresAt: null, lastUsedAt: null }]);
+    expect(shown.keys).toEqual([
+      { id: key.id, prefix: key.prefix, createdAt: key.createdAt, expiresAt: null, lastUsedAt: null },
+    ]);
     expect(JSON.stringify(shown)).not.toContain(key.key);
 
     expect((await api.delete(`/service-accounts/${created.id}`, undefined, { token: owner.token })).status).toBe(204);
@@ -90,22 +111,36 @@ describe('service accounts: management', () => {
 
     const log = await api.get<PageDto<ActivityEntryDto>>('/activity?limit=20', { token: owner.token });
     const actions = log.body.items.map((e) => e.action);
-    for (const action of ['service_account.created', 'service_account.updated', 'service_account.key_created', 'service_account.deleted']) {
+    for (const action of [
+      'service_account.created',
+      'service_account.updated',
+      'service_account.key_created',
+      'service_account.deleted',
+    ]) {
       expect(actions).toContain(action);
     }
   });
 
   it('needs users.manage: an Editor or a Read only member is refused, an Admin key may manage', async () => {
     const editorKey = await issue((await serviceAccount(EDITOR_ROLE_ID)).id);
-    const refused = await api.post<{ error: { code: string } }>('/service-accounts', { name: 'x', roleId: READONLY_ROLE_ID }, { token: editorKey.key });
+    const refused = await api.post<{ error: { code: string } }>(
+      '/service-accounts',
+      { name: 'x', roleId: READONLY_ROLE_ID },
+      { token: editorKey.key },
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('FORBIDDEN');
     expect((await api.get('/service-accounts', { token: editorKey.key })).status).toBe(403);
 
     const adminKey = await issue((await serviceAccount(ADMIN_ROLE_ID, 'Admin bot')).id);
-    const made = await api.post<ServiceAccountDto>('/service-accounts', { name: 'Made by a key', roleId: READONLY_ROLE_ID }, { token: adminKey.key });
+    const made = await api.post<ServiceAccountDto>(
+      '/service-accounts',
+      { name: 'Made by a key', roleId: READONLY_ROLE_ID },
+      { token: adminKey.key },
+    );
     expect(made.status).toBe(201);
-    const entry = (await api.get<PageDto<ActivityEntryDto>>('/activity?limit=1', { token: owner.token })).body.items[0]!;
+    const entry = (await api.get<PageDto<ActivityEntryDto>>('/activity?limit=1', { token: owner.token })).body
+      .items[0]!;
     expect(entry.action).toBe('service_account.created');
     expect(entry.actor).toMatchObject({ memberId: null, kind: 'service_account', name: 'Admin bot' });
   });
@@ -130,7 +165,11 @@ describe('service accounts: management', () => {
       expect(reply.body.error.code).toBe('VALIDATION_FAILED');
     }
     for (const expiresAt of ['2001-01-01T00:00:00Z', 'tomorrow', '2027-13-45T00:00:00Z', 12, '9999-01-01T00:00:00Z']) {
-      const reply = await api.post<{ error: { code: string } }>(`/service-accounts/${sa.id}/keys`, { expiresAt }, { token: owner.token });
+      const reply = await api.post<{ error: { code: string } }>(
+        `/service-accounts/${sa.id}/keys`,
+        { expiresAt },
+        { token: owner.token },
+      );
       expect(reply.status, String(expiresAt)).toBe(400);
       expect(reply.body.error.code).toBe('VALIDATION_FAILED');
     }
@@ -138,8 +177,16 @@ describe('service accounts: management', () => {
       expect((await api.get(path, { token: owner.token })).status).toBeLessThan(500);
       expect((await api.delete(path, undefined, { token: owner.token })).status).toBe(400);
     }
-    expect((await api.delete(`/service-accounts/${sa.id}/keys/00000000-0000-4000-8000-000000000000`, undefined, { token: owner.token })).status).toBe(404);
-    expect((await api.patch(`/service-accounts/${sa.id}`, {}, { token: owner.token, headers: ifMatch(1) })).status).toBe(400);
+    expect(
+      (
+        await api.delete(`/service-accounts/${sa.id}/keys/00000000-0000-4000-8000-000000000000`, undefined, {
+          token: owner.token,
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await api.patch(`/service-accounts/${sa.id}`, {}, { token: owner.token, headers: ifMatch(1) })).status,
+    ).toBe(400);
     for (const bearer of ['rck_', 'rck_' + 'A'.repeat(43), 'rck_../../etc']) {
       expect((await api.get('/users', { token: bearer })).status).toBe(401);
     }
@@ -160,7 +207,9 @@ describe('API keys: authentication and permissions', () => {
       ['post', '/me/2fa/setup'],
       ['post', '/auth/sign-out'],
     ] as const) {
-      const reply = await (method === 'get' ? api.get<{ error: { code: string; details?: { reason?: string } } }>(path, { token: key.key }) : api.post<{ error: { code: string; details?: { reason?: string } } }>(path, {}, { token: key.key }));
+      const reply = await (method === 'get'
+        ? api.get<{ error: { code: string; details?: { reason?: string } } }>(path, { token: key.key })
+        : api.post<{ error: { code: string; details?: { reason?: string } } }>(path, {}, { token: key.key }));
       expect(reply.status, path).toBe(403);
       expect(reply.body.error.details?.reason, path).toBe('service_account');
     }
@@ -189,7 +238,9 @@ describe('API keys: authentication and permissions', () => {
     sockets.push(socket);
     const revoked = next(socket, 'me.revoked');
     const closed = disconnected(socket);
-    expect((await api.delete(`/service-accounts/${sa.id}/keys/${key.id}`, undefined, { token: owner.token })).status).toBe(204);
+    expect(
+      (await api.delete(`/service-accounts/${sa.id}/keys/${key.id}`, undefined, { token: owner.token })).status,
+    ).toBe(204);
     expect(await revoked).toEqual({ reason: 'key_revoked' });
     await closed;
     const after = await api.get<{ error: { code: string } }>('/account', { token: key.key });
@@ -217,13 +268,29 @@ describe('API keys: authentication and permissions', () => {
     sockets.push(socket);
     expect((await api.post('/teams', { name: `T ${sa.id.slice(0, 6)}` }, { token: key.key })).status).toBe(403);
     const pushed = next(socket, 'me.permissions');
-    expect((await api.patch(`/service-accounts/${sa.id}`, { roleId: ADMIN_ROLE_ID }, { token: owner.token, headers: ifMatch(1) })).status).toBe(200);
+    expect(
+      (
+        await api.patch(
+          `/service-accounts/${sa.id}`,
+          { roleId: ADMIN_ROLE_ID },
+          { token: owner.token, headers: ifMatch(1) },
+        )
+      ).status,
+    ).toBe(200);
     const event = await pushed;
     expect(event).toMatchObject({ roleId: ADMIN_ROLE_ID, reason: 'role_changed', version: 2 });
     expect(event.keys).toContain('users.manage');
     expect((await api.get('/service-accounts', { token: key.key })).status).toBe(200);
     const back = next(socket, 'me.permissions');
-    expect((await api.patch(`/service-accounts/${sa.id}`, { roleId: READONLY_ROLE_ID }, { token: owner.token, headers: ifMatch(2) })).status).toBe(200);
+    expect(
+      (
+        await api.patch(
+          `/service-accounts/${sa.id}`,
+          { roleId: READONLY_ROLE_ID },
+          { token: owner.token, headers: ifMatch(2) },
+        )
+      ).status,
+    ).toBe(200);
     expect((await back).keys).not.toContain('users.manage');
     expect((await api.get('/service-accounts', { token: key.key })).status).toBe(403);
   });
@@ -236,7 +303,11 @@ describe('API keys: authentication and permissions', () => {
     sockets.push(socket);
     expect((await api.get(`/roles/${role.id}`, { token: key.key })).status).toBe(403);
     const pushed = next(socket, 'me.permissions');
-    const edited = await api.patch(`/roles/${role.id}`, { permissions: ['users.view', 'roles.view'] }, { token: owner.token, headers: ifMatch(role.version) });
+    const edited = await api.patch(
+      `/roles/${role.id}`,
+      { permissions: ['users.view', 'roles.view'] },
+      { token: owner.token, headers: ifMatch(role.version) },
+    );
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
     const event = await pushed;
     expect(event.reason).toBe('role_edited');
@@ -274,7 +345,9 @@ describe('API keys: authentication and permissions', () => {
     expect(users.body.items.map((u) => u.id)).not.toContain(owner.member.id);
     // A custom role of another account cannot be given.
     const theirRole = await customRole(['users.view'], other.token);
-    expect((await api.post('/service-accounts', { name: 'x', roleId: theirRole.id }, { token: owner.token })).status).toBe(400);
+    expect(
+      (await api.post('/service-accounts', { name: 'x', roleId: theirRole.id }, { token: owner.token })).status,
+    ).toBe(400);
   });
 
   it('libs/client works with a key: connect, can(), live permission changes', async () => {
@@ -284,7 +357,15 @@ describe('API keys: authentication and permissions', () => {
     sdks.push(rc);
     await rc.connect();
     expect(rc.can('users.manage')).toBe(false);
-    expect((await api.patch(`/service-accounts/${sa.id}`, { roleId: ADMIN_ROLE_ID }, { token: owner.token, headers: ifMatch(1) })).status).toBe(200);
+    expect(
+      (
+        await api.patch(
+          `/service-accounts/${sa.id}`,
+          { roleId: ADMIN_ROLE_ID },
+          { token: owner.token, headers: ifMatch(1) },
+        )
+      ).status,
+    ).toBe(200);
     const deadline = Date.now() + 3000;
     while (!rc.can('users.manage') && Date.now() < deadline) await sleep(10);
     expect(rc.can('users.manage')).toBe(true);

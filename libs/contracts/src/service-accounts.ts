@@ -24,7 +24,10 @@ export type UpdateServiceAccountRequest = z.input<typeof updateServiceAccountSch
 
 /** `expiresAt`: an ISO 8601 date-time in the future (at most 5 years ahead); absent or null: never expires. */
 export const createApiKeySchema = z.strictObject({
-  expiresAt: z.iso.datetime({ offset: true, message: 'Use an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' }).nullable().optional(),
+  expiresAt: z.iso
+    .datetime({ offset: true, message: 'Use an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' })
+    .nullable()
+    .optional(),
 });
 export type CreateApiKeyRequest = z.input<typeof createApiKeySchema>;
 

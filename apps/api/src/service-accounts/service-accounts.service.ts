@@ -61,7 +61,8 @@ export interface KeyAuth {
   readonly permissions: ResolvedPermissions;
 }
 
-const roleSummary = (role: RoleEntity | null | undefined) => (role ? { id: role.id, name: role.name, icon: role.icon } : null);
+const roleSummary = (role: RoleEntity | null | undefined) =>
+  role ? { id: role.id, name: role.name, icon: role.icon } : null;
 
 const keyDto = (key: ServiceAccountKeyEntity): ApiKeyDto => ({
   id: key.id,
@@ -104,10 +105,13 @@ export class ServiceAccountsService {
         manager.getRepository(ServiceAccountEntity).findOneBy({ id: key.serviceAccountId }),
         manager.getRepository(AccountEntity).findOneBy({ id: key.accountId }),
       ]);
-      const role = serviceAccount ? await manager.getRepository(RoleEntity).findOneBy({ id: serviceAccount.roleId }) : null;
+      const role = serviceAccount
+        ? await manager.getRepository(RoleEntity).findOneBy({ id: serviceAccount.roleId })
+        : null;
       return { key, serviceAccount, account, role };
     });
-    if (!found || !found.serviceAccount || !found.account) throw new DomainError('UNAUTHENTICATED', 'This API key is not valid');
+    if (!found || !found.serviceAccount || !found.account)
+      throw new DomainError('UNAUTHENTICATED', 'This API key is not valid');
     const { key, serviceAccount, account, role } = found;
     if (key.revokedAt) throw new DomainError('SESSION_REVOKED', 'This API key was revoked', { reason: 'key_revoked' });
     if (key.expiresAt && now.toISOString() >= key.expiresAt) {
@@ -163,7 +167,12 @@ export class ServiceAccountsService {
       revokedAt: null,
       revokedReason: null,
     } as unknown as SessionEntity;
-    const person = { id: serviceAccount.id, email: '', name: serviceAccount.name, totpSecret: null } as unknown as PersonEntity;
+    const person = {
+      id: serviceAccount.id,
+      email: '',
+      name: serviceAccount.name,
+      totpSecret: null,
+    } as unknown as PersonEntity;
     return {
       token,
       session,
@@ -197,7 +206,8 @@ export class ServiceAccountsService {
 
   async self(auth: RequestAuth): Promise<ServiceAccountSelfDto> {
     const self = auth.serviceAccount;
-    if (!self) throw forbidden('Only an API key has a service account; people use GET /me', { reason: 'not_a_service_account' });
+    if (!self)
+      throw forbidden('Only an API key has a service account; people use GET /me', { reason: 'not_a_service_account' });
     return this.db.read(async (manager) => {
       const dto = await this.load(manager, auth.account.id, self.id);
       const key = await manager.getRepository(ServiceAccountKeyEntity).findOneByOrFail({ id: self.keyId });
@@ -215,7 +225,9 @@ export class ServiceAccountsService {
     return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const repository = tx.manager.getRepository(ServiceAccountEntity);
       if ((await repository.countBy({ accountId: account.id })) >= MAX_SERVICE_ACCOUNTS) {
-        throw new DomainError('CONFLICT', `An account has at most ${MAX_SERVICE_ACCOUNTS} service accounts`, { limit: MAX_SERVICE_ACCOUNTS });
+        throw new DomainError('CONFLICT', `An account has at most ${MAX_SERVICE_ACCOUNTS} service accounts`, {
+          limit: MAX_SERVICE_ACCOUNTS,
+        });
       }
       const role = await this.assignableRole(tx.manager, account, body.roleId);
       const serviceAccount = repository.create({
@@ -237,7 +249,13 @@ export class ServiceAccountsService {
     });
   }
 
-  async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, body: UpdateServiceAccountRequest): Promise<ServiceAccountDto> {
+  async update(
+    auth: RequestAuth,
+    actor: Actor,
+    id: string,
+    ifMatch: number,
+    body: UpdateServiceAccountRequest,
+  ): Promise<ServiceAccountDto> {
     const result = await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const repository = tx.manager.getRepository(ServiceAccountEntity);
       const serviceAccount = await repository.findOneBy({ id, accountId: account.id });
@@ -256,11 +274,17 @@ export class ServiceAccountsService {
         serviceAccount.permissionsVersion += 1;
         roleChanged = true;
       }
-      if (Object.keys(changes).length === 0) return { dto: await this.load(tx.manager, account.id, id), roleChanged: false };
+      if (Object.keys(changes).length === 0)
+        return { dto: await this.load(tx.manager, account.id, id), roleChanged: false };
       serviceAccount.version += 1;
       await repository.update(
         { id },
-        { name: serviceAccount.name, roleId: serviceAccount.roleId, permissionsVersion: serviceAccount.permissionsVersion, version: serviceAccount.version },
+        {
+          name: serviceAccount.name,
+          roleId: serviceAccount.roleId,
+          permissionsVersion: serviceAccount.permissionsVersion,
+          version: serviceAccount.version,
+        },
       );
       await log({
         action: 'service_account.updated',
@@ -281,14 +305,19 @@ export class ServiceAccountsService {
       const repository = tx.manager.getRepository(ServiceAccountEntity);
       const serviceAccount = await repository.findOneBy({ id, accountId: account.id });
       if (!serviceAccount) throw notFound('Service account');
-      if (ifMatch !== null && serviceAccount.version !== ifMatch) throw versionMismatch(await this.load(tx.manager, account.id, id));
+      if (ifMatch !== null && serviceAccount.version !== ifMatch)
+        throw versionMismatch(await this.load(tx.manager, account.id, id));
       const keys = await tx.manager.getRepository(ServiceAccountKeyEntity).findBy({ serviceAccountId: id });
       await tx.manager.getRepository(ServiceAccountKeyEntity).delete({ serviceAccountId: id });
       await repository.delete({ id });
       const entry = await log({
         action: 'service_account.deleted',
         target: { type: 'service_account', id, label: serviceAccount.name },
-        changes: { name: serviceAccount.name, roleId: serviceAccount.roleId, keysEnded: keys.filter((k) => !k.revokedAt).length },
+        changes: {
+          name: serviceAccount.name,
+          roleId: serviceAccount.roleId,
+          keysEnded: keys.filter((k) => !k.revokedAt).length,
+        },
       });
       if (keys.length) {
         tx.publish({
@@ -309,18 +338,25 @@ export class ServiceAccountsService {
     if (body.expiresAt) {
       const at = Date.parse(body.expiresAt);
       if (!Number.isFinite(at) || at <= now.getTime()) throw validationFailed({ expiresAt: ['Must be in the future'] });
-      if (at > now.getTime() + MAX_KEY_LIFETIME_MS) throw validationFailed({ expiresAt: ['Must be at most 5 years ahead'] });
+      if (at > now.getTime() + MAX_KEY_LIFETIME_MS)
+        throw validationFailed({ expiresAt: ['Must be at most 5 years ahead'] });
       expiresAt = new Date(at).toISOString();
     }
     const secret = `${API_KEY_PREFIX}${newToken()}`;
     return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
-      const serviceAccount = await tx.manager.getRepository(ServiceAccountEntity).findOneBy({ id, accountId: account.id });
+      const serviceAccount = await tx.manager
+        .getRepository(ServiceAccountEntity)
+        .findOneBy({ id, accountId: account.id });
       if (!serviceAccount) throw notFound('Service account');
       const keys = tx.manager.getRepository(ServiceAccountKeyEntity);
       if ((await keys.countBy({ serviceAccountId: id, revokedAt: IsNull() })) >= MAX_KEYS_PER_SERVICE_ACCOUNT) {
-        throw new DomainError('CONFLICT', `A service account has at most ${MAX_KEYS_PER_SERVICE_ACCOUNT} keys; revoke one first`, {
-          limit: MAX_KEYS_PER_SERVICE_ACCOUNT,
-        });
+        throw new DomainError(
+          'CONFLICT',
+          `A service account has at most ${MAX_KEYS_PER_SERVICE_ACCOUNT} keys; revoke one first`,
+          {
+            limit: MAX_KEYS_PER_SERVICE_ACCOUNT,
+          },
+        );
       }
       const key = keys.create({
         id: randomUUID(),
@@ -345,7 +381,9 @@ export class ServiceAccountsService {
 
   async revokeKey(auth: RequestAuth, actor: Actor, id: string, keyId: string): Promise<void> {
     await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
-      const serviceAccount = await tx.manager.getRepository(ServiceAccountEntity).findOneBy({ id, accountId: account.id });
+      const serviceAccount = await tx.manager
+        .getRepository(ServiceAccountEntity)
+        .findOneBy({ id, accountId: account.id });
       if (!serviceAccount) throw notFound('Service account');
       const keys = tx.manager.getRepository(ServiceAccountKeyEntity);
       const key = await keys.findOneBy({ id: keyId, serviceAccountId: id });
@@ -356,7 +394,13 @@ export class ServiceAccountsService {
         target: { type: 'service_account', id, label: serviceAccount.name },
         changes: { keyId, prefix: key.prefix },
       });
-      tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: [keySessionId(keyId)], reason: 'key_revoked', seq: entry.seq });
+      tx.publish({
+        type: 'sessions.revoked',
+        accountId: account.id,
+        sessionIds: [keySessionId(keyId)],
+        reason: 'key_revoked',
+        seq: entry.seq,
+      });
     });
   }
 
@@ -410,7 +454,10 @@ export class ServiceAccountsService {
       manager.getRepository(RoleEntity).findBy({ id: In([...new Set(rows.map((r) => r.roleId))]) }),
       manager
         .getRepository(ServiceAccountKeyEntity)
-        .find({ where: { serviceAccountId: In(rows.map((r) => r.id)), revokedAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } }),
+        .find({
+          where: { serviceAccountId: In(rows.map((r) => r.id)), revokedAt: IsNull() },
+          order: { createdAt: 'ASC', id: 'ASC' },
+        }),
     ]);
     const roleById = new Map(roles.map((role) => [role.id, role]));
     return rows.map((row) => ({
