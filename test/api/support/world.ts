@@ -24,18 +24,7 @@ import { invitationToken } from './outbox.js';
  * The personas of the authorization matrix, in the order each route runs them: those that must be
  * refused first, the ones whose calls may change things after, the owner last.
  */
-export const PERSONAS = [
-  'anonymous',
-  'invited',
-  'revoked',
-  'otherAccount',
-  'readonly',
-  'editor',
-  'serviceAccount',
-  'billingContact',
-  'admin',
-  'owner',
-] as const;
+export const PERSONAS = ['anonymous', 'invited', 'revoked', 'otherAccount', 'readonly', 'editor', 'serviceAccount', 'billingContact', 'admin', 'owner'] as const;
 export type PersonaName = (typeof PERSONAS)[number];
 
 /** What a persona is, fixed before any request: the matrix computes every expectation from this. */
@@ -58,14 +47,7 @@ export const PROFILES: Readonly<Record<PersonaName, PersonaProfile>> = {
   otherAccount: { session: 'active', tenant: 'other', roleId: ADMIN_ROLE_ID, isOwner: true, isBillingContact: true },
   readonly: { session: 'active', tenant: 'ours', roleId: READONLY_ROLE_ID, isOwner: false, isBillingContact: false },
   editor: { session: 'active', tenant: 'ours', roleId: EDITOR_ROLE_ID, isOwner: false, isBillingContact: false },
-  serviceAccount: {
-    session: 'active',
-    tenant: 'ours',
-    roleId: EDITOR_ROLE_ID,
-    isOwner: false,
-    isBillingContact: false,
-    apiKey: true,
-  },
+  serviceAccount: { session: 'active', tenant: 'ours', roleId: EDITOR_ROLE_ID, isOwner: false, isBillingContact: false, apiKey: true },
   billingContact: { session: 'active', tenant: 'ours', roleId: EDITOR_ROLE_ID, isOwner: false, isBillingContact: true },
   admin: { session: 'active', tenant: 'ours', roleId: ADMIN_ROLE_ID, isOwner: false, isBillingContact: false },
   // Signup made the owner billing contact too; the world hands that to `billingContact`.
@@ -78,12 +60,7 @@ export function permissionsOf(persona: PersonaName): ReadonlySet<PermissionKey> 
   if (profile.session !== 'active' || !profile.roleId) return new Set();
   const role = SYSTEM_ROLES.find((r) => r.id === profile.roleId);
   if (!role) throw new Error(`no system role ${profile.roleId}`);
-  return new Set(
-    effectivePermissions(
-      { status: 'active', agentAccess: false, isBillingContact: profile.isBillingContact },
-      role.permissions,
-    ),
-  );
+  return new Set(effectivePermissions({ status: 'active', agentAccess: false, isBillingContact: profile.isBillingContact }, role.permissions));
 }
 
 /** An account of the world, acted on through its owner's session (set-up, versions, clean-up). */
@@ -129,18 +106,10 @@ export function expectStatus<T>(what: string, reply: Reply<T>, status: number): 
 
 async function enableTeams(api: Client, tenant: Tenant): Promise<void> {
   const version = await accountVersion(api, tenant);
-  expectStatus(
-    'turn Talk teams on',
-    await api.patch('/account', { teamsEnabled: true }, { token: tenant.ownerToken, headers: ifMatch(version) }),
-    200,
-  );
+  expectStatus('turn Talk teams on', await api.patch('/account', { teamsEnabled: true }, { token: tenant.ownerToken, headers: ifMatch(version) }), 200);
 }
 
-const tenantOf = (signedUp: AuthResultDto): Tenant => ({
-  accountId: signedUp.account.id,
-  ownerToken: signedUp.token,
-  ownerMemberId: signedUp.member.id,
-});
+const tenantOf = (signedUp: AuthResultDto): Tenant => ({ accountId: signedUp.account.id, ownerToken: signedUp.token, ownerMemberId: signedUp.member.id });
 
 /**
  * Builds the world of the matrix: a Business account with Talk teams on, an owner, an Admin, an
@@ -162,44 +131,17 @@ export async function buildWorld(app: TestApp, api: Client): Promise<World> {
 
   expectStatus(
     'transfer billing to the billing-contact persona',
-    await api.post(
-      '/account/transfer-billing',
-      { memberId: billing.member.id },
-      { token: owner.token, headers: ifMatch(await accountVersion(api, ours)) },
-    ),
+    await api.post('/account/transfer-billing', { memberId: billing.member.id }, { token: owner.token, headers: ifMatch(await accountVersion(api, ours)) }),
     200,
   );
-  expectStatus(
-    'revoke the revoked persona',
-    await api.post(`/users/${revoked.member.id}/revoke`, undefined, {
-      token: owner.token,
-      headers: ifMatch(revoked.member.version),
-    }),
-    200,
-  );
+  expectStatus('revoke the revoked persona', await api.post(`/users/${revoked.member.id}/revoke`, undefined, { token: owner.token, headers: ifMatch(revoked.member.version) }), 200);
 
   const invitedEmail = uniqueEmail('invited');
   const invited = expectStatus('invite the invited persona', await invite(api, owner, [invitedEmail]), 201).items[0]!;
-  const team = expectStatus(
-    'create a team',
-    await api.post<TeamDto>('/teams', { name: 'Support' }, { token: owner.token }),
-    201,
-  );
+  const team = expectStatus('create a team', await api.post<TeamDto>('/teams', { name: 'Support' }, { token: owner.token }), 201);
   const role = await createRole({ api }, ours);
-  const serviceAccount = expectStatus(
-    'create the service account persona',
-    await api.post<{ id: string }>(
-      '/service-accounts',
-      { name: 'Persona serviceAccount', roleId: EDITOR_ROLE_ID },
-      { token: owner.token },
-    ),
-    201,
-  );
-  const apiKey = expectStatus(
-    'issue its API key',
-    await api.post<{ key: string }>(`/service-accounts/${serviceAccount.id}/keys`, {}, { token: owner.token }),
-    201,
-  );
+  const serviceAccount = expectStatus('create the service account persona', await api.post<{ id: string }>('/service-accounts', { name: 'Persona serviceAccount', roleId: EDITOR_ROLE_ID }, { token: owner.token }), 201);
+  const apiKey = expectStatus('issue its API key', await api.post<{ key: string }>(`/service-accounts/${serviceAccount.id}/keys`, {}, { token: owner.token }), 201);
 
   const other = await createAccount(api, { plan: 'business', accountName: 'Globex', name: 'Persona otherAccount' });
   const theirs = tenantOf(other);
@@ -243,11 +185,7 @@ export function ourIdentifiers(world: World): string[] {
 
 /** The newest activity seq of an account (0 when empty): a refused call must not move it. */
 export async function activityHead(world: World, accountId: string): Promise<number> {
-  const rows = await query<{ seq: number | string | null }>(
-    world.app,
-    'SELECT MAX(seq) AS seq FROM activity WHERE account_id = ?',
-    [accountId],
-  );
+  const rows = await query<{ seq: number | string | null }>(world.app, 'SELECT MAX(seq) AS seq FROM activity WHERE account_id = ?', [accountId]);
   return Number(rows[0]?.seq ?? 0);
 }
 
@@ -263,29 +201,19 @@ export async function accountVersion(api: Client, tenant: Pick<Tenant, 'ownerTok
 
 /** A new pending invitation in the tenant (no password hashing: cheap). */
 export async function invitedTarget(world: World, tenant: Tenant = world.ours): Promise<MemberDto> {
-  const reply = await invite(world.api, { token: tenant.ownerToken }, [uniqueEmail('target')], {
-    roleId: EDITOR_ROLE_ID,
-  });
+  const reply = await invite(world.api, { token: tenant.ownerToken }, [uniqueEmail('target')], { roleId: EDITOR_ROLE_ID });
   return expectStatus('invite a target', reply, 201).items[0]!;
 }
 
 /** A new active Editor of our account, with its own session. */
 export function activeTarget(world: World): Promise<Joined> {
-  return inviteAndAccept(
-    world.api,
-    world.app.config.dataDir,
-    { token: world.ours.ownerToken },
-    { roleId: EDITOR_ROLE_ID, name: 'Target' },
-  );
+  return inviteAndAccept(world.api, world.app.config.dataDir, { token: world.ours.ownerToken }, { roleId: EDITOR_ROLE_ID, name: 'Target' });
 }
 
 /** A new member of our account who joined and was then revoked. */
 export async function revokedTarget(world: World): Promise<MemberDto> {
   const joined = await activeTarget(world);
-  const reply = await world.api.post<MemberDto>(`/users/${joined.member.id}/revoke`, undefined, {
-    token: world.ours.ownerToken,
-    headers: ifMatch(joined.member.version),
-  });
+  const reply = await world.api.post<MemberDto>(`/users/${joined.member.id}/revoke`, undefined, { token: world.ours.ownerToken, headers: ifMatch(joined.member.version) });
   return expectStatus('revoke a target', reply, 200);
 }
 
@@ -297,42 +225,22 @@ export async function disposeMember(world: World, tenant: Tenant, id: string): P
   if (found.status === 404) return;
   let member = expectStatus(`read member ${id} for clean-up`, found, 200);
   if (member.status === 'active') {
-    member = expectStatus(
-      'revoke for clean-up',
-      await api.post<MemberDto>(`/users/${id}/revoke`, undefined, { token, headers: ifMatch(member.version) }),
-      200,
-    );
+    member = expectStatus('revoke for clean-up', await api.post<MemberDto>(`/users/${id}/revoke`, undefined, { token, headers: ifMatch(member.version) }), 200);
   }
-  expectStatus(
-    'delete for clean-up',
-    await api.delete(`/users/${id}`, undefined, { token, headers: ifMatch(member.version) }),
-    204,
-  );
+  expectStatus('delete for clean-up', await api.delete(`/users/${id}`, undefined, { token, headers: ifMatch(member.version) }), 204);
 }
 
 export async function createTeam(world: World, tenant: Tenant = world.ours): Promise<TeamDto> {
-  const reply = await world.api.post<TeamDto>(
-    '/teams',
-    { name: `Team ${randomBytes(4).toString('hex')}` },
-    { token: tenant.ownerToken },
-  );
+  const reply = await world.api.post<TeamDto>('/teams', { name: `Team ${randomBytes(4).toString('hex')}` }, { token: tenant.ownerToken });
   return expectStatus('create a team', reply, 201);
 }
 
 export async function disposeTeam(world: World, tenant: Tenant, id: string): Promise<void> {
   const { api } = world;
-  const list = expectStatus(
-    'list teams for clean-up',
-    await api.get<{ items: TeamDto[] }>('/teams', { token: tenant.ownerToken }),
-    200,
-  );
+  const list = expectStatus('list teams for clean-up', await api.get<{ items: TeamDto[] }>('/teams', { token: tenant.ownerToken }), 200);
   const team = list.items.find((t) => t.id === id);
   if (!team) return;
-  expectStatus(
-    'delete a team for clean-up',
-    await api.delete(`/teams/${id}`, undefined, { token: tenant.ownerToken, headers: ifMatch(team.version) }),
-    204,
-  );
+  expectStatus('delete a team for clean-up', await api.delete(`/teams/${id}`, undefined, { token: tenant.ownerToken, headers: ifMatch(team.version) }), 204);
 }
 
 /** A second session of the persona, from a real sign-in (so the call can end it harmlessly). */
@@ -340,11 +248,7 @@ export async function freshSession(world: World, actor: Actor): Promise<{ token:
   if (!actor.email) throw new Error(`${actor.name} cannot sign in`);
   const signedIn = await world.api.post<AuthResultDto>('/auth/sign-in', { email: actor.email, password: PASSWORD });
   const { token } = expectStatus(`sign ${actor.name} in again`, signedIn, 200);
-  const sessions = expectStatus(
-    'list own sessions',
-    await world.api.get<{ items: SessionDto[] }>('/me/sessions', { token }),
-    200,
-  );
+  const sessions = expectStatus('list own sessions', await world.api.get<{ items: SessionDto[] }>('/me/sessions', { token }), 200);
   const current = sessions.items.find((s) => s.current);
   if (!current) throw new Error('the new session is not listed as current');
   return { token, sessionId: current.id };
@@ -352,28 +256,15 @@ export async function freshSession(world: World, actor: Actor): Promise<{ token:
 
 /** A custom role (Business plan: up to 20) with one permission and no holders. */
 export async function createRole(world: Pick<World, 'api'>, tenant: Tenant): Promise<RoleDto> {
-  const body = {
-    name: `Role ${randomBytes(4).toString('hex')}`,
-    description: 'Made by the matrix',
-    icon: 'star',
-    permissions: ['people.view'],
-  };
-  return expectStatus(
-    'create a role',
-    await world.api.post<RoleDto>('/roles', body, { token: tenant.ownerToken }),
-    201,
-  );
+  const body = { name: `Role ${randomBytes(4).toString('hex')}`, description: 'Made by the matrix', icon: 'star', permissions: ['people.view'] };
+  return expectStatus('create a role', await world.api.post<RoleDto>('/roles', body, { token: tenant.ownerToken }), 201);
 }
 
 export async function disposeRole(world: World, tenant: Tenant, id: string): Promise<void> {
   const found = await world.api.get<RoleDto>(`/roles/${id}`, { token: tenant.ownerToken });
   if (found.status === 404) return;
   const role = expectStatus(`read role ${id} for clean-up`, found, 200);
-  expectStatus(
-    'delete a role for clean-up',
-    await world.api.delete(`/roles/${id}`, undefined, { token: tenant.ownerToken, headers: ifMatch(role.version) }),
-    204,
-  );
+  expectStatus('delete a role for clean-up', await world.api.delete(`/roles/${id}`, undefined, { token: tenant.ownerToken, headers: ifMatch(role.version) }), 204);
 }
 
 /** The tenant's roles as its owner sees them (order and `rolesVersion`). */
