@@ -59,12 +59,13 @@ describe('route declarations', () => {
     const session = ((await signup.json()) as { token: string }).token;
     for (const route of scimRoutes) {
       expect(route.access, route.route).toBe('public');
-      const url = `${app.url}${route.path.replace(/:\w+/g, '00000000-0000-4000-8000-000000000001')}`;
+      const url = `${app.url}${route.path.replace(/:\w+/g, '00000000-0000-4000-8000-000000000001').replace('{*rest}', 'Bulk')}`;
       for (const authorization of [undefined, `Bearer ${session}`, 'Bearer scim_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
+        const method = route.method === 'ALL' ? 'GET' : route.method;
         const response = await fetch(url, {
-          method: route.method,
+          method,
           headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/scim+json' },
-          ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { body: '{}' }),
+          ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }),
         });
         expect(response.status, `${route.route} with ${authorization ?? 'no token'}`).toBe(401);
         expect(response.headers.get('content-type'), route.route).toContain('application/scim+json');

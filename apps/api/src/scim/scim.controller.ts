@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { All, Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../activity/activity.service.js';
 import { requestMeta } from '../auth/request-auth.js';
@@ -133,6 +133,13 @@ export class ScimController {
   async deleteGroup(@Req() request: Request): Promise<never> {
     await this.context(request);
     throw new ScimError(501, "Groups are this account's roles: delete roles in Rolecall");
+  }
+
+  /** Anything else under /scim/v2 (Bulk, /Me, a typo): 404 in SCIM's format, after the token check. */
+  @All('{*rest}')
+  async unknown(@Req() request: Request): Promise<never> {
+    await this.context(request);
+    throw new ScimError(404, `No SCIM endpoint ${request.method} ${request.path}; this service offers /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas`);
   }
 }
 
