@@ -57,6 +57,8 @@ function entry(
 }
 
 /** One realistic entry per action, as the API writes it, and the sentence it must read as. */
+const hook = { type: 'webhook', id: null, label: 'https://siem.example.com/in' };
+
 const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
   'account.created': [
     entry('account.created', account, { name: { after: 'Acme' }, plan: { after: 'business' } }),
@@ -260,6 +262,25 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
     ),
     'Bob Builder reset their password with an emailed link (1 session ended)',
   ],
+  'user.provisioned': [
+    entry('user.provisioned', member, { roleId: { after: ROLE.readonly } }, { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Entra)' } }),
+    'SCIM (Entra) provisioned Bob Builder',
+  ],
+  'user.updated': [
+    entry('user.updated', member, { externalId: { before: null, after: 'e-1' } }, { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Okta)' } }),
+    "SCIM (Okta) changed Bob Builder's external id",
+  ],
+  'scim.token_created': [entry('scim.token_created', { type: 'account', id: null, label: 'Acme' }, { replaced: true }), 'Ada Admin made a new SCIM token (the old one stopped working)'],
+  'scim.token_revoked': [entry('scim.token_revoked', { type: 'account', id: null, label: 'Acme' }, null), 'Ada Admin turned off SCIM provisioning'],
+  'webhook.created': [entry('webhook.created', hook, null), 'Ada Admin added the webhook endpoint https://siem.example.com/in'],
+  'webhook.updated': [entry('webhook.updated', hook, { enabled: { before: true, after: false } }), 'Ada Admin paused the webhook endpoint https://siem.example.com/in'],
+  'webhook.deleted': [entry('webhook.deleted', hook, null), 'Ada Admin deleted the webhook endpoint https://siem.example.com/in'],
+  'webhook.secret_rotated': [entry('webhook.secret_rotated', hook, null), 'Ada Admin made a new signing secret for https://siem.example.com/in'],
+  'webhook.retried': [entry('webhook.retried', hook, null), 'Ada Admin retried deliveries to https://siem.example.com/in'],
+  'webhook.disabled': [
+    entry('webhook.disabled', hook, null, { actor: { memberId: null, email: null } }),
+    'The webhook endpoint https://siem.example.com/in was disabled after a day of failed deliveries',
+  ],
 };
 
 describe('describeActivity', () => {
@@ -304,6 +325,7 @@ describe('describeActivity', () => {
     expect(describeActivity(byScim)).toBe('SCIM (Okta) revoked Bob Builder');
     const byKey = entry('user.revoked', member, null, { actor: { memberId: null, email: null, kind: 'service_account', name: 'Deploy bot' } });
     expect(describeActivity(byKey)).toBe('Service account Deploy bot revoked Bob Builder');
+    expect(describeActivity(entry('scim.token_created', { type: 'account', id: null, label: 'Acme' }, { replaced: false }))).toBe('Ada Admin turned on SCIM provisioning');
     const sso = entry(
       'session.signed_in',
       { type: 'session', id: SESSION, label: 'bob@x.test' },

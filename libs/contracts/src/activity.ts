@@ -32,6 +32,16 @@ export const ACTIVITY_ACTIONS = {
   'person.email_verified': 'Email address verified',
   'person.email_claimed': 'Email address claimed by its owner',
   'person.password_reset': 'Password reset',
+  'user.provisioned': 'User provisioned (SCIM)',
+  'user.updated': 'User details changed (SCIM)',
+  'scim.token_created': 'SCIM token made',
+  'scim.token_revoked': 'SCIM turned off',
+  'webhook.created': 'Webhook endpoint added',
+  'webhook.updated': 'Webhook endpoint changed',
+  'webhook.deleted': 'Webhook endpoint deleted',
+  'webhook.secret_rotated': 'Webhook secret rotated',
+  'webhook.retried': 'Webhook delivery retried',
+  'webhook.disabled': 'Webhook endpoint disabled after failures',
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

@@ -156,6 +156,23 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
   'user.revoked': ({ actor, targetObject }) => `${actor} revoked ${targetObject}`,
   'user.reactivated': ({ actor, targetObject }) => `${actor} reactivated ${targetObject}`,
   'user.deleted': ({ actor, targetObject }) => `${actor} deleted ${targetObject}`,
+  'user.provisioned': ({ actor, targetObject }) => `${actor} provisioned ${targetObject}`,
+  'user.updated': ({ entry, actor, targetOwn }) => {
+    const fields = Object.keys(entry.changes ?? {}).map((key) => (key === 'externalId' ? 'external id' : key));
+    return `${actor} changed ${targetOwn} ${fields.length ? list(fields) : 'details'}`;
+  },
+  'scim.token_created': ({ entry, actor }) => (entry.changes?.['replaced'] ? `${actor} made a new SCIM token (the old one stopped working)` : `${actor} turned on SCIM provisioning`),
+  'scim.token_revoked': ({ actor }) => `${actor} turned off SCIM provisioning`,
+  'webhook.created': ({ actor, target }) => `${actor} added the webhook endpoint ${target}`,
+  'webhook.updated': ({ entry, actor, target }) => {
+    const enabled = entry.changes?.['enabled'] as { after?: unknown } | undefined;
+    if (enabled && Object.keys(entry.changes ?? {}).length === 1) return `${actor} ${enabled.after ? 'enabled' : 'paused'} the webhook endpoint ${target}`;
+    return `${actor} changed the webhook endpoint ${target}`;
+  },
+  'webhook.deleted': ({ actor, target }) => `${actor} deleted the webhook endpoint ${target}`,
+  'webhook.secret_rotated': ({ actor, target }) => `${actor} made a new signing secret for ${target}`,
+  'webhook.retried': ({ actor, target }) => `${actor} retried deliveries to ${target}`,
+  'webhook.disabled': ({ target }) => `The webhook endpoint ${target} was disabled after a day of failed deliveries`,
   'user.sessions_revoked': ({ entry, actor, targetObject }) => {
     const ended = count(entry.changes?.['sessionsEnded']);
     return `${actor} signed ${targetObject} out everywhere${ended ? ` (${plural(ended, 'session')} ended)` : ''}`;
