@@ -265,6 +265,20 @@ describe('rules, errors and isolation', () => {
     expect((await okta('PATCH', `/Users/${created.body.id}`, { Operations: [{ op: 'replace', value: { active: false } }] }, { 'if-match': 'W/"99"' })).status).toBe(412);
   });
 
+  it('refuses a token guesser per IP (429 in SCIM format, Retry-After); the right token from elsewhere keeps working', async () => {
+    const { token } = await scimAccount();
+    const guesser = `${token.slice(0, -4)}AAAA`;
+    const answers: number[] = [];
+    for (let i = 0; i < 22; i++) answers.push((await scim(guesser)('GET', '/Users', undefined, { 'x-forwarded-for': '198.51.100.7' })).status);
+    expect(answers.slice(0, 20).every((status) => status === 401)).toBe(true);
+    expect(answers.slice(20)).toEqual([429, 429]);
+    const refused = await scim(token)('GET', '/Users', undefined, { 'x-forwarded-for': '198.51.100.7' });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '429' });
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await scim(token)('GET', '/Users', undefined, { 'x-forwarded-for': '198.51.100.8' })).status).toBe(200);
+  });
+
   it('serves the discovery documents', async () => {
     const { token } = await scimAccount();
     const okta = scim(token);

@@ -101,6 +101,8 @@ export interface RateLimitConfig {
   readonly invitationsPerAccount: number;
   /** Invitation look-ups and accepts per IP. */
   readonly acceptancePerIp: number;
+  /** Requests with a wrong SCIM token per IP (issue 16): a guesser is refused; Okta/Entra with the right token never count. */
+  readonly scimFailuresPerIp: number;
   readonly windowSeconds: number;
 }
 
@@ -115,6 +117,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   totpPerPerson: 5,
   invitationsPerAccount: 100,
   acceptancePerIp: 100,
+  scimFailuresPerIp: 20,
   windowSeconds: 15 * 60,
 };
 

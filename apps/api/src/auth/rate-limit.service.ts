@@ -14,7 +14,8 @@ export type LimitName =
   | 'passwordResetEmail'
   | 'passwordResetIp'
   | 'verifyEmail'
-  | 'links';
+  | 'links'
+  | 'scimFailures';
 
 /** Failed passwords per (email, IP): refuses that IP for that email. */
 const EMAIL_FROM_IP = 'signInEmailIp';
@@ -65,6 +66,7 @@ export class RateLimitService {
       passwordResetIp: limiter('reset-ip', limits.passwordResetPerIp),
       verifyEmail: limiter('verify-email', limits.verifyEmailPerPerson),
       links: limiter('links', limits.linksPerIp),
+      scimFailures: limiter('scim-failures', limits.scimFailuresPerIp),
     };
   }
 

@@ -21,7 +21,7 @@ export class ScimError extends Error {
 }
 
 /** The error body SCIM clients read, from any exception the SCIM routes meet. */
-export function scimErrorBody(exception: unknown): { status: number; body: Record<string, unknown> } {
+export function scimErrorBody(exception: unknown): { status: number; body: Record<string, unknown>; headers?: Record<string, string> } {
   if (exception instanceof ScimError) {
     return {
       status: exception.status,
@@ -29,14 +29,14 @@ export function scimErrorBody(exception: unknown): { status: number; body: Recor
     };
   }
   // The API's own errors (seats, owner rules, storage, a body that is not JSON) keep their status and message.
-  const { status, body } = toErrorBody(exception);
+  const { status, body, headers } = toErrorBody(exception);
   const scimType: ScimType | undefined =
     status === 409 && (body.error.code === 'SEAT_LIMIT_REACHED' || body.error.code === 'AGENT_SEAT_LIMIT_REACHED')
       ? 'tooMany'
       : status === 400
         ? 'invalidValue'
         : undefined;
-  return { status, body: { schemas: [SCIM_ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail: body.error.message } };
+  return { status, headers, body: { schemas: [SCIM_ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail: body.error.message } };
 }
 
 /** Every exception under `/scim/v2` answers in SCIM's error format, `application/scim+json`. */
@@ -46,7 +46,8 @@ export class ScimErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    const { status, body } = scimErrorBody(exception);
+    const { status, body, headers } = scimErrorBody(exception);
+    for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
     if (status >= 500 && !(exception instanceof ScimError)) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     response.status(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
   }

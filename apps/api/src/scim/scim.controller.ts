@@ -28,8 +28,8 @@ export class ScimController {
   constructor(@Inject(ScimService) private readonly scim: ScimService) {}
 
   private async context(request: Request): Promise<{ accountId: string; actor: Actor }> {
-    const accountId = await this.scim.authenticate(request.headers.authorization);
     const meta = requestMeta(request);
+    const accountId = await this.scim.authenticate(request.headers.authorization, meta.ip ?? 'unknown');
     return { accountId, actor: { memberId: null, email: null, ...meta, kind: 'scim', name: scimActorName(request.headers['user-agent']) } };
   }
 

@@ -8,6 +8,7 @@ import { AccountEntity } from '../accounts/account.entity.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
+import { RateLimitService } from '../auth/rate-limit.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
@@ -57,6 +58,7 @@ export class ScimService {
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RateLimitService) private readonly limits: RateLimitService,
   ) {}
 
   get baseUrl(): string {
@@ -91,12 +93,20 @@ export class ScimService {
     });
   }
 
-  /** The account of a SCIM bearer token, or 401. */
-  async authenticate(header: string | undefined): Promise<string> {
+  /**
+   * The account of a SCIM bearer token, or 401. Wrong tokens are counted per client IP
+   * (`scimFailuresPerIp` in the window, then 429 with Retry-After, checked before the lookup so a
+   * guess past the limit learns nothing): the right token never counts, so an identity provider is
+   * refused only while its own address is the one guessing.
+   */
+  async authenticate(header: string | undefined, ip: string): Promise<string> {
+    await this.limits.check('scimFailures', ip);
     const match = /^Bearer\s+(scim_[A-Za-z0-9_-]{20,200})$/.exec(header?.trim() ?? '');
-    if (!match) throw new ScimError(401, 'A SCIM bearer token is required (Account page → Provisioning)');
-    const row = await this.db.read((m) => m.getRepository(ScimTokenEntity).findOneBy({ tokenHash: sha256Hex(match[1]!) }));
-    if (!row) throw new ScimError(401, 'This SCIM token is not valid (it may have been replaced or turned off)');
+    const row = match ? await this.db.read((m) => m.getRepository(ScimTokenEntity).findOneBy({ tokenHash: sha256Hex(match[1]!) })) : null;
+    if (!row) {
+      await this.limits.consume('scimFailures', ip);
+      throw new ScimError(401, match ? 'This SCIM token is not valid (it may have been replaced or turned off)' : 'A SCIM bearer token is required (Account page → Provisioning)');
+    }
     const now = this.clock.now();
     if (!row.lastUsedAt || now.getTime() - new Date(row.lastUsedAt).getTime() >= TOUCH_AFTER_MS) {
       await this.db.transaction(({ manager }) => manager.getRepository(ScimTokenEntity).update({ accountId: row.accountId }, { lastUsedAt: now.toISOString() }));
