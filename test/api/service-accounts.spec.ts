@@ -12,6 +12,9 @@ import {
   type ServiceAccountSelfDto,
 } from '@rolecall/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AccountMutations } from '../../apps/api/src/activity/account-mutation.js';
+import type { RequestAuth } from '../../apps/api/src/auth/request-auth.js';
+import { ServiceAccountsService } from '../../apps/api/src/service-accounts/service-accounts.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, ifMatch, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
@@ -330,6 +333,89 @@ describe('API keys: authentication and permissions', () => {
     } finally {
       app.clock.advance(-2 * 3600_000);
     }
+  });
+
+  it('a key expiring while its socket is open: me.revoked (key_expired) and the socket is closed', async () => {
+    const sa = await serviceAccount(EDITOR_ROLE_ID);
+    const key = await issue(sa.id, { expiresAt: new Date(app.clock.now().getTime() + 1500).toISOString() });
+    const socket = await open(app.url, key.key);
+    sockets.push(socket);
+    const revoked = next(socket, 'me.revoked', () => true, 4000);
+    const closed = disconnected(socket, 4000);
+    expect(await revoked).toEqual({ reason: 'key_expired' });
+    await closed;
+    expect((await api.get('/account', { token: key.key })).status).toBe(401);
+  });
+
+  it('deleting its custom role leaves the service account with no permissions, live', async () => {
+    const role = await customRole(['users.view']);
+    const sa = await serviceAccount(role.id);
+    const key = await issue(sa.id);
+    const socket = await open(app.url, key.key);
+    sockets.push(socket);
+    const pushed = next(socket, 'me.permissions');
+    const current = (await api.get<RoleDto>(`/roles/${role.id}`, { token: owner.token })).body;
+    expect(
+      (await api.delete(`/roles/${role.id}`, undefined, { token: owner.token, headers: ifMatch(current.version) }))
+        .status,
+    ).toBe(204);
+    expect(await pushed).toMatchObject({ reason: 'role_deleted', keys: [] });
+    expect((await api.get('/users', { token: key.key })).status).toBe(403);
+    expect(
+      (await api.get<ServiceAccountDto>(`/service-accounts/${sa.id}`, { token: owner.token })).body.role,
+    ).toBeNull();
+  });
+
+  it('the re-check under the account lock refuses a key revoked, or a role demoted, after the guard let it in', async () => {
+    const sa = await serviceAccount(ADMIN_ROLE_ID, 'Racer');
+    const key = await issue(sa.id);
+    const guarded = async (): Promise<RequestAuth> => ({
+      ...(await app.app.get(ServiceAccountsService).authenticate(key.key)),
+      required: ['users.manage'],
+    });
+    const actor = {
+      memberId: null,
+      email: null,
+      ip: null,
+      userAgent: null,
+      kind: 'service_account' as const,
+      name: 'Racer',
+    };
+    const attempt = async (auth: RequestAuth) => {
+      try {
+        await app.app.get(AccountMutations).run(auth, actor, async () => 'changed');
+        return 'changed';
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    // Judged with the Admin role, then demoted before the lock: refused.
+    const beforeDemotion = await guarded();
+    expect(
+      (
+        await api.patch(
+          `/service-accounts/${sa.id}`,
+          { roleId: READONLY_ROLE_ID },
+          { token: owner.token, headers: ifMatch(1) },
+        )
+      ).status,
+    ).toBe(200);
+    expect(await attempt(beforeDemotion)).toBe('FORBIDDEN');
+    expect(
+      (
+        await api.patch(
+          `/service-accounts/${sa.id}`,
+          { roleId: ADMIN_ROLE_ID },
+          { token: owner.token, headers: ifMatch(2) },
+        )
+      ).status,
+    ).toBe(200);
+    const beforeRevocation = await guarded();
+    expect(await attempt(beforeRevocation)).toBe('changed');
+    expect(
+      (await api.delete(`/service-accounts/${sa.id}/keys/${key.id}`, undefined, { token: owner.token })).status,
+    ).toBe(204);
+    expect(await attempt(beforeRevocation)).toBe('SESSION_REVOKED');
   });
 
   it('tenant isolation: a key reaches only its own account', async () => {

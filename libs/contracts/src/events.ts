@@ -35,6 +35,7 @@ export type RevocationReason =
   | 'deprovisioned'
   /** A service account's API key was revoked or the service account deleted (issue 16 §3). */
   | 'key_revoked'
+  | 'key_expired'
   | 'service_account_deleted';
 
 export type PresenceResource = `member:${string}` | `role:${string}`;

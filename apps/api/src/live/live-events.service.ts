@@ -161,6 +161,8 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         await this.pushServiceAccounts(event.accountId, null, event.roleId, 'role_edited');
         return;
       case 'role.removed':
+        // Service accounts holding the deleted role keep no permissions (deny by default): tell their sockets.
+        await this.pushServiceAccounts(event.accountId, null, event.roleId, 'role_deleted');
         return this.afterRead(event.accountId, async (m) => {
           const account = await this.account(m, event.accountId);
           this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });

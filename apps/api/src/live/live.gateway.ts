@@ -198,6 +198,21 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     await this.authenticate(socket);
   }
 
+  /**
+   * An API key's socket is told `me.revoked` (`key_expired`) and closed when the key expires
+   * (issue 16 §3). Keys expiring beyond a timer's range are checked again on the next re-check.
+   */
+  private endAtExpiry(socket: LiveSocket, expiresAt: string): void {
+    const delay = Date.parse(expiresAt) - this.clock.now().getTime();
+    if (delay > 2 ** 31 - 1) return;
+    const timer = setTimeout(() => {
+      socket.emit('me.revoked', { reason: 'key_expired' });
+      socket.disconnect(true);
+    }, Math.max(0, delay));
+    timer.unref();
+    socket.once('disconnect', () => clearTimeout(timer));
+  }
+
   /** Origin, token, session and membership; on success the socket's data and rooms are set. */
   private async authenticate(socket: LiveSocket): Promise<void> {
     const origin = socket.handshake.headers.origin;
@@ -251,6 +266,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       const joined = socket.join(rooms);
       this.tokenHashes.set(socket, tokenHash);
       this.remember(socket, permissions.set, auth.session, this.unchangedSince(auth.member.id, since));
+      if ('serviceAccount' in auth) this.endAtExpiry(socket, auth.session.expiresAt);
       await joined;
     } finally {
       this.endRead();
