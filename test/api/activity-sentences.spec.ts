@@ -58,6 +58,7 @@ function entry(
 
 /** One realistic entry per action, as the API writes it, and the sentence it must read as. */
 const hook = { type: 'webhook', id: null, label: 'https://siem.example.com/in' };
+const robot = { type: 'service_account', id: null, label: 'Deploy bot' };
 
 const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
   'account.created': [
@@ -277,6 +278,20 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
   'webhook.deleted': [entry('webhook.deleted', hook, null), 'Ada Admin deleted the webhook endpoint https://siem.example.com/in'],
   'webhook.secret_rotated': [entry('webhook.secret_rotated', hook, null), 'Ada Admin made a new signing secret for https://siem.example.com/in'],
   'webhook.retried': [entry('webhook.retried', hook, null), 'Ada Admin retried deliveries to https://siem.example.com/in'],
+  'service_account.created': [
+    entry('service_account.created', robot, { name: 'Deploy bot', roleId: ROLE.editor }),
+    'Ada Admin created the service account Deploy bot with the role Editor',
+  ],
+  'service_account.updated': [
+    entry('service_account.updated', robot, { roleId: { before: ROLE.editor, after: ROLE.readonly } }),
+    "Ada Admin changed the service account Deploy bot's role from Editor to Read only",
+  ],
+  'service_account.deleted': [entry('service_account.deleted', robot, null), 'Ada Admin deleted the service account Deploy bot (its API keys stopped working)'],
+  'service_account.key_created': [
+    entry('service_account.key_created', robot, { keyId: 'k', prefix: 'rck_ab12', expiresAt: '2031-01-31T00:00:00.000Z' }),
+    'Ada Admin issued an API key rck_ab12… for the service account Deploy bot, expiring 2031-01-31',
+  ],
+  'service_account.key_revoked': [entry('service_account.key_revoked', robot, { keyId: 'k', prefix: 'rck_ab12' }), 'Ada Admin revoked the API key rck_ab12… of the service account Deploy bot'],
   'webhook.disabled': [
     entry('webhook.disabled', hook, null, { actor: { memberId: null, email: null } }),
     'The webhook endpoint https://siem.example.com/in was disabled after a day of failed deliveries',

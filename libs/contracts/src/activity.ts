@@ -42,6 +42,11 @@ export const ACTIVITY_ACTIONS = {
   'webhook.secret_rotated': 'Webhook secret rotated',
   'webhook.retried': 'Webhook delivery retried',
   'webhook.disabled': 'Webhook endpoint disabled after failures',
+  'service_account.created': 'Service account created',
+  'service_account.updated': 'Service account changed',
+  'service_account.deleted': 'Service account deleted',
+  'service_account.key_created': 'API key issued',
+  'service_account.key_revoked': 'API key revoked',
 } as const;
 
 export type ActivityAction = keyof typeof ACTIVITY_ACTIONS;

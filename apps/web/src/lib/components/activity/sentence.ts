@@ -173,6 +173,29 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
   'webhook.secret_rotated': ({ actor, target }) => `${actor} made a new signing secret for ${target}`,
   'webhook.retried': ({ actor, target }) => `${actor} retried deliveries to ${target}`,
   'webhook.disabled': ({ target }) => `The webhook endpoint ${target} was disabled after a day of failed deliveries`,
+  'service_account.created': ({ entry, actor, target }) => {
+    const role = nameOf(entry, entry.changes?.['roleId']);
+    return `${actor} created the service account ${target}${role ? ` with the role ${role}` : ''}`;
+  },
+  'service_account.updated': ({ entry, actor, target }) => {
+    const [from, to] = [nameOf(entry, before(entry, 'roleId')), nameOf(entry, after(entry, 'roleId'))];
+    const [oldName, newName] = [text(before(entry, 'name')) ?? target, text(after(entry, 'name'))];
+    const parts = [
+      ...(newName ? [`renamed the service account ${oldName} to ${newName}`] : []),
+      ...(to ? [`changed ${newName ? 'its' : `the service account ${oldName}'s`} role${from ? ` from ${from}` : ''} to ${to}`] : []),
+    ];
+    return `${actor} ${parts.length ? parts.join(' and ') : `changed the service account ${target}`}`;
+  },
+  'service_account.deleted': ({ actor, target }) => `${actor} deleted the service account ${target} (its API keys stopped working)`,
+  'service_account.key_created': ({ entry, actor, target }) => {
+    const prefix = text(entry.changes?.['prefix']);
+    const expires = text(entry.changes?.['expiresAt']);
+    return `${actor} issued an API key${prefix ? ` ${prefix}…` : ''} for the service account ${target}${expires ? `, expiring ${expires.slice(0, 10)}` : ''}`;
+  },
+  'service_account.key_revoked': ({ entry, actor, target }) => {
+    const prefix = text(entry.changes?.['prefix']);
+    return `${actor} revoked the API key${prefix ? ` ${prefix}…` : ''} of the service account ${target}`;
+  },
   'user.sessions_revoked': ({ entry, actor, targetObject }) => {
     const ended = count(entry.changes?.['sessionsEnded']);
     return `${actor} signed ${targetObject} out everywhere${ended ? ` (${plural(ended, 'session')} ended)` : ''}`;
