@@ -126,7 +126,9 @@ async function runSize(sockets: number): Promise<SizeResult> {
   expect(issued.status, JSON.stringify(issued.body)).toBe(201);
   const [ownerSession] = await db.read(
     (m) =>
-      m.query('SELECT id FROM sessions WHERE token_hash = ?', [sha256Hex(owner.token)]) as Promise<{ id: string }[]>,
+      m.query(`SELECT id FROM sessions WHERE token_hash = ${db.kind === 'postgres' ? '$1' : '?'}`, [
+        sha256Hex(owner.token),
+      ]) as Promise<{ id: string }[]>,
   );
   const population = await seedPopulation(db, {
     accountId: owner.account.id,
@@ -145,10 +147,12 @@ async function runSize(sockets: number): Promise<SizeResult> {
   );
 
   clients = await ClientProcess.start();
-  const connected = await clients.call<{ connected: number; failed: number; errors: Record<string, number>; ms: number }>(
-    'connect',
-    { url: app.url, tokens: population.sockets.map((socket) => socket.token), concurrency: 64 },
-  );
+  const connected = await clients.call<{
+    connected: number;
+    failed: number;
+    errors: Record<string, number>;
+    ms: number;
+  }>('connect', { url: app.url, tokens: population.sockets.map((socket) => socket.token), concurrency: 64 });
   await sleep(500);
   out(
     `client process pid ${clients.pid}, clock offset ${clients.clockOffset.toFixed(3)} ms (corrected); ` +
@@ -259,7 +263,18 @@ test(`live deprovisioning over SCIM at ${SIZES.join(', ')} sockets`, async () =>
   out('\n══ Deprovisioning, times in ms from the request to the last receipt ══');
   out(
     table(
-      ['measure', 'rounds', 'http p50', 'me.revoked p50', 'closed p50', 'closed p99', 'max', 'dashboards p50', 'target', 'met'],
+      [
+        'measure',
+        'rounds',
+        'http p50',
+        'me.revoked p50',
+        'closed p50',
+        'closed p99',
+        'max',
+        'dashboards p50',
+        'target',
+        'met',
+      ],
       rows,
     ),
   );
