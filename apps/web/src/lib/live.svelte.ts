@@ -275,4 +275,5 @@ export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
   deprovisioned: "Your company's identity provider ended your access to this account. Ask your IT team if this is a mistake.",
   key_revoked: 'The API key of this connection was revoked.',
   service_account_deleted: 'The service account of this connection was deleted.',
+  key_expired: 'The API key of this connection expired.',
 };
