@@ -7,7 +7,7 @@
 import type { ActivityEntryDto, MeDto, MemberDetailDto } from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
-import { createAccount, inviteAndAccept, ROLE, uniqueEmail, type SignedUp } from './support/factories.js';
+import { createAccount, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { disconnected, next, open, type TestSocket } from './support/live.js';
 import { Browser, ssoOverrides, ssoSignIn, startTestIdp, type TestIdp } from './support/oidc.js';
@@ -305,5 +305,93 @@ describe('rules, errors and isolation', () => {
     expect((await scim(token)('DELETE', `/Users/${mia.member.id}`)).status).toBe(204);
     expect((await api.get(`/users/${mia.member.id}`, { token: owner.token })).status).toBe(404);
     expect((await api.get('/me', { token: mia.token })).status).toBe(401);
+  });
+});
+
+describe('more of what Okta and Entra send', () => {
+  it("Entra's attribute paths: name.givenName, displayName, emails[type eq \"work\"].value (same address only), If-Match honoured", async () => {
+    const { token } = await scimAccount();
+    const entra = scim(token, ENTRA_UA);
+    const email = uniqueEmail('entra-paths');
+    const created = await entra<{ id: string; meta: { version: string } }>('POST', '/Users', newUser(email));
+    const patched = await entra<{ name: { givenName: string; familyName: string }; displayName: string; emails: { value: string }[]; meta: { version: string } }>(
+      'PATCH',
+      `/Users/${created.body.id}`,
+      {
+        schemas: [PATCH_SCHEMA],
+        Operations: [
+          { op: 'Replace', path: 'name.givenName', value: 'Patricia' },
+          { op: 'Add', path: 'emails[type eq "work"].value', value: email },
+        ],
+      },
+      { 'if-match': created.body.meta.version },
+    );
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.displayName).toBe('Patricia Provisioned');
+    expect(patched.body.emails[0]!.value).toBe(email);
+    expect(patched.body.meta.version).not.toBe(created.body.meta.version);
+    expect(patched.headers.get('etag')).toBe(patched.body.meta.version);
+    // The old version is stale now.
+    const stale = await entra('PATCH', `/Users/${created.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'Replace', path: 'displayName', value: 'X' }] }, { 'if-match': created.body.meta.version });
+    expect(stale.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '412', scimType: 'invalidVers' });
+    const moved = await entra('PATCH', `/Users/${created.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: uniqueEmail('elsewhere') }] });
+    expect(moved.body).toMatchObject({ status: '400', scimType: 'mutability' });
+  });
+
+  it('reactivating on a full plan answers 409 tooMany naming the seats; freeing a seat lets it through', async () => {
+    const { owner, token } = await scimAccount('free');
+    const okta = scim(token);
+    const first = await okta<{ id: string }>('POST', '/Users', newUser(uniqueEmail('seat-a')));
+    await okta('PATCH', `/Users/${first.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', value: { active: false } }] });
+    const others: string[] = [];
+    for (const n of [1, 2]) {
+      const other = await okta<{ id: string }>('POST', '/Users', newUser(uniqueEmail(`seat-b${n}`)));
+      expect(other.status).toBe(201);
+      others.push(other.body.id);
+    }
+    const back = await okta('PATCH', `/Users/${first.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', value: { active: true } }] });
+    expect(back.status).toBe(409);
+    expect(back.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '409', scimType: 'tooMany' });
+    expect(String(back.body['detail'])).toMatch(/seat/i);
+    expect((await api.get<MemberDetailDto>(`/users/${first.body.id}`, { token: owner.token })).body.status).toBe('revoked');
+    await okta('PATCH', `/Users/${others[0]}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', value: { active: false } }] });
+    expect((await okta('PATCH', `/Users/${first.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', value: { active: true } }] })).status).toBe(200);
+  });
+
+  it("Okta's group push by PUT makes the holders exactly the list sent", async () => {
+    const { owner, token } = await scimAccount();
+    const okta = scim(token);
+    const a = await okta<{ id: string }>('POST', '/Users', newUser(uniqueEmail('push-a')));
+    const b = await okta<{ id: string }>('POST', '/Users', newUser(uniqueEmail('push-b')));
+    const put = await okta<{ members: { value: string }[] }>('PUT', `/Groups/${ROLE.editor}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Editor', members: [{ value: a.body.id }, { value: b.body.id }] });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.members.map((m) => m.value).sort()).toEqual([a.body.id, b.body.id].sort());
+    const again = await okta<{ members: { value: string }[] }>('PUT', `/Groups/${ROLE.editor}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Editor', members: [{ value: b.body.id }] });
+    expect(again.body.members.map((m) => m.value)).toEqual([b.body.id]);
+    expect((await api.get<MemberDetailDto>(`/users/${a.body.id}`, { token: owner.token })).body.role.id).toBe(ROLE.readonly);
+    expect((await api.get<MemberDetailDto>(`/users/${b.body.id}`, { token: owner.token })).body.role.id).toBe(ROLE.editor);
+  });
+
+  it("cannot take over an existing person: their name, password and other account stay theirs", async () => {
+    const victim = await createAccount(api, { plan: 'business', accountName: 'Victim Inc', name: 'Vera Victim' });
+    const { owner, token } = await scimAccount();
+    const okta = scim(token);
+    const created = await okta<{ id: string; displayName: string; active: boolean }>('POST', '/Users', newUser(victim.email, { name: { givenName: 'Mallory', familyName: 'M' }, displayName: 'Mallory M', password: 'attacker-chosen-password' }));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(JSON.stringify(created.body)).not.toContain('attacker-chosen-password');
+    expect(created.body.displayName).toBe('Vera Victim');
+    // Renaming a person who exists changes nothing of theirs.
+    await okta('PATCH', `/Users/${created.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'displayName', value: 'Mallory M' }] });
+    expect((await api.get<MeDto>('/me', { token: victim.token })).body.person.name).toBe('Vera Victim');
+    // Their own password, not the one sent, still signs them in to their own account; the attacker's does not.
+    expect((await api.post('/auth/sign-in', { email: victim.email, password: 'attacker-chosen-password' })).status).toBe(401);
+    const signedIn = await api.post<MeDto & { account: { id: string } }>('/auth/sign-in', { email: victim.email, password: PASSWORD, accountId: victim.account.id });
+    expect(signedIn.status).toBe(200);
+    // The provisioned membership waits for a sign-in through this account's provider; its sessions are not theirs.
+    expect((await api.get<MemberDetailDto>(`/users/${created.body.id}`, { token: owner.token })).body.status).toBe('invited');
+    // Deprovisioning it leaves the person's own account and sessions alone.
+    await okta('PATCH', `/Users/${created.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', value: { active: false } }] });
+    expect((await api.get<MeDto>('/me', { token: victim.token })).status).toBe(200);
+    expect((await okta('GET', `/Users/${victim.member.id}`)).status).toBe(404);
   });
 });

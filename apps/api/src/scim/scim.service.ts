@@ -198,7 +198,12 @@ export class ScimService {
         throw new ScimError(400, `The PATCH operations cannot be applied: ${(error as Error).message}`, /Path|Target/i.test(name) ? 'invalidPath' : 'invalidValue');
       }
       const change = userInput({ ...patched, schemas: [USER_SCHEMA] }, false);
-      return { ...change, active: truthy(patched.active), externalId: typeof patched.externalId === 'string' ? patched.externalId : null };
+      // The work email is the userName: a PATCH that moves it is a userName change (refused below).
+      const emails = Array.isArray(patched.emails) ? (patched.emails as { value?: unknown; type?: unknown; primary?: unknown }[]) : [];
+      const work = emails.find((e) => e?.type === 'work') ?? emails.find((e) => e?.primary === true) ?? emails[0];
+      const address = typeof work?.value === 'string' ? work.value.trim().toLowerCase() : undefined;
+      if (address && address !== current.userName && (change.userName ?? current.userName) === current.userName) change.userName = address;
+      return { ...change, name: patchedName(current, patched), active: truthy(patched.active), externalId: typeof patched.externalId === 'string' ? patched.externalId : null };
     });
   }
 
@@ -509,6 +514,23 @@ function userInput(body: unknown, required: boolean): UserChange {
   const clean = String(composed ?? '').replace(/\p{Cc}/gu, '').trim().slice(0, 100);
   if (clean) change.name = clean;
   return change;
+}
+
+/**
+ * The name a PATCH asks for: the attribute it changed wins (Entra patches `name.givenName` alone and
+ * leaves `displayName` as it was), `displayName` first, then `name.formatted`, then the given and family
+ * names; undefined when none changed.
+ */
+function patchedName(current: ScimUser, patched: ScimUser): string | undefined {
+  const clean = (value: unknown) => (typeof value === 'string' ? value.replace(/\p{Cc}/gu, '').trim().slice(0, 100) : '');
+  const before = (current.name ?? {}) as Record<string, unknown>;
+  const after = (patched.name ?? {}) as Record<string, unknown>;
+  if (patched.displayName !== current.displayName) return clean(patched.displayName) || undefined;
+  if (after['formatted'] !== before['formatted']) return clean(after['formatted']) || undefined;
+  if (after['givenName'] !== before['givenName'] || after['familyName'] !== before['familyName']) {
+    return clean([after['givenName'], after['familyName']].filter((part) => typeof part === 'string' && part.trim()).join(' ')) || undefined;
+  }
+  return undefined;
 }
 
 function memberIds(value: unknown): string[] {
