@@ -312,6 +312,9 @@ describe('more of what Okta and Entra send', () => {
   it("Entra's attribute paths: name.givenName, displayName, emails[type eq \"work\"].value (same address only), If-Match honoured", async () => {
     const { token } = await scimAccount();
     const entra = scim(token, ENTRA_UA);
+    // Entra's "Test connection" looks up a userName that is no email.
+    const probe = await entra('GET', `/Users?filter=${encodeURIComponent('userName eq "non-existent user 5d4f"')}`);
+    expect(probe.body).toMatchObject({ totalResults: 0, Resources: [] });
     const email = uniqueEmail('entra-paths');
     const created = await entra<{ id: string; meta: { version: string } }>('POST', '/Users', newUser(email));
     const patched = await entra<{ name: { givenName: string; familyName: string }; displayName: string; emails: { value: string }[]; meta: { version: string } }>(
