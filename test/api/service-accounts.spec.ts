@@ -226,6 +226,31 @@ describe('API keys: authentication and permissions', () => {
     expect(listed.keys[0]!.lastUsedAt).not.toBeNull();
   });
 
+  it('last used is written at most once a minute', async () => {
+    const sa = await serviceAccount(EDITOR_ROLE_ID, 'Poller');
+    const key = await issue(sa.id);
+    const lastUsed = async () =>
+      (await api.get<ServiceAccountDto>(`/service-accounts/${sa.id}`, { token: owner.token })).body.keys[0]!.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    expect((await api.get('/account', { token: key.key })).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    let advanced = 0;
+    try {
+      app.clock.advance(30_000);
+      advanced += 30_000;
+      expect((await api.get('/account', { token: key.key })).status).toBe(200);
+      expect(await lastUsed()).toBe(first);
+      app.clock.advance(31_000);
+      advanced += 31_000;
+      expect((await api.get('/account', { token: key.key })).status).toBe(200);
+      const second = await lastUsed();
+      expect(Date.parse(second!) - Date.parse(first!)).toBeGreaterThanOrEqual(60_000);
+    } finally {
+      app.clock.advance(-advanced);
+    }
+  });
+
   it('a key never gets talk.* (no agent access) even with the Admin role', async () => {
     const key = await issue((await serviceAccount(ADMIN_ROLE_ID)).id);
     const self = (await api.get<ServiceAccountSelfDto>('/service-accounts/self', { token: key.key })).body;
