@@ -36,7 +36,7 @@ export interface PersonaProfile {
   readonly roleId: string | null;
   readonly isOwner: boolean;
   readonly isBillingContact: boolean;
-  /** Calls with an API key of a service account holding `roleId` (issue 16 §3), not a person's session. */
+  /** Calls with an API key of a service account holding `roleId` (issue 16 §3; Admin, so every admin route is judged for a key), not a person's session. */
   readonly apiKey?: boolean;
 }
 
@@ -47,7 +47,7 @@ export const PROFILES: Readonly<Record<PersonaName, PersonaProfile>> = {
   otherAccount: { session: 'active', tenant: 'other', roleId: ADMIN_ROLE_ID, isOwner: true, isBillingContact: true },
   readonly: { session: 'active', tenant: 'ours', roleId: READONLY_ROLE_ID, isOwner: false, isBillingContact: false },
   editor: { session: 'active', tenant: 'ours', roleId: EDITOR_ROLE_ID, isOwner: false, isBillingContact: false },
-  serviceAccount: { session: 'active', tenant: 'ours', roleId: EDITOR_ROLE_ID, isOwner: false, isBillingContact: false, apiKey: true },
+  serviceAccount: { session: 'active', tenant: 'ours', roleId: ADMIN_ROLE_ID, isOwner: false, isBillingContact: false, apiKey: true },
   billingContact: { session: 'active', tenant: 'ours', roleId: EDITOR_ROLE_ID, isOwner: false, isBillingContact: true },
   admin: { session: 'active', tenant: 'ours', roleId: ADMIN_ROLE_ID, isOwner: false, isBillingContact: false },
   // Signup made the owner billing contact too; the world hands that to `billingContact`.
@@ -140,7 +140,7 @@ export async function buildWorld(app: TestApp, api: Client): Promise<World> {
   const invited = expectStatus('invite the invited persona', await invite(api, owner, [invitedEmail]), 201).items[0]!;
   const team = expectStatus('create a team', await api.post<TeamDto>('/teams', { name: 'Support' }, { token: owner.token }), 201);
   const role = await createRole({ api }, ours);
-  const serviceAccount = expectStatus('create the service account persona', await api.post<{ id: string }>('/service-accounts', { name: 'Persona serviceAccount', roleId: EDITOR_ROLE_ID }, { token: owner.token }), 201);
+  const serviceAccount = expectStatus('create the service account persona', await api.post<{ id: string }>('/service-accounts', { name: 'Persona serviceAccount', roleId: ADMIN_ROLE_ID }, { token: owner.token }), 201);
   const apiKey = expectStatus('issue its API key', await api.post<{ key: string }>(`/service-accounts/${serviceAccount.id}/keys`, {}, { token: owner.token }), 201);
 
   const other = await createAccount(api, { plan: 'business', accountName: 'Globex', name: 'Persona otherAccount' });
