@@ -273,8 +273,9 @@ export class ScimService {
     await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { status: 'revoked', permissionsVersion: member.permissionsVersion, version: member.version });
     const ended = await this.endSessions(context, member);
     const entry = await context.log({ action: 'user.revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before, after: 'revoked' }, sessionsEnded: ended.length } });
-    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+    // The sessions first: their sockets close without waiting for the account room's read of the member.
     if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'deprovisioned', seq: entry.seq });
+    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
   }
 
   /** `active: true` on a revoked member: back, if a seat is free; to `invited` when they never signed in. */
