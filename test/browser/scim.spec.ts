@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, inviteAndAccept, ROLE, type SignedUp } from '../api/support/factories.js';
+import { createAccount, ifMatch, inviteAndAccept, ROLE, type SignedUp } from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -48,6 +48,11 @@ describe.skipIf(!browserReady)('SCIM provisioning in Chromium', () => {
       await signIn(member.page, app.url, mia.email, 'correct horse battery staple');
       await member.page.goto(`${app.url}/me`);
       await member.page.getByRole('heading', { level: 1 }).waitFor();
+      // The page follows live before the deprovisioning (its socket may connect after the first paint):
+      // a role change made over the API shows on it first.
+      const current = await api.get<{ version: number }>(`/users/${mia.member.id}`, { token: owner.token });
+      await api.patch(`/users/${mia.member.id}`, { roleId: ROLE.readonly }, { token: owner.token, headers: ifMatch(current.body.version) });
+      await expect.poll(() => member.page.locator('main').innerText(), { timeout: 5000 }).toContain('Read only');
 
       const reply = await fetch(`${app.url}/scim/v2/Users/${mia.member.id}`, {
         method: 'PATCH',
