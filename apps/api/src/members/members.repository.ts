@@ -176,6 +176,18 @@ export class MembersRepository {
   }
 
   /**
+   * The ids of every member matching the filters (bulk actions' "all N matching this filter"), in no
+   * particular order, at most `limit` of them (the caller refuses a larger set rather than cut it).
+   */
+  async matchingIds(accountId: string, filter: MemberFilter, limit: number): Promise<string[]> {
+    const params = new SqlParams(this.manager.connection);
+    const branches = this.branches(accountId, filter, params);
+    const sql = branches.map(({ alias, from, where }) => `SELECT ${alias}.id AS id FROM ${from} WHERE ${where}`).join(' UNION ALL ');
+    const rows = await this.manager.query<{ id: string }[]>(`${sql} LIMIT ${Math.floor(limit)}`, params.values);
+    return rows.map((row) => row.id);
+  }
+
+  /**
    * One page in keyset order plus the total matching the filters (counted unless `knownTotal` is
    * given). Hand-written SQL (the list is the busiest read): each row comes with its person's name,
    * avatar and 2FA state and its role's name and icon, so the member JSON needs only the teams more.
