@@ -151,6 +151,10 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
     entry('user.sessions_revoked', member, { sessionsEnded: 3 }),
     'Ada Admin signed Bob Builder out everywhere (3 sessions ended)',
   ],
+  'users.exported': [
+    entry('users.exported', account, { format: 'csv', count: 1234, filter: { status: 'invited', sort: 'name' } }),
+    'Ada Admin exported 1234 members matching a filter as CSV',
+  ],
   'role.created': [
     entry(
       'role.created',
@@ -331,6 +335,13 @@ describe('describeActivity', () => {
       { names: undefined },
     );
     expect(describeActivity(oldTeams)).toBe('ada@x.test added bob@x.test to 2 teams');
+  });
+
+  it('says when an invitation came from a CSV import and when an export was not filtered', () => {
+    const imported = entry('user.invited', member, { roleId: { after: ROLE.readonly }, agentAccess: { after: false }, teamIds: { after: [] }, csvImport: { id: 'i', line: 2 } });
+    expect(describeActivity(imported)).toBe('Ada Admin invited Bob Builder as Read only from a CSV import');
+    const everyone = entry('users.exported', account, { format: 'csv', count: 1, filter: { sort: '-name' } });
+    expect(describeActivity(everyone)).toBe('Ada Admin exported 1 member as CSV');
   });
 
   it('reads the system, SSO and self actions naturally', () => {

@@ -17,6 +17,7 @@ export const ACTIVITY_ACTIONS = {
   'user.reactivated': 'User reactivated',
   'user.deleted': 'User deleted',
   'user.sessions_revoked': 'Sessions ended by an admin',
+  'users.exported': 'Members exported (CSV)',
   'role.created': 'Role created',
   'role.updated': 'Role edited',
   'role.deleted': 'Role deleted',

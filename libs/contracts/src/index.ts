@@ -6,3 +6,4 @@ export * from './events.js';
 export * from './activity.js';
 export * from './audit-streaming.js';
 export * from './service-accounts.js';
+export * from './users-csv.js';

@@ -4,6 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { Response } from 'express';
 import { AccountEntity } from '../accounts/account.entity.js';
 import { notFound } from '../common/domain-error.js';
+import { write } from '../common/stream-write.js';
 import { Database } from '../database/database.service.js';
 import { ActivityEntity } from './activity.entity.js';
 
@@ -144,19 +145,4 @@ export class ActivityExport {
       return q.orderBy('a.seq', 'ASC').limit(PAGE).getMany();
     });
   }
-}
-
-/** Writes a chunk and, when the socket's buffer is full, waits until it drains (or the client leaves). */
-function write(response: Response, chunk: string): Promise<void> {
-  if (response.destroyed || response.writableEnded) return Promise.resolve();
-  if (response.write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
 }

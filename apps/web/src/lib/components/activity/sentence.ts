@@ -121,7 +121,8 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
     return (
       `${actor} invited ${target}${role ? ` as ${role}` : ''}` +
       `${after(entry, 'agentAccess') === true ? ' with Talk access' : ''}` +
-      `${teams ? ` (teams: ${teams})` : ''}`
+      `${teams ? ` (teams: ${teams})` : ''}` +
+      `${entry.changes?.['csvImport'] ? ' from a CSV import' : ''}`
     );
   },
   'invitation.resent': ({ actor, target }) => `${actor} resent the invitation to ${target}`,
@@ -199,6 +200,12 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
   'user.sessions_revoked': ({ entry, actor, targetObject }) => {
     const ended = count(entry.changes?.['sessionsEnded']);
     return `${actor} signed ${targetObject} out everywhere${ended ? ` (${plural(ended, 'session')} ended)` : ''}`;
+  },
+  'users.exported': ({ entry, actor }) => {
+    const exported = count(entry.changes?.['count']);
+    const filter = entry.changes?.['filter'];
+    const filtered = filter !== null && typeof filter === 'object' && Object.keys(filter).some((key) => key !== 'sort');
+    return `${actor} exported ${plural(exported, 'member')}${filtered ? ' matching a filter' : ''} as CSV`;
   },
   'role.created': ({ entry, actor, target }) => `${actor} created the role ${text(after(entry, 'name')) ?? target}`,
   'role.updated': ({ entry, actor, target }) => {
