@@ -163,6 +163,10 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
     ),
     'Ada Admin created the role Support agent',
   ],
+  'role.previewed': [
+    entry('role.previewed', { type: 'role', id: SUPPORT, label: 'Support agent' }, null),
+    'Ada Admin previewed the dashboard as Support agent (read-only)',
+  ],
   'role.updated': [
     entry(
       'role.updated',
@@ -342,6 +346,16 @@ describe('describeActivity', () => {
     expect(describeActivity(imported)).toBe('Ada Admin invited Bob Builder as Read only from a CSV import');
     const everyone = entry('users.exported', account, { format: 'csv', count: 1, filter: { sort: '-name' } });
     expect(describeActivity(everyone)).toBe('Ada Admin exported 1 member as CSV');
+  });
+
+  it('says which role a duplicated role was copied from', () => {
+    const copied = entry(
+      'role.created',
+      { type: 'role', id: SALES, label: 'Editor (copy)' },
+      { name: { after: 'Editor (copy)' }, permissions: { after: ['people.view'] }, duplicatedFrom: { id: ROLE.editor, name: 'Editor' } },
+      { names: {} },
+    );
+    expect(describeActivity(copied)).toBe('ada@x.test created the role Editor (copy) as a copy of Editor');
   });
 
   it('reads the system, SSO and self actions naturally', () => {

@@ -61,6 +61,8 @@ import { ServiceAccountsService } from './service-accounts/service-accounts.serv
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
+import { ViewAsController } from './view-as/view-as.controller.js';
+import { ViewAsService } from './view-as/view-as.service.js';
 
 export interface AppOptions {
   /** Replaces the system clock (tests move time with it). */
@@ -112,6 +114,7 @@ export class AppModule {
       WebhooksService,
       ServiceAccountPermissions,
       ServiceAccountsService,
+      ViewAsService,
       ...HEALTH_PROVIDERS,
       { provide: APP_GUARD, useClass: AccessGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
@@ -121,7 +124,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
-      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController, ScimTokenController, ScimController, ServiceAccountsController],
+      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController, ScimTokenController, ScimController, ServiceAccountsController, ViewAsController],
       providers,
     };
   }

@@ -22,6 +22,7 @@ export const ACTIVITY_ACTIONS = {
   'role.updated': 'Role edited',
   'role.deleted': 'Role deleted',
   'roles.reordered': 'Roles reordered',
+  'role.previewed': 'Dashboard previewed as a role',
   'team.created': 'Team created',
   'team.updated': 'Team renamed',
   'team.deleted': 'Team deleted',

@@ -6,4 +6,5 @@ export * from './events.js';
 export * from './activity.js';
 export * from './audit-streaming.js';
 export * from './service-accounts.js';
+export * from './view-as.js';
 export * from './users-csv.js';

@@ -5,3 +5,4 @@ export * from './permissions.js';
 export * from './invariants.js';
 export * from './roles.js';
 export * from './second-factor.js';
+export * from './permission-sources.js';

@@ -359,6 +359,18 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
 
   'GET /users/:id': { success: 200, tenantScoped: true, prepare: ({ world }) => ({ params: { id: world.actors.editor.memberId! } }) },
 
+  // "What can <name> do" (issue 17 §4): the editor's keys, with a source for each.
+  'GET /users/:id/permissions': {
+    success: 200,
+    tenantScoped: true,
+    prepare: ({ world }) => ({ params: { id: world.actors.editor.memberId! } }),
+    verify: (reply) => {
+      const body = reply.body as { keys: string[]; sources: Record<string, unknown[]> };
+      expect(body.keys).toContain('people.edit');
+      expect(body.keys.every((key) => (body.sources[key] ?? []).length > 0)).toBe(true);
+    },
+  },
+
   'POST /users/invitations': {
     success: 201,
     prepare: ({ world, own }) => ({
@@ -498,6 +510,27 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
       const role = await createRole(world, world.ours);
       return { params: { id: role.id }, headers: ifMatch(role.version), ourIds: [role.id], cleanup: () => disposeRole(world, world.ours, role.id) };
     },
+  },
+
+  // Issue 17 §4: logs role.previewed and answers the role's keys (a custom role: another tenant gets 404).
+  'POST /roles/:id/preview': {
+    success: 200,
+    tenantScoped: true,
+    prepare: ({ world }) => ({ params: { id: world.roleId } }),
+    verify: (reply) => expect((reply.body as { keys: string[] }).keys.length).toBeGreaterThan(0),
+  },
+
+  // Issue 17 §5: a custom copy, removed again after the call.
+  'POST /roles/:id/duplicate': {
+    success: 201,
+    tenantScoped: true,
+    prepare: ({ world, own }) => ({
+      params: { id: world.roleId },
+      cleanup: async (reply) => {
+        if (reply.status === 201) await disposeRole(world, own, (reply.body as RoleDto).id);
+      },
+    }),
+    verify: (reply) => expect((reply.body as RoleDto).name).toMatch(/\(copy( \d+)?\)$/),
   },
 
   'PUT /roles/order': {

@@ -85,6 +85,13 @@ export class RolesController {
     return this.roles.create(auth, actor, body);
   }
 
+  /** 201 a custom copy of the role: "<name> (copy)", same description, icon and permissions, placed last (issue 17 §5). */
+  @Post('roles/:id/duplicate')
+  @Requires('roles.manage')
+  duplicate(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<RoleDto> {
+    return this.roles.duplicate(auth, actor, params.id);
+  }
+
   /** `?dryRun=true` answers 200 with the impact (who gains and loses what) without writing; a refusal goes in `wouldFail`. */
   @Patch('roles/:id')
   @Requires('roles.manage')

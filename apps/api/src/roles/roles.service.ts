@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  ROLE_NAME_MAX,
   SYSTEM_ROLES,
   type PermissionKey,
   type RoleDto,
@@ -202,54 +203,104 @@ export class RolesService {
   // ── changes ──────────────────────────────────────────────────────────────────────────────
 
   async create(auth: RequestAuth, actor: Actor, input: Required<RoleFields>): Promise<RoleDto> {
-    return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
-      this.assertPlan(account);
-      const limit = planLimits(account.plan).customRoles;
-      const count = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
-      if (limit !== null && count >= limit)
-        throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} custom roles`, {
-          limit,
-          used: count,
-        });
+    return this.mutations.run(auth, actor, async (context) => {
+      this.assertPlan(context.account);
+      await this.assertRoom(context);
       const permissions = this.normalizePermissions(input.permissions);
-      await this.assertUniqueName(tx.manager, account.id, input.name);
-      const last = await tx.manager
-        .getRepository(RoleEntity)
-        .findOne({ where: { accountId: account.id }, order: { position: 'DESC' } });
-      const now = this.clock.now().toISOString();
-      const role = tx.manager.getRepository(RoleEntity).create({
-        id: randomUUID(),
-        accountId: account.id,
-        systemKey: null,
-        name: input.name,
-        nameKey: input.name.toLowerCase(),
-        description: input.description,
-        icon: input.icon,
-        permissions,
-        position: (last?.position ?? SYSTEM_ROLES.length - 1) + 1,
-        version: 1,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await tx.manager.getRepository(RoleEntity).insert(role);
-      await this.bumpRolesVersion(tx.manager, account);
-      const entry = await log({
-        action: 'role.created',
-        target: { type: 'role', id: role.id, label: role.name },
-        changes: { name: { after: role.name }, permissions: { after: permissions } },
-      });
-      const dto = await this.dto(tx.manager, account.id, role);
-      tx.publish({
-        type: 'role.changed',
-        accountId: account.id,
-        roleId: role.id,
-        seq: entry.seq,
-        role: dto,
-        affected: [],
-        renamed: false,
-      });
-      return dto;
+      await this.assertUniqueName(context.tx.manager, context.account.id, input.name);
+      return this.insert(context, { name: input.name, description: input.description, icon: input.icon, permissions });
     });
+  }
+
+  /**
+   * A custom copy of a role (issue 17 §5): "<name> (copy)", then "(copy 2)"… (cut to the name
+   * limit), the same description, icon and permissions, placed last. The plan's custom-role limit
+   * applies as for a new role. Editor and Read only can be copied (a custom Editor is a common
+   * start); Admin cannot: its Admin-only keys are never grantable to a custom role, so its copy
+   * answers the same 400 `ADMIN_ONLY_PERMISSION` as creating a role with them would.
+   */
+  async duplicate(auth: RequestAuth, actor: Actor, id: string): Promise<RoleDto> {
+    return this.mutations.run(auth, actor, async (context) => {
+      const { tx, account } = context;
+      const source = await this.findInAccount(tx.manager, account.id, id);
+      this.assertPlan(account);
+      await this.assertRoom(context);
+      const permissions = this.normalizePermissions([...rolePermissions(source)]);
+      const name = await this.copyName(tx.manager, account.id, source.name);
+      return this.insert(
+        context,
+        { name, description: source.description, icon: source.icon, permissions },
+        { duplicatedFrom: { id: source.id, name: source.name } },
+      );
+    });
+  }
+
+  /** The first free "<name> (copy)" / "<name> (copy N)", the name cut so the suffix fits the limit. */
+  private async copyName(manager: EntityManager, accountId: string, name: string): Promise<string> {
+    const taken = new Set(
+      (await manager.getRepository(RoleEntity).find({ where: { accountId }, select: { nameKey: true } })).map((r) => r.nameKey),
+    );
+    for (const role of SYSTEM_ROLES) taken.add(role.name.toLowerCase());
+    for (let n = 1; ; n++) {
+      const suffix = n === 1 ? ' (copy)' : ` (copy ${n})`;
+      const candidate = `${name.slice(0, ROLE_NAME_MAX - suffix.length).trimEnd()}${suffix}`;
+      if (!taken.has(candidate.toLowerCase())) return candidate;
+    }
+  }
+
+  /** The plan's custom-role limit (SPEC §4 plans): the same refusal for a new role and a copy. */
+  private async assertRoom({ tx, account }: MutationContext): Promise<void> {
+    const limit = planLimits(account.plan).customRoles;
+    const count = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
+    if (limit !== null && count >= limit)
+      throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} custom roles`, {
+        limit,
+        used: count,
+      });
+  }
+
+  /** Writes a new custom role last in the order, its `role.created` entry, and queues `role.upserted`. */
+  private async insert(
+    { tx, account, log }: MutationContext,
+    input: { name: string; description: string; icon: RoleIcon; permissions: PermissionKey[] },
+    note: Record<string, unknown> = {},
+  ): Promise<RoleDto> {
+    const last = await tx.manager
+      .getRepository(RoleEntity)
+      .findOne({ where: { accountId: account.id }, order: { position: 'DESC' } });
+    const now = this.clock.now().toISOString();
+    const role = tx.manager.getRepository(RoleEntity).create({
+      id: randomUUID(),
+      accountId: account.id,
+      systemKey: null,
+      name: input.name,
+      nameKey: input.name.toLowerCase(),
+      description: input.description,
+      icon: input.icon,
+      permissions: input.permissions,
+      position: (last?.position ?? SYSTEM_ROLES.length - 1) + 1,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await tx.manager.getRepository(RoleEntity).insert(role);
+    await this.bumpRolesVersion(tx.manager, account);
+    const entry = await log({
+      action: 'role.created',
+      target: { type: 'role', id: role.id, label: role.name },
+      changes: { name: { after: role.name }, permissions: { after: input.permissions }, ...note },
+    });
+    const dto = await this.dto(tx.manager, account.id, role);
+    tx.publish({
+      type: 'role.changed',
+      accountId: account.id,
+      roleId: role.id,
+      seq: entry.seq,
+      role: dto,
+      affected: [],
+      renamed: false,
+    });
+    return dto;
   }
 
   /** The active members holding a role, as `roleChangeImpact` needs them. */

@@ -207,7 +207,12 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
     const filtered = filter !== null && typeof filter === 'object' && Object.keys(filter).some((key) => key !== 'sort');
     return `${actor} exported ${plural(exported, 'member')}${filtered ? ' matching a filter' : ''} as CSV`;
   },
-  'role.created': ({ entry, actor, target }) => `${actor} created the role ${text(after(entry, 'name')) ?? target}`,
+  'role.created': ({ entry, actor, target }) => {
+    const source = entry.changes?.['duplicatedFrom'] as { id?: unknown; name?: unknown } | undefined;
+    const from = source ? (nameOf(entry, source.id) ?? text(source.name)) : null;
+    return `${actor} created the role ${text(after(entry, 'name')) ?? target}${from ? ` as a copy of ${from}` : ''}`;
+  },
+  'role.previewed': ({ actor, target }) => `${actor} previewed the dashboard as ${target} (read-only)`,
   'role.updated': ({ entry, actor, target }) => {
     const [from, to] = [text(before(entry, 'name')), text(after(entry, 'name'))];
     const parts: string[] = [];
