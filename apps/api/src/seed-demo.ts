@@ -8,7 +8,7 @@ import { AuthService } from './auth/auth.service.js';
 import { hashPassword } from './auth/passwords.js';
 import { loadConfig } from './config.js';
 import { Database } from './database/database.service.js';
-import { MemberEntity } from './members/member.entity.js';
+import { MemberEntity, searchNameOf } from './members/member.entity.js';
 import { insertPerson } from './persons/persons.js';
 import { MemberTeamEntity, TeamEntity } from './teams/team.entity.js';
 
@@ -73,6 +73,7 @@ await db.transaction(async (tx) => {
       joinedAt: now,
       lastActiveAt: now,
       sortName: name.toLowerCase(),
+      searchName: searchNameOf(name),
       lastActiveSort: now,
       permissionsVersion: 1,
       version: 1,

@@ -15,7 +15,7 @@ import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity, searchNameOf } from '../members/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { insertPerson } from '../persons/persons.js';
@@ -117,6 +117,7 @@ export class AuthService {
         joinedAt: now,
         lastActiveAt: now,
         sortName: person.name.toLowerCase(),
+        searchName: searchNameOf(person.name),
         lastActiveSort: now,
         permissionsVersion: 1,
         version: 1,

@@ -324,7 +324,7 @@ export class InvitationsService {
       syncSortKeys(member);
       await tx.manager.getRepository(MemberEntity).update(
         { id: member.id },
-        { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, sortName: member.sortName, lastActiveSort: member.lastActiveSort, version: member.version, permissionsVersion: member.permissionsVersion },
+        { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, sortName: member.sortName, searchName: member.searchName, lastActiveSort: member.lastActiveSort, version: member.version, permissionsVersion: member.permissionsVersion },
       );
       const entry = await context.log({ action: 'invitation.accepted', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'invited', after: 'active' } } });
       const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });

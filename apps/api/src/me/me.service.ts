@@ -10,7 +10,7 @@ import type { RequestAuth } from '../auth/request-auth.js';
 import { SecondFactorService } from '../auth/second-factor.service.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity, searchNameOf } from '../members/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
@@ -58,7 +58,7 @@ export class MeService {
   async updateProfile(auth: RequestAuth, name: string): Promise<MeDto> {
     await this.db.transaction(async ({ manager }) => {
       await manager.getRepository(PersonEntity).update({ id: auth.person.id }, { name });
-      await manager.getRepository(MemberEntity).update({ personId: auth.person.id }, { name, sortName: name.toLowerCase() });
+      await manager.getRepository(MemberEntity).update({ personId: auth.person.id }, { name, sortName: name.toLowerCase(), searchName: searchNameOf(name) });
     });
     auth.person.name = name;
     return this.me(auth);

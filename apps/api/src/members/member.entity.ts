@@ -29,6 +29,13 @@ export class MemberEntity {
   @Column({ name: 'sort_name', type: 'varchar', length: 254, default: '' })
   sortName!: string;
 
+  /**
+   * The name folded for search (`searchFold`: lower case, accents and other marks removed), '' while
+   * invited: `q` of 3 characters or more matches any part of it or of the email (kept by `syncSortKeys`).
+   */
+  @Column({ name: 'search_name', type: 'varchar', length: 254, default: '' })
+  searchName!: string;
+
   /** `last_active_at` or '' (never active): the `lastActiveAt` sort key. */
   @Column({ name: 'last_active_sort', type: 'varchar', length: 30, default: '' })
   lastActiveSort!: string;
@@ -73,10 +80,30 @@ export class MemberEntity {
   createdAt!: string;
 }
 
-/** Keeps the denormalised sort keys in step with name, email and last activity. */
+/**
+ * Text as search compares it: lower case, canonically decomposed with every combining mark removed
+ * ("José" → "jose", "Ångström" → "angstrom"), recomposed, control characters as spaces (so a query
+ * never holds the line breaks nothing else does). Letters without a decomposition stay ("ß", "ø").
+ */
+export function searchFold(text: string): string {
+  return text
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .normalize('NFC')
+    .replace(/\p{Cc}/gu, ' ');
+}
+
+/** `search_name` for a member's name (null while invited). */
+export function searchNameOf(name: string | null): string {
+  return name === null ? '' : searchFold(name).slice(0, 254);
+}
+
+/** Keeps the denormalised sort and search keys in step with name, email and last activity. */
 export function syncSortKeys(
-  member: Pick<MemberEntity, 'name' | 'email' | 'lastActiveAt' | 'sortName' | 'lastActiveSort'>,
+  member: Pick<MemberEntity, 'name' | 'email' | 'lastActiveAt' | 'sortName' | 'searchName' | 'lastActiveSort'>,
 ): void {
   member.sortName = (member.name ?? member.email).toLowerCase().slice(0, 254);
+  member.searchName = searchNameOf(member.name);
   member.lastActiveSort = member.lastActiveAt ?? '';
 }

@@ -4,7 +4,7 @@ import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from '../database/data-source.js';
 import { SqlParams } from '../database/entity-columns.js';
 import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
-import { MemberEntity } from './member.entity.js';
+import { MemberEntity, searchFold } from './member.entity.js';
 import { PERSON_SUMMARY_COLUMNS, personSummaryOf, ROLE_REF_COLUMNS, roleRefOf, type ListedMember, type MemberListRow } from './members.dto.js';
 
 export interface MemberFilter {
@@ -29,24 +29,30 @@ export interface MemberPageQuery extends MemberFilter {
   limit: number;
 }
 
-/** A keyset cursor: the sort value and id of the last row of a page (opaque to clients). */
-function encodeCursor(value: string, id: string): string {
-  return Buffer.from(JSON.stringify([value, id])).toString('base64url');
+/** A search group: 0 for prefix matches of a `q` searched anywhere, 1 for the other matches. */
+type SearchGroup = 0 | 1;
+
+/**
+ * A keyset cursor: the sort value and id of the last row of a page, and with a `q` searched anywhere
+ * its group (opaque to clients).
+ */
+function encodeCursor(value: string, id: string, group?: SearchGroup): string {
+  return Buffer.from(JSON.stringify(group === undefined ? [value, id] : [value, id, group])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [string, string] {
+function decodeCursor(cursor: string): [string, string, SearchGroup | undefined] {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
       Array.isArray(parsed) &&
-      parsed.length === 2 &&
+      (parsed.length === 2 || (parsed.length === 3 && (parsed[2] === 0 || parsed[2] === 1))) &&
       typeof parsed[0] === 'string' &&
       typeof parsed[1] === 'string' &&
       parsed[0].length <= 300 &&
       isWellFormedText(parsed[0]) &&
       /^[0-9a-f-]{36}$/i.test(parsed[1])
     ) {
-      return parsed as [string, string];
+      return [parsed[0], parsed[1], parsed[2] as SearchGroup | undefined];
     }
   } catch {
     /* fall through */
@@ -72,6 +78,27 @@ export function prefixRange(prefix: string): { lo: string; hi: string | null } {
     }
   }
   return { lo: prefix, hi: null };
+}
+
+/** `q` of at least this many characters (after `searchFold`) matches anywhere; a shorter one is a prefix. */
+export const SEARCH_ANYWHERE_MIN = 3;
+
+/** A `q` searched anywhere in the name or email: the folded term and its prefix range. */
+interface AnywhereTerm {
+  term: string;
+  range: { lo: string; hi: string | null };
+}
+
+/** The `q` searched anywhere, or null when it is a prefix (shorter than `SEARCH_ANYWHERE_MIN` once folded). */
+function anywhereTerm(q: string | undefined): AnywhereTerm | null {
+  if (!q) return null;
+  const term = searchFold(q);
+  return Array.from(term).length >= SEARCH_ANYWHERE_MIN ? { term, range: prefixRange(term) } : null;
+}
+
+/** `%`, `_` and `\` as themselves in a LIKE pattern (PostgreSQL's default escape is `\`). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
 /** The only place that speaks SQL for members. */
@@ -127,11 +154,28 @@ export class MembersRepository {
   }
 
   /** `alias.column` starts with the prefix, as an index range. */
-  private startsWith(alias: string, column: 'sort_name' | 'email', range: { lo: string; hi: string | null }, params: SqlParams): string {
+  private startsWith(alias: string, column: 'sort_name' | 'search_name' | 'email', range: { lo: string; hi: string | null }, params: SqlParams): string {
     // PostgreSQL compares in the database's collation unless told otherwise; "C" is code point order.
     const value = this.kind === 'postgres' ? `${alias}.${column} COLLATE "C"` : `${alias}.${column}`;
     const from = `${value} >= ${params.add(range.lo)}`;
     return range.hi === null ? from : `(${from} AND ${value} < ${params.add(range.hi)})`;
+  }
+
+  /**
+   * The folded term anywhere in `search_name` or `email`: on PostgreSQL a `LIKE` the `pg_trgm` GIN
+   * indexes serve, on SQLite `instr` (literal, so nothing to escape) checked in the walked index.
+   */
+  private contains(alias: string, term: string, params: SqlParams): string {
+    if (this.kind === 'postgres') {
+      const pattern = `%${escapeLike(term)}%`;
+      return `(${alias}.search_name LIKE ${params.add(pattern)} OR ${alias}.email LIKE ${params.add(pattern)})`;
+    }
+    return `(instr(${alias}.search_name, ${params.add(term)}) > 0 OR instr(${alias}.email, ${params.add(term)}) > 0)`;
+  }
+
+  /** A prefix match of a term searched anywhere (group 0): the name's or the email's prefix range. */
+  private prefixMatch(alias: string, anywhere: AnywhereTerm, params: SqlParams): string {
+    return `(${this.startsWith(alias, 'search_name', anywhere.range, params)} OR ${this.startsWith(alias, 'email', anywhere.range, params)})`;
   }
 
   /**
@@ -147,7 +191,7 @@ export class MembersRepository {
     accountId: string,
     filter: MemberFilter,
     params: SqlParams,
-    options: { extra?: (m: string) => string; forCount?: boolean } = {},
+    options: { extra?: (m: string) => string; forCount?: boolean; group?: SearchGroup } = {},
   ): { alias: string; from: string; where: string }[] {
     const { extra } = options;
     const teamJoined = Boolean(options.forCount && filter.team);
@@ -157,6 +201,19 @@ export class MembersRepository {
       return { alias, from: `${teamJoined ? 'member_teams mt CROSS JOIN ' : ''}members ${alias}`, where: where.join(' AND ') };
     };
     if (!filter.q) return [build('m', () => [])];
+    const anywhere = anywhereTerm(filter.q);
+    if (anywhere) {
+      // Every match (count, matchingIds) is one condition; a page asks for one group at a time: the
+      // prefix matches as today's two index ranges (on the folded name), then the others.
+      if (options.group === 0) {
+        return [
+          build('mn', () => [this.startsWith('mn', 'search_name', anywhere.range, params)]),
+          build('me', () => [this.startsWith('me', 'email', anywhere.range, params), `NOT ${this.startsWith('me', 'search_name', anywhere.range, params)}`]),
+        ];
+      }
+      if (options.group === 1) return [build('m', () => [this.contains('m', anywhere.term, params), `NOT ${this.prefixMatch('m', anywhere, params)}`])];
+      return [build('m', () => [this.contains('m', anywhere.term, params)])];
+    }
     const range = prefixRange(filter.q.toLowerCase());
     return [
       build('mn', () => [this.startsWith('mn', 'sort_name', range, params)]),
@@ -191,21 +248,64 @@ export class MembersRepository {
    * One page in keyset order plus the total matching the filters (counted unless `knownTotal` is
    * given). Hand-written SQL (the list is the busiest read): each row comes with its person's name,
    * avatar and 2FA state and its role's name and icon, so the member JSON needs only the teams more.
+   *
+   * With a `q` searched anywhere the order is (group, sort key, id): the prefix matches (group 0) in
+   * the chosen sort, then the other matches (group 1) in the chosen sort — a descending sort reverses
+   * the order within each group, never the groups. The cursor carries the group of the last row; a
+   * page runs group 0 from the cursor and, if that leaves room, group 1 from its start (or only group
+   * 1 from the cursor once there).
    */
   async page(accountId: string, query: MemberPageQuery, knownTotal?: number): Promise<{ rows: MemberListRow[]; total: number; nextCursor: string | null }> {
     const descending = query.sort?.startsWith('-') ?? false;
-    const direction = descending ? 'DESC' : 'ASC';
     const key = (query.sort?.replace(/^-/, '') || 'name') as SortKey;
-    const sortColumn = SORT_COLUMNS[key];
     const take = query.limit + 1;
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+    const anywhere = anywhereTerm(query.q) !== null;
+    const cursorGroup: SearchGroup = cursor?.[2] ?? 0;
 
+    const runPage = async (): Promise<{ raw: Record<string, unknown>[]; groups: SearchGroup[] }> => {
+      if (!anywhere) return { raw: await this.pageOf(accountId, query, { key, descending, take, cursor }), groups: [] };
+      const raw: Record<string, unknown>[] = [];
+      const groups: SearchGroup[] = [];
+      for (const group of [0, 1] as const) {
+        if (group < cursorGroup || raw.length >= take) continue;
+        const rows = await this.pageOf(accountId, query, { key, descending, take: take - raw.length, cursor: group === cursorGroup ? cursor : null, group });
+        raw.push(...rows);
+        groups.push(...rows.map(() => group));
+      }
+      return { raw, groups };
+    };
+    const count = async () => knownTotal ?? this.count(accountId, query);
+    // On the PostgreSQL pool both run at once, each on a connection of its own; a transaction has one
+    // connection, which runs one query at a time (pg 9 throws otherwise), and SQLite has one anyway.
+    const [total, { raw, groups }] =
+      this.kind === 'postgres' && !this.manager.queryRunner ? await Promise.all([count(), runPage()]) : [await count(), await runPage()];
+    const more = raw.length > query.limit;
+    if (more) raw.pop();
+    const rows = raw.map((row): MemberListRow => ({ member: listedMember(row), person: personSummaryOf(row), role: roleRefOf(row) }));
+    const last = rows.at(-1)?.member;
+    const nextCursor = more && last ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id, anywhere ? groups[rows.length - 1] : undefined) : null;
+    return { rows, total, nextCursor };
+  }
+
+  /** One statement: up to `take` rows of the members matching the filters (and `group`), after `cursor`, in keyset order. */
+  private pageOf(
+    accountId: string,
+    query: MemberPageQuery,
+    options: { key: SortKey; descending: boolean; take: number; cursor: readonly [string, string, ...unknown[]] | null; group?: SearchGroup },
+  ): Promise<Record<string, unknown>[]> {
+    const { key, descending, take, cursor } = options;
+    const sortColumn = SORT_COLUMNS[key];
+    const direction = descending ? 'DESC' : 'ASC';
     const params = new SqlParams(this.manager.connection);
     /** After the cursor in keyset order: a row value, so both databases seek to it in the sort index. */
     const afterCursor = cursor
       ? (m: string) => `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (${params.add(cursor[0])}, ${params.add(cursor[1])})`
       : undefined;
-    const branches = this.branches(accountId, query, params, afterCursor ? { extra: afterCursor } : {});
+    const branches = this.branches(accountId, query, params, {
+      ...(afterCursor ? { extra: afterCursor } : {}),
+      ...(options.group === undefined ? {} : { group: options.group }),
+    });
     const order = (m: string) => `ORDER BY ${m}.${sortColumn} ${direction}, ${m}.id ${direction}`;
     let where: string;
     if (branches.length === 1) where = branches[0]!.where;
@@ -225,17 +325,7 @@ export class MembersRepository {
     const pageSql =
       `SELECT ${LISTED_COLUMNS}, ${PERSON_SUMMARY_COLUMNS}, ${ROLE_REF_COLUMNS} ` +
       `FROM members m LEFT JOIN persons p ON p.id = m.person_id LEFT JOIN roles r ON r.id = m.role_id WHERE ${where} ${order('m')} LIMIT ${take}`;
-    const runPage = () => this.manager.query<Record<string, unknown>[]>(pageSql, params.values);
-    const count = async () => knownTotal ?? this.count(accountId, query);
-    // On the PostgreSQL pool both run at once, each on a connection of its own; a transaction has one
-    // connection, which runs one query at a time (pg 9 throws otherwise), and SQLite has one anyway.
-    const [total, raw] =
-      this.kind === 'postgres' && !this.manager.queryRunner ? await Promise.all([count(), runPage()]) : [await count(), await runPage()];
-    const more = raw.length > query.limit;
-    if (more) raw.pop();
-    const rows = raw.map((row): MemberListRow => ({ member: listedMember(row), person: personSummaryOf(row), role: roleRefOf(row) }));
-    const last = rows.at(-1)?.member;
-    return { rows, total, nextCursor: more && last ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id) : null };
+    return this.manager.query<Record<string, unknown>[]>(pageSql, params.values);
   }
 }
 

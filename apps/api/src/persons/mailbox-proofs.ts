@@ -5,7 +5,7 @@ import type { AccountEntity } from '../accounts/account.entity.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity, searchNameOf } from '../members/member.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { IdentityEntity } from '../sso/identity.entity.js';
 import { EmailLinks } from './email-links.js';
@@ -85,7 +85,7 @@ export class MailboxProofs {
       ...(proof.name ? { name: proof.name } : {}),
     };
     await manager.getRepository(PersonEntity).update({ id: person.id }, fields);
-    if (proof.name) await manager.getRepository(MemberEntity).update({ personId: person.id }, { name: proof.name, sortName: proof.name.toLowerCase() });
+    if (proof.name) await manager.getRepository(MemberEntity).update({ personId: person.id }, { name: proof.name, sortName: proof.name.toLowerCase(), searchName: searchNameOf(proof.name) });
     Object.assign(person, fields);
     const changes = { via: proof.via, sessionsEnded: ended.length, ...removed, identitiesRemoved: identities.affected ?? 0 };
     for (const { account, seq } of await this.logInEveryAccount(tx, person, proof, { action: 'person.email_claimed', changes })) {

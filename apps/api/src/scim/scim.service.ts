@@ -252,7 +252,7 @@ export class ScimService {
         Object.assign(member, fields);
         syncSortKeys(member);
         member.version += 1;
-        await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { ...fields, sortName: member.sortName, version: member.version });
+        await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { ...fields, sortName: member.sortName, searchName: member.searchName, version: member.version });
         const entry = await context.log({ action: 'user.updated', target: { type: 'member', id: member.id, label: member.email }, changes });
         tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
       }

@@ -4,7 +4,7 @@ import type { RequestAuth } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import type { Tx } from '../database/database.service.js';
-import type { MemberEntity } from '../members/member.entity.js';
+import { searchNameOf, type MemberEntity } from '../members/member.entity.js';
 import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
 import { RoleEntity } from '../roles/role.entity.js';
 import { ServiceAccountEntity, ServiceAccountKeyEntity } from './service-account.entity.js';
@@ -18,6 +18,7 @@ export function memberShape(serviceAccount: ServiceAccountEntity): MemberEntity 
     email: '',
     name: serviceAccount.name,
     sortName: serviceAccount.name.toLowerCase(),
+    searchName: searchNameOf(serviceAccount.name),
     lastActiveSort: '',
     status: 'active',
     roleId: serviceAccount.roleId,

@@ -425,6 +425,7 @@ export class SsoService {
         joinedAt: now,
         lastActiveAt: now,
         sortName: member.sortName,
+        searchName: member.searchName,
         lastActiveSort: member.lastActiveSort,
         version: member.version,
         permissionsVersion: member.permissionsVersion,
