@@ -18,7 +18,11 @@ import { LiveGateway } from './live/live.gateway.js';
 import { LiveMetrics } from './observability/live-metrics.js';
 import { REDIS, RedisBridge, type RedisConnections } from './live/redis-bridge.js';
 import { MembersController } from './members/members.controller.js';
+import { MembersCsvController } from './members/members-csv.controller.js';
+import { MembersExport } from './members/members-export.js';
+import { InvitationsImport } from './invitations/invitations-import.js';
 import { MembersService } from './members/members.service.js';
+import { BulkMembersService } from './members/bulk.service.js';
 import { TwoFactorReset } from './members/two-factor-reset.service.js';
 import { RolesController } from './roles/roles.controller.js';
 import { RolesService } from './roles/roles.service.js';
@@ -91,7 +95,10 @@ export class AppModule {
       MailService,
       MailOutbox,
       InvitationsService,
+      InvitationsImport,
+      MembersExport,
       MembersService,
+      BulkMembersService,
       TwoFactorReset,
       AccountsService,
       TeamsService,
@@ -124,7 +131,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
-      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController, ScimTokenController, ScimController, ServiceAccountsController, ViewAsController],
+      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersCsvController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController, ScimTokenController, ScimController, ServiceAccountsController, ViewAsController],
       providers,
     };
   }

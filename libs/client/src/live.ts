@@ -50,6 +50,7 @@ const ACCOUNT_EVENTS: readonly AccountEventName[] = [
   'account.updated',
   'team.upserted',
   'team.removed',
+  'users.bulk',
 ];
 
 export interface LiveOptions {
@@ -218,7 +219,9 @@ export class Live {
     if (this.syncing) await this.syncing;
     const seq = event.data.seq;
     if (this.seen(event)) return; // already delivered (e.g. replayed by a sync)
-    if (this.lastSeq !== null && seq > this.lastSeq + 1) {
+    // A bulk action's part covers the entries `fromSeq`..`seq`: a gap only if it starts past the next one.
+    const first = event.event === 'users.bulk' ? event.data.fromSeq : seq;
+    if (this.lastSeq !== null && first > this.lastSeq + 1) {
       await this.catchUp();
       if (this.seen(event)) return;
     }
@@ -291,5 +294,6 @@ function eventKey(event: AccountEvent): string {
     team?: { id: string };
     account?: { id: string };
   };
+  if (event.event === 'users.bulk') return `users.bulk:${event.data.bulkId}:${event.data.fromSeq}`;
   return `${event.event}:${data.id ?? data.member?.id ?? data.role?.id ?? data.team?.id ?? data.account?.id ?? ''}`;
 }

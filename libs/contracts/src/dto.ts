@@ -403,3 +403,55 @@ export interface RoleImpactDto {
     agentAccess: boolean;
   }[];
 }
+
+// ── Bulk actions on members (issue 17 §2) ────────────────────────────────────────────────
+
+/**
+ * Why a selected member is left out of a bulk action (the others go ahead): `not_found` (no such
+ * member in this account — another account's ids look the same), `self` (your own role, Talk access
+ * or revocation: do that on your profile), `owner_protected` / `billing_contact_protected` (transfer
+ * first), `already` (already in that state), `wrong_status` (e.g. revoking an invitation, resending
+ * to someone who joined).
+ */
+export type BulkSkipReason = 'not_found' | 'self' | 'owner_protected' | 'billing_contact_protected' | 'already' | 'wrong_status';
+
+export interface BulkSkipDto {
+  id: string;
+  reason: BulkSkipReason;
+  /** Words for the dashboard: "Olive Owner is the account owner". */
+  message: string;
+  /** null for `not_found`. */
+  name: string | null;
+  email: string | null;
+}
+
+/** `POST /users/bulk`: who was changed (in one transaction) and who was left out and why. */
+export interface BulkResultDto {
+  /** Carried by every activity entry of this request (`changes.bulkId`) and its live events. */
+  bulkId: string;
+  changed: string[];
+  skipped: BulkSkipDto[];
+}
+
+/** A member whose effective permissions the bulk action changes. */
+export interface BulkPermissionChangeDto {
+  id: string;
+  name: string | null;
+  email: string;
+  added: PermissionKey[];
+  removed: PermissionKey[];
+  /** Permissions held afterwards; 0: none at all. */
+  remaining: number;
+}
+
+/** `POST /users/bulk?dryRun=true` (200, nothing written): the result it would have and its impact. */
+export interface BulkPreviewDto extends DryRunDto {
+  bulkId: null;
+  changed: string[];
+  skipped: BulkSkipDto[];
+  /** Seats and agent seats after the change (with its monthly agent cost); `monthlyCostBefore` as it is now. */
+  seats: SeatUsage;
+  agentSeats: AgentSeatUsage;
+  monthlyCostBefore: number;
+  permissionChanges: BulkPermissionChangeDto[];
+}

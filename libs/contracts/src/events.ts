@@ -4,6 +4,7 @@
  */
 import type { AccountDto, ActivityEntryDto, MemberDto, RoleDto, RoleRef, TeamDto } from './dto.js';
 import type { ErrorCode } from './errors.js';
+import type { BulkAction } from './schemas.js';
 import type { PermissionKey } from './permissions.js';
 
 /** Why a member's effective permissions changed. */
@@ -55,7 +56,32 @@ export type AccountEvent =
   | { event: 'roles.reordered'; data: { seq: number; roleIds: string[] } }
   | { event: 'account.updated'; data: { seq: number; account: AccountDto } }
   | { event: 'team.upserted'; data: { seq: number; team: TeamDto } }
-  | { event: 'team.removed'; data: { seq: number; id: string } };
+  | { event: 'team.removed'; data: { seq: number; id: string } }
+  | { event: 'users.bulk'; data: BulkEventData };
+
+/**
+ * One bulk action (issue 17 §2), in parts of at most `BULK_EVENT_PART` members: the members as they
+ * now are (`removedIds` for cancelled invitations). Each part covers the activity entries
+ * `fromSeq`..`seq` (one per member, consecutive), so a client that saw `fromSeq - 1` has no gap.
+ * `total` is the size of the whole bulk (one toast per `bulkId`, not one per member or part).
+ */
+export interface BulkEventData {
+  seq: number;
+  fromSeq: number;
+  bulkId: string;
+  action: BulkAction;
+  actor: { id: string | null; name: string | null };
+  /** The role given (`role`), the team (`addTeam`/`removeTeam`), the new Talk access (`agentAccess`). */
+  role?: { id: string; name: string };
+  team?: { id: string; name: string };
+  agentAccess?: boolean;
+  total: number;
+  members: MemberDto[];
+  removedIds: string[];
+}
+
+/** Members per `users.bulk` event (a bulk of 5,000 is five events, and one toast). */
+export const BULK_EVENT_PART = 1000;
 
 /** What changed of the signed-in member (`me.updated`): the whole member record, or their role's name/icon. */
 export type MeUpdate = { member: MemberDto } | { role: RoleRef };
@@ -86,6 +112,7 @@ export interface ServerToClientEvents {
   'account.updated': (data: AccountEventData<'account.updated'>) => void;
   'team.upserted': (data: AccountEventData<'team.upserted'>) => void;
   'team.removed': (data: AccountEventData<'team.removed'>) => void;
+  'users.bulk': (data: AccountEventData<'users.bulk'>) => void;
   'activity.appended': (data: { entry: ActivityEntryDto }) => void;
   presence: (data: { resource: PresenceResource; viewers: PresenceViewer[] }) => void;
 }

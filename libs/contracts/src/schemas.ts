@@ -392,3 +392,61 @@ export const activitySubscribeSchema = z.strictObject({
   member: idSchema.optional(),
 });
 export const syncSchema = z.strictObject({ afterSeq: z.number().int().min(0) });
+
+// ── Bulk actions on members (issue 17 §2) ────────────────────────────────────────────────
+
+export const BULK_ACTIONS = ['role', 'agentAccess', 'addTeam', 'removeTeam', 'revoke', 'resend', 'cancel'] as const;
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+
+/** At most this many members per bulk request: more ids, or a filter matching more, is refused (400), never cut. */
+export const MAX_BULK_MEMBERS = 10_000;
+
+/** The filters of `GET /users`, as JSON (booleans as booleans, `role` a list). */
+export const bulkFilterSchema = z.strictObject({
+  role: z.array(idSchema).max(20).optional(),
+  status: z.enum(MEMBER_STATUSES).optional(),
+  team: idSchema.optional(),
+  agent: z.boolean().optional(),
+  twoFactor: z.boolean().optional(),
+  q: wellFormed(z.string().trim().max(100)).optional(),
+  enforcedAuth: z.enum(ENFORCED_AUTH_STATES).optional(),
+});
+export type BulkFilter = z.output<typeof bulkFilterSchema>;
+
+/** What each action needs besides the members: `role` a roleId, `agentAccess` the new value, the team actions a teamId. */
+const BULK_PARAMETER: Record<BulkAction, 'roleId' | 'agentAccess' | 'teamId' | null> = {
+  role: 'roleId',
+  agentAccess: 'agentAccess',
+  addTeam: 'teamId',
+  removeTeam: 'teamId',
+  revoke: null,
+  resend: null,
+  cancel: null,
+};
+
+/** `POST /users/bulk`: exactly one of `ids` and `filter`; the action's own parameter and no other. */
+export const bulkMembersSchema = z
+  .strictObject({
+    action: z.enum(BULK_ACTIONS),
+    ids: z
+      .array(idSchema)
+      .min(1, 'Select at least one member')
+      .max(MAX_BULK_MEMBERS, `At most ${MAX_BULK_MEMBERS.toLocaleString('en')} members at once`)
+      .optional(),
+    filter: bulkFilterSchema.optional(),
+    roleId: idSchema.optional(),
+    agentAccess: z.boolean().optional(),
+    teamId: idSchema.optional(),
+  })
+  .superRefine((body, context) => {
+    if ((body.ids === undefined) === (body.filter === undefined))
+      context.addIssue({ code: 'custom', path: ['ids'], message: 'Send either ids or filter (exactly one)' });
+    const needed = BULK_PARAMETER[body.action];
+    for (const field of ['roleId', 'agentAccess', 'teamId'] as const) {
+      if (field === needed && body[field] === undefined)
+        context.addIssue({ code: 'custom', path: [field], message: `Required for the ${body.action} action` });
+      if (field !== needed && body[field] !== undefined)
+        context.addIssue({ code: 'custom', path: [field], message: `Not used by the ${body.action} action` });
+    }
+  });
+export type BulkMembersRequest = z.input<typeof bulkMembersSchema>;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
+import type { BulkEventData, PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
 import type { ActivityEntity } from '../activity/activity.entity.js';
 import type { PermissionRow } from '../members/permission-rows.js';
@@ -30,6 +30,20 @@ export type DomainEvent =
       accountId: string;
       memberId: string;
       seq: number;
+      permissionsChanged: boolean;
+      reason: PermissionChangeReason | null;
+    }
+  /**
+   * A bulk action (issue 17 §2), one event however many members: `memberIds[i]` was changed (or, for
+   * `cancel`, deleted) by the activity entry of seq `fromSeq + i`. The live layer sends `users.bulk`
+   * parts to the account room and `me.permissions` to each member's sessions.
+   */
+  | {
+      type: 'members.bulk_changed';
+      accountId: string;
+      bulk: Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'>;
+      fromSeq: number;
+      memberIds: string[];
       permissionsChanged: boolean;
       reason: PermissionChangeReason | null;
     }

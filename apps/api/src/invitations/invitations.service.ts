@@ -143,45 +143,65 @@ export class InvitationsService {
       await assertSeatsFor(tx.manager, account, { seats: emails.length, agents: input.agentAccess ? emails.length : 0 });
       const persons = await tx.manager.getRepository(PersonEntity).findBy({ email: In(emails) });
       const personByEmail = new Map(persons.map((p) => [p.email, p]));
-      const now = this.clock.now().toISOString();
       const members: MemberEntity[] = [];
       for (const email of emails) {
-        const member = tx.manager.getRepository(MemberEntity).create({
-          id: randomUUID(),
-          accountId: account.id,
-          personId: personByEmail.get(email)?.id ?? null,
-          email,
-          name: null,
-          status: 'invited',
-          roleId: input.roleId,
-          agentAccess: input.agentAccess,
-          invitedByMemberId: auth.member.id,
-          invitedAt: now,
-          joinedAt: null,
-          lastActiveAt: null,
-          permissionsVersion: 1,
-          version: 1,
-          createdAt: now,
-        });
-        syncSortKeys(member);
-        await tx.manager.getRepository(MemberEntity).insert(member);
-        if (teamIds.length) {
-          await tx.manager.getRepository(MemberTeamEntity).insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
-        }
-        const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
-        mails.push(await this.enqueueMail(tx.manager, account, auth, member.id, issued));
-        const entry = await context.log({
-          action: 'user.invited',
-          target: { type: 'member', id: member.id, label: email },
-          changes: { roleId: { after: input.roleId }, agentAccess: { after: input.agentAccess }, teamIds: { after: teamIds } },
-        });
-        tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+        const invited = { email, personId: personByEmail.get(email)?.id ?? null, roleId: input.roleId, agentAccess: input.agentAccess, teamIds };
+        const { member, mail } = await this.createInvited(context, auth, invited);
+        mails.push(mail);
         members.push(member);
       }
       return { account, members };
     });
     await this.outbox.deliverNow({ ids: mails });
     return this.db.read((manager) => loadMemberDtos(manager, account, members));
+  }
+
+  /**
+   * One invited member with its teams, token, mail (queued in the outbox), activity entry and live
+   * event, inside the caller's mutation: an email of `POST /users/invitations`, a row of a CSV import
+   * (issue 17 §3, whose entries carry `more`). Seats, role and teams are the caller's to check first.
+   * Returns the member and the outbox id of its mail, to send after commit.
+   */
+  async createInvited(
+    context: MutationContext,
+    auth: RequestAuth,
+    input: { email: string; personId: string | null; roleId: string; agentAccess: boolean; teamIds: string[] },
+    more: Record<string, unknown> = {},
+  ): Promise<{ member: MemberEntity; mail: string }> {
+    const { tx, account } = context;
+    const { email, teamIds } = input;
+    const now = this.clock.now().toISOString();
+    const member = tx.manager.getRepository(MemberEntity).create({
+      id: randomUUID(),
+      accountId: account.id,
+      personId: input.personId,
+      email,
+      name: null,
+      status: 'invited',
+      roleId: input.roleId,
+      agentAccess: input.agentAccess,
+      invitedByMemberId: auth.member.id,
+      invitedAt: now,
+      joinedAt: null,
+      lastActiveAt: null,
+      permissionsVersion: 1,
+      version: 1,
+      createdAt: now,
+    });
+    syncSortKeys(member);
+    await tx.manager.getRepository(MemberEntity).insert(member);
+    if (teamIds.length) {
+      await tx.manager.getRepository(MemberTeamEntity).insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
+    }
+    const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
+    const mail = await this.enqueueMail(tx.manager, account, auth, member.id, issued);
+    const entry = await context.log({
+      action: 'user.invited',
+      target: { type: 'member', id: member.id, label: email },
+      changes: { roleId: { after: input.roleId }, agentAccess: { after: input.agentAccess }, teamIds: { after: teamIds }, ...more },
+    });
+    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+    return { member, mail };
   }
 
   /** A new token for an invited member: the old one dies at once. */

@@ -131,6 +131,20 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
           if (!event.permissionsChanged || !event.reason) return NO_ONE;
           return this.pushPermissions(m, account, await permissionRows(m, account.id, [event.memberId]), event.reason);
         });
+      case 'members.bulk_changed':
+        // One `users.bulk` per part to the account room (not one event per member), `me.updated` and
+        // `me.permissions` to each member's own sessions.
+        return this.afterRead(event.accountId, async (m) => {
+          const account = await this.account(m, event.accountId);
+          for (const part of await this.sync.bulkEvents(m, account, event.bulk, event.fromSeq, event.memberIds)) {
+            this.toAccount(event.accountId, part);
+            if (part.event !== 'users.bulk') continue;
+            for (const member of part.data.members)
+              if (member.status === 'active') this.server.to(Rooms.member(member.id)).emit('me.updated', { member });
+          }
+          if (!event.permissionsChanged || !event.reason) return NO_ONE;
+          return this.pushPermissions(m, account, await permissionRows(m, account.id, event.memberIds), event.reason);
+        });
       case 'member.removed':
         this.toAccount(event.accountId, { event: 'user.removed', data: { seq: event.seq, id: event.memberId } });
         this.server.in(Rooms.member(event.memberId)).emit('me.revoked', { reason: 'member_deleted' });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AccountEvent, SyncResult } from '@rolecall/contracts';
-import type { EntityManager } from 'typeorm';
+import { BULK_EVENT_PART, type AccountEvent, type BulkAction, type BulkEventData, type SyncResult } from '@rolecall/contracts';
+import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../accounts/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
 import type { ActivityEntity } from '../activity/activity.entity.js';
@@ -36,7 +36,16 @@ export class LiveSync {
     const entries = await this.activity.since(accountId, afterSeq, SYNC_LIMIT);
     const events = await this.db.read(async (manager) => {
       const out: AccountEvent[] = [];
-      for (const entry of entries) out.push(...(await this.eventsFor(manager, account, entry)));
+      for (let i = 0; i < entries.length; i++) {
+        // The entries of one bulk action replay as its `users.bulk` parts, as they went out live.
+        const bulkId = bulkIdOf(entries[i]!);
+        if (bulkId) {
+          let end = i + 1;
+          while (end < entries.length && bulkIdOf(entries[end]!) === bulkId) end++;
+          out.push(...(await this.bulkEvents(manager, account, bulkSummary(entries.slice(i, end)), entries[i]!.seq, entries.slice(i, end).map((e) => e.targetId!))));
+          i = end - 1;
+        } else out.push(...(await this.eventsFor(manager, account, entries[i]!)));
+      }
       return out;
     });
     return { events, seq: account.activitySeq };
@@ -47,6 +56,39 @@ export class LiveSync {
     if (!member) return { event: 'user.removed', data: { seq, id: memberId } };
     const [dto] = await loadMemberDtos(manager, account, [member]);
     return { event: 'user.upserted', data: { seq, member: dto! } };
+  }
+
+  /**
+   * A bulk action's `users.bulk` events: `memberIds[i]` changed with the entry of seq `fromSeq + i`;
+   * parts of `BULK_EVENT_PART` members, each with its own seq range. A member gone since (cancelled,
+   * deleted) is in `removedIds`.
+   */
+  async bulkEvents(
+    manager: EntityManager,
+    account: AccountEntity,
+    bulk: Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'>,
+    fromSeq: number,
+    memberIds: readonly string[],
+  ): Promise<AccountEvent[]> {
+    const events: AccountEvent[] = [];
+    for (let start = 0; start < memberIds.length; start += BULK_EVENT_PART) {
+      const ids = memberIds.slice(start, start + BULK_EVENT_PART);
+      const found = bulk.action === 'cancel' ? [] : await manager.getRepository(MemberEntity).findBy({ accountId: account.id, id: In(ids) });
+      const members = await loadMemberDtos(manager, account, found);
+      const present = new Set(found.map((m) => m.id));
+      events.push({
+        event: 'users.bulk',
+        data: {
+          ...bulk,
+          fromSeq: fromSeq + start,
+          seq: fromSeq + start + ids.length - 1,
+          total: memberIds.length,
+          members,
+          removedIds: ids.filter((id) => !present.has(id)),
+        },
+      });
+    }
+    return events;
   }
 
   async roleEvent(manager: EntityManager, accountId: string, roleId: string, seq: number): Promise<AccountEvent> {
@@ -104,4 +146,33 @@ export class LiveSync {
         return [];
     }
   }
+}
+
+function bulkIdOf(entry: ActivityEntity): string | null {
+  const id = entry.changes?.['bulkId'];
+  return typeof id === 'string' && entry.targetType === 'member' && entry.targetId ? id : null;
+}
+
+/** What the `users.bulk` events of a replayed bulk say of it, read from its entries' changes. */
+function bulkSummary(entries: ActivityEntity[]): Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'> {
+  const first = entries[0]!;
+  const changes = first.changes ?? {};
+  const names = (changes['names'] ?? {}) as Record<string, string>;
+  const action = changes['bulkAction'] as BulkAction;
+  const summary: Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'> = {
+    bulkId: changes['bulkId'] as string,
+    action,
+    actor: { id: first.actorMemberId, name: first.actorMemberId ? (names[first.actorMemberId] ?? first.actorEmail) : (first.actorName ?? null) },
+  };
+  if (action === 'role') {
+    const roleId = (changes['roleId'] as { after: string }).after;
+    summary.role = { id: roleId, name: (changes['role'] as { after: string }).after };
+  }
+  if (action === 'agentAccess') summary.agentAccess = (changes['agentAccess'] as { after: boolean }).after;
+  if (action === 'addTeam' || action === 'removeTeam') {
+    const { before, after } = changes['teamIds'] as { before: string[]; after: string[] };
+    const teamId = action === 'addTeam' ? after.find((id) => !before.includes(id)) : before.find((id) => !after.includes(id));
+    if (teamId) summary.team = { id: teamId, name: names[teamId] ?? '' };
+  }
+  return summary;
 }

@@ -1,9 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
+  bulkMembersSchema,
+  dryRunQuerySchema,
   idParamSchema,
   listMembersQuerySchema,
   updateMemberSchema,
+  type BulkMembersRequest,
+  type BulkPreviewDto,
+  type BulkResultDto,
   type ListDto,
   type MemberDetailDto,
   type MemberDto,
@@ -18,6 +23,7 @@ import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
 import { enforcedIdentity } from '../sso/identities.js';
 import { ApiJsonBody } from '../common/openapi.js';
+import { BulkMembersService } from './bulk.service.js';
 import { MembersService } from './members.service.js';
 import { TwoFactorReset } from './two-factor-reset.service.js';
 
@@ -29,7 +35,28 @@ export class MembersController {
   constructor(
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(TwoFactorReset) private readonly twoFactor: TwoFactorReset,
+    @Inject(BulkMembersService) private readonly bulkMembers: BulkMembersService,
   ) {}
+
+  /**
+   * One action on many members (issue 17 §2): `ids` or `filter` (the list's filters), all or nothing
+   * under the account lock; members the single-member rules refuse are skipped with the reason. No
+   * If-Match (there is no one version): the members are judged as they are under the lock, and a
+   * dry run (`?dryRun=true`, 200) shows what that would be. A literal path: `/users/:id` routes have
+   * no POST of one segment, so nothing shadows it.
+   */
+  @Post('bulk')
+  @HttpCode(200)
+  @Requires('users.manage')
+  @ApiJsonBody(bulkMembersSchema, 'Change role, Talk access or teams, revoke, resend or cancel invitations of many members; ?dryRun=true previews')
+  bulk(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
+    @Body({ schema: bulkMembersSchema }) body: BulkMembersRequest,
+  ): Promise<BulkResultDto | BulkPreviewDto> {
+    return this.bulkMembers.run(auth, actor, body as z.output<typeof bulkMembersSchema>, query.dryRun);
+  }
 
   @Get()
   @Requires('users.view')

@@ -22,6 +22,8 @@ export function membersToInvalidate(event: DomainEvent): string[] {
       return event.permissionsChanged ? [event.memberId] : [];
     case 'member.removed':
       return [event.memberId];
+    case 'members.bulk_changed':
+      return event.permissionsChanged || event.bulk.action === 'cancel' ? event.memberIds : [];
     case 'account.changed':
       return event.permissionMemberIds;
     case 'role.changed':
