@@ -19,6 +19,8 @@ import { httpMetrics, metricsEndpoint } from './observability/metrics-endpoint.j
 
 /** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT = '100kb';
+/** `POST /users/import` carries a CSV of up to 1 MB inside its JSON (escaping can grow it). */
+const IMPORT_BODY_LIMIT = '3mb';
 
 /** Builds the whole API (REST, docs, dashboard) without listening; `main.ts` and the tests share it. */
 export async function createApp(config: AppConfig, options: AppOptions & { logLevels?: LogLevel[] } = {}): Promise<NestExpressApplication> {
@@ -67,6 +69,9 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
   // Before any body is read or route runs; every route is under /api (Socket.IO checks its own Origin).
   http.use(csrfProtection(config));
   if (dashboard) http.use(dashboard.handler);
+  http.use('/api/v1/users/import', jsonBody(IMPORT_BODY_LIMIT));
+  // `POST /users/bulk` may name up to 10,000 member ids (~400 KB).
+  http.use('/api/v1/users/bulk', jsonBody('512kb'));
   http.use(jsonBody());
   // API answers are never cached: they change with other admins' work, and carry personal data.
   http.use('/api', (_request: Request, response: Response, next: NextFunction) => {
@@ -96,9 +101,9 @@ export async function createApp(config: AppConfig, options: AppOptions & { logLe
 }
 
 /** JSON bodies only, up to BODY_LIMIT; parse failures answer in the API's error shape. */
-function jsonBody() {
+function jsonBody(limit: string = BODY_LIMIT) {
   // SCIM clients send `application/scim+json` (RFC 7644 §3.1).
-  const parse = express.json({ limit: BODY_LIMIT, strict: false, type: ['application/json', 'application/scim+json'] });
+  const parse = express.json({ limit, strict: false, type: ['application/json', 'application/scim+json'] });
   return (request: Request, response: Response, next: NextFunction) => {
     parse(request, response, (error?: unknown) => {
       if (!error) return next();
