@@ -227,6 +227,15 @@ export class InvitationsService {
     return dto!;
   }
 
+  /**
+   * A fresh token and its mail for one invited member, inside the caller's transaction (bulk resend,
+   * issue 17 §2; the caller updates the member and logs). Returns the outbox id to send after commit.
+   */
+  async reissue(manager: EntityManager, account: AccountEntity, auth: RequestAuth, memberId: string): Promise<string> {
+    const issued = await this.issueToken(manager, account.id, memberId, auth.member.id);
+    return this.enqueueMail(manager, account, auth, memberId, issued);
+  }
+
   /** Ends any live token of the member and issues a fresh one (7 days). */
   private async issueToken(manager: EntityManager, accountId: string, memberId: string, inviterId: string): Promise<IssuedInvitation> {
     const now = this.clock.now();
