@@ -6,10 +6,26 @@ const FILTERS = 'status, role_id, agent_access';
 
 /** SQLite's sort indexes before (1732700000003) and after this migration: each also carries what `q` reads. */
 const SQLITE_SORT_INDEXES = [
-  { name: 'ix_members_sort_name', before: `account_id, sort_name, id, ${FILTERS}`, after: `account_id, sort_name, id, ${FILTERS}, search_name, email` },
-  { name: 'ix_members_sort_email', before: `account_id, email, id, sort_name, ${FILTERS}`, after: `account_id, email, id, sort_name, ${FILTERS}, search_name` },
-  { name: 'ix_members_sort_created', before: `account_id, created_at, id, ${FILTERS}`, after: `account_id, created_at, id, ${FILTERS}, search_name, email` },
-  { name: 'ix_members_sort_active', before: `account_id, last_active_sort, id, ${FILTERS}`, after: `account_id, last_active_sort, id, ${FILTERS}, search_name, email` },
+  {
+    name: 'ix_members_sort_name',
+    before: `account_id, sort_name, id, ${FILTERS}`,
+    after: `account_id, sort_name, id, ${FILTERS}, search_name, email`,
+  },
+  {
+    name: 'ix_members_sort_email',
+    before: `account_id, email, id, sort_name, ${FILTERS}`,
+    after: `account_id, email, id, sort_name, ${FILTERS}, search_name`,
+  },
+  {
+    name: 'ix_members_sort_created',
+    before: `account_id, created_at, id, ${FILTERS}`,
+    after: `account_id, created_at, id, ${FILTERS}, search_name, email`,
+  },
+  {
+    name: 'ix_members_sort_active',
+    before: `account_id, last_active_sort, id, ${FILTERS}`,
+    after: `account_id, last_active_sort, id, ${FILTERS}, search_name, email`,
+  },
 ] as const;
 
 /**
@@ -32,15 +48,24 @@ export class MemberSearchAnywhere1732700000012 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const postgres = queryRunner.connection.options.type === 'postgres';
     await queryRunner.query("ALTER TABLE members ADD COLUMN search_name varchar(254) NOT NULL DEFAULT ''");
-    const names: { name: string }[] = await queryRunner.query('SELECT DISTINCT name FROM members WHERE name IS NOT NULL');
+    const names: { name: string }[] = await queryRunner.query(
+      'SELECT DISTINCT name FROM members WHERE name IS NOT NULL',
+    );
     for (const { name } of names) {
-      await queryRunner.query(`UPDATE members SET search_name = ${postgres ? '$1' : '?'} WHERE name = ${postgres ? '$2' : '?'}`, [searchNameOf(name), name]);
+      await queryRunner.query(
+        `UPDATE members SET search_name = ${postgres ? '$1' : '?'} WHERE name = ${postgres ? '$2' : '?'}`,
+        [searchNameOf(name), name],
+      );
     }
     if (postgres) {
       await queryRunner.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
-      await queryRunner.query('CREATE INDEX ix_members_search_name_trgm ON members USING gin (search_name gin_trgm_ops)');
+      await queryRunner.query(
+        'CREATE INDEX ix_members_search_name_trgm ON members USING gin (search_name gin_trgm_ops)',
+      );
       await queryRunner.query('CREATE INDEX ix_members_email_trgm ON members USING gin (email gin_trgm_ops)');
-      await queryRunner.query('CREATE INDEX ix_members_prefix_search_name ON members (account_id, search_name COLLATE "C", id)');
+      await queryRunner.query(
+        'CREATE INDEX ix_members_prefix_search_name ON members (account_id, search_name COLLATE "C", id)',
+      );
       return;
     }
     for (const index of SQLITE_SORT_INDEXES) {
