@@ -2,13 +2,16 @@ import { SYSTEM_ROLES, type MemberStatus } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../../../apps/api/src/database/database.service.js';
+import { searchNameOf } from '../../../apps/api/src/members/member.entity.js';
 
 /**
  * Bulk seeding of one account's members straight into the app's tables (through the app's own
  * DataSource, inside `Database.transaction`), with chunked multi-row INSERTs that work on SQLite
  * and PostgreSQL. Every NOT NULL column is filled, and the denormalised sort keys follow
  * `syncSortKeys` (apps/api/src/members/member.entity.ts): `sort_name` = lower(name ?? email),
- * `last_active_sort` = last_active_at ?? ''.
+ * `last_active_sort` = last_active_at ?? '', `search_name` = `searchNameOf(name)`. Every other Maria,
+ * Ines, Chloe and Zoe is written with an accent (María, Inês, Chloé, Zoë; the email stays ASCII), so
+ * searches fold accents too; the PRNG draws are as before.
  */
 
 const FIRST = (
@@ -24,6 +27,9 @@ const LAST = (
   'Quinn Rossi Santos Schmidt Silva Smith Tanaka Torres Urban Vogel Wagner Walsh Weber Xu Yamamoto ' +
   'Young Zhang Zimmer'
 ).split(' ');
+
+/** How every other one of these first names is written (by the row's index, not a PRNG draw). */
+const ACCENTED: Record<string, string> = { Maria: 'María', Ines: 'Inês', Chloe: 'Chloé', Zoe: 'Zoë' };
 
 /** A deterministic PRNG (mulberry32), so every run seeds the same names, roles and statuses. */
 function prng(seed: number): () => number {
@@ -63,6 +69,7 @@ const MEMBER_COLUMNS = [
   'email',
   'name',
   'sort_name',
+  'search_name',
   'last_active_sort',
   'status',
   'role_id',
@@ -142,7 +149,7 @@ export async function seedMembers(db: Database, input: SeedInput): Promise<SeedS
     let name: string | null = null;
     if (status !== 'invited') {
       personId = randomUUID();
-      name = `${first} ${last}`;
+      name = `${i % 2 === 0 ? (ACCENTED[first] ?? first) : first} ${last}`;
       persons.push([personId, email, name, null, null, createdAt]);
     }
     const memberId = randomUUID();
@@ -153,6 +160,7 @@ export async function seedMembers(db: Database, input: SeedInput): Promise<SeedS
       email,
       name,
       (name ?? email).toLowerCase().slice(0, 254),
+      searchNameOf(name),
       lastActiveAt ?? '',
       status,
       roleId,
