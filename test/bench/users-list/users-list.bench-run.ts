@@ -185,9 +185,17 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
     { key: 'search mar', describe: 'q=mar: prefix + inside (~8%)', params: { q: 'mar' } },
     { key: 'search prefix rare', describe: 'q=zoe y (~0.06%)', params: { q: 'zoe y' } },
     { key: 'search domain', describe: 'q=example.com: every member, inside the email', params: { q: 'example.com' } },
-    { key: 'search domain -created', describe: 'q=example.com&sort=-createdAt', params: { q: 'example.com', sort: '-createdAt' } },
+    {
+      key: 'search domain -created',
+      describe: 'q=example.com&sort=-createdAt',
+      params: { q: 'example.com', sort: '-createdAt' },
+    },
     { key: 'search inside', describe: 'q=ansen: inside a last name (~2%)', params: { q: 'ansen' } },
-    { key: 'search inside late', describe: 'q=usuf: inside a first name that sorts last (~1.3%)', params: { q: 'usuf' } },
+    {
+      key: 'search inside late',
+      describe: 'q=usuf: inside a first name that sorts last (~1.3%)',
+      params: { q: 'usuf' },
+    },
     { key: 'search inside rare', describe: 'q=zimmer.12: inside the email (~0.02%)', params: { q: 'zimmer.12' } },
     { key: 'search accent', describe: 'q=MARÍA: case and accent folded (~1.3%)', params: { q: 'MARÍA' } },
   ];
@@ -250,7 +258,11 @@ test(`GET /users with ${MEMBERS.toLocaleString('en')} members`, async () => {
           // A search anywhere may run a second page statement (the non-prefix group): 'page 2'.
           const label = labelOf(sql);
           const repeats = statements.filter((statement) => statement.label.split(' ')[0] === label).length;
-          statements.push({ label: repeats ? `${label} ${repeats + 1}` : label, sql, params: Array.isArray(parameters) ? [...parameters] : [] });
+          statements.push({
+            label: repeats ? `${label} ${repeats + 1}` : label,
+            sql,
+            params: Array.isArray(parameters) ? [...parameters] : [],
+          });
         }
         return logQuery(sql, parameters, queryRunner);
       };
