@@ -382,6 +382,42 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     }),
   },
 
+  'POST /users/bulk': {
+    success: 200,
+    // Not `tenantScoped`: another account's ids are skipped as not found (200, nothing changed), which `verify` checks.
+    prepare: async (cell) => {
+      const target = await invitedTarget(cell.world);
+      return { body: { action: 'resend', ids: [target.id] }, cleanup: () => disposeMember(cell.world, cell.world.ours, target.id) };
+    },
+    verify: (reply, cell) => {
+      const body = reply.body as { changed: string[]; skipped: { reason: string }[] };
+      if (ours(cell)) expect(body.changed).toHaveLength(1);
+      else expect({ changed: body.changed, skipped: body.skipped.map((s) => s.reason) }).toEqual({ changed: [], skipped: ['not_found'] });
+    },
+  },
+
+  'GET /users/export': {
+    success: 200,
+    prepare: () => ({ query: 'format=csv&sort=email' }),
+    // Our members export our owner: so the other tenant's "sees none of ours" check is not vacuous.
+    verify: (reply, cell) => {
+      const text = String(reply.body);
+      expect(text.split('\n')[0]).toMatch(/^ID,Name,Email,Role,/);
+      if (ours(cell)) expect(text).toContain(cell.world.ours.ownerMemberId);
+    },
+  },
+
+  'POST /users/import': {
+    success: 201,
+    prepare: ({ world, own }) => ({
+      body: { csv: `email,role,agent access,teams\n${uniqueEmail('imported')},Read only,no,\n` },
+      cleanup: async (reply) => {
+        if (reply.status !== 201) return;
+        for (const member of (reply.body as { items: MemberDto[] }).items) await disposeMember(world, own, member.id);
+      },
+    }),
+  },
+
   'PATCH /users/:id': {
     success: 200,
     tenantScoped: true,
