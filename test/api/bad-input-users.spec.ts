@@ -194,6 +194,27 @@ const emailsField = fc.oneof(
   fc.constant(['dup@example.com', 'DUP@example.com', ' dup@example.com']),
 );
 
+/** CSV texts an import must refuse (or read) without a 500: unreadable quoting, missing columns, odd bytes, too many rows. */
+const csvField = fc.oneof(
+  fc.constantFrom(
+    '',
+    '\ufeff',
+    'email,role\n',
+    'email,role\n"unclosed,Editor',
+    'email,role\na"b@x.test,Editor',
+    'role\nEditor',
+    'email\nx@y.test',
+    'email,EMAIL,role\nx@y.test,x@y.test,Editor',
+    'email,role,agent access,teams\nx@y.test,Editor,perhaps,Nope|;;|',
+    'email,role\r\n=cmd@x.test,=Editor\r\n',
+    'email;role\nx@y.test;Editor',
+    'email,role\n\u0000,\u0000',
+    `email,role\n${Array.from({ length: 1001 }, (_, i) => `f${i}@x.test,Editor`).join('\n')}`,
+  ),
+  fc.array(fc.array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.constantFrom('"', '""', '\r', '\n', "'=1", 'a@b.test', 'Editor', 'yes')), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }).map((rows) => ['email,role,agent access,teams', ...rows.map((cells) => cells.join(','))].join('\n')),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+);
+
 /** Ids of things that exist (members in every state, a team, a system role) and of things that do not. */
 const memberIds = () => [owner.member.id, victim.member.id, invitedId, revokedId];
 const garbageSegment = fc.oneof(
@@ -513,6 +534,52 @@ const ROUTES: Record<string, RouteCase> = {
     path: () => fc.tuple(idSegment(), plainQuery).map(([id, q]) => `/users/${id}${q}`),
     body: none,
     access: 'users.view',
+  },
+  // Bulk actions (issue 17 §2): by ids and by filter, with and without the dry run.
+  'POST /users/bulk': {
+    method: 'POST',
+    path: () => fc.oneof(fc.constant('/users/bulk'), dryRunQuery.map((q) => `/users/bulk${q}`)),
+    body: () =>
+      broken(
+        { action: 'resend', ids: [invitedId] },
+        {
+          action: fc.constantFrom('role', 'agentAccess', 'addTeam', 'removeTeam', 'revoke', 'delete', '', 'RESEND'),
+          ids: fc.constantFrom([], [owner.member.id, owner.member.id], [team.id], [invitedId, 'nope'], Array(10_001).fill(invitedId)),
+        },
+      ),
+    access: 'users.manage',
+  },
+  'POST /users/bulk (filter)': {
+    method: 'POST',
+    path: () => fc.oneof(fc.constant('/users/bulk'), dryRunQuery.map((q) => `/users/bulk${q}`)),
+    body: () =>
+      broken(
+        { action: 'addTeam', teamId: team.id, filter: { status: 'invited' } },
+        {
+          teamId: fc.constantFrom(ROLE.admin, owner.member.id, 'x'),
+          filter: fc.constantFrom({}, { role: ROLE.admin }, { role: [ROLE.admin, 'x'] }, { agent: 'true' }, { q: 'x'.repeat(101) }, { status: 'gone' }, { team: team.id, q: '%_\\' }, { enforcedAuth: 'linked' }),
+        },
+      ),
+    access: 'users.manage',
+  },
+  // CSV export and import (issue 17 §3).
+  'GET /users/export': {
+    method: 'GET',
+    path: () => fc.oneof(memberListQuery(), fc.constantFrom('?format=xlsx', '?format=csv&format=csv', '?format=')).map((q) => `/users/export${q}`),
+    body: none,
+    access: 'users.view',
+  },
+  'POST /users/import': {
+    method: 'POST',
+    path: () => plainQuery.map((q) => `/users/import${q}`),
+    body: () => broken({ csv: `email,role,agent access,teams\n${uniqueEmail('csv')},Editor,no,Fuzz team\n` }, { csv: csvField }),
+    access: 'users.manage',
+  },
+  'POST /users/import?dryRun=true': {
+    method: 'POST',
+    path: () => dryRunQuery.map((q) => `/users/import${q}`),
+    body: () => broken({ csv: `email,role\n${uniqueEmail('csv')},Read only\n` }, { csv: csvField }),
+    access: 'users.manage',
   },
   // Bulk actions (issue 17 §2): by ids and by filter, with and without the dry run.
   'POST /users/bulk': {
