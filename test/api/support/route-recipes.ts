@@ -418,28 +418,6 @@ export const RECIPES: Readonly<Record<string, Recipe>> = {
     }),
   },
 
-  'GET /users/export': {
-    success: 200,
-    prepare: () => ({ query: 'format=csv&sort=email' }),
-    // Our members export our owner: so the other tenant's "sees none of ours" check is not vacuous.
-    verify: (reply, cell) => {
-      const text = String(reply.body);
-      expect(text.split('\n')[0]).toMatch(/^ID,Name,Email,Role,/);
-      if (ours(cell)) expect(text).toContain(cell.world.ours.ownerMemberId);
-    },
-  },
-
-  'POST /users/import': {
-    success: 201,
-    prepare: ({ world, own }) => ({
-      body: { csv: `email,role,agent access,teams\n${uniqueEmail('imported')},Read only,no,\n` },
-      cleanup: async (reply) => {
-        if (reply.status !== 201) return;
-        for (const member of (reply.body as { items: MemberDto[] }).items) await disposeMember(world, own, member.id);
-      },
-    }),
-  },
-
   'PATCH /users/:id': {
     success: 200,
     tenantScoped: true,
