@@ -67,6 +67,9 @@ const CASES: Record<string, RouteCase> = {
   'POST /roles': { method: 'POST', path: () => fc.constant('/roles'), body: broken(validRole) },
   'PATCH /roles/:id': { method: 'PATCH', path: () => fc.tuple(fc.oneof(segment, fc.constant(role.id)), query).map(([id, q]) => `/roles/${id}${q}`), body: broken(validRole) },
   'DELETE /roles/:id': { method: 'DELETE', path: () => fc.tuple(fc.oneof(segment, fc.constant(role.id)), query).map(([id, q]) => `/roles/${id}${q}`), body: fc.constant(undefined) },
+  // Issue 17 §4–5: the preview (logs an entry) and the duplicate (the plan's limit is soon reached: 403, never 500).
+  'POST /roles/:id/preview': { method: 'POST', path: () => fc.tuple(fc.oneof(segment, fc.constant(role.id)), query).map(([id, q]) => `/roles/${id}/preview${q}`), body: fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 })) },
+  'POST /roles/:id/duplicate': { method: 'POST', path: () => fc.tuple(fc.oneof(segment, fc.constant(role.id)), query).map(([id, q]) => `/roles/${id}/duplicate${q}`), body: fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 })) },
   'PUT /roles/order': { method: 'PUT', path: () => fc.constant('/roles/order'), body: broken({ roleIds: [ROLE.admin] }) },
 };
 

@@ -562,6 +562,13 @@ const ROUTES: Record<string, RouteCase> = {
       ),
     access: 'users.manage',
   },
+  // "What can <name> do" (issue 17 §4).
+  'GET /users/:id/permissions': {
+    method: 'GET',
+    path: () => fc.tuple(idSegment(), plainQuery).map(([id, q]) => `/users/${id}/permissions${q}`),
+    body: none,
+    access: 'users.view',
+  },
   // CSV export and import (issue 17 §3).
   'GET /users/export': {
     method: 'GET',

@@ -1,4 +1,10 @@
-import { PERMISSION_KEYS, systemRoleById, EDITOR_ROLE_ID, ADMIN_ROLE_ID, type PermissionKey } from '@rolecall/contracts';
+import {
+  PERMISSION_KEYS,
+  systemRoleById,
+  EDITOR_ROLE_ID,
+  ADMIN_ROLE_ID,
+  type PermissionKey,
+} from '@rolecall/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explainPermissions, type ExplainSubject } from './permission-sources.js';

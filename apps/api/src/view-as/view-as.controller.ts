@@ -15,7 +15,10 @@ export class ViewAsController {
   /** The member's effective permissions, where each comes from, and what the role grants that they do not get. */
   @Get('users/:id/permissions')
   @Requires('users.view')
-  memberPermissions(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<MemberPermissionsDto> {
+  memberPermissions(
+    @Auth() auth: RequestAuth,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<MemberPermissionsDto> {
     return this.viewAs.memberPermissions(auth, params.id);
   }
 
@@ -23,7 +26,11 @@ export class ViewAsController {
   @Post('roles/:id/preview')
   @HttpCode(200)
   @Requires('roles.view')
-  preview(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<RolePreviewDto> {
+  preview(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<RolePreviewDto> {
     return this.viewAs.preview(auth, actor, params.id);
   }
 }

@@ -58,7 +58,10 @@ export class ViewAsService {
     return this.mutations.run(auth, actor, async ({ tx, log }) => {
       const role = await tx.manager.getRepository(RoleEntity).findOneBy({ id });
       if (!role || (role.accountId !== null && role.accountId !== auth.account.id)) throw notFound('Role');
-      const keys = effectivePermissions({ status: 'active', agentAccess: true, isBillingContact: false }, rolePermissions(role));
+      const keys = effectivePermissions(
+        { status: 'active', agentAccess: true, isBillingContact: false },
+        rolePermissions(role),
+      );
       await log({ action: 'role.previewed', target: { type: 'role', id: role.id, label: role.name }, changes: null });
       return { role: { id: role.id, name: role.name, icon: role.icon, system: role.accountId === null }, keys };
     });
