@@ -118,6 +118,18 @@ function outageKind(error: ApiError): OutageKind | null {
   return null;
 }
 
+let readOnlyReason: string | null = null;
+/** What a read-only preview still sends: signing out and starting a preview (which only logs it). */
+const READ_ONLY_ALLOWED = [/^\/auth\/sign-out$/, /^\/roles\/[^/]+\/preview$/];
+
+/**
+ * While the dashboard previews a role (issue 17 §4), every write is refused here, before any
+ * request leaves: a second lock behind the hidden buttons. `null` lifts it.
+ */
+export function setReadOnly(reason: string | null): void {
+  readOnlyReason = reason;
+}
+
 /** A gateway or load balancer in front of the API answering for it: the API itself is out of reach. */
 const GATEWAY_STATUSES = [502, 503, 504];
 
@@ -128,6 +140,8 @@ const GATEWAY_STATUSES = [502, 503, 504];
  * their error goes back to the form, which keeps what was typed.
  */
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  if (readOnlyReason && method !== 'GET' && !READ_ONLY_ALLOWED.some((allowed) => allowed.test(path)))
+    throw new ApiError('FORBIDDEN', readOnlyReason, 403, { reason: 'preview' });
   for (let attempt = 0; ; attempt++) {
     try {
       const answer = await send<T>(method, path, options);

@@ -3,17 +3,56 @@
  * reactive object so the shell, the guards and every page read the same permissions.
  * (The dashboard is a browser-only SPA, so module state is per tab and never shared.)
  */
-import type { AccountDto, MeDto, MeUpdate, PermissionKey, SessionProbeDto } from '@rolecall/contracts';
-import { api, isSignedOutError } from './api';
+import type { AccountDto, MeDto, MeUpdate, PermissionKey, RolePreviewDto, SessionProbeDto } from '@rolecall/contracts';
+import { api, isSignedOutError, setReadOnly } from './api';
+
+/** A read-only preview of the dashboard as a role (issue 17 §4): the role and its keys. */
+export type Preview = RolePreviewDto & { returnTo: string };
 
 class Session {
   me = $state<MeDto | null>(null);
 
-  #keys = $derived(new Set<string>(this.me?.permissions.keys ?? []));
+  /**
+   * While set, the dashboard shows itself as a holder of this role would see it, read-only. Kept in
+   * this tab's memory only: a reload or a new tab ends it (see the README, "Preview the dashboard").
+   */
+  preview = $state<Preview | null>(null);
 
-  /** Whether the signed-in member currently holds a permission in the current account. */
+  #keys = $derived(new Set<string>(this.me?.permissions.keys ?? []));
+  #previewKeys = $derived(new Set<string>(this.preview?.keys ?? []));
+
+  /**
+   * Whether the signed-in member currently holds a permission in the current account — the one
+   * check every menu, page and button asks. While previewing a role it answers only `view` keys
+   * that the role grants AND the signed-in member holds: the nav and pages are the role's, every
+   * action is hidden, and nothing is shown that the viewer's own session could not load anyway.
+   */
   can(key: PermissionKey): boolean {
-    return this.#keys.has(key);
+    if (!this.#keys.has(key)) return false;
+    if (!this.preview) return true;
+    return key.endsWith('.view') && this.#previewKeys.has(key);
+  }
+
+  /** The keys "what I can do" describes: the previewed role's while previewing, one's own otherwise. */
+  get keys(): readonly string[] {
+    return this.preview?.keys ?? this.me?.permissions.keys ?? [];
+  }
+
+  startPreview(preview: Preview): void {
+    this.preview = preview;
+    setReadOnly(`You are previewing the dashboard as ${preview.role.name}: nothing can be changed.`);
+  }
+
+  /** A live edit of the previewed role (its keys as a holder would now hold them). */
+  updatePreview(role: Preview['role'], keys: PermissionKey[]): void {
+    if (this.preview?.role.id === role.id) this.preview = { ...this.preview, role, keys };
+  }
+
+  endPreview(): string | null {
+    const returnTo = this.preview?.returnTo ?? null;
+    this.preview = null;
+    setReadOnly(null);
+    return returnTo;
   }
 
   set(me: MeDto): void {
@@ -64,6 +103,7 @@ class Session {
 
   clear(): void {
     this.me = null;
+    this.endPreview();
   }
 }
 

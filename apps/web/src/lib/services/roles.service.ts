@@ -175,3 +175,10 @@ export function moveItem<T>(items: readonly T[], from: number, to: number): T[] 
   if (moved !== undefined) next.splice(Math.max(0, Math.min(to, next.length)), 0, moved);
   return next;
 }
+
+/** A custom copy of `role` ("<name> (copy)", placed last; issue 17 §5). */
+export async function duplicateRole(role: Pick<RoleDto, 'id' | 'name'>): Promise<Outcome<RoleDto>> {
+  const outcome = await attempt(() => api.post<RoleDto>(`/roles/${encodeURIComponent(role.id)}/duplicate`));
+  if (outcome.ok) toasts.show(`Role “${outcome.value.name}” created as a copy of “${role.name}”.`);
+  return outcome;
+}
