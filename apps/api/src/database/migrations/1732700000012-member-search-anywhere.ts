@@ -39,7 +39,8 @@ const SQLITE_SORT_INDEXES = [
  *   against 11 ms for walking the account's index entries with `instr`), so the sort indexes carry
  *   `search_name` and `email`: a page walks its sort index and stops after `limit + 1` matches, and
  *   the count walks one index without reading the table. `ix_members_search_name` serves the name
- *   prefix range.
+ *   prefix range and is the narrowest index a count can walk (it carries the email and the filters:
+ *   without them SQLite counted through it reading every row, 40 ms at 100,000 members).
  * Existing rows are back-filled here with the app's own folding (one UPDATE per distinct name).
  */
 export class MemberSearchAnywhere1732700000012 implements MigrationInterface {
@@ -72,7 +73,9 @@ export class MemberSearchAnywhere1732700000012 implements MigrationInterface {
       await queryRunner.query(`DROP INDEX ${index.name}`);
       await queryRunner.query(`CREATE INDEX ${index.name} ON members (${index.after})`);
     }
-    await queryRunner.query('CREATE INDEX ix_members_search_name ON members (account_id, search_name)');
+    await queryRunner.query(
+      `CREATE INDEX ix_members_search_name ON members (account_id, search_name, email, ${FILTERS})`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
