@@ -26,10 +26,21 @@ let close: () => Promise<void>;
 async function seriousViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ content: AXE });
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            context: Document,
+            options: object,
+          ) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
     return (await axe.run(document, { resultTypes: ['violations'] })).violations;
   });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 describe.skipIf(!browserReady)('CSV export and import on the Users page in Chromium', () => {
@@ -49,7 +60,10 @@ describe.skipIf(!browserReady)('CSV export and import on the Users page in Chrom
     await signIn(page, app.url, owner.email, PASSWORD);
     await page.goto(`${app.url}/users?status=invited`);
     await page.getByTestId('member-count').filter({ hasText: '2 members match' }).waitFor();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export CSV' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(/^rolecall-users-\d{4}-\d\d-\d\d\.csv$/);
     const text = readFileSync((await download.path())!, 'utf8');
     const rows = parse(text, { columns: true }) as { Email: string; Status: string }[];
@@ -76,14 +90,18 @@ describe.skipIf(!browserReady)('CSV export and import on the Users page in Chrom
     await page.getByRole('button', { name: 'Import CSV' }).click();
     const dialog = page.getByRole('dialog', { name: 'Import invitations from CSV' });
     await dialog.waitFor();
-    await dialog.getByLabel('CSV file').setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(broken) });
+    await dialog
+      .getByLabel('CSV file')
+      .setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(broken) });
     await dialog.getByTestId('import-summary').filter({ hasText: '3 rows have problems' }).waitFor();
     const problems = dialog.locator('tr.problems');
-    await expect.poll(() => problems.allInnerTexts()).toEqual([
-      expect.stringContaining('not a valid email address'),
-      expect.stringContaining('already invited'),
-      expect.stringContaining('No role named “Wizard”'),
-    ]);
+    await expect
+      .poll(() => problems.allInnerTexts())
+      .toEqual([
+        expect.stringContaining('not a valid email address'),
+        expect.stringContaining('already invited'),
+        expect.stringContaining('No role named “Wizard”'),
+      ]);
     expect(await dialog.locator('tr.error[data-line="3"]').count()).toBe(1);
     expect(await dialog.locator('tr.problems[data-line-problems="3"]').count()).toBe(1);
     expect(await dialog.locator('tr[data-line="2"]:not(.error)').count()).toBe(1);

@@ -75,23 +75,43 @@ const fileError = (message: string) => validationFailed({ csv: [message] }, mess
 export function parseImport(csv: string): ParsedRow[] {
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(csv, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof records;
+    records = parse(csv, {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+    }) as unknown as typeof records;
   } catch (error) {
-    if (error instanceof CsvError) throw fileError(`The CSV cannot be read (line ${(error as CsvError & { lines?: number }).lines ?? '?'}): ${error.message}`);
+    if (error instanceof CsvError)
+      throw fileError(
+        `The CSV cannot be read (line ${(error as CsvError & { lines?: number }).lines ?? '?'}): ${error.message}`,
+      );
     throw error;
   }
   const [header, ...data] = records;
-  if (!header) throw fileError('The file is empty: it needs a header row (email, role, agent access, teams) and one row per invitation');
+  if (!header)
+    throw fileError(
+      'The file is empty: it needs a header row (email, role, agent access, teams) and one row per invitation',
+    );
   const columns: Partial<Record<'email' | 'role' | 'agentAccess' | 'teams', number>> = {};
   header.record.forEach((name, index) => {
-    const key = HEADERS[unguard(name).toLowerCase().replace(/[^a-z0-9]/g, '')];
+    const key =
+      HEADERS[
+        unguard(name)
+          .toLowerCase()
+          .replace(/[^a-z0-9]/g, '')
+      ];
     if (!key) return;
-    if (columns[key] !== undefined) throw fileError(`The header names the ${key === 'agentAccess' ? 'agent access' : key} column twice`);
+    if (columns[key] !== undefined)
+      throw fileError(`The header names the ${key === 'agentAccess' ? 'agent access' : key} column twice`);
     columns[key] = index;
   });
-  if (columns.email === undefined) throw fileError('The header row has no email column (expected columns: email, role, agent access, teams)');
-  if (columns.role === undefined) throw fileError('The header row has no role column (expected columns: email, role, agent access, teams)');
-  const cell = (record: string[], key: keyof typeof columns) => (columns[key] === undefined ? '' : unguard(record[columns[key]]));
+  if (columns.email === undefined)
+    throw fileError('The header row has no email column (expected columns: email, role, agent access, teams)');
+  if (columns.role === undefined)
+    throw fileError('The header row has no role column (expected columns: email, role, agent access, teams)');
+  const cell = (record: string[], key: keyof typeof columns) =>
+    columns[key] === undefined ? '' : unguard(record[columns[key]]);
   const rows = data
     .filter(({ record }) => record.some((value) => value.trim() !== ''))
     .map(({ record, info }): ParsedRow => {
@@ -109,7 +129,10 @@ export function parseImport(csv: string): ParsedRow[] {
       };
     });
   if (rows.length === 0) throw fileError('The file has a header row but no invitations');
-  if (rows.length > MAX_IMPORT_ROWS) throw fileError(`At most ${MAX_IMPORT_ROWS.toLocaleString('en')} invitations per import; this file has ${rows.length.toLocaleString('en')}`);
+  if (rows.length > MAX_IMPORT_ROWS)
+    throw fileError(
+      `At most ${MAX_IMPORT_ROWS.toLocaleString('en')} invitations per import; this file has ${rows.length.toLocaleString('en')}`,
+    );
   return rows;
 }
 
@@ -175,14 +198,25 @@ export class InvitationsImport {
       const failure = withErrors.length ? rowFailure(withErrors, account) : null;
       if (failure) throw new DomainError(failure.code, failure.message, failure.details);
       // The check above found room; this is the invitations' own check, under the same lock.
-      await assertSeatsFor(tx.manager, account, { seats: valid.length, agents: valid.filter((row) => row.dto.agentAccess).length });
+      await assertSeatsFor(tx.manager, account, {
+        seats: valid.length,
+        agents: valid.filter((row) => row.dto.agentAccess).length,
+      });
       const emails = valid.map((row) => row.dto.email);
       const persons = await tx.manager.getRepository(PersonEntity).findBy({ email: In(emails) });
       const personByEmail = new Map(persons.map((person) => [person.email, person.id]));
       const members: MemberEntity[] = [];
       for (const row of valid) {
-        const input = { email: row.dto.email, personId: personByEmail.get(row.dto.email) ?? null, roleId: row.roleId!, agentAccess: row.dto.agentAccess, teamIds: row.teamIds };
-        const { member, mail } = await this.invitations.createInvited(context, auth, input, { csvImport: { id: importId, line: row.dto.line } });
+        const input = {
+          email: row.dto.email,
+          personId: personByEmail.get(row.dto.email) ?? null,
+          roleId: row.roleId!,
+          agentAccess: row.dto.agentAccess,
+          teamIds: row.teamIds,
+        };
+        const { member, mail } = await this.invitations.createInvited(context, auth, input, {
+          csvImport: { id: importId, line: row.dto.line },
+        });
         mails.push(mail);
         members.push(member);
       }
@@ -195,7 +229,9 @@ export class InvitationsImport {
   /** Every row against the account as it is (locked by the caller): its errors, in column order. */
   private async check(tx: Tx, account: AccountEntity, parsed: ParsedRow[]): Promise<Checked> {
     const { manager } = tx;
-    const roles = await manager.getRepository(RoleEntity).find({ where: [{ accountId: account.id }, { accountId: IsNull() }], order: { position: 'ASC' } });
+    const roles = await manager
+      .getRepository(RoleEntity)
+      .find({ where: [{ accountId: account.id }, { accountId: IsNull() }], order: { position: 'ASC' } });
     const teams = account.teamsEnabled ? await manager.getRepository(TeamEntity).findBy({ accountId: account.id }) : [];
     const teamByName = new Map(teams.map((team) => [team.name.toLowerCase(), team]));
 
@@ -210,8 +246,10 @@ export class InvitationsImport {
       const result = emails[index]!;
       const email = result.success ? result.data : row.email;
       if (!row.email) errors.push({ code: 'email_missing', field: 'email', message: 'No email' });
-      else if (!result.success) errors.push({ code: 'email_invalid', field: 'email', message: `“${row.email}” is not a valid email address` });
-      else if (firstLine.has(email)) errors.push({ code: 'duplicate', field: 'email', message: `${email} is also on line ${firstLine.get(email)}` });
+      else if (!result.success)
+        errors.push({ code: 'email_invalid', field: 'email', message: `“${row.email}” is not a valid email address` });
+      else if (firstLine.has(email))
+        errors.push({ code: 'duplicate', field: 'email', message: `${email} is also on line ${firstLine.get(email)}` });
       else {
         firstLine.set(email, row.line);
         const member = memberByEmail.get(email);
@@ -226,12 +264,21 @@ export class InvitationsImport {
 
       const role = row.role ? findRole(roles, row.role) : null;
       if (!row.role) errors.push({ code: 'role_missing', field: 'role', message: 'No role' });
-      else if (!role) errors.push({ code: 'role_unknown', field: 'role', message: `No role named “${row.role}” (roles: ${roles.map((r) => r.name).join(', ')})` });
+      else if (!role)
+        errors.push({
+          code: 'role_unknown',
+          field: 'role',
+          message: `No role named “${row.role}” (roles: ${roles.map((r) => r.name).join(', ')})`,
+        });
 
       const agent = row.agentAccess.toLowerCase();
       const agentAccess = YES.has(agent);
       if (!YES.has(agent) && !NO.has(agent)) {
-        errors.push({ code: 'agent_access_invalid', field: 'agentAccess', message: `Agent access “${row.agentAccess}” is not yes or no` });
+        errors.push({
+          code: 'agent_access_invalid',
+          field: 'agentAccess',
+          message: `Agent access “${row.agentAccess}” is not yes or no`,
+        });
       }
 
       const matched: TeamRef[] = [];
@@ -244,12 +291,22 @@ export class InvitationsImport {
           if (!team) unknown.push(name);
           else if (!matched.some((t) => t.id === team.id)) matched.push({ id: team.id, name: team.name });
         }
-        if (unknown.length) errors.push({ code: 'team_unknown', field: 'teams', message: `No team named ${unknown.map((name) => `“${name}”`).join(', ')}` });
-        else if (matched.length > MAX_TEAMS) errors.push({ code: 'too_many_teams', field: 'teams', message: `At most ${MAX_TEAMS} teams` });
+        if (unknown.length)
+          errors.push({
+            code: 'team_unknown',
+            field: 'teams',
+            message: `No team named ${unknown.map((name) => `“${name}”`).join(', ')}`,
+          });
+        else if (matched.length > MAX_TEAMS)
+          errors.push({ code: 'too_many_teams', field: 'teams', message: `At most ${MAX_TEAMS} teams` });
       }
 
       const roleRef: RoleRef | null = role ? { id: role.id, name: role.name, icon: role.icon } : null;
-      return { dto: { line: row.line, email, role: roleRef, agentAccess, teams: matched, errors }, roleId: role?.id ?? null, teamIds: matched.map((team) => team.id) };
+      return {
+        dto: { line: row.line, email, role: roleRef, agentAccess, teams: matched, errors },
+        roleId: role?.id ?? null,
+        teamIds: matched.map((team) => team.id),
+      };
     });
 
     // Seats for the whole file: the rows past the plan's room say so, in the file's order.
@@ -263,7 +320,11 @@ export class InvitationsImport {
     for (const row of clean) {
       seated += 1;
       if (seated > seatRoom) {
-        row.dto.errors.push({ code: 'seat_limit', field: 'row', message: `No seat left: the ${account.plan} plan has ${limits.seats} seats and ${seats.used} are in use` });
+        row.dto.errors.push({
+          code: 'seat_limit',
+          field: 'row',
+          message: `No seat left: the ${account.plan} plan has ${limits.seats} seats and ${seats.used} are in use`,
+        });
       }
       if (row.dto.agentAccess && ++agents > agentRoom) {
         row.dto.errors.push({
@@ -289,7 +350,14 @@ function findRole(roles: RoleEntity[], name: string): RoleEntity | null {
  * What the real import answers while rows have errors: 409 for the plan's seats when they are the only
  * errors (as `POST /users/invitations`), 400 otherwise; either way with every row that has errors.
  */
-function rowFailure(withErrors: CheckedRow[], account: AccountEntity): { code: 'VALIDATION_FAILED' | 'SEAT_LIMIT_REACHED' | 'AGENT_SEAT_LIMIT_REACHED'; message: string; details: Record<string, unknown> } {
+function rowFailure(
+  withErrors: CheckedRow[],
+  account: AccountEntity,
+): {
+  code: 'VALIDATION_FAILED' | 'SEAT_LIMIT_REACHED' | 'AGENT_SEAT_LIMIT_REACHED';
+  message: string;
+  details: Record<string, unknown>;
+} {
   const rows = withErrors.map((row) => row.dto);
   const codes = new Set(rows.flatMap((row) => row.errors.map((error) => error.code)));
   const count = `${rows.length} ${rows.length === 1 ? 'row has' : 'rows have'}`;
@@ -302,5 +370,9 @@ function rowFailure(withErrors: CheckedRow[], account: AccountEntity): { code: '
       details: { limit: seatsShort ? limits.seats : limits.agentSeats, rows },
     };
   }
-  return { code: 'VALIDATION_FAILED', message: `${count} errors; nothing was sent`, details: { fields: { csv: [`${count} errors`] }, rows } };
+  return {
+    code: 'VALIDATION_FAILED',
+    message: `${count} errors; nothing was sent`,
+    details: { fields: { csv: [`${count} errors`] }, rows },
+  };
 }

@@ -1,6 +1,12 @@
 import { Body, Controller, Get, Inject, Post, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { dryRunQuerySchema, exportMembersQuerySchema, importInvitationsSchema, type ImportPreviewDto, type ImportResultDto } from '@rolecall/contracts';
+import {
+  dryRunQuerySchema,
+  exportMembersQuerySchema,
+  importInvitationsSchema,
+  type ImportPreviewDto,
+  type ImportResultDto,
+} from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
 import type { Actor } from '../activity/activity.service.js';
@@ -39,7 +45,10 @@ export class MembersCsvController {
   /** `?dryRun=true` → 200 with every row and its errors; otherwise 201 with one invitation per row, all or nothing. */
   @Post('import')
   @Requires('users.manage')
-  @ApiJsonBody(importInvitationsSchema, 'Invitations from a CSV (email, role, agent access, teams; up to 1,000 rows, 1 MB)')
+  @ApiJsonBody(
+    importInvitationsSchema,
+    'Invitations from a CSV (email, role, agent access, teams; up to 1,000 rows, 1 MB)',
+  )
   async import(
     @Auth() auth: RequestAuth,
     @CurrentActor() actor: Actor,

@@ -19,7 +19,10 @@ export const EXPORT_PAGE = 500;
 type ExportQuery = z.output<typeof exportMembersQuerySchema>;
 
 /** `GET /users`' query as the repository's filter (the same mapping as the list's). */
-export function memberFilterOf(query: Omit<ExportQuery, 'format'>, account: AccountEntity): MemberFilter & { sort?: string } {
+export function memberFilterOf(
+  query: Omit<ExportQuery, 'format'>,
+  account: AccountEntity,
+): MemberFilter & { sort?: string } {
   return {
     ...(query.role ? { roles: query.role } : {}),
     ...(query.status ? { status: query.status } : {}),
@@ -111,7 +114,10 @@ export class MembersExport {
         const next: { chunk: string; cursor: string | null } = await this.db.read(async (manager) => {
           const page = await new MembersRepository(manager, this.db.kind).page(account.id, pageQuery, total);
           const members = await memberListDtos(manager, account, page.rows);
-          return { chunk: members.length ? stringify(members.map(exportRow), CSV_OPTIONS) : '', cursor: page.nextCursor };
+          return {
+            chunk: members.length ? stringify(members.map(exportRow), CSV_OPTIONS) : '',
+            cursor: page.nextCursor,
+          };
         });
         if (next.chunk) await write(response, next.chunk);
         cursor = next.cursor;
