@@ -99,6 +99,34 @@ export class MemberList {
     return placed ? { kind: 'updated', member, before } : { kind: 'left', member, before };
   }
 
+  /**
+   * A bulk action's part (`users.bulk`): every member as it now is, the cancelled ones dropped —
+   * one pass over the rows, where thousands of `upsert`s would copy them thousands of times.
+   */
+  applyBulk(members: readonly MemberDto[], removedIds: readonly string[]): void {
+    const changed = new Map(members.map((m) => [m.id, m]));
+    const gone = new Set(removedIds);
+    const shown = new Set(this.items.map((m) => m.id));
+    const compare = memberComparator(this.filters.sort);
+    const rows: MemberDto[] = [];
+    for (const row of this.items) {
+      if (gone.has(row.id)) continue;
+      const now = changed.get(row.id);
+      if (!now || now.version < row.version) rows.push(row);
+      else if (matchesFilters(now, this.filters)) rows.push(now);
+    }
+    // Members not shown before that now match (e.g. the list is filtered on the new role): placed in order, within the loaded range.
+    const last = rows.at(-1);
+    for (const member of members) {
+      if (shown.has(member.id) || !matchesFilters(member, this.filters)) continue;
+      if (this.nextCursor !== null && last && compare(member, last) > 0) continue;
+      rows.push(member);
+    }
+    rows.sort(compare);
+    this.items = rows;
+    this.refreshTotalSoon();
+  }
+
   /** Drops a member; returns the row it was, if it was shown. */
   remove(id: string): MemberDto | undefined {
     const before = this.items.find((m) => m.id === id);
