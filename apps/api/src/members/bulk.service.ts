@@ -292,7 +292,8 @@ export class BulkMembersService {
         break;
       }
     }
-    const logged = await this.activity.appendMany(tx, account, context.actor, entries);
+    // Published below, after the bulk's own event: its members are told first, the activity stream next.
+    const logged = await this.activity.appendMany(tx, account, context.actor, entries, { publish: false });
     if (request.action === 'cancel')
       for (const chunk of chunks(ids)) {
         const where = new SqlParams(manager.connection);
@@ -315,6 +316,7 @@ export class BulkMembersService {
       reason,
     });
     if (sessionIds.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds, reason: 'member_revoked', seq: logged.at(-1)!.seq });
+    for (const entry of logged) tx.publish({ type: 'activity.appended', entry });
   }
 
   /** `SET <columns>, version + 1` (and the permission version) for the members, in chunks. */
