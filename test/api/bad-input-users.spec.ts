@@ -565,7 +565,12 @@ const ROUTES: Record<string, RouteCase> = {
   // "What can <name> do" (issue 17 §4).
   'GET /users/:id/permissions': {
     method: 'GET',
-    path: () => fc.tuple(idSegment(), plainQuery).map(([id, q]) => `/users/${id}/permissions${q}`),
+    // Not `..` (nor `%2e%2e`): the URL resolves `/users/../permissions` to the catalogue, open to every session.
+    path: () =>
+      fc
+        .tuple(idSegment(), plainQuery)
+        .filter(([id]) => !/^(\.|%2e){2}$/i.test(id))
+        .map(([id, q]) => `/users/${id}/permissions${q}`),
     body: none,
     access: 'users.view',
   },
