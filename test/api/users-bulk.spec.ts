@@ -1,8 +1,24 @@
-import type { ActivityEntryDto, BulkPreviewDto, BulkResultDto, MemberDto, MemberPageDto, TeamDto } from '@rolecall/contracts';
+import type {
+  ActivityEntryDto,
+  BulkPreviewDto,
+  BulkResultDto,
+  MemberDto,
+  MemberPageDto,
+  TeamDto,
+} from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { query } from './support/db.js';
-import { createAccount, ifMatch, invite, inviteAndAccept, ROLE, uniqueEmail, type Joined, type SignedUp } from './support/factories.js';
+import {
+  createAccount,
+  ifMatch,
+  invite,
+  inviteAndAccept,
+  ROLE,
+  uniqueEmail,
+  type Joined,
+  type SignedUp,
+} from './support/factories.js';
 import { client, type Client } from './support/http.js';
 import { disconnected, next, open, recorder, sleep, type TestSocket } from './support/live.js';
 
@@ -19,12 +35,17 @@ afterAll(async () => {
   await app.close();
 });
 
-const join = (owner: SignedUp, input: Parameters<typeof inviteAndAccept>[3] = {}) => inviteAndAccept(api, app.config.dataDir, owner, input);
-const bulk = (token: string, body: unknown, dryRun = false) => api.post<BulkResultDto>(`/users/bulk${dryRun ? '?dryRun=true' : ''}`, body, { token });
+const join = (owner: SignedUp, input: Parameters<typeof inviteAndAccept>[3] = {}) =>
+  inviteAndAccept(api, app.config.dataDir, owner, input);
+const bulk = (token: string, body: unknown, dryRun = false) =>
+  api.post<BulkResultDto>(`/users/bulk${dryRun ? '?dryRun=true' : ''}`, body, { token });
 const preview = (token: string, body: unknown) => api.post<BulkPreviewDto>('/users/bulk?dryRun=true', body, { token });
-const member = async (owner: SignedUp, id: string) => (await api.get<MemberDto>(`/users/${id}`, { token: owner.token })).body;
+const member = async (owner: SignedUp, id: string) =>
+  (await api.get<MemberDto>(`/users/${id}`, { token: owner.token })).body;
 const activityHead = async (accountId: string) =>
-  Number((await query<{ seq: number }>(app, 'SELECT activity_seq AS seq FROM accounts WHERE id = ?', [accountId]))[0]!.seq);
+  Number(
+    (await query<{ seq: number }>(app, 'SELECT activity_seq AS seq FROM accounts WHERE id = ?', [accountId]))[0]!.seq,
+  );
 const socket = async (token: string) => {
   const s = await open(app.url, token);
   sockets.push(s);
@@ -33,7 +54,15 @@ const socket = async (token: string) => {
 
 async function enableTeams(owner: SignedUp, name: string): Promise<TeamDto> {
   const account = await api.get<{ version: number }>('/account', { token: owner.token });
-  expect((await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) })).status).toBe(200);
+  expect(
+    (
+      await api.patch(
+        '/account',
+        { teamsEnabled: true },
+        { token: owner.token, headers: ifMatch(account.body.version) },
+      )
+    ).status,
+  ).toBe(200);
   return (await api.post<TeamDto>('/teams', { name }, { token: owner.token })).body;
 }
 
@@ -61,7 +90,11 @@ describe('POST /users/bulk: role', () => {
     expect(dry.body.bulkId).toBeNull();
     expect(dry.body.changed.sort()).toEqual(editors.map((e) => e.member.id).sort());
     const reasons = Object.fromEntries(dry.body.skipped.map((s) => [s.id, s.reason]));
-    expect(reasons).toEqual({ [owner.member.id]: 'owner_protected', [reader.member.id]: 'already', [stranger.member.id]: 'not_found' });
+    expect(reasons).toEqual({
+      [owner.member.id]: 'owner_protected',
+      [reader.member.id]: 'already',
+      [stranger.member.id]: 'not_found',
+    });
     expect(dry.body.skipped.find((s) => s.id === owner.member.id)!.message).toMatch(/owner/);
     // Editors → Read only: each loses the editing keys, keeps the views.
     expect(dry.body.permissionChanges).toHaveLength(3);
@@ -83,17 +116,25 @@ describe('POST /users/bulk: role', () => {
       expect(now.role.id).toBe(ROLE.readonly);
       expect(now.version).toBe(editor.member.version + 1);
       // The very next request of that member is judged by the new role.
-      expect((await api.post('/users/bulk', { action: 'resend', ids: [owner.member.id] }, { token: editor.token })).status).toBe(403);
+      expect(
+        (await api.post('/users/bulk', { action: 'resend', ids: [owner.member.id] }, { token: editor.token })).status,
+      ).toBe(403);
     }
     // The stranger of the other account is untouched.
-    expect((await api.get<MemberDto>(`/users/${stranger.member.id}`, { token: other.token })).body.role.id).toBe(ROLE.editor);
+    expect((await api.get<MemberDto>(`/users/${stranger.member.id}`, { token: other.token })).body.role.id).toBe(
+      ROLE.editor,
+    );
 
-    const log = await api.get<{ items: ActivityEntryDto[] }>('/activity?action=user.role_changed', { token: owner.token });
+    const log = await api.get<{ items: ActivityEntryDto[] }>('/activity?action=user.role_changed', {
+      token: owner.token,
+    });
     const entries = log.body.items.filter((e) => e.changes?.['bulkId'] === done.body.bulkId);
     expect(entries.map((e) => e.target.id).sort()).toEqual(done.body.changed.sort());
     expect(entries[0]!.changes?.['bulkAction']).toBe('role');
     expect(await activityHead(owner.account.id)).toBe(head + 3);
-    expect((await api.get<{ ok: boolean; checked: number }>('/activity/verify', { token: owner.token })).body).toMatchObject({ ok: true });
+    expect(
+      (await api.get<{ ok: boolean; checked: number }>('/activity/verify', { token: owner.token })).body,
+    ).toMatchObject({ ok: true });
   });
 
   it('skips the acting admin (self) and selects by filter', async () => {
@@ -102,8 +143,15 @@ describe('POST /users/bulk: role', () => {
     const done = await bulk(admin.token, { action: 'role', roleId: ROLE.editor, filter: { role: [ROLE.admin] } });
     expect(done.status).toBe(200);
     expect(done.body.changed).toEqual([]);
-    expect(Object.fromEntries(done.body.skipped.map((s) => [s.id, s.reason]))).toEqual({ [owner.member.id]: 'owner_protected', [admin.member.id]: 'self' });
-    const demote = await bulk(admin.token, { action: 'role', roleId: ROLE.readonly, filter: { role: [ROLE.editor], status: 'active', q: 'edith' } });
+    expect(Object.fromEntries(done.body.skipped.map((s) => [s.id, s.reason]))).toEqual({
+      [owner.member.id]: 'owner_protected',
+      [admin.member.id]: 'self',
+    });
+    const demote = await bulk(admin.token, {
+      action: 'role',
+      roleId: ROLE.readonly,
+      filter: { role: [ROLE.editor], status: 'active', q: 'edith' },
+    });
     expect(demote.body.changed.sort()).toEqual(editors.map((e) => e.member.id).sort());
   });
 });
@@ -128,7 +176,11 @@ describe('POST /users/bulk: all or nothing', () => {
     expect(await activityHead(owner.account.id)).toBe(head);
     for (const m of members) expect((await member(owner, m.member.id)).agentAccess).toBe(false);
     // Three fit.
-    const three = await bulk(owner.token, { action: 'agentAccess', agentAccess: true, ids: members.slice(0, 3).map((m) => m.member.id) });
+    const three = await bulk(owner.token, {
+      action: 'agentAccess',
+      agentAccess: true,
+      ids: members.slice(0, 3).map((m) => m.member.id),
+    });
     expect(three.status).toBe(200);
     expect(three.body.changed).toHaveLength(3);
     const off = await preview(owner.token, { action: 'agentAccess', agentAccess: false, filter: { agent: true } });
@@ -142,14 +194,24 @@ describe('POST /users/bulk: all or nothing', () => {
     const victim = editors[2]!.member.id;
     // A database that refuses the change of one member, after the others were written in the same statement set.
     if (app.database === 'postgres') {
-      await query(app, `CREATE OR REPLACE FUNCTION bulk_fail() RETURNS trigger AS $$ BEGIN IF NEW.id = '${victim}' AND NEW.role_id <> OLD.role_id THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+      await query(
+        app,
+        `CREATE OR REPLACE FUNCTION bulk_fail() RETURNS trigger AS $$ BEGIN IF NEW.id = '${victim}' AND NEW.role_id <> OLD.role_id THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+      );
       await query(app, 'CREATE TRIGGER bulk_fail BEFORE UPDATE ON members FOR EACH ROW EXECUTE FUNCTION bulk_fail()');
     } else {
-      await query(app, `CREATE TRIGGER bulk_fail BEFORE UPDATE OF role_id ON members WHEN NEW.id = '${victim}' BEGIN SELECT RAISE(ABORT, 'boom'); END`);
+      await query(
+        app,
+        `CREATE TRIGGER bulk_fail BEFORE UPDATE OF role_id ON members WHEN NEW.id = '${victim}' BEGIN SELECT RAISE(ABORT, 'boom'); END`,
+      );
     }
     const head = await activityHead(owner.account.id);
     try {
-      const failed = await bulk(owner.token, { action: 'role', roleId: ROLE.readonly, ids: editors.map((e) => e.member.id) });
+      const failed = await bulk(owner.token, {
+        action: 'role',
+        roleId: ROLE.readonly,
+        ids: editors.map((e) => e.member.id),
+      });
       expect(failed.status).toBeGreaterThanOrEqual(500);
     } finally {
       await query(app, app.database === 'postgres' ? 'DROP TRIGGER bulk_fail ON members' : 'DROP TRIGGER bulk_fail');
@@ -164,7 +226,15 @@ describe('POST /users/bulk: revoke, teams, invitations', () => {
     const { owner, editors, reader, invited } = await team();
     const admin = await join(owner, { roleId: ROLE.admin });
     const account = await api.get<{ version: number }>('/account', { token: owner.token });
-    expect((await api.post('/account/transfer-billing', { memberId: reader.member.id }, { token: owner.token, headers: ifMatch(account.body.version) })).status).toBe(200);
+    expect(
+      (
+        await api.post(
+          '/account/transfer-billing',
+          { memberId: reader.member.id },
+          { token: owner.token, headers: ifMatch(account.body.version) },
+        )
+      ).status,
+    ).toBe(200);
     const target = editors[0]!;
     const targetSocket = await socket(target.token);
     const revokedEvent = next(targetSocket, 'me.revoked');
@@ -218,7 +288,9 @@ describe('POST /users/bulk: revoke, teams, invitations', () => {
     const cancelled = await bulk(owner.token, { action: 'cancel', filter: { status: 'invited' } });
     expect(cancelled.body.changed.sort()).toEqual([invited.id, more.id].sort());
     expect((await api.get(`/users/${invited.id}`, { token: owner.token })).status).toBe(404);
-    const log = await api.get<{ items: ActivityEntryDto[] }>('/activity?action=invitation.cancelled', { token: owner.token });
+    const log = await api.get<{ items: ActivityEntryDto[] }>('/activity?action=invitation.cancelled', {
+      token: owner.token,
+    });
     expect(log.body.items.filter((e) => e.changes?.['bulkId'] === cancelled.body.bulkId)).toHaveLength(2);
     expect((await api.get<{ ok: boolean }>('/activity/verify', { token: owner.token })).body.ok).toBe(true);
   });
@@ -241,7 +313,11 @@ describe('POST /users/bulk: bad input and permissions', () => {
       [{ action: 'role', roleId: '00000000-0000-4000-8000-00000000dead', ids: [id] }, 'roleId'],
     ];
     for (const [body, field] of cases) {
-      const reply = await api.post<{ error: { code: string; details: { fields: Record<string, string[]> } } }>('/users/bulk', body, { token: owner.token });
+      const reply = await api.post<{ error: { code: string; details: { fields: Record<string, string[]> } } }>(
+        '/users/bulk',
+        body,
+        { token: owner.token },
+      );
       expect(reply.status, JSON.stringify(body).slice(0, 80)).toBe(400);
       expect(reply.body.error.code).toBe('VALIDATION_FAILED');
       expect(Object.keys(reply.body.error.details.fields)).toContain(field);
@@ -265,7 +341,13 @@ describe('POST /users/bulk: live', () => {
     const done = await bulk(owner.token, { action: 'role', roleId: ROLE.editor, filter: { role: [ROLE.readonly] } });
     expect(done.body.changed).toHaveLength(6);
     const event = await batch;
-    expect(event).toMatchObject({ bulkId: done.body.bulkId, action: 'role', total: 6, role: { id: ROLE.editor, name: 'Editor' }, actor: { id: owner.member.id, name: 'Olive Owner' } });
+    expect(event).toMatchObject({
+      bulkId: done.body.bulkId,
+      action: 'role',
+      total: 6,
+      role: { id: ROLE.editor, name: 'Editor' },
+      actor: { id: owner.member.id, name: 'Olive Owner' },
+    });
     expect(event.fromSeq).toBe(headBefore + 1);
     expect(event.seq).toBe(headBefore + 6);
     expect(event.members.map((m) => m.role.id)).toEqual(Array(6).fill(ROLE.editor));
@@ -279,6 +361,9 @@ describe('POST /users/bulk: live', () => {
     expect(replay.ok).toBe(true);
     if (!replay.ok || 'resync' in replay) throw new Error('expected events');
     expect(replay.events).toHaveLength(1);
-    expect(replay.events[0]).toMatchObject({ event: 'users.bulk', data: { bulkId: done.body.bulkId, fromSeq: headBefore + 1, seq: headBefore + 6, total: 6 } });
+    expect(replay.events[0]).toMatchObject({
+      event: 'users.bulk',
+      data: { bulkId: done.body.bulkId, fromSeq: headBefore + 1, seq: headBefore + 6, total: 6 },
+    });
   });
 });

@@ -3,7 +3,15 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail } from '../api/support/factories.js';
+import {
+  createAccount,
+  ifMatch,
+  invite,
+  inviteAndAccept,
+  PASSWORD,
+  ROLE,
+  uniqueEmail,
+} from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -29,10 +37,15 @@ async function recordToasts(page: Page): Promise<() => Promise<string[]>> {
     (window as unknown as { toastsSeen: string[] }).toastsSeen = seen;
     new MutationObserver((records) => {
       for (const record of records)
-        for (const node of record.addedNodes) if (node instanceof HTMLElement && node.classList.contains('toast')) seen.push((node.textContent ?? '').trim());
+        for (const node of record.addedNodes)
+          if (node instanceof HTMLElement && node.classList.contains('toast'))
+            seen.push((node.textContent ?? '').trim());
     }).observe(document.body, { childList: true, subtree: true });
   });
-  return () => page.evaluate(() => (window as unknown as { toastsSeen: string[] }).toastsSeen.filter((t) => /Olive Owner .* members/.test(t)));
+  return () =>
+    page.evaluate(() =>
+      (window as unknown as { toastsSeen: string[] }).toastsSeen.filter((t) => /Olive Owner .* members/.test(t)),
+    );
 }
 
 describe.skipIf(!browserReady)('Bulk actions on the Users page in Chromium', () => {
@@ -50,8 +63,25 @@ describe.skipIf(!browserReady)('Bulk actions on the Users page in Chromium', () 
       readers.push(await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.readonly, name }));
     // Rita has Talk already (skipped as "already so"); 50 invitations make the filter's matches more than a page.
     const rita = readers[0]!;
-    expect((await api.patch(`/users/${rita.member.id}`, { agentAccess: true }, { token: owner.token, headers: ifMatch(rita.member.version) })).status).toBe(200);
-    expect((await invite(api, owner, Array.from({ length: 50 }, (_, i) => uniqueEmail(`zz${i}`)), { roleId: ROLE.readonly })).status).toBe(201);
+    expect(
+      (
+        await api.patch(
+          `/users/${rita.member.id}`,
+          { agentAccess: true },
+          { token: owner.token, headers: ifMatch(rita.member.version) },
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await invite(
+          api,
+          owner,
+          Array.from({ length: 50 }, (_, i) => uniqueEmail(`zz${i}`)),
+          { roleId: ROLE.readonly },
+        )
+      ).status,
+    ).toBe(201);
 
     const actor = await newPage(browser);
     const watcher = await newPage(browser);
@@ -122,7 +152,8 @@ describe.skipIf(!browserReady)('Bulk actions on the Users page in Chromium', () 
   it('a refused preview (no agent seat left) offers nothing to confirm', async () => {
     const api = client(app.url);
     const owner = await createAccount(api, { plan: 'starter', name: 'Olive Owner' });
-    for (let i = 0; i < 4; i++) await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: `Ed ${i}` });
+    for (let i = 0; i < 4; i++)
+      await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: `Ed ${i}` });
     const { page } = await newPage(browser);
     await signIn(page, app.url, owner.email, PASSWORD);
     await page.waitForURL(`${app.url}/users`);

@@ -12,7 +12,16 @@ import {
   type PermissionChangeReason,
   type PermissionKey,
 } from '@rolecall/contracts';
-import { agentCost, checkRemoval, checkRoleChange, diffPermissions, effectivePermissions, PLAN_LIMITS, seatUsageAfter, type SeatCount } from '@rolecall/domain';
+import {
+  agentCost,
+  checkRemoval,
+  checkRoleChange,
+  diffPermissions,
+  effectivePermissions,
+  PLAN_LIMITS,
+  seatUsageAfter,
+  type SeatCount,
+} from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
@@ -92,7 +101,12 @@ export class BulkMembersService {
   run(auth: RequestAuth, actor: Actor, request: BulkRequest, dryRun: true): Promise<BulkPreviewDto>;
   run(auth: RequestAuth, actor: Actor, request: BulkRequest, dryRun: false): Promise<BulkResultDto>;
   run(auth: RequestAuth, actor: Actor, request: BulkRequest, dryRun: boolean): Promise<BulkResultDto | BulkPreviewDto>;
-  async run(auth: RequestAuth, actor: Actor, request: BulkRequest, dryRun: boolean): Promise<BulkResultDto | BulkPreviewDto> {
+  async run(
+    auth: RequestAuth,
+    actor: Actor,
+    request: BulkRequest,
+    dryRun: boolean,
+  ): Promise<BulkResultDto | BulkPreviewDto> {
     const mails: string[] = [];
     const result = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
@@ -104,7 +118,8 @@ export class BulkMembersService {
       let failure = null;
       try {
         // The whole set against the plan: agent seats are the only thing a bulk action can add.
-        if (after.agents > before.agents) await assertSeatsFor(tx.manager, account, { seats: 0, agents: after.agents - before.agents });
+        if (after.agents > before.agents)
+          await assertSeatsFor(tx.manager, account, { seats: 0, agents: after.agents - before.agents });
       } catch (error) {
         if (!dryRun) throw error;
         failure = dryRunFailure(error);
@@ -119,7 +134,8 @@ export class BulkMembersService {
   }
 
   private async target(manager: EntityManager, account: AccountEntity, request: BulkRequest): Promise<Target> {
-    const role = request.roleId !== undefined ? await InvitationsService.assertRole(manager, account.id, request.roleId) : null;
+    const role =
+      request.roleId !== undefined ? await InvitationsService.assertRole(manager, account.id, request.roleId) : null;
     let team: TeamEntity | null = null;
     if (request.teamId !== undefined) {
       const [teamId] = await InvitationsService.assertTeams(manager, account, [request.teamId]);
@@ -129,14 +145,25 @@ export class BulkMembersService {
   }
 
   /** The selected members as they are under the lock (ids of another account are simply not found). */
-  private async select(context: MutationContext, request: BulkRequest): Promise<{ found: BulkMember[]; missing: string[] }> {
+  private async select(
+    context: MutationContext,
+    request: BulkRequest,
+  ): Promise<{ found: BulkMember[]; missing: string[] }> {
     const { tx, account } = context;
     let ids: string[];
     if (request.filter) {
-      ids = await new MembersRepository(tx.manager, tx.kind).matchingIds(account.id, memberFilter(account, request.filter), MAX_BULK_MEMBERS + 1);
+      ids = await new MembersRepository(tx.manager, tx.kind).matchingIds(
+        account.id,
+        memberFilter(account, request.filter),
+        MAX_BULK_MEMBERS + 1,
+      );
       if (ids.length > MAX_BULK_MEMBERS)
         throw validationFailed(
-          { filter: [`Matches more than ${MAX_BULK_MEMBERS.toLocaleString('en')} members; narrow the filter or act in several steps`] },
+          {
+            filter: [
+              `Matches more than ${MAX_BULK_MEMBERS.toLocaleString('en')} members; narrow the filter or act in several steps`,
+            ],
+          },
           `A bulk action takes at most ${MAX_BULK_MEMBERS.toLocaleString('en')} members`,
         );
     } else ids = [...new Set(request.ids ?? [])];
@@ -144,7 +171,12 @@ export class BulkMembersService {
     if (request.action === 'addTeam' || request.action === 'removeTeam') {
       const links = await tx.manager.query<{ memberId: string; teamId: string }[]>(
         `SELECT mt.member_id AS "memberId", mt.team_id AS "teamId" FROM member_teams mt WHERE ${inList(tx.manager.connection, 'mt.member_id', 1)}`,
-        [listParameter(tx.manager.connection, rows.map((row) => row.id))],
+        [
+          listParameter(
+            tx.manager.connection,
+            rows.map((row) => row.id),
+          ),
+        ],
       );
       const byMember = new Map(rows.map((row) => [row.id, row]));
       for (const link of links) byMember.get(link.memberId)?.teamIds.push(link.teamId);
@@ -154,13 +186,32 @@ export class BulkMembersService {
   }
 
   /** Who changes and who is skipped, by the single-member rules. */
-  private judge(auth: RequestAuth, account: AccountEntity, request: BulkRequest, target: Target, members: { found: BulkMember[]; missing: string[] }): Judged {
+  private judge(
+    auth: RequestAuth,
+    account: AccountEntity,
+    request: BulkRequest,
+    target: Target,
+    members: { found: BulkMember[]; missing: string[] },
+  ): Judged {
     const facts = { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId };
     const changed: BulkMember[] = [];
-    const skipped: BulkSkipDto[] = members.missing.map((id) => ({ id, reason: 'not_found', message: 'No such member in this account', name: null, email: null }));
+    const skipped: BulkSkipDto[] = members.missing.map((id) => ({
+      id,
+      reason: 'not_found',
+      message: 'No such member in this account',
+      name: null,
+      email: null,
+    }));
     for (const member of members.found) {
       const reason = skipReason(request, target, facts, auth.member.id, member);
-      if (reason) skipped.push({ id: member.id, reason, message: skipMessage(request, target, reason, member), name: member.name, email: member.email });
+      if (reason)
+        skipped.push({
+          id: member.id,
+          reason,
+          message: skipMessage(request, target, reason, member),
+          name: member.name,
+          email: member.email,
+        });
       else changed.push(member);
     }
     return { changed, skipped };
@@ -199,7 +250,9 @@ export class BulkMembersService {
   ): Promise<BulkPermissionChangeDto[]> {
     if (!['role', 'agentAccess', 'revoke'].includes(request.action) || members.length === 0) return [];
     const roles = new Map(
-      (await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(members.map((m) => m.roleId))]) })).map((role) => [role.id, rolePermissions(role)]),
+      (await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(members.map((m) => m.roleId))]) })).map(
+        (role) => [role.id, rolePermissions(role)],
+      ),
     );
     const diffs = new Map<string, { added: PermissionKey[]; removed: PermissionKey[]; remaining: number }>();
     const out: BulkPermissionChangeDto[] = [];
@@ -209,18 +262,39 @@ export class BulkMembersService {
       const shape = `${member.roleId}|${member.status}|${member.agentAccess}|${isBillingContact}`;
       let diff = diffs.get(shape);
       if (!diff) {
-        const was = effectivePermissions({ status: member.status, agentAccess: member.agentAccess, isBillingContact }, roles.get(member.roleId) ?? []);
-        const now = effectivePermissions({ status: next.status, agentAccess: next.agentAccess, isBillingContact }, next.roleId === member.roleId ? (roles.get(member.roleId) ?? []) : rolePermissions(target.role!));
+        const was = effectivePermissions(
+          { status: member.status, agentAccess: member.agentAccess, isBillingContact },
+          roles.get(member.roleId) ?? [],
+        );
+        const now = effectivePermissions(
+          { status: next.status, agentAccess: next.agentAccess, isBillingContact },
+          next.roleId === member.roleId ? (roles.get(member.roleId) ?? []) : rolePermissions(target.role!),
+        );
         diffs.set(shape, (diff = { ...diffPermissions(was, now), remaining: now.length }));
       }
       if (diff.added.length || diff.removed.length)
-        out.push({ id: member.id, name: member.name, email: member.email, added: [...diff.added], removed: [...diff.removed], remaining: diff.remaining });
+        out.push({
+          id: member.id,
+          name: member.name,
+          email: member.email,
+          added: [...diff.added],
+          removed: [...diff.removed],
+          remaining: diff.remaining,
+        });
     }
     return out;
   }
 
   /** The change itself: a few statements for the lot, one activity entry per member, one domain event. */
-  private async write(context: MutationContext, auth: RequestAuth, request: BulkRequest, target: Target, members: BulkMember[], bulkId: string, mails: string[]): Promise<void> {
+  private async write(
+    context: MutationContext,
+    auth: RequestAuth,
+    request: BulkRequest,
+    target: Target,
+    members: BulkMember[],
+    bulkId: string,
+    mails: string[],
+  ): Promise<void> {
     const { tx, account } = context;
     const manager = tx.manager;
     const ids = members.map((m) => m.id);
@@ -234,7 +308,11 @@ export class BulkMembersService {
       case 'role': {
         const role = target.role!;
         await this.update(manager, account.id, ids, { role_id: role.id }, true);
-        entries = members.map((m) => ({ action: 'user.role_changed', target: label(m), changes: { roleId: { before: m.roleId, after: role.id }, role: { after: role.name }, ...base } }));
+        entries = members.map((m) => ({
+          action: 'user.role_changed',
+          target: label(m),
+          changes: { roleId: { before: m.roleId, after: role.id }, role: { after: role.name }, ...base },
+        }));
         permissionsChanged = true;
         reason = 'role_changed';
         break;
@@ -242,7 +320,11 @@ export class BulkMembersService {
       case 'agentAccess': {
         const on = request.agentAccess!;
         await this.update(manager, account.id, ids, { agent_access: tx.kind === 'sqlite' ? Number(on) : on }, true);
-        entries = members.map((m) => ({ action: 'user.agent_access_changed', target: label(m), changes: { agentAccess: { before: m.agentAccess, after: on }, ...base } }));
+        entries = members.map((m) => ({
+          action: 'user.agent_access_changed',
+          target: label(m),
+          changes: { agentAccess: { before: m.agentAccess, after: on }, ...base },
+        }));
         permissionsChanged = true;
         reason = 'agent_access_changed';
         break;
@@ -254,18 +336,28 @@ export class BulkMembersService {
           for (let i = 0; i < ids.length; i += 500) {
             const chunk = ids.slice(i, i + 500);
             const values = new SqlParams(manager.connection);
-            await manager.query(`INSERT INTO member_teams (member_id, team_id) VALUES ${chunk.map((id) => `(${values.add(id)}, ${values.add(teamId)})`).join(', ')}`, values.values);
+            await manager.query(
+              `INSERT INTO member_teams (member_id, team_id) VALUES ${chunk.map((id) => `(${values.add(id)}, ${values.add(teamId)})`).join(', ')}`,
+              values.values,
+            );
           }
         } else {
           for (const chunk of chunks(ids)) {
             const where = new SqlParams(manager.connection);
-            await manager.query(`DELETE FROM member_teams WHERE team_id = ${where.add(teamId)} AND ${inListAt(manager, 'member_id', where, chunk)}`, where.values);
+            await manager.query(
+              `DELETE FROM member_teams WHERE team_id = ${where.add(teamId)} AND ${inListAt(manager, 'member_id', where, chunk)}`,
+              where.values,
+            );
           }
         }
         await this.update(manager, account.id, ids, {}, false);
         entries = members.map((m) => {
           const after = request.action === 'addTeam' ? [...m.teamIds, teamId] : m.teamIds.filter((id) => id !== teamId);
-          return { action: 'user.teams_changed', target: label(m), changes: { teamIds: { before: [...m.teamIds].sort(), after: after.sort() }, ...base } };
+          return {
+            action: 'user.teams_changed',
+            target: label(m),
+            changes: { teamIds: { before: [...m.teamIds].sort(), after: after.sort() }, ...base },
+          };
         });
         break;
       }
@@ -273,9 +365,15 @@ export class BulkMembersService {
         await this.update(manager, account.id, ids, { status: 'revoked' }, true);
         entries = [];
         for (const m of members) {
-          const ended = m.personId ? await this.sessions.revoke(manager, { personId: m.personId, accountId: account.id }, 'member_revoked') : [];
+          const ended = m.personId
+            ? await this.sessions.revoke(manager, { personId: m.personId, accountId: account.id }, 'member_revoked')
+            : [];
           sessionIds.push(...ended);
-          entries.push({ action: 'user.revoked', target: label(m), changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length, ...base } });
+          entries.push({
+            action: 'user.revoked',
+            target: label(m),
+            changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length, ...base },
+          });
         }
         // The cached sets go (the version moved); nobody revoked is told `me.permissions`: `me.revoked` follows.
         permissionsChanged = true;
@@ -283,12 +381,23 @@ export class BulkMembersService {
       }
       case 'resend': {
         for (const m of members) mails.push(await this.invitations.reissue(manager, account, auth, m.id));
-        await this.update(manager, account.id, ids, { invited_at: this.clock.now().toISOString(), invited_by_member_id: auth.member.id }, false);
+        await this.update(
+          manager,
+          account.id,
+          ids,
+          { invited_at: this.clock.now().toISOString(), invited_by_member_id: auth.member.id },
+          false,
+        );
         entries = members.map((m) => ({ action: 'invitation.resent', target: label(m), changes: { ...base } }));
         break;
       }
       case 'cancel': {
-        entries = members.map((m) => ({ action: 'invitation.cancelled', target: label(m), changes: { status: { before: 'invited', after: null }, ...base }, names: { [m.id]: m.name || m.email } }));
+        entries = members.map((m) => ({
+          action: 'invitation.cancelled',
+          target: label(m),
+          changes: { status: { before: 'invited', after: null }, ...base },
+          names: { [m.id]: m.name || m.email },
+        }));
         break;
       }
     }
@@ -297,7 +406,10 @@ export class BulkMembersService {
     if (request.action === 'cancel')
       for (const chunk of chunks(ids)) {
         const where = new SqlParams(manager.connection);
-        await manager.query(`DELETE FROM members WHERE account_id = ${where.add(account.id)} AND ${inListAt(manager, 'id', where, chunk)}`, where.values);
+        await manager.query(
+          `DELETE FROM members WHERE account_id = ${where.add(account.id)} AND ${inListAt(manager, 'id', where, chunk)}`,
+          where.values,
+        );
       }
     tx.publish({
       type: 'members.bulk_changed',
@@ -305,7 +417,10 @@ export class BulkMembersService {
       bulk: {
         bulkId,
         action: request.action,
-        actor: { id: context.actor.memberId, name: context.actor.memberId ? auth.person.name || auth.person.email : (context.actor.name ?? null) },
+        actor: {
+          id: context.actor.memberId,
+          name: context.actor.memberId ? auth.person.name || auth.person.email : (context.actor.name ?? null),
+        },
         ...(target.role ? { role: { id: target.role.id, name: target.role.name } } : {}),
         ...(target.team ? { team: { id: target.team.id, name: target.team.name } } : {}),
         ...(request.agentAccess !== undefined ? { agentAccess: request.agentAccess } : {}),
@@ -315,18 +430,34 @@ export class BulkMembersService {
       permissionsChanged,
       reason,
     });
-    if (sessionIds.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds, reason: 'member_revoked', seq: logged.at(-1)!.seq });
+    if (sessionIds.length)
+      tx.publish({
+        type: 'sessions.revoked',
+        accountId: account.id,
+        sessionIds,
+        reason: 'member_revoked',
+        seq: logged.at(-1)!.seq,
+      });
     for (const entry of logged) tx.publish({ type: 'activity.appended', entry });
   }
 
   /** `SET <columns>, version + 1` (and the permission version) for the members, in chunks. */
-  private async update(manager: EntityManager, accountId: string, ids: string[], set: Record<string, unknown>, permissions: boolean): Promise<void> {
+  private async update(
+    manager: EntityManager,
+    accountId: string,
+    ids: string[],
+    set: Record<string, unknown>,
+    permissions: boolean,
+  ): Promise<void> {
     for (const chunk of chunks(ids)) {
       const params = new SqlParams(manager.connection);
       const assignments = Object.entries(set).map(([column, value]) => `${column} = ${params.add(value)}`);
       assignments.push('version = version + 1');
       if (permissions) assignments.push('permissions_version = permissions_version + 1');
-      await manager.query(`UPDATE members SET ${assignments.join(', ')} WHERE account_id = ${params.add(accountId)} AND ${inListAt(manager, 'id', params, chunk)}`, params.values);
+      await manager.query(
+        `UPDATE members SET ${assignments.join(', ')} WHERE account_id = ${params.add(accountId)} AND ${inListAt(manager, 'id', params, chunk)}`,
+        params.values,
+      );
     }
   }
 }
@@ -340,7 +471,9 @@ function chunks(ids: string[]): string[][] {
 /** `column` is one of `ids`, bound as one parameter (see `inList`). */
 function inListAt(manager: EntityManager, column: string, params: SqlParams, ids: string[]): string {
   const placeholder = params.add(listParameter(manager.connection, ids));
-  return manager.connection.options.type === 'postgres' ? `${column} = ANY(${placeholder})` : `${column} IN (SELECT value FROM json_each(${placeholder}))`;
+  return manager.connection.options.type === 'postgres'
+    ? `${column} = ANY(${placeholder})`
+    : `${column} IN (SELECT value FROM json_each(${placeholder}))`;
 }
 
 /** The selected members with their display names (the person's name once joined). */
@@ -378,7 +511,11 @@ function memberFilter(account: AccountEntity, filter: BulkFilter): MemberFilter 
 }
 
 /** The member's status, role and agent access once the action is done. */
-function afterState(request: BulkRequest, target: Target, member: BulkMember): { status: MemberStatus; roleId: string; agentAccess: boolean } {
+function afterState(
+  request: BulkRequest,
+  target: Target,
+  member: BulkMember,
+): { status: MemberStatus; roleId: string; agentAccess: boolean } {
   return {
     status: request.action === 'revoke' ? 'revoked' : member.status,
     roleId: request.action === 'role' ? target.role!.id : member.roleId,
@@ -394,7 +531,11 @@ function seatDelta(request: BulkRequest, members: BulkMember[]): { seats: number
       return { seats: 0, agents: (request.agentAccess ? 1 : -1) * seated.length, invited: 0 };
     case 'revoke':
     case 'cancel':
-      return { seats: -seated.length, agents: -seated.filter((m) => m.agentAccess).length, invited: -seated.filter((m) => m.status === 'invited').length };
+      return {
+        seats: -seated.length,
+        agents: -seated.filter((m) => m.agentAccess).length,
+        invited: -seated.filter((m) => m.status === 'invited').length,
+      };
     default:
       return { seats: 0, agents: 0, invited: 0 };
   }

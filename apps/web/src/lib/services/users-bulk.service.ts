@@ -3,7 +3,15 @@
  * this filter" as the list's filters), its dry run, and the words for what happened — the confirm's
  * button, the result, and the one toast a bulk made elsewhere gets (however many members it changed).
  */
-import type { BulkAction, BulkEventData, BulkFilter, BulkMembersRequest, BulkPreviewDto, BulkResultDto, BulkSkipReason } from '@rolecall/contracts';
+import type {
+  BulkAction,
+  BulkEventData,
+  BulkFilter,
+  BulkMembersRequest,
+  BulkPreviewDto,
+  BulkResultDto,
+  BulkSkipReason,
+} from '@rolecall/contracts';
 import { api } from '$lib/api';
 import type { MemberFilters } from './users.service';
 
@@ -45,7 +53,8 @@ export function bulkRequest(selection: BulkSelection, choice: BulkChoice): BulkM
   }
 }
 
-export const previewBulk = (request: BulkMembersRequest) => api.post<BulkPreviewDto>('/users/bulk', request, { query: { dryRun: 'true' } });
+export const previewBulk = (request: BulkMembersRequest) =>
+  api.post<BulkPreviewDto>('/users/bulk', request, { query: { dryRun: 'true' } });
 export const runBulk = (request: BulkMembersRequest) => api.post<BulkResultDto>('/users/bulk', request);
 
 /** "3 members", "1 member", "5,000 members". */
@@ -115,6 +124,3 @@ export function bulkToast(event: BulkEventData): string {
       return `${who} cancelled the invitations of ${members}.`;
   }
 }
-
-
-
