@@ -94,6 +94,21 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     await expect(connected(connect(nodeA.url, member.token))).rejects.toThrow('SESSION_REVOKED');
   });
 
+  it('a bulk role change on node B: one users.bulk to a dashboard on node A, me.permissions to each member there, node A enforces it', async () => {
+    const members = [await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor }), await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor })];
+    const dashboard = await onA(owner.token);
+    const memberSockets = await Promise.all(members.map((m) => onA(m.token)));
+    const pushes = memberSockets.map((s) => next(s, 'me.permissions', (d) => d.roleId === ROLE.readonly));
+    const batch = next(dashboard, 'users.bulk');
+    const reply = await b.post<{ bulkId: string; changed: string[] }>('/users/bulk', { action: 'role', roleId: ROLE.readonly, ids: members.map((m) => m.member.id) }, { token: owner.token });
+    expect(reply.status).toBe(200);
+    const event = await batch;
+    expect(event).toMatchObject({ bulkId: reply.body.bulkId, total: 2, action: 'role' });
+    expect(event.members.map((m) => m.role.id)).toEqual([ROLE.readonly, ROLE.readonly]);
+    for (const push of await Promise.all(pushes)) expect(push.keys).not.toContain('people.create');
+    expect((await a.get<MeDto>('/me', { token: members[0]!.token })).body.permissions.keys).not.toContain('people.create');
+  });
+
   it('shows presence across nodes', async () => {
     const admin = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.admin, name: 'Bea on B' });
     const target = await inviteAndAccept(b, nodeB.dataDir, owner);
