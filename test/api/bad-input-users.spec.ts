@@ -593,33 +593,6 @@ const ROUTES: Record<string, RouteCase> = {
     body: () => broken({ csv: `email,role\n${uniqueEmail('csv')},Read only\n` }, { csv: csvField }),
     access: 'users.manage',
   },
-  // Bulk actions (issue 17 §2): by ids and by filter, with and without the dry run.
-  'POST /users/bulk': {
-    method: 'POST',
-    path: () => fc.oneof(fc.constant('/users/bulk'), dryRunQuery.map((q) => `/users/bulk${q}`)),
-    body: () =>
-      broken(
-        { action: 'resend', ids: [invitedId] },
-        {
-          action: fc.constantFrom('role', 'agentAccess', 'addTeam', 'removeTeam', 'revoke', 'delete', '', 'RESEND'),
-          ids: fc.constantFrom([], [owner.member.id, owner.member.id], [team.id], [invitedId, 'nope'], Array(10_001).fill(invitedId)),
-        },
-      ),
-    access: 'users.manage',
-  },
-  'POST /users/bulk (filter)': {
-    method: 'POST',
-    path: () => fc.oneof(fc.constant('/users/bulk'), dryRunQuery.map((q) => `/users/bulk${q}`)),
-    body: () =>
-      broken(
-        { action: 'addTeam', teamId: team.id, filter: { status: 'invited' } },
-        {
-          teamId: fc.constantFrom(ROLE.admin, owner.member.id, 'x'),
-          filter: fc.constantFrom({}, { role: ROLE.admin }, { role: [ROLE.admin, 'x'] }, { agent: 'true' }, { q: 'x'.repeat(101) }, { status: 'gone' }, { team: team.id, q: '%_\\' }, { enforcedAuth: 'linked' }),
-        },
-      ),
-    access: 'users.manage',
-  },
   'PATCH /users/:id': {
     method: 'PATCH',
     path: () => idSegment().map((id) => `/users/${id}`),

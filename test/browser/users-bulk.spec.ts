@@ -11,6 +11,7 @@ import {
   PASSWORD,
   ROLE,
   uniqueEmail,
+  type Joined,
 } from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
@@ -37,7 +38,7 @@ async function recordToasts(page: Page): Promise<() => Promise<string[]>> {
     (window as unknown as { toastsSeen: string[] }).toastsSeen = seen;
     new MutationObserver((records) => {
       for (const record of records)
-        for (const node of record.addedNodes)
+        for (const node of Array.from(record.addedNodes))
           if (node instanceof HTMLElement && node.classList.contains('toast'))
             seen.push((node.textContent ?? '').trim());
     }).observe(document.body, { childList: true, subtree: true });
@@ -58,7 +59,7 @@ describe.skipIf(!browserReady)('Bulk actions on the Users page in Chromium', () 
     const api = client(app.url);
     const owner = await createAccount(api, { plan: 'enterprise', name: 'Olive Owner' });
     const admin = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.admin, name: 'Adam Admin' });
-    const readers = [];
+    const readers: Joined[] = [];
     for (const name of ['Rita Reader', 'Ray Reader', 'Rosa Reader', 'Rob Reader', 'Ruth Reader'])
       readers.push(await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.readonly, name }));
     // Rita has Talk already (skipped as "already so"); 50 invitations make the filter's matches more than a page.
