@@ -131,6 +131,7 @@ describe.skipIf(!browserReady)('view as and duplicate in Chromium', () => {
       await page.goto(`${app.url}/users`);
       await expect.poll(() => navItems(page)).toEqual(['Users', 'Roles', 'Activity', 'Account', 'My account']);
       await expect.poll(() => page.getByRole('button', { name: 'New user' }).count()).toBe(1);
+      expect(await page.getByRole('link', { name: 'Export CSV' }).count()).toBe(1);
 
       await page.goto(`${app.url}/roles`);
       await page.getByRole('button', { name: 'More actions for Team lead' }).click();
@@ -143,6 +144,8 @@ describe.skipIf(!browserReady)('view as and duplicate in Chromium', () => {
       // The list shows (with the admin's own session), but no action: no New user, no import, no bulk action.
       await expect.poll(() => page.getByRole('link', { name: 'Lee Lead' }).count()).toBeGreaterThan(0);
       expect(await page.getByRole('button', { name: 'New user' }).count()).toBe(0);
+      // Nor an export: it is logged as the admin's own act (users.exported).
+      expect(await page.getByRole('link', { name: 'Export CSV' }).count()).toBe(0);
       expect(
         await page
           .locator('main')
