@@ -84,6 +84,34 @@ function mergedIds(inputs: readonly ActivityInput[]): Record<string, string[]> {
   return merged;
 }
 
+/** An entry's hashed content: what `append` and `appendMany` write (the names go inside `changes`). */
+function entryContent(
+  account: AccountEntity,
+  actor: Actor,
+  input: ActivityInput,
+  entry: { seq: number; at: string; names: ActivityNames },
+) {
+  const changes = Object.keys(entry.names).length
+    ? { ...input.changes, [NAMES_KEY]: entry.names }
+    : (input.changes ?? null);
+  return {
+    accountId: account.id,
+    seq: entry.seq,
+    at: entry.at,
+    actorMemberId: actor.memberId,
+    actorEmail: actor.email,
+    actorKind: actor.kind ?? null,
+    actorName: actor.kind ? (actor.name?.slice(0, 100) ?? null) : null,
+    action: input.action,
+    targetType: input.target.type,
+    targetId: input.target.id,
+    targetLabel: input.target.label?.slice(0, 300) ?? null,
+    changes,
+    ip: plainIp(actor.ip)?.slice(0, 64) ?? null,
+    userAgent: actor.userAgent?.slice(0, 300) ?? null,
+  };
+}
+
 /**
  * The audit log. `append` runs inside the mutation's transaction, after `Database.lockAccount`,
  * so seq is gap-free and the chain has one head per account.
@@ -98,23 +126,7 @@ export class ActivityService {
   async append(tx: Tx, account: AccountEntity, actor: Actor, input: ActivityInput): Promise<ActivityEntity> {
     const seq = account.activitySeq + 1;
     const names = { ...(await this.namesOf(tx.manager, account.id, actor, input)), ...input.names };
-    const changes = Object.keys(names).length ? { ...input.changes, [NAMES_KEY]: names } : (input.changes ?? null);
-    const content = {
-      accountId: account.id,
-      seq,
-      at: this.clock.now().toISOString(),
-      actorMemberId: actor.memberId,
-      actorEmail: actor.email,
-      actorKind: actor.kind ?? null,
-      actorName: actor.kind ? (actor.name?.slice(0, 100) ?? null) : null,
-      action: input.action,
-      targetType: input.target.type,
-      targetId: input.target.id,
-      targetLabel: input.target.label?.slice(0, 300) ?? null,
-      changes,
-      ip: plainIp(actor.ip)?.slice(0, 64) ?? null,
-      userAgent: actor.userAgent?.slice(0, 300) ?? null,
-    };
+    const content = entryContent(account, actor, input, { seq, at: this.clock.now().toISOString(), names });
     const prevHash = account.activityHash;
     const entry = tx.manager.getRepository(ActivityEntity).create({
       id: randomUUID(),
@@ -147,7 +159,11 @@ export class ActivityService {
   ): Promise<ActivityEntity[]> {
     if (inputs.length === 0) return [];
     const { memberIds = [], ...others } = mergedIds(inputs);
-    const known = await this.namesOf(tx.manager, account.id, actor, { action: '', target: { type: 'bulk', id: null, label: null }, changes: others });
+    const known = await this.namesOf(tx.manager, account.id, actor, {
+      action: '',
+      target: { type: 'bulk', id: null, label: null },
+      changes: others,
+    });
     // Thousands of members: one statement with the ids as one parameter, no entity hydration.
     const postgres = tx.kind === 'postgres';
     const named = await tx.manager.query<{ id: string; name: string | null; email: string }[]>(
@@ -166,26 +182,16 @@ export class ActivityService {
       const ids = idsInChanges(input.changes);
       for (const id of [actor.memberId, input.target.id, ...ids.members, ...ids.roles, ...ids.teams])
         if (id && known[id] !== undefined) names[id] = known[id];
-      if (input.target.id && input.target.label && names[input.target.id] === undefined) names[input.target.id] = input.target.label;
+      if (input.target.id && input.target.label && names[input.target.id] === undefined)
+        names[input.target.id] = input.target.label;
       Object.assign(names, input.names);
-      const changes = Object.keys(names).length ? { ...input.changes, [NAMES_KEY]: names } : (input.changes ?? null);
-      const content = {
-        accountId: account.id,
-        seq,
-        at,
-        actorMemberId: actor.memberId,
-        actorEmail: actor.email,
-        actorKind: actor.kind ?? null,
-        actorName: actor.kind ? (actor.name?.slice(0, 100) ?? null) : null,
-        action: input.action,
-        targetType: input.target.type,
-        targetId: input.target.id,
-        targetLabel: input.target.label?.slice(0, 300) ?? null,
-        changes,
-        ip: plainIp(actor.ip)?.slice(0, 64) ?? null,
-        userAgent: actor.userAgent?.slice(0, 300) ?? null,
-      };
-      const entry = Object.assign(new ActivityEntity(), { id: randomUUID(), ...content, prevHash, hash: chainHash(prevHash, hashedContent(content)) });
+      const content = entryContent(account, actor, input, { seq, at, names });
+      const entry = Object.assign(new ActivityEntity(), {
+        id: randomUUID(),
+        ...content,
+        prevHash,
+        hash: chainHash(prevHash, hashedContent(content)),
+      });
       prevHash = entry.hash;
       entries.push(entry);
     }
@@ -194,7 +200,25 @@ export class ActivityService {
     for (let i = 0; i < entries.length; i += 1000) {
       const values: unknown[] = [];
       const rows = entries.slice(i, i + 1000).map((e) => {
-        const row = [e.id, e.accountId, e.seq, e.at, e.actorMemberId, e.actorEmail, e.actorKind, e.actorName, e.action, e.targetType, e.targetId, e.targetLabel, e.changes === null ? null : JSON.stringify(e.changes), e.ip, e.userAgent, e.prevHash, e.hash];
+        const row = [
+          e.id,
+          e.accountId,
+          e.seq,
+          e.at,
+          e.actorMemberId,
+          e.actorEmail,
+          e.actorKind,
+          e.actorName,
+          e.action,
+          e.targetType,
+          e.targetId,
+          e.targetLabel,
+          e.changes === null ? null : JSON.stringify(e.changes),
+          e.ip,
+          e.userAgent,
+          e.prevHash,
+          e.hash,
+        ];
         return `(${row.map((value) => (values.push(value ?? null), postgres ? `$${values.length}` : '?')).join(', ')})`;
       });
       await tx.manager.query(
@@ -203,7 +227,9 @@ export class ActivityService {
         values,
       );
     }
-    await tx.manager.getRepository(AccountEntity).update({ id: account.id }, { activitySeq: seq, activityHash: prevHash });
+    await tx.manager
+      .getRepository(AccountEntity)
+      .update({ id: account.id }, { activitySeq: seq, activityHash: prevHash });
     account.activitySeq = seq;
     account.activityHash = prevHash;
     // `publish: false`: the caller publishes them (`activity.appended`), e.g. after its own event.
