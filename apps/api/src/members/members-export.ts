@@ -18,7 +18,7 @@ export const EXPORT_PAGE = 500;
 
 type ExportQuery = z.output<typeof exportMembersQuerySchema>;
 
-/** `GET /users`' query as the repository's filter (the same mapping as the list's). */
+/** `GET /users`' query as the repository's filter: the list's and the export's one mapping. */
 export function memberFilterOf(
   query: Omit<ExportQuery, 'format'>,
   account: AccountEntity,

@@ -21,9 +21,9 @@ import type { Actor } from '../activity/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
-import { enforcedIdentity } from '../sso/identities.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { BulkMembersService } from './bulk.service.js';
+import { memberFilterOf } from './members-export.js';
 import { MembersService } from './members.service.js';
 import { TwoFactorReset } from './two-factor-reset.service.js';
 
@@ -62,15 +62,8 @@ export class MembersController {
   @Requires('users.view')
   list(@Auth() auth: RequestAuth, @Query({ schema: listMembersQuerySchema }) query: ListQuery): Promise<MemberPageDto> {
     return this.members.list(auth, {
+      ...memberFilterOf(query, auth.account),
       limit: query.limit,
-      ...(query.role ? { roles: query.role } : {}),
-      ...(query.status ? { status: query.status } : {}),
-      ...(query.team ? { team: query.team } : {}),
-      ...(query.agent ? { agent: query.agent === 'true' } : {}),
-      ...(query.twoFactor ? { twoFactor: query.twoFactor === 'true' } : {}),
-      ...(query.q ? { q: query.q } : {}),
-      ...(query.enforcedAuth ? { enforcedAuth: { state: query.enforcedAuth, match: enforcedIdentity(auth.account) } } : {}),
-      ...(query.sort ? { sort: query.sort } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
   }
