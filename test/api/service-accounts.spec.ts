@@ -343,6 +343,22 @@ describe('API keys: authentication and permissions', () => {
     expect((await api.get(`/roles/${role.id}`, { token: key.key })).status).toBe(200);
   });
 
+  it('an edit or deletion of its custom role binds the very next request (no socket open, nothing awaited)', async () => {
+    // SPEC §6: a change is visible to the very next request. The key's set is cached by the service
+    // account's permission version, so that version must move in the role edit's own transaction.
+    const role = await customRole(['users.view', 'roles.view']);
+    const sa = await serviceAccount(role.id);
+    const key = await issue(sa.id);
+    expect((await api.get(`/roles/${role.id}`, { token: key.key })).status).toBe(200);
+    const edited = await api.patch<RoleDto>(`/roles/${role.id}`, { permissions: ['users.view'] }, { token: owner.token, headers: ifMatch(role.version) });
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    expect((await api.get(`/roles/${role.id}`, { token: key.key })).status).toBe(403);
+    expect((await api.get('/users', { token: key.key })).status).toBe(200);
+    const deleted = await api.delete(`/roles/${role.id}`, undefined, { token: owner.token, headers: ifMatch(edited.body.version) });
+    expect(deleted.status).toBe(204);
+    expect((await api.get('/users', { token: key.key })).status).toBe(403);
+  });
+
   it('an expired key is 401; a key with a future expiry works until then', async () => {
     const sa = await serviceAccount(EDITOR_ROLE_ID);
     const expiresAt = new Date(app.clock.now().getTime() + 3600_000).toISOString();

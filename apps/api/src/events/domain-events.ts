@@ -55,7 +55,8 @@ export type DomainEvent =
    * the live layer pushes from these rows instead of reading them again).
    */
   /** `renamed`: its name or icon changed (its holders' `GET /me` shows them: `me.updated`). */
-  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; role: RoleDto; affected: PermissionRow[]; renamed: boolean }
+  /** `serviceAccountIds`: the service accounts holding the role, whose permission versions moved with it. */
+  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; role: RoleDto; affected: PermissionRow[]; renamed: boolean; serviceAccountIds: string[] }
   /** A custom role was deleted; its holders moved to another role. */
   | {
       type: 'role.removed';
@@ -64,6 +65,8 @@ export type DomainEvent =
       seq: number;
       memberIds: string[];
       movedMemberIds: string[];
+      /** Service accounts holding the role: left with no permissions (deny by default), versions moved. */
+      serviceAccountIds: string[];
     }
   | { type: 'roles.reordered'; accountId: string; roleIds: string[]; seq: number }
   | { type: 'team.changed'; accountId: string; teamId: string; seq: number }

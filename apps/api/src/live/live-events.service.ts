@@ -49,7 +49,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe = this.bus.onAny((event) => this.enqueue(event));
     // A service account's role changed (issue 16 §3): `me.permissions` to its keys' sockets, in the account's order.
     this.unsubscribeServiceAccounts = this.serviceAccounts.onRoleChanged((accountId, ids) =>
-      this.enqueueWork(accountId, 'service_account.role', () => this.pushServiceAccounts(accountId, ids, null, 'role_changed')),
+      this.enqueueWork(accountId, 'service_account.role', () => this.pushServiceAccounts(accountId, ids, 'role_changed')),
     );
   }
 
@@ -171,12 +171,12 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
           await this.afterRead(event.accountId, async (m) =>
             this.pushPermissions(m, await this.account(m, event.accountId), event.affected, 'role_edited'),
           );
-        // Service accounts holding the role (issue 16 §3): their versions move on, their keys' sockets are told.
-        await this.pushServiceAccounts(event.accountId, null, event.roleId, 'role_edited');
+        // Service accounts holding the role (issue 16 §3; their versions moved in the edit): their keys' sockets are told.
+        await this.pushServiceAccounts(event.accountId, event.serviceAccountIds, 'role_edited');
         return;
       case 'role.removed':
         // Service accounts holding the deleted role keep no permissions (deny by default): tell their sockets.
-        await this.pushServiceAccounts(event.accountId, null, event.roleId, 'role_deleted');
+        await this.pushServiceAccounts(event.accountId, event.serviceAccountIds, 'role_deleted');
         return this.afterRead(event.accountId, async (m) => {
           const account = await this.account(m, event.accountId);
           this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
@@ -221,18 +221,12 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
 
   /**
    * `me.permissions` to the sockets of service accounts' keys (member room = the service account's
-   * id): those given by id after a role change, or every holder of `roleId` after an edit of that role.
+   * id), as committed: after a role change of theirs, or an edit or deletion of the role they hold.
+   * Reads only: their versions moved in the change's own transaction.
    */
-  private async pushServiceAccounts(
-    accountId: string,
-    ids: readonly string[] | null,
-    roleId: string | null,
-    reason: PermissionChangeReason,
-  ): Promise<void> {
-    if (!this.server) return;
-    const holders = roleId
-      ? await this.serviceAccounts.bumpHolders(accountId, roleId)
-      : await this.db.read((m) => m.getRepository(ServiceAccountEntity).findBy({ id: In([...(ids ?? [])]) }));
+  private async pushServiceAccounts(accountId: string, ids: readonly string[], reason: PermissionChangeReason): Promise<void> {
+    if (!this.server || ids.length === 0) return;
+    const holders = await this.db.read((m) => m.getRepository(ServiceAccountEntity).findBy({ accountId, id: In([...ids]) }));
     if (holders.length === 0) return;
     await this.db.read(async (m) => {
       const account = await this.account(m, accountId);

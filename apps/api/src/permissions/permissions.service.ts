@@ -27,9 +27,9 @@ export function membersToInvalidate(event: DomainEvent): string[] {
     case 'account.changed':
       return event.permissionMemberIds;
     case 'role.changed':
-      return event.affected.map((member) => member.id);
+      return [...event.affected.map((member) => member.id), ...event.serviceAccountIds];
     case 'role.removed':
-      return event.movedMemberIds;
+      return [...event.movedMemberIds, ...event.serviceAccountIds];
     default:
       return [];
   }

@@ -32,6 +32,7 @@ import { rolePermissions } from '../members/members.dto.js';
 import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../members/permission-rows.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { AccountEntity as AccountRow } from '../accounts/account.entity.js';
+import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { RoleEntity } from './role.entity.js';
 
 export interface RoleFields {
@@ -299,6 +300,7 @@ export class RolesService {
       role: dto,
       affected: [],
       renamed: false,
+      serviceAccountIds: [],
     });
     return dto;
   }
@@ -371,6 +373,7 @@ export class RolesService {
       }
       const diff = diffPermissions(role.permissions, permissions);
       let affected: PermissionRow[] = [];
+      let serviceAccountIds: string[] = [];
       if (diff.added.length || diff.removed.length) {
         changes['permissions'] = diff;
         // Every holder's permission version moves with the role (one statement that also answers them).
@@ -380,6 +383,7 @@ export class RolesService {
         }));
         const changed = new Set(roleChangeImpact(holders, role.permissions, permissions).map((i) => i.id));
         affected = holders.filter((h) => changed.has(h.id)).map(({ isBillingContact: _, ...row }) => row);
+        serviceAccountIds = await ServiceAccountsService.bumpRoleHolders(tx.manager, account.id, role.id);
         role.permissions = permissions;
       }
       if (Object.keys(changes).length === 0) return this.dto(tx.manager, account.id, role);
@@ -412,6 +416,7 @@ export class RolesService {
         role: dto,
         affected,
         renamed,
+        serviceAccountIds,
       });
       return dto;
     });
@@ -476,6 +481,7 @@ export class RolesService {
             { roleId: target!.id, permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 },
           );
       }
+      const serviceAccountIds = await ServiceAccountsService.bumpRoleHolders(tx.manager, account.id, role.id);
       await tx.manager.getRepository(RoleEntity).delete({ id: role.id });
       await this.bumpRolesVersion(tx.manager, account);
       const entry = await log({
@@ -495,6 +501,7 @@ export class RolesService {
         seq: entry.seq,
         memberIds: affected,
         movedMemberIds: members.map((m) => m.id),
+        serviceAccountIds,
       });
       return null;
     });

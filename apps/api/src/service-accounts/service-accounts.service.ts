@@ -410,19 +410,21 @@ export class ServiceAccountsService {
     return manager.getRepository(ServiceAccountEntity).findBy({ roleId: In([...roleIds]) });
   }
 
-  /** Bumps the permission versions of a role's service accounts after an edit of the role; returns them. */
-  async bumpHolders(accountId: string, roleId: string): Promise<ServiceAccountEntity[]> {
-    const holders = await this.db.transaction(async ({ manager }) => {
-      await manager
-        .createQueryBuilder()
-        .update(ServiceAccountEntity)
-        .set({ permissionsVersion: () => 'permissions_version + 1' })
-        .where('account_id = :accountId AND role_id = :roleId', { accountId, roleId })
-        .execute();
-      return manager.getRepository(ServiceAccountEntity).findBy({ accountId, roleId });
-    });
-    if (holders.length) this.permissions.invalidate(holders.map((h) => h.id));
-    return holders;
+  /**
+   * Inside a role edit's or deletion's transaction (roles.service): the permission version of every
+   * service account holding the role moves with it, so a key's cached set is never used for the new
+   * role (SPEC §6: the very next request), on every node; answers their ids for the domain event.
+   */
+  static async bumpRoleHolders(manager: EntityManager, accountId: string, roleId: string): Promise<string[]> {
+    const holders = await manager.getRepository(ServiceAccountEntity).find({ select: { id: true }, where: { accountId, roleId } });
+    if (holders.length === 0) return [];
+    await manager
+      .createQueryBuilder()
+      .update(ServiceAccountEntity)
+      .set({ permissionsVersion: () => 'permissions_version + 1' })
+      .where('account_id = :accountId AND role_id = :roleId', { accountId, roleId })
+      .execute();
+    return holders.map((holder) => holder.id);
   }
 
   /** Called after commit when service accounts changed role (the live layer pushes `me.permissions`). */
