@@ -56,8 +56,8 @@ export class ClientProcess {
     });
   }
 
-  static async start(): Promise<ClientProcess> {
-    const script = fileURLToPath(new URL('./clients.mjs', import.meta.url));
+  /** `script`: another client program speaking the same IPC (test/bench/scale-out/clients.mjs). */
+  static async start(script = fileURLToPath(new URL('./clients.mjs', import.meta.url))): Promise<ClientProcess> {
     // Its own V8 flags only (not vitest's worker flags); room for 10k client sockets.
     const child = fork(script, [], {
       execArgv: ['--max-old-space-size=4096'],

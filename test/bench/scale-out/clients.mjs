@@ -1,0 +1,175 @@
+// The client side of the scale-out benchmark (a copy of ../propagation/clients.mjs, forked by
+// scale-out.bench-run.ts through the same ClientProcess): N websocket-only socket.io-client
+// connections, each with `auth: { token }` (no Origin, like a server-side client), socket i on node
+// `urls[i % urls.length]`, each with its own `X-Forwarded-For` address (as behind a load balancer:
+// the nodes trust a loopback proxy, so each socket counts against its own per-IP handshake budget). It records, for an armed round, when
+// each expected socket got the expected event (or was disconnected), on the machine clock
+// `performance.timeOrigin + performance.now()`, and reports over IPC. Plain JS so plain `node`
+// runs it without a TypeScript loader.
+import { createRequire } from 'node:module';
+import { io } from 'socket.io-client';
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** @type {import('socket.io-client').Socket[]} */
+let sockets = [];
+/** The armed round, or null. */
+let round = null;
+
+const reply = (id, body = {}) => process.send?.({ type: 'reply', id, ...body });
+
+function pick(data, path) {
+  let value = data;
+  for (const key of path.split('.')) value = value == null ? undefined : value[key];
+  return value;
+}
+
+function onEvent(index, event, data) {
+  if (!round) return;
+  const at = now();
+  for (const group of round.groups) {
+    if (group.event !== event || group.pending[index] !== 1) continue;
+    if (group.match && pick(data, group.match.path) !== group.match.equals) continue;
+    group.pending[index] = 0;
+    group.remaining -= 1;
+    if (group.first === null) {
+      group.first = at;
+      group.sample = data;
+    }
+    group.last = at;
+  }
+  if (round.groups.every((group) => group.remaining === 0)) finish();
+}
+
+function finish() {
+  const done = round;
+  round = null;
+  clearTimeout(done.timer);
+  process.send?.({
+    type: 'done',
+    id: done.id,
+    groups: done.groups.map((group) => ({
+      name: group.name,
+      expected: group.expected,
+      received: group.expected - group.remaining,
+      first: group.first,
+      last: group.last,
+      sample: group.sample,
+    })),
+  });
+}
+
+/** A distinct private address per socket index (10.x.y.z), sent as X-Forwarded-For. */
+const forwardedFor = (index) => `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
+
+function open(url, token, index) {
+  return new Promise((resolve) => {
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      timeout: 60_000,
+      auth: { token },
+      extraHeaders: { 'x-forwarded-for': forwardedFor(index) },
+    });
+    socket.onAny((event, data) => onEvent(index, event, data));
+    socket.on('disconnect', (reason) => onEvent(index, 'disconnect', { reason }));
+    socket.once('connect', () => resolve({ socket, error: null }));
+    socket.once('connect_error', (error) => resolve({ socket, error: error.message }));
+    sockets[index] = socket;
+  });
+}
+
+async function connectAll(urls, tokens, concurrency) {
+  const started = now();
+  sockets = new Array(tokens.length);
+  const errors = new Map();
+  let failed = 0;
+  let next = 0;
+  let done = 0;
+  // Time at which each tenth of the sockets had connected (spots a handshake cost growing with N).
+  const tenths = [];
+  const step = Math.max(1, Math.floor(tokens.length / 10));
+  const worker = async () => {
+    while (next < tokens.length) {
+      const index = next++;
+      const { error } = await open(urls[index % urls.length], tokens[index], index);
+      done += 1;
+      if (done % step === 0 && tenths.length < 10) tenths.push(now() - started);
+      if (error) {
+        failed += 1;
+        errors.set(error, (errors.get(error) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tokens.length) }, worker));
+  return { connected: tokens.length - failed, failed, errors: Object.fromEntries(errors), ms: now() - started, tenths };
+}
+
+process.on('message', async (message) => {
+  switch (message.type) {
+    case 'connect':
+      reply(message.id, await connectAll(message.urls, message.tokens, message.concurrency ?? 100));
+      return;
+    case 'close': {
+      const open = sockets.filter((socket) => socket?.connected).length;
+      for (const socket of sockets) socket?.disconnect();
+      sockets = [];
+      reply(message.id, { closed: open });
+      return;
+    }
+    case 'arm': {
+      if (round) clearTimeout(round.timer);
+      const groups = message.groups.map((group) => {
+        const pending = new Uint8Array(sockets.length);
+        for (const index of group.sockets) pending[index] = 1;
+        return {
+          name: group.name,
+          event: group.event,
+          match: group.match ?? null,
+          pending,
+          expected: group.sockets.length,
+          remaining: group.sockets.length,
+          first: null,
+          last: null,
+          sample: null,
+        };
+      });
+      round = {
+        id: message.id,
+        groups,
+        timer: setTimeout(() => round?.id === message.id && finish(), message.timeoutMs ?? 30_000),
+      };
+      reply(message.id, { armed: true });
+      return;
+    }
+    case 'clock':
+      reply(message.id, { now: now() });
+      return;
+    case 'addons': {
+      const cache = Object.keys(createRequire(import.meta.url).cache);
+      reply(message.id, {
+        bufferutil: cache.some((path) => path.includes('/node_modules/bufferutil/')),
+        utf8: cache.some((path) => path.includes('/node_modules/utf-8-validate/')),
+      });
+      return;
+    }
+    case 'connected':
+      reply(message.id, { connected: sockets.filter((socket) => socket?.connected).length });
+      return;
+    case 'cpu':
+      reply(message.id, { cpu: process.cpuUsage() });
+      return;
+    case 'memory':
+      reply(message.id, { memory: process.memoryUsage() });
+      return;
+    case 'exit':
+      for (const socket of sockets) socket?.disconnect();
+      reply(message.id);
+      setTimeout(() => process.exit(0), 50);
+      return;
+  }
+});
+
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready', pid: process.pid });

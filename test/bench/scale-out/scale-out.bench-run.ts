@@ -1,0 +1,674 @@
+import { SYSTEM_ROLES, type MemberDto, type PermissionKey, type RoleDto } from '@rolecall/contracts';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, expect, test } from 'vitest';
+import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
+import type { Database } from '../../../apps/api/src/database/database.service.js';
+import { createAccount } from '../../api/support/factories.js';
+import { client } from '../../api/support/http.js';
+import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
+import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
+import { ClientProcess, now, type GroupResult, type GroupSpec } from '../propagation/client-process.js';
+import { seedPopulation, type Population } from '../propagation/seed.js';
+import { ms, percentile, ratio, table } from '../users-list/stats.js';
+
+/**
+ * `npm run bench:scale-out` (issue 18, first slice; README "## Benchmarks").
+ *
+ * Three API processes (apps/api/dist/main.js, as test/api/support/nodes.ts starts them) on one fresh
+ * PostgreSQL database and one Redis, N websocket sockets spread over them (socket i on node i % 3, so
+ * a member's 3 sessions sit on 3 different nodes), the admin's requests sent to node 1 only. Then the
+ * same topology of bare Socket.IO processes with `@socket.io/redis-adapter` (bare-node.mjs), the same
+ * clients reconnected, the same payloads replayed to the same rooms. Timed from just before the
+ * admin's HTTP request to the last expected receipt (shared machine clock, as in ../propagation):
+ *   (a) PATCH /users/:id {roleId}: `me.permissions` on the member's 3 sessions (3 nodes) and
+ *       `user.upserted` on every dashboard; target p99 ≤ 50 ms
+ *   (b) PATCH /roles/:id of a role held by half the members: `me.permissions` on every holder and
+ *       `role.upserted` on every dashboard; target: worst round's last delivery ≤ 500 ms, and the
+ *       median round ≤ 2× the bare cluster's
+ *   (c) POST /users/:id/revoke: the member's 3 sockets (3 nodes) disconnected and `user.upserted`
+ *       on the dashboards; target p99 ≤ 100 ms
+ * Each node's CPU (from /proc/<pid>/stat) is summed over the connect phase and over each round.
+ *
+ * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, the bench creates and drops a
+ * database of its own), REDIS_URL (default redis://127.0.0.1:6379, a prefix of its own),
+ * BENCH_SOCKETS (10000), BENCH_ROUNDS_A (40), BENCH_ROUNDS_B (5), BENCH_ROUNDS_C (40),
+ * BENCH_DASHBOARDS (5), BENCH_ENFORCE=1 to fail on a missed target.
+ */
+
+const env = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const NODES = 3;
+const SOCKETS = env('BENCH_SOCKETS', 10_000);
+const ROUNDS_A = env('BENCH_ROUNDS_A', 40);
+const ROUNDS_B = env('BENCH_ROUNDS_B', 5);
+const ROUNDS_C = env('BENCH_ROUNDS_C', 40);
+const DASHBOARDS = env('BENCH_DASHBOARDS', 5);
+const ENFORCE = process.env['BENCH_ENFORCE'] === '1';
+const WARMUP_A = 3;
+const WARMUP_B = 1;
+const SESSION_ABSOLUTE_MS = 30 * 24 * 60 * 60 * 1000;
+
+const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
+const ROLE_BASE: PermissionKey[] = ['people.view', 'campaigns.view', 'dashboards.view', 'reports.view'];
+const ROLE_TOGGLED: PermissionKey[] = [...ROLE_BASE, 'reports.export'];
+
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+const CLOCK_TICK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** A process's user + system CPU so far (ms), from /proc (Linux). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Reply<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** A keep-alive JSON client (one connection), so rounds do not pay a TCP connect. */
+function jsonClient(baseUrl: string, prefix: string, token?: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const { hostname, port } = new URL(baseUrl);
+  const request = <T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    new Promise<Reply<T>>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        {
+          host: hostname,
+          port,
+          method,
+          path: `${prefix}${path}`,
+          agent,
+          headers: {
+            ...headers,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+              : {}),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = text ? JSON.parse(text) : null;
+            } catch {
+              /* keep the text */
+            }
+            resolve({ status: response.statusCode ?? 0, body: parsed as T });
+          });
+          response.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { request, close: () => agent.destroy() };
+}
+
+interface RoundResult {
+  /** From just before the request to the last expected receipt (ms). */
+  total: number;
+  first: number;
+  http: number;
+  /** CPU of all server nodes together from the request to the last receipt (ms, /proc resolution). */
+  serverCpu: number;
+  byGroup: Record<string, number>;
+  missing: number;
+  groups: GroupResult[];
+}
+
+type CpuReader = () => number;
+
+async function timedRound(
+  clients: ClientProcess,
+  serverCpu: CpuReader,
+  groups: GroupSpec[],
+  timeoutMs: number,
+  send: () => Promise<Reply>,
+  check: (reply: Reply) => void,
+): Promise<RoundResult> {
+  const { results } = await clients.arm(groups, timeoutMs);
+  const cpu0 = serverCpu();
+  const t0 = now();
+  const reply = await send();
+  const responded = now();
+  check(reply);
+  const done = await results;
+  const cpu = serverCpu() - cpu0;
+  const lasts = done.map((group) => group.last ?? Number.NaN);
+  const firsts = done.map((group) => group.first ?? Number.NaN);
+  return {
+    total: Math.max(...lasts) - t0,
+    first: Math.min(...firsts) - t0,
+    http: responded - t0,
+    serverCpu: cpu,
+    byGroup: Object.fromEntries(done.map((group) => [group.name, (group.last ?? Number.NaN) - t0])),
+    missing: done.reduce((sum, group) => sum + group.expected - group.received, 0),
+    groups: done,
+  };
+}
+
+interface Side {
+  a: RoundResult[];
+  b: RoundResult[];
+  c: RoundResult[];
+  connected: number;
+  connectMs: number;
+  /** All nodes' CPU during the connect phase, per handshake (ms). */
+  cpuPerHandshake: number;
+  perTenth: string[];
+}
+
+/** The API's payloads per timed round, replayed by the bare cluster. */
+interface Captured {
+  a: { memberId: string; roleId: string; permissions: unknown; upserted: unknown }[];
+  b: { version: number; description: string; role: unknown; permissions: unknown }[];
+  c: { memberId: string; upserted: unknown }[];
+}
+
+/** A bare Socket.IO node (bare-node.mjs) in a process of its own. */
+class BareNode {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (message: Record<string, unknown>) => void>();
+  url = '';
+
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (message: { type: string; id: number } & Record<string, unknown>) => {
+      const resolve = message.type === 'reply' ? this.waiting.get(message.id) : undefined;
+      if (!resolve) return;
+      this.waiting.delete(message.id);
+      resolve(message);
+    });
+  }
+
+  static async start(input: Record<string, unknown>): Promise<BareNode> {
+    const child = fork(fileURLToPath(new URL('./bare-node.mjs', import.meta.url)), [], {
+      execArgv: ['--max-old-space-size=2048'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`bare node exited early (${code})`)));
+    });
+    const node = new BareNode(child);
+    const { port } = await node.call<{ port: number }>('start', { input });
+    node.url = `http://127.0.0.1:${port}`;
+    return node;
+  }
+
+  call<T>(type: string, body: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve) => {
+      this.waiting.set(id, resolve as (message: Record<string, unknown>) => void);
+      this.child.send({ type, id, ...body });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await Promise.race([this.call('exit'), sleep(3000)]);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+let nodes: ApiNode[] = [];
+let bareNodes: BareNode[] = [];
+let clients: ClientProcess | undefined;
+let pool: pg.Pool | undefined;
+let dropDatabase: (() => Promise<void>) | undefined;
+afterAll(async () => {
+  await clients?.stop();
+  await Promise.all(bareNodes.map((node) => node.stop()));
+  await Promise.all(nodes.map((node) => node.stop()));
+  await pool?.end();
+  await dropDatabase?.();
+});
+
+/** `seedPopulation` needs only `kind` and `transaction(({ manager }) => manager.query(...))`: one pg transaction. */
+function pgSeeder(target: pg.Pool): Database {
+  return {
+    kind: 'postgres',
+    transaction: async (
+      work: (tx: { manager: { query: (sql: string, params: unknown[]) => Promise<unknown> } }) => Promise<void>,
+    ) => {
+      const connection = await target.connect();
+      try {
+        await connection.query('BEGIN');
+        await work({ manager: { query: async (sql, params) => (await connection.query(sql, params)).rows } });
+        await connection.query('COMMIT');
+      } catch (error) {
+        await connection.query('ROLLBACK');
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+  } as unknown as Database;
+}
+
+async function connectAll(clientProcess: ClientProcess, urls: string[], tokens: string[], serverCpu: CpuReader) {
+  const cpu0 = serverCpu();
+  const connected = await clientProcess.call<{
+    connected: number;
+    failed: number;
+    errors: Record<string, number>;
+    ms: number;
+    tenths: number[];
+  }>('connect', { urls, tokens, concurrency: 64 });
+  const cpu = serverCpu() - cpu0;
+  if (connected.failed) out(`  ! ${connected.failed} connections failed: ${JSON.stringify(connected.errors)}`);
+  return {
+    connected: connected.connected,
+    connectMs: connected.ms,
+    cpuPerHandshake: cpu / tokens.length,
+    perTenth: connected.tenths.map((at, i) => ((at - (connected.tenths[i - 1] ?? 0)) / 1000).toFixed(1)),
+  };
+}
+
+interface Plan {
+  population: Population;
+  holderSockets: number[];
+}
+
+const roleChangeGroups = (plan: Plan, memberSockets: number[], roleId: string): GroupSpec[] => [
+  { name: 'sessions', event: 'me.permissions', sockets: memberSockets, match: { path: 'roleId', equals: roleId } },
+  {
+    name: 'dashboards',
+    event: 'user.upserted',
+    sockets: plan.population.dashboards,
+    match: { path: 'member.role.id', equals: roleId },
+  },
+];
+const roleEditGroups = (plan: Plan, version: number, description: string): GroupSpec[] => [
+  {
+    name: 'holders',
+    event: 'me.permissions',
+    sockets: plan.holderSockets,
+    match: { path: 'version', equals: version },
+  },
+  {
+    name: 'dashboards',
+    event: 'role.upserted',
+    sockets: plan.population.dashboards,
+    match: { path: 'role.description', equals: description },
+  },
+];
+const revokeGroups = (plan: Plan, memberId: string, memberSockets: number[]): GroupSpec[] => [
+  { name: 'sessions', event: 'disconnect', sockets: memberSockets },
+  {
+    name: 'dashboards',
+    event: 'user.upserted',
+    sockets: plan.population.dashboards,
+    match: { path: 'member.id', equals: memberId },
+  },
+];
+
+function report(api: Side, bare: Side, holderSockets: number): string[] {
+  const missed: string[] = [];
+  const pick = (rounds: RoundResult[], p: number, field: (r: RoundResult) => number = (r) => r.total) =>
+    percentile(rounds.map(field), p);
+  const rows: string[][] = [];
+  const scenario = (
+    key: 'a' | 'b' | 'c',
+    label: string,
+    target: { limit: number; p: number; text: string },
+    ratioLimit: number | null,
+  ) => {
+    const judged = pick(api[key], target.p);
+    const r = key === 'b' ? pick(api[key], 50) / pick(bare[key], 50) : pick(api[key], 99) / pick(bare[key], 99);
+    const met = judged <= target.limit;
+    if (!met) missed.push(`${label}: ${ms(judged)} ms > ${target.limit} ms`);
+    const ratioMet = ratioLimit === null || r <= ratioLimit;
+    if (!ratioMet) missed.push(`${label}: API/bare ${ratio(r)} > ${ratioLimit}×`);
+    rows.push([
+      label,
+      String(api[key].length),
+      ms(pick(api[key], 50, (x) => x.http)),
+      ms(pick(api[key], 50)),
+      ms(pick(api[key], 99)),
+      ms(Math.max(...api[key].map((x) => x.total))),
+      ms(pick(bare[key], 50)),
+      ms(pick(bare[key], 99)),
+      ms(Math.max(...bare[key].map((x) => x.total))),
+      ratio(r),
+      `${target.text}${ratioLimit ? `, ×≤${ratioLimit}` : ''}`,
+      [met ? 'met' : 'MISSED', ratioLimit === null ? '' : ratioMet ? 'met' : 'MISSED'].filter(Boolean).join(' / '),
+    ]);
+  };
+  scenario('a', '(a) role change → 3 sessions on 3 nodes', { limit: 50, p: 99, text: 'p99 ≤ 50' }, null);
+  scenario(
+    'b',
+    `(b) role edit → ${holderSockets.toLocaleString('en')} holders`,
+    { limit: 500, p: 100, text: 'last ≤ 500' },
+    2,
+  );
+  scenario('c', '(c) revoke → 3 sockets closed on 3 nodes', { limit: 100, p: 99, text: 'p99 ≤ 100' }, null);
+  out(
+    table(
+      [
+        'measure',
+        'rounds',
+        'API http p50',
+        'API p50',
+        'API p99',
+        'API max',
+        'bare p50',
+        'bare p99',
+        'bare max',
+        'API/bare',
+        'target',
+        'verdict',
+      ],
+      rows,
+    ),
+  );
+  out(
+    `  ratio: (a), (c) on p99; (b) on the median round's last delivery; (b)'s ≤ 500 judges the worst round. p99 of ${ROUNDS_A} rounds is their maximum (nearest rank).`,
+  );
+  const median = (side: Side, key: 'a' | 'b' | 'c', field: (r: RoundResult) => number) =>
+    ms(pick(side[key], 50, field));
+  out(
+    `  medians: (a) API sessions ${median(api, 'a', (x) => x.byGroup['sessions']!)} / dashboards ${median(api, 'a', (x) => x.byGroup['dashboards']!)}, bare sessions ${median(bare, 'a', (x) => x.byGroup['sessions']!)}; ` +
+      `(b) API first ${median(api, 'b', (x) => x.first)}, http ${median(api, 'b', (x) => x.http)}, nodes' CPU ${median(api, 'b', (x) => x.serverCpu)}; bare first ${median(bare, 'b', (x) => x.first)}, nodes' CPU ${median(bare, 'b', (x) => x.serverCpu)}; ` +
+      `(c) API sockets closed ${median(api, 'c', (x) => x.byGroup['sessions']!)}, bare ${median(bare, 'c', (x) => x.byGroup['sessions']!)}`,
+  );
+  const connectRow = (label: string, side: Side) => [
+    label,
+    side.connected.toLocaleString('en'),
+    `${(side.connectMs / 1000).toFixed(1)} s`,
+    `${ms(side.cpuPerHandshake)} ms`,
+    side.perTenth.join(' '),
+  ];
+  out(
+    table(
+      ['cluster', 'sockets', 'connect', "nodes' CPU / handshake", 's per tenth'],
+      [connectRow('API', api), connectRow('bare', bare)],
+    ),
+  );
+  return missed;
+}
+
+test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, vs a bare Socket.IO cluster with the Redis adapter`, async () => {
+  out(
+    `\n[bench scale-out] ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, load average at start ${load()}`,
+  );
+  const started = now();
+
+  // ── the API cluster ──────────────────────────────────────────────────────────────────────────
+  const db = await sharedDatabase(DATABASE_URL);
+  dropDatabase = db.drop;
+  const prefix = `rolecall-bench-scale-out-${Date.now()}`;
+  const nodeEnv = { DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix };
+  nodes.push(await startNode(nodeEnv)); // runs the migrations
+  nodes.push(...(await Promise.all(Array.from({ length: NODES - 1 }, () => startNode(nodeEnv)))));
+  const apiCpu = () => nodes.reduce((sum, node) => sum + processCpuMs(node.process.pid), 0);
+  out(
+    `API nodes: ${nodes.map((node, i) => `${i + 1}: pid ${node.process.pid} ${node.url}`).join(', ')}; admin on node 1`,
+  );
+
+  const api = client(nodes[0]!.url);
+  const owner = await createAccount(api, { plan: 'enterprise', accountName: 'Scale-out Co', name: 'Olive Owner' });
+  const created = await api.post<RoleDto>(
+    '/roles',
+    { name: 'Half', description: 'round 0', icon: 'bolt', permissions: ROLE_BASE },
+    { token: owner.token },
+  );
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const ownerSession = await pool.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [
+    sha256Hex(owner.token),
+  ]);
+  const population = await seedPopulation(pgSeeder(pool), {
+    accountId: owner.account.id,
+    owner: { memberId: owner.member.id, token: owner.token, sessionId: ownerSession.rows[0]!.id },
+    customRoleId: created.body.id,
+    sockets: SOCKETS,
+    dashboards: DASHBOARDS,
+    revokeRounds: ROUNDS_C,
+    sessionAbsoluteMs: SESSION_ABSOLUTE_MS,
+  });
+  const plan: Plan = { population, holderSockets: population.roleHolders.flatMap((member) => member.sockets) };
+  const onNodes = (indices: number[]) => [...new Set(indices.map((i) => (i % NODES) + 1))].sort().join(',');
+  out(
+    `seeded ${population.members.toLocaleString('en')} members / ${population.sockets.length.toLocaleString('en')} sessions in ${ms(population.ms)} ms: ` +
+      `${population.dashboards.length} dashboards (nodes ${onNodes(population.dashboards)}), role holders ${population.roleHolders.length.toLocaleString('en')}, ` +
+      `(a) target's sessions on nodes ${onNodes(population.roleTarget.sockets)}, ${ROUNDS_C} revocation targets × 3 sessions`,
+  );
+  expect(onNodes(population.roleTarget.sockets)).toBe('1,2,3');
+
+  clients = await ClientProcess.start(fileURLToPath(new URL('./clients.mjs', import.meta.url)));
+  out(`client process pid ${clients.pid}, clock offset ${clients.clockOffset.toFixed(3)} ms (corrected)`);
+  const tokens = population.sockets.map((socket) => socket.token);
+  const admin = jsonClient(nodes[0]!.url, '/api/v1', owner.token);
+  await admin.request('GET', '/me');
+
+  const apiConnect = await connectAll(
+    clients,
+    nodes.map((node) => node.url),
+    tokens,
+    apiCpu,
+  );
+  out(
+    `API: ${apiConnect.connected.toLocaleString('en')} sockets on ${NODES} nodes in ${(apiConnect.connectMs / 1000).toFixed(1)} s, nodes' CPU ${ms(apiConnect.cpuPerHandshake)} ms per handshake; load ${load()}`,
+  );
+  expect(apiConnect.connected).toBe(SOCKETS);
+
+  const captured: Captured = { a: [], b: [], c: [] };
+  const apiSide: Side = { a: [], b: [], c: [], ...apiConnect };
+
+  // (a) role change of one member whose 3 sessions are on 3 nodes, editor ↔ read only.
+  const target = { ...population.roleTarget };
+  for (let round = 0; round < WARMUP_A + ROUNDS_A; round += 1) {
+    const roleId = target.roleId === EDITOR ? READONLY : EDITOR;
+    const result = await timedRound(
+      clients,
+      apiCpu,
+      roleChangeGroups(plan, target.sockets, roleId),
+      10_000,
+      () => admin.request('PATCH', `/users/${target.id}`, { roleId }, { 'if-match': `"${target.version}"` }),
+      (reply) => {
+        expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+        target.version = (reply.body as MemberDto).version;
+      },
+    );
+    target.roleId = roleId;
+    if (round >= WARMUP_A) {
+      apiSide.a.push(result);
+      captured.a.push({
+        memberId: target.id,
+        roleId,
+        permissions: result.groups[0]!.sample,
+        upserted: result.groups[1]!.sample,
+      });
+    }
+    await sleep(50);
+  }
+
+  // (b) edit of the custom role held by half of the members (toggle reports.export).
+  let role = { id: created.body.id, version: created.body.version, permissions: ROLE_BASE };
+  let holderVersion = 1;
+  for (let round = 0; round < WARMUP_B + ROUNDS_B; round += 1) {
+    const permissions = role.permissions === ROLE_BASE ? ROLE_TOGGLED : ROLE_BASE;
+    const description = `round ${round + 1}`;
+    holderVersion += 1;
+    const result = await timedRound(
+      clients,
+      apiCpu,
+      roleEditGroups(plan, holderVersion, description),
+      120_000,
+      () =>
+        admin.request('PATCH', `/roles/${role.id}`, { description, permissions }, { 'if-match': `"${role.version}"` }),
+      (reply) => {
+        expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+        role = { id: role.id, version: (reply.body as RoleDto).version, permissions };
+      },
+    );
+    if (round >= WARMUP_B) {
+      apiSide.b.push(result);
+      captured.b.push({
+        version: holderVersion,
+        description,
+        role: result.groups[1]!.sample,
+        permissions: result.groups[0]!.sample,
+      });
+    }
+    out(
+      `  (b) API round ${round + 1}${round < WARMUP_B ? ' (warm-up)' : ''}: HTTP ${ms(result.http)} ms, first ${ms(result.first)} ms, last ${ms(result.total)} ms, nodes' CPU ${ms(result.serverCpu)} ms${result.missing ? `, MISSING ${result.missing}` : ''}`,
+    );
+    await sleep(500);
+  }
+
+  // (c) revocation of a member with 3 sessions on 3 nodes, a fresh member each round.
+  for (const member of population.revokeTargets) {
+    const result = await timedRound(
+      clients,
+      apiCpu,
+      revokeGroups(plan, member.id, member.sockets),
+      10_000,
+      () => admin.request('POST', `/users/${member.id}/revoke`, undefined, { 'if-match': `"${member.version}"` }),
+      (reply) => expect(reply.status, JSON.stringify(reply.body)).toBe(200),
+    );
+    apiSide.c.push(result);
+    captured.c.push({ memberId: member.id, upserted: result.groups[1]!.sample });
+    await sleep(50);
+  }
+  admin.close();
+  const apiSound = nodes.map((node) => ({ exitCode: node.process.exitCode, signal: node.process.signalCode }));
+  const apiErrors = nodes.flatMap((node, i) =>
+    node.output
+      .join('')
+      .split('\n')
+      .filter((line) => /\b(ERROR|UnhandledPromiseRejection)\b/.test(line))
+      .map((line) => `node ${i + 1}: ${line.slice(0, 300)}`),
+  );
+
+  // ── the bare cluster: API nodes stopped, same clients reconnected ─────────────────────────────
+  await clients.call('close');
+  await Promise.all(nodes.map((node) => node.stop()));
+  nodes = [];
+  await sleep(1000);
+  const bareInput = {
+    options: LIVE_SERVER_OPTIONS,
+    redisUrl: REDIS_URL,
+    key: `${prefix}-bare`,
+    accountId: owner.account.id,
+    byToken: population.sockets.map((socket) => [
+      socket.token,
+      { sessionId: socket.sessionId, memberId: socket.memberId, dashboard: socket.dashboard },
+    ]),
+    roleHolders: population.roleHolders.map((member) => member.id),
+    sessionsOf: population.revokeTargets.map((member) => [
+      member.id,
+      member.sockets.map((index) => population.sockets[index]!.sessionId),
+    ]),
+  };
+  bareNodes = await Promise.all(Array.from({ length: NODES }, () => BareNode.start(bareInput)));
+  const bareCpu = () => bareNodes.reduce((sum, node) => sum + processCpuMs(node.child.pid), 0);
+  const bareConnect = await connectAll(
+    clients,
+    bareNodes.map((node) => node.url),
+    tokens,
+    bareCpu,
+  );
+  const counts = await Promise.all(bareNodes.map((node) => node.call<{ count: number }>('count')));
+  out(
+    `bare: ${bareConnect.connected.toLocaleString('en')} sockets (per node ${counts.map((c) => c.count).join(' / ')}) in ${(bareConnect.connectMs / 1000).toFixed(1)} s, nodes' CPU ${ms(bareConnect.cpuPerHandshake)} ms per handshake`,
+  );
+  const bareSide: Side = { a: [], b: [], c: [], ...bareConnect };
+  const bareHttp = jsonClient(bareNodes[0]!.url, '');
+  const ok = (reply: Reply) => expect(reply.status).toBe(200);
+  for (let round = 0; round < WARMUP_A + ROUNDS_A; round += 1) {
+    const sample = captured.a[round % captured.a.length]!;
+    const result = await timedRound(
+      clients,
+      bareCpu,
+      roleChangeGroups(plan, population.roleTarget.sockets, sample.roleId),
+      10_000,
+      () => bareHttp.request('POST', '/bare/role-change', sample),
+      ok,
+    );
+    if (round >= WARMUP_A) bareSide.a.push(result);
+    await sleep(50);
+  }
+  for (let round = 0; round < WARMUP_B + ROUNDS_B; round += 1) {
+    const sample = captured.b[round % captured.b.length]!;
+    const result = await timedRound(
+      clients,
+      bareCpu,
+      roleEditGroups(plan, sample.version, sample.description),
+      120_000,
+      () => bareHttp.request('POST', '/bare/role-edit', { role: sample.role, permissions: sample.permissions }),
+      ok,
+    );
+    if (round >= WARMUP_B) bareSide.b.push(result);
+    out(
+      `  (b) bare round ${round + 1}${round < WARMUP_B ? ' (warm-up)' : ''}: HTTP ${ms(result.http)} ms, first ${ms(result.first)} ms, last ${ms(result.total)} ms, nodes' CPU ${ms(result.serverCpu)} ms${result.missing ? `, MISSING ${result.missing}` : ''}`,
+    );
+    await sleep(500);
+  }
+  for (const [index, member] of population.revokeTargets.entries()) {
+    const result = await timedRound(
+      clients,
+      bareCpu,
+      revokeGroups(plan, member.id, member.sockets),
+      10_000,
+      () => bareHttp.request('POST', '/bare/revoke', captured.c[index]!),
+      ok,
+    );
+    bareSide.c.push(result);
+    await sleep(50);
+  }
+  bareHttp.close();
+
+  out(
+    `\n══ Scale-out, ${NODES} nodes, N = ${SOCKETS.toLocaleString('en')} sockets (${population.members.toLocaleString('en')} members, ${population.dashboards.length} dashboards), ms from the admin's request (node 1) to the last receipt ══`,
+  );
+  const missed = report(apiSide, bareSide, plan.holderSockets.length);
+  out(
+    `API nodes at the end of their rounds: ${JSON.stringify(apiSound)}${apiErrors.length ? `; errors logged:\n  ${apiErrors.slice(0, 10).join('\n  ')}` : ', no error logged'}`,
+  );
+  out(`load average at end ${load()}; ${((now() - started) / 1000).toFixed(0)} s in all`);
+  if (missed.length) out(`\nMissed targets:\n  ${missed.join('\n  ')}`);
+  const missing = [...apiSide.a, ...apiSide.b, ...apiSide.c, ...bareSide.a, ...bareSide.b, ...bareSide.c].reduce(
+    (sum, r) => sum + r.missing,
+    0,
+  );
+  if (missing) out(`  ! ${missing} expected receipts never arrived (timed-out rounds)`);
+  expect(missing, 'rounds timed out').toBe(0);
+  if (ENFORCE) expect(missed).toEqual([]);
+});
