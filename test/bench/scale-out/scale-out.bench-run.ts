@@ -477,6 +477,31 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   const admin = jsonClient(nodes[0]!.url, '/api/v1', owner.token);
   await admin.request('GET', '/me');
 
+  // (b0) the same role edit with no socket connected: the request's own cost (transaction, activity
+  // entry, publishing to rooms nobody is in), to tell it apart from the fan-out in (b).
+  let role = { id: created.body.id, version: created.body.version, permissions: ROLE_BASE };
+  let holderVersion = 1;
+  const idleEdits: number[] = [];
+  for (let round = 0; round < WARMUP_B + 3; round += 1) {
+    const permissions = role.permissions === ROLE_BASE ? ROLE_TOGGLED : ROLE_BASE;
+    const t0 = now();
+    const reply = await admin.request<RoleDto>(
+      'PATCH',
+      `/roles/${role.id}`,
+      { description: `idle ${round + 1}`, permissions },
+      { 'if-match': `"${role.version}"` },
+    );
+    const took = now() - t0;
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    role = { id: role.id, version: reply.body.version, permissions };
+    holderVersion += 1;
+    if (round >= WARMUP_B) idleEdits.push(took);
+    await sleep(300);
+  }
+  out(
+    `(b0) role edit with no socket connected (${population.roleHolders.length.toLocaleString('en')} holders), HTTP: ${idleEdits.map((t) => ms(t)).join(', ')} ms`,
+  );
+
   const apiConnect = await connectAll(
     clients,
     nodes.map((node) => node.url),
@@ -520,8 +545,6 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   }
 
   // (b) edit of the custom role held by half of the members (toggle reports.export).
-  let role = { id: created.body.id, version: created.body.version, permissions: ROLE_BASE };
-  let holderVersion = 1;
   for (let round = 0; round < WARMUP_B + ROUNDS_B; round += 1) {
     const permissions = role.permissions === ROLE_BASE ? ROLE_TOGGLED : ROLE_BASE;
     const description = `round ${round + 1}`;
