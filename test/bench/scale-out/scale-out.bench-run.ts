@@ -498,8 +498,41 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     if (round >= WARMUP_B) idleEdits.push(took);
     await sleep(300);
   }
+  // The role edit's one statement over every holder (apps/api/src/members/permission-rows.ts
+  // bumpRoleHolders), alone, from here, in a transaction rolled back: its share of (b0).
+  const bumpTimes: number[] = [];
+  let hotShare = '';
+  for (let round = 0; round < 3; round += 1) {
+    const connection = await pool.connect();
+    try {
+      await connection.query('BEGIN');
+      const xactStats = async () =>
+        (
+          await connection.query<{ updated: string; hot: string }>(
+            "SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'members'",
+          )
+        ).rows[0];
+      const before = await xactStats();
+      const t0 = now();
+      await connection.query(
+        'UPDATE members SET permissions_version = permissions_version + 1 WHERE account_id = $1 AND role_id = $2 ' +
+          'RETURNING id, status, role_id AS "roleId", agent_access AS "agentAccess", permissions_version AS "permissionsVersion"',
+        [owner.account.id, role.id],
+      );
+      bumpTimes.push(now() - t0);
+      const after = await xactStats();
+      // The statement's own row updates (pg_stat_xact_* also holds this backend's unflushed counts).
+      hotShare = `${Number(after?.hot) - Number(before?.hot)} of ${Number(after?.updated) - Number(before?.updated)} row updates HOT`;
+    } finally {
+      await connection.query('ROLLBACK');
+      connection.release();
+    }
+  }
+  const memberIndexes = await pool.query<{ count: string }>(
+    "SELECT count(*) AS count FROM pg_indexes WHERE tablename = 'members'",
+  );
   out(
-    `(b0) role edit with no socket connected (${population.roleHolders.length.toLocaleString('en')} holders), HTTP: ${idleEdits.map((t) => ms(t)).join(', ')} ms`,
+    `(b0) role edit with no socket connected (${population.roleHolders.length.toLocaleString('en')} holders), HTTP: ${idleEdits.map((t) => ms(t)).join(', ')} ms; its holders' UPDATE … RETURNING alone (rolled back): ${bumpTimes.map((t) => ms(t)).join(', ')} ms (${hotShare}); members has ${memberIndexes.rows[0]?.count ?? '?'} indexes`,
   );
 
   const apiConnect = await connectAll(
