@@ -6,6 +6,7 @@
 // each expected socket got the expected event (or was disconnected), on the machine clock
 // `performance.timeOrigin + performance.now()`, and reports over IPC. Plain JS so plain `node`
 // runs it without a TypeScript loader.
+import { Live } from '@rolecall/client';
 import { createRequire } from 'node:module';
 import { io } from 'socket.io-client';
 
@@ -106,8 +107,79 @@ async function connectAll(urls, tokens, concurrency) {
   return { connected: tokens.length - failed, failed, errors: Object.fromEntries(errors), ms: now() - started, tenths };
 }
 
+// ── node loss: libs/client's `Live` (Socket.IO's reconnection with jitter, `sync` and a fresh
+// GET /me after every reconnect), one per session, all through the balancer ──────────────────────
+/** @type {{ live: Live, memberId: string, dashboard: boolean, disconnects: number, lastConnect: number }[]} */
+let lives = [];
+
+async function liveConnect(url, members, concurrency) {
+  const started = now();
+  lives = members.map((member) => ({
+    live: new Live({ baseUrl: url, token: member.token, transports: ['websocket'] }),
+    memberId: member.memberId,
+    dashboard: member.dashboard,
+    disconnects: 0,
+    lastConnect: 0,
+  }));
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < lives.length) {
+      const entry = lives[next];
+      const member = members[next++];
+      entry.live.socket.on('disconnect', () => (entry.disconnects += 1));
+      entry.live.socket.on('connect', () => (entry.lastConnect = now()));
+      await entry.live
+        .connect({
+          permissions: { version: member.version, keys: [] },
+          member: { role: { id: member.roleId } },
+          account: { activitySeq: member.seq },
+        })
+        .catch(() => (failed += 1));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, lives.length) }, worker));
+  return { connected: lives.length - failed, failed, ms: now() - started };
+}
+
+/** How many are connected, how many were cut, when the last one got back, and who disagrees with `expected`. */
+function liveState(expected, seq, changed) {
+  const changedIds = new Set(changed ?? []);
+  let cutAndChanged = 0;
+  let connected = 0;
+  let cut = 0;
+  let lastConnect = 0;
+  let stale = 0;
+  let behind = 0;
+  for (const entry of lives) {
+    if (entry.live.socket.connected) connected += 1;
+    if (entry.disconnects > 0) {
+      cut += 1;
+      if (changedIds.has(entry.memberId)) cutAndChanged += 1;
+      lastConnect = Math.max(lastConnect, entry.lastConnect);
+    }
+    const want = expected?.[entry.memberId];
+    const have = entry.live.currentPermissions;
+    if (want && (have.version !== want.version || have.roleId !== want.roleId)) stale += 1;
+    // Dashboards receive the account's events: caught up means at the server's last seq.
+    if (seq !== undefined && entry.dashboard && entry.live.lastSeq !== seq) behind += 1;
+  }
+  return { connected, cut, cutAndChanged, lastConnect, stale, behind, total: lives.length };
+}
+
 process.on('message', async (message) => {
   switch (message.type) {
+    case 'live-connect':
+      reply(message.id, await liveConnect(message.url, message.members, message.concurrency ?? 64));
+      return;
+    case 'live-state':
+      reply(message.id, liveState(message.expected, message.seq, message.changed));
+      return;
+    case 'live-close':
+      for (const entry of lives) entry.live.disconnect();
+      lives = [];
+      reply(message.id);
+      return;
     case 'connect':
       reply(message.id, await connectAll(message.urls, message.tokens, message.concurrency ?? 100));
       return;
