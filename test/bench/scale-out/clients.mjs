@@ -111,6 +111,8 @@ async function connectAll(urls, tokens, concurrency) {
 // GET /me after every reconnect), one per session, all through the balancer ──────────────────────
 /** @type {{ live: Live, memberId: string, dashboard: boolean, disconnects: number, lastConnect: number }[]} */
 let lives = [];
+/** connect_error messages of the live sessions, by message. */
+const liveErrors = new Map();
 
 async function liveConnect(url, members, concurrency) {
   const started = now();
@@ -129,6 +131,9 @@ async function liveConnect(url, members, concurrency) {
       const member = members[next++];
       entry.live.socket.on('disconnect', () => (entry.disconnects += 1));
       entry.live.socket.on('connect', () => (entry.lastConnect = now()));
+      entry.live.socket.on('connect_error', (error) =>
+        liveErrors.set(error.message, (liveErrors.get(error.message) ?? 0) + 1),
+      );
       await entry.live
         .connect({
           permissions: { version: member.version, keys: [] },
@@ -164,7 +169,16 @@ function liveState(expected, seq, changed) {
     // Dashboards receive the account's events: caught up means at the server's last seq.
     if (seq !== undefined && entry.dashboard && entry.live.lastSeq !== seq) behind += 1;
   }
-  return { connected, cut, cutAndChanged, lastConnect, stale, behind, total: lives.length };
+  return {
+    connected,
+    cut,
+    cutAndChanged,
+    lastConnect,
+    stale,
+    behind,
+    total: lives.length,
+    errors: Object.fromEntries(liveErrors),
+  };
 }
 
 process.on('message', async (message) => {

@@ -431,6 +431,9 @@ interface NodeLoss {
   cut: number;
   changes: number;
   cutAndChanged: number;
+  errors: Record<string, number>;
+  /** Lines the surviving nodes logged after the kill about the other nodes not answering. */
+  crossNodeWarnings: number;
   reconnected: number | null;
   synced: number | null;
   stale: number;
@@ -445,6 +448,8 @@ interface LiveState {
   lastConnect: number;
   /** Cut sessions of members the admin changed during the storm. */
   cutAndChanged: number;
+  /** connect_error messages of the live sessions so far, by message. */
+  errors: Record<string, number>;
   stale: number;
   behind: number;
   total: number;
@@ -503,6 +508,7 @@ async function nodeLossPhase(
     const survivors = nodes.slice(0, NODES - 1);
     const cpu = () => survivors.reduce((sum, node) => sum + processCpuMs(node.process.pid), 0);
     const cpu0 = cpu();
+    const logged = survivors.map((node) => node.output.length);
     const killedAt = now();
     nodes[NODES - 1]!.process.kill('SIGKILL');
     let changes = 0;
@@ -552,6 +558,10 @@ async function nodeLossPhase(
       cut: state?.cut ?? 0,
       changes,
       cutAndChanged: state?.cutAndChanged ?? 0,
+      errors: state?.errors ?? {},
+      crossNodeWarnings: survivors
+        .flatMap((node, i) => node.output.slice(logged[i]).join('').split('\n'))
+        .filter((line) => line.includes('on other nodes failed')).length,
       reconnected,
       synced,
       stale: state?.stale ?? Number.NaN,
@@ -873,6 +883,9 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
         `every session's permission set and every dashboard's seq equal to the server's ${nodeLoss.synced === null ? `NOT within 40 s: ${nodeLoss.stale} sessions with a stale set, ${nodeLoss.behind} dashboards behind` : `${(nodeLoss.synced / 1000).toFixed(2)} s after the kill`} ` +
         `(target ≤ 10 s: ${nodeLoss.synced !== null && nodeLoss.synced <= 10_000 ? 'met' : 'MISSED'}); no change missed: ${nodeLoss.synced !== null ? 'yes' : 'NO'}; ` +
         `nodes 1 and 2's CPU from the kill until all were back (handshakes, GET /me, sync, the admin's changes) ${ms(nodeLoss.cpuPerReconnect)} ms per cut session; load ${nodeLoss.load}`,
+    );
+    out(
+      `  handshake refusals seen by the sessions: ${JSON.stringify(nodeLoss.errors)}; survivors' "counting the sockets on other nodes failed" warnings after the kill: ${nodeLoss.crossNodeWarnings}`,
     );
     if (nodeLoss.synced === null || nodeLoss.synced > 10_000)
       missed.push('node loss: all reconnected and in sync ≤ 10 s');
