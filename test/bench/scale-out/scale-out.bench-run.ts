@@ -434,6 +434,9 @@ interface NodeLoss {
   errors: Record<string, number>;
   /** Lines the surviving nodes logged after the kill about the other nodes not answering. */
   crossNodeWarnings: number;
+  /** Sessions connected at the end, and how many were connected 1, 2, 5, 10, 20 s after the kill. */
+  connectedAtEnd: number;
+  timeline: string[];
   reconnected: number | null;
   synced: number | null;
   stale: number;
@@ -515,6 +518,8 @@ async function nodeLossPhase(
     const changed = new Set<string>();
     let reconnected: number | null = null;
     let state: LiveState | null = null;
+    const marks = [1, 2, 5, 10, 20];
+    const timeline: string[] = [];
     for (let k = 0; reconnected === null && now() - killedAt < 30_000; k += 1) {
       const member = changeable[k % changeable.length]!;
       const roleId = member.role_id === EDITOR ? READONLY : EDITOR;
@@ -531,6 +536,8 @@ async function nodeLossPhase(
         changed.add(member.id);
       }
       state = await clientProcess.call<LiveState>('live-state');
+      while (marks.length && now() - killedAt >= marks[0]! * 1000)
+        timeline.push(`${marks.shift()} s: ${state.connected.toLocaleString('en')}`);
       if (state.connected === state.total && state.cut >= onLost * 0.9) reconnected = state.lastConnect - killedAt;
       await sleep(100);
     }
@@ -559,6 +566,8 @@ async function nodeLossPhase(
       changes,
       cutAndChanged: state?.cutAndChanged ?? 0,
       errors: state?.errors ?? {},
+      connectedAtEnd: state?.connected ?? 0,
+      timeline,
       crossNodeWarnings: survivors
         .flatMap((node, i) => node.output.slice(logged[i]).join('').split('\n'))
         .filter((line) => line.includes('on other nodes failed')).length,
@@ -885,7 +894,10 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
         `nodes 1 and 2's CPU from the kill until all were back (handshakes, GET /me, sync, the admin's changes) ${ms(nodeLoss.cpuPerReconnect)} ms per cut session; load ${nodeLoss.load}`,
     );
     out(
-      `  handshake refusals seen by the sessions: ${JSON.stringify(nodeLoss.errors)}; survivors' "counting the sockets on other nodes failed" warnings after the kill: ${nodeLoss.crossNodeWarnings}`,
+      `  connected after the kill (of ${nodeLoss.total.toLocaleString('en')}): ${nodeLoss.timeline.join(', ')}; at the end ${nodeLoss.connectedAtEnd.toLocaleString('en')}`,
+    );
+    out(
+      `  connect errors seen by the sessions: ${JSON.stringify(nodeLoss.errors)}; survivors' "counting the sockets on other nodes failed" warnings after the kill: ${nodeLoss.crossNodeWarnings}`,
     );
     if (nodeLoss.synced === null || nodeLoss.synced > 10_000)
       missed.push('node loss: all reconnected and in sync ≤ 10 s');
