@@ -6,7 +6,7 @@
 // each expected socket got the expected event (or was disconnected), on the machine clock
 // `performance.timeOrigin + performance.now()`, and reports over IPC. Plain JS so plain `node`
 // runs it without a TypeScript loader.
-import { Live } from '@rolecall/client';
+import { Live, Rest } from '@rolecall/client';
 import { createRequire } from 'node:module';
 import { io } from 'socket.io-client';
 
@@ -116,13 +116,32 @@ const liveErrors = new Map();
 
 async function liveConnect(url, members, concurrency) {
   const started = now();
-  lives = members.map((member) => ({
-    live: new Live({ baseUrl: url, token: member.token, transports: ['websocket'] }),
-    memberId: member.memberId,
-    dashboard: member.dashboard,
-    disconnects: 0,
-    lastConnect: 0,
-  }));
+  lives = members.map((member) => {
+    const entry = {
+      live: null,
+      memberId: member.memberId,
+      dashboard: member.dashboard,
+      disconnects: 0,
+      lastConnect: 0,
+      failedRest: 0,
+    };
+    // The SDK's own REST client, with a fetch that counts failures (a GET /me after a reconnect that
+    // throws or is not 2xx), to tell a stale set that followed one from any other.
+    const countingFetch = (...args) =>
+      globalThis.fetch(...args).then(
+        (response) => {
+          if (!response.ok) entry.failedRest += 1;
+          return response;
+        },
+        (error) => {
+          entry.failedRest += 1;
+          throw error;
+        },
+      );
+    const rest = new Rest({ baseUrl: url, token: member.token, fetch: countingFetch });
+    entry.live = new Live({ baseUrl: url, token: member.token, transports: ['websocket'], rest });
+    return entry;
+  });
   let next = 0;
   let failed = 0;
   const worker = async () => {
@@ -155,6 +174,8 @@ function liveState(expected, seq, changed) {
   let cut = 0;
   let lastConnect = 0;
   let stale = 0;
+  let staleAfterFailedRest = 0;
+  let failedRest = 0;
   let behind = 0;
   for (const entry of lives) {
     if (entry.live.socket.connected) connected += 1;
@@ -165,7 +186,11 @@ function liveState(expected, seq, changed) {
     }
     const want = expected?.[entry.memberId];
     const have = entry.live.currentPermissions;
-    if (want && (have.version !== want.version || have.roleId !== want.roleId)) stale += 1;
+    if (want && (have.version !== want.version || have.roleId !== want.roleId)) {
+      stale += 1;
+      if (entry.failedRest > 0) staleAfterFailedRest += 1;
+    }
+    if (entry.failedRest > 0) failedRest += 1;
     // Dashboards receive the account's events: caught up means at the server's last seq.
     if (seq !== undefined && entry.dashboard && entry.live.lastSeq !== seq) behind += 1;
   }
@@ -175,6 +200,8 @@ function liveState(expected, seq, changed) {
     cutAndChanged,
     lastConnect,
     stale,
+    staleAfterFailedRest,
+    failedRest,
     behind,
     total: lives.length,
     errors: Object.fromEntries(liveErrors),
