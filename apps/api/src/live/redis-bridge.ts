@@ -141,9 +141,46 @@ export async function connectRedis(url: string, prefix: string): Promise<RedisCo
 export function redisAdapter(redis: RedisConnections) {
   return createAdapter(
     publishingSafely(redis.pub, (error) => redis.channel.failed('publish', error)),
-    publishingSafely(redis.sub, (error) => redis.channel.failed('unsubscribe', error), UNSUBSCRIBE_METHODS),
+    subscribingSafely(redis),
     { key: redis.prefix },
   );
+}
+
+const SUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set(['subscribe', 'SUBSCRIBE', 'pSubscribe', 'PSUBSCRIBE', 'sSubscribe', 'SSUBSCRIBE']);
+
+/**
+ * The adapter's subscriber. It subscribes when it is made, without awaiting: a connection cut before
+ * Redis answered rejected those promises unhandled (a process without a handler exits on that), and
+ * node-redis keeps a channel's listener only once its SUBSCRIBE was answered, so the node would never
+ * again hear the other nodes' broadcasts. Here a failed subscription is reported and tried again
+ * when the channel is next up (as `RedisBridge.subscribe` does for ours); unsubscribing never rejects.
+ */
+export function subscribingSafely(redis: RedisConnections): RedisClient {
+  const unsubscribing = publishingSafely(redis.sub, (error) => redis.channel.failed('unsubscribe', error), UNSUBSCRIBE_METHODS);
+  return new Proxy(unsubscribing, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || !SUBSCRIBE_METHODS.has(property)) return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const attempt = (): Promise<void> =>
+          Promise.resolve()
+            .then(() => method.apply(redis.sub, args))
+            .then(
+              () => undefined,
+              (error: unknown) => {
+                redis.channel.failed('subscribe', asError(error));
+                const off = redis.channel.onChange((up) => {
+                  if (!up) return;
+                  off();
+                  void attempt();
+                });
+              },
+            );
+        return attempt();
+      };
+    },
+  });
 }
 
 const PUBLISH_METHODS: ReadonlySet<PropertyKey> = new Set(['publish', 'PUBLISH', 'sPublish', 'SPUBLISH']);
