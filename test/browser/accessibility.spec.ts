@@ -18,6 +18,16 @@ import { invitationToken, linkToken, waitForLinkToken } from '../api/support/out
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
 /**
+ * The pages' screenshots here are artifacts for a reader, not what is tested (axe's findings are): a
+ * full-page capture Chromium does not finish within 5 s (seen once in CI on a loaded machine: 30 s,
+ * then the test failed on the screenshot alone) is skipped, not a failure.
+ */
+const keepArtifact = (page: Parameters<typeof keepScreenshot>[0], name: string) =>
+  keepScreenshot(page, name, { timeout: 5_000 }).catch((error: unknown) => {
+    console.warn(`[accessibility] screenshot ${name} skipped: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  });
+
+/**
  * axe-core on every page of SPEC §7, light and dark: no serious or critical violations.
  * (@axe-core/playwright needs Node 22, so axe's own script is injected into the page.)
  */
@@ -97,7 +107,7 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
         await page.goto(`${app.url}${path}`);
         await page.waitForSelector('main h1');
         expect(await axe(page), path).toEqual([]);
-        await keepScreenshot(page, `a11y-${name}-${scheme}`);
+        await keepArtifact(page, `a11y-${name}-${scheme}`);
       }
       await context.close();
     });
@@ -110,7 +120,7 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
         await page.waitForSelector('main');
         await page.waitForLoadState('networkidle');
         expect(await axe(page), path).toEqual([]);
-        await keepScreenshot(page, `a11y-${name}-${scheme}`);
+        await keepArtifact(page, `a11y-${name}-${scheme}`);
       }
       expect(errors).toEqual([]);
       await context.close();
@@ -131,7 +141,7 @@ describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
       await more.click();
       await page.getByRole('menu', { name: 'More actions for Eddie Editor' }).waitFor();
       expect(await axe(page), 'row menu open').toEqual([]);
-      await keepScreenshot(page, `a11y-users-390-${scheme}`);
+      await keepArtifact(page, `a11y-users-390-${scheme}`);
       expect(errors).toEqual([]);
       await context.close();
     });

@@ -53,11 +53,14 @@ export async function newPage(
   return { context, page, errors };
 }
 
-/** Keeps a screenshot of the page under test-results/screenshots (CI artifacts; a few go to docs/). */
-export async function keepScreenshot(page: Page, name: string): Promise<string> {
+/**
+ * Keeps a screenshot of the page under test-results/screenshots (CI artifacts; a few go to docs/).
+ * `timeout`: how long Chromium may take (Playwright's default is 30 s).
+ */
+export async function keepScreenshot(page: Page, name: string, options: { timeout?: number } = {}): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: true, ...options });
   return path;
 }
 
