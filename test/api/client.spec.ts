@@ -1,4 +1,4 @@
-import { RolecallClient } from '@rolecall/client';
+import { Live, RolecallClient } from '@rolecall/client';
 import type { AccountEvent } from '@rolecall/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
@@ -44,6 +44,32 @@ describe('libs/client', () => {
     expect(rc.can('campaigns.view')).toBe(true);
     expect(seen).toHaveLength(2);
     expect(seen[1]).toBeGreaterThan(seen[0]!);
+  });
+
+  it('a change made while the connection was down is applied on reconnect, even when no REST request gets through', async () => {
+    // Issue 18's node-loss run left sessions with an old permission set: after a reconnect the SDK
+    // read `GET /me` and ignored a failure. (Seen failing with that SDK given a REST base URL on a
+    // closed port.) Now the server starts every connection with the set, and `Live` makes no REST
+    // request at all: only the socket reaches the server.
+    const owner = await createAccount(api, { plan: 'business' });
+    const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor });
+    const me = await api.get<Parameters<Live['connect']>[0] & object>('/me', { token: member.token });
+    const live = new Live({ baseUrl: app.url, token: member.token, transports: ['websocket'] });
+    clients.push({ live } as RolecallClient);
+    await live.connect(me.body);
+    expect(live.can('campaigns.publish')).toBe(true);
+    const before = live.currentPermissions.version;
+    // The connection drops (no DISCONNECT packet: to the client a lost connection, so it reconnects)…
+    const reconnected = new Promise<void>((resolve) => live.socket.io.once('reconnect', () => resolve()));
+    live.socket.io.engine.close();
+    // …and the member's role changes before it is back.
+    const changed = await api.patch(`/users/${member.member.id}`, { roleId: ROLE.readonly }, { token: owner.token, headers: ifMatch(member.member.version) });
+    expect(changed.status).toBe(200);
+    await reconnected;
+    await until(() => !live.can('campaigns.publish'));
+    expect(live.can('campaigns.view')).toBe(true);
+    expect(live.currentPermissions.version).toBeGreaterThan(before);
+    expect(live.currentPermissions.roleId).toBe(ROLE.readonly);
   });
 
   it('detects a gap in seq and replays the missed events in order before the new one', async () => {

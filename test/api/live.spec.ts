@@ -51,6 +51,31 @@ describe('handshake', () => {
     expect(ok.connected).toBe(true);
   });
 
+  it("starts every connection with the member's permission set as it stands (me.permissions, reason connected)", async () => {
+    const owner = await business();
+    const member = await join(owner, { roleId: ROLE.editor });
+    const first = connect(app.url, member.token);
+    sockets.push(first);
+    const log = recorder(first);
+    await connected(first);
+    const me = (await api.get<MeDto>('/me', { token: member.token })).body;
+    expect(log.events[0]).toEqual({
+      event: 'me.permissions',
+      data: { version: me.permissions.version, roleId: ROLE.editor, keys: me.permissions.keys, reason: 'connected' },
+    });
+    first.disconnect();
+    // Changed while no socket of the member is connected: the push reached nobody; the next
+    // connection is told at once.
+    await api.patch(`/users/${member.member.id}`, { roleId: ROLE.readonly }, { token: owner.token, headers: ifMatch(member.member.version) });
+    const again = connect(app.url, member.token);
+    sockets.push(again);
+    const greeting = next(again, 'me.permissions');
+    await connected(again);
+    const now = (await api.get<MeDto>('/me', { token: member.token })).body;
+    expect(await greeting).toEqual({ version: now.permissions.version, roleId: ROLE.readonly, keys: now.permissions.keys, reason: 'connected' });
+    expect(now.permissions.version).toBeGreaterThan(me.permissions.version);
+  });
+
   it('refuses a foreign Origin, and a cookie without an allowed Origin', async () => {
     const owner = await business();
     await expect(connected(connect(app.url, owner.token, { origin: 'https://evil.example' }))).rejects.toThrow(

@@ -15,7 +15,7 @@ export class RolecallClient {
 
   constructor(options: RestOptions & LiveOptions = {}) {
     this.rest = new Rest(options);
-    this.live = new Live({ ...options, rest: this.rest });
+    this.live = new Live(options);
   }
 
   me(): Promise<MeDto> {

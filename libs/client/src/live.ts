@@ -7,7 +7,6 @@ import type {
   ServerToClientEvents,
 } from '@rolecall/contracts';
 import { io, type Socket } from 'socket.io-client';
-import { Rest } from './rest.js';
 
 export interface PermissionState {
   version: number;
@@ -64,8 +63,10 @@ export interface LiveOptions {
  * The live subscription: typed events, the signed-in member's permission set as it changes
  * (`can()`, `subscribePermissions()`), and gap-free account events — each carries the `seq` of its
  * activity entry; a jump in `seq` (or a reconnect) asks the server for what was missed (`sync`),
- * and a client too far behind is told to reload (`onResync`). After a reconnect the permission set
- * is read again (`GET /me`): a `me.permissions` pushed while the connection was down never arrives.
+ * and a client too far behind is told to reload (`onResync`). Every connection, first or not,
+ * starts with the server's `me.permissions` (reason `connected`): a change pushed while the
+ * connection was down is applied on reconnect with no request of the client's own that could fail
+ * (issue 18: a reconnect storm after a node loss left sessions whose `GET /me` had failed stale).
  *
  * A server that loses Redis closes its sockets' connections (Socket.IO reconnects by itself) and
  * refuses handshakes `UNAVAILABLE` until it is back: this client keeps trying, then catches up.
@@ -85,15 +86,8 @@ export class Live {
   private connectedOnce = false;
   private refusals = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly rest: Rest;
 
-  constructor(options: LiveOptions & { rest?: Rest } = {}) {
-    this.rest =
-      options.rest ??
-      new Rest({
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-        ...(options.token ? { token: options.token } : {}),
-      });
+  constructor(options: LiveOptions = {}) {
     this.socket = io(options.baseUrl ?? '', {
       autoConnect: false,
       withCredentials: true,
@@ -112,10 +106,7 @@ export class Live {
     // Every connection after the first (Socket.IO's own reconnects and ours after a refusal) catches up.
     this.socket.on('connect', () => {
       this.refusals = 0;
-      if (this.connectedOnce) {
-        void this.catchUp();
-        void this.refreshPermissions();
-      }
+      if (this.connectedOnce) void this.catchUp();
       this.connectedOnce = true;
     });
     this.socket.on('connect_error', (error) => this.retryLater(error));
@@ -241,22 +232,6 @@ export class Live {
     }
     this.deliveredAtLastSeq.add(eventKey(event));
     for (const listener of this.accountListeners) listener(event);
-  }
-
-  /** Reads the member's permission set again; a newer version replaces the one held. */
-  private async refreshPermissions(): Promise<void> {
-    try {
-      const me = await this.rest.get<WhoAmI>(whoAmIPath(this.rest.token));
-      if (me.permissions.version > this.permissions.version) {
-        this.setPermissions({
-          version: me.permissions.version,
-          roleId: me.member.role.id,
-          keys: new Set(me.permissions.keys),
-        });
-      }
-    } catch {
-      // Signed out or unreachable: `me.revoked` or the next reconnect says more.
-    }
   }
 
   /** Asks for the events after the last one seen and delivers them in order. */

@@ -16,7 +16,9 @@ export type PermissionChangeReason =
   | 'ownership_transferred'
   | 'billing_transferred'
   | 'reactivated'
-  | 'invitation_accepted';
+  | 'invitation_accepted'
+  /** Not a change: the set as it stands, sent on every (re)connection right after the handshake (issue 18). */
+  | 'connected';
 
 /** Why a session was ended (SPEC §6 `me.revoked`). */
 export type RevocationReason =

@@ -17,10 +17,16 @@ export function connect(url: string, token: string | undefined, options: { origi
   }) as TestSocket;
 }
 
-/** Resolves once connected, rejects with the `connect_error` message (an error code). */
+/**
+ * Resolves once connected and greeted (every connection starts with `me.permissions`, reason
+ * `connected`: a test waiting for the next push must not take the greeting for it); rejects with
+ * the `connect_error` message (an error code).
+ */
 export function connected(socket: TestSocket): Promise<TestSocket> {
+  const greeted = next(socket, 'me.permissions', (data) => data.reason === 'connected', 10_000);
+  greeted.catch(() => undefined);
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
+    socket.once('connect', () => greeted.then(() => resolve(socket), reject));
     socket.once('connect_error', (error) => reject(error));
   });
 }

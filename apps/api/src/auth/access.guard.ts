@@ -59,7 +59,7 @@ export class AccessGuard implements CanActivate {
     if (looksLikeApiKey(token)) return this.withKey(request, token, access, context.getHandler());
     const auth = await this.sessions.authenticate(token, { allowEnrolmentOnly: true });
     if (auth.enrolmentOnly && !ENROLMENT_ROUTES.has(context.getHandler())) throw twoFactorRequired();
-    const permissions = await this.permissions.resolve(auth.member, auth.account);
+    const permissions = await this.permissions.resolve(auth.member, auth.account, auth.role);
     const needed = access === 'session' ? null : typeof access === 'string' ? [access] : [...access];
     request.auth = { ...auth, permissions, required: needed };
     if (needed === null) return true;

@@ -45,7 +45,7 @@ export class SessionProbeController {
       if (cookie === token) clearSessionCookie(response, this.config);
       return { signedIn: false };
     }
-    const permissions = await this.permissions.resolve(auth.member, auth.account);
+    const permissions = await this.permissions.resolve(auth.member, auth.account, auth.role);
     return { signedIn: true, me: await this.me.me({ ...auth, permissions, required: null }) };
   }
 }

@@ -10,6 +10,7 @@ import {
   type ErrorCode,
   type PresenceResource,
   type PresenceViewer,
+  type ServerToClientEvents,
 } from '@rolecall/contracts';
 import { Semaphore } from 'async-mutex';
 import { parse as parseCookie } from 'cookie';
@@ -22,6 +23,8 @@ import { sha256Hex } from '../common/tokens.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
+import type { MemberEntity } from '../members/member.entity.js';
+import type { ResolvedPermissions } from '../permissions/permissions.service.js';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import { isKeySessionId, looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -63,6 +66,15 @@ interface Standing {
   readonly until: number;
 }
 
+/** The `me.permissions` a socket gets right after its handshake: its member's set as it stands. */
+type Greeting = Parameters<ServerToClientEvents['me.permissions']>[0];
+const greetingOf = (member: Pick<MemberEntity, 'roleId'>, permissions: ResolvedPermissions): Greeting => ({
+  version: permissions.version,
+  roleId: member.roleId,
+  keys: permissions.keys as Greeting['keys'],
+  reason: 'connected',
+});
+
 function liveError(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, error: { code, message } };
 }
@@ -99,6 +111,8 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private readonly refreshing = new WeakMap<LiveSocket, Promise<Standing | null>>();
   /** Sockets being disconnected for flooding. */
   private readonly cut = new WeakSet<LiveSocket>();
+  /** What each socket is told first once connected (`me.permissions`, reason `connected`). */
+  private readonly greetings = new WeakMap<LiveSocket, Greeting>();
   /** Each socket's session, as the hash of its token (what the cool-down is keyed by). */
   private readonly tokenHashes = new WeakMap<LiveSocket, string>();
   private readonly authentications = new Semaphore(HANDSHAKES_AT_ONCE);
@@ -242,7 +256,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
           return { auth: keyAuth, permissions: keyAuth.permissions };
         }
         const auth = await this.sessions.authenticate(token);
-        return { auth, permissions: await this.permissions.resolve(auth.member, auth.account) };
+        return { auth, permissions: await this.permissions.resolve(auth.member, auth.account, auth.role) };
       });
       const sessionRoom = Rooms.session(auth.session.id);
       const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
@@ -268,6 +282,13 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       this.remember(socket, permissions.set, auth.session, this.unchangedSince(auth.member.id, since));
       if ('serviceAccount' in auth) this.endAtExpiry(socket, auth.session.expiresAt);
       await joined;
+      // Every connection starts with the member's set as it stands, so a change made while the
+      // client was away (its push went to a room the socket was not in) is never missed — whether
+      // or not the client's own `GET /me` gets through. A change after the join arrives as a push
+      // of its own with a higher version; one that raced the read above is read again here.
+      const greeting = this.unchangedSince(auth.member.id, since) ? greetingOf(auth.member, permissions) : await this.currentSet(auth.session.id);
+      if (!greeting) throw new DomainError('SESSION_REVOKED', 'This session has ended');
+      this.greetings.set(socket, greeting);
     } finally {
       this.endRead();
     }
@@ -290,7 +311,19 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     }
   }
 
+  /** The member's set as the database has it now (a key's or a session's); null once it ended. */
+  private async currentSet(sessionId: string): Promise<Greeting | null> {
+    if (isKeySessionId(sessionId)) {
+      const key = await this.serviceAccounts.byKeyId(sessionId.slice('key:'.length));
+      return key && greetingOf(key.member, key.permissions);
+    }
+    const found = await this.sessions.byId(sessionId);
+    return found && greetingOf(found.member, await this.permissions.resolve(found.member, found.account));
+  }
+
   handleConnection(socket: LiveSocket): void {
+    const greeting = this.greetings.get(socket);
+    if (greeting) socket.emit('me.permissions', greeting);
     const bucket = new EventBucket(this.config.liveLimits);
     // Socket middleware runs for every incoming event, known or not, before any handler.
     socket.use((packet, next) => {

@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { PermissionKey } from '@rolecall/contracts';
 import { effectivePermissions } from '@rolecall/domain';
-import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../accounts/account.entity.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
@@ -59,14 +58,16 @@ export class PermissionsService implements OnModuleDestroy {
     this.unsubscribe();
   }
 
-  /** Cached lookup; falls back to the database when the member's version moved on. */
-  async resolve(member: MemberEntity, account: AccountEntity, manager?: EntityManager): Promise<ResolvedPermissions> {
+  /**
+   * Cached lookup; when the member's version moved on, computed from `role` (the member's role read
+   * with the member, as `SessionsService.authenticate` does) or, without it, the role read now.
+   */
+  async resolve(member: MemberEntity, account: AccountEntity, role?: RoleEntity | null): Promise<ResolvedPermissions> {
     const cached = this.cache.get(member.id);
     if (cached && cached.version === member.permissionsVersion) return cached;
-    const role = manager
-      ? await manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId })
-      : await this.db.read((m) => m.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId }));
-    const resolved = this.compute(member, account, role);
+    const current =
+      role?.id === member.roleId ? role : await this.db.read((m) => m.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId }));
+    const resolved = this.compute(member, account, current);
     this.cache.set(member.id, resolved);
     return resolved;
   }

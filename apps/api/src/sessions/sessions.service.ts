@@ -9,6 +9,7 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { EntityColumns, parameter } from '../database/entity-columns.js';
 import { MemberEntity } from '../members/member.entity.js';
+import { RoleEntity } from '../roles/role.entity.js';
 import { PersonEntity } from '../persons/person.entity.js';
 import { enrolmentOnly, sessionMeetsEnforcement } from '../sso/sso.rules.js';
 import { SessionEntity } from './session.entity.js';
@@ -19,6 +20,11 @@ export interface AuthContext {
   readonly person: PersonEntity;
   readonly member: MemberEntity;
   readonly account: AccountEntity;
+  /**
+   * The member's role, read in the same statement as the member (so the permission set needs no
+   * second read when the member's cached one is stale); absent for API keys, which carry theirs.
+   */
+  readonly role?: RoleEntity | null;
   /**
    * The account requires 2FA, this session proved no second factor and the person has none: the
    * session may only enrol (the guard allows GET /me, 2FA set-up and confirm, sign-out).
@@ -45,12 +51,13 @@ export const twoFactorRequired = (): DomainError =>
 
 @Injectable()
 export class SessionsService {
-  /** Session, person, membership and account of a token hash in one statement (every request runs it). */
+  /** Session, person, membership, its role and account of a token hash in one statement (every request runs it). */
   private readonly authSql: {
     sql: string;
     session: EntityColumns<SessionEntity>;
     person: EntityColumns<PersonEntity>;
     member: EntityColumns<MemberEntity>;
+    role: EntityColumns<RoleEntity>;
     account: EntityColumns<AccountEntity>;
   };
 
@@ -63,17 +70,20 @@ export class SessionsService {
     const session = EntityColumns.of(source, SessionEntity, 's');
     const person = EntityColumns.of(source, PersonEntity, 'p');
     const member = EntityColumns.of(source, MemberEntity, 'm');
+    const role = EntityColumns.of(source, RoleEntity, 'r');
     const account = EntityColumns.of(source, AccountEntity, 'a');
     this.authSql = {
       sql:
-        `SELECT ${session.select}, ${person.select}, ${member.select}, ${account.select} FROM sessions s ` +
+        `SELECT ${session.select}, ${person.select}, ${member.select}, ${role.select}, ${account.select} FROM sessions s ` +
         'LEFT JOIN persons p ON p.id = s.person_id ' +
         'LEFT JOIN members m ON m.account_id = s.account_id AND m.person_id = s.person_id ' +
+        'LEFT JOIN roles r ON r.id = m.role_id ' +
         'LEFT JOIN accounts a ON a.id = s.account_id ' +
         `WHERE s.token_hash = ${parameter(source, 1)}`,
       session,
       person,
       member,
+      role,
       account,
     };
   }
@@ -134,7 +144,7 @@ export class SessionsService {
     if (now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
       await this.touch(session, member, now.toISOString());
     }
-    return { token, session, person, member, account, enrolmentOnly: limited };
+    return { token, session, person, member, account, role: this.authSql.role.hydrate(row), enrolmentOnly: limited };
   }
 
   /** A session that can still be used, with its member and account (for live re-checks); null otherwise. */
