@@ -53,7 +53,10 @@ export async function startNode(env: Record<string, string>): Promise<ApiNode> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'rolecall-node-'));
   const output: string[] = [];
-  const child = spawn(process.execPath, [MAIN], {
+  // BENCH_NODE_ARGS: extra Node.js flags for the API processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // to see where a benchmark's server time goes; Node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, PUBLIC_URL: `http://127.0.0.1:${port}`, WEB_ROOT: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

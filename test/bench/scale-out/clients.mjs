@@ -6,7 +6,7 @@
 // each expected socket got the expected event (or was disconnected), on the machine clock
 // `performance.timeOrigin + performance.now()`, and reports over IPC. Plain JS so plain `node`
 // runs it without a TypeScript loader.
-import { Live, Rest } from '@rolecall/client';
+import { Live } from '@rolecall/client';
 import { createRequire } from 'node:module';
 import { io } from 'socket.io-client';
 
@@ -107,9 +107,9 @@ async function connectAll(urls, tokens, concurrency) {
   return { connected: tokens.length - failed, failed, errors: Object.fromEntries(errors), ms: now() - started, tenths };
 }
 
-// ── node loss: libs/client's `Live` (Socket.IO's reconnection with jitter, `sync` and a fresh
-// GET /me after every reconnect), one per session, all through the balancer ──────────────────────
-/** @type {{ live: Live, memberId: string, dashboard: boolean, disconnects: number, lastConnect: number }[]} */
+// ── node loss: libs/client's `Live` (Socket.IO's reconnection with jitter, `sync`, and the server's
+// `me.permissions` greeting on every connection), one per session, all through the balancer ───────
+/** @type {{ live: Live, memberId: string, dashboard: boolean, disconnects: number, lastConnect: number, greetings: number }[]} */
 let lives = [];
 /** connect_error messages of the live sessions, by message. */
 const liveErrors = new Map();
@@ -117,29 +117,13 @@ const liveErrors = new Map();
 async function liveConnect(url, members, concurrency) {
   const started = now();
   lives = members.map((member) => {
-    const entry = {
-      live: null,
-      memberId: member.memberId,
-      dashboard: member.dashboard,
-      disconnects: 0,
-      lastConnect: 0,
-      failedRest: 0,
-    };
-    // The SDK's own REST client, with a fetch that counts failures (a GET /me after a reconnect that
-    // throws or is not 2xx), to tell a stale set that followed one from any other.
-    const countingFetch = (...args) =>
-      globalThis.fetch(...args).then(
-        (response) => {
-          if (!response.ok) entry.failedRest += 1;
-          return response;
-        },
-        (error) => {
-          entry.failedRest += 1;
-          throw error;
-        },
-      );
-    const rest = new Rest({ baseUrl: url, token: member.token, fetch: countingFetch });
-    entry.live = new Live({ baseUrl: url, token: member.token, transports: ['websocket'], rest });
+    const entry = { live: null, memberId: member.memberId, dashboard: member.dashboard, disconnects: 0, lastConnect: 0, greetings: 0 };
+    entry.live = new Live({ baseUrl: url, token: member.token, transports: ['websocket'] });
+    // Every connection starts with the server's `me.permissions` (reason `connected`): counted, to
+    // tell a cut session that got its set again from one that did not.
+    entry.live.socket.on('me.permissions', (data) => {
+      if (data.reason === 'connected') entry.greetings += 1;
+    });
     return entry;
   });
   let next = 0;
@@ -174,8 +158,7 @@ function liveState(expected, seq, changed) {
   let cut = 0;
   let lastConnect = 0;
   let stale = 0;
-  let staleAfterFailedRest = 0;
-  let failedRest = 0;
+  let cutNotGreeted = 0;
   let behind = 0;
   for (const entry of lives) {
     if (entry.live.socket.connected) connected += 1;
@@ -183,14 +166,11 @@ function liveState(expected, seq, changed) {
       cut += 1;
       if (changedIds.has(entry.memberId)) cutAndChanged += 1;
       lastConnect = Math.max(lastConnect, entry.lastConnect);
+      if (entry.live.socket.connected && entry.greetings < 2) cutNotGreeted += 1;
     }
     const want = expected?.[entry.memberId];
     const have = entry.live.currentPermissions;
-    if (want && (have.version !== want.version || have.roleId !== want.roleId)) {
-      stale += 1;
-      if (entry.failedRest > 0) staleAfterFailedRest += 1;
-    }
-    if (entry.failedRest > 0) failedRest += 1;
+    if (want && (have.version !== want.version || have.roleId !== want.roleId)) stale += 1;
     // Dashboards receive the account's events: caught up means at the server's last seq.
     if (seq !== undefined && entry.dashboard && entry.live.lastSeq !== seq) behind += 1;
   }
@@ -200,8 +180,7 @@ function liveState(expected, seq, changed) {
     cutAndChanged,
     lastConnect,
     stale,
-    staleAfterFailedRest,
-    failedRest,
+    cutNotGreeted,
     behind,
     total: lives.length,
     errors: Object.fromEntries(liveErrors),
