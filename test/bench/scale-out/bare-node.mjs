@@ -54,6 +54,8 @@ async function start(input) {
     if (info.dashboard) socket.join(account);
     next();
   });
+  // libs/client asks for what it missed after every reconnect (node loss): nothing is missed here.
+  io.on('connection', (socket) => socket.on('sync', (_input, ack) => ack?.({ ok: true, events: [], seq: 0 })));
   const handlers = {
     '/bare/role-change': (body) => {
       io.to(account).emit('user.upserted', body.upserted);
