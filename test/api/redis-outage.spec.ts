@@ -92,6 +92,26 @@ describe.skipIf(!redisUrl)('one node while Redis is cut', () => {
     socket.disconnect();
   });
 
+  it('answers sign-in while Redis stalls: a rate limiter waits for its counter at most 2 s, then counts on this node', async () => {
+    const member = await inviteAndAccept(api, app.config.dataDir, owner);
+    proxy.stall();
+    try {
+      const started = performance.now();
+      const answer = await Promise.race([
+        api.post('/auth/sign-in', { email: member.email, password: PASSWORD }, { headers: { 'x-forwarded-for': '198.51.100.9' } }),
+        sleep(8_000).then(() => null),
+      ]);
+      const ms = performance.now() - started;
+      console.log(`[redis-outage] sign-in with Redis stalled: ${answer?.status ?? 'no answer in 8 s'} in ${ms.toFixed(0)} ms`);
+      expect(answer?.status, JSON.stringify(answer?.body)).toBe(200);
+      expect(ms).toBeLessThan(4_000);
+    } finally {
+      proxy.reset();
+      await proxy.restore();
+      await channelBack();
+    }
+  });
+
   it('keeps sign-in working, and limited, while Redis refuses connections: the counters fall back to this node', async () => {
     const member = await inviteAndAccept(api, app.config.dataDir, owner);
     await proxy.refuse();

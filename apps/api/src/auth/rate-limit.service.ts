@@ -46,7 +46,7 @@ export class RateLimitService {
       const memory = new RateLimiterMemory({ keyPrefix, points, duration: limits.windowSeconds });
       if (!redis) return memory;
       return new RateLimiterRedis({
-        storeClient: redis.pub,
+        storeClient: redis.limits,
         useRedisPackage: true,
         keyPrefix: `${redis.prefix}:${keyPrefix}`,
         points,

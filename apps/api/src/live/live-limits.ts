@@ -63,7 +63,7 @@ export function sharedLimiter(
   return new RateLimiterRedis({
     ...options,
     keyPrefix: `${redis.prefix}:${options.keyPrefix}`,
-    storeClient: redis.pub,
+    storeClient: redis.limits,
     useRedisPackage: true,
     // A key that used its points is then refused from this node's memory for the rest of the
     // window, without a round trip; if Redis fails, each node counts in memory meanwhile.

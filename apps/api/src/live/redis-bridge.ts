@@ -4,14 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { DomainEventBus } from '../events/domain-events.js';
 import { membersToInvalidate, PermissionsService } from '../permissions/permissions.service.js';
+import { timedReplies } from './redis-timeouts.js';
 
 type RedisClient = ReturnType<typeof createClient>;
 
 export const REDIS = Symbol('REDIS');
 
 /**
- * How long a command may wait for its reply. With the offline queue off, a command sent while the
- * connection is down fails at once; this bounds one sent into a connection that stalled.
+ * How long a rate limiter's command may wait for its reply (`RedisConnections.limits`). With the
+ * offline queue off, a command sent while the connection is down fails at once; this bounds one
+ * sent into a connection that stalled.
  */
 const COMMAND_TIMEOUT_MS = 2_000;
 /** The health check's ping: an answer (`down`) well within the 1 s a probe may take. */
@@ -105,6 +107,8 @@ export interface RedisConnections {
   sub: RedisClient;
   /** Our own subscriber for cache invalidation and gap notices (the adapter's `sub` is in subscriber mode). */
   events: RedisClient;
+  /** `pub` with every reply awaited at most COMMAND_TIMEOUT_MS: the rate limiters' store (redis-timeouts.ts). */
+  limits: RedisClient;
   /** `REDIS_PREFIX`: every key and channel starts with it. */
   prefix: string;
   channel: RedisChannel;
@@ -113,14 +117,14 @@ export interface RedisConnections {
 /**
  * Three connections that never take the node down: every client has an error listener; the offline
  * queue is off, so while Redis is away a command fails at once (the rate limiters fall back to
- * memory, the health check says `down`) instead of piling up unanswered; replies are awaited at most
- * COMMAND_TIMEOUT_MS; reconnects back off from 100 ms to RECONNECT_MAX_MS and never give up.
+ * memory, the health check says `down`) instead of piling up unanswered; a rate limiter awaits a
+ * reply at most COMMAND_TIMEOUT_MS (`limits`); reconnects back off from 100 ms to RECONNECT_MAX_MS
+ * and never give up.
  */
 export async function connectRedis(url: string, prefix: string): Promise<RedisConnections> {
   const pub = createClient({
     url,
     disableOfflineQueue: true,
-    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
     socket: { connectTimeout: COMMAND_TIMEOUT_MS, reconnectStrategy: reconnectDelay },
   });
   const sub = pub.duplicate();
@@ -128,7 +132,7 @@ export async function connectRedis(url: string, prefix: string): Promise<RedisCo
   const channel = new RedisChannel({ pub, sub, events });
   await Promise.all([pub.connect(), sub.connect(), events.connect()]);
   channel.update();
-  return { pub, sub, events, prefix, channel };
+  return { pub, sub, events, limits: timedReplies(pub, COMMAND_TIMEOUT_MS), prefix, channel };
 }
 
 /**
