@@ -76,6 +76,21 @@ describe('handshake', () => {
     expect(now.permissions.version).toBeGreaterThan(me.permissions.version);
   });
 
+  it('a socket (re)connecting is not activity: it does not keep a session from its idle expiry', async () => {
+    const HOUR = 60 * 60 * 1000;
+    const owner = await business();
+    app.clock.advance(11 * HOUR);
+    expect((await api.get('/me', { token: owner.token })).status).toBe(200); // a request: seen now
+    app.clock.advance(11 * HOUR);
+    const socket = await track(owner.token);
+    expect(socket.connected).toBe(true);
+    socket.disconnect();
+    // 13 h after the last request (the handshake 2 h ago does not count): expired (12 h idle).
+    app.clock.advance(2 * HOUR);
+    const expired = await api.get('/me', { token: owner.token });
+    expect(expired.body).toMatchObject({ error: { code: 'UNAUTHENTICATED', details: { reason: 'expired' } } });
+  });
+
   it('refuses a foreign Origin, and a cookie without an allowed Origin', async () => {
     const owner = await business();
     await expect(connected(connect(app.url, owner.token, { origin: 'https://evil.example' }))).rejects.toThrow(

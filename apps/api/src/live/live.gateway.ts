@@ -255,7 +255,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
           const keyAuth = await this.serviceAccounts.authenticate(token);
           return { auth: keyAuth, permissions: keyAuth.permissions };
         }
-        const auth = await this.sessions.authenticate(token);
+        const auth = await this.sessions.authenticate(token, { touch: false });
         return { auth, permissions: await this.permissions.resolve(auth.member, auth.account, auth.role) };
       });
       const sessionRoom = Rooms.session(auth.session.id);

@@ -117,8 +117,14 @@ export class SessionsService {
    * account enforces a provider this session was not made with (the owner excepted). A session
    * limited to 2FA enrolment is refused (403 `FORBIDDEN`, `details.reason = "two_factor_required"`)
    * unless `allowEnrolmentOnly` — the REST guard then decides per route; the live layer never lets it in.
+   *
+   * A request marks the session (and the member) seen, at most once a minute. `touch: false` is the
+   * live handshake's: a socket (re)connecting is not the person's activity — an unattended tab on a
+   * flaky network must not keep a session from its idle expiry — and a reconnect storm after a node
+   * loss would otherwise write two rows per socket (issue 18). The page's own requests after a
+   * reconnect mark it as usual.
    */
-  async authenticate(token: string, options: { allowEnrolmentOnly?: boolean } = {}): Promise<AuthContext> {
+  async authenticate(token: string, options: { allowEnrolmentOnly?: boolean; touch?: boolean } = {}): Promise<AuthContext> {
     const now = this.clock.now();
     const [row] = await this.db.read((manager) => manager.query<Record<string, unknown>[]>(this.authSql.sql, [sha256Hex(token)]));
     const session = row ? this.authSql.session.hydrate(row) : null;
@@ -141,7 +147,7 @@ export class SessionsService {
     }
     const limited = enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null, enrolmentRequired: person.twoFactorEnrolmentRequired });
     if (limited && !options.allowEnrolmentOnly) throw twoFactorRequired();
-    if (now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
+    if (options.touch !== false && now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
       await this.touch(session, member, now.toISOString());
     }
     return { token, session, person, member, account, role: this.authSql.role.hydrate(row), enrolmentOnly: limited };
