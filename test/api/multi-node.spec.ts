@@ -1,5 +1,6 @@
 import { RolecallClient } from '@rolecall/client';
 import type { AccountEvent, MeDto, MemberDto } from '@rolecall/contracts';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type Joined, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
@@ -29,12 +30,13 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   let owner: SignedUp;
   const sockets: TestSocket[] = [];
   const watchers: Watcher[] = [];
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     const db = await sharedDatabase(databaseUrl!);
     drop = db.drop;
     // Its own Redis prefix: rate-limit counters and channels of other runs never mix in.
-    const env = { DATABASE_URL: db.url, REDIS_PREFIX: `rolecall-test-${Date.now()}` };
+    env = { DATABASE_URL: db.url, REDIS_PREFIX: `rolecall-test-${Date.now()}` };
     redisA = await startTcpProxy(hostPort(redisUrl!, 6379));
     redisB = await startTcpProxy(hostPort(redisUrl!, 6379));
     nodeA = await startNode(guardedEnv({ ...env, REDIS_URL: redisA.url(redisUrl!) })); // runs the migrations
@@ -122,6 +124,54 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     expect(ack).toMatchObject({ ok: true });
     expect((await seen).viewers).toEqual(expect.arrayContaining([{ memberId: admin.member.id, name: 'Bea on B', editing: true }]));
   });
+  describe("a session's socket cap across nodes", () => {
+    let ip = 0;
+    /** A socket from an address of its own (the nodes trust the loopback hop), so the per-IP budget never interferes. */
+    const from = (url: string, token: string) => {
+      ip += 1;
+      const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token }, extraHeaders: { 'x-forwarded-for': `198.18.${Math.floor(ip / 250)}.${ip % 250}` } }) as TestSocket;
+      sockets.push(socket);
+      return connected(socket);
+    };
+    const signIn = async () => (await b.post<{ token: string }>('/auth/sign-in', { email: owner.email, password: PASSWORD })).body.token;
+    const CAP = 20; // config.liveLimits.socketsPerSession, the nodes' default
+
+    it('holds exactly at the cap when a session opens sockets on both nodes at the same instant', async () => {
+      const token = await signIn();
+      const tries = await Promise.allSettled(Array.from({ length: 2 * CAP }, (_, i) => from(i % 2 ? nodeA.url : nodeB.url, token)));
+      expect(tries.filter((t) => t.status === 'fulfilled')).toHaveLength(CAP);
+      const refusals = tries.flatMap((t) => (t.status === 'rejected' ? [(t.reason as Error).message] : []));
+      expect(new Set(refusals)).toEqual(new Set(['RATE_LIMITED']));
+      // One closed: one more fits, on either node.
+      (tries.find((t) => t.status === 'fulfilled') as PromiseFulfilledResult<TestSocket>).value.disconnect();
+      await sleep(200);
+      await expect(from(nodeA.url, token)).resolves.toBeTruthy();
+      await expect(from(nodeB.url, token)).rejects.toThrow('RATE_LIMITED');
+    });
+
+    it("stops counting a killed node's sockets once the node is known dead (15 s), not before", async () => {
+      const token = await signIn();
+      const nodeC = await startNode(guardedEnv({ ...env, REDIS_URL: redisUrl! }));
+      try {
+        await Promise.all(Array.from({ length: CAP }, () => from(nodeC.url, token)));
+        await expect(from(nodeA.url, token)).rejects.toThrow('RATE_LIMITED');
+        nodeC.process.kill('SIGKILL');
+        const killed = Date.now();
+        await sleep(1000);
+        await expect(from(nodeA.url, token)).rejects.toThrow('RATE_LIMITED');
+        let admitted = false;
+        while (!admitted && Date.now() - killed < 25_000) {
+          admitted = await from(nodeA.url, token).then(() => true, () => false);
+          if (!admitted) await sleep(1000);
+        }
+        expect(admitted).toBe(true);
+        expect(Date.now() - killed).toBeGreaterThan(10_000);
+      } finally {
+        if (nodeC.process.exitCode === null && nodeC.process.signalCode === null) nodeC.process.kill('SIGKILL');
+      }
+    }, 60_000);
+  });
+
   describe('Redis outages', () => {
     /** A libs/client connection (what the dashboard and SDK users run), with everything it saw. */
     const watch = async (node: ApiNode, token: string, name: string): Promise<Watcher> => {

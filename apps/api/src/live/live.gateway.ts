@@ -15,7 +15,6 @@ import {
 import { Semaphore } from 'async-mutex';
 import { parse as parseCookie } from 'cookie';
 import type { IncomingMessage } from 'node:http';
-import { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { SESSION_COOKIE } from '../auth/request-auth.js';
 import { Clock } from '../common/clock.js';
@@ -30,6 +29,7 @@ import { isKeySessionId, looksLikeApiKey, ServiceAccountsService } from '../serv
 import { SessionsService } from '../sessions/sessions.service.js';
 import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
+import { SessionSockets } from './session-sockets.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
 import { CROSS_NODE_TIMEOUT_MS, REDIS, RedisBridge, withTimeout, type ChannelEvent, type RedisConnections } from './redis-bridge.js';
 import { countRateLimited } from '../observability/metrics.js';
@@ -116,6 +116,8 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /** Each socket's session, as the hash of its token (what the cool-down is keyed by). */
   private readonly tokenHashes = new WeakMap<LiveSocket, string>();
   private readonly authentications = new Semaphore(HANDSHAKES_AT_ONCE);
+  /** Each session's sockets on all nodes (with Redis), for the per-session cap. */
+  private readonly sessionSockets: SessionSockets | null;
   /**
    * Whether a member's set changed while it was being read: every invalidation bumps `generation`
    * and, while reads are under way (`reading`), notes it against the members it names. A standing
@@ -142,6 +144,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   ) {
     this.handshakes = new HandshakeLimiter(config.liveLimits, redis);
     this.cooldowns = new CooldownLimiter(config.liveLimits, redis);
+    this.sessionSockets = redis ? new SessionSockets(redis) : null;
   }
 
   afterInit(server: LiveServer): void {
@@ -178,6 +181,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   onModuleDestroy(): void {
     this.unsubscribeInvalidations();
     this.unsubscribeChannel();
+    this.sessionSockets?.stop();
     // This node's sockets only (without `local` the adapter would ask every node to drop theirs).
     this.server?.local.disconnectSockets(true);
   }
@@ -191,7 +195,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
    * the activity log (`sync { afterSeq }`).
    */
   private onChannel(event: ChannelEvent): void {
-    if (event === 'up') return;
+    if (event === 'up') {
+      // Whatever of this node's sockets Redis still lists (their removal failed while it was away) dies with the old identity.
+      this.sessionSockets?.renew();
+      return;
+    }
     const sockets = this.server?.sockets.sockets.size ?? 0;
     if (sockets === 0) return;
     this.logger.warn(`${event === 'down' ? 'Redis is unreachable' : 'Another node missed live messages'}: asking ${sockets} socket(s) to reconnect and catch up`);
@@ -259,12 +267,8 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
         return { auth, permissions: await this.permissions.resolve(auth.member, auth.account, auth.role) };
       });
       const sessionRoom = Rooms.session(auth.session.id);
-      const elsewhere = await this.socketsOnOtherNodes(sessionRoom);
-      // From here to the join nothing awaits: this node's count and the join are one step, so
-      // simultaneous handshakes of one session on one node cannot all slip under the cap.
-      const here = this.server.sockets.adapter.rooms.get(sessionRoom)?.size ?? 0;
       const cap = this.config.liveLimits.socketsPerSession;
-      if (here + elsewhere >= cap) {
+      if (!(await this.admitToSession(socket, auth.session.id, cap))) {
         throw new DomainError('RATE_LIMITED', `This session already has ${cap} live connections; close one first`);
       }
       socket.data = {
@@ -295,20 +299,20 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   /**
-   * Sockets of a session room on the other nodes (0 without Redis). Asked of every node through the
-   * adapter rather than kept in a Redis counter: a node that dies takes its sockets out of the answer,
-   * where a counter would keep them. Handshakes on two nodes at the same instant can both pass, so
-   * across nodes the cap may be exceeded by the handshakes in flight; the per-IP budget bounds those.
-   * A node that does not answer in time does not block sign-ins: its sockets are not counted then.
+   * Counts the socket against its session's cap on every node (SessionSockets, in Redis; without
+   * Redis this node's session room is the whole count — nothing awaits between it and the join).
+   * An admitted socket stops counting when it goes, whether or not its handshake got to the end:
+   * Socket.IO tells `disconnect` only to a connected socket, so the connection's close is heard too.
    */
-  private async socketsOnOtherNodes(room: string): Promise<number> {
-    if (!this.redis) return 0;
-    try {
-      return (await withTimeout(this.server.in(room).fetchSockets(), CROSS_NODE_TIMEOUT_MS, 'The other nodes')).filter((s) => !(s instanceof Socket)).length;
-    } catch (error) {
-      this.logger.warn(`Counting the sockets of ${room} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`);
-      return 0;
-    }
+  private async admitToSession(socket: LiveSocket, sessionId: string, cap: number): Promise<boolean> {
+    if (!this.sessionSockets) return (this.server.sockets.adapter.rooms.get(Rooms.session(sessionId))?.size ?? 0) < cap;
+    const counts = this.sessionSockets;
+    if (!(await counts.admit(sessionId, socket.id, cap))) return false;
+    const leave = () => counts.leave(sessionId, socket.id);
+    socket.once('disconnect', leave);
+    socket.conn.once('close', leave);
+    if (socket.conn.readyState === 'closed') leave();
+    return true;
   }
 
   /** The member's set as the database has it now (a key's or a session's); null once it ended. */

@@ -1,0 +1,143 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { RedisConnections } from './redis-bridge.js';
+
+/** A node that has not renewed its liveness for this long is dead: its sockets no longer count. */
+export const NODE_LIVENESS_MS = 15_000;
+/** A session's entry in Redis outlives no session (30 days, the absolute lifetime). */
+const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Atomically: drop the session's sockets on dead nodes (and this node's that it no longer holds),
+ * then admit one more unless the session already has `cap`. KEYS: the session's hash (socket id →
+ * node), the nodes' hash (node → alive until, ms). ARGV: cap, socket id, this node, liveness ms,
+ * session TTL ms, then this node's sockets of the session. Answers the count before, or -1 (full).
+ */
+const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[2], ARGV[3], now + tonumber(ARGV[4]))
+local mine = {}
+for i = 6, #ARGV do mine[ARGV[i]] = true end
+local entries = redis.call('HGETALL', KEYS[1])
+local alive = {}
+local count = 0
+for i = 1, #entries, 2 do
+  local socket, node = entries[i], entries[i + 1]
+  local live
+  if node == ARGV[3] then
+    live = mine[socket] == true
+  else
+    live = alive[node]
+    if live == nil then
+      live = tonumber(redis.call('HGET', KEYS[2], node) or '0') > now
+      alive[node] = live
+    end
+  end
+  if live then count = count + 1 else redis.call('HDEL', KEYS[1], socket) end
+end
+if count >= tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return count
+`;
+
+/**
+ * How many sockets each session has open on all nodes together, for the per-session cap (issue 13),
+ * kept in Redis: one script per handshake on the node that takes it, atomic across nodes. It replaced
+ * asking every node through the Socket.IO adapter (`fetchSockets`), which cost about 0.6 ms of the
+ * cluster's CPU per handshake (issue 18's scale-out benchmark: one request and one answer per other
+ * node through Redis) and let simultaneous handshakes on two nodes both slip under the cap.
+ *
+ * A node that dies takes its sockets out of the count within NODE_LIVENESS_MS: each node renews its
+ * liveness every third of it, and the script counts only live nodes' entries (and drops the others).
+ * This node's own entries count only while it holds the socket (`here`), so one whose removal was lost
+ * (Redis cut at the disconnect) is dropped on the session's next handshake here. After a Redis outage
+ * the node takes a new identity (`renew`): its sockets were all closed meanwhile, and whatever of
+ * theirs is left in Redis belongs to a node that stops renewing.
+ */
+export class SessionSockets {
+  private readonly logger = new Logger(SessionSockets.name);
+  private node = randomUUID();
+  /** This node's admitted sockets per session (from admission until disconnect). */
+  private readonly here = new Map<string, Set<string>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: RedisConnections,
+    private readonly livenessMs = NODE_LIVENESS_MS,
+  ) {
+    this.timer = setInterval(() => this.beat(), Math.max(1000, Math.floor(livenessMs / 3)));
+    this.timer.unref();
+    this.beat();
+  }
+
+  private get nodesKey(): string {
+    return `${this.redis.prefix}:{live}:nodes`;
+  }
+
+  private sessionKey(sessionId: string): string {
+    return `${this.redis.prefix}:{live}:sockets:${sessionId}`;
+  }
+
+  /**
+   * Admits `socketId` as one more socket of the session unless it has `cap` already (false). When
+   * Redis does not answer, only this node's sockets are counted: sign-ins are not blocked by it.
+   */
+  async admit(sessionId: string, socketId: string, cap: number): Promise<boolean> {
+    const mine = this.here.get(sessionId) ?? new Set<string>();
+    if (mine.size >= cap) return false;
+    // Held from here on (before the await): two handshakes of one session on this node count each other.
+    mine.add(socketId);
+    this.here.set(sessionId, mine);
+    let count: number;
+    try {
+      count = Number(
+        await this.redis.limits.eval(ADMIT, {
+          keys: [this.sessionKey(sessionId), this.nodesKey],
+          arguments: [String(cap), socketId, this.node, String(this.livenessMs), String(SESSION_TTL_MS), ...[...mine].filter((id) => id !== socketId)],
+        }),
+      );
+    } catch (error) {
+      this.logger.warn(`Counting the sockets of session ${sessionId} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`);
+      return true;
+    }
+    if (count < 0) this.release(sessionId, socketId);
+    return count >= 0;
+  }
+
+  /** The socket is gone (or was refused after admission): it stops counting here and in Redis. */
+  leave(sessionId: string, socketId: string): void {
+    if (!this.release(sessionId, socketId)) return;
+    this.redis.limits.hDel(this.sessionKey(sessionId), socketId).catch(() => undefined);
+  }
+
+  /** A new identity after a Redis outage (see the class comment). */
+  renew(): void {
+    this.node = randomUUID();
+    this.beat();
+  }
+
+  /** Shutting down: this node stops counting at once (its sockets are being closed). */
+  stop(): void {
+    clearInterval(this.timer);
+    this.redis.limits.hDel(this.nodesKey, this.node).catch(() => undefined);
+  }
+
+  private release(sessionId: string, socketId: string): boolean {
+    const mine = this.here.get(sessionId);
+    if (!mine?.delete(socketId)) return false;
+    if (mine.size === 0) this.here.delete(sessionId);
+    return true;
+  }
+
+  private beat(): void {
+    // Redis's clock, as the script reads it: nodes' clocks need not agree.
+    this.redis.limits
+      .eval("local t = redis.call('TIME') redis.call('HSET', KEYS[1], ARGV[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])) return 1", {
+        keys: [this.nodesKey],
+        arguments: [this.node, String(this.livenessMs)],
+      })
+      .catch(() => undefined);
+  }
+}
