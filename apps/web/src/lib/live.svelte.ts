@@ -95,6 +95,9 @@ class LiveState {
     const live = new Live({ transports: ['websocket', 'polling'] });
     this.#live = live;
     live.socket.on('me.permissions', (push) => {
+      // Every connection starts with the set as it stands (reason `connected`): nothing to do when
+      // the tab already holds that version (no re-render of everything that reads `session.me`).
+      if (push.reason === 'connected' && push.version === session.me?.permissions.version) return;
       const roleMoved = push.roleId !== session.me?.member.role.id;
       session.applyPermissions({ version: push.version, roleId: push.roleId, keys: new Set(push.keys) });
       this.#accessMayHaveChanged();
