@@ -1,5 +1,6 @@
 import { SYSTEM_ROLES } from '@rolecall/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { EntityManager } from 'typeorm';
 import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
 import type { Database } from '../../../apps/api/src/database/database.service.js';
@@ -210,4 +211,29 @@ export async function seedPopulation(db: Database, input: SeedInput): Promise<Po
     members: totalMembers,
     ms: performance.now() - started,
   };
+}
+
+/**
+ * `seedPopulation` over a plain `pg` pool (benchmarks whose API runs in other processes): it needs
+ * only `kind` and `transaction(({ manager }) => manager.query(...))`, here one pg transaction.
+ */
+export function pgSeeder(target: pg.Pool): Database {
+  return {
+    kind: 'postgres',
+    transaction: async (
+      work: (tx: { manager: { query: (sql: string, params: unknown[]) => Promise<unknown> } }) => Promise<void>,
+    ) => {
+      const connection = await target.connect();
+      try {
+        await connection.query('BEGIN');
+        await work({ manager: { query: async (sql, params) => (await connection.query(sql, params)).rows } });
+        await connection.query('COMMIT');
+      } catch (error) {
+        await connection.query('ROLLBACK');
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+  } as unknown as Database;
 }

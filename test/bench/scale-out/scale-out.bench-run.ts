@@ -7,13 +7,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
-import type { Database } from '../../../apps/api/src/database/database.service.js';
 import { createAccount } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
 import { ClientProcess, now, type GroupResult, type GroupSpec } from '../propagation/client-process.js';
-import { seedPopulation, type Population } from '../propagation/seed.js';
+import { pgSeeder, seedPopulation, type Population } from '../propagation/seed.js';
 import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { startBalancer } from './balancer.js';
 
@@ -260,28 +259,6 @@ afterAll(async () => {
   await pool?.end();
   await dropDatabase?.();
 });
-
-/** `seedPopulation` needs only `kind` and `transaction(({ manager }) => manager.query(...))`: one pg transaction. */
-function pgSeeder(target: pg.Pool): Database {
-  return {
-    kind: 'postgres',
-    transaction: async (
-      work: (tx: { manager: { query: (sql: string, params: unknown[]) => Promise<unknown> } }) => Promise<void>,
-    ) => {
-      const connection = await target.connect();
-      try {
-        await connection.query('BEGIN');
-        await work({ manager: { query: async (sql, params) => (await connection.query(sql, params)).rows } });
-        await connection.query('COMMIT');
-      } catch (error) {
-        await connection.query('ROLLBACK');
-        throw error;
-      } finally {
-        connection.release();
-      }
-    },
-  } as unknown as Database;
-}
 
 async function connectAll(clientProcess: ClientProcess, urls: string[], tokens: string[], serverCpu: CpuReader) {
   const cpu0 = serverCpu();

@@ -11,6 +11,7 @@ import { Scim1732700000009 } from './1732700000009-scim.js';
 import { ServiceAccounts1732700000010 } from './1732700000010-service-accounts.js';
 import { Webhooks1732700000011 } from './1732700000011-webhooks.js';
 import { MemberSearchAnywhere1732700000012 } from './1732700000012-member-search-anywhere.js';
+import { MembersRoomForHotUpdates1732700000013 } from './1732700000013-members-room-for-hot-updates.js';
 
 /** Every migration, oldest first; run at start-up on SQLite and PostgreSQL alike. */
-export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004, SeatUsageIndex1732700000005, MailboxProofs1732700000006, MailOutbox1732700000007, ActorKinds1732700000008, Scim1732700000009, ServiceAccounts1732700000010, Webhooks1732700000011, MemberSearchAnywhere1732700000012];
+export const MIGRATIONS = [InitialSchema1732700000000, MemberListIndexes1732700000001, SingleSignOn1732700000002, MemberSearchIndexes1732700000003, MemberByPerson1732700000004, SeatUsageIndex1732700000005, MailboxProofs1732700000006, MailOutbox1732700000007, ActorKinds1732700000008, Scim1732700000009, ServiceAccounts1732700000010, Webhooks1732700000011, MemberSearchAnywhere1732700000012, MembersRoomForHotUpdates1732700000013];
