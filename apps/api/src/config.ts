@@ -12,6 +12,8 @@ export interface AppConfig {
   readonly redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
   readonly redisPrefix: string;
+  /** `REDIS_ADAPTER`: the Socket.IO adapter — `classic` (PUBLISH/SUBSCRIBE) or `sharded` (Redis ≥ 7 SPUBLISH/SSUBSCRIBE, needed on Redis Cluster). */
+  readonly redisAdapter: 'classic' | 'sharded';
   readonly smtpUrl: string | null;
   readonly publicUrl: string;
   /** Browser origins allowed to call the API and open sockets; `PUBLIC_URL`'s origin is always allowed. */
@@ -167,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl,
     redisUrl: env['REDIS_URL'] || null,
     redisPrefix: env['REDIS_PREFIX'] || 'rolecall',
+    redisAdapter: redisAdapterKind(env['REDIS_ADAPTER']),
     smtpUrl: env['SMTP_URL'] || null,
     publicUrl,
     allowedOrigins: [
@@ -191,6 +194,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhooks: webhookConfig(env),
     ...overrides,
   };
+}
+
+function redisAdapterKind(value: string | undefined): 'classic' | 'sharded' {
+  if (!value || value === 'classic' || value === 'sharded') return value === 'sharded' ? 'sharded' : 'classic';
+  throw new Error(`REDIS_ADAPTER must be "classic" or "sharded", got "${value}"`);
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -31,7 +31,7 @@ export class LiveIoAdapter extends IoAdapter {
       httpCompression: false,
       ...(extraOrigins.length ? { cors: { origin: this.config.allowedOrigins as string[], credentials: true } } : {}),
     } as ServerOptions) as Server;
-    if (this.redis) server.adapter(redisAdapter(this.redis));
+    if (this.redis) server.adapter(redisAdapter(this.redis, this.config.redisAdapter));
     return server;
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { DomainEventBus } from '../events/domain-events.js';
@@ -142,12 +142,16 @@ export async function connectRedis(url: string, prefix: string): Promise<RedisCo
  * Likewise it unsubscribes without awaiting when Socket.IO closes (shutdown): while Redis is
  * reconnecting those replies reject, and unhandled they would take the stopping process down.
  */
-export function redisAdapter(redis: RedisConnections) {
-  return createAdapter(
-    publishingSafely(redis.pub, (error) => redis.channel.failed('publish', error)),
-    subscribingSafely(redis),
-    { key: redis.prefix },
-  );
+export function redisAdapter(redis: RedisConnections, kind: 'classic' | 'sharded' = 'classic') {
+  const pub = publishingSafely(redis.pub, (error) => redis.channel.failed('publish', error));
+  // Sharded (SPUBLISH/SSUBSCRIBE, Redis ≥ 7, what Redis Cluster needs): the same guarantees, as its
+  // SSUBSCRIBE/SUNSUBSCRIBE/SPUBLISH go through the same proxies. 'dynamic': a public room (member,
+  // session, account) gets a channel of its own, subscribed by the nodes that hold it, so a room emit
+  // reaches only those nodes; socket-id rooms stay on the namespace channel.
+  if (kind === 'sharded') {
+    return createShardedAdapter(pub, subscribingSafely(redis), { channelPrefix: redis.prefix, subscriptionMode: 'dynamic' });
+  }
+  return createAdapter(pub, subscribingSafely(redis), { key: redis.prefix });
 }
 
 const SUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set(['subscribe', 'SUBSCRIBE', 'pSubscribe', 'PSUBSCRIBE', 'sSubscribe', 'SSUBSCRIBE']);
