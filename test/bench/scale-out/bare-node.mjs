@@ -1,13 +1,13 @@
 // One node of the bare baseline cluster of the scale-out benchmark, in a process of its own (forked
 // by scale-out.bench-run.ts, three of them): a plain Socket.IO server with the API's server options
-// (sent by the parent: ../propagation/bare-server.ts LIVE_SERVER_OPTIONS), the classic
-// `@socket.io/redis-adapter` on one Redis (the API nodes' adapter, same `key` scheme), the same rooms
+// (sent by the parent: ../propagation/bare-server.ts LIVE_SERVER_OPTIONS), the API nodes' Redis adapter
+// (classic or sharded: BENCH_ADAPTER; same `key` scheme) on one Redis, the same rooms
 // (`session:<id>`, `member:<id>`, `account:<id>` for dashboards), a Map lookup instead of
 // authentication, and the tiny HTTP handlers of ../propagation/bare-server.ts that emit the very
 // payloads the API sent, one emit per room. The admin's requests go to node 1 only; the adapter
 // carries the emits (and `disconnectSockets`) to the sockets on the other nodes, as it does for the
 // API. Plain JS so plain `node` runs it.
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createServer } from 'node:http';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
@@ -44,7 +44,12 @@ async function start(input) {
   await Promise.all([pub.connect(), sub.connect()]);
   httpServer = createServer();
   io = new Server(httpServer, input.options);
-  io.adapter(createAdapter(pub, sub, { key: input.key }));
+  // input.adapter (BENCH_ADAPTER): the API nodes' adapter, with the same options (redis-bridge.ts).
+  io.adapter(
+    input.adapter === 'sharded'
+      ? createShardedAdapter(pub, sub, { channelPrefix: input.key, subscriptionMode: 'dynamic' })
+      : createAdapter(pub, sub, { key: input.key }),
+  );
   io.use((socket, next) => {
     const token = socket.handshake.auth?.token;
     const info = typeof token === 'string' ? byToken.get(token) : undefined;

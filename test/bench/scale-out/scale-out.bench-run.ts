@@ -54,6 +54,8 @@ const ROUNDS_C = env('BENCH_ROUNDS_C', 40);
 const DASHBOARDS = env('BENCH_DASHBOARDS', 5);
 const ENFORCE = process.env['BENCH_ENFORCE'] === '1';
 const NODE_LOSS = process.env['BENCH_NODE_LOSS'] !== '0';
+/** BENCH_ADAPTER=classic|sharded: REDIS_ADAPTER of the API nodes, and the bare nodes' adapter. */
+const ADAPTER = process.env['BENCH_ADAPTER'] === 'sharded' ? 'sharded' : 'classic';
 const WARMUP_A = 3;
 const WARMUP_B = 1;
 const SESSION_ABSOLUTE_MS = 30 * 24 * 60 * 60 * 1000;
@@ -605,7 +607,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   const db = await sharedDatabase(DATABASE_URL);
   dropDatabase = db.drop;
   const prefix = `rolecall-bench-scale-out-${Date.now()}`;
-  const nodeEnv = { DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix };
+  const nodeEnv = { DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, REDIS_ADAPTER: ADAPTER };
   nodes.push(await startNode(nodeEnv)); // runs the migrations
   nodes.push(...(await Promise.all(Array.from({ length: NODES - 1 }, () => startNode(nodeEnv)))));
   const apiCpu = () => nodes.reduce((sum, node) => sum + processCpuMs(node.process.pid), 0);
@@ -827,6 +829,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     options: LIVE_SERVER_OPTIONS,
     redisUrl: REDIS_URL,
     key: `${prefix}-bare`,
+    adapter: ADAPTER,
     accountId: owner.account.id,
     byToken: population.sockets.map((socket) => [
       socket.token,
@@ -910,7 +913,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     : null;
 
   out(
-    `\n══ Scale-out, ${NODES} nodes, N = ${SOCKETS.toLocaleString('en')} sockets (${population.members.toLocaleString('en')} members, ${population.dashboards.length} dashboards), ms from the admin's request (node 1) to the last receipt ══`,
+    `\n══ Scale-out, ${NODES} nodes, ${ADAPTER} Redis adapter, N = ${SOCKETS.toLocaleString('en')} sockets (${population.members.toLocaleString('en')} members, ${population.dashboards.length} dashboards), ms from the admin's request (node 1) to the last receipt ══`,
   );
   const missed = report(apiSide, bareSide, plan.holderSockets.length);
   out(
