@@ -17,7 +17,7 @@ import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { startBalancer } from './balancer.js';
 
 /**
- * `npm run bench:scale-out` (issue 18, first slice; README "## Benchmarks").
+ * `npm run bench:scale-out` (issue 18; README "## Benchmarks").
  *
  * Three API processes (apps/api/dist/main.js, as test/api/support/nodes.ts starts them) on one fresh
  * PostgreSQL database and one Redis, N websocket sockets spread over them (socket i on node i % 3, so
@@ -33,11 +33,17 @@ import { startBalancer } from './balancer.js';
  *   (c) POST /users/:id/revoke: the member's 3 sockets (3 nodes) disconnected and `user.upserted`
  *       on the dashboards; target p99 ≤ 100 ms
  * Each node's CPU (from /proc/<pid>/stat) is summed over the connect phase and over each round.
+ * Then node loss (`nodeLossPhase`), on each cluster: every session reconnects as libs/client's `Live`
+ * through a balancer, node 3 is killed, and the survivors' CPU per reconnected session is compared
+ * (target ≤ 1.5× the bare cluster's); on the API cluster every session's set and every dashboard's
+ * seq must then agree with the server's within 10 s of the kill.
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, the bench creates and drops a
  * database of its own), REDIS_URL (default redis://127.0.0.1:6379, a prefix of its own),
  * BENCH_SOCKETS (10000), BENCH_ROUNDS_A (40), BENCH_ROUNDS_B (5), BENCH_ROUNDS_C (40),
- * BENCH_DASHBOARDS (5), BENCH_ENFORCE=1 to fail on a missed target.
+ * BENCH_DASHBOARDS (5), BENCH_NODE_LOSS=0 to skip node loss, BENCH_ADAPTER=classic|sharded (the
+ * Socket.IO Redis adapter of both clusters, default classic), BENCH_NODE_ARGS (Node flags for the API
+ * processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_ENFORCE=1 to fail on a missed target.
  */
 
 const env = (name: string, fallback: number): number => {
