@@ -520,7 +520,7 @@ async function nodeLossPhase(
       (row) => !holders.has(row.id) && !revoked.has(row.id) && (row.role_id === EDITOR || row.role_id === READONLY),
     );
     const survivors = cluster.pids.slice(0, NODES - 1);
-    const cpu = () => survivors.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+    const cpu = () => survivors.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0);
     const cpu0 = cpu();
     const logged = (cluster.outputs ?? []).slice(0, NODES - 1).map((output) => output.length);
     const killedAt = now();

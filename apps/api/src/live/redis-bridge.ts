@@ -2,11 +2,14 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
+import type { Server } from 'socket.io';
 import { DomainEventBus } from '../events/domain-events.js';
 import { membersToInvalidate, PermissionsService } from '../permissions/permissions.service.js';
 import { timedReplies } from './redis-timeouts.js';
 
 type RedisClient = ReturnType<typeof createClient>;
+/** What `Server.adapter()` takes: the classic and the sharded adapter's factories both are one. */
+type AdapterFactory = NonNullable<Parameters<Server['adapter']>[0]>;
 
 export const REDIS = Symbol('REDIS');
 
@@ -142,7 +145,7 @@ export async function connectRedis(url: string, prefix: string): Promise<RedisCo
  * Likewise it unsubscribes without awaiting when Socket.IO closes (shutdown): while Redis is
  * reconnecting those replies reject, and unhandled they would take the stopping process down.
  */
-export function redisAdapter(redis: RedisConnections, kind: 'classic' | 'sharded' = 'classic') {
+export function redisAdapter(redis: RedisConnections, kind: 'classic' | 'sharded' = 'classic'): AdapterFactory {
   const pub = publishingSafely(redis.pub, (error) => redis.channel.failed('publish', error));
   // Sharded (SPUBLISH/SSUBSCRIBE, Redis ≥ 7, what Redis Cluster needs): the same guarantees, as its
   // SSUBSCRIBE/SUNSUBSCRIBE/SPUBLISH go through the same proxies. 'dynamic': a public room (member,
