@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { SYSTEM_ROLES, type MemberDto, type PermissionKey, type RoleDto } from '@rolecall/contracts';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
@@ -18,6 +17,7 @@ import { client } from '../../api/support/http.js';
 import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { startBareServer, type BareServer } from './bare-server.js';
 import { ClientProcess, now, type GroupResult, type GroupSpec } from './client-process.js';
+import { jsonClient, type Reply } from '../scale-out/processes.js';
 import { CpuProfiler } from './profile.js';
 import { seedPopulation, type Population } from './seed.js';
 
@@ -126,55 +126,6 @@ function fileLimit(): string {
   } catch {
     return 'unknown';
   }
-}
-
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-}
-
-/** A keep-alive JSON client (one connection), so rounds do not pay a TCP connect. */
-function jsonClient(baseUrl: string, prefix: string, token?: string) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const { hostname, port } = new URL(baseUrl);
-  const request = <T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    new Promise<Reply<T>>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        {
-          host: hostname,
-          port,
-          method,
-          path: `${prefix}${path}`,
-          agent,
-          headers: {
-            ...headers,
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...(payload
-              ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
-              : {}),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = text ? JSON.parse(text) : null;
-            } catch {
-              /* keep the text */
-            }
-            resolve({ status: response.statusCode ?? 0, body: parsed as T });
-          });
-          response.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { request, close: () => agent.destroy() };
 }
 
 interface RoundResult {

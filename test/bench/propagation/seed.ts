@@ -116,6 +116,8 @@ export interface SeedInput {
   dashboards: number;
   revokeRounds: number;
   sessionAbsoluteMs: number;
+  /** Part of every seeded email (persons' emails are unique across accounts): a second population needs its own. */
+  emailTag?: string;
 }
 
 export async function seedPopulation(db: Database, input: SeedInput): Promise<Population> {
@@ -135,7 +137,7 @@ export async function seedPopulation(db: Database, input: SeedInput): Promise<Po
     n += 1;
     const personId = randomUUID();
     const memberId = randomUUID();
-    const email = `bench.${n}@example.com`;
+    const email = `bench.${input.emailTag ?? ''}${n}@example.com`;
     const name = `Bench Person ${n}`;
     persons.push([personId, email, name, null, null, now]);
     members.push([

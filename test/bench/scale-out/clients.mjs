@@ -81,16 +81,18 @@ function open(url, token, index) {
   });
 }
 
-async function connectAll(urls, tokens, concurrency) {
+/** Opens sockets `from`…`tokens.length - 1` (`from` > 0 keeps the ones already open: a step up). */
+async function connectAll(urls, tokens, concurrency, from = 0) {
   const started = now();
-  sockets = new Array(tokens.length);
+  if (from === 0) sockets = new Array(tokens.length);
+  else sockets.length = tokens.length;
   const errors = new Map();
   let failed = 0;
-  let next = 0;
+  let next = from;
   let done = 0;
   // Time at which each tenth of the sockets had connected (spots a handshake cost growing with N).
   const tenths = [];
-  const step = Math.max(1, Math.floor(tokens.length / 10));
+  const step = Math.max(1, Math.floor((tokens.length - from) / 10));
   const worker = async () => {
     while (next < tokens.length) {
       const index = next++;
@@ -103,8 +105,14 @@ async function connectAll(urls, tokens, concurrency) {
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tokens.length) }, worker));
-  return { connected: tokens.length - failed, failed, errors: Object.fromEntries(errors), ms: now() - started, tenths };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tokens.length - from) }, worker));
+  return {
+    connected: tokens.length - from - failed,
+    failed,
+    errors: Object.fromEntries(errors),
+    ms: now() - started,
+    tenths,
+  };
 }
 
 // ── node loss: libs/client's `Live` (Socket.IO's reconnection with jitter, `sync`, and the server's
@@ -117,7 +125,14 @@ const liveErrors = new Map();
 async function liveConnect(url, members, concurrency) {
   const started = now();
   lives = members.map((member) => {
-    const entry = { live: null, memberId: member.memberId, dashboard: member.dashboard, disconnects: 0, lastConnect: 0, greetings: 0 };
+    const entry = {
+      live: null,
+      memberId: member.memberId,
+      dashboard: member.dashboard,
+      disconnects: 0,
+      lastConnect: 0,
+      greetings: 0,
+    };
     entry.live = new Live({ baseUrl: url, token: member.token, transports: ['websocket'] });
     // Every connection starts with the server's `me.permissions` (reason `connected`): counted, to
     // tell a cut session that got its set again from one that did not.
@@ -201,7 +216,7 @@ process.on('message', async (message) => {
       reply(message.id);
       return;
     case 'connect':
-      reply(message.id, await connectAll(message.urls, message.tokens, message.concurrency ?? 100));
+      reply(message.id, await connectAll(message.urls, message.tokens, message.concurrency ?? 100, message.from ?? 0));
       return;
     case 'close': {
       const open = sockets.filter((socket) => socket?.connected).length;

@@ -1,8 +1,6 @@
 import { SYSTEM_ROLES, type MemberDto, type PermissionKey, type RoleDto } from '@rolecall/contracts';
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import { cpus, loadavg } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
@@ -11,10 +9,23 @@ import { createAccount } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
-import { ClientProcess, now, type GroupResult, type GroupSpec } from '../propagation/client-process.js';
+import { ClientProcess, now, type GroupSpec } from '../propagation/client-process.js';
 import { pgSeeder, seedPopulation, type Population } from '../propagation/seed.js';
 import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { startBalancer } from './balancer.js';
+import {
+  flipRole,
+  jsonClient,
+  load,
+  out,
+  processCpuMs,
+  sleep,
+  timedRound,
+  type CpuReader,
+  type Flippable,
+  type Reply,
+  type RoundResult,
+} from './processes.js';
 
 /**
  * `npm run bench:scale-out` (issue 18; README "## Benchmarks").
@@ -69,125 +80,6 @@ const SESSION_ABSOLUTE_MS = 30 * 24 * 60 * 60 * 1000;
 const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
 const ROLE_BASE: PermissionKey[] = ['people.view', 'campaigns.view', 'dashboards.view', 'reports.view'];
 const ROLE_TOGGLED: PermissionKey[] = [...ROLE_BASE, 'reports.export'];
-
-const load = () =>
-  loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
-const out = (line = '') => process.stdout.write(`${line}\n`);
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-const CLOCK_TICK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** A process's user + system CPU so far (ms), from /proc (Linux). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICK;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-}
-
-/** A keep-alive JSON client (one connection), so rounds do not pay a TCP connect. */
-function jsonClient(baseUrl: string, prefix: string, token?: string) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const { hostname, port } = new URL(baseUrl);
-  const request = <T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    new Promise<Reply<T>>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        {
-          host: hostname,
-          port,
-          method,
-          path: `${prefix}${path}`,
-          agent,
-          headers: {
-            ...headers,
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...(payload
-              ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
-              : {}),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = text ? JSON.parse(text) : null;
-            } catch {
-              /* keep the text */
-            }
-            resolve({ status: response.statusCode ?? 0, body: parsed as T });
-          });
-          response.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { request, close: () => agent.destroy() };
-}
-
-interface RoundResult {
-  /** From just before the request to the last expected receipt (ms). */
-  total: number;
-  first: number;
-  http: number;
-  /** CPU of all server nodes together from the request to the last receipt (ms, /proc resolution). */
-  serverCpu: number;
-  byGroup: Record<string, number>;
-  missing: number;
-  groups: GroupResult[];
-}
-
-type CpuReader = () => number;
-
-async function timedRound(
-  clients: ClientProcess,
-  serverCpu: CpuReader,
-  groups: GroupSpec[],
-  timeoutMs: number,
-  send: () => Promise<Reply>,
-  check: (reply: Reply) => void,
-): Promise<RoundResult> {
-  const { results } = await clients.arm(groups, timeoutMs);
-  const cpu0 = serverCpu();
-  const t0 = now();
-  const reply = await send();
-  const responded = now();
-  check(reply);
-  const done = await results;
-  const cpu = serverCpu() - cpu0;
-  const lasts = done.map((group) => group.last ?? Number.NaN);
-  const firsts = done.map((group) => group.first ?? Number.NaN);
-  return {
-    total: Math.max(...lasts) - t0,
-    first: Math.min(...firsts) - t0,
-    http: responded - t0,
-    serverCpu: cpu,
-    byGroup: Object.fromEntries(done.map((group) => [group.name, (group.last ?? Number.NaN) - t0])),
-    missing: done.reduce((sum, group) => sum + group.expected - group.received, 0),
-    groups: done,
-  };
-}
 
 interface Side {
   a: RoundResult[];
@@ -516,9 +408,11 @@ async function nodeLossPhase(
     const onLost = balancer.opened[NODES - 1]!;
     // Members the admin changes during the storm: one session each, not holders of the custom role.
     const holders = new Set(population.roleHolders.map((member) => member.id));
-    const changeable = [...byId.values()].filter(
-      (row) => !holders.has(row.id) && !revoked.has(row.id) && (row.role_id === EDITOR || row.role_id === READONLY),
-    );
+    const changeable: Flippable[] = [...byId.values()]
+      .filter(
+        (row) => !holders.has(row.id) && !revoked.has(row.id) && (row.role_id === EDITOR || row.role_id === READONLY),
+      )
+      .map((row) => ({ id: row.id, roleId: row.role_id, version: row.version }));
     const survivors = cluster.pids.slice(0, NODES - 1);
     const cpu = () => survivors.reduce<number>((sum, pid) => sum + processCpuMs(pid), 0);
     const cpu0 = cpu();
@@ -533,20 +427,9 @@ async function nodeLossPhase(
     const timeline: string[] = [];
     for (let k = 0; reconnected === null && now() - killedAt < 30_000; k += 1) {
       const member = checks ? changeable[k % changeable.length] : undefined;
-      if (checks && member) {
-        const roleId = member.role_id === EDITOR ? READONLY : EDITOR;
-        const reply = await checks.admin.request<MemberDto>(
-          'PATCH',
-          `/users/${member.id}`,
-          { roleId },
-          { 'if-match': `"${member.version}"` },
-        );
-        if (reply.status === 200) {
-          member.role_id = roleId;
-          member.version = reply.body.version;
-          changes += 1;
-          changed.add(member.id);
-        }
+      if (checks && member && (await flipRole(checks.admin, member)) === 200) {
+        changes += 1;
+        changed.add(member.id);
       }
       state = await clientProcess.call<LiveState>('live-state');
       while (marks.length && now() - killedAt >= marks[0]! * 1000)
@@ -945,7 +828,8 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
           `(${bareLoss.timeline.join(', ')}); survivors' CPU ${ms(bareLoss.cpuPerReconnect)} ms per cut session; load ${bareLoss.load}. ` +
           `Reconnect storm CPU per handshake API / bare: ${ratio(stormRatio)} (target ≤ 1.5×: ${stormMet ? 'met' : 'MISSED'})`,
       );
-      if (!stormMet) missed.push(`node loss: reconnect storm CPU per handshake ${ratio(stormRatio)} of the bare cluster's > 1.5×`);
+      if (!stormMet)
+        missed.push(`node loss: reconnect storm CPU per handshake ${ratio(stormRatio)} of the bare cluster's > 1.5×`);
     }
     out(
       `  connected after the kill (of ${nodeLoss.total.toLocaleString('en')}): ${nodeLoss.timeline.join(', ')}; at the end ${nodeLoss.connectedAtEnd.toLocaleString('en')}; cut sessions back without their set on the new connection ${nodeLoss.cutNotGreeted}`,
