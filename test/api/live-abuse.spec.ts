@@ -284,9 +284,10 @@ describe('per-IP handshake limit', () => {
   it('refuses handshakes past the budget of an address with RATE_LIMITED and a retry hint; other addresses are not affected', async () => {
     const owner = await business();
     const ip = freshIp();
-    // Failed handshakes count as well: a bad token costs the address a handshake.
+    // Failed handshakes count as well: an unknown, a malformed or a missing token costs the address a handshake.
+    const bad = ['A'.repeat(43), 'short', undefined];
     for (let i = 0; i < LIMITS.handshakesPerIp - 1; i += 1)
-      await expect(connected(socketFrom(ip, 'A'.repeat(43)))).rejects.toThrow('UNAUTHENTICATED');
+      await expect(connected(socketFrom(ip, bad[i % bad.length]))).rejects.toThrow('UNAUTHENTICATED');
     (await openFrom(ip, owner.token)).disconnect();
     const refused = await connected(socketFrom(ip, owner.token)).then(
       () => null,

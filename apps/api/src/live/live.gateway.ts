@@ -25,19 +25,43 @@ import { PermissionsService } from '../permissions/permissions.service.js';
 import type { MemberEntity } from '../members/member.entity.js';
 import type { ResolvedPermissions } from '../permissions/permissions.service.js';
 import type { SessionEntity } from '../sessions/session.entity.js';
-import { isKeySessionId, looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
+import {
+  isKeySessionId,
+  looksLikeApiKey,
+  ServiceAccountsService,
+} from '../service-accounts/service-accounts.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { clientAddress, CooldownLimiter, EventBucket, HandshakeLimiter, type BucketVerdict, type ExpressLike } from './live-limits.js';
+import {
+  clientAddress,
+  CooldownLimiter,
+  EventBucket,
+  HandshakeLimiter,
+  type BucketVerdict,
+  type ExpressLike,
+} from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
 import { SessionSockets } from './session-sockets.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
-import { CROSS_NODE_TIMEOUT_MS, REDIS, RedisBridge, withTimeout, type ChannelEvent, type RedisConnections } from './redis-bridge.js';
+import {
+  CROSS_NODE_TIMEOUT_MS,
+  REDIS,
+  RedisBridge,
+  withTimeout,
+  type ChannelEvent,
+  type RedisConnections,
+} from './redis-bridge.js';
 import { countRateLimited } from '../observability/metrics.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 
 /** The events a client may send; anything else is answered NOT_FOUND (and counts against the limit). */
-const CLIENT_EVENTS: ReadonlySet<string> = new Set(['presence.enter', 'presence.leave', 'activity.subscribe', 'activity.unsubscribe', 'sync']);
+const CLIENT_EVENTS: ReadonlySet<string> = new Set([
+  'presence.enter',
+  'presence.leave',
+  'activity.subscribe',
+  'activity.unsubscribe',
+  'sync',
+]);
 
 /**
  * How long a socket's cached standing (its session is usable, its permission keys) may be used to
@@ -154,7 +178,9 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     // An address this node already refused for the rest of its window is turned away at the HTTP
     // upgrade (engine.io answers 400 and closes): no WebSocket, no Socket.IO session, no middleware.
     const express = this.http.httpAdapter.getInstance<ExpressLike>();
-    const engineOptions = server.engine.opts as { allowRequest?: (req: IncomingMessage, done: (message: string | null | undefined, ok: boolean) => void) => void };
+    const engineOptions = server.engine.opts as {
+      allowRequest?: (req: IncomingMessage, done: (message: string | null | undefined, ok: boolean) => void) => void;
+    };
     const allowRequest = engineOptions.allowRequest;
     engineOptions.allowRequest = (req, done) => {
       if (this.handshakes.blocked(clientAddress(express, req))) {
@@ -171,7 +197,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
           const code = error instanceof DomainError ? error.code : 'UNAUTHENTICATED';
           if (code === 'RATE_LIMITED') countRateLimited('liveHandshakes');
           const details = error instanceof DomainError ? error.details : undefined;
-          const data = { code, message: error instanceof Error ? error.message : 'Refused', ...(details ? { details } : {}) };
+          const data = {
+            code,
+            message: error instanceof Error ? error.message : 'Refused',
+            ...(details ? { details } : {}),
+          };
           next(Object.assign(new Error(code), { data }));
         },
       );
@@ -202,7 +232,9 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     }
     const sockets = this.server?.sockets.sockets.size ?? 0;
     if (sockets === 0) return;
-    this.logger.warn(`${event === 'down' ? 'Redis is unreachable' : 'Another node missed live messages'}: asking ${sockets} socket(s) to reconnect and catch up`);
+    this.logger.warn(
+      `${event === 'down' ? 'Redis is unreachable' : 'Another node missed live messages'}: asking ${sockets} socket(s) to reconnect and catch up`,
+    );
     // The transport is closed without a Socket.IO DISCONNECT packet (after which a client stays
     // away): to the client it is a lost connection, and it reconnects.
     for (const socket of this.server.sockets.sockets.values()) socket.conn.close();
@@ -211,13 +243,31 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /** The handshake: the address's budget first (before any database work), then who it is. */
   private async admit(socket: LiveSocket): Promise<void> {
     if (!this.bridge.live) {
-      throw new DomainError('UNAVAILABLE', 'Live updates are paused while Rolecall reconnects to Redis; try again shortly', {
-        retryAfterSeconds: CHANNEL_DOWN_RETRY_SECONDS,
-      });
+      throw new DomainError(
+        'UNAVAILABLE',
+        'Live updates are paused while Rolecall reconnects to Redis; try again shortly',
+        {
+          retryAfterSeconds: CHANNEL_DOWN_RETRY_SECONDS,
+        },
+      );
     }
     const express = this.http.httpAdapter.getInstance<ExpressLike>();
-    await this.handshakes.consume(clientAddress(express, socket.request));
-    await this.authenticate(socket);
+    const address = clientAddress(express, socket.request);
+    const foreign = this.foreignOrigin(socket);
+    const token = foreign ? null : this.presentedToken(socket);
+    // A session cooling down is refused before the database is asked who it is. Its check and the
+    // address's budget go to Redis together (one write, one round trip); either refusal refuses,
+    // the budget's first, and every attempt counts against the budget, bad tokens included.
+    const tokenHash = token ? sha256Hex(token) : null;
+    const [spent, cooled] = await Promise.allSettled([
+      this.handshakes.consume(address),
+      tokenHash ? this.cooldowns.check(tokenHash) : null,
+    ]);
+    if (spent.status === 'rejected') throw spent.reason;
+    if (foreign) throw foreign;
+    if (!token || !tokenHash) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    if (cooled.status === 'rejected') throw cooled.reason;
+    await this.authenticate(socket, token, tokenHash);
   }
 
   /**
@@ -227,32 +277,43 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private endAtExpiry(socket: LiveSocket, expiresAt: string): void {
     const delay = Date.parse(expiresAt) - this.clock.now().getTime();
     if (delay > 2 ** 31 - 1) return;
-    const timer = setTimeout(() => {
-      socket.emit('me.revoked', { reason: 'key_expired' });
-      socket.disconnect(true);
-    }, Math.max(0, delay));
+    const timer = setTimeout(
+      () => {
+        socket.emit('me.revoked', { reason: 'key_expired' });
+        socket.disconnect(true);
+      },
+      Math.max(0, delay),
+    );
     timer.unref();
     socket.once('disconnect', () => clearTimeout(timer));
   }
 
-  /** Origin, token, session and membership; on success the socket's data and rooms are set. */
-  private async authenticate(socket: LiveSocket): Promise<void> {
+  /** A browser's handshake from an Origin this deployment does not serve is refused. */
+  private foreignOrigin(socket: LiveSocket): DomainError | null {
     const origin = socket.handshake.headers.origin;
+    return origin !== undefined && !this.config.allowedOrigins.includes(origin)
+      ? new DomainError('FORBIDDEN', `Origin ${origin} is not allowed`)
+      : null;
+  }
+
+  /**
+   * The token the handshake presents, or null when there is none or it is malformed: a bearer
+   * token in `auth`, or from a browser (which sends an Origin) the HttpOnly session cookie; a client
+   * without an Origin must present a bearer token.
+   */
+  private presentedToken(socket: LiveSocket): string | null {
     const authToken = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-    if (origin !== undefined && !this.config.allowedOrigins.includes(origin)) {
-      throw new DomainError('FORBIDDEN', `Origin ${origin} is not allowed`);
-    }
     let token: string | null = null;
     if (typeof authToken === 'string') token = authToken;
-    else if (origin !== undefined) {
-      // Browsers send the HttpOnly cookie; a client without an Origin must present a bearer token.
+    else if (socket.handshake.headers.origin !== undefined) {
       const cookie = socket.handshake.headers.cookie;
       token = cookie ? (parseCookie(cookie)[SESSION_COOKIE] ?? null) : null;
     }
-    if (!token || !TOKEN.test(token)) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
-    // A session cooling down is refused before the database is asked who it is.
-    const tokenHash = sha256Hex(token);
-    await this.cooldowns.check(tokenHash);
+    return token && TOKEN.test(token) ? token : null;
+  }
+
+  /** Session and membership of a well-formed token; on success the socket's data and rooms are set. */
+  private async authenticate(socket: LiveSocket, token: string, tokenHash: string): Promise<void> {
     // From before the read until the standing is cached: an invalidation of this member in between
     // (its socket is not in the member room yet, so `forget` cannot reach it) makes it untrusted.
     const since = this.beginRead();
@@ -290,7 +351,9 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       // client was away (its push went to a room the socket was not in) is never missed — whether
       // or not the client's own `GET /me` gets through. A change after the join arrives as a push
       // of its own with a higher version; one that raced the read above is read again here.
-      const greeting = this.unchangedSince(auth.member.id, since) ? greetingOf(auth.member, permissions) : await this.currentSet(auth.session.id);
+      const greeting = this.unchangedSince(auth.member.id, since)
+        ? greetingOf(auth.member, permissions)
+        : await this.currentSet(auth.session.id);
       if (!greeting) throw new DomainError('SESSION_REVOKED', 'This session has ended');
       this.greetings.set(socket, greeting);
     } finally {
@@ -336,26 +399,58 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       const ack = typeof last === 'function' ? (last as (reply: Ack) => void) : null;
       const verdict = bucket.take();
       if (verdict !== 'pass') return this.refuse(socket, ack, bucket, verdict);
-      if (!CLIENT_EVENTS.has(event)) return ack?.(liveError('NOT_FOUND', `Unknown event ${String(event).slice(0, 60)}`));
+      if (!CLIENT_EVENTS.has(event))
+        return ack?.(liveError('NOT_FOUND', `Unknown event ${String(event).slice(0, 60)}`));
       next();
     });
     socket.on('presence.enter', (data, ack) =>
-      this.handle(socket, ack, presenceEnterSchema, data, (input) => (input.resource.startsWith('member:') ? 'users.view' : 'roles.view'), (input) =>
-        this.enterPresence(socket, input.resource as PresenceResource, input.editing),
+      this.handle(
+        socket,
+        ack,
+        presenceEnterSchema,
+        data,
+        (input) => (input.resource.startsWith('member:') ? 'users.view' : 'roles.view'),
+        (input) => this.enterPresence(socket, input.resource as PresenceResource, input.editing),
       ),
     );
-    socket.on('presence.leave', (data, ack) => this.handle(socket, ack, presenceLeaveSchema, data, null, (input) => this.leavePresence(socket, input.resource as PresenceResource)));
-    socket.on('activity.subscribe', (data, ack) => this.handle(socket, ack, activitySubscribeSchema, data, () => 'activity.view', (input) => this.subscribeActivity(socket, input)));
-    socket.on('activity.unsubscribe', (data, ack) => this.handle(socket, ack, null, data, null, async () => {
-      await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
-      return {};
-    }));
-    socket.on('sync', (data, ack) => this.handle(socket, ack, syncSchema, data, () => 'users.view', (input) => this.sync.since(socket.data.accountId, input.afterSeq)));
+    socket.on('presence.leave', (data, ack) =>
+      this.handle(socket, ack, presenceLeaveSchema, data, null, (input) =>
+        this.leavePresence(socket, input.resource as PresenceResource),
+      ),
+    );
+    socket.on('activity.subscribe', (data, ack) =>
+      this.handle(
+        socket,
+        ack,
+        activitySubscribeSchema,
+        data,
+        () => 'activity.view',
+        (input) => this.subscribeActivity(socket, input),
+      ),
+    );
+    socket.on('activity.unsubscribe', (data, ack) =>
+      this.handle(socket, ack, null, data, null, async () => {
+        await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
+        return {};
+      }),
+    );
+    socket.on('sync', (data, ack) =>
+      this.handle(
+        socket,
+        ack,
+        syncSchema,
+        data,
+        () => 'users.view',
+        (input) => this.sync.since(socket.data.accountId, input.afterSeq),
+      ),
+    );
     socket.on('disconnecting', () => {
       const rooms = [...socket.rooms].filter(isPresenceRoom);
       setImmediate(() =>
         rooms.forEach((room) =>
-          this.broadcastPresence(room).catch((error: unknown) => this.logger.warn(`Presence of ${room} not sent: ${error instanceof Error ? error.message : String(error)}`)),
+          this.broadcastPresence(room).catch((error: unknown) =>
+            this.logger.warn(`Presence of ${room} not sent: ${error instanceof Error ? error.message : String(error)}`),
+          ),
         ),
       );
     });
@@ -366,15 +461,25 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
    * debt is cut: what it sends from then on is dropped unanswered, and it is disconnected once the
    * answers already under way (refusals from its cached standing settle within the tick) are out.
    */
-  private refuse(socket: LiveSocket, ack: ((reply: Ack) => void) | null, bucket: EventBucket, verdict: Exclude<BucketVerdict, 'pass'>): void {
+  private refuse(
+    socket: LiveSocket,
+    ack: ((reply: Ack) => void) | null,
+    bucket: EventBucket,
+    verdict: Exclude<BucketVerdict, 'pass'>,
+  ): void {
     if (this.cut.has(socket)) return;
     countRateLimited('liveEvents');
     ack?.(liveError('RATE_LIMITED', `Too many events; slow down and retry in ${bucket.retryAfterSeconds} s`));
     if (verdict !== 'cut') return;
     this.cut.add(socket);
-    this.logger.warn(`Disconnecting a flooding socket (member ${socket.data.memberId}, session ${socket.data.sessionId})`);
+    this.logger.warn(
+      `Disconnecting a flooding socket (member ${socket.data.memberId}, session ${socket.data.sessionId})`,
+    );
     const tokenHash = this.tokenHashes.get(socket);
-    if (tokenHash) this.cooldowns.start(tokenHash).catch((error: unknown) => this.logger.error(`Cool-down not recorded: ${String(error)}`));
+    if (tokenHash)
+      this.cooldowns
+        .start(tokenHash)
+        .catch((error: unknown) => this.logger.error(`Cool-down not recorded: ${String(error)}`));
     setImmediate(() => socket.disconnect(true));
   }
 
@@ -394,7 +499,12 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const reply = typeof ack === 'function' ? (ack as (reply: Ack<R>) => void) : () => undefined;
     const parsed = schema ? schema.safeParse(data ?? {}) : { success: true as const, data: {} as z.output<S> };
     if (!parsed.success) {
-      reply(liveError('VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ')));
+      reply(
+        liveError(
+          'VALIDATION_FAILED',
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '),
+        ),
+      );
       return;
     }
     const key = needs?.(parsed.data) ?? null;
@@ -477,7 +587,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   private remember(socket: LiveSocket, keys: ReadonlySet<string>, session: SessionEntity, trusted: boolean): Standing {
     const now = this.clock.now().getTime();
     const until = trusted
-      ? Math.min(now + STANDING_TTL_MS, Date.parse(session.expiresAt), Date.parse(session.lastSeenAt) + this.config.sessionIdleMs)
+      ? Math.min(
+          now + STANDING_TTL_MS,
+          Date.parse(session.expiresAt),
+          Date.parse(session.lastSeenAt) + this.config.sessionIdleMs,
+        )
       : 0;
     const standing: Standing = { keys, until };
     this.standing.set(socket, standing);
@@ -498,18 +612,30 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     }
   }
 
-  private async subscribeActivity(socket: LiveSocket, filter: z.output<typeof activitySubscribeSchema>): Promise<object> {
+  private async subscribeActivity(
+    socket: LiveSocket,
+    filter: z.output<typeof activitySubscribeSchema>,
+  ): Promise<object> {
     await Promise.all([...socket.rooms].filter(isActivityRoom).map((room) => socket.leave(room)));
     const accountId = socket.data.accountId;
     const actions = filter.action?.length ? filter.action : [undefined];
     await socket.join([
       Rooms.activitySubscribers(accountId),
-      ...actions.map((action) => Rooms.activity(accountId, { ...(action ? { action } : {}), ...(filter.member ? { member: filter.member } : {}) })),
+      ...actions.map((action) =>
+        Rooms.activity(accountId, {
+          ...(action ? { action } : {}),
+          ...(filter.member ? { member: filter.member } : {}),
+        }),
+      ),
     ]);
     return {};
   }
 
-  private async enterPresence(socket: LiveSocket, resource: PresenceResource, editing: boolean): Promise<{ viewers: PresenceViewer[] }> {
+  private async enterPresence(
+    socket: LiveSocket,
+    resource: PresenceResource,
+    editing: boolean,
+  ): Promise<{ viewers: PresenceViewer[] }> {
     socket.data.presence = { ...socket.data.presence, [resource]: editing };
     const room = Rooms.presence(socket.data.accountId, resource);
     await socket.join(room);
@@ -537,15 +663,23 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       sockets = await withTimeout(this.server.in(room).fetchSockets(), CROSS_NODE_TIMEOUT_MS, 'The other nodes');
     } catch (error) {
       // Asking the other nodes goes through Redis.
-      throw new DomainError('UNAVAILABLE', `Presence cannot be gathered right now: ${error instanceof Error ? error.message : String(error)}`, {
-        retryAfterSeconds: CHANNEL_DOWN_RETRY_SECONDS,
-      });
+      throw new DomainError(
+        'UNAVAILABLE',
+        `Presence cannot be gathered right now: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          retryAfterSeconds: CHANNEL_DOWN_RETRY_SECONDS,
+        },
+      );
     }
     const viewers = new Map<string, PresenceViewer>();
     for (const s of sockets) {
       const editing = s.data.presence?.[resource] ?? false;
       const known = viewers.get(s.data.memberId);
-      viewers.set(s.data.memberId, { memberId: s.data.memberId, name: s.data.name, editing: editing || (known?.editing ?? false) });
+      viewers.set(s.data.memberId, {
+        memberId: s.data.memberId,
+        name: s.data.name,
+        editing: editing || (known?.editing ?? false),
+      });
     }
     const list = [...viewers.values()];
     this.server.to(room).emit('presence', { resource, viewers: list });
