@@ -46,7 +46,8 @@ import {
  * Each node's CPU (from /proc/<pid>/stat) is summed over the connect phase and over each round.
  * Then node loss (`nodeLossPhase`), on each cluster: every session reconnects as libs/client's `Live`
  * through a balancer, node 3 is killed, and the survivors' CPU per reconnected session is compared
- * (target ≤ 1.5× the bare cluster's); on the API cluster every session's set and every dashboard's
+ * (target ≤ 1.5× the bare cluster's; on the API cluster less the CPU of the admin's changes made during
+ * the storm, measured by making as many again afterwards); on the API cluster every session's set and every dashboard's
  * seq must then agree with the server's within 10 s of the kill.
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, the bench creates and drops a
@@ -321,6 +322,13 @@ interface NodeLoss {
   stale: number;
   behind: number;
   cpuPerReconnect: number;
+  /**
+   * The survivors' CPU for the admin's changes alone: as many changes, at the same pace, once the
+   * storm is over (API cluster; 0 on the bare one, which gets none).
+   */
+  changesCpu: number;
+  /** The storm's CPU less the changes', per cut session: what a reconnection costs. */
+  cpuPerHandshake: number;
   load: string;
 }
 
@@ -458,6 +466,19 @@ async function nodeLossPhase(
         await sleep(100);
       }
     }
+    // The admin's changes cost the survivors CPU the bare cluster never spends: the same number
+    // again, at the storm's pace, with every session settled, is what to take off the storm's CPU.
+    let changesCpu = 0;
+    if (checks && changes > 0) {
+      await sleep(1000);
+      const before = cpu();
+      for (let k = 0; k < changes; k += 1) {
+        await flipRole(checks.admin, changeable[(changes + k) % changeable.length]!);
+        await sleep(100);
+      }
+      changesCpu = cpu() - before;
+    }
+    const cut = Math.max(1, state?.cut ?? 0);
     const result: NodeLoss = {
       total: sessions.length,
       onLost,
@@ -476,7 +497,9 @@ async function nodeLossPhase(
       synced,
       stale: state?.stale ?? Number.NaN,
       behind: state?.behind ?? Number.NaN,
-      cpuPerReconnect: cpuUsed / Math.max(1, state?.cut ?? 0),
+      cpuPerReconnect: cpuUsed / cut,
+      changesCpu,
+      cpuPerHandshake: Math.max(0, cpuUsed - changesCpu) / cut,
       load: load(),
     };
     await clientProcess.call('live-close');
@@ -818,15 +841,17 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
       `  sessions cut ${nodeLoss.cut.toLocaleString('en')}; all connected again ${nodeLoss.reconnected === null ? 'NEVER (30 s)' : `${(nodeLoss.reconnected / 1000).toFixed(2)} s`} after the kill; ` +
         `every session's permission set and every dashboard's seq equal to the server's ${nodeLoss.synced === null ? `NOT within 40 s: ${nodeLoss.stale} sessions with a stale set, ${nodeLoss.behind} dashboards behind` : `${(nodeLoss.synced / 1000).toFixed(2)} s after the kill`} ` +
         `(target ≤ 10 s: ${nodeLoss.synced !== null && nodeLoss.synced <= 10_000 ? 'met' : 'MISSED'}); no change missed: ${nodeLoss.synced !== null ? 'yes' : 'NO'}; ` +
-        `nodes 1 and 2's CPU from the kill until all were back (handshakes, sync, the admin's changes) ${ms(nodeLoss.cpuPerReconnect)} ms per cut session; load ${nodeLoss.load}`,
+        `nodes 1 and 2's CPU from the kill until all were back (handshakes, sync, the admin's changes) ${ms(nodeLoss.cpuPerReconnect)} ms per cut session; ` +
+        `the same ${nodeLoss.changes} changes again once settled ${ms(nodeLoss.changesCpu)} ms, so ${ms(nodeLoss.cpuPerHandshake)} ms per reconnection; load ${nodeLoss.load}`,
     );
     if (bareLoss) {
-      const stormRatio = nodeLoss.cpuPerReconnect / bareLoss.cpuPerReconnect;
+      const stormRatio = nodeLoss.cpuPerHandshake / bareLoss.cpuPerHandshake;
+      const grossRatio = nodeLoss.cpuPerReconnect / bareLoss.cpuPerReconnect;
       const stormMet = stormRatio <= 1.5;
       out(
         `  the bare cluster's same storm: ${bareLoss.cut.toLocaleString('en')} sessions cut, all connected again ${bareLoss.reconnected === null ? 'NEVER (30 s)' : `${(bareLoss.reconnected / 1000).toFixed(2)} s`} after the kill ` +
           `(${bareLoss.timeline.join(', ')}); survivors' CPU ${ms(bareLoss.cpuPerReconnect)} ms per cut session; load ${bareLoss.load}. ` +
-          `Reconnect storm CPU per handshake API / bare: ${ratio(stormRatio)} (target ≤ 1.5×: ${stormMet ? 'met' : 'MISSED'})`,
+          `Reconnect storm CPU per handshake API / bare: ${ratio(stormRatio)} (target ≤ 1.5×: ${stormMet ? 'met' : 'MISSED'}; ${ratio(grossRatio)} with the admin's changes left in)`,
       );
       if (!stormMet)
         missed.push(`node loss: reconnect storm CPU per handshake ${ratio(stormRatio)} of the bare cluster's > 1.5×`);
