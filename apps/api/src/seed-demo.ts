@@ -2,15 +2,15 @@ import 'reflect-metadata';
 import { EDITOR_ROLE_ID, READONLY_ROLE_ID, ADMIN_ROLE_ID } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './app.factory.js';
-import { AccountEntity } from './accounts/account.entity.js';
+import { AccountEntity } from './database/entities/account.entity.js';
 import { ActivityService } from './activity/activity.service.js';
 import { AuthService } from './auth/auth.service.js';
 import { hashPassword } from './auth/passwords.js';
 import { loadConfig } from './config.js';
 import { Database } from './database/database.service.js';
-import { MemberEntity, searchNameOf } from './members/member.entity.js';
+import { MemberEntity, searchNameOf } from './database/entities/member.entity.js';
 import { insertPerson } from './persons/persons.js';
-import { MemberTeamEntity, TeamEntity } from './teams/team.entity.js';
+import { MemberTeamEntity, TeamEntity } from './database/entities/team.entity.js';
 
 /**
  * `npm run seed:demo`: a Business-plan demo account with three admins, ~30 members of every
@@ -18,7 +18,23 @@ import { MemberTeamEntity, TeamEntity } from './teams/team.entity.js';
  * with its activity entry, as the API would. Prints how to sign in.
  */
 const DEMO_PASSWORD = 'rolecall-demo-2026';
-const FIRST = ['Alex', 'Sam', 'Robin', 'Jamie', 'Taylor', 'Jordan', 'Casey', 'Morgan', 'Riley', 'Avery', 'Quinn', 'Drew', 'Kai', 'Noor', 'Ines'];
+const FIRST = [
+  'Alex',
+  'Sam',
+  'Robin',
+  'Jamie',
+  'Taylor',
+  'Jordan',
+  'Casey',
+  'Morgan',
+  'Riley',
+  'Avery',
+  'Quinn',
+  'Drew',
+  'Kai',
+  'Noor',
+  'Ines',
+];
 const LAST = ['Lindqvist', 'Okafor', 'Moreau', 'Tanaka', 'Silva', 'Novak', 'Haddad', 'Keller', 'Byrne', 'Costa'];
 
 const config = loadConfig();
@@ -28,7 +44,13 @@ const suffix = randomUUID().slice(0, 6);
 const ownerEmail = `owner.${suffix}@demo.rolecall.test`;
 const auth = app.get(AuthService);
 const owner = await auth.signup(
-  { accountName: `Demo Co ${suffix}`, name: 'Olivia Owner', email: ownerEmail, password: DEMO_PASSWORD, plan: 'business' },
+  {
+    accountName: `Demo Co ${suffix}`,
+    name: 'Olivia Owner',
+    email: ownerEmail,
+    password: DEMO_PASSWORD,
+    plan: 'business',
+  },
   { ip: '127.0.0.1', userAgent: 'seed-demo' },
 );
 const db = app.get(Database);
@@ -38,7 +60,9 @@ const actor = { memberId: owner.member.id, email: ownerEmail, ip: '127.0.0.1', u
 
 await db.transaction(async (tx) => {
   const account = await db.lockAccount(tx, owner.account.id);
-  await tx.manager.getRepository(AccountEntity).update({ id: account.id }, { teamsEnabled: true, version: account.version + 1 });
+  await tx.manager
+    .getRepository(AccountEntity)
+    .update({ id: account.id }, { teamsEnabled: true, version: account.version + 1 });
   const teams = ['Tier 1', 'Billing questions', 'Enterprise'].map((name) => ({
     id: randomUUID(),
     accountId: account.id,
@@ -49,7 +73,11 @@ await db.transaction(async (tx) => {
   }));
   await tx.manager.getRepository(TeamEntity).insert(teams);
   for (const team of teams) {
-    await activity.append(tx, account, actor, { action: 'team.created', target: { type: 'team', id: team.id, label: team.name }, changes: { name: { after: team.name } } });
+    await activity.append(tx, account, actor, {
+      action: 'team.created',
+      target: { type: 'team', id: team.id, label: team.name },
+      changes: { name: { after: team.name } },
+    });
   }
   for (let i = 0; i < 30; i += 1) {
     const name = `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}`;
@@ -80,11 +108,27 @@ await db.transaction(async (tx) => {
       createdAt: now,
     } as const;
     await tx.manager.getRepository(MemberEntity).insert(member);
-    if (member.agentAccess) await tx.manager.getRepository(MemberTeamEntity).insert({ memberId: member.id, teamId: teams[i % teams.length]!.id });
-    await activity.append(tx, account, actor, { action: 'user.invited', target: { type: 'member', id: member.id, label: email }, changes: { roleId: { after: roleId } } });
-    await activity.append(tx, account, { ...actor, memberId: member.id, email }, { action: 'invitation.accepted', target: { type: 'member', id: member.id, label: email }, changes: null });
+    if (member.agentAccess)
+      await tx.manager
+        .getRepository(MemberTeamEntity)
+        .insert({ memberId: member.id, teamId: teams[i % teams.length]!.id });
+    await activity.append(tx, account, actor, {
+      action: 'user.invited',
+      target: { type: 'member', id: member.id, label: email },
+      changes: { roleId: { after: roleId } },
+    });
+    await activity.append(
+      tx,
+      account,
+      { ...actor, memberId: member.id, email },
+      { action: 'invitation.accepted', target: { type: 'member', id: member.id, label: email }, changes: null },
+    );
     if (status === 'revoked') {
-      await activity.append(tx, account, actor, { action: 'user.revoked', target: { type: 'member', id: member.id, label: email }, changes: { status: { before: 'active', after: 'revoked' } } });
+      await activity.append(tx, account, actor, {
+        action: 'user.revoked',
+        target: { type: 'member', id: member.id, label: email },
+        changes: { status: { before: 'active', after: 'revoked' } },
+      });
     }
   }
 });

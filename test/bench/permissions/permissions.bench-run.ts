@@ -1,9 +1,9 @@
 import type { MeDto } from '@rolecall/contracts';
 import { performance } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { AccountEntity } from '../../../apps/api/src/accounts/account.entity.js';
+import { AccountEntity } from '../../../apps/api/src/database/entities/account.entity.js';
 import { Database } from '../../../apps/api/src/database/database.service.js';
-import { MemberEntity } from '../../../apps/api/src/members/member.entity.js';
+import { MemberEntity } from '../../../apps/api/src/database/entities/member.entity.js';
 import { PermissionsService } from '../../../apps/api/src/permissions/permissions.service.js';
 import { startApp } from '../../api/support/app.js';
 import { createAccount, inviteAndAccept } from '../../api/support/factories.js';
@@ -22,11 +22,22 @@ import { summarise, table } from '../users-list/stats.js';
 const fmt = (value: number, unit: string) => `${value < 10 ? value.toFixed(3) : value.toFixed(1)} ${unit}`;
 
 it('measures permission resolution, checks and GET /me', async () => {
-  const app = await startApp({ rateLimits: { signInPerIp: 1e6, signInPerEmail: 1e6, invitationsPerAccount: 1e6, acceptancePerIp: 1e6 } });
+  const app = await startApp({
+    rateLimits: { signInPerIp: 1e6, signInPerEmail: 1e6, invitationsPerAccount: 1e6, acceptancePerIp: 1e6 },
+  });
   try {
     const api = client(app.url);
     const owner = await createAccount(api, { plan: 'business' });
-    const role = await api.post<{ id: string }>('/roles', { name: 'Bench', description: '', icon: 'bolt', permissions: ['campaigns.publish', 'reports.export', 'talk.reply'] }, { token: owner.token });
+    const role = await api.post<{ id: string }>(
+      '/roles',
+      {
+        name: 'Bench',
+        description: '',
+        icon: 'bolt',
+        permissions: ['campaigns.publish', 'reports.export', 'talk.reply'],
+      },
+      { token: owner.token },
+    );
     const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: role.body.id, agentAccess: true });
     const db = app.app.get(Database);
     const permissions = app.app.get(PermissionsService);
@@ -35,12 +46,22 @@ it('measures permission resolution, checks and GET /me', async () => {
     const fromDb: number[] = [];
     for (let i = 0; i < 2000; i += 1) {
       const start = performance.now();
-      const [row, account] = await db.read((m) => Promise.all([m.getRepository(MemberEntity).findOneByOrFail({ id: member.member.id }), m.getRepository(AccountEntity).findOneByOrFail({ id: owner.account.id })]));
+      const [row, account] = await db.read((m) =>
+        Promise.all([
+          m.getRepository(MemberEntity).findOneByOrFail({ id: member.member.id }),
+          m.getRepository(AccountEntity).findOneByOrFail({ id: owner.account.id }),
+        ]),
+      );
       permissions.invalidate([row.id]);
       await permissions.resolve(row, account);
       fromDb.push(performance.now() - start);
     }
-    const [row, account] = await db.read((m) => Promise.all([m.getRepository(MemberEntity).findOneByOrFail({ id: member.member.id }), m.getRepository(AccountEntity).findOneByOrFail({ id: owner.account.id })]));
+    const [row, account] = await db.read((m) =>
+      Promise.all([
+        m.getRepository(MemberEntity).findOneByOrFail({ id: member.member.id }),
+        m.getRepository(AccountEntity).findOneByOrFail({ id: owner.account.id }),
+      ]),
+    );
     const resolved = await permissions.resolve(row, account);
     const CACHED = 200_000;
     let start = performance.now();
@@ -72,10 +93,22 @@ it('measures permission resolution, checks and GET /me', async () => {
       table(
         ['measure', 'p50', 'p99', 'target', 'met'],
         [
-          ['(a) resolve from the database', fmt(dbStats.p50 * 1000, 'µs'), fmt(dbStats.p99 * 1000, 'µs'), '≤ 1 ms', dbStats.p50 <= 1 ? 'yes' : 'NO'],
+          [
+            '(a) resolve from the database',
+            fmt(dbStats.p50 * 1000, 'µs'),
+            fmt(dbStats.p99 * 1000, 'µs'),
+            '≤ 1 ms',
+            dbStats.p50 <= 1 ? 'yes' : 'NO',
+          ],
           ['(a) resolve from the cache', fmt(cachedUs * 1000, 'ns'), '', '', ''],
           ['(b) one permission check (cached set)', fmt(checkNs, 'ns'), '', '≤ 1 µs', checkNs <= 1000 ? 'yes' : 'NO'],
-          ['(c) GET /me over HTTP', fmt(httpStats.p50, 'ms'), fmt(httpStats.p99, 'ms'), 'p99 ≤ 10 ms', httpStats.p99 <= 10 ? 'yes' : 'NO'],
+          [
+            '(c) GET /me over HTTP',
+            fmt(httpStats.p50, 'ms'),
+            fmt(httpStats.p99, 'ms'),
+            'p99 ≤ 10 ms',
+            httpStats.p99 <= 10 ? 'yes' : 'NO',
+          ],
         ],
       ),
     );

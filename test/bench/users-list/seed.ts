@@ -2,7 +2,7 @@ import { SYSTEM_ROLES, type MemberStatus } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../../../apps/api/src/database/database.service.js';
-import { searchNameOf } from '../../../apps/api/src/members/member.entity.js';
+import { searchNameOf } from '../../../apps/api/src/database/entities/member.entity.js';
 
 /**
  * Bulk seeding of one account's members straight into the app's tables (through the app's own

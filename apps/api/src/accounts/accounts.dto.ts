@@ -2,8 +2,8 @@ import type { AccountDto } from '@rolecall/contracts';
 import { agentCost, countSeatsGrouped, planLimits, type SeatCount } from '@rolecall/domain';
 import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
-import { MemberEntity } from '../members/member.entity.js';
-import type { AccountEntity } from './account.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 
 /** Seat and agent-seat usage of an account, counted in the database. */
 export async function seatCount(manager: EntityManager, accountId: string): Promise<SeatCount> {
@@ -17,7 +17,9 @@ export async function seatCount(manager: EntityManager, accountId: string): Prom
     .groupBy('m.status')
     .addGroupBy('m.agent_access')
     .getRawMany();
-  return countSeatsGrouped(rows.map((row) => ({ status: row.status, agentAccess: Boolean(row.agentAccess), count: Number(row.n) })));
+  return countSeatsGrouped(
+    rows.map((row) => ({ status: row.status, agentAccess: Boolean(row.agentAccess), count: Number(row.n) })),
+  );
 }
 
 /** Usages per data source (one app): at most 1,000, least recently used out first. */
@@ -56,7 +58,10 @@ export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountD
     billingContactId: account.billingContactMemberId,
     authEnforcement: account.authEnforcement,
     require2fa: account.require2fa,
-    okta: account.oktaIssuer && account.oktaClientId ? { issuer: account.oktaIssuer, clientId: account.oktaClientId } : null,
+    okta:
+      account.oktaIssuer && account.oktaClientId
+        ? { issuer: account.oktaIssuer, clientId: account.oktaClientId }
+        : null,
     teamsEnabled: account.teamsEnabled,
     validated: account.validatedAt !== null,
     rolesVersion: account.rolesVersion,

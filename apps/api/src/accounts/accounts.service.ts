@@ -27,15 +27,15 @@ import { dryRunFailure } from '../common/dry-run.js';
 import { versionMismatch } from '../common/if-match.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
 import { OidcClients } from '../sso/oidc-clients.js';
 import { SecretBox } from '../sso/secret-box.js';
-import { RoleEntity } from '../roles/role.entity.js';
-import { TeamEntity } from '../teams/team.entity.js';
-import { AccountEntity } from './account.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
+import { TeamEntity } from '../database/entities/team.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from './accounts.dto.js';
 
 export interface AccountUpdate {
@@ -111,7 +111,14 @@ export class AccountsService {
     changes: Record<string, unknown>,
   ): Promise<{ seq: number }> {
     const entry = await log({ action, target: { type: 'account', id: account.id, label: account.name }, changes });
-    tx.publish({ type: 'account.changed', accountId: account.id, seq: entry.seq, memberIds: [], permissionMemberIds: [], reason: null });
+    tx.publish({
+      type: 'account.changed',
+      accountId: account.id,
+      seq: entry.seq,
+      memberIds: [],
+      permissionMemberIds: [],
+      reason: null,
+    });
     return entry;
   }
 
@@ -190,7 +197,11 @@ export class AccountsService {
           'sso_enforced',
         );
       }
-      const entry = await this.logAccountChange({ tx, account, log }, 'account.updated', ended.length ? { ...changes, sessionsEnded: ended.length } : changes);
+      const entry = await this.logAccountChange(
+        { tx, account, log },
+        'account.updated',
+        ended.length ? { ...changes, sessionsEnded: ended.length } : changes,
+      );
       if (ended.length)
         tx.publish({
           type: 'sessions.revoked',

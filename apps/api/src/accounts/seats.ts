@@ -1,7 +1,7 @@
 import { checkSeats, seatUsageAfter, type SeatCount } from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
-import type { AccountEntity } from './account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { seatCount } from './accounts.dto.js';
 
 /**
@@ -20,11 +20,15 @@ export async function assertSeatsFor(
     const what = check.code === 'SEAT_LIMIT_REACHED' ? 'seats' : 'agent seats';
     const used = check.code === 'SEAT_LIMIT_REACHED' ? before.used : before.agents;
     const requested = check.code === 'SEAT_LIMIT_REACHED' ? change.seats : change.agents;
-    throw new DomainError(check.code, `The ${account.plan} plan has ${check.limit} ${what}; ${used} are in use and this needs ${requested} more`, {
-      limit: check.limit,
-      used,
-      requested,
-    });
+    throw new DomainError(
+      check.code,
+      `The ${account.plan} plan has ${check.limit} ${what}; ${used} are in use and this needs ${requested} more`,
+      {
+        limit: check.limit,
+        used,
+        requested,
+      },
+    );
   }
   return after;
 }

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 import { ServiceAccountPermissions } from '../service-accounts/service-account-permissions.js';
-import type { ActivityEntity } from './activity.entity.js';
+import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { ActivityService, type ActivityInput, type Actor } from './activity.service.js';
 
 export interface MutationContext {

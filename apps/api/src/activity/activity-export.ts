@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ActivityExportLine } from '@rolecall/contracts';
 import { stringify } from 'csv-stringify/sync';
 import type { Response } from 'express';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { notFound } from '../common/domain-error.js';
 import { write } from '../common/stream-write.js';
 import { Database } from '../database/database.service.js';
-import { ActivityEntity } from './activity.entity.js';
+import { ActivityEntity } from '../database/entities/activity.entity.js';
 
 /** Entries read per page: what the export holds in memory at once, whatever the log's size. */
 const PAGE = 1000;

@@ -9,17 +9,17 @@ import {
 } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity, searchNameOf } from '../members/member.entity.js';
+import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { insertPerson } from '../persons/persons.js';
-import { SessionEntity } from '../sessions/session.entity.js';
+import { SessionEntity } from '../database/entities/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../sso/sso.rules.js';
 import type { IssuedLink } from '../persons/email-links.js';
@@ -32,7 +32,11 @@ type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
 const invalidCredentials = () => new DomainError('INVALID_CREDENTIALS', 'That email and password do not match');
 
-const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
+const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = {
+  google: 'Google',
+  microsoft: 'Microsoft',
+  okta: 'Okta',
+};
 
 /**
  * 403 `SSO_REQUIRED`: `details` name the provider and where to start it; `reason` is
@@ -40,7 +44,11 @@ const PROVIDER_NAMES: Record<Exclude<AuthEnforcement, 'any'>, string> = { google
  */
 function ssoRequired(account: AccountEntity, reason: 'sso_required' | 'owner_needs_2fa'): DomainError {
   const provider = account.authEnforcement as Exclude<AuthEnforcement, 'any'>;
-  const details = { provider, accountId: account.id, startUrl: `/api/v1/auth/sso/${provider}/start?account=${account.id}` };
+  const details = {
+    provider,
+    accountId: account.id,
+    startUrl: `/api/v1/auth/sso/${provider}/start?account=${account.id}`,
+  };
   if (reason === 'owner_needs_2fa') {
     return new DomainError(
       'SSO_REQUIRED',
@@ -79,7 +87,15 @@ export class AuthService {
       if (existing?.totpSecret) await this.requireSecondFactor(tx, existing, input.totp);
       const now = this.clock.now().toISOString();
       // A new person's email is unverified until the mailed link is used (or the mailbox is proven otherwise).
-      const person = existing ?? (await insertPerson(tx.manager, { email: input.email, name: input.name, passwordHash, emailVerified: false, now }));
+      const person =
+        existing ??
+        (await insertPerson(tx.manager, {
+          email: input.email,
+          name: input.name,
+          passwordHash,
+          emailVerified: false,
+          now,
+        }));
       if (!existing) verification = await this.verification.issue(tx.manager, person);
       const memberId = randomUUID();
       const account = tx.manager.getRepository(AccountEntity).create({
@@ -134,7 +150,13 @@ export class AuthService {
           changes: { name: { after: account.name }, plan: { after: account.plan } },
         },
       );
-      const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', mfa: person.totpSecret !== null, ...meta });
+      const { token } = await this.sessions.create(tx, {
+        personId: person.id,
+        accountId: account.id,
+        authMethod: 'password',
+        mfa: person.totpSecret !== null,
+        ...meta,
+      });
       tx.publish({ type: 'account.created', accountId: account.id, seq: entry.seq });
       return this.authResult(tx.manager, token, person, member, account);
     });
@@ -163,7 +185,13 @@ export class AuthService {
       if (!current || current.status !== 'active') throw forbidden('You are not an active member of that account');
       const { breakGlass } = this.assertPassword(account, member, person);
       const mfa = person.totpSecret !== null;
-      const { token, session } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', mfa, ...meta });
+      const { token, session } = await this.sessions.create(tx, {
+        personId: person.id,
+        accountId: account.id,
+        authMethod: 'password',
+        mfa,
+        ...meta,
+      });
       const entry = await this.activity.append(
         tx,
         account,
@@ -174,7 +202,13 @@ export class AuthService {
           changes: breakGlass ? { method: 'password', breakGlass: true } : { method: 'password' },
         },
       );
-      tx.publish({ type: 'session.signed_in', accountId: account.id, personId: person.id, sessionId: session.id, seq: entry.seq });
+      tx.publish({
+        type: 'session.signed_in',
+        accountId: account.id,
+        personId: person.id,
+        sessionId: session.id,
+        seq: entry.seq,
+      });
       return this.authResult(tx.manager, token, person, member, account, session);
     });
     return result;
@@ -191,7 +225,13 @@ export class AuthService {
         target: { type: 'session', id: session.id, label: actor.email },
         changes: null,
       });
-      tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'signed_out', seq: entry.seq });
+      tx.publish({
+        type: 'sessions.revoked',
+        accountId: account.id,
+        sessionIds: ended,
+        reason: 'signed_out',
+        seq: entry.seq,
+      });
     });
   }
 
@@ -199,17 +239,27 @@ export class AuthService {
    * Moves the session to another account of the person; 403 unless an active member there, and
    * unless the session satisfies that account's SSO enforcement (an Okta session never moves).
    */
-  async switchAccount(token: string, session: SessionEntity, person: PersonEntity, accountId: string): Promise<AuthResultDto> {
+  async switchAccount(
+    token: string,
+    session: SessionEntity,
+    person: PersonEntity,
+    accountId: string,
+  ): Promise<AuthResultDto> {
     return this.db.transaction(async (tx) => {
       // The account lock first, so a revocation racing the switch is seen (its commit comes first or waits).
       const account = await this.db.lockAccount(tx, accountId).catch(() => {
         throw forbidden('You are not an active member of that account');
       });
       const member = await this.chooseMembership(tx.manager, person.id, accountId);
-      const decision = switchAccount(account.authEnforcement, session, { accountId, isOwner: account.ownerMemberId === member.id });
+      const decision = switchAccount(account.authEnforcement, session, {
+        accountId,
+        isOwner: account.ownerMemberId === member.id,
+      });
       if (!decision.allowed) {
         if (decision.reason === 'account_scoped') {
-          throw forbidden("This session was made by this account's Okta and stays in it: sign in to the other account instead");
+          throw forbidden(
+            "This session was made by this account's Okta and stays in it: sign in to the other account instead",
+          );
         }
         throw ssoRequired(account, decision.reason);
       }
@@ -220,14 +270,21 @@ export class AuthService {
 
   /** Active memberships of a person, oldest first, for the account switcher. */
   async accountsOf(manager: EntityManager, personId: string): Promise<AccountSummaryDto[]> {
-    const members = await manager.getRepository(MemberEntity).find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
+    const members = await manager
+      .getRepository(MemberEntity)
+      .find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
     if (members.length === 0) return [];
     const accounts = await manager.getRepository(AccountEntity).find({
       where: { id: In(members.map((m) => m.accountId)) },
       select: { id: true, name: true },
     });
     const nameOf = new Map(accounts.map((a) => [a.id, a.name]));
-    return members.map((m) => ({ id: m.accountId, name: nameOf.get(m.accountId) ?? '', memberId: m.id, status: m.status }));
+    return members.map((m) => ({
+      id: m.accountId,
+      name: nameOf.get(m.accountId) ?? '',
+      memberId: m.id,
+      status: m.status,
+    }));
   }
 
   async authResult(
@@ -244,7 +301,12 @@ export class AuthService {
       member: memberDto!,
       account: await loadAccountDto(manager, account),
       accounts: await this.accountsOf(manager, person.id),
-      ...(enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null, enrolmentRequired: person.twoFactorEnrolmentRequired }) ? { twoFactorEnrolmentRequired: true as const } : {}),
+      ...(enrolmentOnly(account.require2fa, session, {
+        hasTotp: person.totpSecret !== null,
+        enrolmentRequired: person.twoFactorEnrolmentRequired,
+      })
+        ? { twoFactorEnrolmentRequired: true as const }
+        : {}),
     };
   }
 
@@ -253,7 +315,11 @@ export class AuthService {
    * of the person's active memberships (most recently used first) where a password is accepted,
    * else the first. Null when there is none (`chooseMembership` then answers 403).
    */
-  private async passwordMembership(manager: EntityManager, person: PersonEntity, accountId: string | undefined): Promise<{ member: MemberEntity; account: AccountEntity } | null> {
+  private async passwordMembership(
+    manager: EntityManager,
+    person: PersonEntity,
+    accountId: string | undefined,
+  ): Promise<{ member: MemberEntity; account: AccountEntity } | null> {
     const members = manager.getRepository(MemberEntity);
     if (accountId) {
       const member = await members.findOneBy({ personId: person.id, accountId, status: 'active' });
@@ -262,16 +328,29 @@ export class AuthService {
     }
     const active = await members.find({ where: { personId: person.id, status: 'active' }, order: { joinedAt: 'ASC' } });
     if (active.length === 0) return null;
-    const lastSession = await manager.getRepository(SessionEntity).findOne({ where: { personId: person.id }, order: { createdAt: 'DESC' } });
-    active.sort((a, b) => Number(b.accountId === lastSession?.accountId) - Number(a.accountId === lastSession?.accountId));
+    const lastSession = await manager
+      .getRepository(SessionEntity)
+      .findOne({ where: { personId: person.id }, order: { createdAt: 'DESC' } });
+    active.sort(
+      (a, b) => Number(b.accountId === lastSession?.accountId) - Number(a.accountId === lastSession?.accountId),
+    );
     const accounts = await manager.getRepository(AccountEntity).findBy({ id: In(active.map((m) => m.accountId)) });
     const byId = new Map(accounts.map((a) => [a.id, a]));
-    const choices = active.flatMap((member) => (byId.has(member.accountId) ? [{ member, account: byId.get(member.accountId)! }] : []));
-    return choices.find(({ member, account }) => this.passwordDecision(account, member, person).allowed) ?? choices[0] ?? null;
+    const choices = active.flatMap((member) =>
+      byId.has(member.accountId) ? [{ member, account: byId.get(member.accountId)! }] : [],
+    );
+    return (
+      choices.find(({ member, account }) => this.passwordDecision(account, member, person).allowed) ??
+      choices[0] ??
+      null
+    );
   }
 
   private passwordDecision(account: AccountEntity, member: MemberEntity, person: PersonEntity): PasswordDecision {
-    return passwordSignIn(account.authEnforcement, { isOwner: account.ownerMemberId === member.id, hasTotp: person.totpSecret !== null });
+    return passwordSignIn(account.authEnforcement, {
+      isOwner: account.ownerMemberId === member.id,
+      hasTotp: person.totpSecret !== null,
+    });
   }
 
   /** 403 `SSO_REQUIRED` when the account enforces a provider, unless this is the owner's break-glass (password + 2FA). */
@@ -282,14 +361,20 @@ export class AuthService {
   }
 
   /** The membership to sign in to: the one asked for, else the most recently used, else the oldest. */
-  private async chooseMembership(manager: EntityManager, personId: string, accountId: string | undefined): Promise<MemberEntity> {
+  private async chooseMembership(
+    manager: EntityManager,
+    personId: string,
+    accountId: string | undefined,
+  ): Promise<MemberEntity> {
     const repo = manager.getRepository(MemberEntity);
     if (accountId) {
       const member = await repo.findOneBy({ personId, accountId });
       if (!member || member.status !== 'active') throw forbidden('You are not an active member of that account');
       return member;
     }
-    const lastSession = await manager.getRepository(SessionEntity).findOne({ where: { personId }, order: { createdAt: 'DESC' } });
+    const lastSession = await manager
+      .getRepository(SessionEntity)
+      .findOne({ where: { personId }, order: { createdAt: 'DESC' } });
     const active = await repo.find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
     const chosen = active.find((m) => m.accountId === lastSession?.accountId) ?? active[0];
     if (!chosen) throw forbidden('You are not an active member of any account');
@@ -302,7 +387,12 @@ export class AuthService {
    * owner out), the same answer for an unknown email and a wrong password. After an admin reset the
    * person's 2FA, the right password is refused until a new one is chosen through the mailed link.
    */
-  private async checkPassword(person: PersonEntity | null, email: string, password: string, ip: string): Promise<PersonEntity> {
+  private async checkPassword(
+    person: PersonEntity | null,
+    email: string,
+    password: string,
+    ip: string,
+  ): Promise<PersonEntity> {
     await this.limits.passwordAttempt(email, ip);
     if (!(await verifyPassword(password, person?.passwordHash ?? null)) || !person) {
       await this.limits.passwordFailed(email, ip);
@@ -310,9 +400,12 @@ export class AuthService {
     }
     await this.limits.passwordSucceeded(email, ip);
     if (person.passwordResetRequired) {
-      throw forbidden('An admin reset your two-factor authentication: choose a new password through the link we mailed you (or ask for a new one with "Forgot password?")', {
-        reason: 'password_reset_required',
-      });
+      throw forbidden(
+        'An admin reset your two-factor authentication: choose a new password through the link we mailed you (or ask for a new one with "Forgot password?")',
+        {
+          reason: 'password_reset_required',
+        },
+      );
     }
     return person;
   }

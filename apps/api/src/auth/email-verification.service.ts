@@ -7,7 +7,7 @@ import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
 import { EmailLinks, type IssuedLink } from '../persons/email-links.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
-import type { PersonEntity } from '../persons/person.entity.js';
+import type { PersonEntity } from '../database/entities/person.entity.js';
 import { verificationMail } from '../persons/person-mail.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashPassword } from './passwords.js';
@@ -66,14 +66,22 @@ export class EmailVerification {
    * `POST /auth/verify-email`: with a session of the link's person, confirms the address. Anyone
    * else takes the login over and must choose its new password (400 without one).
    */
-  async verify(input: { token: string; password?: string | undefined }, sessionToken: string | null, meta: Meta): Promise<void> {
+  async verify(
+    input: { token: string; password?: string | undefined },
+    sessionToken: string | null,
+    meta: Meta,
+  ): Promise<void> {
     await this.limits.consume('links', meta.ip ?? 'unknown');
     const preview = await this.db.read((manager) => this.links.find(manager, input.token, 'verify_email'));
     const signedIn = sessionToken ? await this.sessions.personOf(sessionToken) : null;
     const themselves = signedIn?.id === preview.person.id;
     if (!themselves && !input.password) {
       throw validationFailed(
-        { password: [`Sign in as ${preview.person.email} to confirm it, or choose a new password to take this login over`] },
+        {
+          password: [
+            `Sign in as ${preview.person.email} to confirm it, or choose a new password to take this login over`,
+          ],
+        },
         'Sign in to confirm your address, or choose a password to take this login over',
       );
     }

@@ -7,7 +7,7 @@ import { MailOutbox } from '../mail/mail-outbox.js';
 import { MailService } from '../mail/mail.service.js';
 import { EmailLinks, linkInvalid } from '../persons/email-links.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { passwordResetMail } from '../persons/person-mail.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashPassword } from './passwords.js';
@@ -76,7 +76,8 @@ export class PasswordReset {
     const preview = await this.db.read((manager) => this.links.find(manager, input.token, 'password_reset'));
     const secondFactor = preview.person.emailVerified && preview.person.totpSecret !== null;
     if (secondFactor) {
-      if (!input.totp) throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
+      if (!input.totp)
+        throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
       await this.limits.check('totp', preview.person.id);
     }
     const passwordHash = await hashPassword(input.password);
@@ -89,20 +90,38 @@ export class PasswordReset {
         return;
       }
       if (person.totpSecret) {
-        if (!input.totp) throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
+        if (!input.totp)
+          throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
         if (!(await this.secondFactor.verifyAndConsume(tx.manager, person.id, input.totp))) {
           await this.limits.consume('totp', person.id);
           throw new DomainError('TOTP_INVALID', 'That code is not valid');
         }
       }
       await this.links.use(tx.manager, link);
-      await tx.manager.getRepository(PersonEntity).update({ id: person.id }, { passwordHash, passwordResetRequired: false });
+      await tx.manager
+        .getRepository(PersonEntity)
+        .update({ id: person.id }, { passwordHash, passwordResetRequired: false });
       const ended = await this.sessions.revoke(tx.manager, { personId: person.id }, 'password_reset');
-      await this.proofs.logInEveryAccount(tx, person, { via: 'password_reset', meta }, {
-        action: 'person.password_reset',
-        changes: { sessionsEnded: ended.length, ...(person.passwordResetRequired ? { afterTwoFactorReset: true } : {}) },
-      });
-      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: null, sessionIds: ended, reason: 'password_reset', seq: null });
+      await this.proofs.logInEveryAccount(
+        tx,
+        person,
+        { via: 'password_reset', meta },
+        {
+          action: 'person.password_reset',
+          changes: {
+            sessionsEnded: ended.length,
+            ...(person.passwordResetRequired ? { afterTwoFactorReset: true } : {}),
+          },
+        },
+      );
+      if (ended.length)
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: null,
+          sessionIds: ended,
+          reason: 'password_reset',
+          seq: null,
+        });
     });
     await this.limits.passwordChanged(preview.person.email);
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BulkEventData, PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
-import type { ActivityEntity } from '../activity/activity.entity.js';
+import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { PermissionRow } from '../members/permission-rows.js';
 import { markCommitted } from '../observability/metrics.js';
 
@@ -56,7 +56,16 @@ export type DomainEvent =
    */
   /** `renamed`: its name or icon changed (its holders' `GET /me` shows them: `me.updated`). */
   /** `serviceAccountIds`: the service accounts holding the role, whose permission versions moved with it. */
-  | { type: 'role.changed'; accountId: string; roleId: string; seq: number; role: RoleDto; affected: PermissionRow[]; renamed: boolean; serviceAccountIds: string[] }
+  | {
+      type: 'role.changed';
+      accountId: string;
+      roleId: string;
+      seq: number;
+      role: RoleDto;
+      affected: PermissionRow[];
+      renamed: boolean;
+      serviceAccountIds: string[];
+    }
   /** A custom role was deleted; its holders moved to another role. */
   | {
       type: 'role.removed';

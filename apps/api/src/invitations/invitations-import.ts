@@ -13,7 +13,7 @@ import { agentCost, planLimits, seatUsageAfter } from '@rolecall/domain';
 import { CsvError, parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { seatCount } from '../accounts/accounts.dto.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations } from '../activity/account-mutation.js';
@@ -22,12 +22,12 @@ import type { RequestAuth } from '../auth/request-auth.js';
 import { DomainError, validationFailed } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
-import type { MemberEntity } from '../members/member.entity.js';
+import type { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
-import { PersonEntity } from '../persons/person.entity.js';
-import { RoleEntity } from '../roles/role.entity.js';
-import { TeamEntity } from '../teams/team.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
+import { TeamEntity } from '../database/entities/team.entity.js';
 import { InvitationsService } from './invitations.service.js';
 
 /** The columns an import reads, by their header normalised (lower case, letters and digits only). */

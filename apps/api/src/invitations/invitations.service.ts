@@ -8,7 +8,7 @@ import {
 import { agentCost, planLimits, seatUsageAfter } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from '../accounts/accounts.dto.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
@@ -22,25 +22,29 @@ import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
-import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
+import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import { insertPerson } from '../persons/persons.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { MemberTeamEntity, TeamEntity } from '../teams/team.entity.js';
+import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
 import { invitationMail } from './invitation-mail.js';
-import { InvitationEntity } from './invitation.entity.js';
+import { InvitationEntity } from '../database/entities/invitation.entity.js';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** 409 `USER_EXISTS`: which emails are members already, and whether each is revoked (reactivate instead). */
 function userExists(existing: readonly MemberEntity[]): DomainError {
-  return new DomainError('USER_EXISTS', `${existing.map((m) => m.email).join(', ')} ${existing.length === 1 ? 'is' : 'are'} already in this account`, {
-    members: existing.map((m) => ({ id: m.id, email: m.email, status: m.status, revoked: m.status === 'revoked' })),
-  });
+  return new DomainError(
+    'USER_EXISTS',
+    `${existing.map((m) => m.email).join(', ')} ${existing.length === 1 ? 'is' : 'are'} already in this account`,
+    {
+      members: existing.map((m) => ({ id: m.id, email: m.email, status: m.status, revoked: m.status === 'revoked' })),
+    },
+  );
 }
 
 export interface InviteInput {
@@ -57,7 +61,10 @@ interface IssuedInvitation {
 }
 
 const invalidInvitation = () =>
-  new DomainError('INVITATION_INVALID', 'This invitation link is not valid any more: it was used, cancelled, replaced or has expired');
+  new DomainError(
+    'INVITATION_INVALID',
+    'This invitation link is not valid any more: it was used, cancelled, replaced or has expired',
+  );
 
 @Injectable()
 export class InvitationsService {
@@ -103,7 +110,10 @@ export class InvitationsService {
     return { emails, teamIds, existing };
   }
 
-  private async checkBatch(context: Pick<MutationContext, 'tx' | 'account'>, input: InviteInput): Promise<{ emails: string[]; teamIds: string[] }> {
+  private async checkBatch(
+    context: Pick<MutationContext, 'tx' | 'account'>,
+    input: InviteInput,
+  ): Promise<{ emails: string[]; teamIds: string[] }> {
     const { emails, teamIds, existing } = await this.readBatch(context, input);
     if (existing.length > 0) throw userExists(existing);
     return { emails, teamIds };
@@ -122,7 +132,9 @@ export class InvitationsService {
       const newcomers = emails.filter((email) => !members.has(email)).length;
       const change = { seats: newcomers, agents: input.agentAccess ? newcomers : 0, invited: newcomers };
       const failure =
-        existing.length > 0 ? dryRunFailure(userExists(existing)) : await wouldFail(() => assertSeatsFor(tx.manager, account, change));
+        existing.length > 0
+          ? dryRunFailure(userExists(existing))
+          : await wouldFail(() => assertSeatsFor(tx.manager, account, change));
       const after = seatUsageAfter(await seatCount(tx.manager, account.id), change);
       const limits = planLimits(account.plan);
       return {
@@ -140,12 +152,21 @@ export class InvitationsService {
     const { account, members } = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const { emails, teamIds } = await this.checkBatch(context, input);
-      await assertSeatsFor(tx.manager, account, { seats: emails.length, agents: input.agentAccess ? emails.length : 0 });
+      await assertSeatsFor(tx.manager, account, {
+        seats: emails.length,
+        agents: input.agentAccess ? emails.length : 0,
+      });
       const persons = await tx.manager.getRepository(PersonEntity).findBy({ email: In(emails) });
       const personByEmail = new Map(persons.map((p) => [p.email, p]));
       const members: MemberEntity[] = [];
       for (const email of emails) {
-        const invited = { email, personId: personByEmail.get(email)?.id ?? null, roleId: input.roleId, agentAccess: input.agentAccess, teamIds };
+        const invited = {
+          email,
+          personId: personByEmail.get(email)?.id ?? null,
+          roleId: input.roleId,
+          agentAccess: input.agentAccess,
+          teamIds,
+        };
         const { member, mail } = await this.createInvited(context, auth, invited);
         mails.push(mail);
         members.push(member);
@@ -191,35 +212,75 @@ export class InvitationsService {
     syncSortKeys(member);
     await tx.manager.getRepository(MemberEntity).insert(member);
     if (teamIds.length) {
-      await tx.manager.getRepository(MemberTeamEntity).insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
+      await tx.manager
+        .getRepository(MemberTeamEntity)
+        .insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
     }
     const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
     const mail = await this.enqueueMail(tx.manager, account, auth, member.id, issued);
     const entry = await context.log({
       action: 'user.invited',
       target: { type: 'member', id: member.id, label: email },
-      changes: { roleId: { after: input.roleId }, agentAccess: { after: input.agentAccess }, teamIds: { after: teamIds }, ...more },
+      changes: {
+        roleId: { after: input.roleId },
+        agentAccess: { after: input.agentAccess },
+        teamIds: { after: teamIds },
+        ...more,
+      },
     });
-    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+    tx.publish({
+      type: 'member.changed',
+      accountId: account.id,
+      memberId: member.id,
+      seq: entry.seq,
+      permissionsChanged: false,
+      reason: null,
+    });
     return { member, mail };
   }
 
   /** A new token for an invited member: the old one dies at once. */
-  async resend(auth: RequestAuth, actor: Actor, memberId: string, ifMatch: number, current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>): Promise<MemberDto> {
+  async resend(
+    auth: RequestAuth,
+    actor: Actor,
+    memberId: string,
+    ifMatch: number,
+    current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>,
+  ): Promise<MemberDto> {
     const mails: string[] = [];
     const { account, member } = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, memberId);
       if (!member) throw new DomainError('NOT_FOUND', 'Member not found');
-      if (ifMatch !== member.version) throw new DomainError('VERSION_MISMATCH', 'Someone else changed this first; review their change and try again', { current: await current(tx.manager, account, member) });
+      if (ifMatch !== member.version)
+        throw new DomainError(
+          'VERSION_MISMATCH',
+          'Someone else changed this first; review their change and try again',
+          { current: await current(tx.manager, account, member) },
+        );
       if (member.status !== 'invited') throw new DomainError('CONFLICT', 'Only a pending invitation can be resent');
       const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
       mails.push(await this.enqueueMail(tx.manager, account, auth, member.id, issued));
       member.invitedAt = this.clock.now().toISOString();
       member.version += 1;
-      await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { invitedAt: member.invitedAt, version: member.version, invitedByMemberId: auth.member.id });
-      const entry = await context.log({ action: 'invitation.resent', target: { type: 'member', id: member.id, label: member.email } });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+      await tx.manager
+        .getRepository(MemberEntity)
+        .update(
+          { id: member.id },
+          { invitedAt: member.invitedAt, version: member.version, invitedByMemberId: auth.member.id },
+        );
+      const entry = await context.log({
+        action: 'invitation.resent',
+        target: { type: 'member', id: member.id, label: member.email },
+      });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq: entry.seq,
+        permissionsChanged: false,
+        reason: null,
+      });
       return { account, member };
     });
     await this.outbox.deliverNow({ ids: mails });
@@ -237,9 +298,16 @@ export class InvitationsService {
   }
 
   /** Ends any live token of the member and issues a fresh one (7 days). */
-  private async issueToken(manager: EntityManager, accountId: string, memberId: string, inviterId: string): Promise<IssuedInvitation> {
+  private async issueToken(
+    manager: EntityManager,
+    accountId: string,
+    memberId: string,
+    inviterId: string,
+  ): Promise<IssuedInvitation> {
     const now = this.clock.now();
-    await manager.getRepository(InvitationEntity).update({ memberId, endedAt: IsNull() }, { endedAt: now.toISOString() });
+    await manager
+      .getRepository(InvitationEntity)
+      .update({ memberId, endedAt: IsNull() }, { endedAt: now.toISOString() });
     const token = newToken();
     const expiresAt = new Date(now.getTime() + INVITATION_TTL_MS).toISOString();
     await manager.getRepository(InvitationEntity).insert({
@@ -264,7 +332,13 @@ export class InvitationsService {
    * Writes the invitation mail into the outbox in the invitation's transaction (replacing a pending
    * one of an earlier token); it is sent after commit and retried until it goes out.
    */
-  private enqueueMail(manager: EntityManager, account: AccountEntity, auth: RequestAuth, memberId: string, issued: IssuedInvitation): Promise<string> {
+  private enqueueMail(
+    manager: EntityManager,
+    account: AccountEntity,
+    auth: RequestAuth,
+    memberId: string,
+    issued: IssuedInvitation,
+  ): Promise<string> {
     const mail = invitationMail({
       to: issued.to,
       accountName: account.name,
@@ -276,10 +350,14 @@ export class InvitationsService {
     return this.outbox.enqueue(manager, 'invitation', mail, memberId);
   }
 
-  private async liveInvitation(manager: EntityManager, token: string): Promise<{ invitation: InvitationEntity; member: MemberEntity; account: AccountEntity }> {
+  private async liveInvitation(
+    manager: EntityManager,
+    token: string,
+  ): Promise<{ invitation: InvitationEntity; member: MemberEntity; account: AccountEntity }> {
     if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) throw invalidInvitation();
     const invitation = await manager.getRepository(InvitationEntity).findOneBy({ tokenHash: sha256Hex(token) });
-    if (!invitation || invitation.endedAt || invitation.expiresAt <= this.clock.now().toISOString()) throw invalidInvitation();
+    if (!invitation || invitation.endedAt || invitation.expiresAt <= this.clock.now().toISOString())
+      throw invalidInvitation();
     const member = await manager.getRepository(MemberEntity).findOneBy({ id: invitation.memberId });
     if (!member || member.status !== 'invited') throw invalidInvitation();
     const account = await manager.getRepository(AccountEntity).findOneByOrFail({ id: invitation.accountId });
@@ -289,7 +367,9 @@ export class InvitationsService {
   async info(token: string): Promise<InvitationInfoDto> {
     return this.db.read(async (manager) => {
       const { invitation, member, account } = await this.liveInvitation(manager, token);
-      const inviter = invitation.invitedByMemberId ? await manager.getRepository(MemberEntity).findOneBy({ id: invitation.invitedByMemberId }) : null;
+      const inviter = invitation.invitedByMemberId
+        ? await manager.getRepository(MemberEntity).findOneBy({ id: invitation.invitedByMemberId })
+        : null;
       const person = await manager.getRepository(PersonEntity).findOneBy({ email: member.email });
       return {
         accountName: account.name,
@@ -310,14 +390,23 @@ export class InvitationsService {
    * sessions and credentials end (`MailboxProofs.claim`). The token dies in the same transaction,
    * so of two concurrent accepts exactly one wins.
    */
-  async accept(input: { token: string; name?: string | undefined; password?: string | undefined }, sessionToken: string | null, meta: Pick<Actor, 'ip' | 'userAgent'>): Promise<AcceptInvitationResultDto> {
+  async accept(
+    input: { token: string; name?: string | undefined; password?: string | undefined },
+    sessionToken: string | null,
+    meta: Pick<Actor, 'ip' | 'userAgent'>,
+  ): Promise<AcceptInvitationResultDto> {
     const preview = await this.db.read((manager) => this.liveInvitation(manager, input.token));
-    const existing = await this.db.read((manager) => manager.getRepository(PersonEntity).findOneBy({ email: preview.member.email }));
+    const existing = await this.db.read((manager) =>
+      manager.getRepository(PersonEntity).findOneBy({ email: preview.member.email }),
+    );
     const signedIn = existing && sessionToken ? await this.sessions.personOf(sessionToken) : null;
     const themselves = existing !== null && signedIn?.id === existing.id;
     if (existing?.emailVerified && !themselves) {
       if (!signedIn) {
-        throw new DomainError('UNAUTHENTICATED', `Sign in as ${preview.member.email} to accept this invitation`, { reason: 'sign_in_required', email: preview.member.email });
+        throw new DomainError('UNAUTHENTICATED', `Sign in as ${preview.member.email} to accept this invitation`, {
+          reason: 'sign_in_required',
+          email: preview.member.email,
+        });
       }
       throw forbidden(`This invitation is for ${preview.member.email}; sign in with that email to accept it`);
     }
@@ -345,19 +434,67 @@ export class InvitationsService {
       const now = this.clock.now().toISOString();
       const proof = { via: 'invitation' as const, meta, locked: new Map([[account.id, account]]) };
       if (person && themselves) await this.proofs.verified(tx, person, proof);
-      else if (person?.emailVerified) throw new DomainError('UNAUTHENTICATED', `Sign in as ${member.email} to accept this invitation`, { reason: 'sign_in_required', email: member.email });
+      else if (person?.emailVerified)
+        throw new DomainError('UNAUTHENTICATED', `Sign in as ${member.email} to accept this invitation`, {
+          reason: 'sign_in_required',
+          email: member.email,
+        });
       else if (person) await this.proofs.claim(tx, person, { ...proof, passwordHash, name: input.name });
       // The token proved the mailbox: a person made here starts verified.
-      else person = await insertPerson(tx.manager, { email: member.email, name: input.name!, passwordHash, emailVerified: true, now });
-      Object.assign(member, { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, version: member.version + 1, permissionsVersion: member.permissionsVersion + 1 });
+      else
+        person = await insertPerson(tx.manager, {
+          email: member.email,
+          name: input.name!,
+          passwordHash,
+          emailVerified: true,
+          now,
+        });
+      Object.assign(member, {
+        personId: person.id,
+        name: person.name,
+        status: 'active',
+        joinedAt: now,
+        lastActiveAt: now,
+        version: member.version + 1,
+        permissionsVersion: member.permissionsVersion + 1,
+      });
       syncSortKeys(member);
-      await tx.manager.getRepository(MemberEntity).update(
-        { id: member.id },
-        { personId: person.id, name: person.name, status: 'active', joinedAt: now, lastActiveAt: now, sortName: member.sortName, searchName: member.searchName, lastActiveSort: member.lastActiveSort, version: member.version, permissionsVersion: member.permissionsVersion },
-      );
-      const entry = await context.log({ action: 'invitation.accepted', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'invited', after: 'active' } } });
-      const { token } = await this.sessions.create(tx, { personId: person.id, accountId: account.id, authMethod: 'password', ...meta });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'invitation_accepted' });
+      await tx.manager
+        .getRepository(MemberEntity)
+        .update(
+          { id: member.id },
+          {
+            personId: person.id,
+            name: person.name,
+            status: 'active',
+            joinedAt: now,
+            lastActiveAt: now,
+            sortName: member.sortName,
+            searchName: member.searchName,
+            lastActiveSort: member.lastActiveSort,
+            version: member.version,
+            permissionsVersion: member.permissionsVersion,
+          },
+        );
+      const entry = await context.log({
+        action: 'invitation.accepted',
+        target: { type: 'member', id: member.id, label: member.email },
+        changes: { status: { before: 'invited', after: 'active' } },
+      });
+      const { token } = await this.sessions.create(tx, {
+        personId: person.id,
+        accountId: account.id,
+        authMethod: 'password',
+        ...meta,
+      });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq: entry.seq,
+        permissionsChanged: true,
+        reason: 'invitation_accepted',
+      });
       const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
       return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
     });

@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { AccountEvent, PermissionChangeReason, PermissionKey, RoleDto } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { toActivityDto } from '../activity/activity.service.js';
-import type { ActivityEntity } from '../activity/activity.entity.js';
+import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { permissionRows, type PermissionRow } from '../members/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
-import { RoleEntity } from '../roles/role.entity.js';
-import { ServiceAccountEntity } from '../service-accounts/service-account.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
+import { ServiceAccountEntity } from '../database/entities/service-account.entity.js';
 import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
@@ -49,7 +49,9 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe = this.bus.onAny((event) => this.enqueue(event));
     // A service account's role changed (issue 16 §3): `me.permissions` to its keys' sockets, in the account's order.
     this.unsubscribeServiceAccounts = this.serviceAccounts.onRoleChanged((accountId, ids) =>
-      this.enqueueWork(accountId, 'service_account.role', () => this.pushServiceAccounts(accountId, ids, 'role_changed')),
+      this.enqueueWork(accountId, 'service_account.role', () =>
+        this.pushServiceAccounts(accountId, ids, 'role_changed'),
+      ),
     );
   }
 
@@ -224,13 +226,24 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
    * id), as committed: after a role change of theirs, or an edit or deletion of the role they hold.
    * Reads only: their versions moved in the change's own transaction.
    */
-  private async pushServiceAccounts(accountId: string, ids: readonly string[], reason: PermissionChangeReason): Promise<void> {
+  private async pushServiceAccounts(
+    accountId: string,
+    ids: readonly string[],
+    reason: PermissionChangeReason,
+  ): Promise<void> {
     if (!this.server || ids.length === 0) return;
-    const holders = await this.db.read((m) => m.getRepository(ServiceAccountEntity).findBy({ accountId, id: In([...ids]) }));
+    const holders = await this.db.read((m) =>
+      m.getRepository(ServiceAccountEntity).findBy({ accountId, id: In([...ids]) }),
+    );
     if (holders.length === 0) return;
     await this.db.read(async (m) => {
       const account = await this.account(m, accountId);
-      const roles = new Map((await m.getRepository(RoleEntity).findBy({ id: In([...new Set(holders.map((h) => h.roleId))]) })).map((r) => [r.id, r]));
+      const roles = new Map(
+        (await m.getRepository(RoleEntity).findBy({ id: In([...new Set(holders.map((h) => h.roleId))]) })).map((r) => [
+          r.id,
+          r,
+        ]),
+      );
       const accountRoom = Rooms.account(accountId);
       for (const holder of holders) {
         const resolved = this.serviceAccounts.resolve(holder, account, roles.get(holder.roleId) ?? null);

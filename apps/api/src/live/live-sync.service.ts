@@ -1,16 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BULK_EVENT_PART, type AccountEvent, type BulkAction, type BulkEventData, type SyncResult } from '@rolecall/contracts';
+import {
+  BULK_EVENT_PART,
+  type AccountEvent,
+  type BulkAction,
+  type BulkEventData,
+  type SyncResult,
+} from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
-import type { ActivityEntity } from '../activity/activity.entity.js';
+import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { ActivityService } from '../activity/activity.service.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 import { RolesService } from '../roles/roles.service.js';
-import { TeamEntity } from '../teams/team.entity.js';
+import { TeamEntity } from '../database/entities/team.entity.js';
 import { TeamsService } from '../teams/teams.service.js';
 
 /** A client further behind than this reloads instead of replaying. */
@@ -42,7 +48,15 @@ export class LiveSync {
         if (bulkId) {
           let end = i + 1;
           while (end < entries.length && bulkIdOf(entries[end]!) === bulkId) end++;
-          out.push(...(await this.bulkEvents(manager, account, bulkSummary(entries.slice(i, end)), entries[i]!.seq, entries.slice(i, end).map((e) => e.targetId!))));
+          out.push(
+            ...(await this.bulkEvents(
+              manager,
+              account,
+              bulkSummary(entries.slice(i, end)),
+              entries[i]!.seq,
+              entries.slice(i, end).map((e) => e.targetId!),
+            )),
+          );
           i = end - 1;
         } else out.push(...(await this.eventsFor(manager, account, entries[i]!)));
       }
@@ -51,7 +65,12 @@ export class LiveSync {
     return { events, seq: account.activitySeq };
   }
 
-  async memberEvent(manager: EntityManager, account: AccountEntity, memberId: string, seq: number): Promise<AccountEvent> {
+  async memberEvent(
+    manager: EntityManager,
+    account: AccountEntity,
+    memberId: string,
+    seq: number,
+  ): Promise<AccountEvent> {
     const member = await manager.getRepository(MemberEntity).findOneBy({ id: memberId, accountId: account.id });
     if (!member) return { event: 'user.removed', data: { seq, id: memberId } };
     const [dto] = await loadMemberDtos(manager, account, [member]);
@@ -73,7 +92,10 @@ export class LiveSync {
     const events: AccountEvent[] = [];
     for (let start = 0; start < memberIds.length; start += BULK_EVENT_PART) {
       const ids = memberIds.slice(start, start + BULK_EVENT_PART);
-      const found = bulk.action === 'cancel' ? [] : await manager.getRepository(MemberEntity).findBy({ accountId: account.id, id: In(ids) });
+      const found =
+        bulk.action === 'cancel'
+          ? []
+          : await manager.getRepository(MemberEntity).findBy({ accountId: account.id, id: In(ids) });
       const members = await loadMemberDtos(manager, account, found);
       const present = new Set(found.map((m) => m.id));
       events.push({
@@ -109,18 +131,31 @@ export class LiveSync {
   }
 
   /** The account events an activity entry stands for (none for sign-ins and sign-outs). */
-  private async eventsFor(manager: EntityManager, account: AccountEntity, entry: ActivityEntity): Promise<AccountEvent[]> {
+  private async eventsFor(
+    manager: EntityManager,
+    account: AccountEntity,
+    entry: ActivityEntity,
+  ): Promise<AccountEvent[]> {
     const seq = entry.seq;
     const target = entry.targetId;
     switch (entry.action) {
       case 'ownership.transferred':
       case 'billing.transferred': {
-        const before = (entry.changes?.['ownerId'] ?? entry.changes?.['billingContactId']) as { before?: string } | undefined;
+        const before = (entry.changes?.['ownerId'] ?? entry.changes?.['billingContactId']) as
+          { before?: string } | undefined;
         const members = [before?.before, target].filter((id): id is string => typeof id === 'string');
-        return [await this.accountEvent(manager, account.id, seq), ...(await Promise.all(members.map((id) => this.memberEvent(manager, account, id, seq))))];
+        return [
+          await this.accountEvent(manager, account.id, seq),
+          ...(await Promise.all(members.map((id) => this.memberEvent(manager, account, id, seq)))),
+        ];
       }
       case 'roles.reordered':
-        return [{ event: 'roles.reordered', data: { seq, roleIds: ((entry.changes?.['roleIds'] as { after?: string[] } | undefined)?.after ?? []) } }];
+        return [
+          {
+            event: 'roles.reordered',
+            data: { seq, roleIds: (entry.changes?.['roleIds'] as { after?: string[] } | undefined)?.after ?? [] },
+          },
+        ];
       // 2FA turned on or off, or removed by a claimed email (which may rename the person too): the member JSON changed.
       case 'person.2fa_enabled':
       case 'person.2fa_disabled':
@@ -154,7 +189,9 @@ function bulkIdOf(entry: ActivityEntity): string | null {
 }
 
 /** What the `users.bulk` events of a replayed bulk say of it, read from its entries' changes. */
-function bulkSummary(entries: ActivityEntity[]): Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'> {
+function bulkSummary(
+  entries: ActivityEntity[],
+): Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'> {
   const first = entries[0]!;
   const changes = first.changes ?? {};
   const names = (changes['names'] ?? {}) as Record<string, string>;
@@ -162,7 +199,10 @@ function bulkSummary(entries: ActivityEntity[]): Omit<BulkEventData, 'seq' | 'fr
   const summary: Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'> = {
     bulkId: changes['bulkId'] as string,
     action,
-    actor: { id: first.actorMemberId, name: first.actorMemberId ? (names[first.actorMemberId] ?? first.actorEmail) : (first.actorName ?? null) },
+    actor: {
+      id: first.actorMemberId,
+      name: first.actorMemberId ? (names[first.actorMemberId] ?? first.actorEmail) : (first.actorName ?? null),
+    },
   };
   if (action === 'role') {
     const roleId = (changes['roleId'] as { after: string }).after;
@@ -171,7 +211,8 @@ function bulkSummary(entries: ActivityEntity[]): Omit<BulkEventData, 'seq' | 'fr
   if (action === 'agentAccess') summary.agentAccess = (changes['agentAccess'] as { after: boolean }).after;
   if (action === 'addTeam' || action === 'removeTeam') {
     const { before, after } = changes['teamIds'] as { before: string[]; after: string[] };
-    const teamId = action === 'addTeam' ? after.find((id) => !before.includes(id)) : before.find((id) => !after.includes(id));
+    const teamId =
+      action === 'addTeam' ? after.find((id) => !before.includes(id)) : before.find((id) => !after.includes(id));
     if (teamId) summary.team = { id: teamId, name: names[teamId] ?? '' };
   }
   return summary;

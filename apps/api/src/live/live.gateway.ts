@@ -22,9 +22,9 @@ import { sha256Hex } from '../common/tokens.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { PermissionsService } from '../permissions/permissions.service.js';
-import type { MemberEntity } from '../members/member.entity.js';
+import type { MemberEntity } from '../database/entities/member.entity.js';
 import type { ResolvedPermissions } from '../permissions/permissions.service.js';
-import type { SessionEntity } from '../sessions/session.entity.js';
+import type { SessionEntity } from '../database/entities/session.entity.js';
 import {
   isKeySessionId,
   looksLikeApiKey,

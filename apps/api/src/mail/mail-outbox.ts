@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
-import { MailOutboxEntity, type OutboxMailKind } from './mail-outbox.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
+import { MailOutboxEntity, type OutboxMailKind } from '../database/entities/mail-outbox.entity.js';
 import { MailService, type Mail } from './mail.service.js';
 
 /** How the outbox retries; from the environment (README, "Mail outbox"). */
@@ -28,7 +28,12 @@ export function outboxSettings(env: NodeJS.ProcessEnv = process.env): OutboxSett
     if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
     return value;
   };
-  return { maxAttempts: positive('MAIL_MAX_ATTEMPTS', 8), retryBaseMs: positive('MAIL_RETRY_BASE_MS', 30_000), retryMaxMs: 60 * 60 * 1000, leaseMs: 2 * 60 * 1000 };
+  return {
+    maxAttempts: positive('MAIL_MAX_ATTEMPTS', 8),
+    retryBaseMs: positive('MAIL_RETRY_BASE_MS', 30_000),
+    retryMaxMs: 60 * 60 * 1000,
+    leaseMs: 2 * 60 * 1000,
+  };
 }
 
 /** Which pending mails to try now: these ids, or every pending mail of a kind to an address. */
@@ -99,7 +104,12 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
    * the same kind to the same member (invitation) or address (links) is dropped: its link died when
    * the new one was issued.
    */
-  async enqueue(manager: EntityManager, kind: OutboxMailKind, mail: Mail, memberId: string | null = null): Promise<string> {
+  async enqueue(
+    manager: EntityManager,
+    kind: OutboxMailKind,
+    mail: Mail,
+    memberId: string | null = null,
+  ): Promise<string> {
     const repository = manager.getRepository(MailOutboxEntity);
     if (memberId) await repository.delete({ kind, memberId });
     else await repository.delete({ kind, recipient: mail.to, status: 'pending' });
@@ -149,7 +159,9 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       await this.deliver(selection);
     } catch (error) {
-      this.logger.warn(`Mail left in the outbox for the next attempt: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `Mail left in the outbox for the next attempt: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -190,7 +202,9 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** What `GET /users/:id` shows of an invited member's invitation mail; null when there is none. */
   async invitationStatus(manager: EntityManager, memberId: string): Promise<InvitationMailDto | null> {
-    const row = await manager.getRepository(MailOutboxEntity).findOne({ where: { kind: 'invitation', memberId }, order: { createdAt: 'DESC' } });
+    const row = await manager
+      .getRepository(MailOutboxEntity)
+      .findOne({ where: { kind: 'invitation', memberId }, order: { createdAt: 'DESC' } });
     if (!row) return null;
     return {
       status: row.status,
@@ -240,7 +254,9 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
     const repository = (manager: EntityManager) => manager.getRepository(MailOutboxEntity);
     if (row.kind === 'invitation' && row.memberId) {
       // Cancelled or accepted in the meantime: the link is dead, the mail is not sent.
-      const member = await this.db.read((manager) => manager.getRepository(MemberEntity).findOneBy({ id: row.memberId! }));
+      const member = await this.db.read((manager) =>
+        manager.getRepository(MemberEntity).findOneBy({ id: row.memberId! }),
+      );
       if (member?.status !== 'invited') {
         await this.db.transaction((tx) => repository(tx.manager).delete({ id: row.id }));
         return;
@@ -248,7 +264,12 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
     }
     let failure: string | null = null;
     try {
-      await this.mail.send({ to: row.recipient, subject: row.subject ?? '', text: row.text ?? '', html: row.html ?? '' });
+      await this.mail.send({
+        to: row.recipient,
+        subject: row.subject ?? '',
+        text: row.text ?? '',
+        html: row.html ?? '',
+      });
     } catch (error) {
       failure = (error instanceof Error ? error.message : String(error)).slice(0, 300) || 'unknown error';
     }
@@ -257,19 +278,37 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
     const wiped = { subject: null, text: null, html: null, leasedUntil: null, updatedAt: at };
     await this.db.transaction(async (tx) => {
       if (failure === null) {
-        if (row.kind === 'invitation') await repository(tx.manager).update({ id: row.id }, { ...wiped, status: 'sent', sentAt: at, lastError: null });
+        if (row.kind === 'invitation')
+          await repository(tx.manager).update(
+            { id: row.id },
+            { ...wiped, status: 'sent', sentAt: at, lastError: null },
+          );
         else await repository(tx.manager).delete({ id: row.id });
       } else if (row.attempts >= this.settings.maxAttempts) {
         await repository(tx.manager).update({ id: row.id }, { ...wiped, status: 'failed', lastError: failure });
       } else {
         const delay = Math.min(this.settings.retryMaxMs, this.settings.retryBaseMs * 2 ** (row.attempts - 1));
-        await repository(tx.manager).update({ id: row.id }, { nextAttemptAt: new Date(now.getTime() + delay).toISOString(), leasedUntil: null, lastError: failure, updatedAt: at });
+        await repository(tx.manager).update(
+          { id: row.id },
+          {
+            nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+            leasedUntil: null,
+            lastError: failure,
+            updatedAt: at,
+          },
+        );
       }
     });
-    if (failure === null) this.logger.log(`The ${mailName(row)} to ${row.recipient} was sent (attempt ${row.attempts})`);
+    if (failure === null)
+      this.logger.log(`The ${mailName(row)} to ${row.recipient} was sent (attempt ${row.attempts})`);
     else if (row.attempts >= this.settings.maxAttempts) {
-      this.logger.error(`Gave up on the ${mailName(row)} to ${row.recipient} after ${row.attempts} attempts: ${failure}`);
-    } else this.logger.warn(`The ${mailName(row)} to ${row.recipient} could not be sent (attempt ${row.attempts} of ${this.settings.maxAttempts}; retrying): ${failure}`);
+      this.logger.error(
+        `Gave up on the ${mailName(row)} to ${row.recipient} after ${row.attempts} attempts: ${failure}`,
+      );
+    } else
+      this.logger.warn(
+        `The ${mailName(row)} to ${row.recipient} could not be sent (attempt ${row.attempts} of ${this.settings.maxAttempts}; retrying): ${failure}`,
+      );
   }
 
   /** Deletes finished rows older than a month (failed mails of every kind, sent invitations). */

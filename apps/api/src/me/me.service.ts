@@ -1,7 +1,7 @@
 import { In, type EntityManager } from 'typeorm';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -10,10 +10,10 @@ import type { RequestAuth } from '../auth/request-auth.js';
 import { SecondFactorService } from '../auth/second-factor.service.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity, searchNameOf } from '../members/member.entity.js';
+import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
-import { PersonEntity } from '../persons/person.entity.js';
-import { SessionEntity } from '../sessions/session.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
+import { SessionEntity } from '../database/entities/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 
 export function toPersonDto(person: PersonEntity): PersonDto {
@@ -58,7 +58,9 @@ export class MeService {
   async updateProfile(auth: RequestAuth, name: string): Promise<MeDto> {
     await this.db.transaction(async ({ manager }) => {
       await manager.getRepository(PersonEntity).update({ id: auth.person.id }, { name });
-      await manager.getRepository(MemberEntity).update({ personId: auth.person.id }, { name, sortName: name.toLowerCase(), searchName: searchNameOf(name) });
+      await manager
+        .getRepository(MemberEntity)
+        .update({ personId: auth.person.id }, { name, sortName: name.toLowerCase(), searchName: searchNameOf(name) });
     });
     auth.person.name = name;
     return this.me(auth);
@@ -81,22 +83,36 @@ export class MeService {
 
   async endSession(auth: RequestAuth, actor: Actor, sessionId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const session = await tx.manager.getRepository(SessionEntity).findOneBy({ id: sessionId, personId: auth.person.id });
+      const session = await tx.manager
+        .getRepository(SessionEntity)
+        .findOneBy({ id: sessionId, personId: auth.person.id });
       if (!session || session.revokedAt) throw notFound('Session');
       const account = await this.db.lockAccount(tx, session.accountId);
       const ended = await this.sessions.revoke(tx.manager, { ids: [session.id] }, 'ended_by_person');
-      const entry = await this.activity.append(tx, account, { ...actor, memberId: await this.memberIdIn(tx.manager, auth.person.id, account.id) }, {
-        action: 'session.signed_out',
-        target: { type: 'session', id: session.id, label: auth.person.email },
-        changes: { endedBy: 'self' },
+      const entry = await this.activity.append(
+        tx,
+        account,
+        { ...actor, memberId: await this.memberIdIn(tx.manager, auth.person.id, account.id) },
+        {
+          action: 'session.signed_out',
+          target: { type: 'session', id: session.id, label: auth.person.email },
+          changes: { endedBy: 'self' },
+        },
+      );
+      tx.publish({
+        type: 'sessions.revoked',
+        accountId: account.id,
+        sessionIds: ended,
+        reason: 'session_ended',
+        seq: entry.seq,
       });
-      tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'session_ended', seq: entry.seq });
     });
   }
 
   /** Issues a new secret; it becomes the second factor once `confirm` gets a code from it. */
   async setupTotp(auth: RequestAuth): Promise<TotpSetupDto> {
-    if (auth.person.totpSecret) throw new DomainError('CONFLICT', 'Two-factor authentication is already on; turn it off first');
+    if (auth.person.totpSecret)
+      throw new DomainError('CONFLICT', 'Two-factor authentication is already on; turn it off first');
     const enrolment = await this.secondFactor.newEnrolment(auth.person.email);
     await this.db.transaction(({ manager }) =>
       manager.getRepository(PersonEntity).update({ id: auth.person.id }, { totpPendingSecret: enrolment.secret }),
@@ -120,7 +136,13 @@ export class MeService {
         .getRepository(PersonEntity)
         .update(
           { id: person.id },
-          { totpSecret: person.totpPendingSecret, totpPendingSecret: null, totpLastStep: step, recoveryCodes: hashes, twoFactorEnrolmentRequired: false },
+          {
+            totpSecret: person.totpPendingSecret,
+            totpPendingSecret: null,
+            totpLastStep: step,
+            recoveryCodes: hashes,
+            twoFactorEnrolmentRequired: false,
+          },
         );
       const account = await this.db.lockAccount(tx, auth.account.id);
       const entry = await this.activity.append(tx, account, actor, {
@@ -152,7 +174,10 @@ export class MeService {
       }
       await tx.manager
         .getRepository(PersonEntity)
-        .update({ id: auth.person.id }, { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null });
+        .update(
+          { id: auth.person.id },
+          { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null },
+        );
       const account = await this.db.lockAccount(tx, auth.account.id);
       const entry = await this.activity.append(tx, account, actor, {
         action: 'person.2fa_disabled',
@@ -165,7 +190,9 @@ export class MeService {
 
   private async assertNoAccountRequires2fa(personId: string, manager?: EntityManager): Promise<void> {
     const find = async (m: EntityManager) => {
-      const memberships = await m.getRepository(MemberEntity).find({ where: { personId, status: 'active' }, select: { accountId: true } });
+      const memberships = await m
+        .getRepository(MemberEntity)
+        .find({ where: { personId, status: 'active' }, select: { accountId: true } });
       if (memberships.length === 0) return [];
       const accounts = await m.getRepository(AccountEntity).find({
         where: { id: In(memberships.map((member) => member.accountId)) },

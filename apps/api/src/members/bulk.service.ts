@@ -24,7 +24,7 @@ import {
 } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { seatCount } from '../accounts/accounts.dto.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
@@ -36,10 +36,10 @@ import { dryRunFailure } from '../common/dry-run.js';
 import { inList, listParameter, SqlParams } from '../database/entity-columns.js';
 import { InvitationsService } from '../invitations/invitations.service.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { enforcedIdentity } from '../sso/identities.js';
-import { TeamEntity } from '../teams/team.entity.js';
+import { TeamEntity } from '../database/entities/team.entity.js';
 import { rolePermissions } from './members.dto.js';
 import { MembersRepository, type MemberFilter } from './members.repository.js';
 

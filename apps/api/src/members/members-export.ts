@@ -3,7 +3,7 @@ import { MEMBER_EXPORT_COLUMNS, type MemberDto, type exportMembersQuerySchema } 
 import { stringify, type Options } from 'csv-stringify/sync';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';

@@ -1,10 +1,16 @@
-import { systemRoleById, type EnforcedAuthState, type MemberDto, type PermissionKey, type TeamRef } from '@rolecall/contracts';
+import {
+  systemRoleById,
+  type EnforcedAuthState,
+  type MemberDto,
+  type PermissionKey,
+  type TeamRef,
+} from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { inList, listParameter } from '../database/entity-columns.js';
 import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
-import { RoleEntity } from '../roles/role.entity.js';
-import type { MemberEntity } from './member.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
+import type { MemberEntity } from '../database/entities/member.entity.js';
 
 /** What a member's JSON shows of its person. */
 export interface PersonSummary {
@@ -18,7 +24,20 @@ export type RoleRef = Pick<RoleEntity, 'id' | 'name' | 'icon'>;
 /** What the member JSON and the list's cursor read of a member. */
 export type ListedMember = Pick<
   MemberEntity,
-  'id' | 'email' | 'name' | 'status' | 'roleId' | 'agentAccess' | 'personId' | 'invitedAt' | 'joinedAt' | 'lastActiveAt' | 'version' | 'sortName' | 'createdAt' | 'lastActiveSort'
+  | 'id'
+  | 'email'
+  | 'name'
+  | 'status'
+  | 'roleId'
+  | 'agentAccess'
+  | 'personId'
+  | 'invitedAt'
+  | 'joinedAt'
+  | 'lastActiveAt'
+  | 'version'
+  | 'sortName'
+  | 'createdAt'
+  | 'lastActiveSort'
 >;
 
 /** A member with what its JSON shows of its person and role (a row of the member list's page). */
@@ -36,7 +55,11 @@ export const PERSON_SUMMARY_COLUMNS =
 
 export function personSummaryOf(row: Record<string, unknown>): PersonSummary | null {
   if (row['p_id'] == null) return null;
-  return { name: row['p_name'] as string, avatarUrl: (row['p_avatar_url'] as string | null) ?? null, twoFactorEnabled: Number(row['p_totp']) === 1 };
+  return {
+    name: row['p_name'] as string,
+    avatarUrl: (row['p_avatar_url'] as string | null) ?? null,
+    twoFactorEnabled: Number(row['p_totp']) === 1,
+  };
 }
 
 /** A role's reference as columns of alias `r`. */
@@ -78,7 +101,11 @@ export function toMemberDto(member: ListedMember, account: AccountEntity, parts:
 }
 
 /** Builds the JSON of many members of one account with one query per related table. */
-export async function loadMemberDtos(manager: EntityManager, account: AccountEntity, members: MemberEntity[]): Promise<MemberDto[]> {
+export async function loadMemberDtos(
+  manager: EntityManager,
+  account: AccountEntity,
+  members: MemberEntity[],
+): Promise<MemberDto[]> {
   if (members.length === 0) return [];
   const personIds = [...new Set(members.map((m) => m.personId).filter((id): id is string => id !== null))];
   const roleIds = [...new Set(members.map((m) => m.roleId))];
@@ -86,9 +113,15 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
   // Prepared statements with the ids as one parameter (see EntityColumns); one after another: the
   // manager may be a transaction's, and one connection cannot run queries in parallel.
   const persons = personIds.length
-    ? await manager.query<Record<string, unknown>[]>(`SELECT ${PERSON_SUMMARY_COLUMNS} FROM persons p WHERE ${inList(source, 'p.id', 1)}`, [listParameter(source, personIds)])
+    ? await manager.query<Record<string, unknown>[]>(
+        `SELECT ${PERSON_SUMMARY_COLUMNS} FROM persons p WHERE ${inList(source, 'p.id', 1)}`,
+        [listParameter(source, personIds)],
+      )
     : [];
-  const roles = await manager.query<Record<string, unknown>[]>(`SELECT ${ROLE_REF_COLUMNS} FROM roles r WHERE ${inList(source, 'r.id', 1)}`, [listParameter(source, roleIds)]);
+  const roles = await manager.query<Record<string, unknown>[]>(
+    `SELECT ${ROLE_REF_COLUMNS} FROM roles r WHERE ${inList(source, 'r.id', 1)}`,
+    [listParameter(source, roleIds)],
+  );
   const personById = new Map(persons.map((row) => [row['p_id'] as string, personSummaryOf(row)]));
   const roleById = new Map(roles.map((row) => [row['r_id'] as string, roleRefOf(row)]));
   return memberListDtos(
@@ -103,18 +136,28 @@ export async function loadMemberDtos(manager: EntityManager, account: AccountEnt
 }
 
 /** The JSON of members that come with their person and role (the member list's page query): adds teams and SSO links. */
-export async function memberListDtos(manager: EntityManager, account: AccountEntity, rows: readonly MemberListRow[]): Promise<MemberDto[]> {
+export async function memberListDtos(
+  manager: EntityManager,
+  account: AccountEntity,
+  rows: readonly MemberListRow[],
+): Promise<MemberDto[]> {
   if (rows.length === 0) return [];
   const source = manager.connection;
   const match = enforcedIdentity(account);
   const teamRows = await manager.query<{ memberId: string; id: string; name: string }[]>(
     `SELECT mt.member_id AS "memberId", t.id, t.name FROM member_teams mt JOIN teams t ON t.id = mt.team_id WHERE ${inList(source, 'mt.member_id', 1)}`,
-    [listParameter(source, rows.map((row) => row.member.id))],
+    [
+      listParameter(
+        source,
+        rows.map((row) => row.member.id),
+      ),
+    ],
   );
   const personIds = rows.map((row) => row.member.personId).filter((id): id is string => id !== null);
   const linked = match ? await personsWithIdentity(manager, personIds, match) : new Set<string>();
   const teamsOf = new Map<string, TeamRef[]>();
-  for (const { memberId, id, name } of teamRows) (teamsOf.get(memberId) ?? teamsOf.set(memberId, []).get(memberId)!).push({ id, name });
+  for (const { memberId, id, name } of teamRows)
+    (teamsOf.get(memberId) ?? teamsOf.set(memberId, []).get(memberId)!).push({ id, name });
   return rows.map(({ member, person, role }) =>
     toMemberDto(member, account, {
       person,

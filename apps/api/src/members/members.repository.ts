@@ -4,8 +4,15 @@ import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from '../database/data-source.js';
 import { SqlParams } from '../database/entity-columns.js';
 import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
-import { MemberEntity, searchFold } from './member.entity.js';
-import { PERSON_SUMMARY_COLUMNS, personSummaryOf, ROLE_REF_COLUMNS, roleRefOf, type ListedMember, type MemberListRow } from './members.dto.js';
+import { MemberEntity, searchFold } from '../database/entities/member.entity.js';
+import {
+  PERSON_SUMMARY_COLUMNS,
+  personSummaryOf,
+  ROLE_REF_COLUMNS,
+  roleRefOf,
+  type ListedMember,
+  type MemberListRow,
+} from './members.dto.js';
 
 export interface MemberFilter {
   roles?: string[];
@@ -19,9 +26,19 @@ export interface MemberFilter {
   enforcedAuth?: { state: 'linked' | 'pending'; match: IdentityMatch | null };
 }
 
-const SORT_COLUMNS = { name: 'sort_name', email: 'email', createdAt: 'created_at', lastActiveAt: 'last_active_sort' } as const;
+const SORT_COLUMNS = {
+  name: 'sort_name',
+  email: 'email',
+  createdAt: 'created_at',
+  lastActiveAt: 'last_active_sort',
+} as const;
 type SortKey = keyof typeof SORT_COLUMNS;
-const SORT_PROPERTY = { name: 'sortName', email: 'email', createdAt: 'createdAt', lastActiveAt: 'lastActiveSort' } as const;
+const SORT_PROPERTY = {
+  name: 'sortName',
+  email: 'email',
+  createdAt: 'createdAt',
+  lastActiveAt: 'lastActiveSort',
+} as const;
 
 export interface MemberPageQuery extends MemberFilter {
   sort?: string;
@@ -57,7 +74,9 @@ function decodeCursor(cursor: string): [string, string, SearchGroup | undefined]
   } catch {
     /* fall through */
   }
-  throw new DomainError('VALIDATION_FAILED', 'The cursor is not valid', { fields: { cursor: ['Use nextCursor from a previous page'] } });
+  throw new DomainError('VALIDATION_FAILED', 'The cursor is not valid', {
+    fields: { cursor: ['Use nextCursor from a previous page'] },
+  });
 }
 
 /**
@@ -118,18 +137,30 @@ export class MembersRepository {
 
   findByEmails(accountId: string, emails: string[]): Promise<MemberEntity[]> {
     if (emails.length === 0) return Promise.resolve([]);
-    return this.repo.createQueryBuilder('m').where('m.account_id = :accountId', { accountId }).andWhere('m.email IN (:...emails)', { emails }).getMany();
+    return this.repo
+      .createQueryBuilder('m')
+      .where('m.account_id = :accountId', { accountId })
+      .andWhere('m.email IN (:...emails)', { emails })
+      .getMany();
   }
 
   /**
    * Every filter but `q`, as conditions on the members alias `m`. With `teamJoined` the team filter
    * is a condition on the joined `member_teams mt` (see `branches`); otherwise it is an `EXISTS`.
    */
-  private conditions(accountId: string, filter: MemberFilter, m: string, params: SqlParams, teamJoined: boolean): string[] {
+  private conditions(
+    accountId: string,
+    filter: MemberFilter,
+    m: string,
+    params: SqlParams,
+    teamJoined: boolean,
+  ): string[] {
     const where = [`${m}.account_id = ${params.add(accountId)}`];
-    if (filter.roles?.length) where.push(`${m}.role_id IN (${filter.roles.map((role) => params.add(role)).join(', ')})`);
+    if (filter.roles?.length)
+      where.push(`${m}.role_id IN (${filter.roles.map((role) => params.add(role)).join(', ')})`);
     if (filter.status) where.push(`${m}.status = ${params.add(filter.status)}`);
-    if (filter.agent !== undefined) where.push(`${m}.agent_access = ${params.add(this.kind === 'sqlite' ? Number(filter.agent) : filter.agent)}`);
+    if (filter.agent !== undefined)
+      where.push(`${m}.agent_access = ${params.add(this.kind === 'sqlite' ? Number(filter.agent) : filter.agent)}`);
     if (filter.twoFactor !== undefined) {
       // As `twoFactorEnabled` in the member JSON: null (matching neither) while invited or without a person.
       const totp = `EXISTS (SELECT 1 FROM persons tp WHERE tp.id = ${m}.person_id AND tp.totp_secret IS NOT NULL)`;
@@ -154,7 +185,12 @@ export class MembersRepository {
   }
 
   /** `alias.column` starts with the prefix, as an index range. */
-  private startsWith(alias: string, column: 'sort_name' | 'search_name' | 'email', range: { lo: string; hi: string | null }, params: SqlParams): string {
+  private startsWith(
+    alias: string,
+    column: 'sort_name' | 'search_name' | 'email',
+    range: { lo: string; hi: string | null },
+    params: SqlParams,
+  ): string {
     // PostgreSQL compares in the database's collation unless told otherwise; "C" is code point order.
     const value = this.kind === 'postgres' ? `${alias}.${column} COLLATE "C"` : `${alias}.${column}`;
     const from = `${value} >= ${params.add(range.lo)}`;
@@ -210,16 +246,28 @@ export class MembersRepository {
         return [
           // SQLite would rather walk the sort index (it yields the order) than sort the range's few rows.
           build('mn', () => [this.startsWith('mn', 'search_name', anywhere.range, params)], 'ix_members_search_name'),
-          build('me', () => [this.startsWith('me', 'email', anywhere.range, params), `NOT ${this.startsWith('me', 'search_name', anywhere.range, params)}`]),
+          build('me', () => [
+            this.startsWith('me', 'email', anywhere.range, params),
+            `NOT ${this.startsWith('me', 'search_name', anywhere.range, params)}`,
+          ]),
         ];
       }
-      if (options.group === 1) return [build('m', () => [this.contains('m', anywhere.term, params), `NOT ${this.prefixMatch('m', anywhere, params)}`])];
+      if (options.group === 1)
+        return [
+          build('m', () => [
+            this.contains('m', anywhere.term, params),
+            `NOT ${this.prefixMatch('m', anywhere, params)}`,
+          ]),
+        ];
       return [build('m', () => [this.contains('m', anywhere.term, params)])];
     }
     const range = prefixRange(filter.q.toLowerCase());
     return [
       build('mn', () => [this.startsWith('mn', 'sort_name', range, params)]),
-      build('me', () => [this.startsWith('me', 'email', range, params), `NOT ${this.startsWith('me', 'sort_name', range, params)}`]),
+      build('me', () => [
+        this.startsWith('me', 'email', range, params),
+        `NOT ${this.startsWith('me', 'sort_name', range, params)}`,
+      ]),
     ];
   }
 
@@ -241,7 +289,9 @@ export class MembersRepository {
   async matchingIds(accountId: string, filter: MemberFilter, limit: number): Promise<string[]> {
     const params = new SqlParams(this.manager.connection);
     const branches = this.branches(accountId, filter, params);
-    const sql = branches.map(({ alias, from, where }) => `SELECT ${alias}.id AS id FROM ${from} WHERE ${where}`).join(' UNION ALL ');
+    const sql = branches
+      .map(({ alias, from, where }) => `SELECT ${alias}.id AS id FROM ${from} WHERE ${where}`)
+      .join(' UNION ALL ');
     const rows = await this.manager.query<{ id: string }[]>(`${sql} LIMIT ${Math.floor(limit)}`, params.values);
     return rows.map((row) => row.id);
   }
@@ -257,7 +307,11 @@ export class MembersRepository {
    * page runs group 0 from the cursor and, if that leaves room, group 1 from its start (or only group
    * 1 from the cursor once there).
    */
-  async page(accountId: string, query: MemberPageQuery, knownTotal?: number): Promise<{ rows: MemberListRow[]; total: number; nextCursor: string | null }> {
+  async page(
+    accountId: string,
+    query: MemberPageQuery,
+    knownTotal?: number,
+  ): Promise<{ rows: MemberListRow[]; total: number; nextCursor: string | null }> {
     const descending = query.sort?.startsWith('-') ?? false;
     const key = (query.sort?.replace(/^-/, '') || 'name') as SortKey;
     const take = query.limit + 1;
@@ -265,7 +319,9 @@ export class MembersRepository {
     const anywhere = anywhereTerm(query.q) !== null;
     const cursorGroup: SearchGroup = cursor?.[2] ?? 0;
 
-    const runPage = async (total: number | null): Promise<{ raw: Record<string, unknown>[]; groups: SearchGroup[] }> => {
+    const runPage = async (
+      total: number | null,
+    ): Promise<{ raw: Record<string, unknown>[]; groups: SearchGroup[] }> => {
       if (!anywhere) return { raw: await this.pageOf(accountId, query, { key, descending, take, cursor }), groups: [] };
       const raw: Record<string, unknown>[] = [];
       const groups: SearchGroup[] = [];
@@ -276,7 +332,14 @@ export class MembersRepository {
       const fence = this.kind === 'postgres' && total !== null && total <= FENCE_BELOW_MATCHES;
       for (const group of [0, 1] as const) {
         if (group < cursorGroup || raw.length >= take) continue;
-        const rows = await this.pageOf(accountId, query, { key, descending, take: take - raw.length, cursor: group === cursorGroup ? cursor : null, group, fence });
+        const rows = await this.pageOf(accountId, query, {
+          key,
+          descending,
+          take: take - raw.length,
+          cursor: group === cursorGroup ? cursor : null,
+          group,
+          fence,
+        });
         raw.push(...rows);
         groups.push(...rows.map(() => group));
       }
@@ -292,9 +355,16 @@ export class MembersRepository {
         : await count().then(async (counted) => [counted, await runPage(counted)] as const);
     const more = raw.length > query.limit;
     if (more) raw.pop();
-    const rows = raw.map((row): MemberListRow => ({ member: listedMember(row), person: personSummaryOf(row), role: roleRefOf(row) }));
+    const rows = raw.map((row): MemberListRow => ({
+      member: listedMember(row),
+      person: personSummaryOf(row),
+      role: roleRefOf(row),
+    }));
     const last = rows.at(-1)?.member;
-    const nextCursor = more && last ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id, anywhere ? groups[rows.length - 1] : undefined) : null;
+    const nextCursor =
+      more && last
+        ? encodeCursor(String(last[SORT_PROPERTY[key]] ?? ''), last.id, anywhere ? groups[rows.length - 1] : undefined)
+        : null;
     return { rows, total, nextCursor };
   }
 
@@ -302,7 +372,14 @@ export class MembersRepository {
   private pageOf(
     accountId: string,
     query: MemberPageQuery,
-    options: { key: SortKey; descending: boolean; take: number; cursor: readonly [string, string, ...unknown[]] | null; group?: SearchGroup; fence?: boolean },
+    options: {
+      key: SortKey;
+      descending: boolean;
+      take: number;
+      cursor: readonly [string, string, ...unknown[]] | null;
+      group?: SearchGroup;
+      fence?: boolean;
+    },
   ): Promise<Record<string, unknown>[]> {
     const { key, descending, take, cursor } = options;
     const sortColumn = SORT_COLUMNS[key];
@@ -310,7 +387,8 @@ export class MembersRepository {
     const params = new SqlParams(this.manager.connection);
     /** After the cursor in keyset order: a row value, so both databases seek to it in the sort index. */
     const afterCursor = cursor
-      ? (m: string) => `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (${params.add(cursor[0])}, ${params.add(cursor[1])})`
+      ? (m: string) =>
+          `(${m}.${sortColumn}, ${m}.id) ${descending ? '<' : '>'} (${params.add(cursor[0])}, ${params.add(cursor[1])})`
       : undefined;
     const branches = this.branches(accountId, query, params, {
       ...(afterCursor ? { extra: afterCursor } : {}),

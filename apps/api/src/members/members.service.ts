@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from '@rolecall/contracts';
 import { checkRemoval, checkRoleChange, checkSessionsAccess } from '@rolecall/domain';
 import { IsNull, type EntityManager } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
@@ -10,12 +10,12 @@ import type { RequestAuth } from '../auth/request-auth.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
-import { InvitationEntity } from '../invitations/invitation.entity.js';
+import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { InvitationsService } from '../invitations/invitations.service.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { MemberTeamEntity } from '../teams/team.entity.js';
-import { MemberEntity } from './member.entity.js';
+import { MemberTeamEntity } from '../database/entities/team.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
 import { loadMemberDtos, memberListDtos } from './members.dto.js';
 import { MembersRepository, type MemberPageQuery } from './members.repository.js';
@@ -41,9 +41,17 @@ export class MembersService {
   list(auth: RequestAuth, query: MemberPageQuery): Promise<MemberPageDto> {
     const key = this.totals.key(auth.account.id, auth.account.activitySeq, query);
     return this.db.read(async (manager) => {
-      const page = await new MembersRepository(manager, this.db.kind).page(auth.account.id, query, this.totals.get(key));
+      const page = await new MembersRepository(manager, this.db.kind).page(
+        auth.account.id,
+        query,
+        this.totals.get(key),
+      );
       this.totals.set(key, page.total);
-      return { items: await memberListDtos(manager, auth.account, page.rows), nextCursor: page.nextCursor, total: page.total };
+      return {
+        items: await memberListDtos(manager, auth.account, page.rows),
+        nextCursor: page.nextCursor,
+        total: page.total,
+      };
     });
   }
 
@@ -57,9 +65,13 @@ export class MembersService {
 
   async detail(manager: EntityManager, account: AccountEntity, member: MemberEntity): Promise<MemberDetailDto> {
     const [dto] = await loadMemberDtos(manager, account, [member]);
-    const inviter = member.invitedByMemberId ? await manager.getRepository(MemberEntity).findOneBy({ id: member.invitedByMemberId }) : null;
+    const inviter = member.invitedByMemberId
+      ? await manager.getRepository(MemberEntity).findOneBy({ id: member.invitedByMemberId })
+      : null;
     const invitation =
-      member.status === 'invited' ? await manager.getRepository(InvitationEntity).findOneBy({ memberId: member.id, endedAt: IsNull() }) : null;
+      member.status === 'invited'
+        ? await manager.getRepository(InvitationEntity).findOneBy({ memberId: member.id, endedAt: IsNull() })
+        : null;
     return {
       ...dto!,
       invitedBy: inviter ? { id: inviter.id, name: inviter.name, email: inviter.email } : null,
@@ -70,15 +82,21 @@ export class MembersService {
 
   /** Loads the member for a change and checks `If-Match` (412 with the member as it is now). */
   private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<MemberEntity> {
-    const member = await new MembersRepository(context.tx.manager, context.tx.kind).findInAccount(context.account.id, id);
+    const member = await new MembersRepository(context.tx.manager, context.tx.kind).findInAccount(
+      context.account.id,
+      id,
+    );
     if (!member) throw notFound('Member');
-    if (member.version !== ifMatch) throw versionMismatch(await this.detail(context.tx.manager, context.account, member));
+    if (member.version !== ifMatch)
+      throw versionMismatch(await this.detail(context.tx.manager, context.account, member));
     return member;
   }
 
   private async save(context: MutationContext, member: MemberEntity, fields: Partial<MemberEntity>): Promise<void> {
     Object.assign(member, fields, { version: member.version + 1 });
-    await context.tx.manager.getRepository(MemberEntity).update({ id: member.id }, { ...fields, version: member.version });
+    await context.tx.manager
+      .getRepository(MemberEntity)
+      .update({ id: member.id }, { ...fields, version: member.version });
   }
 
   /** Role, agent access and teams; one activity entry per aspect that changed. */
@@ -90,16 +108,28 @@ export class MembersService {
       const entries: { action: string; changes: Record<string, unknown> }[] = [];
       let permissionsChanged = false;
       if (change.roleId !== undefined && change.roleId !== member.roleId) {
-        const violation = checkRoleChange({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, member, change.roleId);
-        if (violation) throw new DomainError(violation, 'The account owner always holds the Admin role; transfer ownership first');
+        const violation = checkRoleChange(
+          { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+          member,
+          change.roleId,
+        );
+        if (violation)
+          throw new DomainError(violation, 'The account owner always holds the Admin role; transfer ownership first');
         const role = await InvitationsService.assertRole(tx.manager, account.id, change.roleId);
-        entries.push({ action: 'user.role_changed', changes: { roleId: { before: member.roleId, after: role.id }, role: { after: role.name } } });
+        entries.push({
+          action: 'user.role_changed',
+          changes: { roleId: { before: member.roleId, after: role.id }, role: { after: role.name } },
+        });
         fields.roleId = role.id;
         permissionsChanged = true;
       }
       if (change.agentAccess !== undefined && change.agentAccess !== member.agentAccess) {
-        if (change.agentAccess && member.status !== 'revoked') await assertSeatsFor(tx.manager, account, { seats: 0, agents: 1 });
-        entries.push({ action: 'user.agent_access_changed', changes: { agentAccess: { before: member.agentAccess, after: change.agentAccess } } });
+        if (change.agentAccess && member.status !== 'revoked')
+          await assertSeatsFor(tx.manager, account, { seats: 0, agents: 1 });
+        entries.push({
+          action: 'user.agent_access_changed',
+          changes: { agentAccess: { before: member.agentAccess, after: change.agentAccess } },
+        });
         fields.agentAccess = change.agentAccess;
         permissionsChanged = true;
       }
@@ -118,9 +148,22 @@ export class MembersService {
       await this.save(context, member, fields);
       let seq = 0;
       for (const entry of entries) {
-        seq = (await context.log({ action: entry.action, target: { type: 'member', id: member.id, label: member.email }, changes: entry.changes })).seq;
+        seq = (
+          await context.log({
+            action: entry.action,
+            target: { type: 'member', id: member.id, label: member.email },
+            changes: entry.changes,
+          })
+        ).seq;
       }
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq, permissionsChanged, reason: fields.roleId !== undefined ? 'role_changed' : permissionsChanged ? 'agent_access_changed' : null });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq,
+        permissionsChanged,
+        reason: fields.roleId !== undefined ? 'role_changed' : permissionsChanged ? 'agent_access_changed' : null,
+      });
       return this.detail(tx.manager, account, member);
     });
   }
@@ -130,15 +173,40 @@ export class MembersService {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
-      const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, member);
+      const violation = checkRemoval(
+        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+        auth.member,
+        member,
+      );
       if (violation) throw new DomainError(violation, removalMessage(violation, 'revoke'));
       if (member.status === 'revoked') throw new DomainError('CONFLICT', 'This member is already revoked');
-      if (member.status === 'invited') throw new DomainError('CONFLICT', 'This person has not joined yet: cancel the invitation instead');
+      if (member.status === 'invited')
+        throw new DomainError('CONFLICT', 'This person has not joined yet: cancel the invitation instead');
       await this.save(context, member, { status: 'revoked', permissionsVersion: member.permissionsVersion + 1 });
-      const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'member_revoked') : [];
-      const entry = await context.log({ action: 'user.revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length } });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
-      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'member_revoked', seq: entry.seq });
+      const ended = member.personId
+        ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'member_revoked')
+        : [];
+      const entry = await context.log({
+        action: 'user.revoked',
+        target: { type: 'member', id: member.id, label: member.email },
+        changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length },
+      });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq: entry.seq,
+        permissionsChanged: false,
+        reason: null,
+      });
+      if (ended.length)
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: account.id,
+          sessionIds: ended,
+          reason: 'member_revoked',
+          seq: entry.seq,
+        });
       return this.detail(tx.manager, account, member);
     });
   }
@@ -153,14 +221,27 @@ export class MembersService {
       // A member deprovisioned (SCIM) before they ever signed in goes back to waiting for their first sign-in.
       const after = member.joinedAt ? 'active' : 'invited';
       await this.save(context, member, { status: after, permissionsVersion: member.permissionsVersion + 1 });
-      const entry = await context.log({ action: 'user.reactivated', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'revoked', after } } });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'reactivated' });
+      const entry = await context.log({
+        action: 'user.reactivated',
+        target: { type: 'member', id: member.id, label: member.email },
+        changes: { status: { before: 'revoked', after } },
+      });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq: entry.seq,
+        permissionsChanged: true,
+        reason: 'reactivated',
+      });
       return this.detail(tx.manager, account, member);
     });
   }
 
   resendInvitation(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
-    return this.invitations.resend(auth, actor, id, ifMatch, (manager, account, member) => this.detail(manager, account, member));
+    return this.invitations.resend(auth, actor, id, ifMatch, (manager, account, member) =>
+      this.detail(manager, account, member),
+    );
   }
 
   /** Invited → the invitation is cancelled; revoked → deleted for good; active → 409 (revoke first). */
@@ -168,25 +249,54 @@ export class MembersService {
     await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
-      const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, member);
+      const violation = checkRemoval(
+        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+        auth.member,
+        member,
+      );
       if (violation) throw new DomainError(violation, removalMessage(violation, 'delete'));
       if (member.status === 'active') throw new DomainError('CONFLICT', 'Revoke this member before deleting them');
       await tx.manager.getRepository(MemberEntity).delete({ id: member.id });
       const action = member.status === 'invited' ? 'invitation.cancelled' : 'user.deleted';
-      const entry = await context.log({ action, target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: member.status, after: null } }, names: { [member.id]: member.name || member.email } });
-      tx.publish({ type: 'member.removed', accountId: account.id, memberId: member.id, personId: member.personId, seq: entry.seq });
+      const entry = await context.log({
+        action,
+        target: { type: 'member', id: member.id, label: member.email },
+        changes: { status: { before: member.status, after: null } },
+        names: { [member.id]: member.name || member.email },
+      });
+      tx.publish({
+        type: 'member.removed',
+        accountId: account.id,
+        memberId: member.id,
+        personId: member.personId,
+        seq: entry.seq,
+      });
     });
   }
 
   async listSessions(auth: RequestAuth, id: string): Promise<MemberSessionDto[]> {
-    const member = await this.db.read((manager) => new MembersRepository(manager, this.db.kind).findInAccount(auth.account.id, id));
+    const member = await this.db.read((manager) =>
+      new MembersRepository(manager, this.db.kind).findInAccount(auth.account.id, id),
+    );
     if (!member) throw notFound('Member');
     // The owner's sessions are the owner's alone, listing included (OWNER_PROTECTED, like revoke and demote).
-    const violation = checkSessionsAccess({ ownerId: auth.account.ownerMemberId, billingContactId: auth.account.billingContactMemberId }, auth.member, member);
+    const violation = checkSessionsAccess(
+      { ownerId: auth.account.ownerMemberId, billingContactId: auth.account.billingContactMemberId },
+      auth.member,
+      member,
+    );
     if (violation) throw new DomainError(violation, "Only the account owner can see the owner's sessions");
     if (!member.personId) return [];
     const sessions = (await this.sessions.listActive(member.personId)).filter((s) => s.accountId === auth.account.id);
-    return sessions.map(({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }) => ({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }));
+    return sessions.map(({ id: sessionId, createdAt, lastSeenAt, expiresAt, ip, userAgent, authMethod }) => ({
+      id: sessionId,
+      createdAt,
+      lastSeenAt,
+      expiresAt,
+      ip,
+      userAgent,
+      authMethod,
+    }));
   }
 
   /**
@@ -196,12 +306,29 @@ export class MembersService {
   async endSessions(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
     await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
-      const violation = checkSessionsAccess({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, auth.member, { id });
+      const violation = checkSessionsAccess(
+        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+        auth.member,
+        { id },
+      );
       if (violation) throw new DomainError(violation, "Only the account owner can end the owner's sessions");
       const member = await this.forChange(context, id, ifMatch);
-      const ended = member.personId ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'ended_by_admin') : [];
-      const entry = await context.log({ action: 'user.sessions_revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { sessionsEnded: ended.length } });
-      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'ended_by_admin', seq: entry.seq });
+      const ended = member.personId
+        ? await this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'ended_by_admin')
+        : [];
+      const entry = await context.log({
+        action: 'user.sessions_revoked',
+        target: { type: 'member', id: member.id, label: member.email },
+        changes: { sessionsEnded: ended.length },
+      });
+      if (ended.length)
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: account.id,
+          sessionIds: ended,
+          reason: 'ended_by_admin',
+          seq: entry.seq,
+        });
     });
   }
 }

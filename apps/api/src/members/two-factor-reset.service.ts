@@ -7,14 +7,15 @@ import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
 import { EmailLinks } from '../persons/email-links.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { twoFactorResetMail } from '../persons/person-mail.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MembersRepository } from './members.repository.js';
 import { MembersService } from './members.service.js';
 
 const REFUSALS = {
-  SELF_ACTION_FORBIDDEN: 'You cannot reset your own two-factor authentication here: turn it off under My account, with a code',
+  SELF_ACTION_FORBIDDEN:
+    'You cannot reset your own two-factor authentication here: turn it off under My account, with a code',
   OWNER_PROTECTED: "Only the account owner can change the owner's two-factor authentication",
   CONFLICT: 'This member has no two-factor authentication to reset',
 } as const;
@@ -45,7 +46,9 @@ export class TwoFactorReset {
       const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, id);
       if (!member) throw notFound('Member');
       if (member.version !== ifMatch) throw versionMismatch(await this.members.detail(tx.manager, account, member));
-      const person = member.personId ? await tx.manager.getRepository(PersonEntity).findOneBy({ id: member.personId }) : null;
+      const person = member.personId
+        ? await tx.manager.getRepository(PersonEntity).findOneBy({ id: member.personId })
+        : null;
       const violation = checkTwoFactorReset(
         { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
         auth.member,
@@ -54,21 +57,58 @@ export class TwoFactorReset {
       );
       if (violation || !person) throw new DomainError(violation ?? 'CONFLICT', REFUSALS[violation ?? 'CONFLICT']);
       const hadPassword = person.passwordHash !== null;
-      await tx.manager.getRepository(PersonEntity).update(
-        { id: person.id },
-        { totpSecret: null, totpPendingSecret: null, totpLastStep: null, recoveryCodes: null, twoFactorEnrolmentRequired: true, passwordResetRequired: hadPassword },
-      );
+      await tx.manager
+        .getRepository(PersonEntity)
+        .update(
+          { id: person.id },
+          {
+            totpSecret: null,
+            totpPendingSecret: null,
+            totpLastStep: null,
+            recoveryCodes: null,
+            twoFactorEnrolmentRequired: true,
+            passwordResetRequired: hadPassword,
+          },
+        );
       const link = hadPassword ? await this.links.issue(tx.manager, person, 'password_reset') : null;
       // The mail goes into the outbox with the reset: sent after commit, retried until it goes out.
-      const mailId = link ? await this.outbox.enqueue(tx.manager, 'two_factor_reset', twoFactorResetMail(link, { adminName: auth.person.name, accountName: account.name })) : null;
-      const ended = await this.sessions.revoke(tx.manager, { personId: person.id, accountId: account.id }, 'two_factor_reset');
+      const mailId = link
+        ? await this.outbox.enqueue(
+            tx.manager,
+            'two_factor_reset',
+            twoFactorResetMail(link, { adminName: auth.person.name, accountName: account.name }),
+          )
+        : null;
+      const ended = await this.sessions.revoke(
+        tx.manager,
+        { personId: person.id, accountId: account.id },
+        'two_factor_reset',
+      );
       const entry = await log({
         action: 'person.2fa_reset',
         target: { type: 'member', id: member.id, label: member.email },
-        changes: { twoFactorEnabled: { before: true, after: false }, sessionsEnded: ended.length, passwordResetRequired: hadPassword },
+        changes: {
+          twoFactorEnabled: { before: true, after: false },
+          sessionsEnded: ended.length,
+          passwordResetRequired: hadPassword,
+        },
       });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
-      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'two_factor_reset', seq: entry.seq });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq: entry.seq,
+        permissionsChanged: false,
+        reason: null,
+      });
+      if (ended.length)
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: account.id,
+          sessionIds: ended,
+          reason: 'two_factor_reset',
+          seq: entry.seq,
+        });
       return mailId;
     });
     if (mailed) await this.outbox.deliverNow({ ids: [mailed] });

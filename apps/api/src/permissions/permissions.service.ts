@@ -1,12 +1,12 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { PermissionKey } from '@rolecall/contracts';
 import { effectivePermissions } from '@rolecall/domain';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
-import type { MemberEntity } from '../members/member.entity.js';
+import type { MemberEntity } from '../database/entities/member.entity.js';
 import { rolePermissions } from '../members/members.dto.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 
 export interface ResolvedPermissions {
   readonly version: number;
@@ -66,7 +66,9 @@ export class PermissionsService implements OnModuleDestroy {
     const cached = this.cache.get(member.id);
     if (cached && cached.version === member.permissionsVersion) return cached;
     const current =
-      role?.id === member.roleId ? role : await this.db.read((m) => m.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId }));
+      role?.id === member.roleId
+        ? role
+        : await this.db.read((m) => m.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId }));
     const resolved = this.compute(member, account, current);
     this.cache.set(member.id, resolved);
     return resolved;

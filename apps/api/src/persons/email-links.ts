@@ -5,8 +5,8 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { EmailLinkEntity, type EmailLinkPurpose } from './email-link.entity.js';
-import { PersonEntity } from './person.entity.js';
+import { EmailLinkEntity, type EmailLinkPurpose } from '../database/entities/email-link.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -14,12 +14,18 @@ const HOUR = 60 * 60 * 1000;
 export const EMAIL_LINK_TTL_MS: Record<EmailLinkPurpose, number> = { verify_email: 24 * HOUR, password_reset: HOUR };
 
 /** Where the dashboard opens each kind of link. */
-const LINK_PATH: Record<EmailLinkPurpose, string> = { verify_email: '/verify-email/', password_reset: '/reset-password/' };
+const LINK_PATH: Record<EmailLinkPurpose, string> = {
+  verify_email: '/verify-email/',
+  password_reset: '/reset-password/',
+};
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 
 export const linkInvalid = (): DomainError =>
-  new DomainError('LINK_INVALID', 'This link is not valid any more: it was used, replaced by a newer one, or has expired');
+  new DomainError(
+    'LINK_INVALID',
+    'This link is not valid any more: it was used, replaced by a newer one, or has expired',
+  );
 
 /** A link as mailed: the token (only here, never stored) and its full URL. */
 export interface IssuedLink {
@@ -41,7 +47,11 @@ export class EmailLinks {
   ) {}
 
   /** Ends the person's live link of this purpose and issues a new one. Runs in the caller's transaction. */
-  async issue(manager: EntityManager, person: Pick<PersonEntity, 'id' | 'email'>, purpose: EmailLinkPurpose): Promise<IssuedLink> {
+  async issue(
+    manager: EntityManager,
+    person: Pick<PersonEntity, 'id' | 'email'>,
+    purpose: EmailLinkPurpose,
+  ): Promise<IssuedLink> {
     const now = this.clock.now();
     await this.end(manager, person.id, purpose);
     const token = newToken();
@@ -63,10 +73,15 @@ export class EmailLinks {
    * The live link of `token` with its person, or 410 `LINK_INVALID`: unknown, used, replaced,
    * expired, of another purpose, or mailed to an address the person no longer has.
    */
-  async find(manager: EntityManager, token: string, purpose: EmailLinkPurpose): Promise<{ link: EmailLinkEntity; person: PersonEntity }> {
+  async find(
+    manager: EntityManager,
+    token: string,
+    purpose: EmailLinkPurpose,
+  ): Promise<{ link: EmailLinkEntity; person: PersonEntity }> {
     if (!TOKEN.test(token)) throw linkInvalid();
     const link = await manager.getRepository(EmailLinkEntity).findOneBy({ tokenHash: sha256Hex(token) });
-    if (!link || link.purpose !== purpose || link.endedAt || link.expiresAt <= this.clock.now().toISOString()) throw linkInvalid();
+    if (!link || link.purpose !== purpose || link.endedAt || link.expiresAt <= this.clock.now().toISOString())
+      throw linkInvalid();
     const person = await manager.getRepository(PersonEntity).findOneBy({ id: link.personId });
     if (!person || person.email !== link.email) throw linkInvalid();
     return { link, person };
@@ -88,6 +103,9 @@ export class EmailLinks {
   async end(manager: EntityManager, personId: string, purpose?: EmailLinkPurpose): Promise<void> {
     await manager
       .getRepository(EmailLinkEntity)
-      .update({ personId, endedAt: IsNull(), ...(purpose ? { purpose } : {}) }, { endedAt: this.clock.now().toISOString() });
+      .update(
+        { personId, endedAt: IsNull(), ...(purpose ? { purpose } : {}) },
+        { endedAt: this.clock.now().toISOString() },
+      );
   }
 }

@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { SsoProvider } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity, searchNameOf } from '../members/member.entity.js';
+import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { IdentityEntity } from '../sso/identity.entity.js';
+import { IdentityEntity } from '../database/entities/identity.entity.js';
 import { EmailLinks } from './email-links.js';
-import { PersonEntity } from './person.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 
 /** How the mailbox was proven: a mailed link, an invitation token, or a provider that vouches for the email. */
 export type ProofVia = 'verification' | 'invitation' | 'password_reset' | SsoProvider;
@@ -59,7 +59,11 @@ export class MailboxProofs {
    * provider sign-in) and name, if given, take their place. Logged as `person.email_claimed` in each
    * affected account (the person's, and the ones the caller holds locked).
    */
-  async claim(tx: Tx, person: PersonEntity, proof: Proof & { passwordHash: string | null; name?: string | undefined }): Promise<void> {
+  async claim(
+    tx: Tx,
+    person: PersonEntity,
+    proof: Proof & { passwordHash: string | null; name?: string | undefined },
+  ): Promise<void> {
     const { manager } = tx;
     // Two proofs of one mailbox may race (an invitation and the verification link): the person's row
     // is locked, and the second finds the address verified — its prover must sign in instead.
@@ -85,13 +89,28 @@ export class MailboxProofs {
       ...(proof.name ? { name: proof.name } : {}),
     };
     await manager.getRepository(PersonEntity).update({ id: person.id }, fields);
-    if (proof.name) await manager.getRepository(MemberEntity).update({ personId: person.id }, { name: proof.name, sortName: proof.name.toLowerCase(), searchName: searchNameOf(proof.name) });
+    if (proof.name)
+      await manager
+        .getRepository(MemberEntity)
+        .update(
+          { personId: person.id },
+          { name: proof.name, sortName: proof.name.toLowerCase(), searchName: searchNameOf(proof.name) },
+        );
     Object.assign(person, fields);
-    const changes = { via: proof.via, sessionsEnded: ended.length, ...removed, identitiesRemoved: identities.affected ?? 0 };
-    for (const { account, seq } of await this.logInEveryAccount(tx, person, proof, { action: 'person.email_claimed', changes })) {
+    const changes = {
+      via: proof.via,
+      sessionsEnded: ended.length,
+      ...removed,
+      identitiesRemoved: identities.affected ?? 0,
+    };
+    for (const { account, seq } of await this.logInEveryAccount(tx, person, proof, {
+      action: 'person.email_claimed',
+      changes,
+    })) {
       tx.publish({ type: 'person.updated', personId: person.id, accountId: account.id, seq });
     }
-    if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: null, sessionIds: ended, reason: 'email_claimed', seq: null });
+    if (ended.length)
+      tx.publish({ type: 'sessions.revoked', accountId: null, sessionIds: ended, reason: 'email_claimed', seq: null });
   }
 
   /**

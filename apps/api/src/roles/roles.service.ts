@@ -18,7 +18,7 @@ import {
 } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
@@ -27,13 +27,13 @@ import { DomainError, notFound, validationFailed } from '../common/domain-error.
 import { dryRunFailure } from '../common/dry-run.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { rolePermissions } from '../members/members.dto.js';
 import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../members/permission-rows.js';
-import { PersonEntity } from '../persons/person.entity.js';
-import { AccountEntity as AccountRow } from '../accounts/account.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
+import { AccountEntity as AccountRow } from '../database/entities/account.entity.js';
 import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
-import { RoleEntity } from './role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 
 export interface RoleFields {
   name?: string | undefined;
@@ -239,7 +239,9 @@ export class RolesService {
   /** The first free "<name> (copy)" / "<name> (copy N)", the name cut so the suffix fits the limit. */
   private async copyName(manager: EntityManager, accountId: string, name: string): Promise<string> {
     const taken = new Set(
-      (await manager.getRepository(RoleEntity).find({ where: { accountId }, select: { nameKey: true } })).map((r) => r.nameKey),
+      (await manager.getRepository(RoleEntity).find({ where: { accountId }, select: { nameKey: true } })).map(
+        (r) => r.nameKey,
+      ),
     );
     for (const role of SYSTEM_ROLES) taken.add(role.name.toLowerCase());
     for (let n = 1; ; n++) {
@@ -465,7 +467,13 @@ export class RolesService {
       const targetPermissions = target ? rolePermissions(target) : [];
       if (dryRun)
         return {
-          ...(await this.impact(tx.manager, account, role.id, role.permissions, target ? targetPermissions : role.permissions)),
+          ...(await this.impact(
+            tx.manager,
+            account,
+            role.id,
+            role.permissions,
+            target ? targetPermissions : role.permissions,
+          )),
           wouldFail: null,
         };
       const affected = target

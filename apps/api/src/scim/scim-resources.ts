@@ -1,6 +1,6 @@
 import { READONLY_ROLE_ID } from '@rolecall/contracts';
-import type { MemberEntity } from '../members/member.entity.js';
-import type { RoleEntity } from '../roles/role.entity.js';
+import type { MemberEntity } from '../database/entities/member.entity.js';
+import type { RoleEntity } from '../database/entities/role.entity.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -31,7 +31,9 @@ export function toScimUser(member: MemberEntity, role: { id: string; name: strin
     id: member.id,
     ...(member.externalId ? { externalId: member.externalId } : {}),
     userName: member.email,
-    name: member.name ? { formatted: member.name, givenName: givenName!, ...(rest.length ? { familyName: rest.join(' ') } : {}) } : {},
+    name: member.name
+      ? { formatted: member.name, givenName: givenName!, ...(rest.length ? { familyName: rest.join(' ') } : {}) }
+      : {},
     ...(member.name ? { displayName: member.name } : {}),
     emails: [{ value: member.email, type: 'work', primary: true }],
     active: member.status !== 'revoked',
@@ -46,13 +48,24 @@ export function toScimUser(member: MemberEntity, role: { id: string; name: strin
   };
 }
 
-export function toScimGroup(role: RoleEntity, holders: { id: string; name: string | null; email: string }[] | null, base: string) {
+export function toScimGroup(
+  role: RoleEntity,
+  holders: { id: string; name: string | null; email: string }[] | null,
+  base: string,
+) {
   return {
     schemas: [GROUP_SCHEMA],
     id: role.id,
     displayName: role.name,
-    ...(holders ? { members: holders.map((m) => ({ value: m.id, display: m.name ?? m.email, $ref: `${base}/Users/${m.id}` })) } : {}),
-    meta: { resourceType: 'Group', created: role.createdAt, location: `${base}/Groups/${role.id}`, version: etagOf(role.version) },
+    ...(holders
+      ? { members: holders.map((m) => ({ value: m.id, display: m.name ?? m.email, $ref: `${base}/Users/${m.id}` })) }
+      : {}),
+    meta: {
+      resourceType: 'Group',
+      created: role.createdAt,
+      location: `${base}/Groups/${role.id}`,
+      version: etagOf(role.version),
+    },
   };
 }
 
@@ -66,10 +79,19 @@ export function versionOfEtag(value: string | undefined): number | null {
 }
 
 export function listResponse<T>(resources: T[], total: number, startIndex: number) {
-  return { schemas: [LIST_SCHEMA], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+  return {
+    schemas: [LIST_SCHEMA],
+    totalResults: total,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
 }
 
-const meta = (base: string, type: string, id: string) => ({ resourceType: type, location: `${base}/${type === 'Schema' ? 'Schemas' : type === 'ResourceType' ? 'ResourceTypes' : type}/${id}` });
+const meta = (base: string, type: string, id: string) => ({
+  resourceType: type,
+  location: `${base}/${type === 'Schema' ? 'Schemas' : type === 'ResourceType' ? 'ResourceTypes' : type}/${id}`,
+});
 
 export function serviceProviderConfig(base: string) {
   return {
@@ -81,15 +103,36 @@ export function serviceProviderConfig(base: string) {
     changePassword: { supported: false },
     sort: { supported: false },
     etag: { supported: true },
-    authenticationSchemes: [{ type: 'oauthbearertoken', name: 'Bearer token', description: 'The SCIM token made on the Account page', primary: true }],
+    authenticationSchemes: [
+      {
+        type: 'oauthbearertoken',
+        name: 'Bearer token',
+        description: 'The SCIM token made on the Account page',
+        primary: true,
+      },
+    ],
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };
 }
 
 export function resourceTypes(base: string) {
   return [
-    { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: 'User', name: 'User', endpoint: '/Users', schema: USER_SCHEMA, meta: meta(base, 'ResourceType', 'User') },
-    { schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], id: 'Group', name: 'Group', endpoint: '/Groups', schema: GROUP_SCHEMA, meta: meta(base, 'ResourceType', 'Group') },
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
+      id: 'User',
+      name: 'User',
+      endpoint: '/Users',
+      schema: USER_SCHEMA,
+      meta: meta(base, 'ResourceType', 'User'),
+    },
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
+      id: 'Group',
+      name: 'Group',
+      endpoint: '/Groups',
+      schema: GROUP_SCHEMA,
+      meta: meta(base, 'ResourceType', 'Group'),
+    },
   ];
 }
 
@@ -114,11 +157,24 @@ export function schemas(base: string) {
       attributes: [
         attribute('userName', 'string', { required: true, uniqueness: 'server', description: 'The email address' }),
         attribute('externalId', 'string', { caseExact: true }),
-        attribute('name', 'complex', { subAttributes: [attribute('formatted', 'string'), attribute('givenName', 'string'), attribute('familyName', 'string')] }),
+        attribute('name', 'complex', {
+          subAttributes: [
+            attribute('formatted', 'string'),
+            attribute('givenName', 'string'),
+            attribute('familyName', 'string'),
+          ],
+        }),
         attribute('displayName', 'string'),
-        attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')] }),
+        attribute('emails', 'complex', {
+          multiValued: true,
+          subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')],
+        }),
         attribute('active', 'boolean'),
-        attribute('groups', 'complex', { multiValued: true, mutability: 'readOnly', subAttributes: [attribute('value', 'string'), attribute('display', 'string')] }),
+        attribute('groups', 'complex', {
+          multiValued: true,
+          mutability: 'readOnly',
+          subAttributes: [attribute('value', 'string'), attribute('display', 'string')],
+        }),
       ],
       meta: meta(base, 'Schema', USER_SCHEMA),
     },
@@ -128,7 +184,10 @@ export function schemas(base: string) {
       description: "One of the account's roles; its members hold it",
       attributes: [
         attribute('displayName', 'string', { required: true, mutability: 'readOnly' }),
-        attribute('members', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('display', 'string')] }),
+        attribute('members', 'complex', {
+          multiValued: true,
+          subAttributes: [attribute('value', 'string'), attribute('display', 'string')],
+        }),
       ],
       meta: meta(base, 'Schema', GROUP_SCHEMA),
     },

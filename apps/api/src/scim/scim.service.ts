@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseFilter, type Filter } from 'scim2-parse-filter';
 import { scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patch';
 import { In, IsNull, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { assertSeatsFor } from '../accounts/seats.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
@@ -14,14 +14,21 @@ import { Clock } from '../common/clock.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { InvitationEntity } from '../invitations/invitation.entity.js';
-import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
-import { PersonEntity } from '../persons/person.entity.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { InvitationEntity } from '../database/entities/invitation.entity.js';
+import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ScimError } from './scim-errors.js';
-import { DEFAULT_ROLE_ID, listResponse, toScimGroup, toScimUser, USER_SCHEMA, type ScimUser } from './scim-resources.js';
-import { ScimTokenEntity } from './scim-token.entity.js';
+import {
+  DEFAULT_ROLE_ID,
+  listResponse,
+  toScimGroup,
+  toScimUser,
+  USER_SCHEMA,
+  type ScimUser,
+} from './scim-resources.js';
+import { ScimTokenEntity } from '../database/entities/scim-token.entity.js';
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
 const TOUCH_AFTER_MS = 60_000;
@@ -69,7 +76,12 @@ export class ScimService {
 
   async tokenStatus(accountId: string): Promise<ScimTokenStatus> {
     const row = await this.db.read((m) => m.getRepository(ScimTokenEntity).findOneBy({ accountId }));
-    return { enabled: row !== null, baseUrl: this.baseUrl, createdAt: row?.createdAt ?? null, lastUsedAt: row?.lastUsedAt ?? null };
+    return {
+      enabled: row !== null,
+      baseUrl: this.baseUrl,
+      createdAt: row?.createdAt ?? null,
+      lastUsedAt: row?.lastUsedAt ?? null,
+    };
   }
 
   /** A new token (shown once); the old one stops working in the same transaction. */
@@ -79,8 +91,18 @@ export class ScimService {
     await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const tokens = tx.manager.getRepository(ScimTokenEntity);
       const replaced = (await tokens.delete({ accountId: account.id })).affected ? true : false;
-      await tokens.insert({ accountId: account.id, tokenHash: sha256Hex(token), createdAt, createdByMemberId: auth.member.id, lastUsedAt: null });
-      await log({ action: 'scim.token_created', target: { type: 'account', id: account.id, label: account.name }, changes: { replaced } });
+      await tokens.insert({
+        accountId: account.id,
+        tokenHash: sha256Hex(token),
+        createdAt,
+        createdByMemberId: auth.member.id,
+        lastUsedAt: null,
+      });
+      await log({
+        action: 'scim.token_created',
+        target: { type: 'account', id: account.id, label: account.name },
+        changes: { replaced },
+      });
     });
     return { token, baseUrl: this.baseUrl, createdAt };
   }
@@ -102,14 +124,23 @@ export class ScimService {
   async authenticate(header: string | undefined, ip: string): Promise<string> {
     await this.limits.check('scimFailures', ip);
     const match = /^Bearer\s+(scim_[A-Za-z0-9_-]{20,200})$/.exec(header?.trim() ?? '');
-    const row = match ? await this.db.read((m) => m.getRepository(ScimTokenEntity).findOneBy({ tokenHash: sha256Hex(match[1]!) })) : null;
+    const row = match
+      ? await this.db.read((m) => m.getRepository(ScimTokenEntity).findOneBy({ tokenHash: sha256Hex(match[1]!) }))
+      : null;
     if (!row) {
       await this.limits.consume('scimFailures', ip);
-      throw new ScimError(401, match ? 'This SCIM token is not valid (it may have been replaced or turned off)' : 'A SCIM bearer token is required (Account page → Provisioning)');
+      throw new ScimError(
+        401,
+        match
+          ? 'This SCIM token is not valid (it may have been replaced or turned off)'
+          : 'A SCIM bearer token is required (Account page → Provisioning)',
+      );
     }
     const now = this.clock.now();
     if (!row.lastUsedAt || now.getTime() - new Date(row.lastUsedAt).getTime() >= TOUCH_AFTER_MS) {
-      await this.db.transaction(({ manager }) => manager.getRepository(ScimTokenEntity).update({ accountId: row.accountId }, { lastUsedAt: now.toISOString() }));
+      await this.db.transaction(({ manager }) =>
+        manager.getRepository(ScimTokenEntity).update({ accountId: row.accountId }, { lastUsedAt: now.toISOString() }),
+      );
     }
     return row.accountId;
   }
@@ -120,19 +151,42 @@ export class ScimService {
     const startIndex = Math.max(1, Math.floor(Number(query.startIndex ?? 1)) || 1);
     const count = Math.min(MAX_COUNT, Math.max(0, Math.floor(Number(query.count ?? 100)) || 0));
     return this.db.read(async (manager) => {
-      const q = manager.getRepository(MemberEntity).createQueryBuilder('m').where('m.account_id = :accountId', { accountId });
+      const q = manager
+        .getRepository(MemberEntity)
+        .createQueryBuilder('m')
+        .where('m.account_id = :accountId', { accountId });
       if (query.filter) applyUserFilter(q, parsedFilter(query.filter));
       const total = await q.getCount();
-      const rows = count === 0 ? [] : await q.orderBy('m.created_at', 'ASC').addOrderBy('m.id', 'ASC').offset(startIndex - 1).limit(count).getMany();
-      const roles = await rolesById(manager, accountId, rows.map((m) => m.roleId));
-      return listResponse(rows.map((m) => toScimUser(m, roles.get(m.roleId) ?? null, this.baseUrl)), total, startIndex);
+      const rows =
+        count === 0
+          ? []
+          : await q
+              .orderBy('m.created_at', 'ASC')
+              .addOrderBy('m.id', 'ASC')
+              .offset(startIndex - 1)
+              .limit(count)
+              .getMany();
+      const roles = await rolesById(
+        manager,
+        accountId,
+        rows.map((m) => m.roleId),
+      );
+      return listResponse(
+        rows.map((m) => toScimUser(m, roles.get(m.roleId) ?? null, this.baseUrl)),
+        total,
+        startIndex,
+      );
     });
   }
 
   getUser(accountId: string, id: string): Promise<ScimUser> {
     return this.db.read(async (manager) => {
       const member = await memberIn(manager, accountId, id);
-      return toScimUser(member, (await rolesById(manager, accountId, [member.roleId])).get(member.roleId) ?? null, this.baseUrl);
+      return toScimUser(
+        member,
+        (await rolesById(manager, accountId, [member.roleId])).get(member.roleId) ?? null,
+        this.baseUrl,
+      );
     });
   }
 
@@ -143,7 +197,8 @@ export class ScimService {
       const { tx, account } = context;
       const email = input.userName!;
       const existing = await tx.manager.getRepository(MemberEntity).findOneBy({ accountId: account.id, email });
-      if (existing) throw new ScimError(409, `${email} is already a member of this account (id ${existing.id})`, 'uniqueness');
+      if (existing)
+        throw new ScimError(409, `${email} is already a member of this account (id ${existing.id})`, 'uniqueness');
       const active = input.active !== false;
       if (active) await assertSeatsFor(tx.manager, account, { seats: 1, agents: 0 });
       const person = await tx.manager.getRepository(PersonEntity).findOneBy({ email });
@@ -172,10 +227,21 @@ export class ScimService {
       const entry = await context.log({
         action: 'user.provisioned',
         target: { type: 'member', id: member.id, label: email },
-        changes: { roleId: { after: member.roleId }, status: { after: member.status }, ...(member.externalId ? { externalId: { after: member.externalId } } : {}) },
+        changes: {
+          roleId: { after: member.roleId },
+          status: { after: member.status },
+          ...(member.externalId ? { externalId: { after: member.externalId } } : {}),
+        },
         names: { [member.id]: member.name ?? email },
       });
-      tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+      tx.publish({
+        type: 'member.changed',
+        accountId: account.id,
+        memberId: member.id,
+        seq: entry.seq,
+        permissionsChanged: false,
+        reason: null,
+      });
       return this.userIn(tx.manager, account.id, member);
     });
   }
@@ -183,7 +249,11 @@ export class ScimService {
   /** PUT /Users/:id: the attributes sent replace ours (`active` absent means true, as RFC 7643 defaults it). */
   replaceUser(accountId: string, actor: Actor, id: string, body: unknown, ifMatch: number | null): Promise<ScimUser> {
     const input = userInput(body, true);
-    return this.changeUser(accountId, actor, id, ifMatch, () => ({ ...input, active: input.active ?? true, externalId: input.externalId ?? null }));
+    return this.changeUser(accountId, actor, id, ifMatch, () => ({
+      ...input,
+      active: input.active ?? true,
+      externalId: input.externalId ?? null,
+    }));
   }
 
   /** PATCH /Users/:id: RFC 7644 §3.5.2 operations (with Entra's quirks) applied to the user as SCIM shows it. */
@@ -192,18 +262,33 @@ export class ScimService {
     return this.changeUser(accountId, actor, id, ifMatch, (current) => {
       let patched: ScimUser;
       try {
-        patched = scimPatch(structuredClone(current) as unknown as ScimResource, operations as ScimPatchOperation[]) as unknown as ScimUser;
+        patched = scimPatch(
+          structuredClone(current) as unknown as ScimResource,
+          operations as ScimPatchOperation[],
+        ) as unknown as ScimUser;
       } catch (error) {
         const name = (error as { name?: string }).name ?? '';
-        throw new ScimError(400, `The PATCH operations cannot be applied: ${(error as Error).message}`, /Path|Target/i.test(name) ? 'invalidPath' : 'invalidValue');
+        throw new ScimError(
+          400,
+          `The PATCH operations cannot be applied: ${(error as Error).message}`,
+          /Path|Target/i.test(name) ? 'invalidPath' : 'invalidValue',
+        );
       }
       const change = userInput({ ...patched, schemas: [USER_SCHEMA] }, false);
       // The work email is the userName: a PATCH that moves it is a userName change (refused below).
-      const emails = Array.isArray(patched.emails) ? (patched.emails as { value?: unknown; type?: unknown; primary?: unknown }[]) : [];
+      const emails = Array.isArray(patched.emails)
+        ? (patched.emails as { value?: unknown; type?: unknown; primary?: unknown }[])
+        : [];
       const work = emails.find((e) => e?.type === 'work') ?? emails.find((e) => e?.primary === true) ?? emails[0];
       const address = typeof work?.value === 'string' ? work.value.trim().toLowerCase() : undefined;
-      if (address && address !== current.userName && (change.userName ?? current.userName) === current.userName) change.userName = address;
-      return { ...change, name: patchedName(current, patched), active: truthy(patched.active), externalId: typeof patched.externalId === 'string' ? patched.externalId : null };
+      if (address && address !== current.userName && (change.userName ?? current.userName) === current.userName)
+        change.userName = address;
+      return {
+        ...change,
+        name: patchedName(current, patched),
+        active: truthy(patched.active),
+        externalId: typeof patched.externalId === 'string' ? patched.externalId : null,
+      };
     });
   }
 
@@ -222,12 +307,31 @@ export class ScimService {
         changes: { status: { before: member.status, after: null }, sessionsEnded: ended.length },
         names: { [member.id]: member.name || member.email },
       });
-      if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'deprovisioned', seq: entry.seq });
-      tx.publish({ type: 'member.removed', accountId: account.id, memberId: member.id, personId: member.personId, seq: entry.seq });
+      if (ended.length)
+        tx.publish({
+          type: 'sessions.revoked',
+          accountId: account.id,
+          sessionIds: ended,
+          reason: 'deprovisioned',
+          seq: entry.seq,
+        });
+      tx.publish({
+        type: 'member.removed',
+        accountId: account.id,
+        memberId: member.id,
+        personId: member.personId,
+        seq: entry.seq,
+      });
     });
   }
 
-  private changeUser(accountId: string, actor: Actor, id: string, ifMatch: number | null, desired: (current: ScimUser) => UserChange): Promise<ScimUser> {
+  private changeUser(
+    accountId: string,
+    actor: Actor,
+    id: string,
+    ifMatch: number | null,
+    desired: (current: ScimUser) => UserChange,
+  ): Promise<ScimUser> {
     return this.mutations.run(accountId, actor, async (context) => {
       const { tx, account } = context;
       const member = await memberIn(tx.manager, account.id, id);
@@ -235,7 +339,11 @@ export class ScimService {
       const current = await this.userIn(tx.manager, account.id, member);
       const change = desired(current);
       if (change.userName !== undefined && change.userName !== member.email) {
-        throw new ScimError(400, `userName is the member's email (${member.email}) and cannot change; deprovision and provision the new address instead`, 'mutability');
+        throw new ScimError(
+          400,
+          `userName is the member's email (${member.email}) and cannot change; deprovision and provision the new address instead`,
+          'mutability',
+        );
       }
       const fields: Partial<MemberEntity> = {};
       const changes: Record<string, unknown> = {};
@@ -252,9 +360,25 @@ export class ScimService {
         Object.assign(member, fields);
         syncSortKeys(member);
         member.version += 1;
-        await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { ...fields, sortName: member.sortName, searchName: member.searchName, version: member.version });
-        const entry = await context.log({ action: 'user.updated', target: { type: 'member', id: member.id, label: member.email }, changes });
-        tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+        await tx.manager
+          .getRepository(MemberEntity)
+          .update(
+            { id: member.id },
+            { ...fields, sortName: member.sortName, searchName: member.searchName, version: member.version },
+          );
+        const entry = await context.log({
+          action: 'user.updated',
+          target: { type: 'member', id: member.id, label: member.email },
+          changes,
+        });
+        tx.publish({
+          type: 'member.changed',
+          accountId: account.id,
+          memberId: member.id,
+          seq: entry.seq,
+          permissionsChanged: false,
+          reason: null,
+        });
       }
       if (change.active === false && member.status !== 'revoked') await this.deprovision(context, member);
       if (change.active === true && member.status === 'revoked') await this.reprovision(context, member);
@@ -270,12 +394,35 @@ export class ScimService {
     member.status = 'revoked';
     member.permissionsVersion += 1;
     member.version += 1;
-    await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { status: 'revoked', permissionsVersion: member.permissionsVersion, version: member.version });
+    await tx.manager
+      .getRepository(MemberEntity)
+      .update(
+        { id: member.id },
+        { status: 'revoked', permissionsVersion: member.permissionsVersion, version: member.version },
+      );
     const ended = await this.endSessions(context, member);
-    const entry = await context.log({ action: 'user.revoked', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before, after: 'revoked' }, sessionsEnded: ended.length } });
+    const entry = await context.log({
+      action: 'user.revoked',
+      target: { type: 'member', id: member.id, label: member.email },
+      changes: { status: { before, after: 'revoked' }, sessionsEnded: ended.length },
+    });
     // The sessions first: their sockets close without waiting for the account room's read of the member.
-    if (ended.length) tx.publish({ type: 'sessions.revoked', accountId: account.id, sessionIds: ended, reason: 'deprovisioned', seq: entry.seq });
-    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: false, reason: null });
+    if (ended.length)
+      tx.publish({
+        type: 'sessions.revoked',
+        accountId: account.id,
+        sessionIds: ended,
+        reason: 'deprovisioned',
+        seq: entry.seq,
+      });
+    tx.publish({
+      type: 'member.changed',
+      accountId: account.id,
+      memberId: member.id,
+      seq: entry.seq,
+      permissionsChanged: false,
+      reason: null,
+    });
   }
 
   /** `active: true` on a revoked member: back, if a seat is free; to `invited` when they never signed in. */
@@ -286,9 +433,30 @@ export class ScimService {
     member.status = after;
     member.permissionsVersion += 1;
     member.version += 1;
-    await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { status: after, permissionsVersion: member.permissionsVersion, version: member.version, scimProvisioned: true });
-    const entry = await context.log({ action: 'user.reactivated', target: { type: 'member', id: member.id, label: member.email }, changes: { status: { before: 'revoked', after } } });
-    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'reactivated' });
+    await tx.manager
+      .getRepository(MemberEntity)
+      .update(
+        { id: member.id },
+        {
+          status: after,
+          permissionsVersion: member.permissionsVersion,
+          version: member.version,
+          scimProvisioned: true,
+        },
+      );
+    const entry = await context.log({
+      action: 'user.reactivated',
+      target: { type: 'member', id: member.id, label: member.email },
+      changes: { status: { before: 'revoked', after } },
+    });
+    tx.publish({
+      type: 'member.changed',
+      accountId: account.id,
+      memberId: member.id,
+      seq: entry.seq,
+      permissionsChanged: true,
+      reason: 'reactivated',
+    });
   }
 
   /** Ends the member's sessions in this account and any invitation still open (its link stops working). */
@@ -296,23 +464,46 @@ export class ScimService {
     await tx.manager
       .getRepository(InvitationEntity)
       .update({ memberId: member.id, endedAt: IsNull() }, { endedAt: this.clock.now().toISOString() });
-    return member.personId ? this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'deprovisioned') : [];
+    return member.personId
+      ? this.sessions.revoke(tx.manager, { personId: member.personId, accountId: account.id }, 'deprovisioned')
+      : [];
   }
 
   /** The owner and the billing contact stay: SCIM answers 400 `mutability`, naming the transfer to make first. */
   private assertRemovable(account: AccountEntity, member: MemberEntity, verb: string): void {
-    const violation = checkRemoval({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, { id: '' }, member);
-    if (violation === 'OWNER_PROTECTED') throw new ScimError(400, `The account owner cannot be ${verb} by SCIM; transfer ownership in Rolecall first`, 'mutability');
-    if (violation === 'BILLING_CONTACT_PROTECTED') throw new ScimError(400, `The billing contact cannot be ${verb} by SCIM; transfer the billing contact in Rolecall first`, 'mutability');
+    const violation = checkRemoval(
+      { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+      { id: '' },
+      member,
+    );
+    if (violation === 'OWNER_PROTECTED')
+      throw new ScimError(
+        400,
+        `The account owner cannot be ${verb} by SCIM; transfer ownership in Rolecall first`,
+        'mutability',
+      );
+    if (violation === 'BILLING_CONTACT_PROTECTED')
+      throw new ScimError(
+        400,
+        `The billing contact cannot be ${verb} by SCIM; transfer the billing contact in Rolecall first`,
+        'mutability',
+      );
   }
 
   private async userIn(manager: EntityManager, accountId: string, member: MemberEntity): Promise<ScimUser> {
-    return toScimUser(member, (await rolesById(manager, accountId, [member.roleId])).get(member.roleId) ?? null, this.baseUrl);
+    return toScimUser(
+      member,
+      (await rolesById(manager, accountId, [member.roleId])).get(member.roleId) ?? null,
+      this.baseUrl,
+    );
   }
 
   // ---- Groups: the account's roles; members are their holders ----
 
-  async listGroups(accountId: string, query: { filter?: string; startIndex?: string; count?: string; excludedAttributes?: string }) {
+  async listGroups(
+    accountId: string,
+    query: { filter?: string; startIndex?: string; count?: string; excludedAttributes?: string },
+  ) {
     const startIndex = Math.max(1, Math.floor(Number(query.startIndex ?? 1)) || 1);
     const count = Math.min(MAX_COUNT, Math.max(0, Math.floor(Number(query.count ?? 100)) || 0));
     const withMembers = !/\bmembers\b/.test(query.excludedAttributes ?? '');
@@ -327,7 +518,11 @@ export class ScimService {
         roles = roles.filter((role) => role.name.toLowerCase() === wanted);
       }
       const page = roles.slice(startIndex - 1, startIndex - 1 + count);
-      const resources = await Promise.all(page.map(async (role) => toScimGroup(role, withMembers ? await holders(manager, accountId, role.id) : null, this.baseUrl)));
+      const resources = await Promise.all(
+        page.map(async (role) =>
+          toScimGroup(role, withMembers ? await holders(manager, accountId, role.id) : null, this.baseUrl),
+        ),
+      );
       return listResponse(resources, roles.length, startIndex);
     });
   }
@@ -355,12 +550,18 @@ export class ScimService {
         const single = /^members\[value eq "([^"]+)"\]$/i.exec(path);
         if (path && !single && path.toLowerCase() !== 'members') {
           if (path.toLowerCase() === 'displayname' && operation.value === role.name) continue;
-          throw new ScimError(400, `Only a group's members can change (its name is the role's, set in Rolecall): ${path}`, 'mutability');
+          throw new ScimError(
+            400,
+            `Only a group's members can change (its name is the role's, set in Rolecall): ${path}`,
+            'mutability',
+          );
         }
         if (!path) {
           const value = operation.value as { members?: unknown; displayName?: unknown } | undefined;
-          if (value?.displayName !== undefined && value.displayName !== role.name) throw new ScimError(400, "A group's displayName is its role's name, set in Rolecall", 'mutability');
-          if (value?.members !== undefined) await this.setHolders(context, role, memberIds(value.members), op === 'add' ? 'add' : 'replace');
+          if (value?.displayName !== undefined && value.displayName !== role.name)
+            throw new ScimError(400, "A group's displayName is its role's name, set in Rolecall", 'mutability');
+          if (value?.members !== undefined)
+            await this.setHolders(context, role, memberIds(value.members), op === 'add' ? 'add' : 'replace');
           continue;
         }
         const ids = single ? [single[1]!] : memberIds(operation.value);
@@ -377,38 +578,79 @@ export class ScimService {
     const value = body as { displayName?: unknown; members?: unknown } | null;
     return this.mutations.run(accountId, actor, async (context) => {
       const role = await roleIn(context.tx.manager, accountId, id);
-      if (value?.displayName !== undefined && value.displayName !== role.name) throw new ScimError(400, "A group's displayName is its role's name, set in Rolecall", 'mutability');
+      if (value?.displayName !== undefined && value.displayName !== role.name)
+        throw new ScimError(400, "A group's displayName is its role's name, set in Rolecall", 'mutability');
       await this.setHolders(context, role, memberIds(value?.members ?? []), 'replace');
       return toScimGroup(role, await holders(context.tx.manager, accountId, role.id), this.baseUrl);
     });
   }
 
   /** `ids: null` with `remove`: every holder. */
-  private async setHolders(context: MutationContext, role: RoleEntity, ids: string[] | null, mode: 'add' | 'remove' | 'replace'): Promise<void> {
+  private async setHolders(
+    context: MutationContext,
+    role: RoleEntity,
+    ids: string[] | null,
+    mode: 'add' | 'remove' | 'replace',
+  ): Promise<void> {
     const { tx, account } = context;
     const current = (await holders(tx.manager, account.id, role.id)).map((m) => m.id);
     const wanted = new Set(ids ?? []);
     const toAdd = mode === 'remove' ? [] : [...wanted].filter((id) => !current.includes(id));
-    const toRemove = mode === 'add' ? [] : mode === 'remove' ? (ids === null ? current : current.filter((id) => wanted.has(id))) : current.filter((id) => !wanted.has(id));
-    for (const id of toAdd) await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), role);
+    const toRemove =
+      mode === 'add'
+        ? []
+        : mode === 'remove'
+          ? ids === null
+            ? current
+            : current.filter((id) => wanted.has(id))
+          : current.filter((id) => !wanted.has(id));
+    for (const id of toAdd)
+      await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), role);
     if (toRemove.length === 0) return;
     const fallback = await roleIn(tx.manager, account.id, DEFAULT_ROLE_ID);
-    for (const id of toRemove) await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), fallback);
+    for (const id of toRemove)
+      await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), fallback);
   }
 
   private async assignRole(context: MutationContext, member: MemberEntity, role: RoleEntity): Promise<void> {
     const { tx, account } = context;
     if (member.roleId === role.id) return;
-    if (checkRoleChange({ ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId }, member, role.id)) {
-      throw new ScimError(400, 'The account owner always holds the Admin role; transfer ownership in Rolecall first', 'mutability');
+    if (
+      checkRoleChange(
+        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+        member,
+        role.id,
+      )
+    ) {
+      throw new ScimError(
+        400,
+        'The account owner always holds the Admin role; transfer ownership in Rolecall first',
+        'mutability',
+      );
     }
     const before = member.roleId;
     member.roleId = role.id;
     member.permissionsVersion += 1;
     member.version += 1;
-    await tx.manager.getRepository(MemberEntity).update({ id: member.id }, { roleId: role.id, permissionsVersion: member.permissionsVersion, version: member.version });
-    const entry = await context.log({ action: 'user.role_changed', target: { type: 'member', id: member.id, label: member.email }, changes: { roleId: { before, after: role.id }, role: { after: role.name } } });
-    tx.publish({ type: 'member.changed', accountId: account.id, memberId: member.id, seq: entry.seq, permissionsChanged: true, reason: 'role_changed' });
+    await tx.manager
+      .getRepository(MemberEntity)
+      .update(
+        { id: member.id },
+        { roleId: role.id, permissionsVersion: member.permissionsVersion, version: member.version },
+      );
+    const entry = await context.log({
+      action: 'user.role_changed',
+      target: { type: 'member', id: member.id, label: member.email },
+      changes: { roleId: { before, after: role.id }, role: { after: role.name } },
+    });
+    tx.publish({
+      type: 'member.changed',
+      accountId: account.id,
+      memberId: member.id,
+      seq: entry.seq,
+      permissionsChanged: true,
+      reason: 'role_changed',
+    });
   }
 }
 
@@ -437,7 +679,8 @@ function applyUserFilter(q: Where, filter: Filter, n = { i: 0 }): void {
       if (String(inner.compValue).toLowerCase() !== 'work') q.andWhere('1 = 0');
       return;
     }
-    if (inner.op === 'eq' && inner.attrPath.toLowerCase() === 'value') return applyUserFilter(q, { ...inner, attrPath: 'emails.value' }, n);
+    if (inner.op === 'eq' && inner.attrPath.toLowerCase() === 'value')
+      return applyUserFilter(q, { ...inner, attrPath: 'emails.value' }, n);
   }
   if (filter.op === 'eq' && (typeof filter.compValue === 'string' || typeof filter.compValue === 'number')) {
     const key = `f${n.i++}`;
@@ -456,7 +699,11 @@ function applyUserFilter(q: Where, filter: Filter, n = { i: 0 }): void {
         return;
     }
   }
-  throw new ScimError(400, 'Users can be filtered by userName, externalId, id or emails[type eq "work"].value with eq (and "and")', 'invalidFilter');
+  throw new ScimError(
+    400,
+    'Users can be filtered by userName, externalId, id or emails[type eq "work"].value with eq (and "and")',
+    'invalidFilter',
+  );
 }
 
 /** Entra sends `"Replace"`/`"Add"` and booleans as `"True"`/`"False"`: normalised before applying. */
@@ -468,9 +715,15 @@ function patchOperations(body: unknown): { op: 'add' | 'remove' | 'replace'; pat
   return operations.map((operation: unknown) => {
     const { op, path, value } = (operation ?? {}) as { op?: unknown; path?: unknown; value?: unknown };
     const name = typeof op === 'string' ? op.toLowerCase() : '';
-    if (name !== 'add' && name !== 'remove' && name !== 'replace') throw new ScimError(400, `Unknown PATCH op ${JSON.stringify(op)}`, 'invalidSyntax');
-    if (path !== undefined && (typeof path !== 'string' || path.length > 300)) throw new ScimError(400, 'A PATCH path must be a string', 'invalidPath');
-    return { op: name, ...(path !== undefined ? { path: path as string } : {}), ...(value !== undefined ? { value: booleanStrings(value) } : {}) };
+    if (name !== 'add' && name !== 'remove' && name !== 'replace')
+      throw new ScimError(400, `Unknown PATCH op ${JSON.stringify(op)}`, 'invalidSyntax');
+    if (path !== undefined && (typeof path !== 'string' || path.length > 300))
+      throw new ScimError(400, 'A PATCH path must be a string', 'invalidPath');
+    return {
+      op: name,
+      ...(path !== undefined ? { path: path as string } : {}),
+      ...(value !== undefined ? { value: booleanStrings(value) } : {}),
+    };
   });
 }
 
@@ -478,7 +731,8 @@ function booleanStrings(value: unknown): unknown {
   if (value === 'True' || value === 'true') return true;
   if (value === 'False' || value === 'false') return false;
   if (Array.isArray(value)) return value;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'active' ? booleanStrings(v) : v]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'active' ? booleanStrings(v) : v]));
   return value;
 }
 
@@ -486,17 +740,20 @@ const truthy = (value: unknown): boolean => value === true || value === 'True' |
 
 /** The user attributes Rolecall keeps, checked. `required`: a full resource (POST, PUT). */
 function userInput(body: unknown, required: boolean): UserChange {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScimError(400, 'The body must be a SCIM User', 'invalidSyntax');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ScimError(400, 'The body must be a SCIM User', 'invalidSyntax');
   const user = body as Record<string, unknown>;
   const change: UserChange = {};
   const userName = user['userName'];
   if (userName !== undefined || required) {
-    if (typeof userName !== 'string' || !EMAIL.test(userName.trim())) throw new ScimError(400, 'userName must be the person’s email address', 'invalidValue');
+    if (typeof userName !== 'string' || !EMAIL.test(userName.trim()))
+      throw new ScimError(400, 'userName must be the person’s email address', 'invalidValue');
     change.userName = userName.trim().toLowerCase();
   }
   const externalId = user['externalId'];
   if (externalId !== undefined && externalId !== null) {
-    if (typeof externalId !== 'string' || externalId.length === 0 || externalId.length > 255) throw new ScimError(400, 'externalId must be a string of at most 255 characters', 'invalidValue');
+    if (typeof externalId !== 'string' || externalId.length === 0 || externalId.length > 255)
+      throw new ScimError(400, 'externalId must be a string of at most 255 characters', 'invalidValue');
     change.externalId = externalId;
   }
   const active = booleanStrings(user['active']);
@@ -512,7 +769,10 @@ function userInput(body: unknown, required: boolean): UserChange {
       : typeof name?.formatted === 'string' && name.formatted.trim()
         ? name.formatted
         : [name?.givenName, name?.familyName].filter((part) => typeof part === 'string' && part.trim()).join(' ');
-  const clean = String(composed ?? '').replace(/\p{Cc}/gu, '').trim().slice(0, 100);
+  const clean = String(composed ?? '')
+    .replace(/\p{Cc}/gu, '')
+    .trim()
+    .slice(0, 100);
   if (clean) change.name = clean;
   return change;
 }
@@ -523,13 +783,23 @@ function userInput(body: unknown, required: boolean): UserChange {
  * names; undefined when none changed.
  */
 function patchedName(current: ScimUser, patched: ScimUser): string | undefined {
-  const clean = (value: unknown) => (typeof value === 'string' ? value.replace(/\p{Cc}/gu, '').trim().slice(0, 100) : '');
+  const clean = (value: unknown) =>
+    typeof value === 'string'
+      ? value
+          .replace(/\p{Cc}/gu, '')
+          .trim()
+          .slice(0, 100)
+      : '';
   const before = (current.name ?? {}) as Record<string, unknown>;
   const after = (patched.name ?? {}) as Record<string, unknown>;
   if (patched.displayName !== current.displayName) return clean(patched.displayName) || undefined;
   if (after['formatted'] !== before['formatted']) return clean(after['formatted']) || undefined;
   if (after['givenName'] !== before['givenName'] || after['familyName'] !== before['familyName']) {
-    return clean([after['givenName'], after['familyName']].filter((part) => typeof part === 'string' && part.trim()).join(' ')) || undefined;
+    return (
+      clean(
+        [after['givenName'], after['familyName']].filter((part) => typeof part === 'string' && part.trim()).join(' '),
+      ) || undefined
+    );
   }
   return undefined;
 }
@@ -538,19 +808,28 @@ function memberIds(value: unknown): string[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return list.map((item: unknown) => {
     const id = typeof item === 'string' ? item : (item as { value?: unknown } | null)?.value;
-    if (typeof id !== 'string' || id.length > 64) throw new ScimError(400, 'Each member must be { "value": "<user id>" }', 'invalidValue');
+    if (typeof id !== 'string' || id.length > 64)
+      throw new ScimError(400, 'Each member must be { "value": "<user id>" }', 'invalidValue');
     return id;
   });
 }
 
 function checkIfMatch(member: MemberEntity, ifMatch: number | null): void {
-  if (ifMatch !== null && ifMatch !== member.version) throw new ScimError(412, `The user changed since version ${ifMatch} (now W/"${member.version}")`, 'invalidVers');
+  if (ifMatch !== null && ifMatch !== member.version)
+    throw new ScimError(412, `The user changed since version ${ifMatch} (now W/"${member.version}")`, 'invalidVers');
 }
 
 // ---- reads ----
 
-async function memberIn(manager: EntityManager, accountId: string, id: string, scimType?: 'invalidValue'): Promise<MemberEntity> {
-  const member = /^[0-9a-f-]{36}$/i.test(id) ? await manager.getRepository(MemberEntity).findOneBy({ accountId, id }) : null;
+async function memberIn(
+  manager: EntityManager,
+  accountId: string,
+  id: string,
+  scimType?: 'invalidValue',
+): Promise<MemberEntity> {
+  const member = /^[0-9a-f-]{36}$/i.test(id)
+    ? await manager.getRepository(MemberEntity).findOneBy({ accountId, id })
+    : null;
   if (!member) throw new ScimError(scimType ? 400 : 404, `No user ${id} in this account`, scimType);
   return member;
 }
@@ -562,19 +841,29 @@ async function accountRoles(manager: EntityManager, accountId: string): Promise<
 
 async function roleIn(manager: EntityManager, accountId: string, id: string): Promise<RoleEntity> {
   const role = /^[0-9a-f-]{36}$/i.test(id) ? await manager.getRepository(RoleEntity).findOneBy({ id }) : null;
-  if (!role || (role.accountId !== null && role.accountId !== accountId)) throw new ScimError(404, `No group ${id} in this account`);
+  if (!role || (role.accountId !== null && role.accountId !== accountId))
+    throw new ScimError(404, `No group ${id} in this account`);
   return role;
 }
 
 async function rolesById(manager: EntityManager, accountId: string, ids: string[]): Promise<Map<string, RoleEntity>> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return new Map();
-  const roles = await manager.getRepository(RoleEntity).find({ where: [{ accountId: IsNull(), id: In(unique) }, { accountId, id: In(unique) }] });
+  const roles = await manager.getRepository(RoleEntity).find({
+    where: [
+      { accountId: IsNull(), id: In(unique) },
+      { accountId, id: In(unique) },
+    ],
+  });
   return new Map(roles.map((role) => [role.id, role]));
 }
 
 /** The role's holders who are not revoked (invited members hold their role from the start). */
-function holders(manager: EntityManager, accountId: string, roleId: string): Promise<{ id: string; name: string | null; email: string }[]> {
+function holders(
+  manager: EntityManager,
+  accountId: string,
+  roleId: string,
+): Promise<{ id: string; name: string | null; email: string }[]> {
   return manager
     .getRepository(MemberEntity)
     .createQueryBuilder('m')

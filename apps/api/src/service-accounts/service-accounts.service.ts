@@ -14,7 +14,7 @@ import {
 } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
@@ -24,11 +24,11 @@ import { versionMismatch } from '../common/if-match.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { Database } from '../database/database.service.js';
 import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
-import type { MemberEntity } from '../members/member.entity.js';
-import type { PersonEntity } from '../persons/person.entity.js';
-import { RoleEntity } from '../roles/role.entity.js';
-import type { SessionEntity } from '../sessions/session.entity.js';
-import { ServiceAccountEntity, ServiceAccountKeyEntity } from './service-account.entity.js';
+import type { MemberEntity } from '../database/entities/member.entity.js';
+import type { PersonEntity } from '../database/entities/person.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
+import type { SessionEntity } from '../database/entities/session.entity.js';
+import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entities/service-account.entity.js';
 import { memberShape, ServiceAccountPermissions } from './service-account-permissions.js';
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
@@ -416,7 +416,9 @@ export class ServiceAccountsService {
    * role (SPEC §6: the very next request), on every node; answers their ids for the domain event.
    */
   static async bumpRoleHolders(manager: EntityManager, accountId: string, roleId: string): Promise<string[]> {
-    const holders = await manager.getRepository(ServiceAccountEntity).find({ select: { id: true }, where: { accountId, roleId } });
+    const holders = await manager
+      .getRepository(ServiceAccountEntity)
+      .find({ select: { id: true }, where: { accountId, roleId } });
     if (holders.length === 0) return [];
     await manager
       .createQueryBuilder()
@@ -454,12 +456,10 @@ export class ServiceAccountsService {
     if (rows.length === 0) return [];
     const [roles, keys] = await Promise.all([
       manager.getRepository(RoleEntity).findBy({ id: In([...new Set(rows.map((r) => r.roleId))]) }),
-      manager
-        .getRepository(ServiceAccountKeyEntity)
-        .find({
-          where: { serviceAccountId: In(rows.map((r) => r.id)), revokedAt: IsNull() },
-          order: { createdAt: 'ASC', id: 'ASC' },
-        }),
+      manager.getRepository(ServiceAccountKeyEntity).find({
+        where: { serviceAccountId: In(rows.map((r) => r.id)), revokedAt: IsNull() },
+        order: { createdAt: 'ASC', id: 'ASC' },
+      }),
     ]);
     const roleById = new Map(roles.map((role) => [role.id, role]));
     return rows.map((row) => ({

@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { EntityColumns, parameter } from '../database/entity-columns.js';
-import { MemberEntity } from '../members/member.entity.js';
-import { RoleEntity } from '../roles/role.entity.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { enrolmentOnly, sessionMeetsEnforcement } from '../sso/sso.rules.js';
-import { SessionEntity } from './session.entity.js';
+import { SessionEntity } from '../database/entities/session.entity.js';
 
 export interface AuthContext {
   readonly token: string;
@@ -47,7 +47,9 @@ const TOUCH_AFTER_MS = 60_000;
 
 /** Required 2FA: everything but enrolment is refused until the person turns 2FA on. */
 export const twoFactorRequired = (): DomainError =>
-  new DomainError('FORBIDDEN', 'This account requires two-factor authentication: set it up under My account first', { reason: 'two_factor_required' });
+  new DomainError('FORBIDDEN', 'This account requires two-factor authentication: set it up under My account first', {
+    reason: 'two_factor_required',
+  });
 
 @Injectable()
 export class SessionsService {
@@ -124,15 +126,21 @@ export class SessionsService {
    * loss would otherwise write two rows per socket (issue 18). The page's own requests after a
    * reconnect mark it as usual.
    */
-  async authenticate(token: string, options: { allowEnrolmentOnly?: boolean; touch?: boolean } = {}): Promise<AuthContext> {
+  async authenticate(
+    token: string,
+    options: { allowEnrolmentOnly?: boolean; touch?: boolean } = {},
+  ): Promise<AuthContext> {
     const now = this.clock.now();
-    const [row] = await this.db.read((manager) => manager.query<Record<string, unknown>[]>(this.authSql.sql, [sha256Hex(token)]));
+    const [row] = await this.db.read((manager) =>
+      manager.query<Record<string, unknown>[]>(this.authSql.sql, [sha256Hex(token)]),
+    );
     const session = row ? this.authSql.session.hydrate(row) : null;
     if (!row || !session) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
     const person = this.authSql.person.hydrate(row);
     const member = this.authSql.member.hydrate(row);
     const account = this.authSql.account.hydrate(row);
-    if (session.revokedAt) throw new DomainError('SESSION_REVOKED', 'This session has ended', { reason: session.revokedReason });
+    if (session.revokedAt)
+      throw new DomainError('SESSION_REVOKED', 'This session has ended', { reason: session.revokedReason });
     if (!person || !account) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
     if (!member || member.status !== 'active') {
       throw new DomainError('SESSION_REVOKED', 'Your access to this account has ended', { reason: 'member_revoked' });
@@ -143,9 +151,16 @@ export class SessionsService {
     }
     const isOwner = account.ownerMemberId === member.id;
     if (!sessionMeetsEnforcement(account.authEnforcement, session, isOwner)) {
-      throw new DomainError('SSO_REQUIRED', `This account signs in with ${account.authEnforcement}; sign in again with it`, { provider: account.authEnforcement });
+      throw new DomainError(
+        'SSO_REQUIRED',
+        `This account signs in with ${account.authEnforcement}; sign in again with it`,
+        { provider: account.authEnforcement },
+      );
     }
-    const limited = enrolmentOnly(account.require2fa, session, { hasTotp: person.totpSecret !== null, enrolmentRequired: person.twoFactorEnrolmentRequired });
+    const limited = enrolmentOnly(account.require2fa, session, {
+      hasTotp: person.totpSecret !== null,
+      enrolmentRequired: person.twoFactorEnrolmentRequired,
+    });
     if (limited && !options.allowEnrolmentOnly) throw twoFactorRequired();
     if (options.touch !== false && now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
       await this.touch(session, member, now.toISOString());
@@ -154,7 +169,9 @@ export class SessionsService {
   }
 
   /** A session that can still be used, with its member and account (for live re-checks); null otherwise. */
-  async byId(sessionId: string): Promise<{ session: SessionEntity; member: MemberEntity; account: AccountEntity } | null> {
+  async byId(
+    sessionId: string,
+  ): Promise<{ session: SessionEntity; member: MemberEntity; account: AccountEntity } | null> {
     const now = this.clock.now();
     return this.db.read(async (manager) => {
       const session = await manager.getRepository(SessionEntity).findOneBy({ id: sessionId });
@@ -193,7 +210,13 @@ export class SessionsService {
   /** Ends sessions (sign-out, ended by the person, revoked by an admin). Returns the ids ended. */
   async revoke(
     manager: EntityManager,
-    where: { ids?: string[]; personId?: string; accountId?: string; authMethodNot?: string; personIdNot?: string | null },
+    where: {
+      ids?: string[];
+      personId?: string;
+      accountId?: string;
+      authMethodNot?: string;
+      personIdNot?: string | null;
+    },
     reason: string,
   ): Promise<string[]> {
     const query = manager
@@ -223,7 +246,9 @@ export class SessionsService {
     const now = this.clock.now();
     const idleCutoff = new Date(now.getTime() - this.config.sessionIdleMs).toISOString();
     const sessions = await this.db.read((manager) =>
-      manager.getRepository(SessionEntity).find({ where: { personId, revokedAt: IsNull() }, order: { lastSeenAt: 'DESC' } }),
+      manager
+        .getRepository(SessionEntity)
+        .find({ where: { personId, revokedAt: IsNull() }, order: { lastSeenAt: 'DESC' } }),
     );
     return sessions.filter((s) => s.expiresAt > now.toISOString() && s.lastSeenAt > idleCutoff);
   }

@@ -3,7 +3,7 @@ import { emailSchema, nameSchema, type SsoProvider, type SsoProvidersDto } from 
 import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { IsNull, LessThan, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { ActivityService, type Actor } from '../activity/activity.service.js';
 import { RateLimitService } from '../auth/rate-limit.service.js';
 import { Clock } from '../common/clock.js';
@@ -11,16 +11,16 @@ import { notFound } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from '../database/database.service.js';
-import { InvitationEntity } from '../invitations/invitation.entity.js';
-import { MemberEntity, syncSortKeys } from '../members/member.entity.js';
-import { PersonEntity } from '../persons/person.entity.js';
+import { InvitationEntity } from '../database/entities/invitation.entity.js';
+import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
+import { PersonEntity } from '../database/entities/person.entity.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import { insertPerson } from '../persons/persons.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { IdentityEntity } from './identity.entity.js';
+import { IdentityEntity } from '../database/entities/identity.entity.js';
 import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from './oidc-clients.js';
 import { SecretBox } from './secret-box.js';
-import { SsoFlowEntity } from './sso-flow.entity.js';
+import { SsoFlowEntity } from '../database/entities/sso-flow.entity.js';
 import { amrShowsMfa, emailIsVerified, offeredProviders } from './sso.rules.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
@@ -280,7 +280,12 @@ export class SsoService {
       // unverified — somebody may have signed up with this address — that proof hands the person
       // to whoever signed in here: the identity is never linked to a squatter's login.
       if (person && !identity && !person.emailVerified) {
-        await this.proofs.claim(tx, person, { via: provider, meta, locked: new Map([[account.id, account]]), passwordHash: null });
+        await this.proofs.claim(tx, person, {
+          via: provider,
+          meta,
+          locked: new Map([[account.id, account]]),
+          passwordHash: null,
+        });
       }
       const actor: Actor = { memberId: member.id, email: member.email, ...meta };
       const accepting = member.status === 'invited';
@@ -393,7 +398,8 @@ export class SsoService {
       .where('member_id = :memberId AND ended_at IS NULL AND expires_at > :now', { memberId: member.id, now })
       .execute();
     // A member SCIM provisioned has no invitation: the account's identity provider vouched for them.
-    if (!ended.affected && !member.scimProvisioned) throw new SsoFailure('INVITATION_INVALID', `no live invitation for member ${member.id}`);
+    if (!ended.affected && !member.scimProvisioned)
+      throw new SsoFailure('INVITATION_INVALID', `no live invitation for member ${member.id}`);
     let person = existing ?? (await manager.getRepository(PersonEntity).findOneBy({ email: member.email }));
     if (!person) {
       const claimed = nameSchema.safeParse(typeof claims.name === 'string' ? claims.name : '');
@@ -467,8 +473,14 @@ export class SsoService {
  * not fatal (a missing name falls back as before); without one the sign-in cannot be decided and
  * fails as `PROVIDER_UNAVAILABLE`.
  */
-async function withUserInfo(config: oidc.Configuration, accessToken: string, claims: IdClaims, provider: SsoProvider): Promise<IdClaims> {
-  const verifiedKnown = claims.email_verified !== undefined || (provider === 'microsoft' && claims.xms_edov !== undefined);
+async function withUserInfo(
+  config: oidc.Configuration,
+  accessToken: string,
+  claims: IdClaims,
+  provider: SsoProvider,
+): Promise<IdClaims> {
+  const verifiedKnown =
+    claims.email_verified !== undefined || (provider === 'microsoft' && claims.xms_edov !== undefined);
   if (typeof claims.email === 'string' && verifiedKnown && typeof claims.name === 'string') return claims;
   if (!config.serverMetadata().userinfo_endpoint) return claims;
   let info: Record<string, unknown>;
@@ -477,7 +489,10 @@ async function withUserInfo(config: oidc.Configuration, accessToken: string, cla
   } catch (error) {
     // The one attribute a UserInfo answer is compared on is `sub`.
     if ((error as { code?: unknown }).code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
-      throw new SsoFailure('TOKEN_INVALID', `UserInfo answered for another subject than the ID token's (${claims.sub})`);
+      throw new SsoFailure(
+        'TOKEN_INVALID',
+        `UserInfo answered for another subject than the ID token's (${claims.sub})`,
+      );
     }
     if (typeof claims.email === 'string') return claims;
     throw new SsoFailure('PROVIDER_UNAVAILABLE', `UserInfo failed: ${(error as Error).message}`);

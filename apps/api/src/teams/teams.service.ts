@@ -3,7 +3,7 @@ import type { TeamDto } from '@rolecall/contracts';
 import { allowsTeams, planLimits } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { AccountEntity } from '../accounts/account.entity.js';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
@@ -11,7 +11,7 @@ import { Clock } from '../common/clock.js';
 import { DomainError, notFound, validationFailed } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
-import { MemberTeamEntity, TeamEntity } from './team.entity.js';
+import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
 
 /** Talk teams: only when the plan has them and the account turned them on. */
 @Injectable()
@@ -24,7 +24,9 @@ export class TeamsService {
 
   async list(auth: RequestAuth): Promise<TeamDto[]> {
     return this.db.read(async (manager) => {
-      const teams = await manager.getRepository(TeamEntity).find({ where: { accountId: auth.account.id }, order: { nameKey: 'ASC' } });
+      const teams = await manager
+        .getRepository(TeamEntity)
+        .find({ where: { accountId: auth.account.id }, order: { nameKey: 'ASC' } });
       return Promise.all(teams.map((team) => this.toDto(manager, team)));
     });
   }
@@ -35,11 +37,21 @@ export class TeamsService {
   }
 
   private assertEnabled(account: AccountEntity): void {
-    if (!allowsTeams(account.plan)) throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
-    if (!account.teamsEnabled) throw new DomainError('CONFLICT', 'Talk teams are turned off for this account; turn them on in the account settings');
+    if (!allowsTeams(account.plan))
+      throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan has no Talk teams`);
+    if (!account.teamsEnabled)
+      throw new DomainError(
+        'CONFLICT',
+        'Talk teams are turned off for this account; turn them on in the account settings',
+      );
   }
 
-  private async assertUniqueName(manager: EntityManager, accountId: string, name: string, exceptId?: string): Promise<void> {
+  private async assertUniqueName(
+    manager: EntityManager,
+    accountId: string,
+    name: string,
+    exceptId?: string,
+  ): Promise<void> {
     const clash = await manager.getRepository(TeamEntity).findOneBy({ accountId, nameKey: name.toLowerCase() });
     if (clash && clash.id !== exceptId) throw validationFailed({ name: ['A team with this name already exists'] });
   }
@@ -49,11 +61,28 @@ export class TeamsService {
       this.assertEnabled(account);
       const limit = planLimits(account.plan).teams;
       const count = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
-      if (count >= limit) throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} Talk teams`, { limit, used: count });
+      if (count >= limit)
+        throw new DomainError('PLAN_FEATURE_UNAVAILABLE', `The ${account.plan} plan allows ${limit} Talk teams`, {
+          limit,
+          used: count,
+        });
       await this.assertUniqueName(tx.manager, account.id, name);
-      const team = tx.manager.getRepository(TeamEntity).create({ id: randomUUID(), accountId: account.id, name, nameKey: name.toLowerCase(), version: 1, createdAt: this.clock.now().toISOString() });
+      const team = tx.manager
+        .getRepository(TeamEntity)
+        .create({
+          id: randomUUID(),
+          accountId: account.id,
+          name,
+          nameKey: name.toLowerCase(),
+          version: 1,
+          createdAt: this.clock.now().toISOString(),
+        });
       await tx.manager.getRepository(TeamEntity).insert(team);
-      const entry = await log({ action: 'team.created', target: { type: 'team', id: team.id, label: name }, changes: { name: { after: name } } });
+      const entry = await log({
+        action: 'team.created',
+        target: { type: 'team', id: team.id, label: name },
+        changes: { name: { after: name } },
+      });
       tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
       return this.toDto(tx.manager, team);
     });
@@ -74,8 +103,14 @@ export class TeamsService {
       await this.assertUniqueName(tx.manager, account.id, name, team.id);
       const before = team.name;
       Object.assign(team, { name, nameKey: name.toLowerCase(), version: team.version + 1 });
-      await tx.manager.getRepository(TeamEntity).update({ id: team.id }, { name, nameKey: team.nameKey, version: team.version });
-      const entry = await log({ action: 'team.updated', target: { type: 'team', id: team.id, label: name }, changes: { name: { before, after: name } } });
+      await tx.manager
+        .getRepository(TeamEntity)
+        .update({ id: team.id }, { name, nameKey: team.nameKey, version: team.version });
+      const entry = await log({
+        action: 'team.updated',
+        target: { type: 'team', id: team.id, label: name },
+        changes: { name: { before, after: name } },
+      });
       tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
       return this.toDto(tx.manager, team);
     });
@@ -88,7 +123,11 @@ export class TeamsService {
       const team = await this.forChange(context, id, ifMatch);
       const members = await tx.manager.getRepository(MemberTeamEntity).countBy({ teamId: team.id });
       await tx.manager.getRepository(TeamEntity).delete({ id: team.id });
-      const entry = await log({ action: 'team.deleted', target: { type: 'team', id: team.id, label: team.name }, changes: { name: { before: team.name, after: null }, membersRemoved: members } });
+      const entry = await log({
+        action: 'team.deleted',
+        target: { type: 'team', id: team.id, label: team.name },
+        changes: { name: { before: team.name, after: null }, membersRemoved: members },
+      });
       tx.publish({ type: 'team.removed', accountId: account.id, teamId: team.id, seq: entry.seq });
     });
   }

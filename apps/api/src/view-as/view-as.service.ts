@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MemberPermissionsDto, RolePreviewDto } from '@rolecall/contracts';
 import { effectivePermissions, explainPermissions } from '@rolecall/domain';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
 import { notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../members/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { rolePermissions } from '../members/members.dto.js';
-import { RoleEntity } from '../roles/role.entity.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 
 /**
  * "View as" (issue 17 §4). Both answers come from libs/domain's resolver (`effectivePermissions`,

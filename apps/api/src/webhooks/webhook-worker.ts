@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import { In, type SelectQueryBuilder } from 'typeorm';
 import { AccountMutations } from '../activity/account-mutation.js';
 import { exportLine } from '../activity/activity-export.js';
-import { ActivityEntity } from '../activity/activity.entity.js';
+import { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { Actor } from '../activity/activity.service.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
@@ -13,7 +13,7 @@ import { Database } from '../database/database.service.js';
 import { DomainEventBus } from '../events/domain-events.js';
 import { SecretBox } from '../sso/secret-box.js';
 import { postTo, resolveTarget, TargetRefused, type PostResult } from './webhook-target.js';
-import { WebhookDeliveryEntity, WebhookEndpointEntity } from './webhook.entity.js';
+import { WebhookDeliveryEntity, WebhookEndpointEntity } from '../database/entities/webhook.entity.js';
 import { actionMatches, urlForLog, webhookMessageId } from './webhooks.dto.js';
 
 /** Endpoints claimed per round (each is then delivered to on its own, in seq order). */

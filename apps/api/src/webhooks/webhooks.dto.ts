@@ -1,5 +1,5 @@
 import type { WebhookDeliveryDto, WebhookEndpointDto } from '@rolecall/contracts';
-import type { WebhookDeliveryEntity, WebhookEndpointEntity } from './webhook.entity.js';
+import type { WebhookDeliveryEntity, WebhookEndpointEntity } from '../database/entities/webhook.entity.js';
 
 export function toWebhookDto(endpoint: WebhookEndpointEntity, headSeq: number): WebhookEndpointDto {
   return {

@@ -9,7 +9,7 @@ import type {
 } from '@rolecall/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { AccountEntity } from '../accounts/account.entity.js';
+import { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
 import type { Actor } from '../activity/activity.service.js';
 import type { RequestAuth } from '../auth/request-auth.js';
@@ -21,7 +21,7 @@ import { Database } from '../database/database.service.js';
 import { SecretBox } from '../sso/secret-box.js';
 import { resolveTarget, TargetRefused } from './webhook-target.js';
 import { WebhookWorker } from './webhook-worker.js';
-import { WebhookDeliveryEntity, WebhookEndpointEntity } from './webhook.entity.js';
+import { WebhookDeliveryEntity, WebhookEndpointEntity } from '../database/entities/webhook.entity.js';
 import { toDeliveryDto, toWebhookDto, urlForLog } from './webhooks.dto.js';
 
 /** Endpoints per account: enough for a SIEM, a backup receiver and a few tests. */

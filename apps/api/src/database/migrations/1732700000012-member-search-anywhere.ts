@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { searchNameOf } from '../../members/member.entity.js';
+import { searchNameOf } from '../entities/member.entity.js';
 
 /** The filter columns SQLite's sort indexes carry since 1732700000003. */
 const FILTERS = 'status, role_id, agent_access';
