@@ -4,7 +4,7 @@
  */
 import type { VerifyEmailInfoDto } from '@rolecall/contracts';
 import { api, isApiError } from '$lib/api';
-import { live } from '$lib/live.svelte';
+import { live } from '$lib/live';
 import { session } from '$lib/session.svelte';
 import { toasts } from '$lib/toast.svelte';
 import { readMailedLink, type MailedLink } from './mailed-link';

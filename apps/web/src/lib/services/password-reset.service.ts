@@ -4,7 +4,7 @@
  */
 import type { PasswordResetConfirmRequest, PasswordResetInfoDto, PasswordResetRequest } from '@rolecall/contracts';
 import { api } from '$lib/api';
-import { live } from '$lib/live.svelte';
+import { live } from '$lib/live';
 import { session } from '$lib/session.svelte';
 import { readMailedLink, type MailedLink } from './mailed-link';
 import { attempt, type Outcome } from './outcome';
