@@ -6,7 +6,7 @@
 import { ACTIVITY_ACTIONS, type ActivityAction, type ActivityEntryDto } from '@rolecall/contracts';
 import { describe, expect, it } from 'vitest';
 import { describeActivity, fallbackSentence, plainIp } from '../../apps/web/src/lib/components/activity/sentence.js';
-import { idsInChanges } from '../../apps/api/src/activity/activity.service.js';
+import { idsInChanges } from '../../apps/api/src/database/activity.service.js';
 import { ROLE } from './support/factories.js';
 
 const ADA = '11111111-1111-4111-8111-111111111111';
@@ -272,20 +272,51 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
     'Bob Builder reset their password with an emailed link (1 session ended)',
   ],
   'user.provisioned': [
-    entry('user.provisioned', member, { roleId: { after: ROLE.readonly } }, { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Entra)' } }),
+    entry(
+      'user.provisioned',
+      member,
+      { roleId: { after: ROLE.readonly } },
+      { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Entra)' } },
+    ),
     'SCIM (Entra) provisioned Bob Builder',
   ],
   'user.updated': [
-    entry('user.updated', member, { externalId: { before: null, after: 'e-1' } }, { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Okta)' } }),
+    entry(
+      'user.updated',
+      member,
+      { externalId: { before: null, after: 'e-1' } },
+      { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Okta)' } },
+    ),
     "SCIM (Okta) changed Bob Builder's external id",
   ],
-  'scim.token_created': [entry('scim.token_created', { type: 'account', id: null, label: 'Acme' }, { replaced: true }), 'Ada Admin made a new SCIM token (the old one stopped working)'],
-  'scim.token_revoked': [entry('scim.token_revoked', { type: 'account', id: null, label: 'Acme' }, null), 'Ada Admin turned off SCIM provisioning'],
-  'webhook.created': [entry('webhook.created', hook, null), 'Ada Admin added the webhook endpoint https://siem.example.com/in'],
-  'webhook.updated': [entry('webhook.updated', hook, { enabled: { before: true, after: false } }), 'Ada Admin paused the webhook endpoint https://siem.example.com/in'],
-  'webhook.deleted': [entry('webhook.deleted', hook, null), 'Ada Admin deleted the webhook endpoint https://siem.example.com/in'],
-  'webhook.secret_rotated': [entry('webhook.secret_rotated', hook, null), 'Ada Admin made a new signing secret for https://siem.example.com/in'],
-  'webhook.retried': [entry('webhook.retried', hook, null), 'Ada Admin retried deliveries to https://siem.example.com/in'],
+  'scim.token_created': [
+    entry('scim.token_created', { type: 'account', id: null, label: 'Acme' }, { replaced: true }),
+    'Ada Admin made a new SCIM token (the old one stopped working)',
+  ],
+  'scim.token_revoked': [
+    entry('scim.token_revoked', { type: 'account', id: null, label: 'Acme' }, null),
+    'Ada Admin turned off SCIM provisioning',
+  ],
+  'webhook.created': [
+    entry('webhook.created', hook, null),
+    'Ada Admin added the webhook endpoint https://siem.example.com/in',
+  ],
+  'webhook.updated': [
+    entry('webhook.updated', hook, { enabled: { before: true, after: false } }),
+    'Ada Admin paused the webhook endpoint https://siem.example.com/in',
+  ],
+  'webhook.deleted': [
+    entry('webhook.deleted', hook, null),
+    'Ada Admin deleted the webhook endpoint https://siem.example.com/in',
+  ],
+  'webhook.secret_rotated': [
+    entry('webhook.secret_rotated', hook, null),
+    'Ada Admin made a new signing secret for https://siem.example.com/in',
+  ],
+  'webhook.retried': [
+    entry('webhook.retried', hook, null),
+    'Ada Admin retried deliveries to https://siem.example.com/in',
+  ],
   'service_account.created': [
     entry('service_account.created', robot, { name: 'Deploy bot', roleId: ROLE.editor }),
     'Ada Admin created the service account Deploy bot with the role Editor',
@@ -294,12 +325,22 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
     entry('service_account.updated', robot, { roleId: { before: ROLE.editor, after: ROLE.readonly } }),
     "Ada Admin changed the service account Deploy bot's role from Editor to Read only",
   ],
-  'service_account.deleted': [entry('service_account.deleted', robot, null), 'Ada Admin deleted the service account Deploy bot (its API keys stopped working)'],
+  'service_account.deleted': [
+    entry('service_account.deleted', robot, null),
+    'Ada Admin deleted the service account Deploy bot (its API keys stopped working)',
+  ],
   'service_account.key_created': [
-    entry('service_account.key_created', robot, { keyId: 'k', prefix: 'rck_ab12', expiresAt: '2031-01-31T00:00:00.000Z' }),
+    entry('service_account.key_created', robot, {
+      keyId: 'k',
+      prefix: 'rck_ab12',
+      expiresAt: '2031-01-31T00:00:00.000Z',
+    }),
     'Ada Admin issued an API key rck_ab12… for the service account Deploy bot, expiring 2031-01-31',
   ],
-  'service_account.key_revoked': [entry('service_account.key_revoked', robot, { keyId: 'k', prefix: 'rck_ab12' }), 'Ada Admin revoked the API key rck_ab12… of the service account Deploy bot'],
+  'service_account.key_revoked': [
+    entry('service_account.key_revoked', robot, { keyId: 'k', prefix: 'rck_ab12' }),
+    'Ada Admin revoked the API key rck_ab12… of the service account Deploy bot',
+  ],
   'webhook.disabled': [
     entry('webhook.disabled', hook, null, { actor: { memberId: null, email: null } }),
     'The webhook endpoint https://siem.example.com/in was disabled after a day of failed deliveries',
@@ -342,7 +383,12 @@ describe('describeActivity', () => {
   });
 
   it('says when an invitation came from a CSV import and when an export was not filtered', () => {
-    const imported = entry('user.invited', member, { roleId: { after: ROLE.readonly }, agentAccess: { after: false }, teamIds: { after: [] }, csvImport: { id: 'i', line: 2 } });
+    const imported = entry('user.invited', member, {
+      roleId: { after: ROLE.readonly },
+      agentAccess: { after: false },
+      teamIds: { after: [] },
+      csvImport: { id: 'i', line: 2 },
+    });
     expect(describeActivity(imported)).toBe('Ada Admin invited Bob Builder as Read only from a CSV import');
     const everyone = entry('users.exported', account, { format: 'csv', count: 1, filter: { sort: '-name' } });
     expect(describeActivity(everyone)).toBe('Ada Admin exported 1 member as CSV');
@@ -352,7 +398,11 @@ describe('describeActivity', () => {
     const copied = entry(
       'role.created',
       { type: 'role', id: SALES, label: 'Editor (copy)' },
-      { name: { after: 'Editor (copy)' }, permissions: { after: ['people.view'] }, duplicatedFrom: { id: ROLE.editor, name: 'Editor' } },
+      {
+        name: { after: 'Editor (copy)' },
+        permissions: { after: ['people.view'] },
+        duplicatedFrom: { id: ROLE.editor, name: 'Editor' },
+      },
       { names: {} },
     );
     expect(describeActivity(copied)).toBe('ada@x.test created the role Editor (copy) as a copy of Editor');
@@ -361,11 +411,17 @@ describe('describeActivity', () => {
   it('reads the system, SSO and self actions naturally', () => {
     const bySystem = entry('user.revoked', member, null, { actor: { memberId: null, email: null } });
     expect(describeActivity(bySystem)).toBe('The system revoked Bob Builder');
-    const byScim = entry('user.revoked', member, null, { actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Okta)' } });
+    const byScim = entry('user.revoked', member, null, {
+      actor: { memberId: null, email: null, kind: 'scim', name: 'SCIM (Okta)' },
+    });
     expect(describeActivity(byScim)).toBe('SCIM (Okta) revoked Bob Builder');
-    const byKey = entry('user.revoked', member, null, { actor: { memberId: null, email: null, kind: 'service_account', name: 'Deploy bot' } });
+    const byKey = entry('user.revoked', member, null, {
+      actor: { memberId: null, email: null, kind: 'service_account', name: 'Deploy bot' },
+    });
     expect(describeActivity(byKey)).toBe('Service account Deploy bot revoked Bob Builder');
-    expect(describeActivity(entry('scim.token_created', { type: 'account', id: null, label: 'Acme' }, { replaced: false }))).toBe('Ada Admin turned on SCIM provisioning');
+    expect(
+      describeActivity(entry('scim.token_created', { type: 'account', id: null, label: 'Acme' }, { replaced: false })),
+    ).toBe('Ada Admin turned on SCIM provisioning');
     const sso = entry(
       'session.signed_in',
       { type: 'session', id: SESSION, label: 'bob@x.test' },

@@ -4,7 +4,7 @@ import type { MemberDto } from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
-import { connectRedis, RedisBridge, subscribingSafely } from '../../apps/api/src/live/redis-bridge.js';
+import { connectRedis, RedisBridge, subscribingSafely } from '../../apps/api/src/infra/redis-bridge.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
@@ -43,7 +43,8 @@ describe.skipIf(!redisUrl)('one node while Redis is cut', () => {
 
   /** Until the channel is back and Redis answers (the client reconnects within its 2 s back-off). */
   const channelBack = async () => {
-    for (let deadline = Date.now() + 15_000; !(bridge.live && (await bridge.ping()) === 'ok') && Date.now() < deadline; ) await sleep(50);
+    for (let deadline = Date.now() + 15_000; !(bridge.live && (await bridge.ping()) === 'ok') && Date.now() < deadline;)
+      await sleep(50);
     expect(bridge.live).toBe(true);
   };
 
@@ -65,7 +66,11 @@ describe.skipIf(!redisUrl)('one node while Redis is cut', () => {
   it('survives a reset while a permission change is being published (the guard fails this test on an unhandled rejection)', async () => {
     const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor });
     proxy.stall();
-    const reply = await api.patch<MemberDto>(`/users/${member.member.id}`, { roleId: ROLE.readonly }, { token: owner.token, headers: ifMatch(member.member.version) });
+    const reply = await api.patch<MemberDto>(
+      `/users/${member.member.id}`,
+      { roleId: ROLE.readonly },
+      { token: owner.token, headers: ifMatch(member.member.version) },
+    );
     expect(reply.status).toBe(200);
     await sleep(100);
     proxy.reset();
@@ -78,13 +83,19 @@ describe.skipIf(!redisUrl)('one node while Redis is cut', () => {
 
   it('refuses handshakes UNAVAILABLE with a retry hint while Redis refuses connections, and lets them in once it is back', async () => {
     await proxy.refuse();
-    for (let deadline = Date.now() + 5_000; bridge.live && Date.now() < deadline; ) await sleep(20);
+    for (let deadline = Date.now() + 5_000; bridge.live && Date.now() < deadline;) await sleep(20);
     expect(await bridge.ping()).toBe('down');
     const refused = await connected(connect(app.url, owner.token)).then(
       () => null,
-      (error: Error & { data?: { code?: string; details?: { retryAfterSeconds?: number } } }) => ({ message: error.message, data: error.data }),
+      (error: Error & { data?: { code?: string; details?: { retryAfterSeconds?: number } } }) => ({
+        message: error.message,
+        data: error.data,
+      }),
     );
-    expect(refused).toMatchObject({ message: 'UNAVAILABLE', data: { code: 'UNAVAILABLE', details: { retryAfterSeconds: expect.any(Number) } } });
+    expect(refused).toMatchObject({
+      message: 'UNAVAILABLE',
+      data: { code: 'UNAVAILABLE', details: { retryAfterSeconds: expect.any(Number) } },
+    });
     await proxy.restore();
     await channelBack();
     const socket = await connected(connect(app.url, owner.token));
@@ -98,11 +109,17 @@ describe.skipIf(!redisUrl)('one node while Redis is cut', () => {
     try {
       const started = performance.now();
       const answer = await Promise.race([
-        api.post('/auth/sign-in', { email: member.email, password: PASSWORD }, { headers: { 'x-forwarded-for': '198.51.100.9' } }),
+        api.post(
+          '/auth/sign-in',
+          { email: member.email, password: PASSWORD },
+          { headers: { 'x-forwarded-for': '198.51.100.9' } },
+        ),
         sleep(8_000).then(() => null),
       ]);
       const ms = performance.now() - started;
-      console.log(`[redis-outage] sign-in with Redis stalled: ${answer?.status ?? 'no answer in 8 s'} in ${ms.toFixed(0)} ms`);
+      console.log(
+        `[redis-outage] sign-in with Redis stalled: ${answer?.status ?? 'no answer in 8 s'} in ${ms.toFixed(0)} ms`,
+      );
       expect(answer?.status, JSON.stringify(answer?.body)).toBe(200);
       expect(ms).toBeLessThan(4_000);
     } finally {
@@ -115,13 +132,17 @@ describe.skipIf(!redisUrl)('one node while Redis is cut', () => {
   it('keeps sign-in working, and limited, while Redis refuses connections: the counters fall back to this node', async () => {
     const member = await inviteAndAccept(api, app.config.dataDir, owner);
     await proxy.refuse();
-    for (let deadline = Date.now() + 5_000; bridge.live && Date.now() < deadline; ) await sleep(20);
+    for (let deadline = Date.now() + 5_000; bridge.live && Date.now() < deadline;) await sleep(20);
     // Each try from an address of its own budget (the loopback proxy hop is trusted for X-Forwarded-For).
     const from = { 'x-forwarded-for': '198.51.100.7' };
     const good = await api.post('/auth/sign-in', { email: member.email, password: PASSWORD }, { headers: from });
     expect(good.status, JSON.stringify(good.body)).toBe(200);
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i += 1) statuses.push((await api.post('/auth/sign-in', { email: member.email, password: 'wrong password' }, { headers: from })).status);
+    for (let i = 0; i < 8; i += 1)
+      statuses.push(
+        (await api.post('/auth/sign-in', { email: member.email, password: 'wrong password' }, { headers: from }))
+          .status,
+      );
     expect(statuses).not.toContain(500);
     expect(statuses).toContain(429);
     await proxy.restore();
@@ -168,7 +189,8 @@ describe.skipIf(!redisUrl)('the Socket.IO adapter’s subscriptions when Redis i
 
 describe('the guard preloaded into spawned API processes', () => {
   const preload = resolve(import.meta.dirname, 'support/process-guard.cjs');
-  const run = (code: string) => spawnSync(process.execPath, ['--require', preload, '-e', code], { encoding: 'utf8', timeout: 10_000 });
+  const run = (code: string) =>
+    spawnSync(process.execPath, ['--require', preload, '-e', code], { encoding: 'utf8', timeout: 10_000 });
 
   it('prints a marker for an unhandled rejection, and the process still ends as Node would (exit 1)', () => {
     const result = run("Promise.reject(new Error('lost publish'))");

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { connectRedis, subscribingSafely } from '../../apps/api/src/live/redis-bridge.js';
+import { connectRedis, subscribingSafely } from '../../apps/api/src/infra/redis-bridge.js';
 import { sleep } from './support/live.js';
 import { hostPort, startTcpProxy } from './support/tcp-proxy.js';
 

@@ -1,7 +1,7 @@
 import type { RoleDto } from '@rolecall/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../apps/api/src/database/database.service.js';
-import { bumpRoleHolders } from '../../apps/api/src/members/permission-rows.js';
+import { bumpRoleHolders } from '../../apps/api/src/database/permission-rows.js';
 import { startApp, usingPostgres, type TestApp } from './support/app.js';
 import { createAccount } from './support/factories.js';
 import { client, type Client } from './support/http.js';
@@ -25,7 +25,11 @@ describe.skipIf(!usingPostgres)('a role edit on PostgreSQL', () => {
 
   it('bumps every holder with HOT updates: the members pages keep room (fillfactor 50)', async () => {
     const owner = await createAccount(api, { plan: 'enterprise' });
-    const role = await api.post<RoleDto>('/roles', { name: 'Holders', description: '', icon: 'bolt', permissions: ['people.view'] }, { token: owner.token });
+    const role = await api.post<RoleDto>(
+      '/roles',
+      { name: 'Holders', description: '', icon: 'bolt', permissions: ['people.view'] },
+      { token: owner.token },
+    );
     expect(role.status).toBe(201);
     for (const batch of [0, 1]) {
       const emails = Array.from({ length: 30 }, (_, i) => `holder${batch * 30 + i}@example.com`);
@@ -33,14 +37,20 @@ describe.skipIf(!usingPostgres)('a role edit on PostgreSQL', () => {
       expect(invited.status, JSON.stringify(invited.body)).toBe(201);
     }
     const db = app.app.get(Database);
-    const [options] = await db.dataSource.query<{ reloptions: string[] | null }[]>("SELECT reloptions FROM pg_class WHERE relname = 'members'");
+    const [options] = await db.dataSource.query<{ reloptions: string[] | null }[]>(
+      "SELECT reloptions FROM pg_class WHERE relname = 'members'",
+    );
     expect(options?.reloptions).toContain('fillfactor=50');
     const runner = db.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
       const stats = async () =>
-        (await runner.query("SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'members'"))[0] as { updated: string; hot: string };
+        (
+          await runner.query(
+            "SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables WHERE relname = 'members'",
+          )
+        )[0] as { updated: string; hot: string };
       const before = await stats();
       await bumpRoleHolders(runner.manager, owner.account.id, role.body.id);
       const after = await stats();

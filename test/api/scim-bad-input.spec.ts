@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityService } from '../../apps/api/src/activity/activity.service.js';
+import { ActivityService } from '../../apps/api/src/database/activity.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, inviteAndAccept, ROLE, type SignedUp } from './support/factories.js';
 import { client } from './support/http.js';
@@ -27,12 +27,27 @@ afterAll(() => app.close());
 
 const weird = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.constantFrom('', ' ', '\u0000', '\u202e', '😀'.repeat(70), 'a'.repeat(5000), 'False', 'True', 'Replace', 'members[value eq "x"]', '__proto__', 'constructor'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\u202e',
+    '😀'.repeat(70),
+    'a'.repeat(5000),
+    'False',
+    'True',
+    'Replace',
+    'members[value eq "x"]',
+    '__proto__',
+    'constructor',
+  ),
   fc.integer(),
   fc.double(),
   fc.boolean(),
   fc.constant(null),
-  fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.record({ value: fc.string({ maxLength: 40 }) })), { maxLength: 4 }),
+  fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.record({ value: fc.string({ maxLength: 40 }) })), {
+    maxLength: 4,
+  }),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
 );
 
@@ -52,13 +67,45 @@ const operation = fc.oneof(
   broken({ op: 'remove', path: 'members[value eq "nope"]' }),
   broken({ op: 'replace', path: 'name.givenName', value: 'Pat' }),
 );
-const patchBody = fc.oneof(fc.record({ schemas: fc.constant(['urn:ietf:params:scim:api:messages:2.0:PatchOp']), Operations: fc.array(operation, { maxLength: 4 }) }), fc.jsonValue({ maxDepth: 3 }));
-const userBody = broken({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'fuzz@example.com', name: { givenName: 'F', familyName: 'Z' }, emails: [{ value: 'fuzz@example.com', type: 'work' }], active: true, externalId: 'ext' });
-const id = () => fc.oneof(fc.uuid(), fc.constant(memberId), fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constantFrom('..', '%00', ROLE.admin, ROLE.readonly));
-const etag = fc.oneof(fc.constant(undefined), fc.constantFrom('W/"1"', '"1"', '*', 'W/"x"', '""'), fc.string({ maxLength: 12 }));
+const patchBody = fc.oneof(
+  fc.record({
+    schemas: fc.constant(['urn:ietf:params:scim:api:messages:2.0:PatchOp']),
+    Operations: fc.array(operation, { maxLength: 4 }),
+  }),
+  fc.jsonValue({ maxDepth: 3 }),
+);
+const userBody = broken({
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+  userName: 'fuzz@example.com',
+  name: { givenName: 'F', familyName: 'Z' },
+  emails: [{ value: 'fuzz@example.com', type: 'work' }],
+  active: true,
+  externalId: 'ext',
+});
+const id = () =>
+  fc.oneof(
+    fc.uuid(),
+    fc.constant(memberId),
+    fc.string({ maxLength: 40 }).map(encodeURIComponent),
+    fc.constantFrom('..', '%00', ROLE.admin, ROLE.readonly),
+  );
+const etag = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom('W/"1"', '"1"', '*', 'W/"x"', '""'),
+  fc.string({ maxLength: 12 }),
+);
 const filter = fc.oneof(
   fc.string({ maxLength: 60 }),
-  fc.constantFrom('userName eq', 'userName eq "a@b.c" or x', 'emails[type eq "work" and value co "x"]', 'name.familyName sw "A"', '((', 'userName eq "\\"', 'id eq 5', 'displayName eq "Admin"'),
+  fc.constantFrom(
+    'userName eq',
+    'userName eq "a@b.c" or x',
+    'emails[type eq "work" and value co "x"]',
+    'name.familyName sw "A"',
+    '((',
+    'userName eq "\\"',
+    'id eq 5',
+    'displayName eq "Admin"',
+  ),
 );
 
 interface Case {
@@ -68,13 +115,31 @@ interface Case {
 }
 
 const CASES: Record<string, Case> = {
-  'GET /Users?filter': { method: 'GET', path: () => fc.tuple(filter, fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 })).map(([f, s, c]) => `/Users?filter=${encodeURIComponent(f)}&startIndex=${encodeURIComponent(s)}&count=${encodeURIComponent(c)}`), body: fc.constant(undefined) },
+  'GET /Users?filter': {
+    method: 'GET',
+    path: () =>
+      fc
+        .tuple(filter, fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }))
+        .map(
+          ([f, s, c]) =>
+            `/Users?filter=${encodeURIComponent(f)}&startIndex=${encodeURIComponent(s)}&count=${encodeURIComponent(c)}`,
+        ),
+    body: fc.constant(undefined),
+  },
   'POST /Users': { method: 'POST', path: () => fc.constant('/Users'), body: userBody },
   'PUT /Users/:id': { method: 'PUT', path: () => id().map((i) => `/Users/${i}`), body: userBody },
   'PATCH /Users/:id': { method: 'PATCH', path: () => id().map((i) => `/Users/${i}`), body: patchBody },
-  'GET /Groups?filter': { method: 'GET', path: () => filter.map((f) => `/Groups?filter=${encodeURIComponent(f)}`), body: fc.constant(undefined) },
+  'GET /Groups?filter': {
+    method: 'GET',
+    path: () => filter.map((f) => `/Groups?filter=${encodeURIComponent(f)}`),
+    body: fc.constant(undefined),
+  },
   'PATCH /Groups/:id': { method: 'PATCH', path: () => id().map((i) => `/Groups/${i}`), body: patchBody },
-  'PUT /Groups/:id': { method: 'PUT', path: () => id().map((i) => `/Groups/${i}`), body: broken({ displayName: 'Editor', members: [{ value: '00000000-0000-4000-8000-000000000009' }] }) },
+  'PUT /Groups/:id': {
+    method: 'PUT',
+    path: () => id().map((i) => `/Groups/${i}`),
+    body: broken({ displayName: 'Editor', members: [{ value: '00000000-0000-4000-8000-000000000009' }] }),
+  },
 };
 
 describe('bad input on SCIM', () => {
@@ -84,12 +149,23 @@ describe('bad input on SCIM', () => {
         fc.asyncProperty(route.path(), route.body, etag, async (path, body, ifMatch) => {
           const response = await fetch(`${app.url}/scim/v2${path}`, {
             method: route.method,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json', ...(ifMatch !== undefined ? { 'if-match': ifMatch } : {}) },
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/scim+json',
+              ...(ifMatch !== undefined ? { 'if-match': ifMatch } : {}),
+            },
             ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           });
           const text = await response.text();
-          expect(response.status, `${route.method} ${path} ${JSON.stringify(body)?.slice(0, 200)} → ${response.status} ${text.slice(0, 200)}`).toBeLessThan(500);
-          if (response.status >= 400) expect(JSON.parse(text), text).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(response.status) });
+          expect(
+            response.status,
+            `${route.method} ${path} ${JSON.stringify(body)?.slice(0, 200)} → ${response.status} ${text.slice(0, 200)}`,
+          ).toBeLessThan(500);
+          if (response.status >= 400)
+            expect(JSON.parse(text), text).toMatchObject({
+              schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+              status: String(response.status),
+            });
         }),
         { numRuns: 60 },
       );

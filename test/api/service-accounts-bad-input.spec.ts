@@ -12,7 +12,7 @@ import {
 } from '@rolecall/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityService } from '../../apps/api/src/activity/activity.service.js';
+import { ActivityService } from '../../apps/api/src/database/activity.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, type SignedUp } from './support/factories.js';
 import { client, isErrorShape, type Client } from './support/http.js';

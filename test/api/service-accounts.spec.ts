@@ -12,8 +12,8 @@ import {
   type ServiceAccountSelfDto,
 } from '@rolecall/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AccountMutations } from '../../apps/api/src/activity/account-mutation.js';
-import type { RequestAuth } from '../../apps/api/src/auth/request-auth.js';
+import { AccountMutations } from '../../apps/api/src/database/account-mutation.js';
+import type { RequestAuth } from '../../apps/api/src/database/request-auth.js';
 import { ServiceAccountsService } from '../../apps/api/src/service-accounts/service-accounts.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, ifMatch, type SignedUp } from './support/factories.js';
@@ -350,11 +350,18 @@ describe('API keys: authentication and permissions', () => {
     const sa = await serviceAccount(role.id);
     const key = await issue(sa.id);
     expect((await api.get(`/roles/${role.id}`, { token: key.key })).status).toBe(200);
-    const edited = await api.patch<RoleDto>(`/roles/${role.id}`, { permissions: ['users.view'] }, { token: owner.token, headers: ifMatch(role.version) });
+    const edited = await api.patch<RoleDto>(
+      `/roles/${role.id}`,
+      { permissions: ['users.view'] },
+      { token: owner.token, headers: ifMatch(role.version) },
+    );
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
     expect((await api.get(`/roles/${role.id}`, { token: key.key })).status).toBe(403);
     expect((await api.get('/users', { token: key.key })).status).toBe(200);
-    const deleted = await api.delete(`/roles/${role.id}`, undefined, { token: owner.token, headers: ifMatch(edited.body.version) });
+    const deleted = await api.delete(`/roles/${role.id}`, undefined, {
+      token: owner.token,
+      headers: ifMatch(edited.body.version),
+    });
     expect(deleted.status).toBe(204);
     expect((await api.get('/users', { token: key.key })).status).toBe(403);
   });

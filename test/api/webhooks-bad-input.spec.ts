@@ -6,7 +6,7 @@
 import type { WebhookEndpointDto } from '@rolecall/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityService } from '../../apps/api/src/activity/activity.service.js';
+import { ActivityService } from '../../apps/api/src/database/activity.service.js';
 import { DEFAULT_WEBHOOK_CONFIG } from '../../apps/api/src/webhooks/webhooks.config.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, type SignedUp } from './support/factories.js';

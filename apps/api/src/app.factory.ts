@@ -13,7 +13,7 @@ import { toErrorBody } from './common/error.filter.js';
 import type { AppConfig } from './config.js';
 import { loadDashboard } from './web/web.js';
 import { LiveIoAdapter } from './live/live-io.adapter.js';
-import { connectRedis } from './live/redis-bridge.js';
+import { connectRedis } from './infra/redis-bridge.js';
 import { createLogging } from './observability/logging.js';
 import { httpMetrics, metricsEndpoint } from './observability/metrics-endpoint.js';
 
@@ -23,7 +23,10 @@ export const BODY_LIMIT = '100kb';
 const IMPORT_BODY_LIMIT = '3mb';
 
 /** Builds the whole API (REST, docs, dashboard) without listening; `main.ts` and the tests share it. */
-export async function createApp(config: AppConfig, options: AppOptions & { logLevels?: LogLevel[] } = {}): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: AppOptions & { logLevels?: LogLevel[] } = {},
+): Promise<NestExpressApplication> {
   // pino from the first line on (Redis connecting, Nest starting, a start-up failure): no buffering needed.
   const logging = createLogging(config.observability, options.logLevels);
   Logger.overrideLogger(logging.logger);
@@ -131,7 +134,11 @@ function answerUnparsableRequests(server: Server): void {
     const body = JSON.stringify({
       error: tooLarge
         ? { code: 'PAYLOAD_TOO_LARGE', message: 'The request’s URL or headers are too long (16 KB at most).' }
-        : { code: 'VALIDATION_FAILED', message: 'The request could not be read as HTTP.', details: { fields: { _: ['malformed request'] } } },
+        : {
+            code: 'VALIDATION_FAILED',
+            message: 'The request could not be read as HTTP.',
+            details: { fields: { _: ['malformed request'] } },
+          },
     });
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

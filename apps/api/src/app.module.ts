@@ -3,20 +3,20 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AccountsService } from './accounts/accounts.service.js';
-import { AccountMutations } from './activity/account-mutation.js';
+import { AccountMutations } from './database/account-mutation.js';
 import { ActivityController } from './activity/activity.controller.js';
 import { ActivityExport } from './activity/activity-export.js';
-import { ActivityService } from './activity/activity.service.js';
+import { ActivityService } from './database/activity.service.js';
 import { EtagInterceptor } from './common/etag.interceptor.js';
 import { InvitationsController } from './invitations/invitations.controller.js';
 import { InvitationsService } from './invitations/invitations.service.js';
-import { MailService } from './mail/mail.service.js';
-import { MailOutbox } from './mail/mail-outbox.js';
+import { MailService } from './infra/mail.service.js';
+import { MailOutbox } from './infra/mail-outbox.js';
 import { LiveEvents } from './live/live-events.service.js';
 import { LiveSync } from './live/live-sync.service.js';
 import { LiveGateway } from './live/live.gateway.js';
-import { LiveMetrics } from './observability/live-metrics.js';
-import { REDIS, RedisBridge, type RedisConnections } from './live/redis-bridge.js';
+import { LiveMetrics } from './live/live-metrics.js';
+import { REDIS, RedisBridge, type RedisConnections } from './infra/redis-bridge.js';
 import { MembersController } from './members/members.controller.js';
 import { MembersCsvController } from './members/members-csv.controller.js';
 import { MembersExport } from './members/members-export.js';
@@ -37,7 +37,7 @@ import { RecoveryController } from './auth/recovery.controller.js';
 import { SessionProbeController } from './auth/session-probe.controller.js';
 import { EmailLinks } from './persons/email-links.js';
 import { MailboxProofs } from './persons/mailbox-proofs.js';
-import { RateLimitService } from './auth/rate-limit.service.js';
+import { RateLimitService } from './infra/rate-limit.service.js';
 import { SecondFactorService } from './auth/second-factor.service.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { ErrorFilter } from './common/error.filter.js';
@@ -50,7 +50,7 @@ import { HealthController } from './health/health.controller.js';
 import { HEALTH_IMPORTS, HEALTH_PROVIDERS } from './health/health.module.js';
 import { MeController } from './me/me.controller.js';
 import { MeService } from './me/me.service.js';
-import { PermissionsService } from './permissions/permissions.service.js';
+import { PermissionsService } from './database/permissions.service.js';
 import { SessionsService } from './sessions/sessions.service.js';
 import { OidcClients } from './sso/oidc-clients.js';
 import { SecretBox } from './sso/secret-box.js';
@@ -60,7 +60,7 @@ import { ScimController } from './scim/scim.controller.js';
 import { ScimTokenController } from './scim/scim-token.controller.js';
 import { ScimService } from './scim/scim.service.js';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
-import { ServiceAccountPermissions } from './service-accounts/service-account-permissions.js';
+import { ServiceAccountPermissions } from './database/service-account-permissions.js';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
@@ -130,8 +130,30 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }), ...HEALTH_IMPORTS],
-      controllers: [HealthController, AuthController, SessionProbeController, RecoveryController, MeController, MembersCsvController, MembersController, InvitationsController, AccountsController, TeamsController, ActivityController, RolesController, SsoController, WebhooksController, ScimTokenController, ScimController, ServiceAccountsController, ViewAsController],
+      imports: [
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }),
+        ...HEALTH_IMPORTS,
+      ],
+      controllers: [
+        HealthController,
+        AuthController,
+        SessionProbeController,
+        RecoveryController,
+        MeController,
+        MembersCsvController,
+        MembersController,
+        InvitationsController,
+        AccountsController,
+        TeamsController,
+        ActivityController,
+        RolesController,
+        SsoController,
+        WebhooksController,
+        ScimTokenController,
+        ScimController,
+        ServiceAccountsController,
+        ViewAsController,
+      ],
       providers,
     };
   }

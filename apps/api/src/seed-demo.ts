@@ -3,7 +3,7 @@ import { EDITOR_ROLE_ID, READONLY_ROLE_ID, ADMIN_ROLE_ID } from '@rolecall/contr
 import { randomUUID } from 'node:crypto';
 import { createApp } from './app.factory.js';
 import { AccountEntity } from './database/entities/account.entity.js';
-import { ActivityService } from './activity/activity.service.js';
+import { ActivityService } from './database/activity.service.js';
 import { AuthService } from './auth/auth.service.js';
 import { hashPassword } from './auth/passwords.js';
 import { loadConfig } from './config.js';

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { createApp } from '../../../apps/api/src/app.factory.js';
 import { Clock } from '../../../apps/api/src/common/clock.js';
 import { DEFAULT_RATE_LIMITS, loadConfig, type AppConfig, type RateLimitConfig } from '../../../apps/api/src/config.js';
-import { MailService } from '../../../apps/api/src/mail/mail.service.js';
+import { MailService } from '../../../apps/api/src/infra/mail.service.js';
 
 /** A clock the test moves by hand. */
 export class TestClock extends Clock {
@@ -56,7 +56,9 @@ async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promi
 }
 
 /** Starts the whole API on a random port of 127.0.0.1 against a database of its own. */
-export async function startApp(options: { rateLimits?: Partial<RateLimitConfig>; overrides?: Partial<AppConfig> } = {}): Promise<TestApp> {
+export async function startApp(
+  options: { rateLimits?: Partial<RateLimitConfig>; overrides?: Partial<AppConfig> } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rolecall-test-'));
   const pgDb = usingPostgres ? await freshPostgresDatabase() : null;
   const config = loadConfig(

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import { AccountEntity } from '../../../apps/api/src/database/entities/account.entity.js';
 import { Database } from '../../../apps/api/src/database/database.service.js';
 import { MemberEntity } from '../../../apps/api/src/database/entities/member.entity.js';
-import { PermissionsService } from '../../../apps/api/src/permissions/permissions.service.js';
+import { PermissionsService } from '../../../apps/api/src/database/permissions.service.js';
 import { startApp } from '../../api/support/app.js';
 import { createAccount, inviteAndAccept } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';

@@ -6,7 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import type pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { AccountEntity } from '../../../apps/api/src/database/entities/account.entity.js';
-import type { RequestAuth } from '../../../apps/api/src/auth/request-auth.js';
+import type { RequestAuth } from '../../../apps/api/src/database/request-auth.js';
 import { Database } from '../../../apps/api/src/database/database.service.js';
 import { MembersRepository, type MemberPageQuery } from '../../../apps/api/src/members/members.repository.js';
 import { MembersService } from '../../../apps/api/src/members/members.service.js';

@@ -14,8 +14,8 @@ import {
   type UpdateAccountRequest,
 } from '@rolecall/contracts';
 import type { z } from 'zod';
-import type { Actor } from '../activity/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
 import { ApiJsonBody } from '../common/openapi.js';
@@ -39,7 +39,10 @@ export class AccountsController {
 
   @Patch()
   @Requires('account.manage')
-  @ApiJsonBody(updateAccountSchema, 'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required); ?dryRun=true with authEnforcement lists who would be locked out')
+  @ApiJsonBody(
+    updateAccountSchema,
+    'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required); ?dryRun=true with authEnforcement lists who would be locked out',
+  )
   update(
     @Auth() auth: RequestAuth,
     @CurrentActor() actor: Actor,
@@ -52,8 +55,16 @@ export class AccountsController {
 
   @Put('okta')
   @Requires('account.manage')
-  @ApiJsonBody(oktaConnectionSchema, "Enterprise: connect the account's Okta (issuer, client id, client secret — stored encrypted, never shown); If-Match required")
-  setOkta(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: oktaConnectionSchema }) body: z.output<typeof oktaConnectionSchema>): Promise<AccountDto> {
+  @ApiJsonBody(
+    oktaConnectionSchema,
+    "Enterprise: connect the account's Okta (issuer, client id, client secret — stored encrypted, never shown); If-Match required",
+  )
+  setOkta(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Body({ schema: oktaConnectionSchema }) body: z.output<typeof oktaConnectionSchema>,
+  ): Promise<AccountDto> {
     return this.accounts.setOkta(auth, actor, ifMatch, body);
   }
 
@@ -61,7 +72,12 @@ export class AccountsController {
   @HttpCode(200)
   @Requires('account.manage')
   @ApiJsonBody(changePlanSchema, 'Owner only: change the plan (refused below current usage)')
-  changePlan(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: changePlanSchema }) body: ChangePlanRequest): Promise<AccountDto> {
+  changePlan(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Body({ schema: changePlanSchema }) body: ChangePlanRequest,
+  ): Promise<AccountDto> {
     return this.accounts.changePlan(auth, actor, ifMatch, body.plan);
   }
 
@@ -69,7 +85,12 @@ export class AccountsController {
   @HttpCode(200)
   @Requires('account.manage')
   @ApiJsonBody(validateAccountSchema, "Owner only: validate the account with the owner's phone (E.164)")
-  validate(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: validateAccountSchema }) body: z.output<typeof validateAccountSchema>): Promise<AccountDto> {
+  validate(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Body({ schema: validateAccountSchema }) body: z.output<typeof validateAccountSchema>,
+  ): Promise<AccountDto> {
     return this.accounts.validate(auth, actor, ifMatch, body.phone);
   }
 
@@ -77,15 +98,28 @@ export class AccountsController {
   @HttpCode(200)
   @Requires('account.manage')
   @ApiJsonBody(transferSchema, 'Owner only: make another active member the owner (they become Admin)')
-  transferOwnership(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: transferSchema }) body: TransferRequest): Promise<AccountDto> {
+  transferOwnership(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Body({ schema: transferSchema }) body: TransferRequest,
+  ): Promise<AccountDto> {
     return this.accounts.transferOwnership(auth, actor, ifMatch, body.memberId);
   }
 
   @Post('transfer-billing')
   @HttpCode(200)
   @Requires('session')
-  @ApiJsonBody(transferSchema, 'Owner, or the billing contact if Admin: hand the billing contact to another active member')
-  transferBilling(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: transferSchema }) body: TransferRequest): Promise<AccountDto> {
+  @ApiJsonBody(
+    transferSchema,
+    'Owner, or the billing contact if Admin: hand the billing contact to another active member',
+  )
+  transferBilling(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Body({ schema: transferSchema }) body: TransferRequest,
+  ): Promise<AccountDto> {
     return this.accounts.transferBilling(auth, actor, ifMatch, body.memberId);
   }
 }

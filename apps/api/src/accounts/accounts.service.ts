@@ -18,9 +18,9 @@ import {
   type RuleViolation,
 } from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
-import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
 import { dryRunFailure } from '../common/dry-run.js';

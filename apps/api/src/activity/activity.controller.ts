@@ -1,12 +1,18 @@
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { exportActivityQuerySchema, listActivityQuerySchema, type ActivityEntryDto, type ActivityVerifyDto, type PageDto } from '@rolecall/contracts';
+import {
+  exportActivityQuerySchema,
+  listActivityQuerySchema,
+  type ActivityEntryDto,
+  type ActivityVerifyDto,
+  type PageDto,
+} from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import { Auth, type RequestAuth } from '../auth/request-auth.js';
+import { Auth, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ActivityExport } from './activity-export.js';
-import { ActivityService } from './activity.service.js';
+import { ActivityService } from '../database/activity.service.js';
 
 @ApiTags('activity')
 @Controller('activity')
@@ -19,7 +25,10 @@ export class ActivityController {
   /** Newest first; `cursor` is the `seq` to continue below. */
   @Get()
   @Requires('activity.view')
-  list(@Auth() auth: RequestAuth, @Query({ schema: listActivityQuerySchema }) query: z.output<typeof listActivityQuerySchema>): Promise<PageDto<ActivityEntryDto>> {
+  list(
+    @Auth() auth: RequestAuth,
+    @Query({ schema: listActivityQuerySchema }) query: z.output<typeof listActivityQuerySchema>,
+  ): Promise<PageDto<ActivityEntryDto>> {
     return this.activity.list(auth.account.id, query);
   }
 
@@ -35,7 +44,11 @@ export class ActivityController {
    */
   @Get('export')
   @Requires('activity.view')
-  async export(@Auth() auth: RequestAuth, @Query({ schema: exportActivityQuerySchema }) query: z.output<typeof exportActivityQuerySchema>, @Res() response: Response): Promise<void> {
+  async export(
+    @Auth() auth: RequestAuth,
+    @Query({ schema: exportActivityQuerySchema }) query: z.output<typeof exportActivityQuerySchema>,
+    @Res() response: Response,
+  ): Promise<void> {
     const { format, ...filters } = query;
     await this.exporter.stream(auth.account.id, format, filters, response);
   }

@@ -2,13 +2,13 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { Reflector } from '@nestjs/core';
 import { ACCESS_KEY, type Access } from '../common/access.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
-import { PermissionsService } from '../permissions/permissions.service.js';
+import { PermissionsService } from '../database/permissions.service.js';
 import { MeController } from '../me/me.controller.js';
 import { ServiceAccountsController } from '../service-accounts/service-accounts.controller.js';
 import { looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { SessionsService, twoFactorRequired } from '../sessions/sessions.service.js';
 import { AuthController } from './auth.controller.js';
-import { tokenOf, type AuthedRequest } from './request-auth.js';
+import { tokenOf, type AuthedRequest } from '../database/request-auth.js';
 
 /**
  * What a session limited to 2FA enrolment (the account requires 2FA, the person has none) may
@@ -46,7 +46,10 @@ export class AccessGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [context.getHandler(), context.getClass()]);
+    const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (access === undefined) {
       this.logger.error(`Route ${context.getClass().name}.${context.getHandler().name} declares no access: denied`);
       throw forbidden();
@@ -69,7 +72,12 @@ export class AccessGuard implements CanActivate {
   }
 
   /** An API key: exactly its service account's role, and no route that is about a person. */
-  private async withKey(request: AuthedRequest, token: string, access: Exclude<Access, 'public'>, handler: unknown): Promise<boolean> {
+  private async withKey(
+    request: AuthedRequest,
+    token: string,
+    access: Exclude<Access, 'public'>,
+    handler: unknown,
+  ): Promise<boolean> {
     const auth = await this.serviceAccounts.authenticate(token);
     const needed = access === 'session' ? null : typeof access === 'string' ? [access] : [...access];
     if (needed === null && !KEY_SESSION_ROUTES.has(handler)) {

@@ -10,12 +10,12 @@ import {
   type SwitchAccountRequest,
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
-import type { Actor } from '../activity/activity.service.js';
+import type { Actor } from '../database/activity.service.js';
 import { Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
-import { Auth, CurrentActor, requestMeta, type RequestAuth } from './request-auth.js';
+import { Auth, CurrentActor, requestMeta, type RequestAuth } from '../database/request-auth.js';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
 
 @ApiTags('auth')
@@ -56,7 +56,11 @@ export class AuthController {
   @Post('auth/sign-out')
   @HttpCode(204)
   @Requires('session')
-  async signOut(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Res({ passthrough: true }) response: Response): Promise<void> {
+  async signOut(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
     await this.auth.signOut(auth.session, actor);
     clearSessionCookie(response, this.config);
   }
@@ -65,7 +69,10 @@ export class AuthController {
   @HttpCode(200)
   @Requires('session')
   @ApiJsonBody(switchAccountSchema, 'Move this session to another account of the signed-in person')
-  switchAccount(@Auth() auth: RequestAuth, @Body({ schema: switchAccountSchema }) body: SwitchAccountRequest): Promise<AuthResultDto> {
+  switchAccount(
+    @Auth() auth: RequestAuth,
+    @Body({ schema: switchAccountSchema }) body: SwitchAccountRequest,
+  ): Promise<AuthResultDto> {
     return this.auth.switchAccount(auth.token, auth.session, auth.person, body.accountId);
   }
 }

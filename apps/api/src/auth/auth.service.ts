@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
-import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { ActivityService, type Actor } from '../database/activity.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
@@ -25,7 +25,7 @@ import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } f
 import type { IssuedLink } from '../persons/email-links.js';
 import { EmailVerification } from './email-verification.service.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { RateLimitService } from './rate-limit.service.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;

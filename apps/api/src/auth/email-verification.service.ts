@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { VerifyEmailInfoDto } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
-import type { Actor } from '../activity/activity.service.js';
+import type { Actor } from '../database/activity.service.js';
 import { DomainError, validationFailed } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
-import { MailOutbox } from '../mail/mail-outbox.js';
+import { MailOutbox } from '../infra/mail-outbox.js';
 import { EmailLinks, type IssuedLink } from '../persons/email-links.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import type { PersonEntity } from '../database/entities/person.entity.js';
 import { verificationMail } from '../persons/person-mail.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashPassword } from './passwords.js';
-import { RateLimitService } from './rate-limit.service.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 

@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PasswordResetInfoDto } from '@rolecall/contracts';
-import type { Actor } from '../activity/activity.service.js';
+import type { Actor } from '../database/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
-import { MailOutbox } from '../mail/mail-outbox.js';
-import { MailService } from '../mail/mail.service.js';
+import { MailOutbox } from '../infra/mail-outbox.js';
+import { MailService } from '../infra/mail.service.js';
 import { EmailLinks, linkInvalid } from '../persons/email-links.js';
 import { MailboxProofs } from '../persons/mailbox-proofs.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { passwordResetMail } from '../persons/person-mail.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashPassword } from './passwords.js';
-import { RateLimitService } from './rate-limit.service.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;

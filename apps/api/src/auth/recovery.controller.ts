@@ -16,7 +16,7 @@ import { Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { EmailVerification } from './email-verification.service.js';
 import { PasswordReset } from './password-reset.service.js';
-import { Auth, requestMeta, tokenOf, type RequestAuth } from './request-auth.js';
+import { Auth, requestMeta, tokenOf, type RequestAuth } from '../database/request-auth.js';
 
 /** Email verification and forgotten passwords: the routes behind the mailed links (issue 13). */
 @ApiTags('auth')
@@ -29,14 +29,20 @@ export class RecoveryController {
 
   @Get('auth/verify-email/:token')
   @Requires('public')
-  verifyInfo(@Param({ schema: invitationTokenParamSchema }) params: { token: string }, @Req() request: Request): Promise<VerifyEmailInfoDto> {
+  verifyInfo(
+    @Param({ schema: invitationTokenParamSchema }) params: { token: string },
+    @Req() request: Request,
+  ): Promise<VerifyEmailInfoDto> {
     return this.verification.info(params.token, requestMeta(request));
   }
 
   @Post('auth/verify-email')
   @HttpCode(204)
   @Requires('public')
-  @ApiJsonBody(verifyEmailSchema, 'Confirm the email with the mailed token; without a session of that person, take the unverified login over with a new password')
+  @ApiJsonBody(
+    verifyEmailSchema,
+    'Confirm the email with the mailed token; without a session of that person, take the unverified login over with a new password',
+  )
   async verify(@Body({ schema: verifyEmailSchema }) body: VerifyEmailRequest, @Req() request: Request): Promise<void> {
     await this.verification.verify(body, tokenOf(request), requestMeta(request));
   }
@@ -52,21 +58,33 @@ export class RecoveryController {
   @HttpCode(202)
   @Requires('public')
   @ApiJsonBody(passwordResetSchema, 'Mail a password-reset link (202 whatever the email)')
-  async requestReset(@Body({ schema: passwordResetSchema }) body: PasswordResetRequest & { email: string }, @Req() request: Request): Promise<void> {
+  async requestReset(
+    @Body({ schema: passwordResetSchema }) body: PasswordResetRequest & { email: string },
+    @Req() request: Request,
+  ): Promise<void> {
     await this.reset.request(body.email, requestMeta(request));
   }
 
   @Get('auth/password-reset/:token')
   @Requires('public')
-  resetInfo(@Param({ schema: invitationTokenParamSchema }) params: { token: string }, @Req() request: Request): Promise<PasswordResetInfoDto> {
+  resetInfo(
+    @Param({ schema: invitationTokenParamSchema }) params: { token: string },
+    @Req() request: Request,
+  ): Promise<PasswordResetInfoDto> {
     return this.reset.info(params.token, requestMeta(request));
   }
 
   @Post('auth/password-reset/confirm')
   @HttpCode(204)
   @Requires('public')
-  @ApiJsonBody(passwordResetConfirmSchema, 'Set a new password with the mailed token (and a 2FA code when on); ends every session')
-  async confirmReset(@Body({ schema: passwordResetConfirmSchema }) body: PasswordResetConfirmRequest, @Req() request: Request): Promise<void> {
+  @ApiJsonBody(
+    passwordResetConfirmSchema,
+    'Set a new password with the mailed token (and a 2FA code when on); ends every session',
+  )
+  async confirmReset(
+    @Body({ schema: passwordResetConfirmSchema }) body: PasswordResetConfirmRequest,
+    @Req() request: Request,
+  ): Promise<void> {
     await this.reset.confirm(body, requestMeta(request));
   }
 }

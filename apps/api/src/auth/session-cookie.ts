@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import type { AppConfig } from '../config.js';
-import { SESSION_COOKIE } from './request-auth.js';
+import { SESSION_COOKIE } from '../database/request-auth.js';
 
 /** HttpOnly, SameSite=Lax, Secure under https; lives as long as the session's absolute expiry. */
 export function setSessionCookie(response: Response, config: AppConfig, token: string): void {
@@ -14,5 +14,10 @@ export function setSessionCookie(response: Response, config: AppConfig, token: s
 }
 
 export function clearSessionCookie(response: Response, config: AppConfig): void {
-  response.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: config.publicUrl.startsWith('https://'), path: '/' });
+  response.clearCookie(SESSION_COOKIE, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.publicUrl.startsWith('https://'),
+    path: '/',
+  });
 }

@@ -6,9 +6,9 @@ import { Requires } from '../common/access.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { MeService } from '../me/me.service.js';
-import { PermissionsService } from '../permissions/permissions.service.js';
+import { PermissionsService } from '../database/permissions.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { SESSION_COOKIE, tokenOf } from './request-auth.js';
+import { SESSION_COOKIE, tokenOf } from '../database/request-auth.js';
 import { clearSessionCookie } from './session-cookie.js';
 
 /**

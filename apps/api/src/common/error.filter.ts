@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@rolecall/contracts';
 import type { Response } from 'express';
-import { databaseDomainError, databaseFailure } from '../database/database-errors.js';
+import { databaseDomainError, databaseFailure } from './database-errors.js';
 import { outageLog } from '../observability/outage-log.js';
 import { DomainError } from './domain-error.js';
 

@@ -4,7 +4,7 @@ import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { AccountEntity } from './entities/account.entity.js';
 import { notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
-import { databaseDomainError, databaseFailure } from './database-errors.js';
+import { databaseDomainError, databaseFailure } from '../common/database-errors.js';
 import { recordDatabaseError } from '../observability/failures.js';
 import type { DatabaseKind } from './data-source.js';
 

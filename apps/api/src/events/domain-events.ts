@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { BulkEventData, PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
-import type { PermissionRow } from '../members/permission-rows.js';
+import type { PermissionRow } from '../database/permission-rows.js';
 import { markCommitted } from '../observability/metrics.js';
 
 /**

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as IoServer } from 'socket.io';
 import { DataSource } from 'typeorm';
 import { LiveGateway } from '../live/live.gateway.js';
-import { REDIS, type RedisConnections } from '../live/redis-bridge.js';
+import { REDIS, type RedisConnections } from '../infra/redis-bridge.js';
 import { Lifecycle } from './lifecycle.js';
 
 export interface ShutdownTimings {

@@ -4,7 +4,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import pg from 'pg';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { REDIS, RedisBridge, type RedisConnections } from '../live/redis-bridge.js';
+import { REDIS, RedisBridge, type RedisConnections } from '../infra/redis-bridge.js';
 import { Lifecycle } from './lifecycle.js';
 
 /**

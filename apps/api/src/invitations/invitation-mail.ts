@@ -1,4 +1,4 @@
-import { escapeHtml, type Mail } from '../mail/mail.service.js';
+import { escapeHtml, type Mail } from '../infra/mail.service.js';
 
 export interface InvitationMailInput {
   to: string;

@@ -14,9 +14,9 @@ import {
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../activity/activity.service.js';
-import { RateLimitService } from '../auth/rate-limit.service.js';
-import { Auth, CurrentActor, requestMeta, tokenOf, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
+import { Auth, CurrentActor, requestMeta, tokenOf, type RequestAuth } from '../database/request-auth.js';
 import { setSessionCookie } from '../auth/session-cookie.js';
 import { Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
@@ -53,7 +53,10 @@ export class InvitationsController {
 
   @Get('invitations/:token')
   @Requires('public')
-  async info(@Param({ schema: invitationTokenParamSchema }) params: { token: string }, @Req() request: Request): Promise<InvitationInfoDto> {
+  async info(
+    @Param({ schema: invitationTokenParamSchema }) params: { token: string },
+    @Req() request: Request,
+  ): Promise<InvitationInfoDto> {
     await this.limits.consume('acceptance', request.ip ?? 'unknown');
     return this.invitations.info(params.token);
   }
@@ -61,7 +64,10 @@ export class InvitationsController {
   @Post('invitations/accept')
   @HttpCode(200)
   @Requires('public')
-  @ApiJsonBody(acceptInvitationSchema, 'Accept: a new person sets name and password; an existing person must be signed in as that email')
+  @ApiJsonBody(
+    acceptInvitationSchema,
+    'Accept: a new person sets name and password; an existing person must be signed in as that email',
+  )
   async accept(
     @Body({ schema: acceptInvitationSchema }) body: AcceptInvitationRequest,
     @Req() request: Request,

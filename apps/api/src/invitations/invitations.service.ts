@@ -11,17 +11,17 @@ import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from '../accounts/accounts.dto.js';
 import { assertSeatsFor } from '../accounts/seats.js';
-import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
+import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
 import { hashPassword } from '../auth/passwords.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, validationFailed } from '../common/domain-error.js';
 import { dryRunFailure, wouldFail } from '../common/dry-run.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { MailOutbox } from '../mail/mail-outbox.js';
+import { MailOutbox } from '../infra/mail-outbox.js';
 import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
@@ -459,23 +459,21 @@ export class InvitationsService {
         permissionsVersion: member.permissionsVersion + 1,
       });
       syncSortKeys(member);
-      await tx.manager
-        .getRepository(MemberEntity)
-        .update(
-          { id: member.id },
-          {
-            personId: person.id,
-            name: person.name,
-            status: 'active',
-            joinedAt: now,
-            lastActiveAt: now,
-            sortName: member.sortName,
-            searchName: member.searchName,
-            lastActiveSort: member.lastActiveSort,
-            version: member.version,
-            permissionsVersion: member.permissionsVersion,
-          },
-        );
+      await tx.manager.getRepository(MemberEntity).update(
+        { id: member.id },
+        {
+          personId: person.id,
+          name: person.name,
+          status: 'active',
+          joinedAt: now,
+          lastActiveAt: now,
+          sortName: member.sortName,
+          searchName: member.searchName,
+          lastActiveSort: member.lastActiveSort,
+          version: member.version,
+          permissionsVersion: member.permissionsVersion,
+        },
+      );
       const entry = await context.log({
         action: 'invitation.accepted',
         target: { type: 'member', id: member.id, label: member.email },

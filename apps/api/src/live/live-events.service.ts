@@ -2,20 +2,20 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type { AccountEvent, PermissionChangeReason, PermissionKey, RoleDto } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { toActivityDto } from '../activity/activity.service.js';
+import { toActivityDto } from '../database/activity.service.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
-import { permissionRows, type PermissionRow } from '../members/permission-rows.js';
-import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
+import { permissionRows, type PermissionRow } from '../database/permission-rows.js';
+import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { ServiceAccountEntity } from '../database/entities/service-account.entity.js';
 import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
-import { CROSS_NODE_TIMEOUT_MS, withTimeout } from './redis-bridge.js';
+import { CROSS_NODE_TIMEOUT_MS, withTimeout } from '../infra/redis-bridge.js';
 
 const NO_ONE: ReadonlySet<string> = new Set();
 import { observePush } from '../observability/metrics.js';

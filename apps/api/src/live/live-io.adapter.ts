@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config.js';
-import { redisAdapter, type RedisConnections } from './redis-bridge.js';
+import { redisAdapter, type RedisConnections } from '../infra/redis-bridge.js';
 
 /** Largest Socket.IO message accepted; bigger ones close the connection. */
 export const MAX_SOCKET_MESSAGE = 64 * 1024;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { DomainError } from '../common/domain-error.js';
 import type { LiveLimitConfig } from '../config.js';
-import type { RedisConnections } from './redis-bridge.js';
+import type { RedisConnections } from '../infra/redis-bridge.js';
 
 /** What a socket's bucket says about one incoming event. */
 export type BucketVerdict = 'pass' | 'limited' | 'cut';

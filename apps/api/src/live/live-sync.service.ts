@@ -10,7 +10,7 @@ import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
-import { ActivityService } from '../activity/activity.service.js';
+import { ActivityService } from '../database/activity.service.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../members/members.dto.js';

@@ -16,14 +16,14 @@ import { Semaphore } from 'async-mutex';
 import { parse as parseCookie } from 'cookie';
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { SESSION_COOKIE } from '../auth/request-auth.js';
+import { SESSION_COOKIE } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/tokens.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { PermissionsService } from '../permissions/permissions.service.js';
+import { PermissionsService } from '../database/permissions.service.js';
 import type { MemberEntity } from '../database/entities/member.entity.js';
-import type { ResolvedPermissions } from '../permissions/permissions.service.js';
+import type { ResolvedPermissions } from '../database/permissions.service.js';
 import type { SessionEntity } from '../database/entities/session.entity.js';
 import {
   isKeySessionId,
@@ -49,7 +49,7 @@ import {
   withTimeout,
   type ChannelEvent,
   type RedisConnections,
-} from './redis-bridge.js';
+} from '../infra/redis-bridge.js';
 import { countRateLimited } from '../observability/metrics.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;

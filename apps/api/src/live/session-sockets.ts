@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { RedisConnections } from './redis-bridge.js';
+import type { RedisConnections } from '../infra/redis-bridge.js';
 
 /** A node that has not renewed its liveness for this long is dead: its sockets no longer count. */
 export const NODE_LIVENESS_MS = 15_000;
@@ -95,11 +95,20 @@ export class SessionSockets {
       count = Number(
         await this.redis.limits.eval(ADMIT, {
           keys: [this.sessionKey(sessionId), this.nodesKey],
-          arguments: [String(cap), socketId, this.node, String(this.livenessMs), String(SESSION_TTL_MS), ...[...mine].filter((id) => id !== socketId)],
+          arguments: [
+            String(cap),
+            socketId,
+            this.node,
+            String(this.livenessMs),
+            String(SESSION_TTL_MS),
+            ...[...mine].filter((id) => id !== socketId),
+          ],
         }),
       );
     } catch (error) {
-      this.logger.warn(`Counting the sockets of session ${sessionId} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `Counting the sockets of session ${sessionId} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return true;
     }
     if (count < 0) this.release(sessionId, socketId);
@@ -134,10 +143,13 @@ export class SessionSockets {
   private beat(): void {
     // Redis's clock, as the script reads it: nodes' clocks need not agree.
     this.redis.limits
-      .eval("local t = redis.call('TIME') redis.call('HSET', KEYS[1], ARGV[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])) return 1", {
-        keys: [this.nodesKey],
-        arguments: [this.node, String(this.livenessMs)],
-      })
+      .eval(
+        "local t = redis.call('TIME') redis.call('HSET', KEYS[1], ARGV[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])) return 1",
+        {
+          keys: [this.nodesKey],
+          arguments: [this.node, String(this.livenessMs)],
+        },
+      )
       .catch(() => undefined);
   }
 }

@@ -14,8 +14,8 @@ import {
   type TotpSetupDto,
   type UpdateProfileRequest,
 } from '@rolecall/contracts';
-import type { Actor } from '../activity/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { MeService } from './me.service.js';
@@ -44,7 +44,11 @@ export class MeController {
 
   @Delete('sessions/:id')
   @HttpCode(204)
-  endSession(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<void> {
+  endSession(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<void> {
     return this.me.endSession(auth, actor, params.id);
   }
 
@@ -57,14 +61,22 @@ export class MeController {
   @Post('2fa/confirm')
   @HttpCode(200)
   @ApiJsonBody(totpCodeSchema, 'Turn 2FA on with a first code; answers the 10 recovery codes once')
-  confirmTotp(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Body({ schema: totpCodeSchema }) body: TotpCodeRequest): Promise<RecoveryCodesDto> {
+  confirmTotp(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Body({ schema: totpCodeSchema }) body: TotpCodeRequest,
+  ): Promise<RecoveryCodesDto> {
     return this.me.confirmTotp(auth, actor, body.code);
   }
 
   @Delete('2fa')
   @HttpCode(204)
   @ApiJsonBody(disableTotpSchema, 'Turn 2FA off with a current code or a recovery code')
-  disableTotp(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Body({ schema: disableTotpSchema }) body: DisableTotpRequest): Promise<void> {
+  disableTotp(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Body({ schema: disableTotpSchema }) body: DisableTotpRequest,
+  ): Promise<void> {
     return this.me.disableTotp(auth, actor, body.code);
   }
 }

@@ -3,10 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../accounts/accounts.dto.js';
-import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { ActivityService, type Actor } from '../database/activity.service.js';
 import { AuthService } from '../auth/auth.service.js';
-import { RateLimitService } from '../auth/rate-limit.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { SecondFactorService } from '../auth/second-factor.service.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
@@ -132,18 +132,16 @@ export class MeService {
         throw new DomainError('TOTP_INVALID', 'That code is not valid; check the time on your phone and try again');
       }
       const { codes, hashes } = this.secondFactor.newRecoveryCodes();
-      await tx.manager
-        .getRepository(PersonEntity)
-        .update(
-          { id: person.id },
-          {
-            totpSecret: person.totpPendingSecret,
-            totpPendingSecret: null,
-            totpLastStep: step,
-            recoveryCodes: hashes,
-            twoFactorEnrolmentRequired: false,
-          },
-        );
+      await tx.manager.getRepository(PersonEntity).update(
+        { id: person.id },
+        {
+          totpSecret: person.totpPendingSecret,
+          totpPendingSecret: null,
+          totpLastStep: step,
+          recoveryCodes: hashes,
+          twoFactorEnrolmentRequired: false,
+        },
+      );
       const account = await this.db.lockAccount(tx, auth.account.id);
       const entry = await this.activity.append(tx, account, actor, {
         action: 'person.2fa_enabled',

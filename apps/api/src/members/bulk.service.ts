@@ -27,20 +27,20 @@ import { In, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import { seatCount } from '../accounts/accounts.dto.js';
 import { assertSeatsFor } from '../accounts/seats.js';
-import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
-import { ActivityService, type ActivityInput, type Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import { ActivityService, type ActivityInput, type Actor } from '../database/activity.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { validationFailed } from '../common/domain-error.js';
 import { dryRunFailure } from '../common/dry-run.js';
 import { inList, listParameter, SqlParams } from '../database/entity-columns.js';
 import { InvitationsService } from '../invitations/invitations.service.js';
-import { MailOutbox } from '../mail/mail-outbox.js';
+import { MailOutbox } from '../infra/mail-outbox.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { enforcedIdentity } from '../sso/identities.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
-import { rolePermissions } from './members.dto.js';
+import { rolePermissions } from '../database/permissions.service.js';
 import { MembersRepository, type MemberFilter } from './members.repository.js';
 
 export interface BulkRequest {

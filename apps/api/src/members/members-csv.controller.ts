@@ -9,9 +9,9 @@ import {
 } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../activity/activity.service.js';
-import { RateLimitService } from '../auth/rate-limit.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { InvitationsImport } from '../invitations/invitations-import.js';

@@ -17,8 +17,8 @@ import {
   type UpdateMemberRequest,
 } from '@rolecall/contracts';
 import type { z } from 'zod';
-import type { Actor } from '../activity/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
 import { ApiJsonBody } from '../common/openapi.js';
@@ -48,7 +48,10 @@ export class MembersController {
   @Post('bulk')
   @HttpCode(200)
   @Requires('users.manage')
-  @ApiJsonBody(bulkMembersSchema, 'Change role, Talk access or teams, revoke, resend or cancel invitations of many members; ?dryRun=true previews')
+  @ApiJsonBody(
+    bulkMembersSchema,
+    'Change role, Talk access or teams, revoke, resend or cancel invitations of many members; ?dryRun=true previews',
+  )
   bulk(
     @Auth() auth: RequestAuth,
     @CurrentActor() actor: Actor,
@@ -90,34 +93,57 @@ export class MembersController {
   @Post(':id/revoke')
   @HttpCode(200)
   @Requires('users.manage')
-  revoke(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<MemberDto> {
+  revoke(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<MemberDto> {
     return this.members.revoke(auth, actor, params.id, ifMatch);
   }
 
   @Post(':id/reactivate')
   @HttpCode(200)
   @Requires('users.manage')
-  reactivate(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<MemberDto> {
+  reactivate(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<MemberDto> {
     return this.members.reactivate(auth, actor, params.id, ifMatch);
   }
 
   @Post(':id/resend-invitation')
   @HttpCode(200)
   @Requires('users.manage')
-  resend(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<MemberDto> {
+  resend(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<MemberDto> {
     return this.members.resendInvitation(auth, actor, params.id, ifMatch);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @Requires('users.manage')
-  remove(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+  remove(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<void> {
     return this.members.remove(auth, actor, params.id, ifMatch);
   }
 
   @Get(':id/sessions')
   @Requires('users.manage')
-  async sessions(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<ListDto<MemberSessionDto>> {
+  async sessions(
+    @Auth() auth: RequestAuth,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<ListDto<MemberSessionDto>> {
     return { items: await this.members.listSessions(auth, params.id) };
   }
 
@@ -125,14 +151,24 @@ export class MembersController {
   @Delete(':id/2fa')
   @HttpCode(204)
   @Requires('users.manage')
-  resetTwoFactor(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+  resetTwoFactor(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<void> {
     return this.twoFactor.reset(auth, actor, params.id, ifMatch);
   }
 
   @Delete(':id/sessions')
   @HttpCode(204)
   @Requires('users.manage')
-  endSessions(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+  endSessions(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<void> {
     return this.members.endSessions(auth, actor, params.id, ifMatch);
   }
 }

@@ -1,10 +1,4 @@
-import {
-  systemRoleById,
-  type EnforcedAuthState,
-  type MemberDto,
-  type PermissionKey,
-  type TeamRef,
-} from '@rolecall/contracts';
+import { systemRoleById, type EnforcedAuthState, type MemberDto, type TeamRef } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import { inList, listParameter } from '../database/entity-columns.js';
@@ -172,9 +166,4 @@ function fallbackRole(roleId: string): RoleRef {
   const system = systemRoleById(roleId);
   if (!system) throw new Error(`Role ${roleId} of a member does not exist`);
   return system;
-}
-
-/** The permission keys a role grants: system roles from the catalogue, custom roles as stored. */
-export function rolePermissions(role: Pick<RoleEntity, 'id' | 'permissions'>): readonly PermissionKey[] {
-  return systemRoleById(role.id)?.permissions ?? role.permissions;
 }

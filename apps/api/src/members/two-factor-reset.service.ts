@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { checkTwoFactorReset } from '@rolecall/domain';
-import { AccountMutations } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
-import { MailOutbox } from '../mail/mail-outbox.js';
+import { MailOutbox } from '../infra/mail-outbox.js';
 import { EmailLinks } from '../persons/email-links.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { twoFactorResetMail } from '../persons/person-mail.js';
@@ -57,19 +57,17 @@ export class TwoFactorReset {
       );
       if (violation || !person) throw new DomainError(violation ?? 'CONFLICT', REFUSALS[violation ?? 'CONFLICT']);
       const hadPassword = person.passwordHash !== null;
-      await tx.manager
-        .getRepository(PersonEntity)
-        .update(
-          { id: person.id },
-          {
-            totpSecret: null,
-            totpPendingSecret: null,
-            totpLastStep: null,
-            recoveryCodes: null,
-            twoFactorEnrolmentRequired: true,
-            passwordResetRequired: hadPassword,
-          },
-        );
+      await tx.manager.getRepository(PersonEntity).update(
+        { id: person.id },
+        {
+          totpSecret: null,
+          totpPendingSecret: null,
+          totpLastStep: null,
+          recoveryCodes: null,
+          twoFactorEnrolmentRequired: true,
+          passwordResetRequired: hadPassword,
+        },
+      );
       const link = hadPassword ? await this.links.issue(tx.manager, person, 'password_reset') : null;
       // The mail goes into the outbox with the reset: sent after commit, retried until it goes out.
       const mailId = link

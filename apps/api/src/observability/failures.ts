@@ -1,6 +1,6 @@
 import { QueryFailedError } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
-import { databaseFailure } from '../database/database-errors.js';
+import { databaseFailure } from '../common/database-errors.js';
 import { countDatabaseError, countRedisError, type DatabaseErrorKind, type RedisErrorKind } from './metrics.js';
 
 function errorMessage(error: unknown): string {
@@ -38,14 +38,23 @@ export function recordDatabaseError(error: unknown): void {
   if (kind) countDatabaseError(kind);
 }
 
-const CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECTION_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 export function redisErrorKind(error: unknown): RedisErrorKind {
   const failure = error as { code?: unknown; name?: unknown; errors?: unknown } | null;
   const code = typeof failure?.code === 'string' ? failure.code : '';
   const message = errorMessage(error);
   if (code === 'ETIMEDOUT' || /timeout/i.test(message) || failure?.name === 'TimeoutError') return 'timeout';
-  if (CONNECTION_CODES.has(code) || Array.isArray(failure?.errors) || /socket|connect|closed|ECONN/i.test(message)) return 'connection';
+  if (CONNECTION_CODES.has(code) || Array.isArray(failure?.errors) || /socket|connect|closed|ECONN/i.test(message))
+    return 'connection';
   return 'command';
 }
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DomainError } from '../common/domain-error.js';
-import { databaseFailure } from '../database/database-errors.js';
+import { databaseFailure } from '../common/database-errors.js';
 
 /** A line about an outage: its kind, what happened, and how many more of that kind were not printed. */
 export interface OutageLine {
@@ -59,7 +59,9 @@ const outages = new OutageLog(
     // warn: the outage is answered for (503/507, readiness); an error line is for what nobody handled.
     logger.warn(
       { outage, suppressed },
-      suppressed === 0 ? message : `${message} (${suppressed} more like this in the last ${OUTAGE_LOG_INTERVAL_MS / 1000} s)`,
+      suppressed === 0
+        ? message
+        : `${message} (${suppressed} more like this in the last ${OUTAGE_LOG_INTERVAL_MS / 1000} s)`,
     ),
   OUTAGE_LOG_INTERVAL_MS,
 );
@@ -78,7 +80,12 @@ export function outageLog(kind: string, message: string): void {
  * UNAVAILABLE, or a raw database failure of those kinds (a connection refused, the disk full).
  */
 export function outageKindOf(error: unknown): string | null {
-  const cause = error instanceof DomainError ? (error.code === 'STORAGE_FULL' || error.code === 'UNAVAILABLE' ? ((error as { cause?: unknown }).cause ?? error) : null) : error;
+  const cause =
+    error instanceof DomainError
+      ? error.code === 'STORAGE_FULL' || error.code === 'UNAVAILABLE'
+        ? ((error as { cause?: unknown }).cause ?? error)
+        : null
+      : error;
   if (cause === null) return null;
   const failure = databaseFailure(cause);
   if (failure === 'storage_full') return 'database.storage_full';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { SsoProvider } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
-import { ActivityService, type Actor } from '../activity/activity.service.js';
+import { ActivityService, type Actor } from '../database/activity.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';

@@ -1,12 +1,21 @@
-import { escapeHtml, type Mail } from '../mail/mail.service.js';
+import { escapeHtml, type Mail } from '../infra/mail.service.js';
 import type { IssuedLink } from './email-links.js';
 
-const BUTTON = 'display:inline-block;padding:10px 16px;background:#4f46e5;color:#fff;border-radius:6px;text-decoration:none';
+const BUTTON =
+  'display:inline-block;padding:10px 16px;background:#4f46e5;color:#fff;border-radius:6px;text-decoration:none';
 
 /** A mail with one link: the paragraphs, a button, the link spelled out and when it expires. */
 function mail(link: IssuedLink, subject: string, paragraphs: string[], button: string, footer: string): Mail {
   const expires = new Date(link.expiresAt).toUTCString();
-  const text = [...paragraphs, '', `${button}:`, link.url, '', `The link works once and expires on ${expires}.`, footer].join('\n');
+  const text = [
+    ...paragraphs,
+    '',
+    `${button}:`,
+    link.url,
+    '',
+    `The link works once and expires on ${expires}.`,
+    footer,
+  ].join('\n');
   const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1f2330">
 ${paragraphs.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 <p><a href="${escapeHtml(link.url)}" style="${BUTTON}">${escapeHtml(button)}</a></p>
@@ -42,7 +51,8 @@ export function passwordResetMail(link: IssuedLink): Mail {
 /** Sent when an admin resets a member's 2FA: the old password stops working until a new one is chosen. */
 export function twoFactorResetMail(link: IssuedLink, by: { adminName: string; accountName: string }): Mail {
   const said = `${by.adminName}, an admin of ${by.accountName}, reset the two-factor authentication of your Rolecall login.`;
-  const then = 'Your authenticator app and recovery codes no longer work, and neither does your password until you choose a new one. When you next sign in, you will set up two-factor authentication again.';
+  const then =
+    'Your authenticator app and recovery codes no longer work, and neither does your password until you choose a new one. When you next sign in, you will set up two-factor authentication again.';
   return mail(
     link,
     'Your Rolecall two-factor authentication was reset',

@@ -23,8 +23,8 @@ import {
 } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../activity/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
 import { ApiJsonBody } from '../common/openapi.js';
@@ -66,7 +66,13 @@ export class RolesController {
   @Put('roles/order')
   @Requires('roles.manage')
   @ApiJsonBody(reorderRolesSchema, 'Every custom role id in the new order (If-Match: "<rolesVersion>")')
-  async reorder(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @IfMatch() ifMatch: number, @Body({ schema: reorderRolesSchema }) body: ReorderRolesRequest, @Res({ passthrough: true }) response: Response): Promise<RoleListDto> {
+  async reorder(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @IfMatch() ifMatch: number,
+    @Body({ schema: reorderRolesSchema }) body: ReorderRolesRequest,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<RoleListDto> {
     const list = await this.roles.reorder(auth, actor, ifMatch, body.roleIds);
     response.setHeader('ETag', `"${list.rolesVersion}"`);
     return list;
@@ -81,14 +87,22 @@ export class RolesController {
   @Post('roles')
   @Requires('roles.manage')
   @ApiJsonBody(createRoleSchema, 'Create a custom role (plan-gated)')
-  create(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Body({ schema: createRoleSchema }) body: z.output<typeof createRoleSchema>): Promise<RoleDto> {
+  create(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Body({ schema: createRoleSchema }) body: z.output<typeof createRoleSchema>,
+  ): Promise<RoleDto> {
     return this.roles.create(auth, actor, body);
   }
 
   /** 201 a custom copy of the role: "<name> (copy)", same description, icon and permissions, placed last (issue 17 §5). */
   @Post('roles/:id/duplicate')
   @Requires('roles.manage')
-  duplicate(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }): Promise<RoleDto> {
+  duplicate(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+  ): Promise<RoleDto> {
     return this.roles.duplicate(auth, actor, params.id);
   }
 

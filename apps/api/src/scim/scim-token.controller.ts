@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Inject, Post } from '@nestjs/common';
-import type { Actor } from '../activity/activity.service.js';
+import type { Actor } from '../database/activity.service.js';
 import { Requires } from '../common/access.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { DomainError } from '../common/domain-error.js';
 import { ScimError } from './scim-errors.js';
 import { ScimService, type ScimTokenStatus } from './scim.service.js';
@@ -22,7 +22,10 @@ export class ScimTokenController {
 
   @Post()
   @Requires('account.manage')
-  issue(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor): Promise<{ token: string; baseUrl: string; createdAt: string }> {
+  issue(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+  ): Promise<{ token: string; baseUrl: string; createdAt: string }> {
     return this.scim.issueToken(auth, actor);
   }
 

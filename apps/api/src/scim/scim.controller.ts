@@ -1,7 +1,24 @@
-import { All, Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  All,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { Actor } from '../activity/activity.service.js';
-import { requestMeta } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { requestMeta } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { SCIM_CONTENT_TYPE, ScimError, ScimErrorFilter } from './scim-errors.js';
 import { resourceTypes, schemas, serviceProviderConfig, versionOfEtag } from './scim-resources.js';
@@ -30,7 +47,10 @@ export class ScimController {
   private async context(request: Request): Promise<{ accountId: string; actor: Actor }> {
     const meta = requestMeta(request);
     const accountId = await this.scim.authenticate(request.headers.authorization, meta.ip ?? 'unknown');
-    return { accountId, actor: { memberId: null, email: null, ...meta, kind: 'scim', name: scimActorName(request.headers['user-agent']) } };
+    return {
+      accountId,
+      actor: { memberId: null, email: null, ...meta, kind: 'scim', name: scimActorName(request.headers['user-agent']) },
+    };
   }
 
   private send(response: Response, status: number, body: unknown): void {
@@ -49,14 +69,26 @@ export class ScimController {
   async resourceTypes(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.context(request);
     const list = resourceTypes(this.scim.baseUrl);
-    this.send(response, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: list.length, startIndex: 1, itemsPerPage: list.length, Resources: list });
+    this.send(response, 200, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: list.length,
+      startIndex: 1,
+      itemsPerPage: list.length,
+      Resources: list,
+    });
   }
 
   @Get('Schemas')
   async schemas(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.context(request);
     const list = schemas(this.scim.baseUrl);
-    this.send(response, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: list.length, startIndex: 1, itemsPerPage: list.length, Resources: list });
+    this.send(response, 200, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: list.length,
+      startIndex: 1,
+      itemsPerPage: list.length,
+      Resources: list,
+    });
   }
 
   @Get('Users')
@@ -80,20 +112,36 @@ export class ScimController {
   }
 
   @Put('Users/:id')
-  async replaceUser(@Req() request: Request, @Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Res() response: Response): Promise<void> {
+  async replaceUser(
+    @Req() request: Request,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
     const { accountId, actor } = await this.context(request);
     this.send(response, 200, await this.scim.replaceUser(accountId, actor, id, body, precondition(ifMatch)));
   }
 
   @Patch('Users/:id')
-  async patchUser(@Req() request: Request, @Param('id') id: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Res() response: Response): Promise<void> {
+  async patchUser(
+    @Req() request: Request,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
     const { accountId, actor } = await this.context(request);
     this.send(response, 200, await this.scim.patchUser(accountId, actor, id, body, precondition(ifMatch)));
   }
 
   @Delete('Users/:id')
   @HttpCode(204)
-  async deleteUser(@Req() request: Request, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
+  async deleteUser(
+    @Req() request: Request,
+    @Param('id') id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<void> {
     const { accountId, actor } = await this.context(request);
     await this.scim.deleteUser(accountId, actor, id, precondition(ifMatch));
   }
@@ -105,19 +153,34 @@ export class ScimController {
   }
 
   @Get('Groups/:id')
-  async getGroup(@Req() request: Request, @Param('id') id: string, @Query() query: Q, @Res() response: Response): Promise<void> {
+  async getGroup(
+    @Req() request: Request,
+    @Param('id') id: string,
+    @Query() query: Q,
+    @Res() response: Response,
+  ): Promise<void> {
     const { accountId } = await this.context(request);
     this.send(response, 200, await this.scim.getGroup(accountId, id, strings(query).excludedAttributes));
   }
 
   @Patch('Groups/:id')
-  async patchGroup(@Req() request: Request, @Param('id') id: string, @Body() body: unknown, @Res() response: Response): Promise<void> {
+  async patchGroup(
+    @Req() request: Request,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Res() response: Response,
+  ): Promise<void> {
     const { accountId, actor } = await this.context(request);
     this.send(response, 200, await this.scim.patchGroup(accountId, actor, id, body));
   }
 
   @Put('Groups/:id')
-  async replaceGroup(@Req() request: Request, @Param('id') id: string, @Body() body: unknown, @Res() response: Response): Promise<void> {
+  async replaceGroup(
+    @Req() request: Request,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Res() response: Response,
+  ): Promise<void> {
     const { accountId, actor } = await this.context(request);
     this.send(response, 200, await this.scim.replaceGroup(accountId, actor, id, body));
   }
@@ -139,7 +202,10 @@ export class ScimController {
   @All('{*rest}')
   async unknown(@Req() request: Request): Promise<never> {
     await this.context(request);
-    throw new ScimError(404, `No SCIM endpoint ${request.method} ${request.path}; this service offers /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas`);
+    throw new ScimError(
+      404,
+      `No SCIM endpoint ${request.method} ${request.path}; this service offers /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas`,
+    );
   }
 }
 
@@ -156,6 +222,7 @@ function strings(query: Q): Record<string, string> {
 function precondition(ifMatch: string | undefined): number | null {
   if (ifMatch === undefined || ifMatch.trim() === '*') return null;
   const version = versionOfEtag(ifMatch);
-  if (version === null) throw new ScimError(400, 'If-Match must be an ETag this service gave (W/"<version>")', 'invalidVers');
+  if (version === null)
+    throw new ScimError(400, 'If-Match must be an ETag this service gave (W/"<version>")', 'invalidVers');
   return version;
 }

@@ -6,10 +6,10 @@ import { scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patc
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { assertSeatsFor } from '../accounts/seats.js';
-import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import { RateLimitService } from '../auth/rate-limit.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import { RateLimitService } from '../infra/rate-limit.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
@@ -433,17 +433,15 @@ export class ScimService {
     member.status = after;
     member.permissionsVersion += 1;
     member.version += 1;
-    await tx.manager
-      .getRepository(MemberEntity)
-      .update(
-        { id: member.id },
-        {
-          status: after,
-          permissionsVersion: member.permissionsVersion,
-          version: member.version,
-          scimProvisioned: true,
-        },
-      );
+    await tx.manager.getRepository(MemberEntity).update(
+      { id: member.id },
+      {
+        status: after,
+        permissionsVersion: member.permissionsVersion,
+        version: member.version,
+        scimProvisioned: true,
+      },
+    );
     const entry = await context.log({
       action: 'user.reactivated',
       target: { type: 'member', id: member.id, label: member.email },

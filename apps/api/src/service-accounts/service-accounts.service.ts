@@ -15,21 +15,21 @@ import {
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { AccountMutations } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import type { RequestAuth, ServiceAccountAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { Database } from '../database/database.service.js';
-import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
+import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
 import type { MemberEntity } from '../database/entities/member.entity.js';
 import type { PersonEntity } from '../database/entities/person.entity.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import type { SessionEntity } from '../database/entities/session.entity.js';
 import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entities/service-account.entity.js';
-import { memberShape, ServiceAccountPermissions } from './service-account-permissions.js';
+import { memberShape, ServiceAccountPermissions } from '../database/service-account-permissions.js';
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
 const TOUCH_AFTER_MS = 60_000;
@@ -41,13 +41,6 @@ export const keySessionId = (keyId: string): string => `key:${keyId}`;
 export const isKeySessionId = (id: string): boolean => id.startsWith('key:');
 
 export const looksLikeApiKey = (token: string): boolean => token.startsWith(API_KEY_PREFIX);
-
-/** What the guard attaches, beside the usual auth fields, for a request made with an API key. */
-export interface ServiceAccountAuth {
-  readonly id: string;
-  readonly name: string;
-  readonly keyId: string;
-}
 
 /** A key's standing: the service account, as a member-shaped row for the permission code, and its account. */
 export interface KeyAuth {

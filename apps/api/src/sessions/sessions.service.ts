@@ -13,24 +13,7 @@ import { RoleEntity } from '../database/entities/role.entity.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { enrolmentOnly, sessionMeetsEnforcement } from '../sso/sso.rules.js';
 import { SessionEntity } from '../database/entities/session.entity.js';
-
-export interface AuthContext {
-  readonly token: string;
-  readonly session: SessionEntity;
-  readonly person: PersonEntity;
-  readonly member: MemberEntity;
-  readonly account: AccountEntity;
-  /**
-   * The member's role, read in the same statement as the member (so the permission set needs no
-   * second read when the member's cached one is stale); absent for API keys, which carry theirs.
-   */
-  readonly role?: RoleEntity | null;
-  /**
-   * The account requires 2FA, this session proved no second factor and the person has none: the
-   * session may only enrol (the guard allows GET /me, 2FA set-up and confirm, sign-out).
-   */
-  readonly enrolmentOnly: boolean;
-}
+import type { AuthContext } from '../database/request-auth.js';
 
 export interface NewSession {
   personId: string;

@@ -9,7 +9,7 @@ import {
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import { requestMeta } from '../auth/request-auth.js';
+import { requestMeta } from '../database/request-auth.js';
 import { setSessionCookie } from '../auth/session-cookie.js';
 import { Requires } from '../common/access.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';

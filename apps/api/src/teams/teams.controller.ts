@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { idParamSchema, teamSchema, type ListDto, type TeamDto, type TeamRequest } from '@rolecall/contracts';
-import type { Actor } from '../activity/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
 import { ApiJsonBody } from '../common/openapi.js';
@@ -22,21 +22,36 @@ export class TeamsController {
   @Post()
   @Requires('users.manage')
   @ApiJsonBody(teamSchema, 'Create a Talk team (plan limits apply)')
-  create(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Body({ schema: teamSchema }) body: TeamRequest): Promise<TeamDto> {
+  create(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Body({ schema: teamSchema }) body: TeamRequest,
+  ): Promise<TeamDto> {
     return this.teams.create(auth, actor, body.name);
   }
 
   @Patch(':id')
   @Requires('users.manage')
   @ApiJsonBody(teamSchema, 'Rename a Talk team (If-Match required)')
-  rename(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number, @Body({ schema: teamSchema }) body: TeamRequest): Promise<TeamDto> {
+  rename(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+    @Body({ schema: teamSchema }) body: TeamRequest,
+  ): Promise<TeamDto> {
     return this.teams.rename(auth, actor, params.id, ifMatch, body.name);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @Requires('users.manage')
-  remove(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor, @Param({ schema: idParamSchema }) params: { id: string }, @IfMatch() ifMatch: number): Promise<void> {
+  remove(
+    @Auth() auth: RequestAuth,
+    @CurrentActor() actor: Actor,
+    @Param({ schema: idParamSchema }) params: { id: string },
+    @IfMatch() ifMatch: number,
+  ): Promise<void> {
     return this.teams.remove(auth, actor, params.id, ifMatch);
   }
 }

@@ -4,9 +4,9 @@ import { allowsTeams, planLimits } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
-import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound, validationFailed } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
@@ -67,16 +67,14 @@ export class TeamsService {
           used: count,
         });
       await this.assertUniqueName(tx.manager, account.id, name);
-      const team = tx.manager
-        .getRepository(TeamEntity)
-        .create({
-          id: randomUUID(),
-          accountId: account.id,
-          name,
-          nameKey: name.toLowerCase(),
-          version: 1,
-          createdAt: this.clock.now().toISOString(),
-        });
+      const team = tx.manager.getRepository(TeamEntity).create({
+        id: randomUUID(),
+        accountId: account.id,
+        name,
+        nameKey: name.toLowerCase(),
+        version: 1,
+        createdAt: this.clock.now().toISOString(),
+      });
       await tx.manager.getRepository(TeamEntity).insert(team);
       const entry = await log({
         action: 'team.created',

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { idParamSchema, type MemberPermissionsDto, type RolePreviewDto } from '@rolecall/contracts';
-import type { Actor } from '../activity/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../auth/request-auth.js';
+import type { Actor } from '../database/activity.service.js';
+import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ViewAsService } from './view-as.service.js';
 

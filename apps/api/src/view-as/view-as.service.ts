@@ -2,13 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { MemberPermissionsDto, RolePreviewDto } from '@rolecall/contracts';
 import { effectivePermissions, explainPermissions } from '@rolecall/domain';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { AccountMutations } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
-import { rolePermissions } from '../members/members.dto.js';
+import { rolePermissions } from '../database/permissions.service.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 
 /**

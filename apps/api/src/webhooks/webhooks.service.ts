@@ -10,9 +10,9 @@ import type {
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { AccountMutations, type MutationContext } from '../activity/account-mutation.js';
-import type { Actor } from '../activity/activity.service.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import type { Actor } from '../database/activity.service.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound, validationFailed } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';

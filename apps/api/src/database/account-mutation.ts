@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AccountEntity } from '../database/entities/account.entity.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import type { AccountEntity } from './entities/account.entity.js';
+import type { RequestAuth } from './request-auth.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
-import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity } from '../database/entities/member.entity.js';
-import { PermissionsService } from '../permissions/permissions.service.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import { ServiceAccountPermissions } from '../service-accounts/service-account-permissions.js';
-import type { ActivityEntity } from '../database/entities/activity.entity.js';
+import { Database, type Tx } from './database.service.js';
+import { MemberEntity } from './entities/member.entity.js';
+import { PermissionsService } from './permissions.service.js';
+import { RoleEntity } from './entities/role.entity.js';
+import { ServiceAccountPermissions } from './service-account-permissions.js';
+import type { ActivityEntity } from './entities/activity.entity.js';
 import { ActivityService, type ActivityInput, type Actor } from './activity.service.js';
 
 export interface MutationContext {

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AccountEntity } from '../database/entities/account.entity.js';
-import type { RequestAuth } from '../auth/request-auth.js';
+import type { AccountEntity } from './entities/account.entity.js';
+import type { RequestAuth } from './request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
-import type { Tx } from '../database/database.service.js';
-import { searchNameOf, type MemberEntity } from '../database/entities/member.entity.js';
-import { PermissionsService, type ResolvedPermissions } from '../permissions/permissions.service.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entities/service-account.entity.js';
+import type { Tx } from './database.service.js';
+import { searchNameOf, type MemberEntity } from './entities/member.entity.js';
+import { PermissionsService, type ResolvedPermissions } from './permissions.service.js';
+import { RoleEntity } from './entities/role.entity.js';
+import { ServiceAccountEntity, ServiceAccountKeyEntity } from './entities/service-account.entity.js';
 
 /** The service account as the permission code sees a member: active, no agent access, never owner or billing contact. */
 export function memberShape(serviceAccount: ServiceAccountEntity): MemberEntity {

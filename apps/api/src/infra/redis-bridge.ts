@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import type { Server } from 'socket.io';
 import { DomainEventBus } from '../events/domain-events.js';
-import { membersToInvalidate, PermissionsService } from '../permissions/permissions.service.js';
+import { membersToInvalidate, PermissionsService } from '../database/permissions.service.js';
 import { timedReplies } from './redis-timeouts.js';
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -94,11 +94,14 @@ export class RedisChannel {
     if (up === this.state) return;
     this.state = up;
     if (up) {
-      if (this.downSince) this.logger.log(`Redis reachable again after ${((Date.now() - this.downSince) / 1000).toFixed(1)} s`);
+      if (this.downSince)
+        this.logger.log(`Redis reachable again after ${((Date.now() - this.downSince) / 1000).toFixed(1)} s`);
       this.lastLogged.clear();
     } else {
       this.downSince = Date.now();
-      this.logger.warn('Redis unreachable: live updates across nodes are paused; this node asks its sockets to reconnect and catch up once it is back');
+      this.logger.warn(
+        'Redis unreachable: live updates across nodes are paused; this node asks its sockets to reconnect and catch up once it is back',
+      );
     }
     for (const listener of this.listeners) listener(up);
   }
@@ -152,12 +155,22 @@ export function redisAdapter(redis: RedisConnections, kind: 'classic' | 'sharded
   // session, account) gets a channel of its own, subscribed by the nodes that hold it, so a room emit
   // reaches only those nodes; socket-id rooms stay on the namespace channel.
   if (kind === 'sharded') {
-    return createShardedAdapter(pub, subscribingSafely(redis), { channelPrefix: redis.prefix, subscriptionMode: 'dynamic' });
+    return createShardedAdapter(pub, subscribingSafely(redis), {
+      channelPrefix: redis.prefix,
+      subscriptionMode: 'dynamic',
+    });
   }
   return createAdapter(pub, subscribingSafely(redis), { key: redis.prefix });
 }
 
-const SUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set(['subscribe', 'SUBSCRIBE', 'pSubscribe', 'PSUBSCRIBE', 'sSubscribe', 'SSUBSCRIBE']);
+const SUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set([
+  'subscribe',
+  'SUBSCRIBE',
+  'pSubscribe',
+  'PSUBSCRIBE',
+  'sSubscribe',
+  'SSUBSCRIBE',
+]);
 
 /**
  * The adapter's subscriber. It subscribes when it is made, without awaiting: a connection cut before
@@ -167,7 +180,11 @@ const SUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set(['subscribe', 'SUBSC
  * when the channel is next up (as `RedisBridge.subscribe` does for ours); unsubscribing never rejects.
  */
 export function subscribingSafely(redis: RedisConnections): RedisClient {
-  const unsubscribing = publishingSafely(redis.sub, (error) => redis.channel.failed('unsubscribe', error), UNSUBSCRIBE_METHODS);
+  const unsubscribing = publishingSafely(
+    redis.sub,
+    (error) => redis.channel.failed('unsubscribe', error),
+    UNSUBSCRIBE_METHODS,
+  );
   return new Proxy(unsubscribing, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
@@ -195,10 +212,21 @@ export function subscribingSafely(redis: RedisConnections): RedisClient {
 }
 
 const PUBLISH_METHODS: ReadonlySet<PropertyKey> = new Set(['publish', 'PUBLISH', 'sPublish', 'SPUBLISH']);
-const UNSUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set(['unsubscribe', 'UNSUBSCRIBE', 'pUnsubscribe', 'PUNSUBSCRIBE', 'sUnsubscribe', 'SUNSUBSCRIBE']);
+const UNSUBSCRIBE_METHODS: ReadonlySet<PropertyKey> = new Set([
+  'unsubscribe',
+  'UNSUBSCRIBE',
+  'pUnsubscribe',
+  'PUNSUBSCRIBE',
+  'sUnsubscribe',
+  'SUNSUBSCRIBE',
+]);
 
 /** `client` whose `methods` never reject: a failure goes to `onError`. */
-function publishingSafely(client: RedisClient, onError: (error: Error) => void, methods = PUBLISH_METHODS): RedisClient {
+function publishingSafely(
+  client: RedisClient,
+  onError: (error: Error) => void,
+  methods = PUBLISH_METHODS,
+): RedisClient {
   return new Proxy(client, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
@@ -313,14 +341,18 @@ export class RedisBridge implements OnModuleDestroy {
       try {
         listener(event);
       } catch (error) {
-        this.logger.error(`A listener of the Redis channel failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        this.logger.error(
+          `A listener of the Redis channel failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
       }
     }
   }
 
   private publish(channel: string, message: object): void {
     const redis = this.redis!;
-    redis.pub.publish(channel, JSON.stringify(message)).catch((error: unknown) => redis.channel.failed('publish', asError(error)));
+    redis.pub
+      .publish(channel, JSON.stringify(message))
+      .catch((error: unknown) => redis.channel.failed('publish', asError(error)));
   }
 
   private subscribe(channel: string, handle: (message: string) => void): void {

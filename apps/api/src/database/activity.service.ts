@@ -4,13 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { chainHash, hashedContent } from '@rolecall/contracts/activity-chain';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { Database, type Tx } from '../database/database.service.js';
-import { ActivityEntity } from '../database/entities/activity.entity.js';
-import { AccountEntity } from '../database/entities/account.entity.js';
-import { MemberEntity } from '../database/entities/member.entity.js';
-import { PersonEntity } from '../database/entities/person.entity.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import { TeamEntity } from '../database/entities/team.entity.js';
+import { Database, type Tx } from './database.service.js';
+import { ActivityEntity } from './entities/activity.entity.js';
+import { AccountEntity } from './entities/account.entity.js';
+import { MemberEntity } from './entities/member.entity.js';
+import { PersonEntity } from './entities/person.entity.js';
+import { RoleEntity } from './entities/role.entity.js';
+import { TeamEntity } from './entities/team.entity.js';
 import { plainIp, type ActivityEntryDto, type ActivityNames, type ActorKind, type PageDto } from '@rolecall/contracts';
 
 /** Who did it, from where: taken from the request by the controller. */

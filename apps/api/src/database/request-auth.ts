@@ -1,13 +1,42 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { plainIp, type PermissionKey } from '@rolecall/contracts';
 import type { Request } from 'express';
-import type { Actor } from '../activity/activity.service.js';
+import type { Actor } from './activity.service.js';
 import { DomainError } from '../common/domain-error.js';
-import type { ResolvedPermissions } from '../permissions/permissions.service.js';
-import type { ServiceAccountAuth } from '../service-accounts/service-accounts.service.js';
-import type { AuthContext } from '../sessions/sessions.service.js';
+import type { ResolvedPermissions } from './permissions.service.js';
+import type { AccountEntity } from './entities/account.entity.js';
+import type { MemberEntity } from './entities/member.entity.js';
+import type { PersonEntity } from './entities/person.entity.js';
+import type { RoleEntity } from './entities/role.entity.js';
+import type { SessionEntity } from './entities/session.entity.js';
 
 export const SESSION_COOKIE = 'rolecall_session';
+
+/** A valid session's standing: who, in which account, with which role (sessions.service reads it). */
+export interface AuthContext {
+  readonly token: string;
+  readonly session: SessionEntity;
+  readonly person: PersonEntity;
+  readonly member: MemberEntity;
+  readonly account: AccountEntity;
+  /**
+   * The member's role, read in the same statement as the member (so the permission set needs no
+   * second read when the member's cached one is stale); absent for API keys, which carry theirs.
+   */
+  readonly role?: RoleEntity | null;
+  /**
+   * The account requires 2FA, this session proved no second factor and the person has none: the
+   * session may only enrol (the guard allows GET /me, 2FA set-up and confirm, sign-out).
+   */
+  readonly enrolmentOnly: boolean;
+}
+
+/** What the guard attaches, beside the usual auth fields, for a request made with an API key. */
+export interface ServiceAccountAuth {
+  readonly id: string;
+  readonly name: string;
+  readonly keyId: string;
+}
 
 /** What the guard attaches to a request made with a valid session. */
 export interface RequestAuth extends AuthContext {
@@ -42,7 +71,8 @@ export function requestMeta(request: Request): { ip: string | null; userAgent: s
 export function actorOf(request: AuthedRequest): Actor {
   const serviceAccount = request.auth?.serviceAccount;
   // A key acts as its service account: no member, named by the service account's name.
-  if (serviceAccount) return { memberId: null, email: null, kind: 'service_account', name: serviceAccount.name, ...requestMeta(request) };
+  if (serviceAccount)
+    return { memberId: null, email: null, kind: 'service_account', name: serviceAccount.name, ...requestMeta(request) };
   return {
     memberId: request.auth?.member.id ?? null,
     email: request.auth?.person.email ?? null,

@@ -1,6 +1,6 @@
 import type { MemberStatus } from '@rolecall/contracts';
 import type { EntityManager, QueryResult, SelectQueryBuilder } from 'typeorm';
-import { MemberEntity } from '../database/entities/member.entity.js';
+import { MemberEntity } from './entities/member.entity.js';
 
 /** The columns that decide a member's effective permission set. */
 export interface PermissionRow {

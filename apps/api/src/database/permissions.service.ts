@@ -1,12 +1,11 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { PermissionKey } from '@rolecall/contracts';
+import { systemRoleById, type PermissionKey } from '@rolecall/contracts';
 import { effectivePermissions } from '@rolecall/domain';
-import type { AccountEntity } from '../database/entities/account.entity.js';
-import { Database } from '../database/database.service.js';
+import type { AccountEntity } from './entities/account.entity.js';
+import { Database } from './database.service.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
-import type { MemberEntity } from '../database/entities/member.entity.js';
-import { rolePermissions } from '../members/members.dto.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
+import type { MemberEntity } from './entities/member.entity.js';
+import { RoleEntity } from './entities/role.entity.js';
 
 export interface ResolvedPermissions {
   readonly version: number;
@@ -109,4 +108,9 @@ export class PermissionsService implements OnModuleDestroy {
   clear(): void {
     this.cache.clear();
   }
+}
+
+/** The permission keys a role grants: system roles from the catalogue, custom roles as stored. */
+export function rolePermissions(role: Pick<RoleEntity, 'id' | 'permissions'>): readonly PermissionKey[] {
+  return systemRoleById(role.id)?.permissions ?? role.permissions;
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REDIS, type RedisConnections } from '../live/redis-bridge.js';
+import { REDIS, type RedisConnections } from './redis-bridge.js';
 import { APP_CONFIG, type AppConfig, type RateLimitConfig } from '../config.js';
 import { DomainError } from '../common/domain-error.js';
 import { countRateLimited } from '../observability/metrics.js';
@@ -102,7 +102,10 @@ export class RateLimitService {
   }
 
   async passwordFailed(email: string, ip: string): Promise<void> {
-    await Promise.all([this.limiters[EMAIL_FROM_IP].penalty(`${email}|${ip}`, 1), this.limiters[EMAIL_FAILURES].penalty(email, 1)]);
+    await Promise.all([
+      this.limiters[EMAIL_FROM_IP].penalty(`${email}|${ip}`, 1),
+      this.limiters[EMAIL_FAILURES].penalty(email, 1),
+    ]);
   }
 
   /**
@@ -134,5 +137,7 @@ export function slowdownMs(failures: number, { after, stepMs, maxMs }: RateLimit
 function limited(name: string, state: RateLimiterRes): DomainError {
   countRateLimited(name);
   const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
-  return new DomainError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+  return new DomainError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, {
+    retryAfterSeconds,
+  });
 }

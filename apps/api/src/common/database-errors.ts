@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { DomainError } from './domain-error.js';
 
 /**
  * What a database failure means for the request that met it:
