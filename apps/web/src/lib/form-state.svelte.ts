@@ -4,9 +4,12 @@
  *
  *   const form = new FormState();
  *   <form bind:this={form.element} …>  <Field errors={form.fieldErrors['email']} …>  <FormAlert message={form.formError} />
+ *
+ * and the submission every form repeats (`submit`): check → send → show the refusal in place.
  */
 import { tick } from 'svelte';
-import { focusFirstInvalid, splitError, type FieldErrors } from './forms';
+import { focusFirstInvalid, splitError, type Checked, type FieldErrors } from './forms';
+import type { Outcome } from './services/outcome';
 
 export class FormState {
   fieldErrors = $state<FieldErrors>({});
@@ -26,6 +29,32 @@ export class FormState {
   showError(error: unknown, fields: readonly string[]): Promise<void> {
     const split = splitError(error, fields);
     return this.showErrors(split.fields, split.form);
+  }
+
+  /**
+   * Submits the form: nothing while a submission is on its way; the input's check first (its
+   * messages under their fields); then `send`. A refusal goes to `refused` first (true: it showed
+   * it itself), else under the `fields` it names that are on this form, or for the whole form.
+   * Resolves to the answer when the submission succeeded, `null` otherwise.
+   */
+  async submit<T, R>(
+    event: Event | null,
+    checked: Checked<T>,
+    send: (value: T) => Promise<Outcome<R>>,
+    refusal: { fields: readonly string[]; refused?: (error: unknown) => boolean | Promise<boolean> },
+  ): Promise<{ value: R } | null> {
+    event?.preventDefault();
+    if (this.submitting) return null;
+    if (!checked.ok) {
+      await this.showErrors(checked.fields);
+      return null;
+    }
+    this.submitting = true;
+    const outcome = await send(checked.value);
+    this.submitting = false;
+    if (outcome.ok) return { value: outcome.value };
+    if (!(await refusal.refused?.(outcome.error))) await this.showError(outcome.error, refusal.fields);
+    return null;
   }
 
   clear(): void {
