@@ -5,11 +5,11 @@ import { createApp } from './app.factory.js';
 import { AccountEntity } from './database/entities/account.entity.js';
 import { ActivityService } from './database/activity.service.js';
 import { AuthService } from './auth/auth.service.js';
-import { hashPassword } from './auth/passwords.js';
+import { hashPassword } from './common/passwords.js';
 import { loadConfig } from './config.js';
 import { Database } from './database/database.service.js';
 import { MemberEntity, searchNameOf } from './database/entities/member.entity.js';
-import { insertPerson } from './persons/persons.js';
+import { insertPerson } from './database/persons.js';
 import { MemberTeamEntity, TeamEntity } from './database/entities/team.entity.js';
 
 /**

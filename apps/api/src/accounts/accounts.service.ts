@@ -29,14 +29,14 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
-import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
+import { SessionsService } from '../database/sessions.service.js';
+import { enforcedIdentity, personsWithIdentity } from '../database/identities.js';
 import { OidcClients } from '../sso/oidc-clients.js';
-import { SecretBox } from '../sso/secret-box.js';
+import { SecretBox } from '../common/secret-box.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto, seatCount } from './accounts.dto.js';
+import { loadAccountDto, seatCount } from '../database/accounts.dto.js';
 
 export interface AccountUpdate {
   name?: string | undefined;

@@ -6,7 +6,7 @@ import { PermissionsService } from '../database/permissions.service.js';
 import { MeController } from '../me/me.controller.js';
 import { ServiceAccountsController } from '../service-accounts/service-accounts.controller.js';
 import { looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
-import { SessionsService, twoFactorRequired } from '../sessions/sessions.service.js';
+import { SessionsService, twoFactorRequired } from '../database/sessions.service.js';
 import { AuthController } from './auth.controller.js';
 import { tokenOf, type AuthedRequest } from '../database/request-auth.js';
 

@@ -16,7 +16,7 @@ import { ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
 import { Auth, CurrentActor, requestMeta, type RequestAuth } from '../database/request-auth.js';
-import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
+import { clearSessionCookie, setSessionCookie } from '../infra/session-cookie.js';
 
 @ApiTags('auth')
 @Controller()

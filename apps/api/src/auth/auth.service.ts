@@ -10,21 +10,21 @@ import {
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { loadAccountDto } from '../database/accounts.dto.js';
 import { ActivityService, type Actor } from '../database/activity.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
-import { loadMemberDtos } from '../members/members.dto.js';
+import { loadMemberDtos } from '../database/members.dto.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
-import { insertPerson } from '../persons/persons.js';
+import { insertPerson } from '../database/persons.js';
 import { SessionEntity } from '../database/entities/session.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
-import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../sso/sso.rules.js';
-import type { IssuedLink } from '../persons/email-links.js';
+import { SessionsService } from '../database/sessions.service.js';
+import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../common/sso.rules.js';
+import type { IssuedLink } from '../database/email-links.js';
 import { EmailVerification } from './email-verification.service.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
 

@@ -5,12 +5,12 @@ import type { Actor } from '../database/activity.service.js';
 import { DomainError, validationFailed } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
-import { EmailLinks, type IssuedLink } from '../persons/email-links.js';
-import { MailboxProofs } from '../persons/mailbox-proofs.js';
+import { EmailLinks, type IssuedLink } from '../database/email-links.js';
+import { MailboxProofs } from '../database/mailbox-proofs.js';
 import type { PersonEntity } from '../database/entities/person.entity.js';
-import { verificationMail } from '../persons/person-mail.js';
-import { SessionsService } from '../sessions/sessions.service.js';
-import { hashPassword } from './passwords.js';
+import { verificationMail } from '../infra/person-mail.js';
+import { SessionsService } from '../database/sessions.service.js';
+import { hashPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;

@@ -5,12 +5,12 @@ import { DomainError } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { MailService } from '../infra/mail.service.js';
-import { EmailLinks, linkInvalid } from '../persons/email-links.js';
-import { MailboxProofs } from '../persons/mailbox-proofs.js';
+import { EmailLinks, linkInvalid } from '../database/email-links.js';
+import { MailboxProofs } from '../database/mailbox-proofs.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
-import { passwordResetMail } from '../persons/person-mail.js';
-import { SessionsService } from '../sessions/sessions.service.js';
-import { hashPassword } from './passwords.js';
+import { passwordResetMail } from '../infra/person-mail.js';
+import { SessionsService } from '../database/sessions.service.js';
+import { hashPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
 

@@ -7,9 +7,9 @@ import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { MeService } from '../me/me.service.js';
 import { PermissionsService } from '../database/permissions.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionsService } from '../database/sessions.service.js';
 import { SESSION_COOKIE, tokenOf } from '../database/request-auth.js';
-import { clearSessionCookie } from './session-cookie.js';
+import { clearSessionCookie } from '../infra/session-cookie.js';
 
 /**
  * `GET /auth/session` (issue 15): `GET /me` for a page that does not know whether anyone is signed

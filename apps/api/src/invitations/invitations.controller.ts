@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { Auth, CurrentActor, requestMeta, tokenOf, type RequestAuth } from '../database/request-auth.js';
-import { setSessionCookie } from '../auth/session-cookie.js';
+import { setSessionCookie } from '../infra/session-cookie.js';
 import { Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';

@@ -8,12 +8,12 @@ import {
 } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { loadAccountDto } from '../database/accounts.dto.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { ActivityService } from '../database/activity.service.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
-import { loadMemberDtos } from '../members/members.dto.js';
+import { loadMemberDtos } from '../database/members.dto.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { RolesService } from '../roles/roles.service.js';
 import { TeamEntity } from '../database/entities/team.entity.js';

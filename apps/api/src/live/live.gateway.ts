@@ -30,7 +30,7 @@ import {
   looksLikeApiKey,
   ServiceAccountsService,
 } from '../service-accounts/service-accounts.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionsService } from '../database/sessions.service.js';
 import {
   clientAddress,
   CooldownLimiter,

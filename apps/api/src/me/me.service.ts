@@ -2,7 +2,7 @@ import { In, type EntityManager } from 'typeorm';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto } from '../accounts/accounts.dto.js';
+import { loadAccountDto } from '../database/accounts.dto.js';
 import { ActivityService, type Actor } from '../database/activity.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
@@ -11,10 +11,10 @@ import { SecondFactorService } from '../auth/second-factor.service.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
-import { loadMemberDtos } from '../members/members.dto.js';
+import { loadMemberDtos } from '../database/members.dto.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { SessionEntity } from '../database/entities/session.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionsService } from '../database/sessions.service.js';
 
 export function toPersonDto(person: PersonEntity): PersonDto {
   return {

@@ -25,8 +25,8 @@ import {
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
-import { seatCount } from '../accounts/accounts.dto.js';
-import { assertSeatsFor } from '../accounts/seats.js';
+import { seatCount } from '../database/accounts.dto.js';
+import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
 import { ActivityService, type ActivityInput, type Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
@@ -37,8 +37,8 @@ import { inList, listParameter, SqlParams } from '../database/entity-columns.js'
 import { InvitationsService } from '../invitations/invitations.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
-import { enforcedIdentity } from '../sso/identities.js';
+import { SessionsService } from '../database/sessions.service.js';
+import { enforcedIdentity } from '../database/identities.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
 import { MembersRepository, type MemberFilter } from './members.repository.js';

@@ -9,8 +9,8 @@ import type { Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
 import { write } from '../common/stream-write.js';
 import { Database } from '../database/database.service.js';
-import { enforcedIdentity } from '../sso/identities.js';
-import { memberListDtos } from './members.dto.js';
+import { enforcedIdentity } from '../database/identities.js';
+import { memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberFilter, type MemberPageQuery } from './members.repository.js';
 
 /** Members read per page: what the export holds in memory at once, whatever the account's size. */

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from '../database/data-source.js';
 import { SqlParams } from '../database/entity-columns.js';
-import { identityExistsSql, type IdentityMatch } from '../sso/identities.js';
+import { identityExistsSql, type IdentityMatch } from '../database/identities.js';
 import { MemberEntity, searchFold } from '../database/entities/member.entity.js';
 import {
   PERSON_SUMMARY_COLUMNS,
@@ -12,7 +12,7 @@ import {
   roleRefOf,
   type ListedMember,
   type MemberListRow,
-} from './members.dto.js';
+} from '../database/members.dto.js';
 
 export interface MemberFilter {
   roles?: string[];

@@ -3,7 +3,7 @@ import type { MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from
 import { checkRemoval, checkRoleChange, checkSessionsAccess } from '@rolecall/domain';
 import { IsNull, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
-import { assertSeatsFor } from '../accounts/seats.js';
+import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
 import type { Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
@@ -13,11 +13,11 @@ import { Database } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { InvitationsService } from '../invitations/invitations.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
-import { loadMemberDtos, memberListDtos } from './members.dto.js';
+import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberPageQuery } from './members.repository.js';
 
 export interface MemberUpdate {

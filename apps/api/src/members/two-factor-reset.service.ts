@@ -6,10 +6,10 @@ import type { RequestAuth } from '../database/request-auth.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
-import { EmailLinks } from '../persons/email-links.js';
+import { EmailLinks } from '../database/email-links.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
-import { twoFactorResetMail } from '../persons/person-mail.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { twoFactorResetMail } from '../infra/person-mail.js';
+import { SessionsService } from '../database/sessions.service.js';
 import { MembersRepository } from './members.repository.js';
 import { MembersService } from './members.service.js';
 

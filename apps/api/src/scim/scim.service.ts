@@ -5,7 +5,7 @@ import { parse as parseFilter, type Filter } from 'scim2-parse-filter';
 import { scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patch';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { assertSeatsFor } from '../accounts/seats.js';
+import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
 import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
@@ -18,7 +18,7 @@ import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionsService } from '../database/sessions.service.js';
 import { ScimError } from './scim-errors.js';
 import {
   DEFAULT_ROLE_ID,

@@ -10,7 +10,7 @@ import {
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { requestMeta } from '../database/request-auth.js';
-import { setSessionCookie } from '../auth/session-cookie.js';
+import { setSessionCookie } from '../infra/session-cookie.js';
 import { Requires } from '../common/access.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { failureOf, SsoFailure } from './oidc-clients.js';

@@ -14,14 +14,14 @@ import { Database, type Tx } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
-import { MailboxProofs } from '../persons/mailbox-proofs.js';
-import { insertPerson } from '../persons/persons.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { MailboxProofs } from '../database/mailbox-proofs.js';
+import { insertPerson } from '../database/persons.js';
+import { SessionsService } from '../database/sessions.service.js';
 import { IdentityEntity } from '../database/entities/identity.entity.js';
 import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from './oidc-clients.js';
-import { SecretBox } from './secret-box.js';
+import { SecretBox } from '../common/secret-box.js';
 import { SsoFlowEntity } from '../database/entities/sso-flow.entity.js';
-import { amrShowsMfa, emailIsVerified, offeredProviders } from './sso.rules.js';
+import { amrShowsMfa, emailIsVerified, offeredProviders } from '../common/sso.rules.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 

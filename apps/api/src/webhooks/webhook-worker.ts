@@ -11,7 +11,7 @@ import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus } from '../events/domain-events.js';
-import { SecretBox } from '../sso/secret-box.js';
+import { SecretBox } from '../common/secret-box.js';
 import { postTo, resolveTarget, TargetRefused, type PostResult } from './webhook-target.js';
 import { WebhookDeliveryEntity, WebhookEndpointEntity } from '../database/entities/webhook.entity.js';
 import { actionMatches, urlForLog, webhookMessageId } from './webhooks.dto.js';

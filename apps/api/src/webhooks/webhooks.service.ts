@@ -18,7 +18,7 @@ import { DomainError, notFound, validationFailed } from '../common/domain-error.
 import { versionMismatch } from '../common/if-match.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { SecretBox } from '../sso/secret-box.js';
+import { SecretBox } from '../common/secret-box.js';
 import { resolveTarget, TargetRefused } from './webhook-target.js';
 import { WebhookWorker } from './webhook-worker.js';
 import { WebhookDeliveryEntity, WebhookEndpointEntity } from '../database/entities/webhook.entity.js';

@@ -1,5 +1,5 @@
-import { escapeHtml, type Mail } from '../infra/mail.service.js';
-import type { IssuedLink } from './email-links.js';
+import { escapeHtml, type Mail } from './mail.service.js';
+import type { IssuedLink } from '../database/email-links.js';
 
 const BUTTON =
   'display:inline-block;padding:10px 16px;background:#4f46e5;color:#fff;border-radius:6px;text-decoration:none';

@@ -1,19 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../database/entities/account.entity.js';
+import { AccountEntity } from './entities/account.entity.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { Database, type Tx } from '../database/database.service.js';
-import { EntityColumns, parameter } from '../database/entity-columns.js';
-import { MemberEntity } from '../database/entities/member.entity.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import { PersonEntity } from '../database/entities/person.entity.js';
-import { enrolmentOnly, sessionMeetsEnforcement } from '../sso/sso.rules.js';
-import { SessionEntity } from '../database/entities/session.entity.js';
-import type { AuthContext } from '../database/request-auth.js';
+import { Database, type Tx } from './database.service.js';
+import { EntityColumns, parameter } from './entity-columns.js';
+import { MemberEntity } from './entities/member.entity.js';
+import { RoleEntity } from './entities/role.entity.js';
+import { PersonEntity } from './entities/person.entity.js';
+import { enrolmentOnly, sessionMeetsEnforcement } from '../common/sso.rules.js';
+import { SessionEntity } from './entities/session.entity.js';
+import type { AuthContext } from './request-auth.js';
 
 export interface NewSession {
   personId: string;

@@ -1,7 +1,7 @@
 import type { AuthEnforcement, SsoProvider } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
-import type { SqlParams } from '../database/entity-columns.js';
-import { IdentityEntity } from '../database/entities/identity.entity.js';
+import type { SqlParams } from './entity-columns.js';
+import { IdentityEntity } from './entities/identity.entity.js';
 
 /** The identities that satisfy an account's enforcement: its provider, and for Okta the account's own issuer. */
 export interface IdentityMatch {

@@ -2,8 +2,8 @@ import type { AccountDto } from '@rolecall/contracts';
 import { agentCost, countSeatsGrouped, planLimits, type SeatCount } from '@rolecall/domain';
 import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
-import { MemberEntity } from '../database/entities/member.entity.js';
-import type { AccountEntity } from '../database/entities/account.entity.js';
+import { MemberEntity } from './entities/member.entity.js';
+import type { AccountEntity } from './entities/account.entity.js';
 
 /** Seat and agent-seat usage of an account, counted in the database. */
 export async function seatCount(manager: EntityManager, accountId: string): Promise<SeatCount> {

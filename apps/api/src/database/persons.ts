@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { PersonEntity } from '../database/entities/person.entity.js';
+import { PersonEntity } from './entities/person.entity.js';
 
 /**
  * A new person, inserted. `emailVerified`: whether making it proved the mailbox (an invitation

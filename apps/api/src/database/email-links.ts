@@ -5,8 +5,8 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { EmailLinkEntity, type EmailLinkPurpose } from '../database/entities/email-link.entity.js';
-import { PersonEntity } from '../database/entities/person.entity.js';
+import { EmailLinkEntity, type EmailLinkPurpose } from './entities/email-link.entity.js';
+import { PersonEntity } from './entities/person.entity.js';
 
 const HOUR = 60 * 60 * 1000;
 

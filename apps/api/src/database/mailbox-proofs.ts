@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { SsoProvider } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
-import type { AccountEntity } from '../database/entities/account.entity.js';
-import { ActivityService, type Actor } from '../database/activity.service.js';
+import type { AccountEntity } from './entities/account.entity.js';
+import { ActivityService, type Actor } from './activity.service.js';
 import { DomainError } from '../common/domain-error.js';
-import { Database, type Tx } from '../database/database.service.js';
-import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
-import { SessionsService } from '../sessions/sessions.service.js';
-import { IdentityEntity } from '../database/entities/identity.entity.js';
+import { Database, type Tx } from './database.service.js';
+import { MemberEntity, searchNameOf } from './entities/member.entity.js';
+import { SessionsService } from './sessions.service.js';
+import { IdentityEntity } from './entities/identity.entity.js';
 import { EmailLinks } from './email-links.js';
-import { PersonEntity } from '../database/entities/person.entity.js';
+import { PersonEntity } from './entities/person.entity.js';
 
 /** How the mailbox was proven: a mailed link, an invitation token, or a provider that vouches for the email. */
 export type ProofVia = 'verification' | 'invitation' | 'password_reset' | SsoProvider;

@@ -1,7 +1,7 @@
 import { checkSeats, seatUsageAfter, type SeatCount } from '@rolecall/domain';
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
-import type { AccountEntity } from '../database/entities/account.entity.js';
+import type { AccountEntity } from './entities/account.entity.js';
 import { seatCount } from './accounts.dto.js';
 
 /**

@@ -1,10 +1,10 @@
 import { systemRoleById, type EnforcedAuthState, type MemberDto, type TeamRef } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
-import type { AccountEntity } from '../database/entities/account.entity.js';
-import { inList, listParameter } from '../database/entity-columns.js';
-import { enforcedIdentity, personsWithIdentity } from '../sso/identities.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import type { MemberEntity } from '../database/entities/member.entity.js';
+import type { AccountEntity } from './entities/account.entity.js';
+import { inList, listParameter } from './entity-columns.js';
+import { enforcedIdentity, personsWithIdentity } from './identities.js';
+import { RoleEntity } from './entities/role.entity.js';
+import type { MemberEntity } from './entities/member.entity.js';
 
 /** What a member's JSON shows of its person. */
 export interface PersonSummary {
