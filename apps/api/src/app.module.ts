@@ -52,7 +52,7 @@ import { MeController } from './me/me.controller.js';
 import { MeService } from './me/me.service.js';
 import { PermissionsService } from './database/permissions.service.js';
 import { SessionsService } from './database/sessions.service.js';
-import { OidcClients } from './sso/oidc-clients.js';
+import { OidcClients } from './infra/oidc-clients.js';
 import { SecretBox } from './common/secret-box.js';
 import { SsoController } from './sso/sso.controller.js';
 import { SsoService } from './sso/sso.service.js';

@@ -31,7 +31,7 @@ import { MemberEntity } from '../database/entities/member.entity.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { enforcedIdentity, personsWithIdentity } from '../database/identities.js';
-import { OidcClients } from '../sso/oidc-clients.js';
+import { OidcClients } from '../infra/oidc-clients.js';
 import { SecretBox } from '../common/secret-box.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { TeamEntity } from '../database/entities/team.entity.js';

@@ -13,7 +13,7 @@ import { requestMeta } from '../database/request-auth.js';
 import { setSessionCookie } from '../infra/session-cookie.js';
 import { Requires } from '../common/access.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { failureOf, SsoFailure } from './oidc-clients.js';
+import { failureOf, SsoFailure } from '../infra/oidc-clients.js';
 import { FLOW_TTL_MS, SsoService } from './sso.service.js';
 
 /** The browser-binding cookie of SSO flows: only sent to the SSO routes. */

@@ -18,7 +18,7 @@ import { MailboxProofs } from '../database/mailbox-proofs.js';
 import { insertPerson } from '../database/persons.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { IdentityEntity } from '../database/entities/identity.entity.js';
-import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from './oidc-clients.js';
+import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from '../infra/oidc-clients.js';
 import { SecretBox } from '../common/secret-box.js';
 import { SsoFlowEntity } from '../database/entities/sso-flow.entity.js';
 import { amrShowsMfa, emailIsVerified, offeredProviders } from '../common/sso.rules.js';
