@@ -1,10 +1,11 @@
 import type { AuthEnforcement, Plan } from '@rolecall/contracts';
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+import { FlagColumn, IdColumn, ReferenceColumn, TimestampColumn, VersionCounterColumn } from './columns.js';
 
 /** A tenant (SPEC §4). Its row is also the lock that serialises the account's mutations. */
 @Entity('accounts')
 export class AccountEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
   @Column({ type: 'varchar', length: 100 })
@@ -13,19 +14,19 @@ export class AccountEntity {
   @Column({ type: 'varchar', length: 20 })
   plan!: Plan;
 
-  @Column({ name: 'owner_member_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('owner_member_id')
   ownerMemberId!: string;
 
-  @Column({ name: 'billing_contact_member_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('billing_contact_member_id')
   billingContactMemberId!: string;
 
   @Column({ name: 'auth_enforcement', type: 'varchar', length: 20, default: 'any' })
   authEnforcement!: AuthEnforcement;
 
-  @Column({ name: 'require_2fa', type: 'boolean', default: false })
+  @FlagColumn('require_2fa')
   require2fa!: boolean;
 
-  @Column({ name: 'teams_enabled', type: 'boolean', default: false })
+  @FlagColumn('teams_enabled')
   teamsEnabled!: boolean;
 
   @Column({ name: 'okta_issuer', type: 'varchar', length: 500, nullable: true })
@@ -41,13 +42,13 @@ export class AccountEntity {
   @Column({ name: 'validated_phone', type: 'varchar', length: 20, nullable: true })
   validatedPhone!: string | null;
 
-  @Column({ name: 'validated_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('validated_at', { nullable: true })
   validatedAt!: string | null;
 
-  @Column({ name: 'roles_version', type: 'integer', default: 1 })
+  @VersionCounterColumn('roles_version')
   rolesVersion!: number;
 
-  @Column({ type: 'integer', default: 1 })
+  @VersionCounterColumn()
   version!: number;
 
   /** Seq and hash of the newest activity entry: the head of the hash chain. */
@@ -57,6 +58,6 @@ export class AccountEntity {
   @Column({ name: 'activity_hash', type: 'varchar', length: 64, default: '' })
   activityHash!: string;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }

@@ -1,22 +1,23 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { HashColumn, IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /** One audit entry (SPEC §4): append-only, gap-free `seq` per account, hash-chained. */
 @Entity('activity')
 @Index('ux_activity_account_seq', ['accountId', 'seq'], { unique: true })
 export class ActivityEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
   @Column({ type: 'integer' })
   seq!: number;
 
-  @Column({ type: 'varchar', length: 30 })
+  @TimestampColumn()
   at!: string;
 
-  @Column({ name: 'actor_member_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('actor_member_id', { nullable: true })
   actorMemberId!: string | null;
 
   @Column({ name: 'actor_email', type: 'varchar', length: 254, nullable: true })
@@ -36,7 +37,7 @@ export class ActivityEntity {
   @Column({ name: 'target_type', type: 'varchar', length: 20 })
   targetType!: string;
 
-  @Column({ name: 'target_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('target_id', { nullable: true })
   targetId!: string | null;
 
   @Column({ name: 'target_label', type: 'varchar', length: 300, nullable: true })
@@ -51,9 +52,9 @@ export class ActivityEntity {
   @Column({ name: 'user_agent', type: 'varchar', length: 300, nullable: true })
   userAgent!: string | null;
 
-  @Column({ name: 'prev_hash', type: 'varchar', length: 64 })
+  @HashColumn('prev_hash')
   prevHash!: string;
 
-  @Column({ type: 'varchar', length: 64 })
+  @HashColumn()
   hash!: string;
 }

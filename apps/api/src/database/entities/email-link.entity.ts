@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { HashColumn, IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 export type EmailLinkPurpose = 'verify_email' | 'password_reset';
 
@@ -6,10 +7,10 @@ export type EmailLinkPurpose = 'verify_email' | 'password_reset';
 @Entity('email_links')
 @Index('ix_email_links_person_purpose', ['personId', 'purpose'])
 export class EmailLinkEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'person_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('person_id')
   personId!: string;
 
   @Column({ type: 'varchar', length: 20 })
@@ -19,16 +20,16 @@ export class EmailLinkEntity {
   @Column({ type: 'varchar', length: 254 })
   email!: string;
 
-  @Column({ name: 'token_hash', type: 'varchar', length: 64, unique: true })
+  @HashColumn('token_hash', { unique: true })
   tokenHash!: string;
 
-  @Column({ name: 'expires_at', type: 'varchar', length: 30 })
+  @TimestampColumn('expires_at')
   expiresAt!: string;
 
   /** Set when used or replaced by a newer link of the same purpose: the token is dead. */
-  @Column({ name: 'ended_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('ended_at', { nullable: true })
   endedAt!: string | null;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }

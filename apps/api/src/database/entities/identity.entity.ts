@@ -1,5 +1,6 @@
 import type { SsoProvider } from '@rolecall/contracts';
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /**
  * A provider identity linked to a person: the ID token's `iss` + `sub`. Unique per provider and
@@ -10,10 +11,10 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('ux_identities_provider_issuer_subject', ['provider', 'issuer', 'subject'], { unique: true })
 @Index('ix_identities_person', ['personId'])
 export class IdentityEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'person_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('person_id')
   personId!: string;
 
   @Column({ type: 'varchar', length: 20 })
@@ -30,9 +31,9 @@ export class IdentityEntity {
   @Column({ type: 'varchar', length: 254, nullable: true })
   email!: string | null;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 
-  @Column({ name: 'last_used_at', type: 'varchar', length: 30 })
+  @TimestampColumn('last_used_at')
   lastUsedAt!: string;
 }

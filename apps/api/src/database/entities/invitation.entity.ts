@@ -1,31 +1,32 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Entity, Index } from 'typeorm';
+import { HashColumn, IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /** A single-use invitation token for an invited member; only its SHA-256 is stored. */
 @Entity('invitations')
 @Index('ix_invitations_member', ['memberId'])
 export class InvitationEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
-  @Column({ name: 'member_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('member_id')
   memberId!: string;
 
-  @Column({ name: 'token_hash', type: 'varchar', length: 64, unique: true })
+  @HashColumn('token_hash', { unique: true })
   tokenHash!: string;
 
-  @Column({ name: 'invited_by_member_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('invited_by_member_id', { nullable: true })
   invitedByMemberId!: string | null;
 
-  @Column({ name: 'expires_at', type: 'varchar', length: 30 })
+  @TimestampColumn('expires_at')
   expiresAt!: string;
 
   /** Set when accepted, resent (superseded) or cancelled: the token is dead. */
-  @Column({ name: 'ended_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('ended_at', { nullable: true })
   endedAt!: string | null;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }

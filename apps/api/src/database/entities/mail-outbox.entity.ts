@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /** The transactional mails that go through the outbox. */
 export type OutboxMailKind = 'invitation' | 'verify_email' | 'password_reset' | 'two_factor_reset';
@@ -15,7 +16,7 @@ export type OutboxMailStatus = 'pending' | 'sent' | 'failed';
 @Index('ix_mail_outbox_due', ['status', 'nextAttemptAt'])
 @Index('ix_mail_outbox_member', ['memberId'])
 export class MailOutboxEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
   @Column({ type: 'varchar', length: 20 })
@@ -25,7 +26,7 @@ export class MailOutboxEntity {
   recipient!: string;
 
   /** The invited member, for invitation mails (`GET /users/:id` shows how its mail went). */
-  @Column({ name: 'member_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('member_id', { nullable: true })
   memberId!: string | null;
 
   @Column({ type: 'text', nullable: true })
@@ -44,22 +45,22 @@ export class MailOutboxEntity {
   @Column({ type: 'integer' })
   attempts!: number;
 
-  @Column({ name: 'next_attempt_at', type: 'varchar', length: 30 })
+  @TimestampColumn('next_attempt_at')
   nextAttemptAt!: string;
 
   /** While a node is sending it: no other node claims it before then (a node that died mid-send lets go then). */
-  @Column({ name: 'leased_until', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('leased_until', { nullable: true })
   leasedUntil!: string | null;
 
   @Column({ name: 'last_error', type: 'varchar', length: 500, nullable: true })
   lastError!: string | null;
 
-  @Column({ name: 'sent_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('sent_at', { nullable: true })
   sentAt!: string | null;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 
-  @Column({ name: 'updated_at', type: 'varchar', length: 30 })
+  @TimestampColumn('updated_at')
   updatedAt!: string;
 }

@@ -1,5 +1,6 @@
 import type { MemberStatus } from '@rolecall/contracts';
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { FlagColumn, IdColumn, ReferenceColumn, TimestampColumn, VersionCounterColumn } from './columns.js';
 
 /** A person's membership in an account (SPEC §4). Invited members have an email but maybe no person yet. */
 @Entity('members')
@@ -8,13 +9,13 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('ix_members_person', ['personId'])
 @Index('ix_members_account_person', ['accountId', 'personId'])
 export class MemberEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
-  @Column({ name: 'person_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('person_id', { nullable: true })
   personId!: string | null;
 
   /** As invited (normalised); kept after deletion of the person for the audit trail. */
@@ -43,29 +44,29 @@ export class MemberEntity {
   @Column({ type: 'varchar', length: 10 })
   status!: MemberStatus;
 
-  @Column({ name: 'role_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('role_id')
   roleId!: string;
 
-  @Column({ name: 'agent_access', type: 'boolean', default: false })
+  @FlagColumn('agent_access')
   agentAccess!: boolean;
 
-  @Column({ name: 'invited_by_member_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('invited_by_member_id', { nullable: true })
   invitedByMemberId!: string | null;
 
-  @Column({ name: 'invited_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('invited_at', { nullable: true })
   invitedAt!: string | null;
 
-  @Column({ name: 'joined_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('joined_at', { nullable: true })
   joinedAt!: string | null;
 
-  @Column({ name: 'last_active_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('last_active_at', { nullable: true })
   lastActiveAt!: string | null;
 
   /** Grows whenever the member's effective permission set changes. */
-  @Column({ name: 'permissions_version', type: 'integer', default: 1 })
+  @VersionCounterColumn('permissions_version')
   permissionsVersion!: number;
 
-  @Column({ type: 'integer', default: 1 })
+  @VersionCounterColumn()
   version!: number;
 
   /** The identity provider's id of the person, as SCIM sent it (issue 16 §2); null otherwise. */
@@ -73,10 +74,10 @@ export class MemberEntity {
   externalId!: string | null;
 
   /** SCIM made this membership: its first sign-in through the account's provider needs no invitation. */
-  @Column({ name: 'scim_provisioned', type: 'boolean', default: false })
+  @FlagColumn('scim_provisioned')
   scimProvisioned!: boolean;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }
 

@@ -1,9 +1,10 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+import { FlagColumn, IdColumn, TimestampColumn } from './columns.js';
 
 /** A login identity (SPEC §4): one per email, member of any number of accounts. */
 @Entity('persons')
 export class PersonEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
   /** Normalised: trimmed and lower-cased. */
@@ -36,17 +37,17 @@ export class PersonEntity {
   recoveryCodes!: string[] | null;
 
   /** The person proved control of the email; until then whoever proves the mailbox takes the person over. */
-  @Column({ name: 'email_verified', type: 'boolean', default: false })
+  @FlagColumn('email_verified')
   emailVerified!: boolean;
 
   /** An admin reset the person's 2FA: the password stops working until a new one is set through the mailed link. */
-  @Column({ name: 'password_reset_required', type: 'boolean', default: false })
+  @FlagColumn('password_reset_required')
   passwordResetRequired!: boolean;
 
   /** An admin reset the person's 2FA: sessions without a second factor may only enrol until TOTP is on again. */
-  @Column({ name: 'two_factor_enrolment_required', type: 'boolean', default: false })
+  @FlagColumn('two_factor_enrolment_required')
   twoFactorEnrolmentRequired!: boolean;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }

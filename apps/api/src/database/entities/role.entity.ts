@@ -1,14 +1,15 @@
 import type { PermissionKey, RoleIcon, SystemRoleKey } from '@rolecall/contracts';
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { IdColumn, ReferenceColumn, TimestampColumn, VersionCounterColumn } from './columns.js';
 
 /** System roles (account_id null, fixed ids, seeded by migration) and each account's custom roles. */
 @Entity('roles')
 @Index('ix_roles_account_position', ['accountId', 'position'])
 export class RoleEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('account_id', { nullable: true })
   accountId!: string | null;
 
   @Column({ name: 'system_key', type: 'varchar', length: 20, nullable: true })
@@ -33,12 +34,12 @@ export class RoleEntity {
   @Column({ type: 'integer', default: 0 })
   position!: number;
 
-  @Column({ type: 'integer', default: 1 })
+  @VersionCounterColumn()
   version!: number;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 
-  @Column({ name: 'updated_at', type: 'varchar', length: 30 })
+  @TimestampColumn('updated_at')
   updatedAt!: string;
 }

@@ -1,20 +1,21 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Entity } from 'typeorm';
+import { HashColumn, IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /** An account's SCIM bearer token (issue 16 §2): one per account, only its SHA-256 stored. */
 @Entity('scim_tokens')
 export class ScimTokenEntity {
-  @PrimaryColumn({ name: 'account_id', type: 'varchar', length: 36 })
+  @IdColumn('account_id')
   accountId!: string;
 
-  @Column({ name: 'token_hash', type: 'varchar', length: 64, unique: true })
+  @HashColumn('token_hash', { unique: true })
   tokenHash!: string;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 
-  @Column({ name: 'created_by_member_id', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('created_by_member_id', { nullable: true })
   createdByMemberId!: string | null;
 
-  @Column({ name: 'last_used_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('last_used_at', { nullable: true })
   lastUsedAt!: string | null;
 }

@@ -1,20 +1,21 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { FlagColumn, HashColumn, IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /** A signed-in session: an opaque token (only its SHA-256 stored) for a person in a current account. */
 @Entity('sessions')
 @Index('ix_sessions_person', ['personId'])
 @Index('ix_sessions_account_person', ['accountId', 'personId'])
 export class SessionEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'token_hash', type: 'varchar', length: 64, unique: true })
+  @HashColumn('token_hash', { unique: true })
   tokenHash!: string;
 
-  @Column({ name: 'person_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('person_id')
   personId!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
   /** `password`, or the SSO provider that made it. */
@@ -25,7 +26,7 @@ export class SessionEntity {
    * A second factor was proven at sign-in: password + TOTP, or SSO whose ID token's `amr` names one.
    * Judged against the account's `require2fa` (see `sso/sso.rules.ts`).
    */
-  @Column({ type: 'boolean', default: false })
+  @FlagColumn()
   mfa!: boolean;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
@@ -34,17 +35,17 @@ export class SessionEntity {
   @Column({ name: 'user_agent', type: 'varchar', length: 300, nullable: true })
   userAgent!: string | null;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 
-  @Column({ name: 'last_seen_at', type: 'varchar', length: 30 })
+  @TimestampColumn('last_seen_at')
   lastSeenAt!: string;
 
   /** Absolute expiry. Idle expiry is `last_seen_at` + 12 h. */
-  @Column({ name: 'expires_at', type: 'varchar', length: 30 })
+  @TimestampColumn('expires_at')
   expiresAt!: string;
 
-  @Column({ name: 'revoked_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('revoked_at', { nullable: true })
   revokedAt!: string | null;
 
   @Column({ name: 'revoked_reason', type: 'varchar', length: 30, nullable: true })

@@ -1,5 +1,6 @@
 import type { SsoProvider } from '@rolecall/contracts';
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { HashColumn, IdColumn, ReferenceColumn, TimestampColumn } from './columns.js';
 
 /**
  * A sign-in in progress between `/start` and `/callback`: single use, 10 minutes. Only hashes of
@@ -9,20 +10,20 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity('sso_flows')
 @Index('ix_sso_flows_expires', ['expiresAt'])
 export class SsoFlowEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'state_hash', type: 'varchar', length: 64, unique: true })
+  @HashColumn('state_hash', { unique: true })
   stateHash!: string;
 
   /** SHA-256 of the `rolecall_sso` cookie of the browser that started the flow. */
-  @Column({ name: 'binding_hash', type: 'varchar', length: 64 })
+  @HashColumn('binding_hash')
   bindingHash!: string;
 
   @Column({ type: 'varchar', length: 20 })
   provider!: SsoProvider;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
   @Column({ type: 'varchar', length: 100 })
@@ -35,12 +36,12 @@ export class SsoFlowEntity {
   @Column({ name: 'next_path', type: 'varchar', length: 500 })
   nextPath!: string;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 
-  @Column({ name: 'expires_at', type: 'varchar', length: 30 })
+  @TimestampColumn('expires_at')
   expiresAt!: string;
 
-  @Column({ name: 'used_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('used_at', { nullable: true })
   usedAt!: string | null;
 }

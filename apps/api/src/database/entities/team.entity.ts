@@ -1,13 +1,14 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index } from 'typeorm';
+import { IdColumn, ReferenceColumn, TimestampColumn, VersionCounterColumn } from './columns.js';
 
 /** A Talk team of an account. */
 @Entity('teams')
 @Index('ux_teams_account_name', ['accountId', 'nameKey'], { unique: true })
 export class TeamEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
   @Column({ type: 'varchar', length: 60 })
@@ -16,10 +17,10 @@ export class TeamEntity {
   @Column({ name: 'name_key', type: 'varchar', length: 60 })
   nameKey!: string;
 
-  @Column({ type: 'integer', default: 1 })
+  @VersionCounterColumn()
   version!: number;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }
 
@@ -27,9 +28,9 @@ export class TeamEntity {
 @Entity('member_teams')
 @Index('ix_member_teams_team', ['teamId'])
 export class MemberTeamEntity {
-  @PrimaryColumn({ name: 'member_id', type: 'varchar', length: 36 })
+  @IdColumn('member_id')
   memberId!: string;
 
-  @PrimaryColumn({ name: 'team_id', type: 'varchar', length: 36 })
+  @IdColumn('team_id')
   teamId!: string;
 }

@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { IdColumn, ReferenceColumn, TimestampColumn, VersionCounterColumn } from './columns.js';
 
 /**
  * A webhook endpoint of an account (issue 16 §4). The activity log itself is its queue:
@@ -10,10 +11,10 @@ import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'ty
 @Index('ix_webhook_endpoints_account', ['accountId'])
 @Index('ix_webhook_endpoints_due', ['enabled', 'nextAttemptAt'])
 export class WebhookEndpointEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id!: string;
 
-  @Column({ name: 'account_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('account_id')
   accountId!: string;
 
   @Column({ type: 'varchar', length: 2000 })
@@ -33,7 +34,7 @@ export class WebhookEndpointEntity {
   @Column({ name: 'disabled_reason', type: 'varchar', length: 20, nullable: true })
   disabledReason!: 'manual' | 'failures' | null;
 
-  @Column({ name: 'disabled_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('disabled_at', { nullable: true })
   disabledAt!: string | null;
 
   /** The signing secret (`whsec_…`), sealed with the secrets key (SecretBox, context = endpoint id). */
@@ -43,32 +44,32 @@ export class WebhookEndpointEntity {
   @Column({ name: 'cursor_seq', type: 'integer', default: 0 })
   cursorSeq!: number;
 
-  @Column({ name: 'next_attempt_at', type: 'varchar', length: 30 })
+  @TimestampColumn('next_attempt_at')
   nextAttemptAt!: string;
 
   /** Failed attempts in a row at the entry after the cursor (drives the back-off). */
   @Column({ type: 'integer', default: 0 })
   failures!: number;
 
-  @Column({ name: 'failing_since', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('failing_since', { nullable: true })
   failingSince!: string | null;
 
   @Column({ name: 'last_error', type: 'varchar', length: 300, nullable: true })
   lastError!: string | null;
 
-  @Column({ name: 'last_success_at', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('last_success_at', { nullable: true })
   lastSuccessAt!: string | null;
 
-  @Column({ name: 'leased_until', type: 'varchar', length: 30, nullable: true })
+  @TimestampColumn('leased_until', { nullable: true })
   leasedUntil!: string | null;
 
-  @Column({ name: 'lease_owner', type: 'varchar', length: 36, nullable: true })
+  @ReferenceColumn('lease_owner', { nullable: true })
   leaseOwner!: string | null;
 
-  @Column({ type: 'integer', default: 1 })
+  @VersionCounterColumn()
   version!: number;
 
-  @Column({ name: 'created_at', type: 'varchar', length: 30 })
+  @TimestampColumn('created_at')
   createdAt!: string;
 }
 
@@ -80,7 +81,7 @@ export class WebhookDeliveryEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
 
-  @Column({ name: 'endpoint_id', type: 'varchar', length: 36 })
+  @ReferenceColumn('endpoint_id')
   endpointId!: string;
 
   @Column({ type: 'integer' })
@@ -89,7 +90,7 @@ export class WebhookDeliveryEntity {
   @Column({ type: 'varchar', length: 40 })
   action!: string;
 
-  @Column({ type: 'varchar', length: 30 })
+  @TimestampColumn()
   at!: string;
 
   @Column({ type: 'boolean' })
