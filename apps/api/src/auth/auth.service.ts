@@ -27,6 +27,7 @@ import { EmailVerification } from './email-verification.service.js';
 import { hashPassword, verifyPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
@@ -225,13 +226,7 @@ export class AuthService {
         target: { type: 'session', id: session.id, label: actor.email },
         changes: null,
       });
-      tx.publish({
-        type: 'sessions.revoked',
-        accountId: account.id,
-        sessionIds: ended,
-        reason: 'signed_out',
-        seq: entry.seq,
-      });
+      tx.publish(sessionsRevoked(account.id, ended, 'signed_out', entry.seq));
     });
   }
 

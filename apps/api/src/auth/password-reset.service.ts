@@ -13,6 +13,7 @@ import { SessionsService } from '../database/sessions.service.js';
 import { hashPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from './second-factor.service.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
@@ -114,14 +115,7 @@ export class PasswordReset {
           },
         },
       );
-      if (ended.length)
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: null,
-          sessionIds: ended,
-          reason: 'password_reset',
-          seq: null,
-        });
+      if (ended.length) tx.publish(sessionsRevoked(null, ended, 'password_reset', null));
     });
     await this.limits.passwordChanged(preview.person.email);
   }

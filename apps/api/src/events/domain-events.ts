@@ -97,6 +97,34 @@ export type DomainEvent =
 export type DomainEventType = DomainEvent['type'];
 export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
 
+/**
+ * `member.changed` for the activity entry `seq` about one member. With a `reason`, the member's
+ * effective permissions changed too (their sessions get a new `me.permissions`); without one, only
+ * the member JSON did (status, invitation, sign-in method, 2FA).
+ */
+export function memberChanged(
+  accountId: string,
+  memberId: string,
+  seq: number,
+  reason: PermissionChangeReason | null = null,
+): DomainEventOf<'member.changed'> {
+  return { type: 'member.changed', accountId, memberId, seq, permissionsChanged: reason !== null, reason };
+}
+
+/**
+ * `sessions.revoked` for sessions a change ended: the live layer disconnects their sockets. `accountId`
+ * and `seq` are those of the activity entry that ended them (null for a person-level change logged in
+ * no one account, e.g. a password reset).
+ */
+export function sessionsRevoked(
+  accountId: string | null,
+  sessionIds: string[],
+  reason: RevocationReason,
+  seq: number | null,
+): DomainEventOf<'sessions.revoked'> {
+  return { type: 'sessions.revoked', accountId, sessionIds, reason, seq };
+}
+
 @Injectable()
 export class DomainEventBus {
   private readonly emitter = new EventEmitter({ captureRejections: true });

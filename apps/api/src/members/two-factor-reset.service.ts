@@ -12,6 +12,7 @@ import { twoFactorResetMail } from '../infra/person-mail.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MembersRepository } from './members.repository.js';
 import { MembersService } from './members.service.js';
+import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
 
 const REFUSALS = {
   SELF_ACTION_FORBIDDEN:
@@ -91,22 +92,8 @@ export class TwoFactorReset {
           passwordResetRequired: hadPassword,
         },
       });
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq: entry.seq,
-        permissionsChanged: false,
-        reason: null,
-      });
-      if (ended.length)
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: account.id,
-          sessionIds: ended,
-          reason: 'two_factor_reset',
-          seq: entry.seq,
-        });
+      tx.publish(memberChanged(account.id, member.id, entry.seq));
+      if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'two_factor_reset', entry.seq));
       return mailId;
     });
     if (mailed) await this.outbox.deliverNow({ ids: [mailed] });

@@ -29,6 +29,7 @@ import {
   type ScimUser,
 } from './scim-resources.js';
 import { ScimTokenEntity } from '../database/entities/scim-token.entity.js';
+import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
 const TOUCH_AFTER_MS = 60_000;
@@ -234,14 +235,7 @@ export class ScimService {
         },
         names: { [member.id]: member.name ?? email },
       });
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq: entry.seq,
-        permissionsChanged: false,
-        reason: null,
-      });
+      tx.publish(memberChanged(account.id, member.id, entry.seq));
       return this.userIn(tx.manager, account.id, member);
     });
   }
@@ -307,14 +301,7 @@ export class ScimService {
         changes: { status: { before: member.status, after: null }, sessionsEnded: ended.length },
         names: { [member.id]: member.name || member.email },
       });
-      if (ended.length)
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: account.id,
-          sessionIds: ended,
-          reason: 'deprovisioned',
-          seq: entry.seq,
-        });
+      if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'deprovisioned', entry.seq));
       tx.publish({
         type: 'member.removed',
         accountId: account.id,
@@ -371,14 +358,7 @@ export class ScimService {
           target: { type: 'member', id: member.id, label: member.email },
           changes,
         });
-        tx.publish({
-          type: 'member.changed',
-          accountId: account.id,
-          memberId: member.id,
-          seq: entry.seq,
-          permissionsChanged: false,
-          reason: null,
-        });
+        tx.publish(memberChanged(account.id, member.id, entry.seq));
       }
       if (change.active === false && member.status !== 'revoked') await this.deprovision(context, member);
       if (change.active === true && member.status === 'revoked') await this.reprovision(context, member);
@@ -407,22 +387,8 @@ export class ScimService {
       changes: { status: { before, after: 'revoked' }, sessionsEnded: ended.length },
     });
     // The sessions first: their sockets close without waiting for the account room's read of the member.
-    if (ended.length)
-      tx.publish({
-        type: 'sessions.revoked',
-        accountId: account.id,
-        sessionIds: ended,
-        reason: 'deprovisioned',
-        seq: entry.seq,
-      });
-    tx.publish({
-      type: 'member.changed',
-      accountId: account.id,
-      memberId: member.id,
-      seq: entry.seq,
-      permissionsChanged: false,
-      reason: null,
-    });
+    if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'deprovisioned', entry.seq));
+    tx.publish(memberChanged(account.id, member.id, entry.seq));
   }
 
   /** `active: true` on a revoked member: back, if a seat is free; to `invited` when they never signed in. */
@@ -447,14 +413,7 @@ export class ScimService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { status: { before: 'revoked', after } },
     });
-    tx.publish({
-      type: 'member.changed',
-      accountId: account.id,
-      memberId: member.id,
-      seq: entry.seq,
-      permissionsChanged: true,
-      reason: 'reactivated',
-    });
+    tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated'));
   }
 
   /** Ends the member's sessions in this account and any invitation still open (its link stops working). */
@@ -641,14 +600,7 @@ export class ScimService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { roleId: { before, after: role.id }, role: { after: role.name } },
     });
-    tx.publish({
-      type: 'member.changed',
-      accountId: account.id,
-      memberId: member.id,
-      seq: entry.seq,
-      permissionsChanged: true,
-      reason: 'role_changed',
-    });
+    tx.publish(memberChanged(account.id, member.id, entry.seq, 'role_changed'));
   }
 }
 

@@ -22,6 +22,7 @@ import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from '../infra
 import { SecretBox } from '../common/secret-box.js';
 import { SsoFlowEntity } from '../database/entities/sso-flow.entity.js';
 import { amrShowsMfa, emailIsVerified, offeredProviders } from '../common/sso.rules.js';
+import { memberChanged } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
@@ -333,14 +334,7 @@ export class SsoService {
       // A first link under enforcement turns the member's `enforcedAuth` to `linked`: admins' lists follow live.
       // (Accepting an invitation already announced the member.)
       if (linked && !accepting && account.authEnforcement === provider) {
-        tx.publish({
-          type: 'member.changed',
-          accountId: account.id,
-          memberId: member.id,
-          seq: entry.seq,
-          permissionsChanged: false,
-          reason: null,
-        });
+        tx.publish(memberChanged(account.id, member.id, entry.seq));
       }
       return { token, next: flow.nextPath };
     });
@@ -442,14 +436,7 @@ export class SsoService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { status: { before: 'invited', after: 'active' }, via: provider },
     });
-    tx.publish({
-      type: 'member.changed',
-      accountId: account.id,
-      memberId: member.id,
-      seq: entry.seq,
-      permissionsChanged: true,
-      reason: 'invitation_accepted',
-    });
+    tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted'));
     return { person, member };
   }
 
