@@ -24,6 +24,15 @@ import { WebhookWorker } from './webhook-worker.js';
 import { WebhookDeliveryEntity, WebhookEndpointEntity } from '../database/entities/webhook.entity.js';
 import { toDeliveryDto, toWebhookDto, urlForLog } from './webhooks.dto.js';
 
+/**
+ * What a change to an endpoint writes back: its settings (first line), its delivery state and version; never
+ * its account, creation time or the worker's lease (the worker writes those).
+ */
+const SAVED_COLUMNS = [
+  ...['url', 'description', 'events', 'enabled', 'disabledReason', 'disabledAt', 'secretSealed'],
+  ...['failures', 'failingSince', 'nextAttemptAt', 'version'],
+] as const satisfies readonly (keyof WebhookEndpointEntity)[];
+
 /** Endpoints per account: enough for a SIEM, a backup receiver and a few tests. */
 export const MAX_ENDPOINTS = 10;
 
@@ -259,36 +268,8 @@ export class WebhooksService {
   }
 
   private async save(manager: EntityManager, endpoint: WebhookEndpointEntity): Promise<void> {
-    const {
-      id,
-      url,
-      description,
-      events,
-      enabled,
-      disabledReason,
-      disabledAt,
-      secretSealed,
-      failures,
-      failingSince,
-      nextAttemptAt,
-      version,
-    } = endpoint;
-    await manager.getRepository(WebhookEndpointEntity).update(
-      { id },
-      {
-        url,
-        description,
-        events: events as never,
-        enabled,
-        disabledReason,
-        disabledAt,
-        secretSealed,
-        failures,
-        failingSince,
-        nextAttemptAt,
-        version,
-      },
-    );
+    const changes = Object.fromEntries(SAVED_COLUMNS.map((key) => [key, endpoint[key]]));
+    await manager.getRepository(WebhookEndpointEntity).update({ id: endpoint.id }, changes as never);
   }
 
   /** The SSRF rules at creation (they are checked again before every delivery). */
