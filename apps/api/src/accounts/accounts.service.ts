@@ -37,6 +37,7 @@ import { RoleEntity } from '../database/entities/role.entity.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from '../database/accounts.dto.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 export interface AccountUpdate {
   name?: string | undefined;
@@ -202,14 +203,7 @@ export class AccountsService {
         'account.updated',
         ended.length ? { ...changes, sessionsEnded: ended.length } : changes,
       );
-      if (ended.length)
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: account.id,
-          sessionIds: ended,
-          reason: 'sso_enforced',
-          seq: entry.seq,
-        });
+      if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'sso_enforced', entry.seq));
       return loadAccountDto(tx.manager, account);
     });
   }

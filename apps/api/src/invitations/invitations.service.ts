@@ -33,6 +33,7 @@ import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
 import { invitationMail } from './invitation-mail.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
+import { memberChanged } from '../events/domain-events.js';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -228,14 +229,7 @@ export class InvitationsService {
         ...more,
       },
     });
-    tx.publish({
-      type: 'member.changed',
-      accountId: account.id,
-      memberId: member.id,
-      seq: entry.seq,
-      permissionsChanged: false,
-      reason: null,
-    });
+    tx.publish(memberChanged(account.id, member.id, entry.seq));
     return { member, mail };
   }
 
@@ -273,14 +267,7 @@ export class InvitationsService {
         action: 'invitation.resent',
         target: { type: 'member', id: member.id, label: member.email },
       });
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq: entry.seq,
-        permissionsChanged: false,
-        reason: null,
-      });
+      tx.publish(memberChanged(account.id, member.id, entry.seq));
       return { account, member };
     });
     await this.outbox.deliverNow({ ids: mails });
@@ -485,14 +472,7 @@ export class InvitationsService {
         authMethod: 'password',
         ...meta,
       });
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq: entry.seq,
-        permissionsChanged: true,
-        reason: 'invitation_accepted',
-      });
+      tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted'));
       const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
       return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
     });

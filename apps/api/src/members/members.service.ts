@@ -19,6 +19,7 @@ import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
 import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberPageQuery } from './members.repository.js';
+import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
 
 export interface MemberUpdate {
   roleId?: string | undefined;
@@ -191,22 +192,8 @@ export class MembersService {
         target: { type: 'member', id: member.id, label: member.email },
         changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length },
       });
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq: entry.seq,
-        permissionsChanged: false,
-        reason: null,
-      });
-      if (ended.length)
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: account.id,
-          sessionIds: ended,
-          reason: 'member_revoked',
-          seq: entry.seq,
-        });
+      tx.publish(memberChanged(account.id, member.id, entry.seq));
+      if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'member_revoked', entry.seq));
       return this.detail(tx.manager, account, member);
     });
   }
@@ -226,14 +213,7 @@ export class MembersService {
         target: { type: 'member', id: member.id, label: member.email },
         changes: { status: { before: 'revoked', after } },
       });
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq: entry.seq,
-        permissionsChanged: true,
-        reason: 'reactivated',
-      });
+      tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated'));
       return this.detail(tx.manager, account, member);
     });
   }
@@ -321,14 +301,7 @@ export class MembersService {
         target: { type: 'member', id: member.id, label: member.email },
         changes: { sessionsEnded: ended.length },
       });
-      if (ended.length)
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: account.id,
-          sessionIds: ended,
-          reason: 'ended_by_admin',
-          seq: entry.seq,
-        });
+      if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'ended_by_admin', entry.seq));
     });
   }
 }
