@@ -34,11 +34,11 @@ import { AuthService } from './auth/auth.service.js';
 import { EmailVerification } from './auth/email-verification.service.js';
 import { PasswordReset } from './auth/password-reset.service.js';
 import { RecoveryController } from './auth/recovery.controller.js';
-import { SessionProbeController } from './auth/session-probe.controller.js';
+import { SessionProbeController } from './me/session-probe.controller.js';
 import { EmailLinks } from './database/email-links.js';
 import { MailboxProofs } from './database/mailbox-proofs.js';
 import { RateLimitService } from './infra/rate-limit.service.js';
-import { SecondFactorService } from './auth/second-factor.service.js';
+import { SecondFactorService } from './database/second-factor.service.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { validationPipe } from './common/validation.js';
@@ -61,6 +61,7 @@ import { ScimTokenController } from './scim/scim-token.controller.js';
 import { ScimService } from './scim/scim.service.js';
 import { ServiceAccountsController } from './service-accounts/service-accounts.controller.js';
 import { ServiceAccountPermissions } from './database/service-account-permissions.js';
+import { ApiKeys } from './database/api-keys.js';
 import { ServiceAccountsService } from './service-accounts/service-accounts.service.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
@@ -120,6 +121,7 @@ export class AppModule {
       WebhookWorker,
       WebhooksService,
       ServiceAccountPermissions,
+      ApiKeys,
       ServiceAccountsService,
       ViewAsService,
       ...HEALTH_PROVIDERS,

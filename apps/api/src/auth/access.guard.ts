@@ -1,37 +1,25 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ACCESS_KEY, type Access } from '../common/access.js';
+import { ACCESS_KEY, API_KEY_ROUTE_KEY, ENROLMENT_ROUTE_KEY, type Access } from '../common/access.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { PermissionsService } from '../database/permissions.service.js';
-import { MeController } from '../me/me.controller.js';
-import { ServiceAccountsController } from '../service-accounts/service-accounts.controller.js';
-import { looksLikeApiKey, ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
+import { ApiKeys, looksLikeApiKey } from '../database/api-keys.js';
 import { SessionsService, twoFactorRequired } from '../database/sessions.service.js';
-import { AuthController } from './auth.controller.js';
 import { tokenOf, type AuthedRequest } from '../database/request-auth.js';
 
-/**
- * What a session limited to 2FA enrolment (the account requires 2FA, the person has none) may
- * reach: who am I, set up and confirm TOTP, sign out. Everything else answers 403 `FORBIDDEN` with
- * `details.reason = "two_factor_required"` (SPEC §5's code list is fixed, so no new code).
- */
-const ENROLMENT_ROUTES: ReadonlySet<unknown> = new Set([
-  MeController.prototype.get,
-  MeController.prototype.setupTotp,
-  MeController.prototype.confirmTotp,
-  AuthController.prototype.signOut,
-]);
-
-/**
- * Routes declared `session` that an API key may reach: only its own "who am I". Every other
- * `session` route is about a person (GET/PATCH /me, 2FA, sessions, sign-out, switching account…)
- * and refuses a key with 403 `FORBIDDEN`, `details.reason = "service_account"`.
- */
-const KEY_SESSION_ROUTES: ReadonlySet<unknown> = new Set([ServiceAccountsController.prototype.self]);
+type Handler = ReturnType<ExecutionContext['getHandler']>;
 
 /**
  * The global guard: reads the route's `@Requires(...)`, authenticates the session, resolves the
  * member's effective permissions and checks them. A route without a declaration is refused.
+ *
+ * A session limited to 2FA enrolment (the account requires 2FA, the person has none) may reach only
+ * the routes marked `@EnrolmentRoute()` (who am I, set up and confirm TOTP, sign out); everything
+ * else answers 403 `FORBIDDEN` with `details.reason = "two_factor_required"` (SPEC §5's code list is
+ * fixed, so no new code). Of the routes declared `session`, an API key may reach only those marked
+ * `@ApiKeyRoute()` (its own "who am I"); every other one is about a person (GET/PATCH /me, 2FA,
+ * sessions, sign-out, switching account…) and refuses a key with 403 `FORBIDDEN`,
+ * `details.reason = "service_account"`.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -41,7 +29,7 @@ export class AccessGuard implements CanActivate {
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
-    @Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService,
+    @Inject(ApiKeys) private readonly apiKeys: ApiKeys,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -61,7 +49,7 @@ export class AccessGuard implements CanActivate {
     if (!token) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
     if (looksLikeApiKey(token)) return this.withKey(request, token, access, context.getHandler());
     const auth = await this.sessions.authenticate(token, { allowEnrolmentOnly: true });
-    if (auth.enrolmentOnly && !ENROLMENT_ROUTES.has(context.getHandler())) throw twoFactorRequired();
+    if (auth.enrolmentOnly && !this.marked(ENROLMENT_ROUTE_KEY, context.getHandler())) throw twoFactorRequired();
     const permissions = await this.permissions.resolve(auth.member, auth.account, auth.role);
     const needed = access === 'session' ? null : typeof access === 'string' ? [access] : [...access];
     request.auth = { ...auth, permissions, required: needed };
@@ -76,16 +64,21 @@ export class AccessGuard implements CanActivate {
     request: AuthedRequest,
     token: string,
     access: Exclude<Access, 'public'>,
-    handler: unknown,
+    handler: Handler,
   ): Promise<boolean> {
-    const auth = await this.serviceAccounts.authenticate(token);
+    const auth = await this.apiKeys.authenticate(token);
     const needed = access === 'session' ? null : typeof access === 'string' ? [access] : [...access];
-    if (needed === null && !KEY_SESSION_ROUTES.has(handler)) {
+    if (needed === null && !this.marked(API_KEY_ROUTE_KEY, handler)) {
       throw forbidden('API keys cannot use this route: it is for people signed in', { reason: 'service_account' });
     }
     request.auth = { ...auth, required: needed };
     if (needed === null) return true;
     if (!needed.some((key) => auth.permissions.set.has(key))) throw forbidden();
     return true;
+  }
+
+  /** Whether the route's own handler (not its controller) carries the mark. */
+  private marked(key: string, handler: Handler): boolean {
+    return this.reflector.get<boolean | undefined>(key, handler) === true;
   }
 }

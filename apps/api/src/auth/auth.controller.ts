@@ -11,7 +11,7 @@ import {
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
 import type { Actor } from '../database/activity.service.js';
-import { Requires } from '../common/access.js';
+import { EnrolmentRoute, Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
@@ -56,6 +56,7 @@ export class AuthController {
   @Post('auth/sign-out')
   @HttpCode(204)
   @Requires('session')
+  @EnrolmentRoute()
   async signOut(
     @Auth() auth: RequestAuth,
     @CurrentActor() actor: Actor,

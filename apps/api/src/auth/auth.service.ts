@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ADMIN_ROLE_ID,
-  type AccountSummaryDto,
   type AuthEnforcement,
   type AuthResultDto,
   type SignInRequest,
@@ -10,7 +9,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto } from '../database/accounts.dto.js';
+import { accountsOf, loadAccountDto } from '../database/accounts.dto.js';
 import { ActivityService, type Actor } from '../database/activity.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
@@ -26,7 +25,7 @@ import type { IssuedLink } from '../database/email-links.js';
 import { EmailVerification } from './email-verification.service.js';
 import { hashPassword, verifyPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
-import { SecondFactorService } from './second-factor.service.js';
+import { SecondFactorService } from '../database/second-factor.service.js';
 import { sessionsRevoked } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
@@ -263,25 +262,6 @@ export class AuthService {
     });
   }
 
-  /** Active memberships of a person, oldest first, for the account switcher. */
-  async accountsOf(manager: EntityManager, personId: string): Promise<AccountSummaryDto[]> {
-    const members = await manager
-      .getRepository(MemberEntity)
-      .find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
-    if (members.length === 0) return [];
-    const accounts = await manager.getRepository(AccountEntity).find({
-      where: { id: In(members.map((m) => m.accountId)) },
-      select: { id: true, name: true },
-    });
-    const nameOf = new Map(accounts.map((a) => [a.id, a.name]));
-    return members.map((m) => ({
-      id: m.accountId,
-      name: nameOf.get(m.accountId) ?? '',
-      memberId: m.id,
-      status: m.status,
-    }));
-  }
-
   async authResult(
     manager: EntityManager,
     token: string,
@@ -295,7 +275,7 @@ export class AuthService {
       token,
       member: memberDto!,
       account: await loadAccountDto(manager, account),
-      accounts: await this.accountsOf(manager, person.id),
+      accounts: await accountsOf(manager, person.id),
       ...(enrolmentOnly(account.require2fa, session, {
         hasTotp: person.totpSecret !== null,
         enrolmentRequired: person.twoFactorEnrolmentRequired,

@@ -12,7 +12,7 @@ import { passwordResetMail } from '../infra/person-mail.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { hashPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
-import { SecondFactorService } from './second-factor.service.js';
+import { SecondFactorService } from '../database/second-factor.service.js';
 import { sessionsRevoked } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;

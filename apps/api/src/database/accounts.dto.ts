@@ -1,9 +1,9 @@
-import type { AccountDto } from '@rolecall/contracts';
+import type { AccountDto, AccountSummaryDto } from '@rolecall/contracts';
 import { agentCost, countSeatsGrouped, planLimits, type SeatCount } from '@rolecall/domain';
 import { LRUCache } from 'lru-cache';
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { MemberEntity } from './entities/member.entity.js';
-import type { AccountEntity } from './entities/account.entity.js';
+import { AccountEntity } from './entities/account.entity.js';
 
 /** Seat and agent-seat usage of an account, counted in the database. */
 export async function seatCount(manager: EntityManager, accountId: string): Promise<SeatCount> {
@@ -73,4 +73,23 @@ export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountD
 
 export async function loadAccountDto(manager: EntityManager, account: AccountEntity): Promise<AccountDto> {
   return toAccountDto(account, await seatUsage(manager, account));
+}
+
+/** Active memberships of a person, oldest first, for the account switcher. */
+export async function accountsOf(manager: EntityManager, personId: string): Promise<AccountSummaryDto[]> {
+  const members = await manager
+    .getRepository(MemberEntity)
+    .find({ where: { personId, status: 'active' }, order: { joinedAt: 'ASC' } });
+  if (members.length === 0) return [];
+  const accounts = await manager.getRepository(AccountEntity).find({
+    where: { id: In(members.map((m) => m.accountId)) },
+    select: { id: true, name: true },
+  });
+  const nameOf = new Map(accounts.map((a) => [a.id, a.name]));
+  return members.map((m) => ({
+    id: m.accountId,
+    name: nameOf.get(m.accountId) ?? '',
+    memberId: m.id,
+    status: m.status,
+  }));
 }

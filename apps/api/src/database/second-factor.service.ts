@@ -5,7 +5,7 @@ import QRCode from 'qrcode';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/tokens.js';
-import { PersonEntity } from '../database/entities/person.entity.js';
+import { PersonEntity } from './entities/person.entity.js';
 
 export const TOTP_ISSUER = 'Rolecall';
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from './entities/account.entity.js';
 import type { RequestAuth } from './request-auth.js';
 import { Clock } from '../common/clock.js';
@@ -36,11 +37,36 @@ export function memberShape(serviceAccount: ServiceAccountEntity): MemberEntity 
 }
 
 /**
+ * Inside a role edit's or deletion's transaction (roles.service): the permission version of every
+ * service account holding the role moves with it, so a key's cached set is never used for the new
+ * role (SPEC §6: the very next request), on every node; answers their ids for the domain event.
+ */
+export async function bumpServiceAccountRoleHolders(
+  manager: EntityManager,
+  accountId: string,
+  roleId: string,
+): Promise<string[]> {
+  const holders = await manager
+    .getRepository(ServiceAccountEntity)
+    .find({ select: { id: true }, where: { accountId, roleId } });
+  if (holders.length === 0) return [];
+  await manager
+    .createQueryBuilder()
+    .update(ServiceAccountEntity)
+    .set({ permissionsVersion: () => 'permissions_version + 1' })
+    .where('account_id = :accountId AND role_id = :roleId', { accountId, roleId })
+    .execute();
+  return holders.map((holder) => holder.id);
+}
+
+/**
  * A service account's permissions: exactly its role's (talk.* never: no agent access), computed by
  * the same code as members'; none when its custom role was deleted (deny by default).
  */
 @Injectable()
 export class ServiceAccountPermissions {
+  private readonly listeners = new Set<(accountId: string, serviceAccountIds: readonly string[]) => void>();
+
   constructor(
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
     @Inject(Clock) private readonly clock: Clock,
@@ -49,6 +75,17 @@ export class ServiceAccountPermissions {
   resolve(serviceAccount: ServiceAccountEntity, account: AccountEntity, role: RoleEntity | null): ResolvedPermissions {
     if (!role) return { version: serviceAccount.permissionsVersion, keys: [], set: new Set() };
     return this.permissions.compute(memberShape(serviceAccount), account, role);
+  }
+
+  /** Called after commit when service accounts changed role (the live layer pushes `me.permissions`). */
+  onRoleChanged(listener: (accountId: string, serviceAccountIds: readonly string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** After the commit of a service account's role change (service-accounts.service). */
+  roleChanged(accountId: string, serviceAccountIds: readonly string[]): void {
+    for (const listener of this.listeners) listener(accountId, serviceAccountIds);
   }
 
   /**

@@ -11,7 +11,7 @@ import { permissionRows, type PermissionRow } from '../database/permission-rows.
 import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { ServiceAccountEntity } from '../database/entities/service-account.entity.js';
-import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
+import { ServiceAccountPermissions } from '../database/service-account-permissions.js';
 import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
@@ -40,7 +40,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     @Inject(LiveGateway) private readonly gateway: LiveGateway,
     @Inject(LiveSync) private readonly sync: LiveSync,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
-    @Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService,
+    @Inject(ServiceAccountPermissions) private readonly serviceAccountPermissions: ServiceAccountPermissions,
   ) {}
 
   private unsubscribeServiceAccounts: (() => void) | null = null;
@@ -48,7 +48,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.unsubscribe = this.bus.onAny((event) => this.enqueue(event));
     // A service account's role changed (issue 16 §3): `me.permissions` to its keys' sockets, in the account's order.
-    this.unsubscribeServiceAccounts = this.serviceAccounts.onRoleChanged((accountId, ids) =>
+    this.unsubscribeServiceAccounts = this.serviceAccountPermissions.onRoleChanged((accountId, ids) =>
       this.enqueueWork(accountId, 'service_account.role', () =>
         this.pushServiceAccounts(accountId, ids, 'role_changed'),
       ),
@@ -246,7 +246,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       );
       const accountRoom = Rooms.account(accountId);
       for (const holder of holders) {
-        const resolved = this.serviceAccounts.resolve(holder, account, roles.get(holder.roleId) ?? null);
+        const resolved = this.serviceAccountPermissions.resolve(holder, account, roles.get(holder.roleId) ?? null);
         const room = Rooms.member(holder.id);
         this.server.to(room).emit('me.permissions', {
           version: holder.permissionsVersion,

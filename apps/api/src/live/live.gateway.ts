@@ -25,11 +25,7 @@ import { PermissionsService } from '../database/permissions.service.js';
 import type { MemberEntity } from '../database/entities/member.entity.js';
 import type { ResolvedPermissions } from '../database/permissions.service.js';
 import type { SessionEntity } from '../database/entities/session.entity.js';
-import {
-  isKeySessionId,
-  looksLikeApiKey,
-  ServiceAccountsService,
-} from '../service-accounts/service-accounts.service.js';
+import { ApiKeys, isKeySessionId, looksLikeApiKey } from '../database/api-keys.js';
 import { SessionsService } from '../database/sessions.service.js';
 import {
   clientAddress,
@@ -164,7 +160,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     @Inject(REDIS) private readonly redis: RedisConnections | null,
     @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
     @Inject(RedisBridge) private readonly bridge: RedisBridge,
-    @Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService,
+    @Inject(ApiKeys) private readonly apiKeys: ApiKeys,
   ) {
     this.handshakes = new HandshakeLimiter(config.liveLimits, redis);
     this.cooldowns = new CooldownLimiter(config.liveLimits, redis);
@@ -321,7 +317,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       const { auth, permissions } = await this.authentications.runExclusive(async () => {
         // An API key (issue 16 §3) joins as its service account: member room = its id, session room = `key:<keyId>`.
         if (looksLikeApiKey(token)) {
-          const keyAuth = await this.serviceAccounts.authenticate(token);
+          const keyAuth = await this.apiKeys.authenticate(token);
           return { auth: keyAuth, permissions: keyAuth.permissions };
         }
         const auth = await this.sessions.authenticate(token, { touch: false });
@@ -381,7 +377,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /** The member's set as the database has it now (a key's or a session's); null once it ended. */
   private async currentSet(sessionId: string): Promise<Greeting | null> {
     if (isKeySessionId(sessionId)) {
-      const key = await this.serviceAccounts.byKeyId(sessionId.slice('key:'.length));
+      const key = await this.apiKeys.byKeyId(sessionId.slice('key:'.length));
       return key && greetingOf(key.member, key.permissions);
     }
     const found = await this.sessions.byId(sessionId);
@@ -550,7 +546,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       const since = this.beginRead();
       pending = (async () => {
         if (isKeySessionId(socket.data.sessionId)) {
-          const key = await this.serviceAccounts.byKeyId(socket.data.sessionId.slice('key:'.length));
+          const key = await this.apiKeys.byKeyId(socket.data.sessionId.slice('key:'.length));
           if (!key) return null;
           return this.remember(socket, key.permissions.set, key.session, this.unchangedSince(key.member.id, since));
         }

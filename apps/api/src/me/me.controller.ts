@@ -16,7 +16,7 @@ import {
 } from '@rolecall/contracts';
 import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
+import { EnrolmentRoute, Requires } from '../common/access.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { MeService } from './me.service.js';
 
@@ -27,6 +27,7 @@ export class MeController {
   constructor(@Inject(MeService) private readonly me: MeService) {}
 
   @Get()
+  @EnrolmentRoute()
   get(@Auth() auth: RequestAuth): Promise<MeDto> {
     return this.me.me(auth);
   }
@@ -54,12 +55,14 @@ export class MeController {
 
   @Post('2fa/setup')
   @HttpCode(200)
+  @EnrolmentRoute()
   setupTotp(@Auth() auth: RequestAuth): Promise<TotpSetupDto> {
     return this.me.setupTotp(auth);
   }
 
   @Post('2fa/confirm')
   @HttpCode(200)
+  @EnrolmentRoute()
   @ApiJsonBody(totpCodeSchema, 'Turn 2FA on with a first code; answers the 10 recovery codes once')
   confirmTotp(
     @Auth() auth: RequestAuth,

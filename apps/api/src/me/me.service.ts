@@ -2,12 +2,11 @@ import { In, type EntityManager } from 'typeorm';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MeDto, PersonDto, RecoveryCodesDto, SessionDto, TotpSetupDto } from '@rolecall/contracts';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto } from '../database/accounts.dto.js';
+import { accountsOf, loadAccountDto } from '../database/accounts.dto.js';
 import { ActivityService, type Actor } from '../database/activity.service.js';
-import { AuthService } from '../auth/auth.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
-import { SecondFactorService } from '../auth/second-factor.service.js';
+import { SecondFactorService } from '../database/second-factor.service.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity, searchNameOf } from '../database/entities/member.entity.js';
@@ -33,7 +32,6 @@ export function toPersonDto(person: PersonEntity): PersonDto {
 export class MeService {
   constructor(
     @Inject(Database) private readonly db: Database,
-    @Inject(AuthService) private readonly auth: AuthService,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
     @Inject(ActivityService) private readonly activity: ActivityService,
@@ -48,7 +46,7 @@ export class MeService {
         member: member!,
         account: await loadAccountDto(manager, auth.account),
         permissions: { version: auth.permissions.version, keys: [...auth.permissions.keys] },
-        accounts: await this.auth.accountsOf(manager, auth.person.id),
+        accounts: await accountsOf(manager, auth.person.id),
         twoFactorEnrolmentRequired: auth.enrolmentOnly,
       };
     });

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { Requires } from '../common/access.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { MeService } from '../me/me.service.js';
+import { MeService } from './me.service.js';
 import { PermissionsService } from '../database/permissions.service.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { SESSION_COOKIE, tokenOf } from '../database/request-auth.js';

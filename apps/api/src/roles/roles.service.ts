@@ -32,7 +32,7 @@ import { rolePermissions } from '../database/permissions.service.js';
 import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../database/permission-rows.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { AccountEntity as AccountRow } from '../database/entities/account.entity.js';
-import { ServiceAccountsService } from '../service-accounts/service-accounts.service.js';
+import { bumpServiceAccountRoleHolders } from '../database/service-account-permissions.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 
 export interface RoleFields {
@@ -385,7 +385,7 @@ export class RolesService {
         }));
         const changed = new Set(roleChangeImpact(holders, role.permissions, permissions).map((i) => i.id));
         affected = holders.filter((h) => changed.has(h.id)).map(({ isBillingContact: _, ...row }) => row);
-        serviceAccountIds = await ServiceAccountsService.bumpRoleHolders(tx.manager, account.id, role.id);
+        serviceAccountIds = await bumpServiceAccountRoleHolders(tx.manager, account.id, role.id);
         role.permissions = permissions;
       }
       if (Object.keys(changes).length === 0) return this.dto(tx.manager, account.id, role);
@@ -489,7 +489,7 @@ export class RolesService {
             { roleId: target!.id, permissionsVersion: member.permissionsVersion + 1, version: member.version + 1 },
           );
       }
-      const serviceAccountIds = await ServiceAccountsService.bumpRoleHolders(tx.manager, account.id, role.id);
+      const serviceAccountIds = await bumpServiceAccountRoleHolders(tx.manager, account.id, role.id);
       await tx.manager.getRepository(RoleEntity).delete({ id: role.id });
       await this.bumpRolesVersion(tx.manager, account);
       const entry = await log({

@@ -16,7 +16,7 @@ import {
 } from '@rolecall/contracts';
 import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
+import { ApiKeyRoute, Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
 import { ApiJsonBody } from '../common/openapi.js';
 import { ServiceAccountsService } from './service-accounts.service.js';
@@ -36,6 +36,7 @@ export class ServiceAccountsController {
   /** Who an API key is: its service account, account, role and permissions (a key's GET /me). */
   @Get('self')
   @Requires('session')
+  @ApiKeyRoute()
   self(@Auth() auth: RequestAuth): Promise<ServiceAccountSelfDto> {
     return this.serviceAccounts.self(auth);
   }

@@ -17,42 +17,17 @@ import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations } from '../database/account-mutation.js';
 import type { Actor } from '../database/activity.service.js';
-import type { RequestAuth, ServiceAccountAuth } from '../database/request-auth.js';
+import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, notFound, validationFailed } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { Database } from '../database/database.service.js';
-import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
-import type { MemberEntity } from '../database/entities/member.entity.js';
-import type { PersonEntity } from '../database/entities/person.entity.js';
+import { PermissionsService } from '../database/permissions.service.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
-import type { SessionEntity } from '../database/entities/session.entity.js';
 import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entities/service-account.entity.js';
-import { memberShape, ServiceAccountPermissions } from '../database/service-account-permissions.js';
-
-/** Only write `last_used_at` when it is this stale (like sessions' touch). */
-const TOUCH_AFTER_MS = 60_000;
-/** Keys expire at most this far ahead. */
-const MAX_KEY_LIFETIME_MS = 5 * 366 * 24 * 3600_000;
-
-/** A key's socket/session room id: `key:<keyId>` (the live layer tells it from a session id by the prefix). */
-export const keySessionId = (keyId: string): string => `key:${keyId}`;
-export const isKeySessionId = (id: string): boolean => id.startsWith('key:');
-
-export const looksLikeApiKey = (token: string): boolean => token.startsWith(API_KEY_PREFIX);
-
-/** A key's standing: the service account, as a member-shaped row for the permission code, and its account. */
-export interface KeyAuth {
-  readonly token: string;
-  readonly session: SessionEntity;
-  readonly person: PersonEntity;
-  readonly member: MemberEntity;
-  readonly account: AccountEntity;
-  readonly enrolmentOnly: false;
-  readonly serviceAccount: ServiceAccountAuth;
-  readonly permissions: ResolvedPermissions;
-}
+import { ServiceAccountPermissions } from '../database/service-account-permissions.js';
+import { ApiKeys, keySessionId, MAX_KEY_LIFETIME_MS, type KeyAuth } from '../database/api-keys.js';
 
 const roleSummary = (role: RoleEntity | null | undefined) =>
   role ? { id: role.id, name: role.name, icon: role.icon } : null;
@@ -72,114 +47,20 @@ const keyDto = (key: ServiceAccountKeyEntity): ApiKeyDto => ({
  */
 @Injectable()
 export class ServiceAccountsService {
-  private readonly listeners = new Set<(accountId: string, serviceAccountIds: readonly string[]) => void>();
-
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
     @Inject(ServiceAccountPermissions) private readonly rules: ServiceAccountPermissions,
+    @Inject(ApiKeys) private readonly apiKeys: ApiKeys,
   ) {}
 
   // ── Authentication ──────────────────────────────────────────────────────────────────────
 
-  /**
-   * The standing of an API key, or 401: `UNAUTHENTICATED` for an unknown or expired key,
-   * `SESSION_REVOKED` for a revoked one. Permissions are computed from the role as it is now
-   * (one small read; no cache to go stale).
-   */
-  async authenticate(token: string): Promise<KeyAuth> {
-    const now = this.clock.now();
-    const found = await this.db.read(async (manager) => {
-      const key = await manager.getRepository(ServiceAccountKeyEntity).findOneBy({ tokenHash: sha256Hex(token) });
-      if (!key) return null;
-      const [serviceAccount, account] = await Promise.all([
-        manager.getRepository(ServiceAccountEntity).findOneBy({ id: key.serviceAccountId }),
-        manager.getRepository(AccountEntity).findOneBy({ id: key.accountId }),
-      ]);
-      const role = serviceAccount
-        ? await manager.getRepository(RoleEntity).findOneBy({ id: serviceAccount.roleId })
-        : null;
-      return { key, serviceAccount, account, role };
-    });
-    if (!found || !found.serviceAccount || !found.account)
-      throw new DomainError('UNAUTHENTICATED', 'This API key is not valid');
-    const { key, serviceAccount, account, role } = found;
-    if (key.revokedAt) throw new DomainError('SESSION_REVOKED', 'This API key was revoked', { reason: 'key_revoked' });
-    if (key.expiresAt && now.toISOString() >= key.expiresAt) {
-      throw new DomainError('UNAUTHENTICATED', 'This API key has expired', { reason: 'expired' });
-    }
-    if (!key.lastUsedAt || now.getTime() - Date.parse(key.lastUsedAt) >= TOUCH_AFTER_MS) {
-      key.lastUsedAt = now.toISOString();
-      await this.db.transaction(({ manager }) =>
-        manager.getRepository(ServiceAccountKeyEntity).update({ id: key.id }, { lastUsedAt: key.lastUsedAt }),
-      );
-    }
-    return this.standing(token, key, serviceAccount, account, role, now);
-  }
-
-  /** A key that can still be used, for the live layer's re-checks; null otherwise. */
-  async byKeyId(keyId: string): Promise<KeyAuth | null> {
-    const now = this.clock.now();
-    const found = await this.db.read(async (manager) => {
-      const key = await manager.getRepository(ServiceAccountKeyEntity).findOneBy({ id: keyId });
-      if (!key || key.revokedAt || (key.expiresAt && now.toISOString() >= key.expiresAt)) return null;
-      const serviceAccount = await manager.getRepository(ServiceAccountEntity).findOneBy({ id: key.serviceAccountId });
-      const account = await manager.getRepository(AccountEntity).findOneBy({ id: key.accountId });
-      if (!serviceAccount || !account) return null;
-      const role = await manager.getRepository(RoleEntity).findOneBy({ id: serviceAccount.roleId });
-      return { key, serviceAccount, account, role };
-    });
-    return found ? this.standing('', found.key, found.serviceAccount, found.account, found.role, now) : null;
-  }
-
-  private standing(
-    token: string,
-    key: ServiceAccountKeyEntity,
-    serviceAccount: ServiceAccountEntity,
-    account: AccountEntity,
-    role: RoleEntity | null,
-    now: Date,
-  ): KeyAuth {
-    const member = memberShape(serviceAccount);
-    const permissions = this.resolve(serviceAccount, account, role);
-    const at = now.toISOString();
-    const session = {
-      id: keySessionId(key.id),
-      tokenHash: key.tokenHash,
-      personId: serviceAccount.id,
-      accountId: account.id,
-      authMethod: 'api_key',
-      mfa: false,
-      ip: null,
-      userAgent: null,
-      createdAt: key.createdAt,
-      lastSeenAt: at,
-      expiresAt: key.expiresAt ?? new Date(now.getTime() + MAX_KEY_LIFETIME_MS).toISOString(),
-      revokedAt: null,
-      revokedReason: null,
-    } as unknown as SessionEntity;
-    const person = {
-      id: serviceAccount.id,
-      email: '',
-      name: serviceAccount.name,
-      totpSecret: null,
-    } as unknown as PersonEntity;
-    return {
-      token,
-      session,
-      person,
-      member,
-      account,
-      enrolmentOnly: false,
-      serviceAccount: { id: serviceAccount.id, name: serviceAccount.name, keyId: key.id },
-      permissions,
-    };
-  }
-
-  resolve(serviceAccount: ServiceAccountEntity, account: AccountEntity, role: RoleEntity | null): ResolvedPermissions {
-    return this.rules.resolve(serviceAccount, account, role);
+  /** The standing of an API key, or 401 (`ApiKeys.authenticate`, which the guard and the live layer call). */
+  authenticate(token: string): Promise<KeyAuth> {
+    return this.apiKeys.authenticate(token);
   }
 
   // ── Management (users.manage) ───────────────────────────────────────────────────────────
@@ -288,7 +169,7 @@ export class ServiceAccountsService {
     });
     if (result.roleChanged) {
       this.permissions.invalidate([id]);
-      for (const listener of this.listeners) listener(auth.account.id, [id]);
+      this.rules.roleChanged(auth.account.id, [id]);
     }
     return result.dto;
   }
@@ -395,37 +276,6 @@ export class ServiceAccountsService {
         seq: entry.seq,
       });
     });
-  }
-
-  /** The service accounts holding a role (live `me.permissions` after an edit of that role). */
-  async holdersOf(manager: EntityManager, roleIds: readonly string[]): Promise<ServiceAccountEntity[]> {
-    if (roleIds.length === 0) return [];
-    return manager.getRepository(ServiceAccountEntity).findBy({ roleId: In([...roleIds]) });
-  }
-
-  /**
-   * Inside a role edit's or deletion's transaction (roles.service): the permission version of every
-   * service account holding the role moves with it, so a key's cached set is never used for the new
-   * role (SPEC §6: the very next request), on every node; answers their ids for the domain event.
-   */
-  static async bumpRoleHolders(manager: EntityManager, accountId: string, roleId: string): Promise<string[]> {
-    const holders = await manager
-      .getRepository(ServiceAccountEntity)
-      .find({ select: { id: true }, where: { accountId, roleId } });
-    if (holders.length === 0) return [];
-    await manager
-      .createQueryBuilder()
-      .update(ServiceAccountEntity)
-      .set({ permissionsVersion: () => 'permissions_version + 1' })
-      .where('account_id = :accountId AND role_id = :roleId', { accountId, roleId })
-      .execute();
-    return holders.map((holder) => holder.id);
-  }
-
-  /** Called after commit when service accounts changed role (the live layer pushes `me.permissions`). */
-  onRoleChanged(listener: (accountId: string, serviceAccountIds: readonly string[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   // ── Helpers ─────────────────────────────────────────────────────────────────────────────
