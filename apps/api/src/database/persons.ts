@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { MemberEntity, syncSortKeys } from './entities/member.entity.js';
 import { PersonEntity } from './entities/person.entity.js';
 
 /**
@@ -27,4 +28,43 @@ export async function insertPerson(
   });
   await manager.getRepository(PersonEntity).insert(person);
   return person;
+}
+
+/**
+ * An invited member joins as `person` (an invitation accepted with a password or through a
+ * provider): active from `now`, the person's name on the membership (sort and search keys kept in
+ * step), and a new version and permission-set version (its permissions start now). Changes `member`
+ * in place and writes it.
+ */
+export async function joinAsPerson(
+  manager: EntityManager,
+  member: MemberEntity,
+  person: PersonEntity,
+  now: string,
+): Promise<void> {
+  Object.assign(member, {
+    personId: person.id,
+    name: person.name,
+    status: 'active',
+    joinedAt: now,
+    lastActiveAt: now,
+    version: member.version + 1,
+    permissionsVersion: member.permissionsVersion + 1,
+  });
+  syncSortKeys(member);
+  await manager.getRepository(MemberEntity).update(
+    { id: member.id },
+    {
+      personId: person.id,
+      name: person.name,
+      status: 'active',
+      joinedAt: now,
+      lastActiveAt: now,
+      sortName: member.sortName,
+      searchName: member.searchName,
+      lastActiveSort: member.lastActiveSort,
+      version: member.version,
+      permissionsVersion: member.permissionsVersion,
+    },
+  );
 }

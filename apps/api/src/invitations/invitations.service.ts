@@ -27,7 +27,7 @@ import { loadMemberDtos } from '../database/members.dto.js';
 import { MembersRepository } from '../members/members.repository.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { MailboxProofs } from '../database/mailbox-proofs.js';
-import { insertPerson } from '../database/persons.js';
+import { insertPerson, joinAsPerson } from '../database/persons.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
@@ -436,31 +436,7 @@ export class InvitationsService {
           emailVerified: true,
           now,
         });
-      Object.assign(member, {
-        personId: person.id,
-        name: person.name,
-        status: 'active',
-        joinedAt: now,
-        lastActiveAt: now,
-        version: member.version + 1,
-        permissionsVersion: member.permissionsVersion + 1,
-      });
-      syncSortKeys(member);
-      await tx.manager.getRepository(MemberEntity).update(
-        { id: member.id },
-        {
-          personId: person.id,
-          name: person.name,
-          status: 'active',
-          joinedAt: now,
-          lastActiveAt: now,
-          sortName: member.sortName,
-          searchName: member.searchName,
-          lastActiveSort: member.lastActiveSort,
-          version: member.version,
-          permissionsVersion: member.permissionsVersion,
-        },
-      );
+      await joinAsPerson(tx.manager, member, person, now);
       const entry = await context.log({
         action: 'invitation.accepted',
         target: { type: 'member', id: member.id, label: member.email },

@@ -12,10 +12,10 @@ import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
-import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { MailboxProofs } from '../database/mailbox-proofs.js';
-import { insertPerson } from '../database/persons.js';
+import { insertPerson, joinAsPerson } from '../database/persons.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { IdentityEntity } from '../database/entities/identity.entity.js';
 import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from '../infra/oidc-clients.js';
@@ -406,31 +406,7 @@ export class SsoService {
         now,
       });
     }
-    Object.assign(member, {
-      personId: person.id,
-      name: person.name,
-      status: 'active',
-      joinedAt: now,
-      lastActiveAt: now,
-      version: member.version + 1,
-      permissionsVersion: member.permissionsVersion + 1,
-    });
-    syncSortKeys(member);
-    await manager.getRepository(MemberEntity).update(
-      { id: member.id },
-      {
-        personId: person.id,
-        name: person.name,
-        status: 'active',
-        joinedAt: now,
-        lastActiveAt: now,
-        sortName: member.sortName,
-        searchName: member.searchName,
-        lastActiveSort: member.lastActiveSort,
-        version: member.version,
-        permissionsVersion: member.permissionsVersion,
-      },
-    );
+    await joinAsPerson(manager, member, person, now);
     const entry = await this.activity.append(tx, account, actor, {
       action: 'invitation.accepted',
       target: { type: 'member', id: member.id, label: member.email },
