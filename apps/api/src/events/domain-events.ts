@@ -111,6 +111,15 @@ export function memberChanged(
   return { type: 'member.changed', accountId, memberId, seq, permissionsChanged: reason !== null, reason };
 }
 
+/** `member.removed` for the activity entry `seq` that deleted the member (an invitation cancelled, a member deleted). */
+export function memberRemoved(
+  accountId: string,
+  member: { id: string; personId: string | null },
+  seq: number,
+): DomainEventOf<'member.removed'> {
+  return { type: 'member.removed', accountId, memberId: member.id, personId: member.personId, seq };
+}
+
 /**
  * `sessions.revoked` for sessions a change ended: the live layer disconnects their sockets. `accountId`
  * and `seq` are those of the activity entry that ended them (null for a person-level change logged in

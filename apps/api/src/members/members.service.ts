@@ -19,7 +19,7 @@ import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
 import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberPageQuery } from './members.repository.js';
-import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
+import { memberChanged, memberRemoved, sessionsRevoked } from '../events/domain-events.js';
 
 export interface MemberUpdate {
   roleId?: string | undefined;
@@ -244,13 +244,7 @@ export class MembersService {
         changes: { status: { before: member.status, after: null } },
         names: { [member.id]: member.name || member.email },
       });
-      tx.publish({
-        type: 'member.removed',
-        accountId: account.id,
-        memberId: member.id,
-        personId: member.personId,
-        seq: entry.seq,
-      });
+      tx.publish(memberRemoved(account.id, member, entry.seq));
     });
   }
 

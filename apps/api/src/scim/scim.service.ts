@@ -29,7 +29,7 @@ import {
   type ScimUser,
 } from './scim-resources.js';
 import { ScimTokenEntity } from '../database/entities/scim-token.entity.js';
-import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
+import { memberChanged, memberRemoved, sessionsRevoked } from '../events/domain-events.js';
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
 const TOUCH_AFTER_MS = 60_000;
@@ -302,13 +302,7 @@ export class ScimService {
         names: { [member.id]: member.name || member.email },
       });
       if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'deprovisioned', entry.seq));
-      tx.publish({
-        type: 'member.removed',
-        accountId: account.id,
-        memberId: member.id,
-        personId: member.personId,
-        seq: entry.seq,
-      });
+      tx.publish(memberRemoved(account.id, member, entry.seq));
     });
   }
 
