@@ -15,9 +15,9 @@ import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
-import { RolesService } from '../roles/roles.service.js';
+import { loadRoleDto } from '../database/roles.dto.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
-import { TeamsService } from '../teams/teams.service.js';
+import { teamDto } from '../database/teams.dto.js';
 
 /** A client further behind than this reloads instead of replaying. */
 export const SYNC_LIMIT = 500;
@@ -32,8 +32,6 @@ export class LiveSync {
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(ActivityService) private readonly activity: ActivityService,
-    @Inject(RolesService) private readonly roles: RolesService,
-    @Inject(TeamsService) private readonly teams: TeamsService,
   ) {}
 
   async since(accountId: string, afterSeq: number): Promise<SyncResult | { resync: true }> {
@@ -116,13 +114,13 @@ export class LiveSync {
   async roleEvent(manager: EntityManager, accountId: string, roleId: string, seq: number): Promise<AccountEvent> {
     const role = await manager.getRepository(RoleEntity).findOneBy({ id: roleId, accountId });
     if (!role) return { event: 'role.removed', data: { seq, id: roleId } };
-    return { event: 'role.upserted', data: { seq, role: await this.roles.dto(manager, accountId, role) } };
+    return { event: 'role.upserted', data: { seq, role: await loadRoleDto(manager, accountId, role) } };
   }
 
   async teamEvent(manager: EntityManager, accountId: string, teamId: string, seq: number): Promise<AccountEvent> {
     const team = await manager.getRepository(TeamEntity).findOneBy({ id: teamId, accountId });
     if (!team) return { event: 'team.removed', data: { seq, id: teamId } };
-    return { event: 'team.upserted', data: { seq, team: await this.teams.toDto(manager, team) } };
+    return { event: 'team.upserted', data: { seq, team: await teamDto(manager, team) } };
   }
 
   async accountEvent(manager: EntityManager, accountId: string, seq: number): Promise<AccountEvent> {

@@ -17,7 +17,7 @@ import {
   allowsCustomRoles,
 } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
 import type { Actor } from '../database/activity.service.js';
@@ -30,10 +30,10 @@ import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
 import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../database/permission-rows.js';
-import { PersonEntity } from '../database/entities/person.entity.js';
 import { AccountEntity as AccountRow } from '../database/entities/account.entity.js';
 import { bumpServiceAccountRoleHolders } from '../database/service-account-permissions.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
+import { loadRoleDto, orderedRoles, roleDtos } from '../database/roles.dto.js';
 
 export interface RoleFields {
   name?: string | undefined;
@@ -41,8 +41,6 @@ export interface RoleFields {
   icon?: RoleIcon | undefined;
   permissions?: string[] | undefined;
 }
-
-const MEMBERS_SHOWN = 100;
 
 /** The impact of a dry run the real request would refuse: nothing changes for anyone. */
 const NO_IMPACT: RoleImpactDto = { added: [], removed: [], affectedMembers: [] };
@@ -57,70 +55,12 @@ export class RolesService {
 
   // ── reading ──────────────────────────────────────────────────────────────────────────────
 
-  /** System roles first (Admin, Editor, Read only), then the account's custom roles in their order. */
-  private async orderedRoles(manager: EntityManager, accountId: string): Promise<RoleEntity[]> {
-    const repo = manager.getRepository(RoleEntity);
-    const system = await repo.find({ where: { accountId: IsNull() }, order: { position: 'ASC' } });
-    const custom = await repo.find({ where: { accountId }, order: { position: 'ASC', createdAt: 'ASC' } });
-    return [...system, ...custom];
-  }
-
-  private async toDtos(manager: EntityManager, accountId: string, roles: RoleEntity[]): Promise<RoleDto[]> {
-    if (roles.length === 0) return [];
-    const ids = roles.map((r) => r.id);
-    const counts: { roleId: string; status: string; n: string | number }[] = await manager
-      .getRepository(MemberEntity)
-      .createQueryBuilder('m')
-      .select('m.role_id', 'roleId')
-      .addSelect('m.status', 'status')
-      .addSelect('COUNT(*)', 'n')
-      .where('m.account_id = :accountId AND m.role_id IN (:...ids)', { accountId, ids })
-      .groupBy('m.role_id')
-      .addGroupBy('m.status')
-      .getRawMany();
-    const shown = new Map<string, RoleDto['members']>();
-    for (const role of roles) {
-      const members = await manager.getRepository(MemberEntity).find({
-        where: { accountId, roleId: role.id, status: 'active' },
-        order: { sortName: 'ASC' },
-        take: MEMBERS_SHOWN,
-        select: { id: true, name: true, personId: true },
-      });
-      const persons = members.length
-        ? await manager.getRepository(PersonEntity).find({
-            where: { id: In(members.map((m) => m.personId!).filter(Boolean)) },
-            select: { id: true, avatarUrl: true },
-          })
-        : [];
-      const avatar = new Map(persons.map((p) => [p.id, p.avatarUrl]));
-      shown.set(
-        role.id,
-        members.map((m) => ({ id: m.id, name: m.name, avatarUrl: (m.personId && avatar.get(m.personId)) || null })),
-      );
-    }
-    const count = (roleId: string, status: string) =>
-      Number(counts.find((c) => c.roleId === roleId && c.status === status)?.n ?? 0);
-    return roles.map((role, index) => ({
-      id: role.id,
-      name: role.name,
-      description: role.description,
-      icon: role.icon,
-      system: role.accountId === null,
-      permissions: [...rolePermissions(role)],
-      position: index,
-      memberCount: count(role.id, 'active'),
-      invitedCount: count(role.id, 'invited'),
-      members: shown.get(role.id) ?? [],
-      version: role.version,
-    }));
-  }
-
   private async listIn(
     manager: EntityManager,
     account: Pick<AccountEntity, 'id' | 'rolesVersion'>,
   ): Promise<RoleListDto> {
     return {
-      items: await this.toDtos(manager, account.id, await this.orderedRoles(manager, account.id)),
+      items: await roleDtos(manager, account.id, await orderedRoles(manager, account.id)),
       rolesVersion: account.rolesVersion,
     };
   }
@@ -137,15 +77,9 @@ export class RolesService {
     return role;
   }
 
-  async dto(manager: EntityManager, accountId: string, role: RoleEntity): Promise<RoleDto> {
-    const ordered = await this.orderedRoles(manager, accountId);
-    const [dto] = await this.toDtos(manager, accountId, [role]);
-    return { ...dto!, position: ordered.findIndex((r) => r.id === role.id) };
-  }
-
   get(auth: RequestAuth, id: string): Promise<RoleDto> {
     return this.db.read(async (manager) =>
-      this.dto(manager, auth.account.id, await this.findInAccount(manager, auth.account.id, id)),
+      loadRoleDto(manager, auth.account.id, await this.findInAccount(manager, auth.account.id, id)),
     );
   }
 
@@ -192,7 +126,8 @@ export class RolesService {
     const role = await this.findInAccount(context.tx.manager, context.account.id, id);
     if (role.accountId === null)
       throw new DomainError('SYSTEM_ROLE_READONLY', `${role.name} is a system role: it can be viewed but not changed`);
-    if (role.version !== ifMatch) throw versionMismatch(await this.dto(context.tx.manager, context.account.id, role));
+    if (role.version !== ifMatch)
+      throw versionMismatch(await loadRoleDto(context.tx.manager, context.account.id, role));
     return role;
   }
 
@@ -293,7 +228,7 @@ export class RolesService {
       target: { type: 'role', id: role.id, label: role.name },
       changes: { name: { after: role.name }, permissions: { after: input.permissions }, ...note },
     });
-    const dto = await this.dto(tx.manager, account.id, role);
+    const dto = await loadRoleDto(tx.manager, account.id, role);
     tx.publish({
       type: 'role.changed',
       accountId: account.id,
@@ -388,7 +323,7 @@ export class RolesService {
         serviceAccountIds = await bumpServiceAccountRoleHolders(tx.manager, account.id, role.id);
         role.permissions = permissions;
       }
-      if (Object.keys(changes).length === 0) return this.dto(tx.manager, account.id, role);
+      if (Object.keys(changes).length === 0) return loadRoleDto(tx.manager, account.id, role);
       role.version += 1;
       role.updatedAt = this.clock.now().toISOString();
       await tx.manager.getRepository(RoleEntity).update(
@@ -408,7 +343,7 @@ export class RolesService {
         target: { type: 'role', id: role.id, label: role.name },
         changes,
       });
-      const dto = await this.dto(tx.manager, account.id, role);
+      const dto = await loadRoleDto(tx.manager, account.id, role);
       const renamed = changes['name'] !== undefined || changes['icon'] !== undefined;
       tx.publish({
         type: 'role.changed',

@@ -12,6 +12,7 @@ import { DomainError, notFound, validationFailed } from '../common/domain-error.
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
+import { teamDto } from '../database/teams.dto.js';
 
 /** Talk teams: only when the plan has them and the account turned them on. */
 @Injectable()
@@ -27,13 +28,8 @@ export class TeamsService {
       const teams = await manager
         .getRepository(TeamEntity)
         .find({ where: { accountId: auth.account.id }, order: { nameKey: 'ASC' } });
-      return Promise.all(teams.map((team) => this.toDto(manager, team)));
+      return Promise.all(teams.map((team) => teamDto(manager, team)));
     });
-  }
-
-  async toDto(manager: EntityManager, team: TeamEntity): Promise<TeamDto> {
-    const memberCount = await manager.getRepository(MemberTeamEntity).countBy({ teamId: team.id });
-    return { id: team.id, name: team.name, memberCount, version: team.version };
   }
 
   private assertEnabled(account: AccountEntity): void {
@@ -82,14 +78,14 @@ export class TeamsService {
         changes: { name: { after: name } },
       });
       tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
-      return this.toDto(tx.manager, team);
+      return teamDto(tx.manager, team);
     });
   }
 
   private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<TeamEntity> {
     const team = await context.tx.manager.getRepository(TeamEntity).findOneBy({ id, accountId: context.account.id });
     if (!team) throw notFound('Team');
-    if (team.version !== ifMatch) throw versionMismatch(await this.toDto(context.tx.manager, team));
+    if (team.version !== ifMatch) throw versionMismatch(await teamDto(context.tx.manager, team));
     return team;
   }
 
@@ -97,7 +93,7 @@ export class TeamsService {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
       const team = await this.forChange(context, id, ifMatch);
-      if (team.name === name) return this.toDto(tx.manager, team);
+      if (team.name === name) return teamDto(tx.manager, team);
       await this.assertUniqueName(tx.manager, account.id, name, team.id);
       const before = team.name;
       Object.assign(team, { name, nameKey: name.toLowerCase(), version: team.version + 1 });
@@ -110,7 +106,7 @@ export class TeamsService {
         changes: { name: { before, after: name } },
       });
       tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
-      return this.toDto(tx.manager, team);
+      return teamDto(tx.manager, team);
     });
   }
 
