@@ -48,6 +48,8 @@ export interface SeedInput {
   ownerMemberId: string;
   teamIds: string[];
   members: number;
+  /** The members' email domain (default example.com): a second account seeded in the same database needs another, persons' emails being unique. */
+  emailDomain?: string;
 }
 
 export interface SeedSummary {
@@ -128,7 +130,7 @@ export async function seedMembers(db: Database, input: SeedInput): Promise<SeedS
   for (let i = 0; i < input.members; i += 1) {
     const first = pick(FIRST);
     const last = pick(LAST);
-    const email = `${first}.${last}.${i}@example.com`.toLowerCase();
+    const email = `${first}.${last}.${i}@${input.emailDomain ?? 'example.com'}`.toLowerCase();
     const roll = random();
     const status: MemberStatus = roll < 0.75 ? 'active' : roll < 0.9 ? 'invited' : 'revoked';
     const roleRoll = random();
