@@ -1,5 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Inject, Patch, Post, Put, Query } from '@nestjs/common';
 import {
   changePlanSchema,
   dryRunQuerySchema,
@@ -18,7 +17,7 @@ import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { AccountsService } from './accounts.service.js';
 
 /**
@@ -26,8 +25,7 @@ import { AccountsService } from './accounts.service.js';
  * `account.manage`, which the owner always holds (owner = Admin); the service checks the owner.
  * Billing transfer needs only a session: the service allows the owner and an Admin billing contact.
  */
-@ApiTags('account')
-@Controller('account')
+@ApiController('account')
 export class AccountsController {
   constructor(@Inject(AccountsService) private readonly accounts: AccountsService) {}
 

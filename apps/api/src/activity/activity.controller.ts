@@ -1,5 +1,4 @@
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Get, Inject, Query, Res } from '@nestjs/common';
 import {
   exportActivityQuerySchema,
   listActivityQuerySchema,
@@ -13,9 +12,9 @@ import { Auth, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ActivityExport } from './activity-export.js';
 import { ActivityService } from '../database/activity.service.js';
+import { ApiController } from '../common/openapi.js';
 
-@ApiTags('activity')
-@Controller('activity')
+@ApiController('activity')
 export class ActivityController {
   constructor(
     @Inject(ActivityService) private readonly activity: ActivityService,

@@ -1,5 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import {
   signInSchema,
   signupSchema,
@@ -12,14 +11,13 @@ import {
 import type { Request, Response } from 'express';
 import type { Actor } from '../database/activity.service.js';
 import { EnrolmentRoute, Requires } from '../common/access.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
 import { Auth, CurrentActor, requestMeta, type RequestAuth } from '../database/request-auth.js';
 import { clearSessionCookie, setSessionCookie } from '../infra/session-cookie.js';
 
-@ApiTags('auth')
-@Controller()
+@ApiController({ tags: ['auth'] })
 export class AuthController {
   constructor(
     @Inject(AuthService) private readonly auth: AuthService,

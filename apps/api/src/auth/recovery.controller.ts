@@ -1,5 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import {
   invitationTokenParamSchema,
   passwordResetConfirmSchema,
@@ -13,14 +12,13 @@ import {
 } from '@rolecall/contracts';
 import type { Request } from 'express';
 import { Requires } from '../common/access.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { EmailVerification } from './email-verification.service.js';
 import { PasswordReset } from './password-reset.service.js';
 import { Auth, requestMeta, tokenOf, type RequestAuth } from '../database/request-auth.js';
 
 /** Email verification and forgotten passwords: the routes behind the mailed links (issue 13). */
-@ApiTags('auth')
-@Controller()
+@ApiController({ tags: ['auth'] })
 export class RecoveryController {
   constructor(
     @Inject(EmailVerification) private readonly verification: EmailVerification,

@@ -1,15 +1,15 @@
-import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckService,
   type HealthCheckResult,
   type HealthIndicatorFunction,
 } from '@nestjs/terminus';
-import { ApiTags } from '@nestjs/swagger';
 import type { HealthDto } from '@rolecall/contracts';
 import type { Response } from 'express';
 import { Requires } from '../common/access.js';
 import { DatabaseProbe, ProcessProbe, ReadinessLog, RedisProbe } from './probes.js';
+import { ApiController } from '../common/openapi.js';
 
 /**
  * Liveness and readiness (SPEC §8), the NestJS way (@nestjs/terminus). Every probe has a timeout
@@ -22,8 +22,7 @@ import { DatabaseProbe, ProcessProbe, ReadinessLog, RedisProbe } from './probes.
  * - `GET /health`: the readiness answer in its original shape `{ status, db, redis }`, plus `storage`:
  *   a full disk makes it `degraded` but stays 200 (reads are served; see DatabaseProbe.check).
  */
-@ApiTags('health')
-@Controller('health')
+@ApiController('health')
 export class HealthController {
   constructor(
     @Inject(HealthCheckService) private readonly health: HealthCheckService,

@@ -1,5 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   acceptInvitationSchema,
   dryRunQuerySchema,
@@ -19,12 +18,11 @@ import { RateLimitService } from '../infra/rate-limit.service.js';
 import { Auth, CurrentActor, requestMeta, tokenOf, type RequestAuth } from '../database/request-auth.js';
 import { setSessionCookie } from '../infra/session-cookie.js';
 import { Requires } from '../common/access.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { InvitationsService } from './invitations.service.js';
 
-@ApiTags('invitations')
-@Controller()
+@ApiController({ tags: ['invitations'] })
 export class InvitationsController {
   constructor(
     @Inject(InvitationsService) private readonly invitations: InvitationsService,

@@ -1,5 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import {
   disableTotpSchema,
   idParamSchema,
@@ -17,11 +16,10 @@ import {
 import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { EnrolmentRoute, Requires } from '../common/access.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { MeService } from './me.service.js';
 
-@ApiTags('me')
-@Controller('me')
+@ApiController('me')
 @Requires('session')
 export class MeController {
   constructor(@Inject(MeService) private readonly me: MeService) {}

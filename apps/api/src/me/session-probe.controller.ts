@@ -1,5 +1,4 @@
-import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Get, Inject, Req, Res } from '@nestjs/common';
 import type { SessionProbeDto } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
 import { Requires } from '../common/access.js';
@@ -10,6 +9,7 @@ import { PermissionsService } from '../database/permissions.service.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { SESSION_COOKIE, tokenOf } from '../database/request-auth.js';
 import { clearSessionCookie } from '../infra/session-cookie.js';
+import { ApiController } from '../common/openapi.js';
 
 /**
  * `GET /auth/session` (issue 15): `GET /me` for a page that does not know whether anyone is signed
@@ -17,8 +17,7 @@ import { clearSessionCookie } from '../infra/session-cookie.js';
  * signed-in person through it, so a signed-out visitor's browser logs no failed request. It tells
  * a caller no more than `GET /me`'s 401 does, and every other route still needs its session.
  */
-@ApiTags('auth')
-@Controller('auth/session')
+@ApiController({ path: 'auth/session', tags: ['auth'] })
 export class SessionProbeController {
   constructor(
     @Inject(SessionsService) private readonly sessions: SessionsService,

@@ -1,5 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   bulkMembersSchema,
   dryRunQuerySchema,
@@ -21,7 +20,7 @@ import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { BulkMembersService } from './bulk.service.js';
 import { memberFilterOf } from './members-export.js';
 import { MembersService } from './members.service.js';
@@ -29,8 +28,7 @@ import { TwoFactorReset } from './two-factor-reset.service.js';
 
 type ListQuery = z.output<typeof listMembersQuerySchema>;
 
-@ApiTags('users')
-@Controller('users')
+@ApiController('users')
 export class MembersController {
   constructor(
     @Inject(MembersService) private readonly members: MembersService,

@@ -1,5 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import {
   createRoleSchema,
   deleteRoleQuerySchema,
@@ -27,7 +26,7 @@ import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { RolesService } from './roles.service.js';
 
 /** The permission catalogue, built once from libs/contracts. */
@@ -43,8 +42,7 @@ export const PERMISSION_CATALOGUE: PermissionCatalogueDto = {
   icons: [...ROLE_ICONS],
 };
 
-@ApiTags('roles')
-@Controller()
+@ApiController({ tags: ['roles'] })
 export class RolesController {
   constructor(@Inject(RolesService) private readonly roles: RolesService) {}
 

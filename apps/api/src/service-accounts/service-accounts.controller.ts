@@ -1,5 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
 import {
   createApiKeySchema,
   createServiceAccountSchema,
@@ -18,12 +17,11 @@ import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { ApiKeyRoute, Requires } from '../common/access.js';
 import { IfMatch } from '../common/if-match.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { ServiceAccountsService } from './service-accounts.service.js';
 
 /** Service accounts and API keys (README, "Service accounts and API keys"): `users.manage`. */
-@ApiTags('service-accounts')
-@Controller('service-accounts')
+@ApiController('service-accounts')
 export class ServiceAccountsController {
   constructor(@Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService) {}
 

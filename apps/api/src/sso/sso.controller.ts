@@ -1,5 +1,5 @@
-import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import {
   ssoCallbackQuerySchema,
   ssoProviderParamSchema,
@@ -15,6 +15,7 @@ import { Requires } from '../common/access.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { failureOf, SsoFailure } from '../infra/oidc-clients.js';
 import { FLOW_TTL_MS, SsoService } from './sso.service.js';
+import { ApiController } from '../common/openapi.js';
 
 /** The browser-binding cookie of SSO flows: only sent to the SSO routes. */
 export const SSO_BINDING_COOKIE = 'rolecall_sso';
@@ -25,8 +26,7 @@ const SSO_COOKIE_PATH = '/api/v1/auth/sso';
  * answer with a redirect: to the provider, to the dashboard with a session cookie, or to
  * `/signin?sso_error=<code>` (relative, so it stays on the dashboard's origin) with no session.
  */
-@ApiTags('auth')
-@Controller('auth/sso')
+@ApiController({ path: 'auth/sso', tags: ['auth'] })
 export class SsoController {
   constructor(
     @Inject(SsoService) private readonly sso: SsoService,

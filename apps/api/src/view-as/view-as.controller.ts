@@ -1,14 +1,13 @@
-import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { idParamSchema, type MemberPermissionsDto, type RolePreviewDto } from '@rolecall/contracts';
 import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ViewAsService } from './view-as.service.js';
+import { ApiController } from '../common/openapi.js';
 
 /** "What can <name> do" and "Preview the dashboard as <role>" (issue 17 §4). */
-@ApiTags('users', 'roles')
-@Controller()
+@ApiController({ tags: ['users', 'roles'] })
 export class ViewAsController {
   constructor(@Inject(ViewAsService) private readonly viewAs: ViewAsService) {}
 
