@@ -34,6 +34,8 @@ const NAMED_INTERFACES = [
   `${SRC}activity/activity-export\\.ts$`,
   // a graceful shutdown (health/) closes the live sockets before the server stops
   `${SRC}live/live\\.gateway\\.ts$`,
+  // members/ resends an invitation (one, or in a bulk action): a fresh token and its mail
+  `${SRC}invitations/invitation-issuer\\.ts$`,
 ];
 
 module.exports = {

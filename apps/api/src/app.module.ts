@@ -21,6 +21,8 @@ import { MembersController } from './members/members.controller.js';
 import { MembersCsvController } from './members/members-csv.controller.js';
 import { MembersExport } from './members/members-export.js';
 import { InvitationsImport } from './invitations/invitations-import.js';
+import { InvitationsImportController } from './invitations/invitations-import.controller.js';
+import { InvitationIssuer } from './invitations/invitation-issuer.js';
 import { MembersService } from './members/members.service.js';
 import { BulkMembersService } from './members/bulk.service.js';
 import { TwoFactorReset } from './members/two-factor-reset.service.js';
@@ -97,6 +99,7 @@ export class AppModule {
       MailOutbox,
       InvitationsService,
       InvitationsImport,
+      InvitationIssuer,
       MembersExport,
       MembersService,
       BulkMembersService,
@@ -143,6 +146,7 @@ export class AppModule {
         RecoveryController,
         MeController,
         MembersCsvController,
+        InvitationsImportController,
         MembersController,
         InvitationsController,
         AccountsController,

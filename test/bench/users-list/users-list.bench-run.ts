@@ -8,7 +8,7 @@ import { afterAll, expect, test } from 'vitest';
 import { AccountEntity } from '../../../apps/api/src/database/entities/account.entity.js';
 import type { RequestAuth } from '../../../apps/api/src/database/request-auth.js';
 import { Database } from '../../../apps/api/src/database/database.service.js';
-import { MembersRepository, type MemberPageQuery } from '../../../apps/api/src/members/members.repository.js';
+import { MembersRepository, type MemberPageQuery } from '../../../apps/api/src/database/members.repository.js';
 import { MembersService } from '../../../apps/api/src/members/members.service.js';
 import { startApp, type TestApp } from '../../api/support/app.js';
 import { createAccount, ifMatch } from '../../api/support/factories.js';

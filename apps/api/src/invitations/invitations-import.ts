@@ -24,7 +24,7 @@ import { Database, type Tx } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import type { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
-import { MembersRepository } from '../members/members.repository.js';
+import { MembersRepository } from '../database/members.repository.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { TeamEntity } from '../database/entities/team.entity.js';

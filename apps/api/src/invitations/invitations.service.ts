@@ -7,7 +7,7 @@ import {
 } from '@rolecall/contracts';
 import { agentCost, planLimits, seatUsageAfter } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, type EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from '../database/accounts.dto.js';
 import { assertSeatsFor } from '../database/seats.js';
@@ -18,24 +18,22 @@ import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, validationFailed } from '../common/domain-error.js';
 import { dryRunFailure, wouldFail } from '../common/dry-run.js';
-import { newToken, sha256Hex } from '../common/tokens.js';
+import { sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
-import { MembersRepository } from '../members/members.repository.js';
+import { MembersRepository } from '../database/members.repository.js';
+import { assertRole, assertTeams } from '../database/assignable.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { MailboxProofs } from '../database/mailbox-proofs.js';
 import { insertPerson, joinAsPerson } from '../database/persons.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
-import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
-import { invitationMail } from './invitation-mail.js';
+import { MemberTeamEntity } from '../database/entities/team.entity.js';
+import { InvitationIssuer } from './invitation-issuer.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { memberChanged } from '../events/domain-events.js';
-
-export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** 409 `USER_EXISTS`: which emails are members already, and whether each is revoked (reactivate instead). */
 function userExists(existing: readonly MemberEntity[]): DomainError {
@@ -55,12 +53,6 @@ export interface InviteInput {
   teamIds: string[];
 }
 
-interface IssuedInvitation {
-  to: string;
-  token: string;
-  expiresAt: string;
-}
-
 const invalidInvitation = () =>
   new DomainError(
     'INVITATION_INVALID',
@@ -77,26 +69,8 @@ export class InvitationsService {
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
+    @Inject(InvitationIssuer) private readonly issuer: InvitationIssuer,
   ) {}
-
-  /** The role must be a system role or a custom role of this account. */
-  static async assertRole(manager: EntityManager, accountId: string, roleId: string): Promise<RoleEntity> {
-    const role = await manager.getRepository(RoleEntity).findOneBy({ id: roleId });
-    if (!role || (role.accountId !== null && role.accountId !== accountId)) {
-      throw validationFailed({ roleId: ['No such role in this account'] });
-    }
-    return role;
-  }
-
-  /** Teams must belong to the account, which must have Talk teams turned on. */
-  static async assertTeams(manager: EntityManager, account: AccountEntity, teamIds: string[]): Promise<string[]> {
-    const unique = [...new Set(teamIds)];
-    if (unique.length === 0) return unique;
-    if (!account.teamsEnabled) throw validationFailed({ teamIds: ['Talk teams are turned off for this account'] });
-    const found = await manager.getRepository(TeamEntity).findBy({ id: In(unique), accountId: account.id });
-    if (found.length !== unique.length) throw validationFailed({ teamIds: ['No such team in this account'] });
-    return unique;
-  }
 
   /** The batch's emails (duplicates collapsed), its teams, and the emails that are members already. */
   private async readBatch(
@@ -105,8 +79,8 @@ export class InvitationsService {
   ): Promise<{ emails: string[]; teamIds: string[]; existing: MemberEntity[] }> {
     const { manager } = context.tx;
     const emails = [...new Set(input.emails)];
-    await InvitationsService.assertRole(manager, context.account.id, input.roleId);
-    const teamIds = await InvitationsService.assertTeams(manager, context.account, input.teamIds);
+    await assertRole(manager, context.account.id, input.roleId);
+    const teamIds = await assertTeams(manager, context.account, input.teamIds);
     const existing = await new MembersRepository(manager, context.tx.kind).findByEmails(context.account.id, emails);
     return { emails, teamIds, existing };
   }
@@ -217,8 +191,7 @@ export class InvitationsService {
         .getRepository(MemberTeamEntity)
         .insert(teamIds.map((teamId) => ({ memberId: member.id, teamId })));
     }
-    const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
-    const mail = await this.enqueueMail(tx.manager, account, auth, member.id, issued);
+    const mail = await this.issuer.reissue(tx.manager, account, auth, member.id);
     const entry = await context.log({
       action: 'user.invited',
       target: { type: 'member', id: member.id, label: email },
@@ -231,110 +204,6 @@ export class InvitationsService {
     });
     tx.publish(memberChanged(account.id, member.id, entry.seq));
     return { member, mail };
-  }
-
-  /** A new token for an invited member: the old one dies at once. */
-  async resend(
-    auth: RequestAuth,
-    actor: Actor,
-    memberId: string,
-    ifMatch: number,
-    current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>,
-  ): Promise<MemberDto> {
-    const mails: string[] = [];
-    const { account, member } = await this.mutations.run(auth, actor, async (context) => {
-      const { tx, account } = context;
-      const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, memberId);
-      if (!member) throw new DomainError('NOT_FOUND', 'Member not found');
-      if (ifMatch !== member.version)
-        throw new DomainError(
-          'VERSION_MISMATCH',
-          'Someone else changed this first; review their change and try again',
-          { current: await current(tx.manager, account, member) },
-        );
-      if (member.status !== 'invited') throw new DomainError('CONFLICT', 'Only a pending invitation can be resent');
-      const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
-      mails.push(await this.enqueueMail(tx.manager, account, auth, member.id, issued));
-      member.invitedAt = this.clock.now().toISOString();
-      member.version += 1;
-      await tx.manager
-        .getRepository(MemberEntity)
-        .update(
-          { id: member.id },
-          { invitedAt: member.invitedAt, version: member.version, invitedByMemberId: auth.member.id },
-        );
-      const entry = await context.log({
-        action: 'invitation.resent',
-        target: { type: 'member', id: member.id, label: member.email },
-      });
-      tx.publish(memberChanged(account.id, member.id, entry.seq));
-      return { account, member };
-    });
-    await this.outbox.deliverNow({ ids: mails });
-    const [dto] = await this.db.read((manager) => loadMemberDtos(manager, account, [member]));
-    return dto!;
-  }
-
-  /**
-   * A fresh token and its mail for one invited member, inside the caller's transaction (bulk resend,
-   * issue 17 §2; the caller updates the member and logs). Returns the outbox id to send after commit.
-   */
-  async reissue(manager: EntityManager, account: AccountEntity, auth: RequestAuth, memberId: string): Promise<string> {
-    const issued = await this.issueToken(manager, account.id, memberId, auth.member.id);
-    return this.enqueueMail(manager, account, auth, memberId, issued);
-  }
-
-  /** Ends any live token of the member and issues a fresh one (7 days). */
-  private async issueToken(
-    manager: EntityManager,
-    accountId: string,
-    memberId: string,
-    inviterId: string,
-  ): Promise<IssuedInvitation> {
-    const now = this.clock.now();
-    await manager
-      .getRepository(InvitationEntity)
-      .update({ memberId, endedAt: IsNull() }, { endedAt: now.toISOString() });
-    const token = newToken();
-    const expiresAt = new Date(now.getTime() + INVITATION_TTL_MS).toISOString();
-    await manager.getRepository(InvitationEntity).insert({
-      id: randomUUID(),
-      accountId,
-      memberId,
-      tokenHash: sha256Hex(token),
-      invitedByMemberId: inviterId,
-      expiresAt,
-      endedAt: null,
-      createdAt: now.toISOString(),
-    });
-    const member = await manager.getRepository(MemberEntity).findOneByOrFail({ id: memberId });
-    return { to: member.email, token, expiresAt };
-  }
-
-  link(token: string): string {
-    return `${this.config.publicUrl}/invite/${token}`;
-  }
-
-  /**
-   * Writes the invitation mail into the outbox in the invitation's transaction (replacing a pending
-   * one of an earlier token); it is sent after commit and retried until it goes out.
-   */
-  private enqueueMail(
-    manager: EntityManager,
-    account: AccountEntity,
-    auth: RequestAuth,
-    memberId: string,
-    issued: IssuedInvitation,
-  ): Promise<string> {
-    const mail = invitationMail({
-      to: issued.to,
-      accountName: account.name,
-      inviterName: auth.person.name,
-      inviterEmail: auth.person.email,
-      link: this.link(issued.token),
-      expiresAt: issued.expiresAt,
-    });
-    return this.outbox.enqueue(manager, 'invitation', mail, memberId);
   }
 
   private async liveInvitation(

@@ -34,14 +34,15 @@ import { Clock } from '../common/clock.js';
 import { validationFailed } from '../common/domain-error.js';
 import { dryRunFailure } from '../common/dry-run.js';
 import { inList, listParameter, SqlParams } from '../database/entity-columns.js';
-import { InvitationsService } from '../invitations/invitations.service.js';
+import { assertRole, assertTeams } from '../database/assignable.js';
+import { InvitationIssuer } from '../invitations/invitation-issuer.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { enforcedIdentity } from '../database/identities.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
-import { MembersRepository, type MemberFilter } from './members.repository.js';
+import { MembersRepository, type MemberFilter } from '../database/members.repository.js';
 
 export interface BulkRequest {
   action: BulkAction;
@@ -93,7 +94,7 @@ export class BulkMembersService {
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(ActivityService) private readonly activity: ActivityService,
     @Inject(SessionsService) private readonly sessions: SessionsService,
-    @Inject(InvitationsService) private readonly invitations: InvitationsService,
+    @Inject(InvitationIssuer) private readonly invitations: InvitationIssuer,
     @Inject(MailOutbox) private readonly outbox: MailOutbox,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
@@ -134,11 +135,10 @@ export class BulkMembersService {
   }
 
   private async target(manager: EntityManager, account: AccountEntity, request: BulkRequest): Promise<Target> {
-    const role =
-      request.roleId !== undefined ? await InvitationsService.assertRole(manager, account.id, request.roleId) : null;
+    const role = request.roleId !== undefined ? await assertRole(manager, account.id, request.roleId) : null;
     let team: TeamEntity | null = null;
     if (request.teamId !== undefined) {
-      const [teamId] = await InvitationsService.assertTeams(manager, account, [request.teamId]);
+      const [teamId] = await assertTeams(manager, account, [request.teamId]);
       team = await manager.getRepository(TeamEntity).findOneByOrFail({ id: teamId! });
     }
     return { role, team };

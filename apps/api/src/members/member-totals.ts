@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { MemberFilter } from './members.repository.js';
+import type { MemberFilter } from '../database/members.repository.js';
 
 /**
  * `GET /users` totals by account state. An exact count walks every matching index entry (~10 ms at

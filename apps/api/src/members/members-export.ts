@@ -11,7 +11,7 @@ import { write } from '../common/stream-write.js';
 import { Database } from '../database/database.service.js';
 import { enforcedIdentity } from '../database/identities.js';
 import { memberListDtos } from '../database/members.dto.js';
-import { MembersRepository, type MemberFilter, type MemberPageQuery } from './members.repository.js';
+import { MembersRepository, type MemberFilter, type MemberPageQuery } from '../database/members.repository.js';
 
 /** Members read per page: what the export holds in memory at once, whatever the account's size. */
 export const EXPORT_PAGE = 500;

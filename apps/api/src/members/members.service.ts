@@ -11,14 +11,15 @@ import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
-import { InvitationsService } from '../invitations/invitations.service.js';
+import { assertRole, assertTeams } from '../database/assignable.js';
+import { InvitationIssuer } from '../invitations/invitation-issuer.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
 import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
-import { MembersRepository, type MemberPageQuery } from './members.repository.js';
+import { MembersRepository, type MemberPageQuery } from '../database/members.repository.js';
 import { memberChanged, memberRemoved, sessionsRevoked } from '../events/domain-events.js';
 
 export interface MemberUpdate {
@@ -35,7 +36,7 @@ export class MembersService {
     @Inject(Database) private readonly db: Database,
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(SessionsService) private readonly sessions: SessionsService,
-    @Inject(InvitationsService) private readonly invitations: InvitationsService,
+    @Inject(InvitationIssuer) private readonly invitations: InvitationIssuer,
     @Inject(MailOutbox) private readonly outbox: MailOutbox,
   ) {}
 
@@ -116,7 +117,7 @@ export class MembersService {
         );
         if (violation)
           throw new DomainError(violation, 'The account owner always holds the Admin role; transfer ownership first');
-        const role = await InvitationsService.assertRole(tx.manager, account.id, change.roleId);
+        const role = await assertRole(tx.manager, account.id, change.roleId);
         entries.push({
           action: 'user.role_changed',
           changes: { roleId: { before: member.roleId, after: role.id }, role: { after: role.name } },
@@ -135,7 +136,7 @@ export class MembersService {
         permissionsChanged = true;
       }
       if (change.teamIds !== undefined) {
-        const teamIds = await InvitationsService.assertTeams(tx.manager, account, change.teamIds);
+        const teamIds = await assertTeams(tx.manager, account, change.teamIds);
         const links = tx.manager.getRepository(MemberTeamEntity);
         const before = (await links.findBy({ memberId: member.id })).map((l) => l.teamId).sort();
         if (before.join() !== [...teamIds].sort().join()) {

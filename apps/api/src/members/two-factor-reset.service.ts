@@ -10,7 +10,7 @@ import { EmailLinks } from '../database/email-links.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { twoFactorResetMail } from '../infra/person-mail.js';
 import { SessionsService } from '../database/sessions.service.js';
-import { MembersRepository } from './members.repository.js';
+import { MembersRepository } from '../database/members.repository.js';
 import { MembersService } from './members.service.js';
 import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
 

@@ -1,10 +1,10 @@
 import { isWellFormedText, type MemberStatus } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
-import type { DatabaseKind } from '../database/data-source.js';
-import { SqlParams } from '../database/entity-columns.js';
-import { identityExistsSql, type IdentityMatch } from '../database/identities.js';
-import { MemberEntity, searchFold } from '../database/entities/member.entity.js';
+import type { DatabaseKind } from './data-source.js';
+import { SqlParams } from './entity-columns.js';
+import { identityExistsSql, type IdentityMatch } from './identities.js';
+import { MemberEntity, searchFold } from './entities/member.entity.js';
 import {
   PERSON_SUMMARY_COLUMNS,
   personSummaryOf,
@@ -12,7 +12,7 @@ import {
   roleRefOf,
   type ListedMember,
   type MemberListRow,
-} from '../database/members.dto.js';
+} from './members.dto.js';
 
 export interface MemberFilter {
   roles?: string[];
