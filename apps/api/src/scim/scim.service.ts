@@ -365,15 +365,7 @@ export class ScimService {
     const { tx, account } = context;
     this.assertRemovable(account, member, 'deprovisioned');
     const before = member.status;
-    member.status = 'revoked';
-    member.permissionsVersion += 1;
-    member.version += 1;
-    await tx.manager
-      .getRepository(MemberEntity)
-      .update(
-        { id: member.id },
-        { status: 'revoked', permissionsVersion: member.permissionsVersion, version: member.version },
-      );
+    await changePermissions(tx.manager, member, { status: 'revoked' });
     const ended = await this.endSessions(context, member);
     const entry = await context.log({
       action: 'user.revoked',
@@ -390,18 +382,7 @@ export class ScimService {
     const { tx, account } = context;
     await assertSeatsFor(tx.manager, account, { seats: 1, agents: member.agentAccess ? 1 : 0 });
     const after = member.joinedAt ? 'active' : 'invited';
-    member.status = after;
-    member.permissionsVersion += 1;
-    member.version += 1;
-    await tx.manager.getRepository(MemberEntity).update(
-      { id: member.id },
-      {
-        status: after,
-        permissionsVersion: member.permissionsVersion,
-        version: member.version,
-        scimProvisioned: true,
-      },
-    );
+    await changePermissions(tx.manager, member, { status: after, scimProvisioned: true });
     const entry = await context.log({
       action: 'user.reactivated',
       target: { type: 'member', id: member.id, label: member.email },
@@ -580,15 +561,7 @@ export class ScimService {
       );
     }
     const before = member.roleId;
-    member.roleId = role.id;
-    member.permissionsVersion += 1;
-    member.version += 1;
-    await tx.manager
-      .getRepository(MemberEntity)
-      .update(
-        { id: member.id },
-        { roleId: role.id, permissionsVersion: member.permissionsVersion, version: member.version },
-      );
+    await changePermissions(tx.manager, member, { roleId: role.id });
     const entry = await context.log({
       action: 'user.role_changed',
       target: { type: 'member', id: member.id, label: member.email },
@@ -756,6 +729,23 @@ function memberIds(value: unknown): string[] {
       throw new ScimError(400, 'Each member must be { "value": "<user id>" }', 'invalidValue');
     return id;
   });
+}
+
+/**
+ * A change to what the member may do (revoked, back, another role): `fields` set on the member and
+ * written with its version and permission-set version moved on (its sessions' `me.permissions` follow).
+ */
+async function changePermissions(
+  manager: EntityManager,
+  member: MemberEntity,
+  fields: Partial<Pick<MemberEntity, 'status' | 'roleId' | 'scimProvisioned'>>,
+): Promise<void> {
+  Object.assign(member, fields);
+  member.permissionsVersion += 1;
+  member.version += 1;
+  await manager
+    .getRepository(MemberEntity)
+    .update({ id: member.id }, { ...fields, permissionsVersion: member.permissionsVersion, version: member.version });
 }
 
 function checkIfMatch(member: MemberEntity, ifMatch: number | null): void {
