@@ -26,7 +26,7 @@ import { EmailVerification } from './email-verification.service.js';
 import { hashPassword, verifyPassword } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from '../database/second-factor.service.js';
-import { sessionsRevoked } from '../events/domain-events.js';
+import { sessionSignedIn, sessionsRevoked } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
@@ -202,13 +202,7 @@ export class AuthService {
           changes: breakGlass ? { method: 'password', breakGlass: true } : { method: 'password' },
         },
       );
-      tx.publish({
-        type: 'session.signed_in',
-        accountId: account.id,
-        personId: person.id,
-        sessionId: session.id,
-        seq: entry.seq,
-      });
+      tx.publish(sessionSignedIn(account.id, person.id, session.id, entry.seq));
       return this.authResult(tx.manager, token, person, member, account, session);
     });
     return result;

@@ -120,6 +120,16 @@ export function memberRemoved(
   return { type: 'member.removed', accountId, memberId: member.id, personId: member.personId, seq };
 }
 
+/** `session.signed_in` for the activity entry `seq` of a sign-in (by password or through a provider). */
+export function sessionSignedIn(
+  accountId: string,
+  personId: string,
+  sessionId: string,
+  seq: number,
+): DomainEventOf<'session.signed_in'> {
+  return { type: 'session.signed_in', accountId, personId, sessionId, seq };
+}
+
 /**
  * `sessions.revoked` for sessions a change ended: the live layer disconnects their sockets. `accountId`
  * and `seq` are those of the activity entry that ended them (null for a person-level change logged in

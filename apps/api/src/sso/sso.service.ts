@@ -22,7 +22,7 @@ import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from '../infra
 import { SecretBox } from '../common/secret-box.js';
 import { SsoFlowEntity } from '../database/entities/sso-flow.entity.js';
 import { amrShowsMfa, emailIsVerified, offeredProviders } from '../common/sso.rules.js';
-import { memberChanged } from '../events/domain-events.js';
+import { memberChanged, sessionSignedIn } from '../events/domain-events.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
@@ -324,13 +324,7 @@ export class SsoService {
         target: { type: 'session', id: session.id, label: person.email },
         changes: { method: provider, mfa, ...(linked ? { identityLinked: true } : {}) },
       });
-      tx.publish({
-        type: 'session.signed_in',
-        accountId: account.id,
-        personId: person.id,
-        sessionId: session.id,
-        seq: entry.seq,
-      });
+      tx.publish(sessionSignedIn(account.id, person.id, session.id, entry.seq));
       // A first link under enforcement turns the member's `enforcedAuth` to `linked`: admins' lists follow live.
       // (Accepting an invitation already announced the member.)
       if (linked && !accepting && account.authEnforcement === provider) {
