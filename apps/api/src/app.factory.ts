@@ -2,6 +2,7 @@ import { Logger, RequestMethod, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import compression from 'compression';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -19,6 +20,10 @@ import { httpMetrics, metricsEndpoint } from './observability/metrics-endpoint.j
 
 /** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
 export const BODY_LIMIT = '100kb';
+/** API answers this size or larger are compressed when the client accepts it (README: Serving the dashboard). */
+export const API_COMPRESSION_THRESHOLD = 1024;
+/** Swagger UI (`SwaggerModule.setup('api/docs')`): its page, files and JSON document. */
+const API_DOCS = /^\/api\/docs(-json|\/|$)/;
 /** `POST /users/import` carries a CSV of up to 1 MB inside its JSON (escaping can grow it). */
 const IMPORT_BODY_LIMIT = '3mb';
 
@@ -48,26 +53,44 @@ export async function createApp(
 
   const dashboard = loadDashboard(config.webRoot);
   if (!dashboard) new Logger('Web').warn(`No dashboard build at ${config.webRoot ?? '(none)'}: serving the API only`);
-  http.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'", ...(dashboard?.scriptHashes ?? [])],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-          // Only behind https: on plain http (localhost, a LAN address) it would break every asset.
-          upgradeInsecureRequests: config.publicUrl.startsWith('https://') ? [] : null,
-        },
-      },
-      crossOriginEmbedderPolicy: false,
-    }),
+  else if (!dashboard.routes)
+    new Logger('Web').warn('The dashboard build has no routes.json: index.html answers every path');
+  const directives = {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'", ...(dashboard?.scriptHashes ?? [])],
+    // No 'unsafe-inline' (issue 21): the dashboard styles through its stylesheets and the CSSOM
+    // (Svelte's `style:` directives); the only style attribute is SvelteKit's route announcer,
+    // allowed by its hash alone (web/web.ts styleAttributeHashes).
+    styleSrc: ["'self'"],
+    styleSrcAttr: dashboard?.styleAttributeHashes.length
+      ? ["'unsafe-hashes'", ...dashboard.styleAttributeHashes]
+      : ["'none'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    frameAncestors: ["'none'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+    // Only behind https: on plain http (localhost, a LAN address) it would break every asset.
+    upgradeInsecureRequests: config.publicUrl.startsWith('https://') ? [] : null,
+  };
+  const securityHeaders = helmet({ contentSecurityPolicy: { directives }, crossOriginEmbedderPolicy: false });
+  // Swagger UI's page has an inline <style> and a styled <svg> of its own: /api/docs keeps the
+  // inline styles every page allowed before issue 21 (scripts stay 'self' only).
+  const docsSecurityHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: { ...directives, styleSrc: ["'self'", "'unsafe-inline'"], styleSrcAttr: null },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  http.use((request: Request, response: Response, next: NextFunction) =>
+    (API_DOCS.test(request.path) ? docsSecurityHeaders : securityHeaders)(request, response, next),
   );
+  // API answers (JSON, SCIM) of 1 KB or more are compressed (brotli, else gzip) when the client
+  // accepts it; smaller ones stay plain. Complete bodies only: a streamed answer (the CSV/ndjson
+  // exports) has no Content-Length when its headers go and is left as it is, so its back-pressure
+  // stays the socket's. The dashboard's files come precompressed from the build (web/web.ts).
+  http.use(['/api', '/scim'], compression({ threshold: API_COMPRESSION_THRESHOLD, filter: completeBodies }));
   http.use(cookieParser());
   // Before any body is read or route runs; every route is under /api (Socket.IO checks its own Origin).
   http.use(csrfProtection(config));
@@ -101,6 +124,14 @@ export async function createApp(
   SwaggerModule.setup('api/docs', app, document);
   // No enableShutdownHooks(): main.ts installs the graceful shutdown (health/graceful-shutdown.ts).
   return app;
+}
+
+/**
+ * compression's own test (a compressible Content-Type) for answers whose whole body is known: those
+ * sent with `res.json`/`res.send`, which set Content-Length before the headers go.
+ */
+function completeBodies(request: Request, response: Response): boolean {
+  return response.getHeader('Content-Length') !== undefined && compression.filter(request, response);
 }
 
 /** JSON bodies only, up to BODY_LIMIT; parse failures answer in the API's error shape. */
