@@ -1,3 +1,5 @@
+// First: before any zod schema of @rolecall/contracts is built (see the file).
+import '$lib/zod-jitless';
 import type { ClientInit, HandleClientError } from '@sveltejs/kit';
 import { mount } from 'svelte';
 import OutageBanner from '$lib/components/OutageBanner.svelte';
