@@ -105,6 +105,16 @@ export class AccountsService {
     });
   }
 
+  /** An account change only the owner may make (plan, validation, ownership transfer). */
+  private ownerChange<T>(
+    auth: RequestAuth,
+    actor: Actor,
+    ifMatch: number,
+    work: (context: MutationContext) => Promise<T>,
+  ): Promise<T> {
+    return this.change(auth, actor, ifMatch, work, (account) => checkOwnerOnly(this.facts(account), auth.member));
+  }
+
   /** One activity entry about the account itself, announced as `account.changed` once committed. */
   private async logAccountChange(
     { tx, account, log }: Pick<MutationContext, 'tx' | 'account' | 'log'>,
@@ -278,119 +288,99 @@ export class AccountsService {
 
   /** Owner only; refused when the new plan is below current usage. */
   async changePlan(auth: RequestAuth, actor: Actor, ifMatch: number, plan: Plan): Promise<AccountDto> {
-    return this.change(
-      auth,
-      actor,
-      ifMatch,
-      async ({ tx, account, log }) => {
-        if (plan === account.plan) return loadAccountDto(tx.manager, account);
-        const usage = await seatCount(tx.manager, account.id);
-        const check = checkSeats(plan, usage);
-        if (!check.ok) {
-          throw new DomainError(
-            check.code,
-            `The ${plan} plan allows ${check.limit} ${check.code === 'SEAT_LIMIT_REACHED' ? 'seats' : 'agent seats'}; ${check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents} are in use`,
-            { limit: check.limit, used: check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents },
-          );
-        }
-        const limits = planLimits(plan);
-        const teams = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
-        if (teams > limits.teams)
-          throw new DomainError(
-            'CONFLICT',
-            `The ${plan} plan allows ${limits.teams} Talk teams; delete ${teams - limits.teams} first`,
-            { limit: limits.teams, used: teams },
-          );
-        const customRoles = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
-        if (limits.customRoles !== null && customRoles > limits.customRoles) {
-          throw new DomainError(
-            'CONFLICT',
-            `The ${plan} plan allows ${limits.customRoles} custom roles; delete ${customRoles - limits.customRoles} first`,
-            { limit: limits.customRoles, used: customRoles },
-          );
-        }
-        if (!canEnforceSso(plan, account.authEnforcement)) {
-          throw new DomainError(
-            'CONFLICT',
-            `The ${plan} plan cannot enforce ${account.authEnforcement} sign-in; turn enforcement off first`,
-          );
-        }
-        const fields: Partial<AccountEntity> = { plan };
-        if (!allowsTeams(plan) && account.teamsEnabled) fields.teamsEnabled = false;
-        const before = account.plan;
-        await this.saveAccount(tx.manager, account, fields);
-        await this.logAccountChange({ tx, account, log }, 'account.plan_changed', { plan: { before, after: plan } });
-        return loadAccountDto(tx.manager, account);
-      },
-      (account) => checkOwnerOnly(this.facts(account), auth.member),
-    );
+    return this.ownerChange(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      if (plan === account.plan) return loadAccountDto(tx.manager, account);
+      const usage = await seatCount(tx.manager, account.id);
+      const check = checkSeats(plan, usage);
+      if (!check.ok) {
+        throw new DomainError(
+          check.code,
+          `The ${plan} plan allows ${check.limit} ${check.code === 'SEAT_LIMIT_REACHED' ? 'seats' : 'agent seats'}; ${check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents} are in use`,
+          { limit: check.limit, used: check.code === 'SEAT_LIMIT_REACHED' ? usage.used : usage.agents },
+        );
+      }
+      const limits = planLimits(plan);
+      const teams = await tx.manager.getRepository(TeamEntity).countBy({ accountId: account.id });
+      if (teams > limits.teams)
+        throw new DomainError(
+          'CONFLICT',
+          `The ${plan} plan allows ${limits.teams} Talk teams; delete ${teams - limits.teams} first`,
+          { limit: limits.teams, used: teams },
+        );
+      const customRoles = await tx.manager.getRepository(RoleEntity).countBy({ accountId: account.id });
+      if (limits.customRoles !== null && customRoles > limits.customRoles) {
+        throw new DomainError(
+          'CONFLICT',
+          `The ${plan} plan allows ${limits.customRoles} custom roles; delete ${customRoles - limits.customRoles} first`,
+          { limit: limits.customRoles, used: customRoles },
+        );
+      }
+      if (!canEnforceSso(plan, account.authEnforcement)) {
+        throw new DomainError(
+          'CONFLICT',
+          `The ${plan} plan cannot enforce ${account.authEnforcement} sign-in; turn enforcement off first`,
+        );
+      }
+      const fields: Partial<AccountEntity> = { plan };
+      if (!allowsTeams(plan) && account.teamsEnabled) fields.teamsEnabled = false;
+      const before = account.plan;
+      await this.saveAccount(tx.manager, account, fields);
+      await this.logAccountChange({ tx, account, log }, 'account.plan_changed', { plan: { before, after: plan } });
+      return loadAccountDto(tx.manager, account);
+    });
   }
 
   /** Owner only: records the owner's phone (E.164) and marks the account validated. */
   async validate(auth: RequestAuth, actor: Actor, ifMatch: number, phone: string): Promise<AccountDto> {
-    return this.change(
-      auth,
-      actor,
-      ifMatch,
-      async ({ tx, account, log }) => {
-        await this.saveAccount(tx.manager, account, {
-          validatedPhone: phone,
-          validatedAt: this.clock.now().toISOString(),
-        });
-        const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
-        await this.logAccountChange({ tx, account, log }, 'account.validated', { phone: { after: masked } });
-        return loadAccountDto(tx.manager, account);
-      },
-      (account) => checkOwnerOnly(this.facts(account), auth.member),
-    );
+    return this.ownerChange(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      await this.saveAccount(tx.manager, account, {
+        validatedPhone: phone,
+        validatedAt: this.clock.now().toISOString(),
+      });
+      const masked = `${phone.slice(0, 3)}…${phone.slice(-2)}`;
+      await this.logAccountChange({ tx, account, log }, 'account.validated', { phone: { after: masked } });
+      return loadAccountDto(tx.manager, account);
+    });
   }
 
   /** Owner only, to another active member, who becomes Admin; the previous owner stays Admin. */
   async transferOwnership(auth: RequestAuth, actor: Actor, ifMatch: number, memberId: string): Promise<AccountDto> {
-    return this.change(
-      auth,
-      actor,
-      ifMatch,
-      async ({ tx, account, log }) => {
-        const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
-        this.assertRule(checkOwnershipTransfer(this.facts(account), actorMember, target));
-        const changedPermissions: string[] = [];
-        if (target.roleId !== ADMIN_ROLE_ID) {
-          await tx.manager
-            .getRepository(MemberEntity)
-            .update(
-              { id: target.id },
-              { roleId: ADMIN_ROLE_ID, permissionsVersion: target.permissionsVersion + 1, version: target.version + 1 },
-            );
-          changedPermissions.push(target.id);
-        } else {
-          await tx.manager.getRepository(MemberEntity).update({ id: target.id }, { version: target.version + 1 });
-        }
+    return this.ownerChange(auth, actor, ifMatch, async ({ tx, account, log }) => {
+      const [actorMember, target] = await this.membersFor(tx.manager, account.id, auth.member.id, memberId);
+      this.assertRule(checkOwnershipTransfer(this.facts(account), actorMember, target));
+      const changedPermissions: string[] = [];
+      if (target.roleId !== ADMIN_ROLE_ID) {
         await tx.manager
           .getRepository(MemberEntity)
-          .update({ id: actorMember.id }, { version: actorMember.version + 1 });
-        const before = account.ownerMemberId;
-        await this.saveAccount(tx.manager, account, { ownerMemberId: target.id });
-        const entry = await log({
-          action: 'ownership.transferred',
-          target: { type: 'member', id: target.id, label: target.email },
-          changes: {
-            ownerId: { before, after: target.id },
-            ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}),
-          },
-        });
-        tx.publish({
-          type: 'account.changed',
-          accountId: account.id,
-          seq: entry.seq,
-          memberIds: [actorMember.id, target.id],
-          permissionMemberIds: changedPermissions,
-          reason: 'ownership_transferred',
-        });
-        return loadAccountDto(tx.manager, account);
-      },
-      (account) => checkOwnerOnly(this.facts(account), auth.member),
-    );
+          .update(
+            { id: target.id },
+            { roleId: ADMIN_ROLE_ID, permissionsVersion: target.permissionsVersion + 1, version: target.version + 1 },
+          );
+        changedPermissions.push(target.id);
+      } else {
+        await tx.manager.getRepository(MemberEntity).update({ id: target.id }, { version: target.version + 1 });
+      }
+      await tx.manager.getRepository(MemberEntity).update({ id: actorMember.id }, { version: actorMember.version + 1 });
+      const before = account.ownerMemberId;
+      await this.saveAccount(tx.manager, account, { ownerMemberId: target.id });
+      const entry = await log({
+        action: 'ownership.transferred',
+        target: { type: 'member', id: target.id, label: target.email },
+        changes: {
+          ownerId: { before, after: target.id },
+          ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}),
+        },
+      });
+      tx.publish({
+        type: 'account.changed',
+        accountId: account.id,
+        seq: entry.seq,
+        memberIds: [actorMember.id, target.id],
+        permissionMemberIds: changedPermissions,
+        reason: 'ownership_transferred',
+      });
+      return loadAccountDto(tx.manager, account);
+    });
   }
 
   /** By the owner, or by the billing contact if they hold Admin; to another active member. */
