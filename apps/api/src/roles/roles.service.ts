@@ -131,6 +131,24 @@ export class RolesService {
     return role;
   }
 
+  /**
+   * The role to edit or delete (`forChange`); in a dry run its refusal (a system role, a stale
+   * If-Match) is not thrown but answered as the preview's `wouldFail`, inside a 200 (issue 15).
+   */
+  private async forChangeOrRefusal(
+    context: MutationContext,
+    id: string,
+    ifMatch: number,
+    dryRun: boolean,
+  ): Promise<{ role: RoleEntity } | { refusal: RoleImpactPreviewDto }> {
+    try {
+      return { role: await this.forChange(context, id, ifMatch) };
+    } catch (error) {
+      if (!dryRun) throw error;
+      return { refusal: { ...NO_IMPACT, wouldFail: dryRunFailure(error) } };
+    }
+  }
+
   private async bumpRolesVersion(manager: EntityManager, account: AccountEntity): Promise<void> {
     account.rolesVersion += 1;
     await manager.getRepository(AccountRow).update({ id: account.id }, { rolesVersion: account.rolesVersion });
@@ -279,14 +297,9 @@ export class RolesService {
   ): Promise<RoleDto | RoleImpactPreviewDto> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
-      let role: RoleEntity;
-      try {
-        role = await this.forChange(context, id, ifMatch);
-      } catch (error) {
-        // A dry run answers a 409 refusal (a system role) inside its 200 (issue 15).
-        if (!dryRun) throw error;
-        return { ...NO_IMPACT, wouldFail: dryRunFailure(error) };
-      }
+      const found = await this.forChangeOrRefusal(context, id, ifMatch, dryRun);
+      if ('refusal' in found) return found.refusal;
+      const { role } = found;
       const permissions =
         change.permissions === undefined ? role.permissions : this.normalizePermissions(change.permissions);
       if (dryRun) {
@@ -370,13 +383,9 @@ export class RolesService {
   ): Promise<RoleImpactPreviewDto | null> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account, log } = context;
-      let role: RoleEntity;
-      try {
-        role = await this.forChange(context, id, ifMatch);
-      } catch (error) {
-        if (!dryRun) throw error;
-        return { ...NO_IMPACT, wouldFail: dryRunFailure(error) };
-      }
+      const found = await this.forChangeOrRefusal(context, id, ifMatch, dryRun);
+      if ('refusal' in found) return found.refusal;
+      const { role } = found;
       const members = await tx.manager.getRepository(MemberEntity).findBy({ accountId: account.id, roleId: role.id });
       const invitations = members.filter((m) => m.status === 'invited').length;
       let target: RoleEntity | null = null;
