@@ -1,0 +1,109 @@
+/**
+ * Issue 21: the API answers index.html for the dashboard's own routes only — every `+page` under
+ * apps/web/src/routes, groups and `[params]` included, as the build lists them in `routes.json` —
+ * and 404 in the error shape for anything else; /metrics, /api/docs, /api/v1 and /scim/v2 answer as
+ * they did.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRoutes } from '../../apps/api/src/web/web.js';
+import { startApp, type TestApp } from './support/app.js';
+import { isErrorShape } from './support/http.js';
+import { rawRequest } from './support/raw-http.js';
+
+const ROUTES = resolve(import.meta.dirname, '../../apps/web/src/routes');
+const WEB_BUILD = resolve(import.meta.dirname, '../../apps/web/build');
+const built = existsSync(join(WEB_BUILD, 'index.html'));
+if (!built) console.log(`[dashboard-routes] skipped: ${WEB_BUILD} is missing (npm run build)`);
+
+/** Kit's route id of every folder of src/routes with a +page (e.g. `/(app)/users/[id]`). */
+function pageRouteIds(): string[] {
+  return readdirSync(ROUTES, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /(^|\/)\+page\.svelte$/.test(file))
+    .map((file) => `/${file.replace(/\/?\+page\.svelte$/, '')}`);
+}
+
+/** A URL of the route: groups dropped, each `[param]` given a value. */
+function sampleUrl(id: string): string {
+  const segments = id
+    .split('/')
+    .filter((segment) => segment && !/^\(.+\)$/.test(segment))
+    .map((segment) => (segment.startsWith('[') ? 'a-1B_c' : segment));
+  return `/${segments.join('/')}`;
+}
+
+let app: TestApp;
+let indexHtml: Buffer;
+
+describe.skipIf(!built)('the dashboard’s routes and nothing else (issue 21)', () => {
+  beforeAll(async () => {
+    app = await startApp({ overrides: { webRoot: WEB_BUILD } });
+    indexHtml = readFileSync(join(WEB_BUILD, 'index.html'));
+  });
+  afterAll(() => app?.close());
+
+  it('the build lists exactly the +page routes of src/routes', () => {
+    const ids = pageRouteIds();
+    expect(ids).toContain('/(app)/users/[id]');
+    expect(ids).toContain('/(app)/roles/new');
+    expect(ids).toContain('/');
+    expect(
+      readRoutes(WEB_BUILD)
+        ?.map((route) => route.id)
+        .sort(),
+    ).toEqual(ids.sort());
+  });
+
+  it('every route of src/routes gets index.html (no-cache), with or without a trailing slash', async () => {
+    for (const id of pageRouteIds()) {
+      for (const url of new Set([sampleUrl(id), `${sampleUrl(id)}/`.replace('//', '/')])) {
+        const reply = await rawRequest(`${app.url}${url}`);
+        expect(reply.status, `${id} as ${url}`).toBe(200);
+        expect(reply.headers['content-type'], url).toMatch(/^text\/html/);
+        expect(reply.headers['cache-control'], url).toBe('no-cache');
+        expect(reply.bytes.equals(indexHtml), url).toBe(true);
+      }
+    }
+  });
+
+  it('a path next to a route, or under one, is not the app', async () => {
+    for (const url of ['/users/a/b', '/roles/new/x', '/me/x', '/signin.php', '/invite', '/app', '/(app)/users']) {
+      for (const method of ['GET', 'HEAD', 'POST']) {
+        const reply = await rawRequest(`${app.url}${url}`, { method });
+        expect(reply.status, `${method} ${url}`).toBe(404);
+        expect(reply.headers['content-type'], `${method} ${url}`).toMatch(/^application\/json/);
+        if (method !== 'HEAD') {
+          const body = JSON.parse(reply.bytes.toString('utf8')) as unknown;
+          expect(isErrorShape(body), url).toBe(true);
+          expect((body as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+        }
+      }
+    }
+  });
+
+  it('/metrics, /api/docs, /api/v1 and /scim/v2 answer as before', async () => {
+    const metrics = await rawRequest(`${app.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.bytes.toString('utf8')).toContain('# HELP');
+
+    const docs = await rawRequest(`${app.url}/api/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.bytes.toString('utf8')).toContain('swagger-ui');
+    expect(docs.headers['content-security-policy']).toMatch(/style-src 'self' 'unsafe-inline'/);
+    const document = await rawRequest(`${app.url}/api/docs-json`);
+    expect(document.status).toBe(200);
+    expect((JSON.parse(document.bytes.toString('utf8')) as { openapi: string }).openapi).toMatch(/^3\./);
+
+    const api = await rawRequest(`${app.url}/api/v1/me`);
+    expect(api.status).toBe(401);
+    expect(api.headers['content-security-policy']).toMatch(/style-src 'self';/);
+    const unknown = await rawRequest(`${app.url}/api/v1/no-such-thing`);
+    expect(unknown.status).toBe(404);
+    expect(isErrorShape(JSON.parse(unknown.bytes.toString('utf8')))).toBe(true);
+
+    const scim = await rawRequest(`${app.url}/scim/v2/ServiceProviderConfig`);
+    expect(scim.headers['content-type']).not.toMatch(/^text\/html/);
+  });
+});
