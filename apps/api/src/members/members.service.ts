@@ -94,6 +94,19 @@ export class MembersService {
     return member;
   }
 
+  /** The member to revoke or delete: loaded for the change (`If-Match`), then held to the removal rules. */
+  private async forRemoval(
+    context: MutationContext,
+    auth: RequestAuth,
+    id: string,
+    ifMatch: number,
+    verb: 'revoke' | 'delete',
+  ): Promise<MemberEntity> {
+    const member = await this.forChange(context, id, ifMatch);
+    assertRemovable(context.account, auth.member, member, verb);
+    return member;
+  }
+
   private async save(context: MutationContext, member: MemberEntity, fields: Partial<MemberEntity>): Promise<void> {
     Object.assign(member, fields, { version: member.version + 1 });
     await context.tx.manager
@@ -174,13 +187,7 @@ export class MembersService {
   async revoke(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
     return this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
-      const member = await this.forChange(context, id, ifMatch);
-      const violation = checkRemoval(
-        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
-        auth.member,
-        member,
-      );
-      if (violation) throw new DomainError(violation, removalMessage(violation, 'revoke'));
+      const member = await this.forRemoval(context, auth, id, ifMatch, 'revoke');
       if (member.status === 'revoked') throw new DomainError('CONFLICT', 'This member is already revoked');
       if (member.status === 'invited')
         throw new DomainError('CONFLICT', 'This person has not joined yet: cancel the invitation instead');
@@ -229,13 +236,7 @@ export class MembersService {
   async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
     await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
-      const member = await this.forChange(context, id, ifMatch);
-      const violation = checkRemoval(
-        { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
-        auth.member,
-        member,
-      );
-      if (violation) throw new DomainError(violation, removalMessage(violation, 'delete'));
+      const member = await this.forRemoval(context, auth, id, ifMatch, 'delete');
       if (member.status === 'active') throw new DomainError('CONFLICT', 'Revoke this member before deleting them');
       await tx.manager.getRepository(MemberEntity).delete({ id: member.id });
       const action = member.status === 'invited' ? 'invitation.cancelled' : 'user.deleted';
@@ -299,6 +300,24 @@ export class MembersService {
       if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'ended_by_admin', entry.seq));
     });
   }
+}
+
+/**
+ * The single-member rules for revoking or deleting a member (not oneself, not the owner, not the
+ * billing contact), refused in the words of the verb.
+ */
+function assertRemovable(
+  account: AccountEntity,
+  actor: Parameters<typeof checkRemoval>[1],
+  member: Parameters<typeof checkRemoval>[2],
+  verb: 'revoke' | 'delete',
+): void {
+  const violation = checkRemoval(
+    { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
+    actor,
+    member,
+  );
+  if (violation) throw new DomainError(violation, removalMessage(violation, verb));
 }
 
 function removalMessage(violation: string, verb: 'revoke' | 'delete'): string {
