@@ -68,3 +68,31 @@ export async function joinAsPerson(
     },
   );
 }
+
+/**
+ * A new membership that has not joined yet (an invitation, or a user an identity provider
+ * provisioned): invited `now`, never active, its versions at 1, sort and search keys set; inserted.
+ */
+export async function insertMember(
+  manager: EntityManager,
+  fields: Pick<
+    MemberEntity,
+    'accountId' | 'personId' | 'email' | 'name' | 'status' | 'roleId' | 'agentAccess' | 'invitedByMemberId'
+  > &
+    Partial<Pick<MemberEntity, 'externalId' | 'scimProvisioned'>>,
+  now: string,
+): Promise<MemberEntity> {
+  const member = manager.getRepository(MemberEntity).create({
+    id: randomUUID(),
+    ...fields,
+    invitedAt: now,
+    joinedAt: null,
+    lastActiveAt: null,
+    permissionsVersion: 1,
+    version: 1,
+    createdAt: now,
+  });
+  syncSortKeys(member);
+  await manager.getRepository(MemberEntity).insert(member);
+  return member;
+}

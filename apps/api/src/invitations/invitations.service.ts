@@ -6,7 +6,6 @@ import {
   type MemberDto,
 } from '@rolecall/contracts';
 import { agentCost, planLimits, seatUsageAfter } from '@rolecall/domain';
-import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from '../database/accounts.dto.js';
@@ -22,13 +21,13 @@ import { sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
-import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
+import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
 import { MembersRepository } from '../database/members.repository.js';
 import { assertRole, assertTeams } from '../database/assignable.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { MailboxProofs } from '../database/mailbox-proofs.js';
-import { insertPerson, joinAsPerson } from '../database/persons.js';
+import { insertMember, insertPerson, joinAsPerson } from '../database/persons.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { InvitationIssuer } from './invitation-issuer.js';
@@ -167,25 +166,20 @@ export class InvitationsService {
     const { tx, account } = context;
     const { email, teamIds } = input;
     const now = this.clock.now().toISOString();
-    const member = tx.manager.getRepository(MemberEntity).create({
-      id: randomUUID(),
-      accountId: account.id,
-      personId: input.personId,
-      email,
-      name: null,
-      status: 'invited',
-      roleId: input.roleId,
-      agentAccess: input.agentAccess,
-      invitedByMemberId: auth.member.id,
-      invitedAt: now,
-      joinedAt: null,
-      lastActiveAt: null,
-      permissionsVersion: 1,
-      version: 1,
-      createdAt: now,
-    });
-    syncSortKeys(member);
-    await tx.manager.getRepository(MemberEntity).insert(member);
+    const member = await insertMember(
+      tx.manager,
+      {
+        accountId: account.id,
+        personId: input.personId,
+        email,
+        name: null,
+        status: 'invited',
+        roleId: input.roleId,
+        agentAccess: input.agentAccess,
+        invitedByMemberId: auth.member.id,
+      },
+      now,
+    );
     if (teamIds.length) {
       await tx.manager
         .getRepository(MemberTeamEntity)

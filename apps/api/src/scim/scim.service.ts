@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { checkRemoval, checkRoleChange } from '@rolecall/domain';
-import { randomUUID } from 'node:crypto';
 import { parse as parseFilter, type Filter } from 'scim2-parse-filter';
 import { scimPatch, type ScimPatchOperation, type ScimResource } from 'scim-patch';
 import { In, IsNull, type EntityManager } from 'typeorm';
@@ -16,6 +15,7 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { MemberEntity, syncSortKeys } from '../database/entities/member.entity.js';
+import { insertMember } from '../database/persons.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
@@ -204,27 +204,22 @@ export class ScimService {
       if (active) await assertSeatsFor(tx.manager, account, { seats: 1, agents: 0 });
       const person = await tx.manager.getRepository(PersonEntity).findOneBy({ email });
       const now = this.clock.now().toISOString();
-      const member = tx.manager.getRepository(MemberEntity).create({
-        id: randomUUID(),
-        accountId: account.id,
-        personId: person?.id ?? null,
-        email,
-        name: person?.name ?? input.name ?? null,
-        status: active ? 'invited' : 'revoked',
-        roleId: DEFAULT_ROLE_ID,
-        agentAccess: false,
-        invitedByMemberId: null,
-        invitedAt: now,
-        joinedAt: null,
-        lastActiveAt: null,
-        permissionsVersion: 1,
-        version: 1,
-        createdAt: now,
-        externalId: input.externalId ?? null,
-        scimProvisioned: true,
-      });
-      syncSortKeys(member);
-      await tx.manager.getRepository(MemberEntity).insert(member);
+      const member = await insertMember(
+        tx.manager,
+        {
+          accountId: account.id,
+          personId: person?.id ?? null,
+          email,
+          name: person?.name ?? input.name ?? null,
+          status: active ? 'invited' : 'revoked',
+          roleId: DEFAULT_ROLE_ID,
+          agentAccess: false,
+          invitedByMemberId: null,
+          externalId: input.externalId ?? null,
+          scimProvisioned: true,
+        },
+        now,
+      );
       const entry = await context.log({
         action: 'user.provisioned',
         target: { type: 'member', id: member.id, label: email },
