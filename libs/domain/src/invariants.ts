@@ -35,7 +35,9 @@ export function checkRemoval(
   return null;
 }
 
+/** @alias Revoking has `checkRemoval`'s protections (the rule's name where a revoke is checked). */
 export const checkRevoke = checkRemoval;
+/** @alias Deleting has `checkRemoval`'s protections (the rule's name where a delete is checked). */
 export const checkDelete = checkRemoval;
 
 /** The owner always holds Admin. */

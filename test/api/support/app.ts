@@ -11,7 +11,7 @@ import { DEFAULT_RATE_LIMITS, loadConfig, type AppConfig, type RateLimitConfig }
 import { MailService } from '../../../apps/api/src/infra/mail.service.js';
 
 /** A clock the test moves by hand. */
-export class TestClock extends Clock {
+class TestClock extends Clock {
   private offsetMs = 0;
   now(): Date {
     return new Date(Date.now() + this.offsetMs);

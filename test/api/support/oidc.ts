@@ -12,7 +12,7 @@ import type { TestApp } from './app.js';
 /** Rolecall's `PUBLIC_URL` in these tests: the browser maps this host to the app's random port. */
 export const APP_PUBLIC_URL = 'http://rolecall.test';
 
-export type IdClaims = Record<string, unknown> & { aud?: unknown; exp?: number; iat?: number; nonce?: unknown };
+type IdClaims = Record<string, unknown> & { aud?: unknown; exp?: number; iat?: number; nonce?: unknown };
 
 export interface TestIdp extends Idp {
   /** When set, every ID token the token endpoint answers is decoded, passed through this and signed again. */

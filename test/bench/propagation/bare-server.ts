@@ -13,7 +13,7 @@ import { MAX_SOCKET_MESSAGE } from '../../../apps/api/src/live/live-io.adapter.j
  *   POST /bare/revoke       `user.upserted` to the account, `me.revoked` + disconnect per session
  */
 
-export interface BareSocketInfo {
+interface BareSocketInfo {
   sessionId: string;
   memberId: string;
   dashboard: boolean;

@@ -22,7 +22,7 @@ import type { Database } from '../../../apps/api/src/database/database.service.j
 
 const [ADMIN, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
 
-export interface SeededSocket {
+interface SeededSocket {
   token: string;
   sessionId: string;
   memberId: string;

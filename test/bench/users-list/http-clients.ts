@@ -6,7 +6,7 @@ import net from 'node:net';
  * headers, read the whole body without parsing it (parsing is the client's cost), and answer
  * `{ status, body }`.
  */
-export interface HttpReply {
+interface HttpReply {
   status: number;
   body: Buffer;
 }

@@ -6,7 +6,7 @@ import { startApp, type TestApp } from '../../api/support/app.js';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const WEB_BUILD = resolve(import.meta.dirname, '../../../apps/web/build');
-export const SCREENSHOTS = resolve(import.meta.dirname, '../../../test-results/screenshots');
+const SCREENSHOTS = resolve(import.meta.dirname, '../../../test-results/screenshots');
 
 /** Browser tests need Debian's Chromium and the built dashboard; CI installs and builds both. */
 export const browserReady = existsSync(CHROMIUM) && existsSync(join(WEB_BUILD, 'index.html'));

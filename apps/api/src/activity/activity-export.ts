@@ -12,7 +12,7 @@ import { ActivityEntity } from '../database/entities/activity.entity.js';
 const PAGE = 1000;
 
 /** The fields of an export line, in order: the CSV header too. */
-export const EXPORT_COLUMNS: readonly (keyof ActivityExportLine)[] = [
+const EXPORT_COLUMNS: readonly (keyof ActivityExportLine)[] = [
   'accountId',
   'seq',
   'at',

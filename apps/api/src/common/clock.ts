@@ -8,5 +8,3 @@ export class SystemClock extends Clock {
     return new Date();
   }
 }
-
-export const isoNow = (clock: Clock): string => clock.now().toISOString();

@@ -8,7 +8,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** `Sec-Fetch-Site` values of a request the page's own origin (or the user, typing a URL) started. */
 const SAME_ORIGIN_FETCH_SITES = new Set(['same-origin', 'none']);
 
-export interface CsrfHeaders {
+interface CsrfHeaders {
   readonly method: string;
   readonly authorization: string | undefined;
   readonly origin: string | undefined;
@@ -28,12 +28,14 @@ export interface CsrfHeaders {
  *   must say `same-origin` or `none`. A request with neither header is not from a current browser
  *   (every one sends `Origin` on a cross-origin POST) and passes: curl, server-side clients.
  */
-export function crossSiteRefusal(request: CsrfHeaders, allowedOrigins: readonly string[]): string | null {
+function crossSiteRefusal(request: CsrfHeaders, allowedOrigins: readonly string[]): string | null {
   if (SAFE_METHODS.has(request.method)) return null;
   // An empty header counts as none: `tokenOf` falls back to the cookie then.
   if (request.authorization) return null;
   if (request.origin !== undefined) {
-    return allowedOrigins.includes(request.origin) ? null : `Requests from ${request.origin.slice(0, 200)} are not allowed (neither PUBLIC_URL's origin nor in ALLOWED_ORIGINS)`;
+    return allowedOrigins.includes(request.origin)
+      ? null
+      : `Requests from ${request.origin.slice(0, 200)} are not allowed (neither PUBLIC_URL's origin nor in ALLOWED_ORIGINS)`;
   }
   if (request.secFetchSite !== undefined && !SAME_ORIGIN_FETCH_SITES.has(request.secFetchSite)) {
     return 'Requests from another site are not allowed';
@@ -63,4 +65,5 @@ export function csrfProtection(config: Pick<AppConfig, 'allowedOrigins'>) {
   };
 }
 
-const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);
+const header = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value.join(', ') : value;

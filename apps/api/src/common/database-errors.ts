@@ -11,7 +11,7 @@ import { DomainError } from './domain-error.js';
 export type DatabaseFailure = 'storage_full' | 'unavailable';
 
 /** Seconds a client is told to wait (`Retry-After`) after a 503 for an unreachable database. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** PostgreSQL SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 const PG_DISK_FULL = '53100';

@@ -12,7 +12,7 @@ import type { AuthEnforcement, SsoProvider } from '@rolecall/contracts';
  * knowledge questions and biometrics alone do not count; providers that combine them with a password
  * report `mfa`. Google's ID tokens carry no `amr`, so Google sign-ins never satisfy required 2FA.
  */
-export const MFA_AMR_VALUES: readonly string[] = ['mfa', 'mca', 'otp', 'hwk', 'swk', 'sc'];
+const MFA_AMR_VALUES: readonly string[] = ['mfa', 'mca', 'otp', 'hwk', 'swk', 'sc'];
 
 export function amrShowsMfa(amr: unknown): boolean {
   return Array.isArray(amr) && amr.some((value) => typeof value === 'string' && MFA_AMR_VALUES.includes(value));

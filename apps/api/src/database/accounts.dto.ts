@@ -45,7 +45,7 @@ async function seatUsage(manager: EntityManager, account: AccountEntity): Promis
   return usage;
 }
 
-export function toAccountDto(account: AccountEntity, seats: SeatCount): AccountDto {
+function toAccountDto(account: AccountEntity, seats: SeatCount): AccountDto {
   const limits = planLimits(account.plan);
   const cost = agentCost(account.plan, seats.agents);
   return {

@@ -15,18 +15,20 @@ export type DatabaseKind = 'sqlite' | 'postgres';
  * client that errored or is no longer queryable), so the pool recovers by itself once the database
  * is back.
  */
-export const POSTGRES_POOL = { max: 20, connectionTimeoutMillis: 5000, keepAlive: true } as const;
-
-export function databaseKind(config: Pick<AppConfig, 'databaseUrl'>): DatabaseKind {
-  return config.databaseUrl ? 'postgres' : 'sqlite';
-}
+const POSTGRES_POOL = { max: 20, connectionTimeoutMillis: 5000, keepAlive: true } as const;
 
 /**
  * SQLite through better-sqlite3 (WAL, 5 s busy timeout, foreign keys on) in `$DATA_DIR`, or
  * PostgreSQL when `DATABASE_URL` is set. Migrations run at start-up; never `synchronize`.
  */
 export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: true, synchronize: false, logging: false } as const;
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    synchronize: false,
+    logging: false,
+  } as const;
   if (config.databaseUrl) {
     return { ...common, type: 'postgres', url: config.databaseUrl, extra: POSTGRES_POOL };
   }

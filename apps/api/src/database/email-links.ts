@@ -11,7 +11,7 @@ import { PersonEntity } from './entities/person.entity.js';
 const HOUR = 60 * 60 * 1000;
 
 /** How long a mailed link works (issue 13): a verification link a day, a password reset an hour. */
-export const EMAIL_LINK_TTL_MS: Record<EmailLinkPurpose, number> = { verify_email: 24 * HOUR, password_reset: HOUR };
+const EMAIL_LINK_TTL_MS: Record<EmailLinkPurpose, number> = { verify_email: 24 * HOUR, password_reset: HOUR };
 
 /** Where the dashboard opens each kind of link. */
 const LINK_PATH: Record<EmailLinkPurpose, string> = {

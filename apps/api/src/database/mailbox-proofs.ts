@@ -12,7 +12,7 @@ import { EmailLinks } from './email-links.js';
 import { PersonEntity } from './entities/person.entity.js';
 
 /** How the mailbox was proven: a mailed link, an invitation token, or a provider that vouches for the email. */
-export type ProofVia = 'verification' | 'invitation' | 'password_reset' | SsoProvider;
+type ProofVia = 'verification' | 'invitation' | 'password_reset' | SsoProvider;
 
 export interface Proof {
   readonly via: ProofVia;

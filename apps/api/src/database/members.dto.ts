@@ -65,7 +65,7 @@ export function roleRefOf(row: Record<string, unknown>): RoleRef | null {
 }
 
 /** What a member's JSON is made from, loaded in batches by `loadMemberDtos`. */
-export interface MemberDtoParts {
+interface MemberDtoParts {
   person: PersonSummary | null;
   role: RoleRef;
   teams: TeamRef[];
@@ -73,7 +73,7 @@ export interface MemberDtoParts {
   enforcedAuth: EnforcedAuthState | null;
 }
 
-export function toMemberDto(member: ListedMember, account: AccountEntity, parts: MemberDtoParts): MemberDto {
+function toMemberDto(member: ListedMember, account: AccountEntity, parts: MemberDtoParts): MemberDto {
   return {
     id: member.id,
     email: member.email,

@@ -86,7 +86,7 @@ function decodeCursor(cursor: string): [string, string, SearchGroup | undefined]
  * point incremented (U+10FFFF has no successor: it is dropped and the one before is incremented);
  * null when every code point is U+10FFFF (no upper bound).
  */
-export function prefixRange(prefix: string): { lo: string; hi: string | null } {
+function prefixRange(prefix: string): { lo: string; hi: string | null } {
   const points = Array.from(prefix, (char) => char.codePointAt(0)!);
   while (points.length > 0) {
     const last = points.pop()!;
@@ -100,7 +100,7 @@ export function prefixRange(prefix: string): { lo: string; hi: string | null } {
 }
 
 /** `q` of at least this many characters (after `searchFold`) matches anywhere; a shorter one is a prefix. */
-export const SEARCH_ANYWHERE_MIN = 3;
+const SEARCH_ANYWHERE_MIN = 3;
 
 /** A `q` searched anywhere in the name or email: the folded term and its prefix range. */
 interface AnywhereTerm {

@@ -68,7 +68,7 @@ export function requestMeta(request: Request): { ip: string | null; userAgent: s
   return { ip: plainIp(request.ip ?? null), userAgent: request.headers['user-agent']?.slice(0, 300) ?? null };
 }
 
-export function actorOf(request: AuthedRequest): Actor {
+function actorOf(request: AuthedRequest): Actor {
   const serviceAccount = request.auth?.serviceAccount;
   // A key acts as its service account: no member, named by the service account's name.
   if (serviceAccount)

@@ -7,7 +7,7 @@ import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/tokens.js';
 import { PersonEntity } from './entities/person.entity.js';
 
-export const TOTP_ISSUER = 'Rolecall';
+const TOTP_ISSUER = 'Rolecall';
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
 /** `xxxxx-xxxxx` from an alphabet without look-alikes (0/o, 1/l/i): ~49 bits each. */

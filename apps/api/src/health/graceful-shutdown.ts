@@ -16,7 +16,7 @@ export interface ShutdownTimings {
   readonly deadlineMs: number;
 }
 
-export const SHUTDOWN_TIMINGS: ShutdownTimings = { drainMs: 5000, closeMs: 2000, deadlineMs: 10_000 };
+const SHUTDOWN_TIMINGS: ShutdownTimings = { drainMs: 5000, closeMs: 2000, deadlineMs: 10_000 };
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 

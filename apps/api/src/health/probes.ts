@@ -11,10 +11,10 @@ import { Lifecycle } from './lifecycle.js';
  * Every probe gives up after this long, so a health answer never waits longer than about one
  * probe (they run side by side): well within the 1 s promised to load balancers.
  */
-export const PROBE_TIMEOUT_MS = 500;
+const PROBE_TIMEOUT_MS = 500;
 
 /** An event loop stalled this long in the last window means the process is not sound. */
-export const EVENT_LOOP_STALL_MS = 5000;
+const EVENT_LOOP_STALL_MS = 5000;
 const EVENT_LOOP_WINDOW_MS = 10_000;
 
 /**

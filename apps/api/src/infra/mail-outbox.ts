@@ -20,7 +20,7 @@ export interface OutboxSettings {
   readonly leaseMs: number;
 }
 
-export function outboxSettings(env: NodeJS.ProcessEnv = process.env): OutboxSettings {
+function outboxSettings(env: NodeJS.ProcessEnv = process.env): OutboxSettings {
   const positive = (name: string, fallback: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;

@@ -128,7 +128,7 @@ export class RateLimitService {
 }
 
 /** The wait before a password check after `failures` failures at one email: doubling past `after`, capped. */
-export function slowdownMs(failures: number, { after, stepMs, maxMs }: RateLimitConfig['signInSlowdown']): number {
+function slowdownMs(failures: number, { after, stepMs, maxMs }: RateLimitConfig['signInSlowdown']): number {
   if (failures < after) return 0;
   return Math.min(maxMs, stepMs * 2 ** Math.min(30, failures - after));
 }

@@ -20,7 +20,7 @@ export const REDIS = Symbol('REDIS');
  */
 const COMMAND_TIMEOUT_MS = 2_000;
 /** The health check's ping: an answer (`down`) well within the 1 s a probe may take. */
-export const PING_TIMEOUT_MS = 500;
+const PING_TIMEOUT_MS = 500;
 /**
  * Longest wait for an answer from the other nodes (`fetchSockets` through the adapter): a stalled
  * Redis connection never answers, and what waits on it must move on (its caller decides how).
@@ -34,7 +34,7 @@ const RECONNECT_MAX_MS = 2_000;
 const LOG_INTERVAL_MS = 30_000;
 
 /** Delay before reconnect attempt `retries` (0-based): bounded exponential back-off, jittered ±25 %. */
-export function reconnectDelay(retries: number): number {
+function reconnectDelay(retries: number): number {
   const base = Math.min(RECONNECT_MAX_MS, 100 * 2 ** Math.min(retries, 10));
   return Math.round(base * (0.75 + Math.random() * 0.5));
 }
@@ -46,7 +46,7 @@ export type ChannelEvent = 'down' | 'up' | 'gap';
  * Whether this node's cross-node channel works: all three Redis connections ready. Each state change
  * is logged once and told to the listeners (the live layer, the permission cache, metrics).
  */
-export class RedisChannel {
+class RedisChannel {
   private readonly logger = new Logger('Redis');
   private readonly listeners = new Set<(up: boolean) => void>();
   private readonly errorListeners = new Set<(connection: string, error: Error) => void>();

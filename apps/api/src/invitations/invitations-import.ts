@@ -72,7 +72,7 @@ const fileError = (message: string) => validationFailed({ csv: [message] }, mess
  * and imported back), blank rows are skipped. What makes the file unusable as a whole — unreadable,
  * empty, no email or role column, more than 1,000 rows — is a 400 for the `csv` field.
  */
-export function parseImport(csv: string): ParsedRow[] {
+function parseImport(csv: string): ParsedRow[] {
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(csv, {

@@ -55,7 +55,7 @@ export class EventBucket {
  * at all while Redis is away, which an attacker could wait for) or failing closed (every handshake
  * refused, turning a Redis outage into a live-layer outage for everyone).
  */
-export function sharedLimiter(
+function sharedLimiter(
   redis: RedisConnections | null,
   options: { keyPrefix: string; points: number; duration: number },
 ): RateLimiterAbstract {

@@ -20,7 +20,7 @@ import { TeamEntity } from '../database/entities/team.entity.js';
 import { teamDto } from '../database/teams.dto.js';
 
 /** A client further behind than this reloads instead of replaying. */
-export const SYNC_LIMIT = 500;
+const SYNC_LIMIT = 500;
 
 /**
  * Builds account events for the live layer: from a domain change as it commits, or from the

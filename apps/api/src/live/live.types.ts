@@ -1,8 +1,8 @@
 import type { ClientToServerEvents, PresenceResource, ServerToClientEvents } from '@rolecall/contracts';
-import type { RemoteSocket, Server, Socket } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 
 /** What the handshake stores on each socket (readable from every node through the adapter). */
-export interface SocketData {
+interface SocketData {
   sessionId: string;
   personId: string;
   memberId: string;
@@ -14,7 +14,6 @@ export interface SocketData {
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type AnySocket = LiveSocket | RemoteSocket<ServerToClientEvents, SocketData>;
 
 /** Room names: one per session, member and account; presence and activity rooms are per account. */
 export const Rooms = {

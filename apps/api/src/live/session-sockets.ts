@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisConnections } from '../infra/redis-bridge.js';
 
 /** A node that has not renewed its liveness for this long is dead: its sockets no longer count. */
-export const NODE_LIVENESS_MS = 15_000;
+const NODE_LIVENESS_MS = 15_000;
 /** A session's entry in Redis outlives no session (30 days, the absolute lifetime). */
 const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 

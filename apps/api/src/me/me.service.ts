@@ -15,7 +15,7 @@ import { PersonEntity } from '../database/entities/person.entity.js';
 import { SessionEntity } from '../database/entities/session.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
 
-export function toPersonDto(person: PersonEntity): PersonDto {
+function toPersonDto(person: PersonEntity): PersonDto {
   return {
     id: person.id,
     email: person.email,

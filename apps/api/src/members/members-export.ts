@@ -14,7 +14,7 @@ import { memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberFilter, type MemberPageQuery } from '../database/members.repository.js';
 
 /** Members read per page: what the export holds in memory at once, whatever the account's size. */
-export const EXPORT_PAGE = 500;
+const EXPORT_PAGE = 500;
 
 type ExportQuery = z.output<typeof exportMembersQuerySchema>;
 
@@ -49,7 +49,7 @@ const CSV_OPTIONS: Options = { columns: [...MEMBER_EXPORT_COLUMNS], cast: { stri
 const yesNo = (value: boolean) => (value ? 'yes' : 'no');
 
 /** A member as a row of the export: the Users table's columns, in words a spreadsheet reads. */
-export function exportRow(member: MemberDto): Record<(typeof MEMBER_EXPORT_COLUMNS)[number], string> {
+function exportRow(member: MemberDto): Record<(typeof MEMBER_EXPORT_COLUMNS)[number], string> {
   return {
     ID: member.id,
     Name: member.name ?? '',

@@ -51,7 +51,7 @@ export class OutageLog {
 }
 
 /** One line per failure kind per interval (see `OutageLog`). */
-export const OUTAGE_LOG_INTERVAL_MS = 30_000;
+const OUTAGE_LOG_INTERVAL_MS = 30_000;
 
 const logger = new Logger('Outage');
 const outages = new OutageLog(

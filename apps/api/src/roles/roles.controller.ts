@@ -30,7 +30,7 @@ import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { RolesService } from './roles.service.js';
 
 /** The permission catalogue, built once from libs/contracts. */
-export const PERMISSION_CATALOGUE: PermissionCatalogueDto = {
+const PERMISSION_CATALOGUE: PermissionCatalogueDto = {
   features: FEATURE_KEYS.map((feature) => ({
     key: feature,
     label: FEATURES[feature].label,

@@ -2,11 +2,20 @@ import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs
 import type { Response } from 'express';
 import { toErrorBody } from '../common/error.filter.js';
 
-export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
 /** RFC 7644 §3.12 `scimType`s used here (plus `tooMany` for a full plan's seats, see the README). */
-export type ScimType = 'invalidFilter' | 'invalidSyntax' | 'invalidValue' | 'invalidPath' | 'noTarget' | 'mutability' | 'uniqueness' | 'tooMany' | 'invalidVers';
+export type ScimType =
+  | 'invalidFilter'
+  | 'invalidSyntax'
+  | 'invalidValue'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'mutability'
+  | 'uniqueness'
+  | 'tooMany'
+  | 'invalidVers';
 
 /** A SCIM error answer: `{ schemas: [Error], status: "409", scimType?, detail }`. */
 export class ScimError extends Error {
@@ -21,11 +30,20 @@ export class ScimError extends Error {
 }
 
 /** The error body SCIM clients read, from any exception the SCIM routes meet. */
-export function scimErrorBody(exception: unknown): { status: number; body: Record<string, unknown>; headers?: Record<string, string> } {
+function scimErrorBody(exception: unknown): {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+} {
   if (exception instanceof ScimError) {
     return {
       status: exception.status,
-      body: { schemas: [SCIM_ERROR_SCHEMA], status: String(exception.status), ...(exception.scimType ? { scimType: exception.scimType } : {}), detail: exception.detail },
+      body: {
+        schemas: [SCIM_ERROR_SCHEMA],
+        status: String(exception.status),
+        ...(exception.scimType ? { scimType: exception.scimType } : {}),
+        detail: exception.detail,
+      },
     };
   }
   // The API's own errors (seats, owner rules, storage, a body that is not JSON) keep their status and message.
@@ -36,7 +54,16 @@ export function scimErrorBody(exception: unknown): { status: number; body: Recor
       : status === 400
         ? 'invalidValue'
         : undefined;
-  return { status, headers, body: { schemas: [SCIM_ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail: body.error.message } };
+  return {
+    status,
+    headers,
+    body: {
+      schemas: [SCIM_ERROR_SCHEMA],
+      status: String(status),
+      ...(scimType ? { scimType } : {}),
+      detail: body.error.message,
+    },
+  };
 }
 
 /** Every exception under `/scim/v2` answers in SCIM's error format, `application/scim+json`. */
@@ -48,7 +75,8 @@ export class ScimErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const { status, body, headers } = scimErrorBody(exception);
     for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
-    if (status >= 500 && !(exception instanceof ScimError)) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (status >= 500 && !(exception instanceof ScimError))
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     response.status(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
   }
 }

@@ -3,9 +3,8 @@ import type { MemberEntity } from '../database/entities/member.entity.js';
 import type { RoleEntity } from '../database/entities/role.entity.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
 /** Removing a member from a group (role) moves them to the account's default role. */
 export const DEFAULT_ROLE_ID = READONLY_ROLE_ID;
@@ -69,7 +68,7 @@ export function toScimGroup(
   };
 }
 
-export const etagOf = (version: number): string => `W/"${version}"`;
+const etagOf = (version: number): string => `W/"${version}"`;
 
 /** `W/"3"`, `"3"` or `3` → 3; anything else → null (a weak or strong ETag of ours). */
 export function versionOfEtag(value: string | undefined): number | null {

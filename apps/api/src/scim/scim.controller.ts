@@ -27,7 +27,7 @@ import { ScimService } from './scim.service.js';
 type Q = Record<string, string | undefined>;
 
 /** "SCIM (Okta)", "SCIM (Entra)" or "SCIM", from the client's User-Agent, for the activity log. */
-export function scimActorName(userAgent: string | undefined): string {
+function scimActorName(userAgent: string | undefined): string {
   if (/okta/i.test(userAgent ?? '')) return 'SCIM (Okta)';
   if (/azure|entra|microsoft|aad/i.test(userAgent ?? '')) return 'SCIM (Entra)';
   return 'SCIM';

@@ -18,7 +18,7 @@ import { FLOW_TTL_MS, SsoService } from './sso.service.js';
 import { ApiController } from '../common/openapi.js';
 
 /** The browser-binding cookie of SSO flows: only sent to the SSO routes. */
-export const SSO_BINDING_COOKIE = 'rolecall_sso';
+const SSO_BINDING_COOKIE = 'rolecall_sso';
 const SSO_COOKIE_PATH = '/api/v1/auth/sso';
 
 /**

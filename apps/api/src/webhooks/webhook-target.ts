@@ -21,7 +21,7 @@ const LOCAL_RANGES = new Set(['loopback', 'private', 'uniqueLocal']);
  * metadata service), carrier-grade NAT, multicast, reserved, documentation, 6to4/Teredo/NAT64
  * (which can wrap any IPv4 address) or unspecified addresses. IPv4-mapped IPv6 is judged as its IPv4.
  */
-export function addressAllowed(address: string, allowLocal: boolean): boolean {
+function addressAllowed(address: string, allowLocal: boolean): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
@@ -38,7 +38,7 @@ export interface ResolvedTarget {
 }
 
 /** The URL's own checks: scheme, no credentials, a host. Throws `TargetRefused`. */
-export function checkUrl(raw: string, allowLocal: boolean): URL {
+function checkUrl(raw: string, allowLocal: boolean): URL {
   if (!URL.canParse(raw)) throw new TargetRefused('Not a valid URL');
   const url = new URL(raw);
   if (url.protocol !== 'https:' && !(allowLocal && url.protocol === 'http:')) {

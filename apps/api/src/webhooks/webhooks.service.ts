@@ -34,10 +34,10 @@ const SAVED_COLUMNS = [
 ] as const satisfies readonly (keyof WebhookEndpointEntity)[];
 
 /** Endpoints per account: enough for a SIEM, a backup receiver and a few tests. */
-export const MAX_ENDPOINTS = 10;
+const MAX_ENDPOINTS = 10;
 
 /** A Standard Webhooks signing secret: `whsec_` and 32 random bytes, base64. */
-export const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
 /**
  * Webhook endpoints (audit streaming, issue 16 §4): create, change, delete, rotate the secret, read
