@@ -1,5 +1,4 @@
-import { Body, Controller, Inject, Post, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Inject, Post, Query, Res } from '@nestjs/common';
 import {
   dryRunQuerySchema,
   importInvitationsSchema,
@@ -12,15 +11,14 @@ import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
-import { ApiJsonBody } from '../common/openapi.js';
+import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { InvitationsImport } from './invitations-import.js';
 
 /**
  * CSV into the member list (issue 17 §3): one invitation per row. Under `/users` beside the export
  * (members-csv.controller), and registered before `MembersController` as that one is.
  */
-@ApiTags('users')
-@Controller('users')
+@ApiController('users')
 export class InvitationsImportController {
   constructor(
     @Inject(InvitationsImport) private readonly importer: InvitationsImport,

@@ -1,5 +1,4 @@
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Get, Inject, Query, Res } from '@nestjs/common';
 import { exportMembersQuerySchema } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
@@ -7,13 +6,13 @@ import type { Actor } from '../database/activity.service.js';
 import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { MembersExport } from './members-export.js';
+import { ApiController } from '../common/openapi.js';
 
 /**
  * CSV out of the member list (issue 17 §3; the import is invitations-import.controller). Registered
  * before `MembersController`, whose `GET /users/:id` would otherwise take `export` for an id.
  */
-@ApiTags('users')
-@Controller('users')
+@ApiController('users')
 export class MembersCsvController {
   constructor(@Inject(MembersExport) private readonly exporter: MembersExport) {}
 
