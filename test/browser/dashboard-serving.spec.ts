@@ -185,8 +185,9 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
       if (path.startsWith('/_app/immutable/')) fromNetwork.push(path);
     });
     await page.goto(`${app.url}/signin`);
+    // Rendered: every script and stylesheet the page needs has come (from the cache or not).
     await page.waitForSelector('main h1');
-    await page.waitForLoadState('networkidle');
+    await page.waitForLoadState('load');
     const served = await page.evaluate(() =>
       performance
         .getEntriesByType('resource')
