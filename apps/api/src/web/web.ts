@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import expressStaticGzip from 'express-static-gzip';
 import { notFound } from '../common/domain-error.js';
@@ -106,7 +106,8 @@ export function loadDashboard(webRoot: string | null): Dashboard | null {
   const routes = readRoutes(webRoot);
   const patterns = routes?.map((route) => new RegExp(route.pattern)) ?? null;
   const isPage = (path: string) => patterns === null || patterns.some((pattern) => pattern.test(path));
-  const files = expressStaticGzip(webRoot, {
+  // express-static-gzip keys its list of twins by the path under `root` as given: no trailing slash.
+  const files = expressStaticGzip(resolve(webRoot), {
     enableBrotli: true,
     orderPreference: ['br', 'gzip'],
     index: false,
