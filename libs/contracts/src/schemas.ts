@@ -3,7 +3,10 @@
  * query with them, and the dashboard, which checks forms with the same rules before sending.
  */
 import { z } from 'zod';
+import { ENFORCED_AUTH_STATES, MAX_INVITATION_EMAILS, MEMBER_STATUSES } from './limits.js';
 import { ROLE_ICONS } from './permissions.js';
+
+export { ENFORCED_AUTH_STATES, MAX_INVITATION_EMAILS, MEMBER_STATUSES } from './limits.js';
 
 export const PLANS = ['free', 'starter', 'business', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -115,9 +118,6 @@ export type PasswordResetConfirmRequest = z.input<typeof passwordResetConfirmSch
 
 // ── User management (SPEC §5) ─────────────────────────────────────────────────────────────
 
-export const MEMBER_STATUSES = ['invited', 'active', 'revoked'] as const;
-export const MAX_INVITATION_EMAILS = 50;
-
 const teamIdsSchema = z.array(idSchema).max(50, 'At most 50 teams').default([]);
 
 export const inviteSchema = z.strictObject({
@@ -153,8 +153,6 @@ export type MemberSort = (typeof MEMBER_SORTS)[number];
 
 const repeatable = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).max(20)]).transform((value) => (Array.isArray(value) ? value : [value]) as z.output<T>[]);
-
-export const ENFORCED_AUTH_STATES = ['linked', 'pending'] as const;
 
 export const listMembersQuerySchema = z.strictObject({
   role: repeatable(idSchema).optional(),

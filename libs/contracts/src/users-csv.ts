@@ -3,7 +3,10 @@
  */
 import { z } from 'zod';
 import type { AgentSeatUsage, DryRunDto, MemberDto, RoleRef, SeatUsage, TeamRef } from './dto.js';
+import { MAX_IMPORT_BYTES } from './limits.js';
 import { listMembersQuerySchema } from './schemas.js';
+
+export { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from './limits.js';
 
 /** `GET /users/export`: the list's filters and sort (no paging: every matching member), as CSV. */
 export const exportMembersQuerySchema = listMembersQuerySchema.omit({ cursor: true, limit: true }).extend({
@@ -28,11 +31,6 @@ export const MEMBER_EXPORT_COLUMNS = [
   'Joined',
   'Last active',
 ] as const;
-
-/** At most this many invitations per import. */
-export const MAX_IMPORT_ROWS = 1000;
-/** The CSV text of an import, in UTF-8 bytes. */
-export const MAX_IMPORT_BYTES = 1024 * 1024;
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
