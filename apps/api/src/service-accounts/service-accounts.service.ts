@@ -28,6 +28,7 @@ import { RoleEntity } from '../database/entities/role.entity.js';
 import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entities/service-account.entity.js';
 import { ServiceAccountPermissions } from '../database/service-account-permissions.js';
 import { ApiKeys, keySessionId, MAX_KEY_LIFETIME_MS, type KeyAuth } from '../database/api-keys.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 const roleSummary = (role: RoleEntity | null | undefined) =>
   role ? { id: role.id, name: role.name, icon: role.icon } : null;
@@ -194,13 +195,8 @@ export class ServiceAccountsService {
         },
       });
       if (keys.length) {
-        tx.publish({
-          type: 'sessions.revoked',
-          accountId: account.id,
-          sessionIds: keys.map((k) => keySessionId(k.id)),
-          reason: 'service_account_deleted',
-          seq: entry.seq,
-        });
+        const sessionIds = keys.map((k) => keySessionId(k.id));
+        tx.publish(sessionsRevoked(account.id, sessionIds, 'service_account_deleted', entry.seq));
       }
     });
     this.permissions.invalidate([id]);
@@ -268,13 +264,7 @@ export class ServiceAccountsService {
         target: { type: 'service_account', id, label: serviceAccount.name },
         changes: { keyId, prefix: key.prefix },
       });
-      tx.publish({
-        type: 'sessions.revoked',
-        accountId: account.id,
-        sessionIds: [keySessionId(keyId)],
-        reason: 'key_revoked',
-        seq: entry.seq,
-      });
+      tx.publish(sessionsRevoked(account.id, [keySessionId(keyId)], 'key_revoked', entry.seq));
     });
   }
 
