@@ -20,8 +20,13 @@
  * The activity stream (`activity.subscribe`) and presence (`presence.enter`/`leave`) are owned here
  * as well, and sent again on every (re)connection: the server forgets them with the socket. This is
  * the only module that touches the socket; pages read resources built on it (`./activity.svelte.ts`).
+ *
+ * libs/client and socket.io-client (~47 KB, a third of a page's script) are not part of any page's
+ * first load (issue 21): `start()` imports them once the signed-in page has painted, then connects.
+ * Nothing is lost meanwhile: the account events after the seq of the `GET /me` the page loaded with
+ * are replayed on the first gap (libs/client), as they were while the handshake was in flight.
  */
-import { Live } from '@rolecall/client';
+import type { Live } from '@rolecall/client';
 import { untrack } from 'svelte';
 import type {
   AccountEvent,
@@ -31,6 +36,7 @@ import type {
   PresenceViewer,
   RevocationReason,
 } from '@rolecall/contracts';
+import { afterPaint } from '../after-paint';
 import { loadMe, session } from '../session.svelte';
 
 export interface Follower {
@@ -74,6 +80,8 @@ class LiveState {
   #meRefresh: Promise<void> | null = null;
   #meAgain = false;
   #connectedOnce = false;
+  /** The import of libs/client in flight for `start()`; cleared by `stop()`, which cancels the connection. */
+  #loading: Promise<void> | null = null;
 
   get client(): Live | null {
     return this.#live;
@@ -88,12 +96,26 @@ class LiveState {
   }
 
   #start(me: MeDto): void {
-    if (this.#live) return;
+    if (this.#live || this.#loading) return;
     // A new signed-in session in this tab: whatever ended the previous one is over.
     this.revoked = null;
     this.#connectedOnce = false;
     this.#access = accessOf(me);
-    const live = new Live({ transports: ['websocket', 'polling'] });
+    const loading = afterPaint()
+      .then(() => import('@rolecall/client'))
+      .then(({ Live }) => {
+        if (this.#loading !== loading) return; // stopped meanwhile
+        this.#loading = null;
+        this.#connect(new Live({ transports: ['websocket', 'polling'] }), me);
+      })
+      .catch(() => {
+        // The script could not be loaded (offline): the next `start()` tries again.
+        if (this.#loading === loading) this.#loading = null;
+      });
+    this.#loading = loading;
+  }
+
+  #connect(live: Live, me: MeDto): void {
     this.#live = live;
     live.socket.on('me.permissions', (push) => {
       // Every connection starts with the set as it stands (reason `connected`): nothing to do when
@@ -135,6 +157,7 @@ class LiveState {
   }
 
   stop(): void {
+    this.#loading = null;
     this.#live?.disconnect();
     this.#live = null;
     this.connected = false;

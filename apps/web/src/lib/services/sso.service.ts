@@ -12,14 +12,13 @@ import {
   type EnforcementPreviewDto,
   type OktaConnectionRequest,
   type SsoErrorCode,
-  type SsoProvider,
   type SsoProvidersDto,
 } from '@rolecall/contracts';
 import { api } from '$lib/api';
 import { dryRun } from './dry-run';
 import { attempt, type Outcome } from './outcome';
 
-export const PROVIDER_NAMES: Record<SsoProvider, string> = { google: 'Google', microsoft: 'Microsoft', okta: 'Okta' };
+export { PROVIDER_NAMES } from './sso-providers';
 
 /** The providers offered for an account (only the enforced one while one is enforced). */
 export function fetchProviders(accountId?: string | null): Promise<SsoProvidersDto> {
