@@ -95,11 +95,16 @@ let reportCount = 0;
 export async function audit(url: string, port: number, preset: Preset): Promise<RunFigures> {
   const flags: Flags = { port, output: 'json', logLevel: 'error', onlyCategories: CATEGORIES };
   const config: Config | undefined = preset === 'desktop' ? desktopConfig : undefined;
-  const result = await lighthouse(url, flags, config);
-  if (!result) throw new Error(`Lighthouse returned nothing for ${url}`);
-  const lhr = result.lhr;
-  if (lhr.runtimeError)
-    throw new Error(`Lighthouse failed on ${url}: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
+  // Lighthouse now and then loses a trace on this busy machine (NO_NAVSTART, NO_FCP): try again, twice at most.
+  let lhr: Result | undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await lighthouse(url, flags, config);
+    lhr = result?.lhr;
+    if (lhr && !lhr.runtimeError) break;
+    const why = lhr?.runtimeError ? `${lhr.runtimeError.code} ${lhr.runtimeError.message}` : 'no result';
+    if (attempt === 3) throw new Error(`Lighthouse failed on ${url} three times: ${why}`);
+    console.log(`  (Lighthouse failed on ${url} (${preset}), trying again: ${why.slice(0, 80)})`);
+  }
   if (REPORTS) {
     mkdirSync(REPORTS, { recursive: true });
     reportCount += 1;

@@ -62,7 +62,12 @@ export async function seedAccounts(dataDir: string, sizes: { small: number; larg
       emailDomain: 'globex.example',
     });
 
-    const count = async (token: string) => (await api.get<{ total: number }>('/users?limit=1', { token })).body.total;
+    // After the long bulk insert the client's idle keep-alive connection may have been closed: one retry.
+    const count = async (token: string): Promise<number> => {
+      const ask = () => api.get<{ total: number }>('/users?limit=1', { token });
+      const reply = await ask().catch(ask);
+      return reply.body.total;
+    };
     const profile: MemberDto = readonly.member;
     await app.mailSettled();
     return {
