@@ -19,7 +19,7 @@ import { createLogging } from './observability/logging.js';
 import { httpMetrics, metricsEndpoint } from './observability/metrics-endpoint.js';
 
 /** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
-export const BODY_LIMIT = '100kb';
+const BODY_LIMIT = '100kb';
 /** API answers this size or larger are compressed when the client accepts it (README: Serving the dashboard). */
 export const API_COMPRESSION_THRESHOLD = 1024;
 /** Swagger UI (`SwaggerModule.setup('api/docs')`): its page, files and JSON document. */
