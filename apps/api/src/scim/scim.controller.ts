@@ -21,7 +21,7 @@ import type { Actor } from '../database/activity.service.js';
 import { requestMeta } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { SCIM_CONTENT_TYPE, ScimError, ScimErrorFilter } from './scim-errors.js';
-import { resourceTypes, schemas, serviceProviderConfig, versionOfEtag } from './scim-resources.js';
+import { listResponse, resourceTypes, schemas, serviceProviderConfig, versionOfEtag } from './scim-resources.js';
 import { ScimService } from './scim.service.js';
 
 type Q = Record<string, string | undefined>;
@@ -69,26 +69,14 @@ export class ScimController {
   async resourceTypes(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.context(request);
     const list = resourceTypes(this.scim.baseUrl);
-    this.send(response, 200, {
-      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
-      totalResults: list.length,
-      startIndex: 1,
-      itemsPerPage: list.length,
-      Resources: list,
-    });
+    this.send(response, 200, listResponse(list, list.length, 1));
   }
 
   @Get('Schemas')
   async schemas(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.context(request);
     const list = schemas(this.scim.baseUrl);
-    this.send(response, 200, {
-      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
-      totalResults: list.length,
-      startIndex: 1,
-      itemsPerPage: list.length,
-      Resources: list,
-    });
+    this.send(response, 200, listResponse(list, list.length, 1));
   }
 
   @Get('Users')
