@@ -10,6 +10,7 @@ import { SessionsService } from './sessions.service.js';
 import { IdentityEntity } from './entities/identity.entity.js';
 import { EmailLinks } from './email-links.js';
 import { PersonEntity } from './entities/person.entity.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 /** How the mailbox was proven: a mailed link, an invitation token, or a provider that vouches for the email. */
 type ProofVia = 'verification' | 'invitation' | 'password_reset' | SsoProvider;
@@ -109,8 +110,7 @@ export class MailboxProofs {
     })) {
       tx.publish({ type: 'person.updated', personId: person.id, accountId: account.id, seq });
     }
-    if (ended.length)
-      tx.publish({ type: 'sessions.revoked', accountId: null, sessionIds: ended, reason: 'email_claimed', seq: null });
+    if (ended.length) tx.publish(sessionsRevoked(null, ended, 'email_claimed', null));
   }
 
   /**

@@ -14,6 +14,7 @@ import { loadMemberDtos } from '../database/members.dto.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { SessionEntity } from '../database/entities/session.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 function toPersonDto(person: PersonEntity): PersonDto {
   return {
@@ -97,13 +98,7 @@ export class MeService {
           changes: { endedBy: 'self' },
         },
       );
-      tx.publish({
-        type: 'sessions.revoked',
-        accountId: account.id,
-        sessionIds: ended,
-        reason: 'session_ended',
-        seq: entry.seq,
-      });
+      tx.publish(sessionsRevoked(account.id, ended, 'session_ended', entry.seq));
     });
   }
 

@@ -43,6 +43,7 @@ import { enforcedIdentity } from '../database/identities.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
 import { MembersRepository, type MemberFilter } from '../database/members.repository.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 export interface BulkRequest {
   action: BulkAction;
@@ -430,14 +431,7 @@ export class BulkMembersService {
       permissionsChanged,
       reason,
     });
-    if (sessionIds.length)
-      tx.publish({
-        type: 'sessions.revoked',
-        accountId: account.id,
-        sessionIds,
-        reason: 'member_revoked',
-        seq: logged.at(-1)!.seq,
-      });
+    if (sessionIds.length) tx.publish(sessionsRevoked(account.id, sessionIds, 'member_revoked', logged.at(-1)!.seq));
     for (const entry of logged) tx.publish({ type: 'activity.appended', entry });
   }
 
