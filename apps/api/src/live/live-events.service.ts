@@ -248,12 +248,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       for (const holder of holders) {
         const resolved = this.serviceAccountPermissions.resolve(holder, account, roles.get(holder.roleId) ?? null);
         const room = Rooms.member(holder.id);
-        this.server.to(room).emit('me.permissions', {
-          version: holder.permissionsVersion,
-          roleId: holder.roleId,
-          keys: resolved.keys as PermissionKey[],
-          reason,
-        });
+        this.sendPermissions(room, holder, resolved, reason);
         if (resolved.set.has('users.view')) this.server.in(room).socketsJoin(accountRoom);
         else this.server.in(room).socketsLeave(accountRoom);
       }
@@ -283,6 +278,24 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
    * direction. Returns the members without `activity.view`, for `dropActivitySubscriptions` (one
    * look at the account's activity subscribers, not one `fetchSockets` per member).
    */
+  /**
+   * `me.permissions` to the sessions in `room` of a member or service account whose permission set
+   * changed: its new version, role and keys, and why.
+   */
+  private sendPermissions(
+    room: string,
+    holder: { permissionsVersion: number; roleId: string },
+    resolved: ResolvedPermissions,
+    reason: PermissionChangeReason,
+  ): void {
+    this.server.to(room).emit('me.permissions', {
+      version: holder.permissionsVersion,
+      roleId: holder.roleId,
+      keys: resolved.keys as PermissionKey[],
+      reason,
+    });
+  }
+
   private async pushPermissions(
     manager: EntityManager,
     account: AccountEntity,
@@ -309,12 +322,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       let resolved = sets.get(shape);
       if (!resolved) sets.set(shape, (resolved = this.permissions.compute(member, account, role)));
       const room = Rooms.member(member.id);
-      this.server.to(room).emit('me.permissions', {
-        version: member.permissionsVersion,
-        roleId: member.roleId,
-        keys: resolved.keys as PermissionKey[],
-        reason,
-      });
+      this.sendPermissions(room, member, resolved, reason);
       (resolved.set.has('users.view') ? viewers : others).push(room);
       if (!resolved.set.has('activity.view')) lostActivity.add(member.id);
     }
