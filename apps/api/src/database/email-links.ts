@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { IsNull, type EntityManager } from 'typeorm';
+import { IsNull, type EntityManager, type EntityTarget } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
@@ -26,6 +26,26 @@ export const linkInvalid = (): DomainError =>
     'LINK_INVALID',
     'This link is not valid any more: it was used, replaced by a newer one, or has expired',
   );
+
+/**
+ * Ends one single-use token row (a mailed link, an invitation) if it is still live: a conditional
+ * update, so of two racing uses exactly one gets `true` (the other answers 410).
+ */
+export async function endOnce(
+  manager: EntityManager,
+  entity: EntityTarget<{ id: string; endedAt: string | null }>,
+  id: string,
+  now: string,
+): Promise<boolean> {
+  const ended = await manager
+    .getRepository(entity)
+    .createQueryBuilder()
+    .update()
+    .set({ endedAt: now })
+    .where('id = :id AND ended_at IS NULL', { id })
+    .execute();
+  return ended.affected !== 0;
+}
 
 /** A link as mailed: the token (only here, never stored) and its full URL. */
 export interface IssuedLink {
@@ -89,14 +109,7 @@ export class EmailLinks {
 
   /** Uses the link up; conditional, so of two racing uses exactly one wins (the other gets 410). */
   async use(manager: EntityManager, link: EmailLinkEntity): Promise<void> {
-    const used = await manager
-      .getRepository(EmailLinkEntity)
-      .createQueryBuilder()
-      .update()
-      .set({ endedAt: this.clock.now().toISOString() })
-      .where('id = :id AND ended_at IS NULL', { id: link.id })
-      .execute();
-    if (used.affected === 0) throw linkInvalid();
+    if (!(await endOnce(manager, EmailLinkEntity, link.id, this.clock.now().toISOString()))) throw linkInvalid();
   }
 
   /** Ends the person's live links (of one purpose, or all). */

@@ -33,6 +33,7 @@ import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { InvitationIssuer } from './invitation-issuer.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { memberChanged } from '../events/domain-events.js';
+import { endOnce } from '../database/email-links.js';
 
 /** 409 `USER_EXISTS`: which emails are members already, and whether each is revoked (reactivate instead). */
 function userExists(existing: readonly MemberEntity[]): DomainError {
@@ -272,14 +273,8 @@ export class InvitationsService {
     return this.mutations.run(preview.account.id, actor, async (context) => {
       const { tx, account } = context;
       const { invitation, member } = await this.liveInvitation(tx.manager, input.token);
-      const ended = await tx.manager
-        .getRepository(InvitationEntity)
-        .createQueryBuilder()
-        .update()
-        .set({ endedAt: this.clock.now().toISOString() })
-        .where('id = :id AND ended_at IS NULL', { id: invitation.id })
-        .execute();
-      if (ended.affected === 0) throw invalidInvitation();
+      if (!(await endOnce(tx.manager, InvitationEntity, invitation.id, this.clock.now().toISOString())))
+        throw invalidInvitation();
       let person = existing ? await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: existing.id }) : null;
       const now = this.clock.now().toISOString();
       const proof = { via: 'invitation' as const, meta, locked: new Map([[account.id, account]]) };
