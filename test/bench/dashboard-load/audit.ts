@@ -145,7 +145,7 @@ export async function probeLcp(
   url: string,
   token: string,
   preset: Preset,
-): Promise<{ element: string; finalUrl: string }> {
+): Promise<{ element: string; finalUrl: string; shifts: string[] }> {
   const context = await browser.newContext(
     preset === 'mobile'
       ? { viewport: { width: 412, height: 823 }, deviceScaleFactor: 1.75, isMobile: true, hasTouch: true }
@@ -177,7 +177,40 @@ export async function probeLcp(
           setTimeout(() => resolve('(no LCP entry)'), 1000);
         }),
     );
-    return { element, finalUrl: page.url() };
+    // What moved (Lighthouse 12.2's own layout-shift audit fails like its LCP element): the largest shifts' nodes.
+    const shifts = await page.evaluate(
+      () =>
+        new Promise<string[]>((resolve) => {
+          type Shift = PerformanceEntry & {
+            value: number;
+            hadRecentInput: boolean;
+            sources?: { node?: Node | null }[];
+          };
+          const describe = (node: Node | null | undefined) => {
+            if (!(node instanceof Element)) return node?.nodeName ?? '?';
+            const classes = Array.from(node.classList)
+              .slice(0, 2)
+              .map((c) => `.${c}`)
+              .join('');
+            return `<${node.tagName.toLowerCase()}${classes}>`;
+          };
+          new PerformanceObserver((list) => {
+            const entries = list.getEntries() as Shift[];
+            resolve(
+              entries
+                .filter((entry) => !entry.hadRecentInput && entry.value >= 0.005)
+                .sort((a, b) => b.value - a.value)
+                .slice(0, 3)
+                .map(
+                  (entry) =>
+                    `${entry.value.toFixed(3)} at ${Math.round(entry.startTime)} ms: ${(entry.sources ?? []).map((source) => describe(source.node)).join(' ')}`,
+                ),
+            );
+          }).observe({ type: 'layout-shift', buffered: true });
+          setTimeout(() => resolve([]), 1000);
+        }),
+    );
+    return { element, finalUrl: page.url(), shifts };
   } finally {
     await context.close();
   }

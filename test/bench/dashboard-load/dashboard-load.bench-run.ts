@@ -53,6 +53,7 @@ interface Row {
   preset: Preset;
   runs: RunFigures[];
   lcpElement: string;
+  shifts: string[];
 }
 
 const median = (values: number[]): number => {
@@ -140,7 +141,7 @@ it('audits the dashboard pages with Lighthouse (mobile and desktop presets)', as
           target.path,
         );
         expect(lcp.element, `${target.label}: LCP element`).not.toMatch(/sign in/i);
-        const row: Row = { target, preset, runs: [], lcpElement: lcp.element };
+        const row: Row = { target, preset, runs: [], lcpElement: lcp.element, shifts: lcp.shifts };
         for (let run = 0; run < RUNS; run += 1) {
           const figures = await audit(`${node.url}${target.path}`, port, preset);
           expect(new URL(figures.finalUrl).pathname, `${target.label} (${preset}) ended on ${figures.finalUrl}`).toBe(
@@ -190,6 +191,7 @@ it('audits the dashboard pages with Lighthouse (mobile and desktop presets)', as
         missed.length === 0 ? 'met' : `MISSED: ${missed.join(', ')}`,
       ]);
       details.push(`${row.target.label} (${row.preset}): LCP element ${row.lcpElement}`);
+      for (const shift of row.shifts) details.push(`    layout shift ${shift}`);
       const failing = [...new Set(row.runs.flatMap((r) => r.failing))];
       for (const title of failing) details.push(`    ${title}`);
     }
