@@ -54,6 +54,7 @@ export async function seedAccounts(dataDir: string, sizes: { small: number; larg
     });
 
     const large = await createAccount(api, { plan: 'enterprise', name: 'Lara Large', accountName: 'Globex' });
+    await verifyEmail(api, dataDir, large);
     await seedMembers(db, {
       accountId: large.account.id,
       ownerMemberId: large.member.id,
