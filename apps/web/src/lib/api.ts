@@ -10,7 +10,7 @@ import { backoffMs, outage, pause, retryAfterMs, type OutageKind } from './outag
 export const API_BASE = '/api/v1';
 
 /** Failures that never reached a proper API answer. */
-export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE';
+type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE';
 
 export type ApiErrorCode = ErrorCode | ClientErrorCode;
 
@@ -73,7 +73,7 @@ let enrolmentHandler: (() => void) | undefined;
  * 403 `FORBIDDEN` with `details.reason = "two_factor_required"`: the account requires 2FA and this
  * session is limited to enrolling (e.g. an admin just turned the requirement on).
  */
-export function isEnrolmentRequiredError(value: unknown): value is ApiError {
+function isEnrolmentRequiredError(value: unknown): value is ApiError {
   return isApiError(value, 'FORBIDDEN') && value.details['reason'] === 'two_factor_required';
 }
 
@@ -164,7 +164,7 @@ const GATEWAY_STATUSES = [502, 503, 504];
  * signal aborts): pages fill in by themselves once the API is back. Writes are never sent twice:
  * their error goes back to the form, which keeps what was typed.
  */
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   if (readOnlyReason && method !== 'GET' && !READ_ONLY_ALLOWED.some((allowed) => allowed.test(path)))
     throw new ApiError('FORBIDDEN', readOnlyReason, 403, { reason: 'preview' });
   if (method !== 'GET') early.clear();

@@ -12,7 +12,7 @@ if (typeof document !== 'undefined' && document.querySelector('link[rel="preload
   startEarly('/auth/session');
 
 /** A read-only preview of the dashboard as a role (issue 17 §4): the role and its keys. */
-export type Preview = RolePreviewDto & { returnTo: string };
+type Preview = RolePreviewDto & { returnTo: string };
 
 class Session {
   me = $state<MeDto | null>(null);

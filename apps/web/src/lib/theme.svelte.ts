@@ -9,7 +9,7 @@ export const THEMES = ['system', 'light', 'dark'] as const;
 export type ThemeChoice = (typeof THEMES)[number];
 
 /** Shared with static/theme.js. */
-export const THEME_KEY = 'rolecall.theme';
+const THEME_KEY = 'rolecall.theme';
 
 function parse(value: string | null | undefined): ThemeChoice {
   return value === 'light' || value === 'dark' ? value : 'system';

@@ -1,6 +1,6 @@
 /** Short confirmations after an action ("Name saved."), announced politely to screen readers. */
 
-export interface Toast {
+interface Toast {
   id: number;
   kind: 'success' | 'error';
   text: string;

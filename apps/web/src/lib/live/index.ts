@@ -3,6 +3,6 @@
  * events, `me.permissions`, the activity stream, presence), reconnect and resync. Pages read
  * resources built on it and never emit socket events themselves (see the README's "The dashboard").
  */
-export { live, type Follower, type ActivityFilter, type Presence } from './store.svelte';
-export { ActivityFeed, type ActivityFilters } from './activity.svelte';
+export { live, type Presence } from './store.svelte';
+export { ActivityFeed } from './activity.svelte';
 export { REVOCATION_MESSAGES } from './revocation';

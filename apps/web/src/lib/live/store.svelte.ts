@@ -39,7 +39,7 @@ import type {
 import { afterPaint } from '../after-paint';
 import { loadMe, session } from '../session.svelte';
 
-export interface Follower {
+interface Follower {
   /** An account event (in seq order). */
   event?: (event: AccountEvent) => void;
   /** Read everything again (see the module comment for when). */

@@ -8,7 +8,7 @@ import { ApiError } from '$lib/api';
 import { attempt, type Outcome } from './outcome';
 
 /** The refusal a dry run found, as the `ApiError` the real request would throw; null when there is none. */
-export function dryRunError(preview: DryRunDto): ApiError | null {
+function dryRunError(preview: DryRunDto): ApiError | null {
   const failure = preview.wouldFail;
   return failure
     ? new ApiError(failure.code, failure.message, ERROR_STATUS[failure.code], failure.details ?? {})

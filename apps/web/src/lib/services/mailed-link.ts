@@ -5,7 +5,7 @@ import { api, isApiError } from '$lib/api';
 export type MailedLink<T> = { kind: 'open'; info: T } | { kind: 'invalid' } | { kind: 'error'; error: unknown };
 
 /** Mailed-link answers that mean "this link is dead" (a malformed token is refused as invalid input). */
-export function isDeadLink(error: unknown): boolean {
+function isDeadLink(error: unknown): boolean {
   return isApiError(error, 'LINK_INVALID', 'NOT_FOUND', 'VALIDATION_FAILED');
 }
 

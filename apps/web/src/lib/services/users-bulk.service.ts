@@ -26,7 +26,7 @@ export type BulkChoice =
   | { action: 'revoke' | 'resend' | 'cancel' };
 
 /** The list's filters as the bulk request's `filter` (the same filters `GET /users` takes). */
-export function bulkFilterOf(filters: MemberFilters): BulkFilter {
+function bulkFilterOf(filters: MemberFilters): BulkFilter {
   return {
     ...(filters.roles.length ? { role: [...filters.roles] } : {}),
     ...(filters.status ? { status: filters.status } : {}),

@@ -59,7 +59,7 @@ export function actorName(entry: Pick<Entry, 'actor' | 'names'>): string {
 }
 
 /** The target's name, else its label, else what it is ("a member"). */
-export function targetName(entry: Pick<Entry, 'target' | 'names'>): string {
+function targetName(entry: Pick<Entry, 'target' | 'names'>): string {
   return nameOf(entry, entry.target.id) ?? entry.target.label ?? `a ${entry.target.type}`;
 }
 
@@ -162,12 +162,16 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
     const fields = Object.keys(entry.changes ?? {}).map((key) => (key === 'externalId' ? 'external id' : key));
     return `${actor} changed ${targetOwn} ${fields.length ? list(fields) : 'details'}`;
   },
-  'scim.token_created': ({ entry, actor }) => (entry.changes?.['replaced'] ? `${actor} made a new SCIM token (the old one stopped working)` : `${actor} turned on SCIM provisioning`),
+  'scim.token_created': ({ entry, actor }) =>
+    entry.changes?.['replaced']
+      ? `${actor} made a new SCIM token (the old one stopped working)`
+      : `${actor} turned on SCIM provisioning`,
   'scim.token_revoked': ({ actor }) => `${actor} turned off SCIM provisioning`,
   'webhook.created': ({ actor, target }) => `${actor} added the webhook endpoint ${target}`,
   'webhook.updated': ({ entry, actor, target }) => {
     const enabled = entry.changes?.['enabled'] as { after?: unknown } | undefined;
-    if (enabled && Object.keys(entry.changes ?? {}).length === 1) return `${actor} ${enabled.after ? 'enabled' : 'paused'} the webhook endpoint ${target}`;
+    if (enabled && Object.keys(entry.changes ?? {}).length === 1)
+      return `${actor} ${enabled.after ? 'enabled' : 'paused'} the webhook endpoint ${target}`;
     return `${actor} changed the webhook endpoint ${target}`;
   },
   'webhook.deleted': ({ actor, target }) => `${actor} deleted the webhook endpoint ${target}`,
@@ -183,11 +187,16 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
     const [oldName, newName] = [text(before(entry, 'name')) ?? target, text(after(entry, 'name'))];
     const parts = [
       ...(newName ? [`renamed the service account ${oldName} to ${newName}`] : []),
-      ...(to ? [`changed ${newName ? 'its' : `the service account ${oldName}'s`} role${from ? ` from ${from}` : ''} to ${to}`] : []),
+      ...(to
+        ? [
+            `changed ${newName ? 'its' : `the service account ${oldName}'s`} role${from ? ` from ${from}` : ''} to ${to}`,
+          ]
+        : []),
     ];
     return `${actor} ${parts.length ? parts.join(' and ') : `changed the service account ${target}`}`;
   },
-  'service_account.deleted': ({ actor, target }) => `${actor} deleted the service account ${target} (its API keys stopped working)`,
+  'service_account.deleted': ({ actor, target }) =>
+    `${actor} deleted the service account ${target} (its API keys stopped working)`,
   'service_account.key_created': ({ entry, actor, target }) => {
     const prefix = text(entry.changes?.['prefix']);
     const expires = text(entry.changes?.['expiresAt']);

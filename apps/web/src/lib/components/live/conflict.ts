@@ -9,7 +9,7 @@ export interface ConflictRow {
   theirs: string;
 }
 
-export const NOT_CHANGED = 'Not changed by you';
+const NOT_CHANGED = 'Not changed by you';
 
 /**
  * A field's row, or `null` where the versions agree: my value beside theirs where I changed it, and

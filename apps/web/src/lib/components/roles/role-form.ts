@@ -14,7 +14,7 @@ export interface RoleForm {
   permissions: PermissionKey[];
 }
 
-export const NEW_ROLE_ICON: RoleIcon = 'user';
+const NEW_ROLE_ICON: RoleIcon = 'user';
 
 export function formOf(role: RoleDto | null): RoleForm {
   return role
@@ -34,7 +34,12 @@ export function changesOf(role: RoleDto, form: RoleForm): UpdateRoleRequest {
 
 /** Whether a new role's form holds anything worth keeping. */
 export function isNewFormDirty(form: RoleForm): boolean {
-  return form.name.trim() !== '' || form.description.trim() !== '' || form.icon !== NEW_ROLE_ICON || form.permissions.length > 0;
+  return (
+    form.name.trim() !== '' ||
+    form.description.trim() !== '' ||
+    form.icon !== NEW_ROLE_ICON ||
+    form.permissions.length > 0
+  );
 }
 
 /** My changed fields on top of their version: what "Apply my change again" saves. */
@@ -62,7 +67,13 @@ export function conflictRows(
   theirs: RoleDto,
 ): ConflictRow[] {
   const rows: ConflictRow[] = [];
-  const text = (label: string, my: string | undefined, their: string, before: string, show: (v: string) => string = (v) => v) => {
+  const text = (
+    label: string,
+    my: string | undefined,
+    their: string,
+    before: string,
+    show: (v: string) => string = (v) => v,
+  ) => {
     const shown = (value: string) => show(value) || '(empty)';
     const row = conflictRow(label, my === undefined ? undefined : shown(my), shown(their), before !== their);
     if (row) rows.push(row);
@@ -77,7 +88,12 @@ export function conflictRows(
   for (const feature of catalogue.features) {
     const theirText = describeFeature(feature, theirKeys);
     const myText = myKeys ? describeFeature(feature, myKeys) : undefined;
-    const row = conflictRow(`${feature.label} permissions`, myText, theirText, describeFeature(feature, baseKeys) !== theirText);
+    const row = conflictRow(
+      `${feature.label} permissions`,
+      myText,
+      theirText,
+      describeFeature(feature, baseKeys) !== theirText,
+    );
     if (row) rows.push(row);
   }
   return rows;

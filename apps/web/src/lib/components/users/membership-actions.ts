@@ -23,7 +23,7 @@ import {
   type PendingChange,
 } from './profile';
 
-export type MembershipActionKey = 'resend' | 'cancel' | 'owner' | 'billing' | 'revoke' | 'reactivate' | 'delete';
+type MembershipActionKey = 'resend' | 'cancel' | 'owner' | 'billing' | 'revoke' | 'reactivate' | 'delete';
 
 export interface MembershipAction {
   key: MembershipActionKey;

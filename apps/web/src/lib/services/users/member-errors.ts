@@ -33,7 +33,7 @@ export function seatErrorMessage(error: unknown, plan?: string): string | null {
 }
 
 /** The words of a seat refusal, from the API's error or from the page's own count (`agentSeatChange`). */
-export function seatLimitMessage(facts: {
+function seatLimitMessage(facts: {
   agent: boolean;
   limit?: number | undefined;
   used?: number | undefined;
