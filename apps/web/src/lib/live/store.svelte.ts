@@ -24,7 +24,7 @@
  * libs/client and socket.io-client (~47 KB, a third of a page's script) are not part of any page's
  * first load (issue 21): `start()` imports them once the signed-in page has painted, then connects.
  * Nothing is lost meanwhile: the account events after the seq of the `GET /me` the page loaded with
- * are replayed on the first gap (libs/client), as they were while the handshake was in flight.
+ * are replayed on the first gap (libs/client), and `GET /me` is read again once connected.
  */
 import type { Live } from '@rolecall/client';
 import { untrack } from 'svelte';
@@ -145,11 +145,13 @@ class LiveState {
       this.connected = true;
       this.#sendActivitySubscription();
       for (const entry of this.#presence) this.#enter(entry);
-      // A reconnect: what was missed is replayed for account events (libs/client), not for the rest.
-      if (this.#connectedOnce) {
-        this.refreshMe();
-        this.#reloadAll();
-      }
+      // What was missed while not connected is replayed for account events (libs/client), not for
+      // the member's own (`me.updated`: a new role's name, a profile change). So `GET /me` is read
+      // again on every connection, the first included: the page's snapshot was read before the
+      // socket connected, which is after the first paint (issue 21) — a role changed in between
+      // showed its new permissions under the old role's name (scim.spec).
+      this.refreshMe();
+      if (this.#connectedOnce) this.#reloadAll();
       this.#connectedOnce = true;
     });
     live.socket.on('disconnect', () => (this.connected = false));
