@@ -1,14 +1,43 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import adapter from '@sveltejs/adapter-static';
 import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 
 const BUILD = 'build';
 
 /**
+ * The files a route needs before its first paint beyond the ones index.html already preloads (the
+ * client entry's): the scripts and stylesheets of its layouts and its page, from Kit's server
+ * manifest (each node lists its client `imports` and `stylesheets`). The API sends them as a `Link`
+ * header with the route's index.html, so the browser fetches them with the entry instead of after it.
+ * @param {string} serverDirectory
+ */
+async function routePreloads(serverDirectory) {
+  const { manifest } = await import(pathToFileURL(join(serverDirectory, 'manifest-full.js')).href);
+  const inIndex = new Set([...manifest._.client.imports, ...manifest._.client.stylesheets]);
+  /** @type {Map<string, { scripts: string[]; styles: string[] }>} */
+  const byId = new Map();
+  for (const route of manifest._.routes) {
+    if (!route.page) continue;
+    const nodes = [...route.page.layouts, route.page.leaf].filter((index) => index !== undefined && index !== null);
+    const scripts = new Set();
+    const styles = new Set();
+    for (const index of nodes) {
+      const node = await manifest._.nodes[index]();
+      for (const file of node.imports ?? []) if (!inIndex.has(file)) scripts.add(`/${file}`);
+      for (const file of node.stylesheets ?? []) if (!inIndex.has(file)) styles.add(`/${file}`);
+    }
+    byId.set(route.id, { scripts: [...scripts], styles: [...styles] });
+  }
+  return byId;
+}
+
+/**
  * adapter-static, then `build/routes.json`: every page route as SvelteKit itself matches it (its id
- * and the `pattern` regex Kit built from src/routes, groups and `[params]` included). The API
- * answers index.html only for paths that match one, and 404 for anything else (apps/api/src/web).
+ * and the `pattern` regex Kit built from src/routes, groups and `[params]` included), in Kit's order,
+ * with the files it needs (`preload`, above). The API answers index.html only for paths that match
+ * one, and 404 for anything else (apps/api/src/web).
  * @param {import('@sveltejs/kit').Adapter} inner
  * @returns {import('@sveltejs/kit').Adapter}
  */
@@ -17,9 +46,10 @@ function withRouteList(inner) {
     ...inner,
     async adapt(builder) {
       await inner.adapt(builder);
+      const preloads = await routePreloads(builder.getServerDirectory());
       const routes = builder.routes
         .filter((route) => route.page.methods.length > 0)
-        .map((route) => ({ id: route.id, pattern: route.pattern.source }));
+        .map((route) => ({ id: route.id, pattern: route.pattern.source, preload: preloads.get(route.id) }));
       writeFileSync(join(BUILD, 'routes.json'), `${JSON.stringify(routes, null, 2)}\n`);
       builder.log.minor(`Wrote ${routes.length} page routes to ${BUILD}/routes.json`);
     },

@@ -67,6 +67,37 @@ describe.skipIf(!built)('the dashboard’s routes and nothing else (issue 21)', 
     }
   });
 
+  it("each route's index.html names its layouts' and page's files in a Link header, none index.html already links", async () => {
+    const html = indexHtml.toString('utf8');
+    const seen = new Set<string>();
+    for (const id of pageRouteIds()) {
+      const reply = await rawRequest(`${app.url}${sampleUrl(id)}`);
+      const link = String(reply.headers['link'] ?? '');
+      const entries = link.split(', ').filter(Boolean);
+      expect(entries.length, id).toBeGreaterThan(0);
+      for (const entry of entries) {
+        const [, file, params] = /^<([^>]+)>; (.+)$/.exec(entry) ?? [];
+        expect(file, `${id}: ${entry}`).toMatch(/^\/_app\/immutable\/(nodes|chunks|assets)\/[\w.-]+\.(js|css)$/);
+        expect(params, entry).toBe(file!.endsWith('.js') ? 'rel=modulepreload' : 'rel=preload; as=style; crossorigin');
+        expect(html.includes(`"${file}"`), `${id}: ${file} is in index.html already`).toBe(false);
+        seen.add(file!);
+      }
+    }
+    // Every file named is one the build serves, as an immutable file.
+    for (const file of seen) {
+      const reply = await rawRequest(`${app.url}${file}`, { method: 'HEAD' });
+      expect(reply.status, file).toBe(200);
+      expect(reply.headers['cache-control'], file).toMatch(/immutable/);
+    }
+    // The profile's own page script is among its files, and not among the sign-in page's.
+    const profile = String((await rawRequest(`${app.url}/users/a-1B_c`)).headers['link']);
+    const signin = String((await rawRequest(`${app.url}/signin`)).headers['link']);
+    const profileOnly = profile.split(', ').filter((entry) => !signin.includes(entry));
+    expect(profileOnly.some((entry) => /\/nodes\/\d+\.[\w-]+\.js>/.test(entry))).toBe(true);
+    // A 404 names nothing.
+    expect((await rawRequest(`${app.url}/wp-login.php`)).headers['link']).toBeUndefined();
+  });
+
   it('a path next to a route, or under one, is not the app', async () => {
     for (const url of ['/users/a/b', '/roles/new/x', '/me/x', '/signin.php', '/invite', '/app', '/(app)/users']) {
       for (const method of ['GET', 'HEAD', 'POST']) {

@@ -54,6 +54,25 @@ export interface DashboardRoute {
   readonly id: string;
   /** Kit's own matcher for it, e.g. `^\/users\/([^/]+?)\/?$`. */
   readonly pattern: string;
+  /** Its layouts' and page's scripts and stylesheets that index.html does not already preload. */
+  readonly preload?: { readonly scripts: readonly string[]; readonly styles: readonly string[] };
+}
+
+/**
+ * The `Link` header sent with a route's index.html (issue 21): its layouts' and page's files, which
+ * the browser would otherwise find only once the entry script has run and routed — a round trip or
+ * more later on a slow network. Scripts as `modulepreload` (fetched and parsed, run when imported),
+ * stylesheets as `preload` in the CORS mode Vite loads them in (`crossorigin`, or the browser
+ * fetches them twice). Files index.html itself links (the root layout's) are left out. Hashed paths
+ * from the build only: nothing of the request goes in it.
+ */
+export function preloadLinks(route: DashboardRoute, indexHtml: string): string | null {
+  const fresh = (file: string) => !indexHtml.includes(`"${file}"`);
+  const links = [
+    ...(route.preload?.scripts ?? []).filter(fresh).map((file) => `<${file}>; rel=modulepreload`),
+    ...(route.preload?.styles ?? []).filter(fresh).map((file) => `<${file}>; rel=preload; as=style; crossorigin`),
+  ];
+  return links.length > 0 ? links.join(', ') : null;
 }
 
 /** The build's page routes (`routes.json`), or null for a build made before the file existed. */
@@ -104,8 +123,10 @@ export function loadDashboard(webRoot: string | null): Dashboard | null {
   if (!webRoot || !indexFile || !existsSync(indexFile)) return null;
   const indexHtml = readFileSync(indexFile, 'utf8');
   const routes = readRoutes(webRoot);
-  const patterns = routes?.map((route) => new RegExp(route.pattern)) ?? null;
-  const isPage = (path: string) => patterns === null || patterns.some((pattern) => pattern.test(path));
+  const pages =
+    routes?.map((route) => ({ pattern: new RegExp(route.pattern), links: preloadLinks(route, indexHtml) })) ?? null;
+  /** The page route of a path (Kit's order: the first that matches), `undefined` when none. */
+  const pageOf = (path: string) => (pages === null ? { links: null } : pages.find((page) => page.pattern.test(path)));
   // express-static-gzip keys its list of twins by the path under `root` as given: no trailing slash.
   const files = expressStaticGzip(resolve(webRoot), {
     enableBrotli: true,
@@ -124,7 +145,11 @@ export function loadDashboard(webRoot: string | null): Dashboard | null {
     if (API_PATH.test(request.path)) return next();
     if (request.method !== 'GET' && request.method !== 'HEAD') return answerNotFound(response);
     const url = request.url;
-    if (isPage(request.path)) request.url = '/index.html';
+    const page = pageOf(request.path);
+    if (page) {
+      request.url = '/index.html';
+      if (page.links) response.setHeader('Link', page.links);
+    }
     return files(request, response, (error?: unknown) => {
       request.url = url;
       if (error) return next(error);
