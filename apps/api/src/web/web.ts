@@ -66,7 +66,7 @@ export interface DashboardRoute {
  * fetches them twice). Files index.html itself links (the root layout's) are left out. Hashed paths
  * from the build only: nothing of the request goes in it.
  */
-export function preloadLinks(route: DashboardRoute, indexHtml: string): string | null {
+function preloadLinks(route: DashboardRoute, indexHtml: string): string | null {
   const fresh = (file: string) => !indexHtml.includes(`"${file}"`);
   const links = [
     ...(route.preload?.scripts ?? []).filter(fresh).map((file) => `<${file}>; rel=modulepreload`),
