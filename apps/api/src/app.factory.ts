@@ -122,7 +122,7 @@ export async function createApp(
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document);
-  // No enableShutdownHooks(): main.ts installs the graceful shutdown (health/graceful-shutdown.ts).
+  // No enableShutdownHooks(): main.ts installs the graceful shutdown (graceful-shutdown.ts).
   return app;
 }
 

@@ -22,7 +22,7 @@ import { MembersCsvController } from './members/members-csv.controller.js';
 import { MembersExport } from './members/members-export.js';
 import { InvitationsImport } from './invitations/invitations-import.js';
 import { InvitationsImportController } from './invitations/invitations-import.controller.js';
-import { InvitationIssuer } from './invitations/invitation-issuer.js';
+import { InvitationIssuer } from './infra/invitation-issuer.js';
 import { MembersService } from './members/members.service.js';
 import { BulkMembersService } from './members/bulk.service.js';
 import { TwoFactorReset } from './members/two-factor-reset.service.js';

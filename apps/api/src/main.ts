@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
-import { installGracefulShutdown } from './health/graceful-shutdown.js';
+import { installGracefulShutdown } from './graceful-shutdown.js';
 import { dataDirProblem, loadConfig } from './config.js';
 
 const config = loadConfig();

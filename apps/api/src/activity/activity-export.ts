@@ -7,6 +7,7 @@ import { notFound } from '../common/domain-error.js';
 import { write } from '../common/stream-write.js';
 import { Database } from '../database/database.service.js';
 import { ActivityEntity } from '../database/entities/activity.entity.js';
+import { exportLine } from '../database/activity-export-line.js';
 
 /** Entries read per page: what the export holds in memory at once, whatever the log's size. */
 const PAGE = 1000;
@@ -30,32 +31,6 @@ const EXPORT_COLUMNS: readonly (keyof ActivityExportLine)[] = [
   'prevHash',
   'hash',
 ];
-
-/**
- * An entry as exported and as delivered to webhooks: every field its hash covers, as stored
- * (`changes` still holds its `names`), then `prevHash` and `hash` — enough to verify the chain
- * offline with the API's own function (`@rolecall/contracts/activity-chain`).
- */
-export function exportLine(entry: ActivityEntity): ActivityExportLine {
-  return {
-    accountId: entry.accountId,
-    seq: entry.seq,
-    at: entry.at,
-    actorMemberId: entry.actorMemberId,
-    actorEmail: entry.actorEmail,
-    actorKind: entry.actorKind ?? null,
-    actorName: entry.actorName ?? null,
-    action: entry.action,
-    targetType: entry.targetType,
-    targetId: entry.targetId,
-    targetLabel: entry.targetLabel,
-    changes: entry.changes,
-    ip: entry.ip,
-    userAgent: entry.userAgent,
-    prevHash: entry.prevHash,
-    hash: entry.hash,
-  };
-}
 
 export interface ExportFilters {
   actor?: string | undefined;

@@ -30,7 +30,7 @@ import { MailboxProofs } from '../database/mailbox-proofs.js';
 import { insertMember, insertPerson, joinAsPerson } from '../database/persons.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
-import { InvitationIssuer } from './invitation-issuer.js';
+import { InvitationIssuer } from '../infra/invitation-issuer.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { memberChanged } from '../events/domain-events.js';
 import { endOnce } from '../database/email-links.js';

@@ -35,7 +35,7 @@ import { validationFailed } from '../common/domain-error.js';
 import { dryRunFailure } from '../common/dry-run.js';
 import { inList, listParameter, SqlParams } from '../database/entity-columns.js';
 import { assertRole, assertTeams } from '../database/assignable.js';
-import { InvitationIssuer } from '../invitations/invitation-issuer.js';
+import { InvitationIssuer } from '../infra/invitation-issuer.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { SessionsService } from '../database/sessions.service.js';

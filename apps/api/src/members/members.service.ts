@@ -12,7 +12,7 @@ import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
 import { assertRole, assertTeams } from '../database/assignable.js';
-import { InvitationIssuer } from '../invitations/invitation-issuer.js';
+import { InvitationIssuer } from '../infra/invitation-issuer.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';

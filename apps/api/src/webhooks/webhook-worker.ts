@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { In, type SelectQueryBuilder } from 'typeorm';
 import { AccountMutations } from '../database/account-mutation.js';
-import { exportLine } from '../activity/activity-export.js';
+import { exportLine } from '../database/activity-export-line.js';
 import { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { Actor } from '../database/activity.service.js';
 import { Clock } from '../common/clock.js';

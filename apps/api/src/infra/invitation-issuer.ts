@@ -11,7 +11,7 @@ import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { MailOutbox } from '../infra/mail-outbox.js';
+import { MailOutbox } from './mail-outbox.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
 import { MembersRepository } from '../database/members.repository.js';

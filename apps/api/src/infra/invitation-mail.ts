@@ -1,4 +1,4 @@
-import { escapeHtml, type Mail } from '../infra/mail.service.js';
+import { escapeHtml, type Mail } from './mail.service.js';
 
 export interface InvitationMailInput {
   to: string;

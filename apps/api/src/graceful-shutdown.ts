@@ -3,9 +3,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as IoServer } from 'socket.io';
 import { DataSource } from 'typeorm';
-import { LiveGateway } from '../live/live.gateway.js';
-import { REDIS, type RedisConnections } from '../infra/redis-bridge.js';
-import { Lifecycle } from './lifecycle.js';
+import { LiveGateway } from './live/live.gateway.js';
+import { REDIS, type RedisConnections } from './infra/redis-bridge.js';
+import { Lifecycle } from './health/lifecycle.js';
 
 export interface ShutdownTimings {
   /** How long in-flight requests may take to finish before their connections are cut. */
