@@ -3,19 +3,9 @@ import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import {
-  createAccount,
-  ifMatch,
-  invite,
-  inviteAndAccept,
-  PASSWORD,
-  ROLE,
-  uniqueEmail,
-  type SignedUp,
-} from '../api/support/factories.js';
-import { client } from '../api/support/http.js';
-import { invitationToken, linkToken, waitForLinkToken } from '../api/support/outbox.js';
+import { PASSWORD, type SignedUp } from '../api/support/factories.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
+import { seedEveryPage } from './support/every-page.js';
 
 /**
  * The pages' screenshots here are artifacts for a reader, not what is tested (axe's findings are): a
@@ -24,7 +14,9 @@ import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './s
  */
 const keepArtifact = (page: Parameters<typeof keepScreenshot>[0], name: string) =>
   keepScreenshot(page, name, { timeout: 5_000 }).catch((error: unknown) => {
-    console.warn(`[accessibility] screenshot ${name} skipped: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    console.warn(
+      `[accessibility] screenshot ${name} skipped: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    );
   });
 
 /**
@@ -64,39 +56,12 @@ const publicPaths: Record<string, string> = { signin: '/signin', signup: '/signu
 describe.skipIf(!browserReady)('accessibility (axe-core) of every page', () => {
   beforeAll(async () => {
     ({ app, browser, close } = await startProduct());
-    const api = client(app.url);
-    owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
-    const member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Eddie Editor' });
-    const role = await api.post<{ id: string }>(
-      '/roles',
-      { name: 'Support', description: 'Answers Talk', icon: 'headset', permissions: ['talk.reply'] },
-      { token: owner.token },
-    );
-    const pending = uniqueEmail('pending');
-    await invite(api, owner, [pending]);
-    const account = await api.get<{ version: number }>('/account', { token: owner.token });
-    await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) });
-    // The mailed links' pages: a password reset (sent after the 202) and the sign-up's confirmation.
-    expect((await api.post('/auth/password-reset', { email: member.email })).status).toBe(202);
-    const resetToken = await waitForLinkToken(app.config.dataDir, member.email, '/reset-password/');
-    Object.assign(publicPaths, {
-      'forgot-password': '/forgot-password',
-      'reset-password': `/reset-password/${resetToken}`,
-      'verify-email': `/verify-email/${linkToken(app.config.dataDir, owner.email, '/verify-email/')}`,
-      'link-invalid': `/reset-password/${'x'.repeat(43)}`,
-    });
-    Object.assign(paths, {
-      users: '/users',
-      member: `/users/${member.member.id}`,
-      roles: '/roles',
-      'role-new': '/roles/new',
-      role: `/roles/${role.body.id}`,
-      'role-system': `/roles/${ROLE.admin}`,
-      activity: '/activity',
-      account: '/account',
-      me: '/me',
-      invite: `/invite/${invitationToken(app.config.dataDir, pending)}`,
-    });
+    const seeded = await seedEveryPage(app);
+    owner = seeded.owner;
+    const { signin, signup, 'reset-password': reset, 'verify-email': verify, invite } = seeded.publicPaths;
+    Object.assign(publicPaths, { signin, signup, 'reset-password': reset, 'verify-email': verify });
+    publicPaths['link-invalid'] = `/reset-password/${'x'.repeat(43)}`;
+    Object.assign(paths, seeded.ownerPaths, { invite });
   }, 90_000);
   afterAll(() => close?.());
 

@@ -11,21 +11,11 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import {
-  createAccount,
-  ifMatch,
-  invite,
-  inviteAndAccept,
-  PASSWORD,
-  ROLE,
-  uniqueEmail,
-  type Joined,
-  type SignedUp,
-} from '../api/support/factories.js';
-import { client, isErrorShape } from '../api/support/http.js';
+import { PASSWORD, type Joined, type SignedUp } from '../api/support/factories.js';
+import { isErrorShape } from '../api/support/http.js';
 import { rawRequest } from '../api/support/raw-http.js';
-import { invitationToken, linkToken, waitForLinkToken } from '../api/support/outbox.js';
 import { browserReady, newPage, signIn, startProduct, WEB_BUILD } from './support/browser.js';
+import { seedEveryPage, type EveryPage } from './support/every-page.js';
 
 /** A GET (or HEAD) that neither adds nor undoes any content coding: what a browser or proxy sees. */
 const rawGet = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
@@ -63,13 +53,9 @@ let browser: Browser;
 let close: () => Promise<void>;
 let owner: SignedUp;
 let member: Joined;
-/** Signed-out pages, then the owner's pages, by what they show. */
-const publicPaths: Record<string, string> = {
-  signin: '/signin',
-  signup: '/signup',
-  'forgot-password': '/forgot-password',
-};
-const ownerPaths: Record<string, string> = {};
+/** Signed-out pages, then the owner's pages (support/every-page.ts). */
+let publicPaths: EveryPage['publicPaths'];
+let ownerPaths: EveryPage['ownerPaths'];
 
 /** The build's largest JavaScript chunk and its stylesheet (what issue 21 measured), by URL path. */
 function largestBuilt(extension: '.js' | '.css'): string {
@@ -84,36 +70,7 @@ function largestBuilt(extension: '.js' | '.css'): string {
 describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
   beforeAll(async () => {
     ({ app, browser, close } = await startProduct());
-    const api = client(app.url);
-    owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
-    member = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Eddie Editor' });
-    const role = await api.post<{ id: string }>(
-      '/roles',
-      { name: 'Support', description: 'Answers Talk', icon: 'headset', permissions: ['talk.reply'] },
-      { token: owner.token },
-    );
-    const pending = uniqueEmail('pending');
-    await invite(api, owner, [pending]);
-    const account = await api.get<{ version: number }>('/account', { token: owner.token });
-    await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.body.version) });
-    expect((await api.post('/auth/password-reset', { email: member.email })).status).toBe(202);
-    const resetToken = await waitForLinkToken(app.config.dataDir, member.email, '/reset-password/');
-    Object.assign(publicPaths, {
-      'reset-password': `/reset-password/${resetToken}`,
-      'verify-email': `/verify-email/${linkToken(app.config.dataDir, owner.email, '/verify-email/')}`,
-      invite: `/invite/${invitationToken(app.config.dataDir, pending)}`,
-    });
-    Object.assign(ownerPaths, {
-      users: '/users',
-      member: `/users/${member.member.id}`,
-      roles: '/roles',
-      'role-new': '/roles/new',
-      role: `/roles/${role.body.id}`,
-      'role-system': `/roles/${ROLE.admin}`,
-      activity: '/activity',
-      account: '/account',
-      me: '/me',
-    });
+    ({ owner, member, publicPaths, ownerPaths } = await seedEveryPage(app));
   }, 90_000);
   afterAll(() => close?.());
 
