@@ -4,7 +4,7 @@
  * validates with these schemas, and the dashboard.
  */
 import { z } from 'zod';
-import { listActivityQuerySchema } from './schemas.js';
+import { integerCursorSchema, listActivityQuerySchema } from './schemas.js';
 
 /**
  * An activity action filter: an action (`role.updated`), a whole family (`user.*`) or everything (`*`).
@@ -60,10 +60,7 @@ export type UpdateWebhookRequest = z.input<typeof updateWebhookSchema>;
 
 export const listWebhookDeliveriesQuerySchema = z.strictObject({
   /** The `id` of the last delivery seen; the next page is older. */
-  cursor: z
-    .string()
-    .regex(/^\d{1,15}$/, 'Invalid cursor')
-    .optional(),
+  cursor: integerCursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

@@ -319,13 +319,25 @@ export const teamNameSchema = wellFormed(
 export const teamSchema = z.strictObject({ name: teamNameSchema });
 export type TeamRequest = z.input<typeof teamSchema>;
 
+/** The largest `integer` PostgreSQL stores (SQLite's go further): every seq and serial id fits under it. */
+export const DB_INTEGER_MAX = 2_147_483_647;
+
+/**
+ * A cursor that is a seq or serial id: digits, and no larger than the column can hold — a larger one
+ * was never handed out, and PostgreSQL would refuse it as a parameter (a 500 instead of this 400).
+ */
+export const integerCursorSchema = z
+  .string()
+  .regex(/^\d{1,10}$/, { message: 'Invalid cursor', abort: true })
+  .refine((value) => Number(value) <= DB_INTEGER_MAX, 'Invalid cursor');
+
 export const listActivityQuerySchema = z.strictObject({
   actor: idSchema.optional(),
   member: idSchema.optional(),
   action: repeatable(z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/, 'Unknown action')).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
-  cursor: z.string().regex(/^\d{1,12}$/, 'Invalid cursor').optional(),
+  cursor: integerCursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type ListActivityQuery = z.input<typeof listActivityQuerySchema>;

@@ -1,4 +1,4 @@
-import { READONLY_ROLE_ID } from '@rolecall/contracts';
+import { DB_INTEGER_MAX, READONLY_ROLE_ID } from '@rolecall/contracts';
 import type { MemberEntity } from '../database/entities/member.entity.js';
 import type { RoleEntity } from '../database/entities/role.entity.js';
 
@@ -75,6 +75,20 @@ export function versionOfEtag(value: string | undefined): number | null {
   if (value === undefined) return null;
   const match = /^(?:W\/)?"?(\d{1,12})"?$/.exec(value.trim());
   return match ? Number(match[1]) : null;
+}
+
+const MAX_COUNT = 200;
+
+/**
+ * A list's paging (RFC 7644 §3.4.2.4): a missing or non-numeric startIndex is 1 and count 100, a
+ * startIndex below 1 is 1, a count below 0 is 0 and above 200 is 200. A startIndex past every row is an
+ * empty page; it is capped at the database's integer so `1e300` or `Infinity` never reach the query.
+ */
+export function scimPaging(query: { startIndex?: string; count?: string }): { startIndex: number; count: number } {
+  return {
+    startIndex: Math.min(DB_INTEGER_MAX, Math.max(1, Math.floor(Number(query.startIndex ?? 1)) || 1)),
+    count: Math.min(MAX_COUNT, Math.max(0, Math.floor(Number(query.count ?? 100)) || 0)),
+  };
 }
 
 export function listResponse<T>(resources: T[], total: number, startIndex: number) {

@@ -24,6 +24,7 @@ import {
   DEFAULT_ROLE_ID,
   listResponse,
   toScimGroup,
+  scimPaging,
   toScimUser,
   USER_SCHEMA,
   type ScimUser,
@@ -33,7 +34,6 @@ import { memberChanged, memberRemoved, sessionsRevoked } from '../events/domain-
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
 const TOUCH_AFTER_MS = 60_000;
-const MAX_COUNT = 200;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,188}\.[^\s@]{1,63}$/;
 
 /** What a SCIM request may change on a user. */
@@ -149,8 +149,7 @@ export class ScimService {
   // ---- Users ----
 
   async listUsers(accountId: string, query: { filter?: string; startIndex?: string; count?: string }) {
-    const startIndex = Math.max(1, Math.floor(Number(query.startIndex ?? 1)) || 1);
-    const count = Math.min(MAX_COUNT, Math.max(0, Math.floor(Number(query.count ?? 100)) || 0));
+    const { startIndex, count } = scimPaging(query);
     return this.db.read(async (manager) => {
       const q = manager
         .getRepository(MemberEntity)
@@ -431,8 +430,7 @@ export class ScimService {
     accountId: string,
     query: { filter?: string; startIndex?: string; count?: string; excludedAttributes?: string },
   ) {
-    const startIndex = Math.max(1, Math.floor(Number(query.startIndex ?? 1)) || 1);
-    const count = Math.min(MAX_COUNT, Math.max(0, Math.floor(Number(query.count ?? 100)) || 0));
+    const { startIndex, count } = scimPaging(query);
     const withMembers = !/\bmembers\b/.test(query.excludedAttributes ?? '');
     return this.db.read(async (manager) => {
       let roles = await accountRoles(manager, accountId);
