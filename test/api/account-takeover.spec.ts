@@ -148,25 +148,35 @@ describe('squatter + invitation accepted with a password', () => {
   });
 });
 
-describe('two proofs of one mailbox at once', () => {
-  it('lets exactly one of them take the login over (5 rounds)', async () => {
-    for (let round = 0; round < 5; round++) {
+describe('proofs of one mailbox at once', () => {
+  // On PostgreSQL the invitation (its account locked first) and the links (the person first, then
+  // every account of the person) deadlocked, and, retried together, deadlocked again: a 500 (CI, stop
+  // 27). Every proof now takes the mailbox's lock before anything else.
+  it('lets exactly one of an invitation, a verification link and a reset link take the login over (10 rounds)', async () => {
+    for (let round = 0; round < 10; round++) {
       const email = uniqueEmail('race');
       await squat(email);
       await victimCompany(email);
       const invitation = invitationToken(app.config.dataDir, email);
       const link = await waitForLinkToken(app.config.dataDir, email, '/verify-email/');
-      const passwords = ['alpha password one', 'beta password two'];
+      expect((await api.post('/auth/password-reset', { email })).status).toBe(202);
+      const reset = await waitForLinkToken(app.config.dataDir, email, '/reset-password/');
+      const passwords = ['alpha password one', 'beta password two', 'gamma password three'];
       const replies = await Promise.all([
         api.post('/invitations/accept', { token: invitation, name: 'Alpha', password: passwords[0] }),
         api.post('/auth/verify-email', { token: link, password: passwords[1] }),
+        api.post('/auth/password-reset/confirm', { token: reset, password: passwords[2] }),
       ]);
+      const statuses = replies.map((reply) => reply.status).join(', ');
       const won = replies.map((reply) => reply.status < 300);
-      expect(won.filter(Boolean), `round ${round}: ${replies.map((r) => r.status).join(', ')}`).toHaveLength(1);
-      const loser = replies[won.indexOf(false)]!;
-      expect([401, 409, 410]).toContain(loser.status);
-      expect((await api.post('/auth/sign-in', { email, password: passwords[won.indexOf(true)] })).status).toBe(200);
-      expect((await api.post('/auth/sign-in', { email, password: passwords[won.indexOf(false)] })).status).toBe(401);
+      expect(won.filter(Boolean), `round ${round}: ${statuses}`).toHaveLength(1);
+      for (const loser of replies.filter((_, i) => !won[i]))
+        expect([401, 409, 410], `round ${round}: ${statuses}`).toContain(loser.status);
+      for (const [i, password] of passwords.entries()) {
+        expect((await api.post('/auth/sign-in', { email, password })).status, `round ${round}, password ${i}`).toBe(
+          won[i] ? 200 : 401,
+        );
+      }
     }
   });
 });

@@ -87,6 +87,7 @@ export class EmailVerification {
     }
     const passwordHash = themselves ? null : await hashPassword(input.password!);
     await this.db.transaction(async (tx) => {
+      await this.db.lockMailbox(tx, preview.person.email);
       const { link, person } = await this.links.find(tx.manager, input.token, 'verify_email');
       await this.links.use(tx.manager, link);
       if (themselves) await this.proofs.verified(tx, person, { via: 'verification', meta });

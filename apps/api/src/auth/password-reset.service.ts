@@ -83,6 +83,7 @@ export class PasswordReset {
     }
     const passwordHash = await hashPassword(input.password);
     await this.db.transaction(async (tx) => {
+      await this.db.lockMailbox(tx, preview.person.email);
       const { link, person } = await this.links.find(tx.manager, input.token, 'password_reset');
       if (person.id !== preview.person.id) throw linkInvalid();
       if (!person.emailVerified) {

@@ -35,11 +35,18 @@ export class AccountMutations {
 
   /**
    * `scope` is the signed-in request (its actor is re-checked under the lock) or, for flows
-   * without a session (accepting an invitation), the account id.
+   * without a session (accepting an invitation), the account id. `mailbox`: a flow that may prove
+   * that email's mailbox (`MailboxProofs`) takes its lock before the account's.
    */
-  run<T>(scope: RequestAuth | string, actor: Actor, work: (context: MutationContext) => Promise<T>): Promise<T> {
+  run<T>(
+    scope: RequestAuth | string,
+    actor: Actor,
+    work: (context: MutationContext) => Promise<T>,
+    options: { mailbox?: string } = {},
+  ): Promise<T> {
     const accountId = typeof scope === 'string' ? scope : scope.account.id;
     return this.db.transaction(async (tx) => {
+      if (options.mailbox) await this.db.lockMailbox(tx, options.mailbox);
       const account = await this.db.lockAccount(tx, accountId);
       if (typeof scope !== 'string') {
         // An API key (issue 16 §3): its service account's recheck (key still usable, role still allows).

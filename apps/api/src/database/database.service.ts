@@ -9,6 +9,8 @@ import { recordDatabaseError } from '../observability/failures.js';
 import type { DatabaseKind } from './data-source.js';
 
 const DEADLOCK_ATTEMPTS = 3;
+/** Up to this many ms of random wait before running a transaction again: two that deadlocked, retried at once, deadlock again. */
+const DEADLOCK_JITTER_MS = 50;
 
 /** PostgreSQL's deadlock_detected, as TypeORM passes it on. */
 function isDeadlock(error: unknown): boolean {
@@ -132,6 +134,7 @@ export class Database implements OnModuleDestroy {
             this.logger.warn(
               `Transaction lost a deadlock; running it again (attempt ${attempt + 1} of ${DEADLOCK_ATTEMPTS})`,
             );
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * DEADLOCK_JITTER_MS));
           }
         }
       }
@@ -233,6 +236,19 @@ export class Database implements OnModuleDestroy {
     const account = await query.getOne();
     if (!account) throw notFound('Account');
     return account;
+  }
+
+  /**
+   * Serialises every proof of one mailbox (an invitation accepted, a verification or reset link, an
+   * SSO sign-in that vouches for the email) until the transaction ends. Taken first, before any
+   * account: a proof locks the person, its link and every account of the person in an order the
+   * flows cannot share (the invitation's account is locked first; the others in id order), so two
+   * at once deadlocked on PostgreSQL, and, retried together, deadlocked again. SQLite: the
+   * transaction mutex already serialises them.
+   */
+  async lockMailbox(tx: Tx, email: string): Promise<void> {
+    if (tx.kind !== 'postgres') return;
+    await tx.manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`mailbox:${email.toLowerCase()}`]);
   }
 
   async ping(): Promise<boolean> {

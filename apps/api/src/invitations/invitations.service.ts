@@ -270,45 +270,52 @@ export class InvitationsService {
       passwordHash = await hashPassword(input.password!);
     }
     const actor: Actor = { memberId: preview.member.id, email: preview.member.email, ...meta };
-    return this.mutations.run(preview.account.id, actor, async (context) => {
-      const { tx, account } = context;
-      const { invitation, member } = await this.liveInvitation(tx.manager, input.token);
-      if (!(await endOnce(tx.manager, InvitationEntity, invitation.id, this.clock.now().toISOString())))
-        throw invalidInvitation();
-      let person = existing ? await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: existing.id }) : null;
-      const now = this.clock.now().toISOString();
-      const proof = { via: 'invitation' as const, meta, locked: new Map([[account.id, account]]) };
-      if (person && themselves) await this.proofs.verified(tx, person, proof);
-      else if (person?.emailVerified)
-        throw new DomainError('UNAUTHENTICATED', `Sign in as ${member.email} to accept this invitation`, {
-          reason: 'sign_in_required',
-          email: member.email,
+    return this.mutations.run(
+      preview.account.id,
+      actor,
+      async (context) => {
+        const { tx, account } = context;
+        const { invitation, member } = await this.liveInvitation(tx.manager, input.token);
+        if (!(await endOnce(tx.manager, InvitationEntity, invitation.id, this.clock.now().toISOString())))
+          throw invalidInvitation();
+        let person = existing
+          ? await tx.manager.getRepository(PersonEntity).findOneByOrFail({ id: existing.id })
+          : null;
+        const now = this.clock.now().toISOString();
+        const proof = { via: 'invitation' as const, meta, locked: new Map([[account.id, account]]) };
+        if (person && themselves) await this.proofs.verified(tx, person, proof);
+        else if (person?.emailVerified)
+          throw new DomainError('UNAUTHENTICATED', `Sign in as ${member.email} to accept this invitation`, {
+            reason: 'sign_in_required',
+            email: member.email,
+          });
+        else if (person) await this.proofs.claim(tx, person, { ...proof, passwordHash, name: input.name });
+        // The token proved the mailbox: a person made here starts verified.
+        else
+          person = await insertPerson(tx.manager, {
+            email: member.email,
+            name: input.name!,
+            passwordHash,
+            emailVerified: true,
+            now,
+          });
+        await joinAsPerson(tx.manager, member, person, now);
+        const entry = await context.log({
+          action: 'invitation.accepted',
+          target: { type: 'member', id: member.id, label: member.email },
+          changes: { status: { before: 'invited', after: 'active' } },
         });
-      else if (person) await this.proofs.claim(tx, person, { ...proof, passwordHash, name: input.name });
-      // The token proved the mailbox: a person made here starts verified.
-      else
-        person = await insertPerson(tx.manager, {
-          email: member.email,
-          name: input.name!,
-          passwordHash,
-          emailVerified: true,
-          now,
+        const { token } = await this.sessions.create(tx, {
+          personId: person.id,
+          accountId: account.id,
+          authMethod: 'password',
+          ...meta,
         });
-      await joinAsPerson(tx.manager, member, person, now);
-      const entry = await context.log({
-        action: 'invitation.accepted',
-        target: { type: 'member', id: member.id, label: member.email },
-        changes: { status: { before: 'invited', after: 'active' } },
-      });
-      const { token } = await this.sessions.create(tx, {
-        personId: person.id,
-        accountId: account.id,
-        authMethod: 'password',
-        ...meta,
-      });
-      tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted'));
-      const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
-      return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
-    });
+        tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted'));
+        const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
+        return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
+      },
+      { mailbox: preview.member.email },
+    );
   }
 }

@@ -260,6 +260,7 @@ export class SsoService {
     const email = typeof claims.email === 'string' ? emailSchema.safeParse(claims.email).data : undefined;
     return this.db.transaction(async (tx) => {
       const { manager } = tx;
+      if (email) await this.db.lockMailbox(tx, email);
       const account = await this.db.lockAccount(tx, flow.accountId);
       const identities = manager.getRepository(IdentityEntity);
       const identity = await identities.findOneBy({ provider, issuer: claims.iss, subject: claims.sub });
