@@ -1,4 +1,4 @@
-import { Body, Get, HttpCode, Inject, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Get, Inject, Patch, Put, Query } from '@nestjs/common';
 import {
   changePlanSchema,
   dryRunQuerySchema,
@@ -13,10 +13,9 @@ import {
   type UpdateAccountRequest,
 } from '@rolecall/contracts';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Auth, Change, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
-import { IfMatch } from '../common/if-match.js';
+import { PostAction } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { AccountsService } from './accounts.service.js';
 
@@ -42,9 +41,7 @@ export class AccountsController {
     'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required); ?dryRun=true with authEnforcement lists who would be locked out',
   )
   update(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
     @Body({ schema: updateAccountSchema }) body: UpdateAccountRequest,
   ): Promise<AccountDto | EnforcementPreviewDto> {
@@ -58,64 +55,46 @@ export class AccountsController {
     "Enterprise: connect the account's Okta (issuer, client id, client secret — stored encrypted, never shown); If-Match required",
   )
   setOkta(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Body({ schema: oktaConnectionSchema }) body: z.output<typeof oktaConnectionSchema>,
   ): Promise<AccountDto> {
     return this.accounts.setOkta(auth, actor, ifMatch, body);
   }
 
-  @Post('plan')
-  @HttpCode(200)
-  @Requires('account.manage')
+  @PostAction('plan', 'account.manage')
   @ApiJsonBody(changePlanSchema, 'Owner only: change the plan (refused below current usage)')
   changePlan(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Body({ schema: changePlanSchema }) body: ChangePlanRequest,
   ): Promise<AccountDto> {
     return this.accounts.changePlan(auth, actor, ifMatch, body.plan);
   }
 
-  @Post('validation')
-  @HttpCode(200)
-  @Requires('account.manage')
+  @PostAction('validation', 'account.manage')
   @ApiJsonBody(validateAccountSchema, "Owner only: validate the account with the owner's phone (E.164)")
   validate(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Body({ schema: validateAccountSchema }) body: z.output<typeof validateAccountSchema>,
   ): Promise<AccountDto> {
     return this.accounts.validate(auth, actor, ifMatch, body.phone);
   }
 
-  @Post('transfer-ownership')
-  @HttpCode(200)
-  @Requires('account.manage')
+  @PostAction('transfer-ownership', 'account.manage')
   @ApiJsonBody(transferSchema, 'Owner only: make another active member the owner (they become Admin)')
   transferOwnership(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Body({ schema: transferSchema }) body: TransferRequest,
   ): Promise<AccountDto> {
     return this.accounts.transferOwnership(auth, actor, ifMatch, body.memberId);
   }
 
-  @Post('transfer-billing')
-  @HttpCode(200)
-  @Requires('session')
+  @PostAction('transfer-billing', 'session')
   @ApiJsonBody(
     transferSchema,
     'Owner, or the billing contact if Admin: hand the billing contact to another active member',
   )
   transferBilling(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Body({ schema: transferSchema }) body: TransferRequest,
   ): Promise<AccountDto> {
     return this.accounts.transferBilling(auth, actor, ifMatch, body.memberId);

@@ -1,4 +1,4 @@
-import { Body, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Inject, Post, Req, Res } from '@nestjs/common';
 import {
   signInSchema,
   signupSchema,
@@ -9,12 +9,12 @@ import {
   type SwitchAccountRequest,
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
-import type { Actor } from '../database/activity.service.js';
 import { EnrolmentRoute, Requires } from '../common/access.js';
+import { PostAction } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
-import { Auth, CurrentActor, requestMeta, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, requestMeta, type RequestAuth } from '../database/request-auth.js';
 import { clearSessionCookie, setSessionCookie } from '../infra/session-cookie.js';
 
 @ApiController({ tags: ['auth'] })
@@ -37,9 +37,7 @@ export class AuthController {
     return result;
   }
 
-  @Post('auth/sign-in')
-  @HttpCode(200)
-  @Requires('public')
+  @PostAction('auth/sign-in', 'public')
   @ApiJsonBody(signInSchema, 'Sign in with email, password and, with 2FA on, a TOTP or recovery code')
   async signIn(
     @Body({ schema: signInSchema }) body: SignInRequest & { email: string },
@@ -51,22 +49,14 @@ export class AuthController {
     return result;
   }
 
-  @Post('auth/sign-out')
-  @HttpCode(204)
-  @Requires('session')
+  @PostAction('auth/sign-out', 'session', 204)
   @EnrolmentRoute()
-  async signOut(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Res({ passthrough: true }) response: Response,
-  ): Promise<void> {
+  async signOut(@Acting() { auth, actor }: Acting, @Res({ passthrough: true }) response: Response): Promise<void> {
     await this.auth.signOut(auth.session, actor);
     clearSessionCookie(response, this.config);
   }
 
-  @Post('auth/switch-account')
-  @HttpCode(200)
-  @Requires('session')
+  @PostAction('auth/switch-account', 'session')
   @ApiJsonBody(switchAccountSchema, 'Move this session to another account of the signed-in person')
   switchAccount(
     @Auth() auth: RequestAuth,

@@ -1,4 +1,4 @@
-import { Body, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { Body, Get, Inject, Param, Req } from '@nestjs/common';
 import {
   invitationTokenParamSchema,
   passwordResetConfirmSchema,
@@ -12,6 +12,7 @@ import {
 } from '@rolecall/contracts';
 import type { Request } from 'express';
 import { Requires } from '../common/access.js';
+import { PostAction } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { EmailVerification } from './email-verification.service.js';
 import { PasswordReset } from './password-reset.service.js';
@@ -34,9 +35,7 @@ export class RecoveryController {
     return this.verification.info(params.token, requestMeta(request));
   }
 
-  @Post('auth/verify-email')
-  @HttpCode(204)
-  @Requires('public')
+  @PostAction('auth/verify-email', 'public', 204)
   @ApiJsonBody(
     verifyEmailSchema,
     'Confirm the email with the mailed token; without a session of that person, take the unverified login over with a new password',
@@ -45,16 +44,12 @@ export class RecoveryController {
     await this.verification.verify(body, tokenOf(request), requestMeta(request));
   }
 
-  @Post('me/verify-email')
-  @HttpCode(204)
-  @Requires('session')
+  @PostAction('me/verify-email', 'session', 204)
   async resend(@Auth() auth: RequestAuth): Promise<void> {
     await this.verification.resend(auth.person);
   }
 
-  @Post('auth/password-reset')
-  @HttpCode(202)
-  @Requires('public')
+  @PostAction('auth/password-reset', 'public', 202)
   @ApiJsonBody(passwordResetSchema, 'Mail a password-reset link (202 whatever the email)')
   async requestReset(
     @Body({ schema: passwordResetSchema }) body: PasswordResetRequest & { email: string },
@@ -72,9 +67,7 @@ export class RecoveryController {
     return this.reset.info(params.token, requestMeta(request));
   }
 
-  @Post('auth/password-reset/confirm')
-  @HttpCode(204)
-  @Requires('public')
+  @PostAction('auth/password-reset/confirm', 'public', 204)
   @ApiJsonBody(
     passwordResetConfirmSchema,
     'Set a new password with the mailed token (and a 2FA code when on); ends every session',

@@ -1,4 +1,3 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { DomainError } from './domain-error.js';
 
@@ -7,18 +6,25 @@ import { DomainError } from './domain-error.js';
  * `PRECONDITION_REQUIRED`; malformed → 400. Services compare it with the stored version inside
  * their transaction (`versionMismatch` with the resource as it is now).
  */
-export const IfMatch = createParamDecorator((_data: unknown, context: ExecutionContext): number => {
-  const header = context.switchToHttp().getRequest<Request>().headers['if-match'];
+export function ifMatchOf(request: Request): number {
+  const header = request.headers['if-match'];
   if (header === undefined || header === '') {
-    throw new DomainError('PRECONDITION_REQUIRED', 'Send If-Match with the version you are changing, e.g. If-Match: "3"');
+    throw new DomainError(
+      'PRECONDITION_REQUIRED',
+      'Send If-Match with the version you are changing, e.g. If-Match: "3"',
+    );
   }
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(String(header));
-  if (!match) throw new DomainError('VALIDATION_FAILED', 'If-Match must be a quoted version, e.g. "3"', { fields: { 'If-Match': ['Must be a quoted version number'] } });
+  if (!match)
+    throw new DomainError('VALIDATION_FAILED', 'If-Match must be a quoted version, e.g. "3"', {
+      fields: { 'If-Match': ['Must be a quoted version number'] },
+    });
   return Number(match[1]);
-});
+}
 
 /** 412 with the resource as it is now, so the client can show what changed. */
 export function versionMismatch(current: unknown): DomainError {
-  return new DomainError('VERSION_MISMATCH', 'Someone else changed this first; review their change and try again', { current });
+  return new DomainError('VERSION_MISMATCH', 'Someone else changed this first; review their change and try again', {
+    current,
+  });
 }
-

@@ -3,6 +3,7 @@ import { plainIp, type PermissionKey } from '@rolecall/contracts';
 import type { Request } from 'express';
 import type { Actor } from './activity.service.js';
 import { DomainError } from '../common/domain-error.js';
+import { ifMatchOf } from '../common/if-match.js';
 import type { ResolvedPermissions } from './permissions.service.js';
 import type { AccountEntity } from './entities/account.entity.js';
 import type { MemberEntity } from './entities/member.entity.js';
@@ -80,14 +81,38 @@ function actorOf(request: AuthedRequest): Actor {
   };
 }
 
-/** The signed-in session of a route declared `session` or with a permission. */
-export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): RequestAuth => {
-  const request = context.switchToHttp().getRequest<AuthedRequest>();
+function authOf(request: AuthedRequest): RequestAuth {
   if (!request.auth) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
   return request.auth;
+}
+
+/** The signed-in session of a route declared `session` or with a permission. */
+export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): RequestAuth =>
+  authOf(context.switchToHttp().getRequest<AuthedRequest>()),
+);
+
+/** Who makes a change: the signed-in session and the actor (member, email, IP, user agent) its activity entry names. */
+export interface Acting {
+  readonly auth: RequestAuth;
+  readonly actor: Actor;
+}
+
+/** The session and actor of a route that changes something: `@Acting() { auth, actor }: Acting`. */
+export const Acting = createParamDecorator((_data: unknown, context: ExecutionContext): Acting => {
+  const request = context.switchToHttp().getRequest<AuthedRequest>();
+  return { auth: authOf(request), actor: actorOf(request) };
 });
 
-/** The actor of the request (member, email, IP, user agent) for activity entries. */
-export const CurrentActor = createParamDecorator((_data: unknown, context: ExecutionContext): Actor =>
-  actorOf(context.switchToHttp().getRequest<AuthedRequest>()),
-);
+/** A change to what exists: who makes it and the version it changes (`If-Match`, see `ifMatchOf`). */
+export interface Change extends Acting {
+  readonly ifMatch: number;
+}
+
+/**
+ * A change to an existing resource: `@Acting()` and the version its `If-Match` names, read in that
+ * order (missing → 428, malformed → 400, see `ifMatchOf`): `@Change() { auth, actor, ifMatch }: Change`.
+ */
+export const Change = createParamDecorator((_data: unknown, context: ExecutionContext): Change => {
+  const request = context.switchToHttp().getRequest<AuthedRequest>();
+  return { auth: authOf(request), actor: actorOf(request), ifMatch: ifMatchOf(request) };
+});

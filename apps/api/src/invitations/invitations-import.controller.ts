@@ -7,9 +7,8 @@ import {
 } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { InvitationsImport } from './invitations-import.js';
@@ -33,8 +32,7 @@ export class InvitationsImportController {
     'Invitations from a CSV (email, role, agent access, teams; up to 1,000 rows, 1 MB)',
   )
   async import(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
     @Body({ schema: importInvitationsSchema }) body: z.output<typeof importInvitationsSchema>,
     @Res({ passthrough: true }) response: Response,

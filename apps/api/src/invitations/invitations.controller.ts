@@ -1,4 +1,4 @@
-import { Body, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   acceptInvitationSchema,
   dryRunQuerySchema,
@@ -13,11 +13,11 @@ import {
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
-import { Auth, CurrentActor, requestMeta, tokenOf, type RequestAuth } from '../database/request-auth.js';
+import { Acting, requestMeta, tokenOf } from '../database/request-auth.js';
 import { setSessionCookie } from '../infra/session-cookie.js';
 import { Requires } from '../common/access.js';
+import { PostAction } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { InvitationsService } from './invitations.service.js';
@@ -35,8 +35,7 @@ export class InvitationsController {
   @Requires('users.manage')
   @ApiJsonBody(inviteSchema, 'Invite 1–50 emails with one role, agent access and teams (all or nothing)')
   async invite(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
     @Body({ schema: inviteSchema }) body: z.output<typeof inviteSchema>,
     @Res({ passthrough: true }) response: Response,
@@ -59,9 +58,7 @@ export class InvitationsController {
     return this.invitations.info(params.token);
   }
 
-  @Post('invitations/accept')
-  @HttpCode(200)
-  @Requires('public')
+  @PostAction('invitations/accept', 'public')
   @ApiJsonBody(
     acceptInvitationSchema,
     'Accept: a new person sets name and password; an existing person must be signed in as that email',

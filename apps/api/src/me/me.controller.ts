@@ -1,7 +1,6 @@
-import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Body, Get, Inject, Patch } from '@nestjs/common';
 import {
   disableTotpSchema,
-  idParamSchema,
   totpCodeSchema,
   updateProfileSchema,
   type DisableTotpRequest,
@@ -13,9 +12,9 @@ import {
   type TotpSetupDto,
   type UpdateProfileRequest,
 } from '@rolecall/contracts';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, type RequestAuth } from '../database/request-auth.js';
 import { EnrolmentRoute, Requires } from '../common/access.js';
+import { DeleteRoute, IdParam, PostAction, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { MeService } from './me.service.js';
 
@@ -41,41 +40,31 @@ export class MeController {
     return { items: await this.me.listSessions(auth) };
   }
 
-  @Delete('sessions/:id')
-  @HttpCode(204)
-  endSession(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<void> {
-    return this.me.endSession(auth, actor, params.id);
+  @DeleteRoute('sessions/:id')
+  endSession(@Acting() { auth, actor }: Acting, @IdParam() { id }: IdParams): Promise<void> {
+    return this.me.endSession(auth, actor, id);
   }
 
-  @Post('2fa/setup')
-  @HttpCode(200)
+  @PostAction('2fa/setup')
   @EnrolmentRoute()
   setupTotp(@Auth() auth: RequestAuth): Promise<TotpSetupDto> {
     return this.me.setupTotp(auth);
   }
 
-  @Post('2fa/confirm')
-  @HttpCode(200)
+  @PostAction('2fa/confirm')
   @EnrolmentRoute()
   @ApiJsonBody(totpCodeSchema, 'Turn 2FA on with a first code; answers the 10 recovery codes once')
   confirmTotp(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Body({ schema: totpCodeSchema }) body: TotpCodeRequest,
   ): Promise<RecoveryCodesDto> {
     return this.me.confirmTotp(auth, actor, body.code);
   }
 
-  @Delete('2fa')
-  @HttpCode(204)
+  @DeleteRoute('2fa')
   @ApiJsonBody(disableTotpSchema, 'Turn 2FA off with a current code or a recovery code')
   disableTotp(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Body({ schema: disableTotpSchema }) body: DisableTotpRequest,
   ): Promise<void> {
     return this.me.disableTotp(auth, actor, body.code);

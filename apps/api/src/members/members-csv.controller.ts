@@ -2,8 +2,7 @@ import { Get, Inject, Query, Res } from '@nestjs/common';
 import { exportMembersQuerySchema } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
 import { MembersExport } from './members-export.js';
 import { ApiController } from '../common/openapi.js';
@@ -20,8 +19,7 @@ export class MembersCsvController {
   @Get('export')
   @Requires('users.view')
   async export(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Query({ schema: exportMembersQuerySchema }) query: z.output<typeof exportMembersQuerySchema>,
     @Res() response: Response,
   ): Promise<void> {

@@ -1,8 +1,7 @@
-import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Get, Inject, Patch, Query } from '@nestjs/common';
 import {
   bulkMembersSchema,
   dryRunQuerySchema,
-  idParamSchema,
   listMembersQuerySchema,
   updateMemberSchema,
   type BulkMembersRequest,
@@ -16,10 +15,9 @@ import {
   type UpdateMemberRequest,
 } from '@rolecall/contracts';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
-import { IfMatch } from '../common/if-match.js';
+import { DeleteRoute, IdParam, PostAction, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { BulkMembersService } from './bulk.service.js';
 import { memberFilterOf } from './members-export.js';
@@ -43,16 +41,13 @@ export class MembersController {
    * dry run (`?dryRun=true`, 200) shows what that would be. A literal path: `/users/:id` routes have
    * no POST of one segment, so nothing shadows it.
    */
-  @Post('bulk')
-  @HttpCode(200)
-  @Requires('users.manage')
+  @PostAction('bulk', 'users.manage')
   @ApiJsonBody(
     bulkMembersSchema,
     'Change role, Talk access or teams, revoke, resend or cancel invitations of many members; ?dryRun=true previews',
   )
   bulk(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
     @Body({ schema: bulkMembersSchema }) body: BulkMembersRequest,
   ): Promise<BulkResultDto | BulkPreviewDto> {
@@ -71,102 +66,55 @@ export class MembersController {
 
   @Get(':id')
   @Requires('users.view')
-  get(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<MemberDetailDto> {
-    return this.members.get(auth, params.id);
+  get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<MemberDetailDto> {
+    return this.members.get(auth, id);
   }
 
   @Patch(':id')
   @Requires('users.manage')
   @ApiJsonBody(updateMemberSchema, 'Change role, agent access or teams (If-Match required)')
   update(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
+    @IdParam() { id }: IdParams,
     @Body({ schema: updateMemberSchema }) body: UpdateMemberRequest,
   ): Promise<MemberDto> {
-    return this.members.update(auth, actor, params.id, ifMatch, body);
+    return this.members.update(auth, actor, id, ifMatch, body);
   }
 
-  @Post(':id/revoke')
-  @HttpCode(200)
-  @Requires('users.manage')
-  revoke(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<MemberDto> {
-    return this.members.revoke(auth, actor, params.id, ifMatch);
+  @PostAction(':id/revoke', 'users.manage')
+  revoke(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<MemberDto> {
+    return this.members.revoke(auth, actor, id, ifMatch);
   }
 
-  @Post(':id/reactivate')
-  @HttpCode(200)
-  @Requires('users.manage')
-  reactivate(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<MemberDto> {
-    return this.members.reactivate(auth, actor, params.id, ifMatch);
+  @PostAction(':id/reactivate', 'users.manage')
+  reactivate(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<MemberDto> {
+    return this.members.reactivate(auth, actor, id, ifMatch);
   }
 
-  @Post(':id/resend-invitation')
-  @HttpCode(200)
-  @Requires('users.manage')
-  resend(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<MemberDto> {
-    return this.members.resendInvitation(auth, actor, params.id, ifMatch);
+  @PostAction(':id/resend-invitation', 'users.manage')
+  resend(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<MemberDto> {
+    return this.members.resendInvitation(auth, actor, id, ifMatch);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @Requires('users.manage')
-  remove(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<void> {
-    return this.members.remove(auth, actor, params.id, ifMatch);
+  @DeleteRoute(':id', 'users.manage')
+  remove(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<void> {
+    return this.members.remove(auth, actor, id, ifMatch);
   }
 
   @Get(':id/sessions')
   @Requires('users.manage')
-  async sessions(
-    @Auth() auth: RequestAuth,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<ListDto<MemberSessionDto>> {
-    return { items: await this.members.listSessions(auth, params.id) };
+  async sessions(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<ListDto<MemberSessionDto>> {
+    return { items: await this.members.listSessions(auth, id) };
   }
 
   /** Resets the member's 2FA (they enrol again; their password waits for a mailed link). `If-Match` on the member, whose version stays. */
-  @Delete(':id/2fa')
-  @HttpCode(204)
-  @Requires('users.manage')
-  resetTwoFactor(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<void> {
-    return this.twoFactor.reset(auth, actor, params.id, ifMatch);
+  @DeleteRoute(':id/2fa', 'users.manage')
+  resetTwoFactor(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<void> {
+    return this.twoFactor.reset(auth, actor, id, ifMatch);
   }
 
-  @Delete(':id/sessions')
-  @HttpCode(204)
-  @Requires('users.manage')
-  endSessions(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<void> {
-    return this.members.endSessions(auth, actor, params.id, ifMatch);
+  @DeleteRoute(':id/sessions', 'users.manage')
+  endSessions(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<void> {
+    return this.members.endSessions(auth, actor, id, ifMatch);
   }
 }

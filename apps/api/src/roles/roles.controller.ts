@@ -1,4 +1,4 @@
-import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Get, Inject, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import {
   createRoleSchema,
   deleteRoleQuerySchema,
@@ -7,7 +7,6 @@ import {
   FEATURES,
   ACTION_LABELS,
   ADMIN_ONLY_PERMISSIONS,
-  idParamSchema,
   reorderRolesSchema,
   ROLE_ICONS,
   updateRoleSchema,
@@ -22,10 +21,9 @@ import {
 } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
-import { IfMatch } from '../common/if-match.js';
+import { DeleteRoute, IdParam, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { RolesService } from './roles.service.js';
 
@@ -65,9 +63,7 @@ export class RolesController {
   @Requires('roles.manage')
   @ApiJsonBody(reorderRolesSchema, 'Every custom role id in the new order (If-Match: "<rolesVersion>")')
   async reorder(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
     @Body({ schema: reorderRolesSchema }) body: ReorderRolesRequest,
     @Res({ passthrough: true }) response: Response,
   ): Promise<RoleListDto> {
@@ -78,16 +74,15 @@ export class RolesController {
 
   @Get('roles/:id')
   @Requires('roles.view')
-  get(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<RoleDto> {
-    return this.roles.get(auth, params.id);
+  get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<RoleDto> {
+    return this.roles.get(auth, id);
   }
 
   @Post('roles')
   @Requires('roles.manage')
   @ApiJsonBody(createRoleSchema, 'Create a custom role (plan-gated)')
   create(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Body({ schema: createRoleSchema }) body: z.output<typeof createRoleSchema>,
   ): Promise<RoleDto> {
     return this.roles.create(auth, actor, body);
@@ -96,12 +91,8 @@ export class RolesController {
   /** 201 a custom copy of the role: "<name> (copy)", same description, icon and permissions, placed last (issue 17 §5). */
   @Post('roles/:id/duplicate')
   @Requires('roles.manage')
-  duplicate(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<RoleDto> {
-    return this.roles.duplicate(auth, actor, params.id);
+  duplicate(@Acting() { auth, actor }: Acting, @IdParam() { id }: IdParams): Promise<RoleDto> {
+    return this.roles.duplicate(auth, actor, id);
   }
 
   /** `?dryRun=true` answers 200 with the impact (who gains and loses what) without writing; a refusal goes in `wouldFail`. */
@@ -109,29 +100,23 @@ export class RolesController {
   @Requires('roles.manage')
   @ApiJsonBody(updateRoleSchema, 'Edit a custom role (If-Match required); ?dryRun=true previews the impact')
   update(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
+    @IdParam() { id }: IdParams,
     @Query({ schema: dryRunQuerySchema }) query: z.output<typeof dryRunQuerySchema>,
     @Body({ schema: updateRoleSchema }) body: UpdateRoleRequest,
   ): Promise<RoleDto | RoleImpactPreviewDto> {
-    return this.roles.update(auth, actor, params.id, ifMatch, body, query.dryRun);
+    return this.roles.update(auth, actor, id, ifMatch, body, query.dryRun);
   }
 
   /** 204; `?dryRun=true` answers 200 with the reassignment's impact (`wouldFail`: e.g. ROLE_IN_USE without `reassignTo`). */
-  @Delete('roles/:id')
-  @HttpCode(204)
-  @Requires('roles.manage')
+  @DeleteRoute('roles/:id', 'roles.manage')
   async remove(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
+    @IdParam() { id }: IdParams,
     @Query({ schema: deleteRoleQuerySchema }) query: z.output<typeof deleteRoleQuerySchema>,
     @Res({ passthrough: true }) response: Response,
   ): Promise<RoleImpactPreviewDto | void> {
-    const impact = await this.roles.remove(auth, actor, params.id, ifMatch, query.reassignTo, query.dryRun);
+    const impact = await this.roles.remove(auth, actor, id, ifMatch, query.reassignTo, query.dryRun);
     if (impact) {
       response.status(200);
       return impact;

@@ -1,7 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Inject, Post } from '@nestjs/common';
-import type { Actor } from '../database/activity.service.js';
 import { Requires } from '../common/access.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, type RequestAuth } from '../database/request-auth.js';
 import { DomainError } from '../common/domain-error.js';
 import { ScimError } from './scim-errors.js';
 import { ScimService, type ScimTokenStatus } from './scim.service.js';
@@ -22,17 +21,14 @@ export class ScimTokenController {
 
   @Post()
   @Requires('account.manage')
-  issue(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-  ): Promise<{ token: string; baseUrl: string; createdAt: string }> {
+  issue(@Acting() { auth, actor }: Acting): Promise<{ token: string; baseUrl: string; createdAt: string }> {
     return this.scim.issueToken(auth, actor);
   }
 
   @Delete()
   @HttpCode(204)
   @Requires('account.manage')
-  async revoke(@Auth() auth: RequestAuth, @CurrentActor() actor: Actor): Promise<void> {
+  async revoke(@Acting() { auth, actor }: Acting): Promise<void> {
     try {
       await this.scim.revokeToken(auth, actor);
     } catch (error) {

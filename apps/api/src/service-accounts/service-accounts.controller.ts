@@ -1,8 +1,7 @@
-import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Body, Get, Inject, Param, Patch, Post } from '@nestjs/common';
 import {
   createApiKeySchema,
   createServiceAccountSchema,
-  idParamSchema,
   serviceAccountKeyParamSchema,
   updateServiceAccountSchema,
   type ApiKeyWithSecretDto,
@@ -13,10 +12,9 @@ import {
   type ServiceAccountSelfDto,
   type UpdateServiceAccountRequest,
 } from '@rolecall/contracts';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
 import { ApiKeyRoute, Requires } from '../common/access.js';
-import { IfMatch } from '../common/if-match.js';
+import { DeleteRoute, IdParam, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { ServiceAccountsService } from './service-accounts.service.js';
 
@@ -43,8 +41,7 @@ export class ServiceAccountsController {
   @Requires('users.manage')
   @ApiJsonBody(createServiceAccountSchema, 'Create a service account holding a role')
   create(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Body({ schema: createServiceAccountSchema }) body: CreateServiceAccountRequest,
   ): Promise<ServiceAccountDto> {
     return this.serviceAccounts.create(auth, actor, body);
@@ -52,53 +49,41 @@ export class ServiceAccountsController {
 
   @Get(':id')
   @Requires('users.manage')
-  get(@Auth() auth: RequestAuth, @Param({ schema: idParamSchema }) params: { id: string }): Promise<ServiceAccountDto> {
-    return this.serviceAccounts.get(auth, params.id);
+  get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<ServiceAccountDto> {
+    return this.serviceAccounts.get(auth, id);
   }
 
   @Patch(':id')
   @Requires('users.manage')
   @ApiJsonBody(updateServiceAccountSchema, 'Rename or change the role (If-Match required)')
   update(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
+    @IdParam() { id }: IdParams,
     @Body({ schema: updateServiceAccountSchema }) body: UpdateServiceAccountRequest,
   ): Promise<ServiceAccountDto> {
-    return this.serviceAccounts.update(auth, actor, params.id, ifMatch, body);
+    return this.serviceAccounts.update(auth, actor, id, ifMatch, body);
   }
 
   /** Deletes the service account; every key of it stops at once. */
-  @Delete(':id')
-  @HttpCode(204)
-  @Requires('users.manage')
-  remove(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<void> {
-    return this.serviceAccounts.remove(auth, actor, params.id, null);
+  @DeleteRoute(':id', 'users.manage')
+  remove(@Acting() { auth, actor }: Acting, @IdParam() { id }: IdParams): Promise<void> {
+    return this.serviceAccounts.remove(auth, actor, id, null);
   }
 
   @Post(':id/keys')
   @Requires('users.manage')
   @ApiJsonBody(createApiKeySchema, 'Issue an API key; the answer shows it once')
   issueKey(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
+    @Acting() { auth, actor }: Acting,
+    @IdParam() { id }: IdParams,
     @Body({ schema: createApiKeySchema }) body: CreateApiKeyRequest,
   ): Promise<ApiKeyWithSecretDto> {
-    return this.serviceAccounts.issueKey(auth, actor, params.id, body ?? {});
+    return this.serviceAccounts.issueKey(auth, actor, id, body ?? {});
   }
 
-  @Delete(':id/keys/:keyId')
-  @HttpCode(204)
-  @Requires('users.manage')
+  @DeleteRoute(':id/keys/:keyId', 'users.manage')
   revokeKey(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Param({ schema: serviceAccountKeyParamSchema }) params: { id: string; keyId: string },
   ): Promise<void> {
     return this.serviceAccounts.revokeKey(auth, actor, params.id, params.keyId);

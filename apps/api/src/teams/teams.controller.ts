@@ -1,9 +1,8 @@
-import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
-import { idParamSchema, teamSchema, type ListDto, type TeamDto, type TeamRequest } from '@rolecall/contracts';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Body, Get, Inject, Patch, Post } from '@nestjs/common';
+import { teamSchema, type ListDto, type TeamDto, type TeamRequest } from '@rolecall/contracts';
+import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
-import { IfMatch } from '../common/if-match.js';
+import { DeleteRoute, IdParam, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { TeamsService } from './teams.service.js';
 
@@ -20,11 +19,7 @@ export class TeamsController {
   @Post()
   @Requires('users.manage')
   @ApiJsonBody(teamSchema, 'Create a Talk team (plan limits apply)')
-  create(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Body({ schema: teamSchema }) body: TeamRequest,
-  ): Promise<TeamDto> {
+  create(@Acting() { auth, actor }: Acting, @Body({ schema: teamSchema }) body: TeamRequest): Promise<TeamDto> {
     return this.teams.create(auth, actor, body.name);
   }
 
@@ -32,24 +27,15 @@ export class TeamsController {
   @Requires('users.manage')
   @ApiJsonBody(teamSchema, 'Rename a Talk team (If-Match required)')
   rename(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
+    @IdParam() { id }: IdParams,
     @Body({ schema: teamSchema }) body: TeamRequest,
   ): Promise<TeamDto> {
-    return this.teams.rename(auth, actor, params.id, ifMatch, body.name);
+    return this.teams.rename(auth, actor, id, ifMatch, body.name);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @Requires('users.manage')
-  remove(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<void> {
-    return this.teams.remove(auth, actor, params.id, ifMatch);
+  @DeleteRoute(':id', 'users.manage')
+  remove(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<void> {
+    return this.teams.remove(auth, actor, id, ifMatch);
   }
 }

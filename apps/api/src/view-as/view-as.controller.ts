@@ -1,8 +1,8 @@
-import { Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { idParamSchema, type MemberPermissionsDto, type RolePreviewDto } from '@rolecall/contracts';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Get, Inject } from '@nestjs/common';
+import { type MemberPermissionsDto, type RolePreviewDto } from '@rolecall/contracts';
+import { Acting, Auth, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
+import { IdParam, PostAction, type IdParams } from '../common/routes.js';
 import { ViewAsService } from './view-as.service.js';
 import { ApiController } from '../common/openapi.js';
 
@@ -14,22 +14,13 @@ export class ViewAsController {
   /** The member's effective permissions, where each comes from, and what the role grants that they do not get. */
   @Get('users/:id/permissions')
   @Requires('users.view')
-  memberPermissions(
-    @Auth() auth: RequestAuth,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<MemberPermissionsDto> {
-    return this.viewAs.memberPermissions(auth, params.id);
+  memberPermissions(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<MemberPermissionsDto> {
+    return this.viewAs.memberPermissions(auth, id);
   }
 
   /** Logs `role.previewed` and answers the role's keys; the dashboard previews read-only with them (no session is made). */
-  @Post('roles/:id/preview')
-  @HttpCode(200)
-  @Requires('roles.view')
-  preview(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<RolePreviewDto> {
-    return this.viewAs.preview(auth, actor, params.id);
+  @PostAction('roles/:id/preview', 'roles.view')
+  preview(@Acting() { auth, actor }: Acting, @IdParam() { id }: IdParams): Promise<RolePreviewDto> {
+    return this.viewAs.preview(auth, actor, id);
   }
 }

@@ -1,7 +1,6 @@
-import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Get, Inject, Patch, Post, Query } from '@nestjs/common';
 import {
   createWebhookSchema,
-  idParamSchema,
   listWebhookDeliveriesQuerySchema,
   updateWebhookSchema,
   type CreateWebhookRequest,
@@ -13,10 +12,9 @@ import {
   type WebhookWithSecretDto,
 } from '@rolecall/contracts';
 import type { z } from 'zod';
-import type { Actor } from '../database/activity.service.js';
-import { Auth, CurrentActor, type RequestAuth } from '../database/request-auth.js';
+import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
 import { Requires } from '../common/access.js';
-import { IfMatch } from '../common/if-match.js';
+import { DeleteRoute, IdParam, PostAction, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { WebhooksService } from './webhooks.service.js';
 
@@ -35,8 +33,7 @@ export class WebhooksController {
   @Requires('account.manage')
   @ApiJsonBody(createWebhookSchema, 'Add an endpoint; the answer shows its signing secret once')
   create(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
+    @Acting() { auth, actor }: Acting,
     @Body({ schema: createWebhookSchema }) body: CreateWebhookRequest,
   ): Promise<WebhookWithSecretDto> {
     return this.webhooks.create(auth, actor, body);
@@ -44,69 +41,44 @@ export class WebhooksController {
 
   @Get(':id')
   @Requires('account.manage')
-  get(
-    @Auth() auth: RequestAuth,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<WebhookEndpointDto> {
-    return this.webhooks.get(auth, params.id);
+  get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<WebhookEndpointDto> {
+    return this.webhooks.get(auth, id);
   }
 
   @Patch(':id')
   @Requires('account.manage')
   @ApiJsonBody(updateWebhookSchema, 'Change the URL, filter, description, or enable/disable (If-Match required)')
   update(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
+    @Change() { auth, actor, ifMatch }: Change,
+    @IdParam() { id }: IdParams,
     @Body({ schema: updateWebhookSchema }) body: UpdateWebhookRequest,
   ): Promise<WebhookEndpointDto> {
-    return this.webhooks.update(auth, actor, params.id, ifMatch, body);
+    return this.webhooks.update(auth, actor, id, ifMatch, body);
   }
 
-  @Delete(':id')
-  @HttpCode(204)
-  @Requires('account.manage')
-  remove(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<void> {
-    return this.webhooks.remove(auth, actor, params.id, ifMatch);
+  @DeleteRoute(':id', 'account.manage')
+  remove(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<void> {
+    return this.webhooks.remove(auth, actor, id, ifMatch);
   }
 
-  @Post(':id/rotate-secret')
-  @HttpCode(200)
-  @Requires('account.manage')
-  rotateSecret(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-    @IfMatch() ifMatch: number,
-  ): Promise<WebhookWithSecretDto> {
-    return this.webhooks.rotateSecret(auth, actor, params.id, ifMatch);
+  @PostAction(':id/rotate-secret', 'account.manage')
+  rotateSecret(@Change() { auth, actor, ifMatch }: Change, @IdParam() { id }: IdParams): Promise<WebhookWithSecretDto> {
+    return this.webhooks.rotateSecret(auth, actor, id, ifMatch);
   }
 
   /** Retry now: cuts a failing endpoint's back-off short. */
-  @Post(':id/retry')
-  @HttpCode(200)
-  @Requires('account.manage')
-  retry(
-    @Auth() auth: RequestAuth,
-    @CurrentActor() actor: Actor,
-    @Param({ schema: idParamSchema }) params: { id: string },
-  ): Promise<WebhookEndpointDto> {
-    return this.webhooks.retryNow(auth, actor, params.id);
+  @PostAction(':id/retry', 'account.manage')
+  retry(@Acting() { auth, actor }: Acting, @IdParam() { id }: IdParams): Promise<WebhookEndpointDto> {
+    return this.webhooks.retryNow(auth, actor, id);
   }
 
   @Get(':id/deliveries')
   @Requires('account.manage')
   deliveries(
     @Auth() auth: RequestAuth,
-    @Param({ schema: idParamSchema }) params: { id: string },
+    @IdParam() { id }: IdParams,
     @Query({ schema: listWebhookDeliveriesQuerySchema }) query: z.output<typeof listWebhookDeliveriesQuerySchema>,
   ): Promise<PageDto<WebhookDeliveryDto>> {
-    return this.webhooks.deliveries(auth, params.id, query);
+    return this.webhooks.deliveries(auth, id, query);
   }
 }
