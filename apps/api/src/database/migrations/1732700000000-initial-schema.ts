@@ -1,36 +1,12 @@
 import { SYSTEM_ROLES } from '@rolecall/contracts';
-import { Table, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner, type TableColumnOptions } from 'typeorm';
+import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { bool, fk, id, int, json, ref, text, time } from './columns.js';
 
 /**
  * The first schema: persons, accounts, members, roles (system roles seeded), invitations, teams,
  * sessions and activity. Written with TypeORM's portable Table API so the same migration runs on
  * SQLite and PostgreSQL. Timestamps are ISO-8601 UTC strings (fixed width, so they sort correctly).
  */
-const id = (name = 'id'): TableColumnOptions => ({ name, type: 'varchar', length: '36', isPrimary: name === 'id' });
-const ref = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'varchar', length: '36', isNullable: nullable });
-const text = (name: string, length: number, nullable = false, defaultValue?: string): TableColumnOptions => ({
-  name,
-  type: 'varchar',
-  length: String(length),
-  isNullable: nullable,
-  ...(defaultValue === undefined ? {} : { default: `'${defaultValue}'` }),
-});
-const time = (name: string, nullable = false): TableColumnOptions => text(name, 30, nullable);
-const int = (name: string, defaultValue?: number, nullable = false): TableColumnOptions => ({
-  name,
-  type: 'integer',
-  isNullable: nullable,
-  ...(defaultValue === undefined ? {} : { default: defaultValue }),
-});
-const bool = (name: string, defaultValue = false): TableColumnOptions => ({
-  name,
-  type: 'boolean',
-  default: defaultValue ? 'true' : 'false',
-});
-const json = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'text', isNullable: nullable });
-const fk = (column: string, table: string, onDelete: 'CASCADE' | 'RESTRICT' | 'SET NULL' = 'RESTRICT') =>
-  new TableForeignKey({ columnNames: [column], referencedTableName: table, referencedColumnNames: ['id'], onDelete });
-
 export class InitialSchema1732700000000 implements MigrationInterface {
   name = 'InitialSchema1732700000000';
 

@@ -1,4 +1,5 @@
 import { Table, TableColumn, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { bool, id, index, ref, text, time } from './columns.js';
 
 /**
  * Single sign-on: `identities` (a person's linked provider identities, unique per provider, issuer
@@ -10,20 +11,20 @@ export class SingleSignOn1732700000002 implements MigrationInterface {
   name = 'SingleSignOn1732700000002';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.addColumn('sessions', new TableColumn({ name: 'mfa', type: 'boolean', default: 'false' }));
+    await queryRunner.addColumn('sessions', new TableColumn(bool('mfa')));
 
     await queryRunner.createTable(
       new Table({
         name: 'identities',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'person_id', type: 'varchar', length: '36' },
-          { name: 'provider', type: 'varchar', length: '20' },
-          { name: 'issuer', type: 'varchar', length: '500' },
-          { name: 'subject', type: 'varchar', length: '255' },
-          { name: 'email', type: 'varchar', length: '254', isNullable: true },
-          { name: 'created_at', type: 'varchar', length: '30' },
-          { name: 'last_used_at', type: 'varchar', length: '30' },
+          id(),
+          ref('person_id'),
+          text('provider', 20),
+          text('issuer', 500),
+          text('subject', 255),
+          text('email', 254, true),
+          time('created_at'),
+          time('last_used_at'),
         ],
         foreignKeys: [
           new TableForeignKey({
@@ -39,7 +40,7 @@ export class SingleSignOn1732700000002 implements MigrationInterface {
             columnNames: ['provider', 'issuer', 'subject'],
             isUnique: true,
           }),
-          new TableIndex({ name: 'ix_identities_person', columnNames: ['person_id'] }),
+          index('ix_identities_person', ['person_id']),
         ],
       }),
     );
@@ -48,17 +49,17 @@ export class SingleSignOn1732700000002 implements MigrationInterface {
       new Table({
         name: 'sso_flows',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'state_hash', type: 'varchar', length: '64', isUnique: true },
-          { name: 'binding_hash', type: 'varchar', length: '64' },
-          { name: 'provider', type: 'varchar', length: '20' },
-          { name: 'account_id', type: 'varchar', length: '36' },
-          { name: 'nonce', type: 'varchar', length: '100' },
-          { name: 'code_verifier', type: 'varchar', length: '100' },
-          { name: 'next_path', type: 'varchar', length: '500' },
-          { name: 'created_at', type: 'varchar', length: '30' },
-          { name: 'expires_at', type: 'varchar', length: '30' },
-          { name: 'used_at', type: 'varchar', length: '30', isNullable: true },
+          id(),
+          { ...text('state_hash', 64), isUnique: true },
+          text('binding_hash', 64),
+          text('provider', 20),
+          ref('account_id'),
+          text('nonce', 100),
+          text('code_verifier', 100),
+          text('next_path', 500),
+          time('created_at'),
+          time('expires_at'),
+          time('used_at', true),
         ],
         foreignKeys: [
           new TableForeignKey({
@@ -68,7 +69,7 @@ export class SingleSignOn1732700000002 implements MigrationInterface {
             onDelete: 'CASCADE',
           }),
         ],
-        indices: [new TableIndex({ name: 'ix_sso_flows_expires', columnNames: ['expires_at'] })],
+        indices: [index('ix_sso_flows_expires', ['expires_at'])],
       }),
     );
   }

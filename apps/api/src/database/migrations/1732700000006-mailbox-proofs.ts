@@ -1,4 +1,5 @@
-import { Table, TableColumn, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Table, TableColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { bool, fk, id, index, ref, text, time } from './columns.js';
 
 /**
  * Mailbox proofs (issue 13): `persons.email_verified` — an unverified email is owned by nobody —,
@@ -15,9 +16,9 @@ export class MailboxProofs1732700000006 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.addColumns('persons', [
-      new TableColumn({ name: 'email_verified', type: 'boolean', default: 'false' }),
-      new TableColumn({ name: 'password_reset_required', type: 'boolean', default: 'false' }),
-      new TableColumn({ name: 'two_factor_enrolment_required', type: 'boolean', default: 'false' }),
+      new TableColumn(bool('email_verified')),
+      new TableColumn(bool('password_reset_required')),
+      new TableColumn(bool('two_factor_enrolment_required')),
     ]);
     await queryRunner.query(
       'UPDATE persons SET email_verified = true WHERE id IN (' +
@@ -28,19 +29,19 @@ export class MailboxProofs1732700000006 implements MigrationInterface {
       new Table({
         name: 'email_links',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'person_id', type: 'varchar', length: '36' },
-          { name: 'purpose', type: 'varchar', length: '20' },
-          { name: 'email', type: 'varchar', length: '254' },
-          { name: 'token_hash', type: 'varchar', length: '64', isUnique: true },
-          { name: 'expires_at', type: 'varchar', length: '30' },
-          { name: 'ended_at', type: 'varchar', length: '30', isNullable: true },
-          { name: 'created_at', type: 'varchar', length: '30' },
+          id(),
+          ref('person_id'),
+          text('purpose', 20),
+          text('email', 254),
+          { ...text('token_hash', 64), isUnique: true },
+          time('expires_at'),
+          time('ended_at', true),
+          time('created_at'),
         ],
         foreignKeys: [
-          new TableForeignKey({ columnNames: ['person_id'], referencedTableName: 'persons', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+          fk('person_id', 'persons', 'CASCADE'),
         ],
-        indices: [new TableIndex({ name: 'ix_email_links_person_purpose', columnNames: ['person_id', 'purpose'] })],
+        indices: [index('ix_email_links_person_purpose', ['person_id', 'purpose'])],
       }),
     );
   }

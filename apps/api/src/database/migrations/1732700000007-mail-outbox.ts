@@ -1,4 +1,5 @@
-import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { id, index, longText, ref, text, time } from './columns.js';
 
 /**
  * The mail outbox (issue 14 §3): transactional mails (invitation, email verification, password
@@ -13,25 +14,25 @@ export class MailOutbox1732700000007 implements MigrationInterface {
       new Table({
         name: 'mail_outbox',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'kind', type: 'varchar', length: '20' },
-          { name: 'recipient', type: 'varchar', length: '254' },
-          { name: 'member_id', type: 'varchar', length: '36', isNullable: true },
-          { name: 'subject', type: 'text', isNullable: true },
-          { name: 'text', type: 'text', isNullable: true },
-          { name: 'html', type: 'text', isNullable: true },
-          { name: 'status', type: 'varchar', length: '10' },
+          id(),
+          text('kind', 20),
+          text('recipient', 254),
+          ref('member_id', true),
+          longText('subject', true),
+          longText('text', true),
+          longText('html', true),
+          text('status', 10),
           { name: 'attempts', type: 'integer', default: '0' },
-          { name: 'next_attempt_at', type: 'varchar', length: '30' },
-          { name: 'leased_until', type: 'varchar', length: '30', isNullable: true },
-          { name: 'last_error', type: 'varchar', length: '500', isNullable: true },
-          { name: 'sent_at', type: 'varchar', length: '30', isNullable: true },
-          { name: 'created_at', type: 'varchar', length: '30' },
-          { name: 'updated_at', type: 'varchar', length: '30' },
+          time('next_attempt_at'),
+          time('leased_until', true),
+          text('last_error', 500, true),
+          time('sent_at', true),
+          time('created_at'),
+          time('updated_at'),
         ],
         indices: [
-          new TableIndex({ name: 'ix_mail_outbox_due', columnNames: ['status', 'next_attempt_at'] }),
-          new TableIndex({ name: 'ix_mail_outbox_member', columnNames: ['member_id'] }),
+          index('ix_mail_outbox_due', ['status', 'next_attempt_at']),
+          index('ix_mail_outbox_member', ['member_id']),
         ],
       }),
     );

@@ -1,4 +1,5 @@
-import { Table, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { fk, id, index, int, ref, text, time } from './columns.js';
 
 /** Service accounts and their API keys (issue 16 §3). See `apps/api/src/service-accounts`. */
 export class ServiceAccounts1732700000010 implements MigrationInterface {
@@ -9,20 +10,20 @@ export class ServiceAccounts1732700000010 implements MigrationInterface {
       new Table({
         name: 'service_accounts',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'account_id', type: 'varchar', length: '36' },
-          { name: 'name', type: 'varchar', length: '100' },
-          { name: 'role_id', type: 'varchar', length: '36' },
-          { name: 'permissions_version', type: 'integer', default: 1 },
-          { name: 'version', type: 'integer', default: 1 },
-          { name: 'created_at', type: 'varchar', length: '30' },
+          id(),
+          ref('account_id'),
+          text('name', 100),
+          ref('role_id'),
+          int('permissions_version', 1),
+          int('version', 1),
+          time('created_at'),
         ],
         indices: [
-          new TableIndex({ name: 'ix_service_accounts_account', columnNames: ['account_id'] }),
-          new TableIndex({ name: 'ix_service_accounts_role', columnNames: ['role_id'] }),
+          index('ix_service_accounts_account', ['account_id']),
+          index('ix_service_accounts_role', ['role_id']),
         ],
         foreignKeys: [
-          new TableForeignKey({ columnNames: ['account_id'], referencedTableName: 'accounts', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+          fk('account_id', 'accounts', 'CASCADE'),
         ],
       }),
     );
@@ -30,22 +31,22 @@ export class ServiceAccounts1732700000010 implements MigrationInterface {
       new Table({
         name: 'service_account_keys',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'service_account_id', type: 'varchar', length: '36' },
-          { name: 'account_id', type: 'varchar', length: '36' },
-          { name: 'prefix', type: 'varchar', length: '20' },
-          { name: 'token_hash', type: 'varchar', length: '64' },
-          { name: 'created_at', type: 'varchar', length: '30' },
-          { name: 'expires_at', type: 'varchar', length: '30', isNullable: true },
-          { name: 'last_used_at', type: 'varchar', length: '30', isNullable: true },
-          { name: 'revoked_at', type: 'varchar', length: '30', isNullable: true },
+          id(),
+          ref('service_account_id'),
+          ref('account_id'),
+          text('prefix', 20),
+          text('token_hash', 64),
+          time('created_at'),
+          time('expires_at', true),
+          time('last_used_at', true),
+          time('revoked_at', true),
         ],
         indices: [
-          new TableIndex({ name: 'ux_service_account_keys_hash', columnNames: ['token_hash'], isUnique: true }),
-          new TableIndex({ name: 'ix_service_account_keys_owner', columnNames: ['service_account_id'] }),
+          index('ux_service_account_keys_hash', ['token_hash'], true),
+          index('ix_service_account_keys_owner', ['service_account_id']),
         ],
         foreignKeys: [
-          new TableForeignKey({ columnNames: ['service_account_id'], referencedTableName: 'service_accounts', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
+          fk('service_account_id', 'service_accounts', 'CASCADE'),
         ],
       }),
     );

@@ -1,4 +1,5 @@
-import { Table, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Table, TableForeignKey, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { bool, id, index, int, longText, ref, text, time } from './columns.js';
 
 /**
  * Audit streaming (issue 16 §4): webhook endpoints, each with its cursor into the activity log (the
@@ -13,29 +14,29 @@ export class Webhooks1732700000011 implements MigrationInterface {
       new Table({
         name: 'webhook_endpoints',
         columns: [
-          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
-          { name: 'account_id', type: 'varchar', length: '36' },
-          { name: 'url', type: 'varchar', length: '2000' },
-          { name: 'description', type: 'varchar', length: '300', default: "''" },
-          { name: 'events', type: 'text', isNullable: true },
-          { name: 'enabled', type: 'boolean', default: 'true' },
-          { name: 'disabled_reason', type: 'varchar', length: '20', isNullable: true },
-          { name: 'disabled_at', type: 'varchar', length: '30', isNullable: true },
-          { name: 'secret_sealed', type: 'varchar', length: '300' },
-          { name: 'cursor_seq', type: 'integer', default: 0 },
-          { name: 'next_attempt_at', type: 'varchar', length: '30' },
-          { name: 'failures', type: 'integer', default: 0 },
-          { name: 'failing_since', type: 'varchar', length: '30', isNullable: true },
-          { name: 'last_error', type: 'varchar', length: '300', isNullable: true },
-          { name: 'last_success_at', type: 'varchar', length: '30', isNullable: true },
-          { name: 'leased_until', type: 'varchar', length: '30', isNullable: true },
-          { name: 'lease_owner', type: 'varchar', length: '36', isNullable: true },
-          { name: 'version', type: 'integer', default: 1 },
-          { name: 'created_at', type: 'varchar', length: '30' },
+          id(),
+          ref('account_id'),
+          text('url', 2000),
+          text('description', 300, false, ''),
+          longText('events', true),
+          bool('enabled', true),
+          text('disabled_reason', 20, true),
+          time('disabled_at', true),
+          text('secret_sealed', 300),
+          int('cursor_seq', 0),
+          time('next_attempt_at'),
+          int('failures', 0),
+          time('failing_since', true),
+          text('last_error', 300, true),
+          time('last_success_at', true),
+          time('leased_until', true),
+          text('lease_owner', 36, true),
+          int('version', 1),
+          time('created_at'),
         ],
         indices: [
-          new TableIndex({ name: 'ix_webhook_endpoints_account', columnNames: ['account_id'] }),
-          new TableIndex({ name: 'ix_webhook_endpoints_due', columnNames: ['enabled', 'next_attempt_at'] }),
+          index('ix_webhook_endpoints_account', ['account_id']),
+          index('ix_webhook_endpoints_due', ['enabled', 'next_attempt_at']),
         ],
         foreignKeys: [
           new TableForeignKey({
@@ -52,18 +53,18 @@ export class Webhooks1732700000011 implements MigrationInterface {
         name: 'webhook_deliveries',
         columns: [
           { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
-          { name: 'endpoint_id', type: 'varchar', length: '36' },
-          { name: 'seq', type: 'integer' },
-          { name: 'action', type: 'varchar', length: '40' },
-          { name: 'at', type: 'varchar', length: '30' },
+          ref('endpoint_id'),
+          int('seq'),
+          text('action', 40),
+          time('at'),
           { name: 'ok', type: 'boolean' },
           { name: 'status_code', type: 'integer', isNullable: true },
-          { name: 'error', type: 'varchar', length: '300', isNullable: true },
-          { name: 'duration_ms', type: 'integer' },
+          text('error', 300, true),
+          int('duration_ms'),
         ],
         indices: [
-          new TableIndex({ name: 'ix_webhook_deliveries_endpoint', columnNames: ['endpoint_id', 'id'] }),
-          new TableIndex({ name: 'ix_webhook_deliveries_at', columnNames: ['at'] }),
+          index('ix_webhook_deliveries_endpoint', ['endpoint_id', 'id']),
+          index('ix_webhook_deliveries_at', ['at']),
         ],
         foreignKeys: [
           new TableForeignKey({
