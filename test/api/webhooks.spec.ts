@@ -340,7 +340,11 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
 describe('durable queue: a restart mid-queue continues from the cursor', () => {
   it('delivers, after the restart, every entry the first process could not', async () => {
     const target = await receiver();
-    const first = await startApp({ overrides: { webhooks: FAST } });
+    // The receiver never hangs here, so no attempt should time out: with FAST's 300 ms a loaded CI
+    // machine saw 204s arrive late, counted as failures and sent again (at least once, as designed,
+    // but this test counts exactly what each process sent).
+    const patient = { ...FAST, timeoutMs: 10_000 };
+    const first = await startApp({ overrides: { webhooks: patient } });
     const dataDir = first.config.dataDir;
     const databaseUrl = first.config.databaseUrl;
     cleanups.push(() => dropData(dataDir, databaseUrl));
@@ -364,7 +368,7 @@ describe('durable queue: a restart mid-queue continues from the cursor', () => {
     await first.app.close();
 
     target.mode = 'ok';
-    const second = await startApp({ overrides: { webhooks: FAST, dataDir, databaseUrl } });
+    const second = await startApp({ overrides: { webhooks: patient, dataDir, databaseUrl } });
     cleanups.push(() => second.close());
     api = client(second.url);
     await until('the queue delivered by the new process', () => target.acknowledged().includes(head));
