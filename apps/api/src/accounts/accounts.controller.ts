@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Patch, Put, Query } from '@nestjs/common';
+import { Body, Inject, Query } from '@nestjs/common';
 import {
   changePlanSchema,
   dryRunQuerySchema,
@@ -14,8 +14,7 @@ import {
 } from '@rolecall/contracts';
 import type { z } from 'zod';
 import { Auth, Change, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
-import { PostAction } from '../common/routes.js';
+import { GetRoute, PatchRoute, PostAction, PutRoute } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { AccountsService } from './accounts.service.js';
 
@@ -28,14 +27,12 @@ import { AccountsService } from './accounts.service.js';
 export class AccountsController {
   constructor(@Inject(AccountsService) private readonly accounts: AccountsService) {}
 
-  @Get()
-  @Requires('account.view')
+  @GetRoute('', 'account.view')
   get(@Auth() auth: RequestAuth): Promise<AccountDto> {
     return this.accounts.get(auth);
   }
 
-  @Patch()
-  @Requires('account.manage')
+  @PatchRoute('', 'account.manage')
   @ApiJsonBody(
     updateAccountSchema,
     'Change name, SSO enforcement, required 2FA or Talk teams (If-Match required); ?dryRun=true with authEnforcement lists who would be locked out',
@@ -48,8 +45,7 @@ export class AccountsController {
     return this.accounts.update(auth, actor, ifMatch, body, query.dryRun);
   }
 
-  @Put('okta')
-  @Requires('account.manage')
+  @PutRoute('okta', 'account.manage')
   @ApiJsonBody(
     oktaConnectionSchema,
     "Enterprise: connect the account's Okta (issuer, client id, client secret — stored encrypted, never shown); If-Match required",

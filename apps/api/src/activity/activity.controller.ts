@@ -1,4 +1,4 @@
-import { Get, Inject, Query, Res } from '@nestjs/common';
+import { Inject, Query, Res } from '@nestjs/common';
 import {
   exportActivityQuerySchema,
   listActivityQuerySchema,
@@ -9,7 +9,7 @@ import {
 import type { Response } from 'express';
 import type { z } from 'zod';
 import { Auth, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
+import { GetRoute } from '../common/routes.js';
 import { ActivityExport } from './activity-export.js';
 import { ActivityService } from '../database/activity.service.js';
 import { ApiController } from '../common/openapi.js';
@@ -22,8 +22,7 @@ export class ActivityController {
   ) {}
 
   /** Newest first; `cursor` is the `seq` to continue below. */
-  @Get()
-  @Requires('activity.view')
+  @GetRoute('', 'activity.view')
   list(
     @Auth() auth: RequestAuth,
     @Query({ schema: listActivityQuerySchema }) query: z.output<typeof listActivityQuerySchema>,
@@ -31,8 +30,7 @@ export class ActivityController {
     return this.activity.list(auth.account.id, query);
   }
 
-  @Get('verify')
-  @Requires('activity.view')
+  @GetRoute('verify', 'activity.view')
   verify(@Auth() auth: RequestAuth): Promise<ActivityVerifyDto> {
     return this.activity.verify(auth.account.id);
   }
@@ -41,8 +39,7 @@ export class ActivityController {
    * The whole log (or `GET /activity`'s filters of it), oldest first, streamed as ndjson or CSV; each
    * line carries every hashed field, `prevHash` and `hash` (`npm run verify-export -- file.ndjson`).
    */
-  @Get('export')
-  @Requires('activity.view')
+  @GetRoute('export', 'activity.view')
   async export(
     @Auth() auth: RequestAuth,
     @Query({ schema: exportActivityQuerySchema }) query: z.output<typeof exportActivityQuerySchema>,

@@ -1,4 +1,4 @@
-import { Body, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Inject, Req, Res } from '@nestjs/common';
 import {
   signInSchema,
   signupSchema,
@@ -9,8 +9,8 @@ import {
   type SwitchAccountRequest,
 } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
-import { EnrolmentRoute, Requires } from '../common/access.js';
-import { PostAction } from '../common/routes.js';
+import { EnrolmentRoute } from '../common/access.js';
+import { PostAction, PostRoute } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
@@ -24,8 +24,7 @@ export class AuthController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  @Post('signup')
-  @Requires('public')
+  @PostRoute('signup', 'public')
   @ApiJsonBody(signupSchema, 'Create an account; the new person is its owner, billing contact and Admin')
   async signup(
     @Body({ schema: signupSchema }) body: SignupRequest & { email: string },

@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Param, Req } from '@nestjs/common';
+import { Body, Inject, Param, Req } from '@nestjs/common';
 import {
   invitationTokenParamSchema,
   passwordResetConfirmSchema,
@@ -11,8 +11,7 @@ import {
   type VerifyEmailRequest,
 } from '@rolecall/contracts';
 import type { Request } from 'express';
-import { Requires } from '../common/access.js';
-import { PostAction } from '../common/routes.js';
+import { GetRoute, PostAction } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { EmailVerification } from './email-verification.service.js';
 import { PasswordReset } from './password-reset.service.js';
@@ -26,8 +25,7 @@ export class RecoveryController {
     @Inject(PasswordReset) private readonly reset: PasswordReset,
   ) {}
 
-  @Get('auth/verify-email/:token')
-  @Requires('public')
+  @GetRoute('auth/verify-email/:token', 'public')
   verifyInfo(
     @Param({ schema: invitationTokenParamSchema }) params: { token: string },
     @Req() request: Request,
@@ -58,8 +56,7 @@ export class RecoveryController {
     await this.reset.request(body.email, requestMeta(request));
   }
 
-  @Get('auth/password-reset/:token')
-  @Requires('public')
+  @GetRoute('auth/password-reset/:token', 'public')
   resetInfo(
     @Param({ schema: invitationTokenParamSchema }) params: { token: string },
     @Req() request: Request,

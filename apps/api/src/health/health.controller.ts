@@ -1,4 +1,4 @@
-import { Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckService,
@@ -7,7 +7,7 @@ import {
 } from '@nestjs/terminus';
 import type { HealthDto } from '@rolecall/contracts';
 import type { Response } from 'express';
-import { Requires } from '../common/access.js';
+import { GetRoute } from '../common/routes.js';
 import { DatabaseProbe, ProcessProbe, ReadinessLog, RedisProbe } from './probes.js';
 import { ApiController } from '../common/openapi.js';
 
@@ -32,8 +32,7 @@ export class HealthController {
     @Inject(ReadinessLog) private readonly log: ReadinessLog,
   ) {}
 
-  @Get()
-  @Requires('public')
+  @GetRoute('', 'public')
   async summary(@Res({ passthrough: true }) response: Response): Promise<HealthDto> {
     const result = await this.readiness();
     response.status(result.status === 'ok' ? 200 : 503);
@@ -47,8 +46,7 @@ export class HealthController {
     };
   }
 
-  @Get('live')
-  @Requires('public')
+  @GetRoute('live', 'public')
   @HealthCheck()
   async live(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
     const result = await this.run([() => this.process.check()]);
@@ -56,8 +54,7 @@ export class HealthController {
     return result;
   }
 
-  @Get('ready')
-  @Requires('public')
+  @GetRoute('ready', 'public')
   @HealthCheck()
   async ready(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
     const result = await this.readiness();

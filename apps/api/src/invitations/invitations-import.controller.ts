@@ -1,4 +1,4 @@
-import { Body, Inject, Post, Query, Res } from '@nestjs/common';
+import { Body, Inject, Query, Res } from '@nestjs/common';
 import {
   dryRunQuerySchema,
   importInvitationsSchema,
@@ -9,7 +9,7 @@ import type { Response } from 'express';
 import type { z } from 'zod';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { Acting } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
+import { PostRoute } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { InvitationsImport } from './invitations-import.js';
 
@@ -25,8 +25,7 @@ export class InvitationsImportController {
   ) {}
 
   /** `?dryRun=true` → 200 with every row and its errors; otherwise 201 with one invitation per row, all or nothing. */
-  @Post('import')
-  @Requires('users.manage')
+  @PostRoute('import', 'users.manage')
   @ApiJsonBody(
     importInvitationsSchema,
     'Invitations from a CSV (email, role, agent access, teams; up to 1,000 rows, 1 MB)',

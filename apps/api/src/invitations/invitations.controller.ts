@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import {
   acceptInvitationSchema,
   dryRunQuerySchema,
@@ -16,8 +16,7 @@ import type { z } from 'zod';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { Acting, requestMeta, tokenOf } from '../database/request-auth.js';
 import { setSessionCookie } from '../infra/session-cookie.js';
-import { Requires } from '../common/access.js';
-import { PostAction } from '../common/routes.js';
+import { GetRoute, PostAction, PostRoute } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { InvitationsService } from './invitations.service.js';
@@ -31,8 +30,7 @@ export class InvitationsController {
   ) {}
 
   /** 201 with the invited members; `?dryRun=true` answers 200 with the usage after the change. */
-  @Post('users/invitations')
-  @Requires('users.manage')
+  @PostRoute('users/invitations', 'users.manage')
   @ApiJsonBody(inviteSchema, 'Invite 1–50 emails with one role, agent access and teams (all or nothing)')
   async invite(
     @Acting() { auth, actor }: Acting,
@@ -48,8 +46,7 @@ export class InvitationsController {
     return { items: await this.invitations.invite(auth, actor, body) };
   }
 
-  @Get('invitations/:token')
-  @Requires('public')
+  @GetRoute('invitations/:token', 'public')
   async info(
     @Param({ schema: invitationTokenParamSchema }) params: { token: string },
     @Req() request: Request,

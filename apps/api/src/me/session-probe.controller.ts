@@ -1,7 +1,7 @@
-import { Get, Inject, Req, Res } from '@nestjs/common';
+import { Inject, Req, Res } from '@nestjs/common';
 import type { SessionProbeDto } from '@rolecall/contracts';
 import type { Request, Response } from 'express';
-import { Requires } from '../common/access.js';
+import { GetRoute } from '../common/routes.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { MeService } from './me.service.js';
@@ -26,8 +26,7 @@ export class SessionProbeController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  @Get()
-  @Requires('public')
+  @GetRoute('', 'public')
   async probe(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<SessionProbeDto> {
     const token = tokenOf(request);
     if (!token) return { signedIn: false };

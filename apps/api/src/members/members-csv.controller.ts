@@ -1,9 +1,9 @@
-import { Get, Inject, Query, Res } from '@nestjs/common';
+import { Inject, Query, Res } from '@nestjs/common';
 import { exportMembersQuerySchema } from '@rolecall/contracts';
 import type { Response } from 'express';
 import type { z } from 'zod';
 import { Acting } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
+import { GetRoute } from '../common/routes.js';
 import { MembersExport } from './members-export.js';
 import { ApiController } from '../common/openapi.js';
 
@@ -16,8 +16,7 @@ export class MembersCsvController {
   constructor(@Inject(MembersExport) private readonly exporter: MembersExport) {}
 
   /** Every member matching `GET /users`' filters, in its order, as CSV (streamed; logged as `users.exported`). */
-  @Get('export')
-  @Requires('users.view')
+  @GetRoute('export', 'users.view')
   async export(
     @Acting() { auth, actor }: Acting,
     @Query({ schema: exportMembersQuerySchema }) query: z.output<typeof exportMembersQuerySchema>,

@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Patch, Query } from '@nestjs/common';
+import { Body, Inject, Query } from '@nestjs/common';
 import {
   bulkMembersSchema,
   dryRunQuerySchema,
@@ -16,8 +16,7 @@ import {
 } from '@rolecall/contracts';
 import type { z } from 'zod';
 import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
-import { DeleteRoute, IdParam, PostAction, type IdParams } from '../common/routes.js';
+import { DeleteRoute, GetRoute, IdParam, PatchRoute, PostAction, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { BulkMembersService } from './bulk.service.js';
 import { memberFilterOf } from './members-export.js';
@@ -54,8 +53,7 @@ export class MembersController {
     return this.bulkMembers.run(auth, actor, body as z.output<typeof bulkMembersSchema>, query.dryRun);
   }
 
-  @Get()
-  @Requires('users.view')
+  @GetRoute('', 'users.view')
   list(@Auth() auth: RequestAuth, @Query({ schema: listMembersQuerySchema }) query: ListQuery): Promise<MemberPageDto> {
     return this.members.list(auth, {
       ...memberFilterOf(query, auth.account),
@@ -64,14 +62,12 @@ export class MembersController {
     });
   }
 
-  @Get(':id')
-  @Requires('users.view')
+  @GetRoute(':id', 'users.view')
   get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<MemberDetailDto> {
     return this.members.get(auth, id);
   }
 
-  @Patch(':id')
-  @Requires('users.manage')
+  @PatchRoute(':id', 'users.manage')
   @ApiJsonBody(updateMemberSchema, 'Change role, agent access or teams (If-Match required)')
   update(
     @Change() { auth, actor, ifMatch }: Change,
@@ -101,8 +97,7 @@ export class MembersController {
     return this.members.remove(auth, actor, id, ifMatch);
   }
 
-  @Get(':id/sessions')
-  @Requires('users.manage')
+  @GetRoute(':id/sessions', 'users.manage')
   async sessions(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<ListDto<MemberSessionDto>> {
     return { items: await this.members.listSessions(auth, id) };
   }

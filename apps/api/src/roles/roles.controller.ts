@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Inject, Query, Res } from '@nestjs/common';
 import {
   createRoleSchema,
   deleteRoleQuerySchema,
@@ -22,8 +22,7 @@ import {
 import type { Response } from 'express';
 import type { z } from 'zod';
 import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
-import { DeleteRoute, IdParam, type IdParams } from '../common/routes.js';
+import { DeleteRoute, GetRoute, IdParam, PatchRoute, PostRoute, PutRoute, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { RolesService } from './roles.service.js';
 
@@ -44,14 +43,12 @@ const PERMISSION_CATALOGUE: PermissionCatalogueDto = {
 export class RolesController {
   constructor(@Inject(RolesService) private readonly roles: RolesService) {}
 
-  @Get('permissions')
-  @Requires('session')
+  @GetRoute('permissions', 'session')
   catalogue(): PermissionCatalogueDto {
     return PERMISSION_CATALOGUE;
   }
 
-  @Get('roles')
-  @Requires(['roles.view', 'users.view'])
+  @GetRoute('roles', ['roles.view', 'users.view'])
   async list(@Auth() auth: RequestAuth, @Res({ passthrough: true }) response: Response): Promise<RoleListDto> {
     const list = await this.roles.list(auth);
     response.setHeader('ETag', `"${list.rolesVersion}"`);
@@ -59,8 +56,7 @@ export class RolesController {
   }
 
   /** Reorders the custom roles; `If-Match` carries the account's `rolesVersion`. */
-  @Put('roles/order')
-  @Requires('roles.manage')
+  @PutRoute('roles/order', 'roles.manage')
   @ApiJsonBody(reorderRolesSchema, 'Every custom role id in the new order (If-Match: "<rolesVersion>")')
   async reorder(
     @Change() { auth, actor, ifMatch }: Change,
@@ -72,14 +68,12 @@ export class RolesController {
     return list;
   }
 
-  @Get('roles/:id')
-  @Requires('roles.view')
+  @GetRoute('roles/:id', 'roles.view')
   get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<RoleDto> {
     return this.roles.get(auth, id);
   }
 
-  @Post('roles')
-  @Requires('roles.manage')
+  @PostRoute('roles', 'roles.manage')
   @ApiJsonBody(createRoleSchema, 'Create a custom role (plan-gated)')
   create(
     @Acting() { auth, actor }: Acting,
@@ -89,15 +83,13 @@ export class RolesController {
   }
 
   /** 201 a custom copy of the role: "<name> (copy)", same description, icon and permissions, placed last (issue 17 §5). */
-  @Post('roles/:id/duplicate')
-  @Requires('roles.manage')
+  @PostRoute('roles/:id/duplicate', 'roles.manage')
   duplicate(@Acting() { auth, actor }: Acting, @IdParam() { id }: IdParams): Promise<RoleDto> {
     return this.roles.duplicate(auth, actor, id);
   }
 
   /** `?dryRun=true` answers 200 with the impact (who gains and loses what) without writing; a refusal goes in `wouldFail`. */
-  @Patch('roles/:id')
-  @Requires('roles.manage')
+  @PatchRoute('roles/:id', 'roles.manage')
   @ApiJsonBody(updateRoleSchema, 'Edit a custom role (If-Match required); ?dryRun=true previews the impact')
   update(
     @Change() { auth, actor, ifMatch }: Change,

@@ -1,5 +1,5 @@
-import { Controller, Delete, Get, HttpCode, Inject, Post } from '@nestjs/common';
-import { Requires } from '../common/access.js';
+import { Controller, Inject } from '@nestjs/common';
+import { DeleteRoute, GetRoute, PostRoute } from '../common/routes.js';
 import { Acting, Auth, type RequestAuth } from '../database/request-auth.js';
 import { DomainError } from '../common/domain-error.js';
 import { ScimError } from './scim-errors.js';
@@ -13,21 +13,17 @@ import { ScimService, type ScimTokenStatus } from './scim.service.js';
 export class ScimTokenController {
   constructor(@Inject(ScimService) private readonly scim: ScimService) {}
 
-  @Get()
-  @Requires('account.manage')
+  @GetRoute('', 'account.manage')
   status(@Auth() auth: RequestAuth): Promise<ScimTokenStatus> {
     return this.scim.tokenStatus(auth.account.id);
   }
 
-  @Post()
-  @Requires('account.manage')
+  @PostRoute('', 'account.manage')
   issue(@Acting() { auth, actor }: Acting): Promise<{ token: string; baseUrl: string; createdAt: string }> {
     return this.scim.issueToken(auth, actor);
   }
 
-  @Delete()
-  @HttpCode(204)
-  @Requires('account.manage')
+  @DeleteRoute('', 'account.manage')
   async revoke(@Acting() { auth, actor }: Acting): Promise<void> {
     try {
       await this.scim.revokeToken(auth, actor);

@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Body, Inject, Param } from '@nestjs/common';
 import {
   createApiKeySchema,
   createServiceAccountSchema,
@@ -13,8 +13,8 @@ import {
   type UpdateServiceAccountRequest,
 } from '@rolecall/contracts';
 import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
-import { ApiKeyRoute, Requires } from '../common/access.js';
-import { DeleteRoute, IdParam, type IdParams } from '../common/routes.js';
+import { ApiKeyRoute } from '../common/access.js';
+import { DeleteRoute, GetRoute, IdParam, PatchRoute, PostRoute, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { ServiceAccountsService } from './service-accounts.service.js';
 
@@ -23,22 +23,19 @@ import { ServiceAccountsService } from './service-accounts.service.js';
 export class ServiceAccountsController {
   constructor(@Inject(ServiceAccountsService) private readonly serviceAccounts: ServiceAccountsService) {}
 
-  @Get()
-  @Requires('users.manage')
+  @GetRoute('', 'users.manage')
   async list(@Auth() auth: RequestAuth): Promise<ListDto<ServiceAccountDto>> {
     return { items: await this.serviceAccounts.list(auth) };
   }
 
   /** Who an API key is: its service account, account, role and permissions (a key's GET /me). */
-  @Get('self')
-  @Requires('session')
+  @GetRoute('self', 'session')
   @ApiKeyRoute()
   self(@Auth() auth: RequestAuth): Promise<ServiceAccountSelfDto> {
     return this.serviceAccounts.self(auth);
   }
 
-  @Post()
-  @Requires('users.manage')
+  @PostRoute('', 'users.manage')
   @ApiJsonBody(createServiceAccountSchema, 'Create a service account holding a role')
   create(
     @Acting() { auth, actor }: Acting,
@@ -47,14 +44,12 @@ export class ServiceAccountsController {
     return this.serviceAccounts.create(auth, actor, body);
   }
 
-  @Get(':id')
-  @Requires('users.manage')
+  @GetRoute(':id', 'users.manage')
   get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<ServiceAccountDto> {
     return this.serviceAccounts.get(auth, id);
   }
 
-  @Patch(':id')
-  @Requires('users.manage')
+  @PatchRoute(':id', 'users.manage')
   @ApiJsonBody(updateServiceAccountSchema, 'Rename or change the role (If-Match required)')
   update(
     @Change() { auth, actor, ifMatch }: Change,
@@ -70,8 +65,7 @@ export class ServiceAccountsController {
     return this.serviceAccounts.remove(auth, actor, id, null);
   }
 
-  @Post(':id/keys')
-  @Requires('users.manage')
+  @PostRoute(':id/keys', 'users.manage')
   @ApiJsonBody(createApiKeySchema, 'Issue an API key; the answer shows it once')
   issueKey(
     @Acting() { auth, actor }: Acting,

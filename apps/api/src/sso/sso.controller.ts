@@ -1,4 +1,4 @@
-import { Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import {
   ssoCallbackQuerySchema,
@@ -11,7 +11,7 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { requestMeta } from '../database/request-auth.js';
 import { setSessionCookie } from '../infra/session-cookie.js';
-import { Requires } from '../common/access.js';
+import { GetRoute } from '../common/routes.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { failureOf, SsoFailure } from '../infra/oidc-clients.js';
 import { FLOW_TTL_MS, SsoService } from './sso.service.js';
@@ -33,8 +33,7 @@ export class SsoController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  @Get('providers')
-  @Requires('public')
+  @GetRoute('providers', 'public')
   @ApiOperation({
     summary: 'Which SSO providers the sign-in page can offer (for ?account=, only the enforced one under enforcement)',
   })
@@ -44,8 +43,7 @@ export class SsoController {
     return this.sso.providers(query.account);
   }
 
-  @Get(':provider/start')
-  @Requires('public')
+  @GetRoute(':provider/start', 'public')
   @ApiOperation({
     summary: '302 to the provider (authorization code flow with PKCE, state and nonce); ?account=<id>&next=<path>',
   })
@@ -70,8 +68,7 @@ export class SsoController {
     }
   }
 
-  @Get(':provider/callback')
-  @Requires('public')
+  @GetRoute(':provider/callback', 'public')
   @ApiOperation({
     summary: "The provider's redirect back: validates, signs in, 302 to the dashboard (or /signin?sso_error=)",
   })

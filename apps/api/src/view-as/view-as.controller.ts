@@ -1,8 +1,7 @@
-import { Get, Inject } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { type MemberPermissionsDto, type RolePreviewDto } from '@rolecall/contracts';
 import { Acting, Auth, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
-import { IdParam, PostAction, type IdParams } from '../common/routes.js';
+import { GetRoute, IdParam, PostAction, type IdParams } from '../common/routes.js';
 import { ViewAsService } from './view-as.service.js';
 import { ApiController } from '../common/openapi.js';
 
@@ -12,8 +11,7 @@ export class ViewAsController {
   constructor(@Inject(ViewAsService) private readonly viewAs: ViewAsService) {}
 
   /** The member's effective permissions, where each comes from, and what the role grants that they do not get. */
-  @Get('users/:id/permissions')
-  @Requires('users.view')
+  @GetRoute('users/:id/permissions', 'users.view')
   memberPermissions(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<MemberPermissionsDto> {
     return this.viewAs.memberPermissions(auth, id);
   }

@@ -1,4 +1,4 @@
-import { Body, Get, Inject, Patch, Post, Query } from '@nestjs/common';
+import { Body, Inject, Query } from '@nestjs/common';
 import {
   createWebhookSchema,
   listWebhookDeliveriesQuerySchema,
@@ -13,8 +13,7 @@ import {
 } from '@rolecall/contracts';
 import type { z } from 'zod';
 import { Acting, Auth, Change, type RequestAuth } from '../database/request-auth.js';
-import { Requires } from '../common/access.js';
-import { DeleteRoute, IdParam, PostAction, type IdParams } from '../common/routes.js';
+import { DeleteRoute, GetRoute, IdParam, PatchRoute, PostAction, PostRoute, type IdParams } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { WebhooksService } from './webhooks.service.js';
 
@@ -23,14 +22,12 @@ import { WebhooksService } from './webhooks.service.js';
 export class WebhooksController {
   constructor(@Inject(WebhooksService) private readonly webhooks: WebhooksService) {}
 
-  @Get()
-  @Requires('account.manage')
+  @GetRoute('', 'account.manage')
   async list(@Auth() auth: RequestAuth): Promise<ListDto<WebhookEndpointDto>> {
     return { items: await this.webhooks.list(auth) };
   }
 
-  @Post()
-  @Requires('account.manage')
+  @PostRoute('', 'account.manage')
   @ApiJsonBody(createWebhookSchema, 'Add an endpoint; the answer shows its signing secret once')
   create(
     @Acting() { auth, actor }: Acting,
@@ -39,14 +36,12 @@ export class WebhooksController {
     return this.webhooks.create(auth, actor, body);
   }
 
-  @Get(':id')
-  @Requires('account.manage')
+  @GetRoute(':id', 'account.manage')
   get(@Auth() auth: RequestAuth, @IdParam() { id }: IdParams): Promise<WebhookEndpointDto> {
     return this.webhooks.get(auth, id);
   }
 
-  @Patch(':id')
-  @Requires('account.manage')
+  @PatchRoute(':id', 'account.manage')
   @ApiJsonBody(updateWebhookSchema, 'Change the URL, filter, description, or enable/disable (If-Match required)')
   update(
     @Change() { auth, actor, ifMatch }: Change,
@@ -72,8 +67,7 @@ export class WebhooksController {
     return this.webhooks.retryNow(auth, actor, id);
   }
 
-  @Get(':id/deliveries')
-  @Requires('account.manage')
+  @GetRoute(':id/deliveries', 'account.manage')
   deliveries(
     @Auth() auth: RequestAuth,
     @IdParam() { id }: IdParams,
