@@ -111,6 +111,23 @@ export function memberChanged(
   return { type: 'member.changed', accountId, memberId, seq, permissionsChanged: reason !== null, reason };
 }
 
+/**
+ * `role.changed` for the activity entry `seq` that created or edited the role: the holders whose
+ * permissions moved with it and whether its name or icon changed (a new role has neither).
+ */
+export function roleChanged(
+  accountId: string,
+  role: RoleDto,
+  seq: number,
+  change: { affected: PermissionRow[]; renamed: boolean; serviceAccountIds: string[] } = {
+    affected: [],
+    renamed: false,
+    serviceAccountIds: [],
+  },
+): DomainEventOf<'role.changed'> {
+  return { type: 'role.changed', accountId, roleId: role.id, seq, role, ...change };
+}
+
 /** `member.removed` for the activity entry `seq` that deleted the member (an invitation cancelled, a member deleted). */
 export function memberRemoved(
   accountId: string,

@@ -34,6 +34,7 @@ import { AccountEntity as AccountRow } from '../database/entities/account.entity
 import { bumpServiceAccountRoleHolders } from '../database/service-account-permissions.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { loadRoleDto, orderedRoles, roleDtos } from '../database/roles.dto.js';
+import { roleChanged } from '../events/domain-events.js';
 
 export interface RoleFields {
   name?: string | undefined;
@@ -132,21 +133,26 @@ export class RolesService {
   }
 
   /**
-   * The role to edit or delete (`forChange`); in a dry run its refusal (a system role, a stale
-   * If-Match) is not thrown but answered as the preview's `wouldFail`, inside a 200 (issue 15).
+   * Edits or deletes a custom role as one account mutation: `change` gets the role (`forChange`). In a
+   * dry run its refusal (a system role, a stale If-Match) is not thrown but answered as the preview's
+   * `wouldFail`, inside a 200 (issue 15).
    */
-  private async forChangeOrRefusal(
-    context: MutationContext,
-    id: string,
-    ifMatch: number,
-    dryRun: boolean,
-  ): Promise<{ role: RoleEntity } | { refusal: RoleImpactPreviewDto }> {
-    try {
-      return { role: await this.forChange(context, id, ifMatch) };
-    } catch (error) {
-      if (!dryRun) throw error;
-      return { refusal: { ...NO_IMPACT, wouldFail: dryRunFailure(error) } };
-    }
+  private changeCustomRole<T>(
+    auth: RequestAuth,
+    actor: Actor,
+    target: { id: string; ifMatch: number; dryRun: boolean },
+    change: (context: MutationContext, role: RoleEntity) => Promise<T>,
+  ): Promise<T | RoleImpactPreviewDto> {
+    return this.mutations.run(auth, actor, async (context) => {
+      let role: RoleEntity;
+      try {
+        role = await this.forChange(context, target.id, target.ifMatch);
+      } catch (error) {
+        if (!target.dryRun) throw error;
+        return { ...NO_IMPACT, wouldFail: dryRunFailure(error) };
+      }
+      return change(context, role);
+    });
   }
 
   private async bumpRolesVersion(manager: EntityManager, account: AccountEntity): Promise<void> {
@@ -247,16 +253,7 @@ export class RolesService {
       changes: { name: { after: role.name }, permissions: { after: input.permissions }, ...note },
     });
     const dto = await loadRoleDto(tx.manager, account.id, role);
-    tx.publish({
-      type: 'role.changed',
-      accountId: account.id,
-      roleId: role.id,
-      seq: entry.seq,
-      role: dto,
-      affected: [],
-      renamed: false,
-      serviceAccountIds: [],
-    });
+    tx.publish(roleChanged(account.id, dto, entry.seq));
     return dto;
   }
 
@@ -295,11 +292,7 @@ export class RolesService {
     change: RoleFields,
     dryRun: boolean,
   ): Promise<RoleDto | RoleImpactPreviewDto> {
-    return this.mutations.run(auth, actor, async (context) => {
-      const { tx, account, log } = context;
-      const found = await this.forChangeOrRefusal(context, id, ifMatch, dryRun);
-      if ('refusal' in found) return found.refusal;
-      const { role } = found;
+    return this.changeCustomRole(auth, actor, { id, ifMatch, dryRun }, async ({ tx, account, log }, role) => {
       const permissions =
         change.permissions === undefined ? role.permissions : this.normalizePermissions(change.permissions);
       if (dryRun) {
@@ -358,16 +351,7 @@ export class RolesService {
       });
       const dto = await loadRoleDto(tx.manager, account.id, role);
       const renamed = changes['name'] !== undefined || changes['icon'] !== undefined;
-      tx.publish({
-        type: 'role.changed',
-        accountId: account.id,
-        roleId: role.id,
-        seq: entry.seq,
-        role: dto,
-        affected,
-        renamed,
-        serviceAccountIds,
-      });
+      tx.publish(roleChanged(account.id, dto, entry.seq, { affected, renamed, serviceAccountIds }));
       return dto;
     });
   }
@@ -381,11 +365,7 @@ export class RolesService {
     reassignTo: string | undefined,
     dryRun: boolean,
   ): Promise<RoleImpactPreviewDto | null> {
-    return this.mutations.run(auth, actor, async (context) => {
-      const { tx, account, log } = context;
-      const found = await this.forChangeOrRefusal(context, id, ifMatch, dryRun);
-      if ('refusal' in found) return found.refusal;
-      const { role } = found;
+    return this.changeCustomRole(auth, actor, { id, ifMatch, dryRun }, async ({ tx, account, log }, role) => {
       const members = await tx.manager.getRepository(MemberEntity).findBy({ accountId: account.id, roleId: role.id });
       const invitations = members.filter((m) => m.status === 'invited').length;
       let target: RoleEntity | null = null;
