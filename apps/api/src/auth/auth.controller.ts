@@ -15,7 +15,7 @@ import { ApiController, ApiJsonBody } from '../common/openapi.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { AuthService } from './auth.service.js';
 import { Acting, Auth, requestMeta, type RequestAuth } from '../database/request-auth.js';
-import { clearSessionCookie, setSessionCookie } from '../infra/session-cookie.js';
+import { clearSessionCookie, SignsIn } from '../infra/session-cookie.js';
 
 @ApiController({ tags: ['auth'] })
 export class AuthController {
@@ -26,26 +26,22 @@ export class AuthController {
 
   @PostRoute('signup', 'public')
   @ApiJsonBody(signupSchema, 'Create an account; the new person is its owner, billing contact and Admin')
-  async signup(
+  @SignsIn()
+  signup(
     @Body({ schema: signupSchema }) body: SignupRequest & { email: string },
     @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
   ): Promise<AuthResultDto> {
-    const result = await this.auth.signup(body, requestMeta(request));
-    setSessionCookie(response, this.config, result.token);
-    return result;
+    return this.auth.signup(body, requestMeta(request));
   }
 
   @PostAction('auth/sign-in', 'public')
   @ApiJsonBody(signInSchema, 'Sign in with email, password and, with 2FA on, a TOTP or recovery code')
-  async signIn(
+  @SignsIn()
+  signIn(
     @Body({ schema: signInSchema }) body: SignInRequest & { email: string },
     @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
   ): Promise<AuthResultDto> {
-    const result = await this.auth.signIn(body, requestMeta(request));
-    setSessionCookie(response, this.config, result.token);
-    return result;
+    return this.auth.signIn(body, requestMeta(request));
   }
 
   @PostAction('auth/sign-out', 'session', 204)

@@ -15,10 +15,9 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { Acting, requestMeta, tokenOf } from '../database/request-auth.js';
-import { setSessionCookie } from '../infra/session-cookie.js';
+import { SignsIn } from '../infra/session-cookie.js';
 import { GetRoute, PostAction, PostRoute } from '../common/routes.js';
 import { ApiController, ApiJsonBody } from '../common/openapi.js';
-import { APP_CONFIG, type AppConfig } from '../config.js';
 import { InvitationsService } from './invitations.service.js';
 
 @ApiController({ tags: ['invitations'] })
@@ -26,7 +25,6 @@ export class InvitationsController {
   constructor(
     @Inject(InvitationsService) private readonly invitations: InvitationsService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** 201 with the invited members; `?dryRun=true` answers 200 with the usage after the change. */
@@ -60,14 +58,12 @@ export class InvitationsController {
     acceptInvitationSchema,
     'Accept: a new person sets name and password; an existing person must be signed in as that email',
   )
+  @SignsIn()
   async accept(
     @Body({ schema: acceptInvitationSchema }) body: AcceptInvitationRequest,
     @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
   ): Promise<AcceptInvitationResultDto> {
     await this.limits.consume('acceptance', request.ip ?? 'unknown');
-    const result = await this.invitations.accept(body, tokenOf(request), requestMeta(request));
-    setSessionCookie(response, this.config, result.token);
-    return result;
+    return this.invitations.accept(body, tokenOf(request), requestMeta(request));
   }
 }
