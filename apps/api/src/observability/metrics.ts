@@ -35,12 +35,16 @@ const liveSockets = new Gauge({
   registers: [registry],
 });
 
-const liveEventsPushed = new Counter({
-  name: 'rolecall_live_events_pushed_total',
-  help: 'Server-to-client live events written to sockets of this node (one per socket reached), by event name',
-  labelNames: ['event'] as const,
-  registers: [registry],
-});
+/** A counter of this registry with one label. */
+function counterBy<L extends string>(label: L, name: string, help: string): Counter<L> {
+  return new Counter({ name, help, labelNames: [label] as const, registers: [registry] });
+}
+
+const liveEventsPushed = counterBy(
+  'event',
+  'rolecall_live_events_pushed_total',
+  'Server-to-client live events written to sockets of this node (one per socket reached), by event name',
+);
 
 const pushLatency = new Histogram({
   name: 'rolecall_live_push_latency_seconds',
@@ -50,26 +54,23 @@ const pushLatency = new Histogram({
   registers: [registry],
 });
 
-const databaseErrors = new Counter({
-  name: 'rolecall_database_errors_total',
-  help: 'Database reads and transactions that failed because of the database, by kind',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-});
+const databaseErrors = counterBy(
+  'kind',
+  'rolecall_database_errors_total',
+  'Database reads and transactions that failed because of the database, by kind',
+);
 
-const redisErrors = new Counter({
-  name: 'rolecall_redis_errors_total',
-  help: 'Redis client errors (connection lost or refused, failed commands), by kind',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-});
+const redisErrors = counterBy(
+  'kind',
+  'rolecall_redis_errors_total',
+  'Redis client errors (connection lost or refused, failed commands), by kind',
+);
 
-const rateLimitRefusals = new Counter({
-  name: 'rolecall_rate_limit_refusals_total',
-  help: 'Requests and live events refused by a rate limit, by limit',
-  labelNames: ['limit'] as const,
-  registers: [registry],
-});
+const rateLimitRefusals = counterBy(
+  'limit',
+  'rolecall_rate_limit_refusals_total',
+  'Requests and live events refused by a rate limit, by limit',
+);
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
