@@ -35,22 +35,25 @@ export class FormState {
    * Submits the form: nothing while a submission is on its way; the input's check first (its
    * messages under their fields); then `send`. A refusal goes to `refused` first (true: it showed
    * it itself), else under the `fields` it names that are on this form, or for the whole form.
-   * Resolves to the answer when the submission succeeded, `null` otherwise.
+   * Resolves to the answer when the submission succeeded, `null` otherwise. `checked` may be a
+   * function, for a check whose schema loads with the first submission (the form is busy meanwhile).
    */
   async submit<T, R>(
     event: Event | null,
-    checked: Checked<T>,
+    checked: Checked<T> | (() => Promise<Checked<T>>),
     send: (value: T) => Promise<Outcome<R>>,
     refusal: { fields: readonly string[]; refused?: (error: unknown) => boolean | Promise<boolean> },
   ): Promise<{ value: R } | null> {
     event?.preventDefault();
     if (this.submitting) return null;
-    if (!checked.ok) {
-      await this.showErrors(checked.fields);
+    this.submitting = true;
+    const input = typeof checked === 'function' ? await checked() : checked;
+    if (!input.ok) {
+      this.submitting = false;
+      await this.showErrors(input.fields);
       return null;
     }
-    this.submitting = true;
-    const outcome = await send(checked.value);
+    const outcome = await send(input.value);
     this.submitting = false;
     if (outcome.ok) return { value: outcome.value };
     if (!(await refusal.refused?.(outcome.error))) await this.showError(outcome.error, refusal.fields);
