@@ -1,6 +1,6 @@
-import { error, redirect } from '@sveltejs/kit';
-import { messageFor } from '$lib/errors';
-import { ENROLMENT_PATH, loadMe, session } from '$lib/session.svelte';
+import { redirect } from '@sveltejs/kit';
+import { loadMeOrOutage } from '$lib/page-load';
+import { ENROLMENT_PATH, session } from '$lib/session.svelte';
 import type { LayoutLoad } from './$types';
 
 /**
@@ -10,12 +10,7 @@ import type { LayoutLoad } from './$types';
 export const load: LayoutLoad = async ({ fetch, url, untrack }) => {
   if (session.me?.twoFactorEnrolmentRequired) redirect(307, ENROLMENT_PATH);
   if (session.me) return {};
-  let me;
-  try {
-    me = await loadMe(fetch);
-  } catch (cause) {
-    error(503, { message: messageFor(cause) });
-  }
+  const me = await loadMeOrOutage(fetch);
   if (!me) {
     const next = untrack(() => url.pathname + url.search);
     redirect(307, `/signin?next=${encodeURIComponent(next)}`);

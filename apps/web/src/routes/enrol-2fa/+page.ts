@@ -1,6 +1,6 @@
-import { error, redirect } from '@sveltejs/kit';
-import { messageFor } from '$lib/errors';
-import { homePath, loadMe } from '$lib/session.svelte';
+import { redirect } from '@sveltejs/kit';
+import { loadMeOrOutage } from '$lib/page-load';
+import { homePath } from '$lib/session.svelte';
 import type { PageLoad } from './$types';
 
 /**
@@ -8,12 +8,7 @@ import type { PageLoad } from './$types';
  * the person has none). Anyone else is sent where they belong: sign-in, or their start page.
  */
 export const load: PageLoad = async ({ fetch }) => {
-  let me;
-  try {
-    me = await loadMe(fetch);
-  } catch (cause) {
-    error(503, { message: messageFor(cause) });
-  }
+  const me = await loadMeOrOutage(fetch);
   if (!me) redirect(307, '/signin');
   if (!me.twoFactorEnrolmentRequired) redirect(307, homePath(me));
   return {};

@@ -3,40 +3,27 @@
  * with, the changes made from the page (each sent with `If-Match`; a 412 opens the conflict view
  * with the member as it is now), and how an account event from the live store patches them.
  */
-import type {
-  AccountDto,
-  AccountEvent,
-  MemberDetailDto,
-  MemberDto,
-  RoleDto,
-  TeamDto,
-  UpdateMemberRequest,
-} from '@rolecall/contracts';
+import type { AccountDto, AccountEvent, MemberDetailDto, MemberDto, UpdateMemberRequest } from '@rolecall/contracts';
 import { goto } from '$app/navigation';
 import type { Outcome } from '$lib/services/outcome';
 import {
   conflictOf,
   describeMemberChange,
   endMemberSessions,
-  fetchAccount,
   fetchMember,
-  fetchRoles,
-  fetchTeams,
   memberLabel,
   ownChanges,
   updateMember,
 } from '$lib/services/users.service';
 import { loadMe, session } from '$lib/session.svelte';
 import { toasts } from '$lib/toast.svelte';
+import { MemberContext } from './member-context.svelte';
 import { describeAccessChange, type Conflict, type PendingChange } from './profile';
 
-export class MemberProfile {
+export class MemberProfile extends MemberContext {
   member = $state<MemberDetailDto | null>(null);
   loadError = $state<unknown>(null);
   removed = $state(false);
-  account = $state<AccountDto | null>(session.me?.account ?? null);
-  roles = $state<RoleDto[]>([]);
-  teams = $state<TeamDto[]>([]);
   conflict = $state<Conflict | null>(null);
   dirty = $state(false);
   /** The member as it was when editing began: what a 412 is compared with. */
@@ -68,38 +55,6 @@ export class MemberProfile {
       if (memberId !== this.#id) return;
       this.loadError = error;
     }
-  }
-
-  async loadAccount(): Promise<void> {
-    if (!session.can('account.view')) return;
-    try {
-      this.account = await fetchAccount();
-    } catch {
-      // Keep the last known account.
-    }
-  }
-
-  async loadRoles(): Promise<void> {
-    try {
-      this.roles = (await fetchRoles()).items;
-    } catch {
-      this.roles = [];
-    }
-  }
-
-  async loadTeams(): Promise<void> {
-    if (!this.account?.teamsEnabled) return;
-    try {
-      this.teams = (await fetchTeams()).items;
-    } catch {
-      this.teams = [];
-    }
-  }
-
-  /** Everything but the member (which `open` reads). */
-  loadContext(): void {
-    void this.loadAccount().then(() => this.loadTeams());
-    void this.loadRoles();
   }
 
   // ── Changes (If-Match, 412) ──────────────────────────────────────────────────────────────

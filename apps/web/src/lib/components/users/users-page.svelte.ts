@@ -4,17 +4,14 @@
  * what other admins' changes are announced), and the row actions (Talk access, the row menu) with
  * the version the table shows — a 412 shows the other admin's change and says so.
  */
-import type { AccountDto, AccountEvent, MemberDto, RoleDto, TeamDto } from '@rolecall/contracts';
+import type { AccountDto, AccountEvent, MemberDto } from '@rolecall/contracts';
 import { messageFor } from '$lib/errors';
 import { soon } from '$lib/soon';
 import { bulkToast } from '$lib/services/users-bulk.service';
 import {
   conflictOf,
   describeMemberChange,
-  fetchAccount,
   fetchMember,
-  fetchRoles,
-  fetchTeams,
   memberLabel,
   ownChanges,
   seatErrorMessage,
@@ -23,14 +20,12 @@ import {
 } from '$lib/services/users.service';
 import { loadMe, session } from '$lib/session.svelte';
 import { toasts } from '$lib/toast.svelte';
+import { MemberContext } from './member-context.svelte';
 import { MemberList, type LiveChange } from './member-list.svelte';
 import type { MembershipAction } from './membership-actions';
 
-export class UsersPage {
+export class UsersPage extends MemberContext {
   readonly list = new MemberList();
-  account = $state<AccountDto | null>(session.me?.account ?? null);
-  roles = $state<RoleDto[]>([]);
-  teams = $state<TeamDto[]>([]);
   busy = $state(new Set<string>());
   actionError = $state<string | null>(null);
 
@@ -42,39 +37,13 @@ export class UsersPage {
   /** Bulk actions already announced (one toast per bulk, whatever the number of its parts). */
   #announcedBulks = new Set<string>();
 
-  async loadAccount(): Promise<void> {
-    if (!session.can('account.view')) return;
-    try {
-      this.account = await fetchAccount();
-    } catch {
-      // The meter keeps the last known numbers.
-    }
+  /** The roles could not be read: the page says why (the filter and the row actions need them). */
+  protected override rolesFailed(error: unknown): void {
+    this.actionError = messageFor(error);
   }
 
-  async loadRoles(): Promise<void> {
-    try {
-      this.roles = (await fetchRoles()).items;
-    } catch (error) {
-      this.actionError = messageFor(error);
-    }
-  }
-
-  async loadTeams(): Promise<void> {
-    if (!this.account?.teamsEnabled) {
-      this.teams = [];
-      return;
-    }
-    try {
-      this.teams = (await fetchTeams()).items;
-    } catch {
-      this.teams = [];
-    }
-  }
-
-  /** The account (then its teams) and the roles. */
-  loadContext(): void {
-    void this.loadAccount().then(() => this.loadTeams());
-    void this.loadRoles();
+  protected override teamsOff(): void {
+    this.teams = [];
   }
 
   dispose(): void {
