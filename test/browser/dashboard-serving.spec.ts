@@ -28,8 +28,40 @@ interface Watch {
   errors: string[];
 }
 
-async function watchedPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; seen: Watch }> {
+interface Watched {
+  context: BrowserContext;
+  page: Page;
+  seen: Watch;
+  /**
+   * Until no request of the page has been in flight for 500 ms (what Playwright's 'networkidle' means);
+   * fails after 15 s naming what is still in flight. Twice in CI a signed-out page never got there:
+   * the session probe app.html preloads, never taken by a public page, stayed open in Chromium until
+   * the page was left (2 of 9 runs here under load; every page now takes it over at boot).
+   */
+  settled(): Promise<void>;
+}
+
+async function watchedPage(browser: Browser): Promise<Watched> {
   const { context, page, errors } = await newPage(browser);
+  const inFlight = new Map<object, string>();
+  let lastChange = Date.now();
+  const track = (request: { method(): string; url(): string }, busy: boolean) => {
+    if (busy) inFlight.set(request, `${request.method()} ${request.url()}`);
+    else inFlight.delete(request);
+    lastChange = Date.now();
+  };
+  page.on('request', (request) => track(request, true));
+  page.on('requestfinished', (request) => track(request, false));
+  page.on('requestfailed', (request) => track(request, false));
+  const settled = async () => {
+    await page.waitForLoadState('load');
+    const until = Date.now() + 15_000;
+    while (inFlight.size > 0 || Date.now() - lastChange < 500) {
+      if (Date.now() > until)
+        throw new Error(`${page.url()}: still in flight after 15 s: ${[...inFlight.values()].join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   const seen: Watch = { violations: [], consoleErrors: [], errors };
   await context.exposeBinding('__reportCspViolation', (_source, violation: string) => {
     seen.violations.push(violation);
@@ -45,7 +77,7 @@ async function watchedPage(browser: Browser): Promise<{ context: BrowserContext;
   page.on('console', (message) => {
     if (message.type() === 'error') seen.consoleErrors.push(`${new URL(page.url()).pathname}: ${message.text()}`);
   });
-  return { context, page, seen };
+  return { context, page, seen, settled };
 }
 
 let app: TestApp;
@@ -170,7 +202,7 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     for (const path of Object.values(publicPaths)) {
       await signedOut.page.goto(`${app.url}${path}`);
       await signedOut.page.waitForSelector('main h1');
-      await signedOut.page.waitForLoadState('networkidle');
+      await signedOut.settled();
     }
     expect(signedOut.seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
     await signedOut.context.close();
@@ -180,7 +212,7 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     for (const path of Object.values(ownerPaths)) {
       await signedIn.page.goto(`${app.url}${path}`);
       await signedIn.page.waitForSelector('main');
-      await signedIn.page.waitForLoadState('networkidle');
+      await signedIn.settled();
     }
     // What opens after load: a dialog, the row menu, a toast's transition.
     await signedIn.page.goto(`${app.url}/users`);

@@ -2,10 +2,17 @@
 import '$lib/zod-jitless';
 import type { ClientInit, HandleClientError } from '@sveltejs/kit';
 import { mount } from 'svelte';
+import { startEarly } from '$lib/early';
 import OutageBanner from '$lib/components/OutageBanner.svelte';
 
-/** The outage banner lives outside the router: it must show while the first page's data is still loading. */
+/**
+ * The session probe app.html preloads is taken over at boot, on every page (a preload nobody takes is
+ * a browser warning and may stay open): the (app) layout's first `loadMe` reads its answer (see
+ * `startEarly`). The outage banner lives outside the router: it must show while the first page's
+ * data is still loading.
+ */
 export const init: ClientInit = () => {
+  if (document.querySelector('link[rel="preload"][href="/api/v1/auth/session"]')) startEarly('/auth/session');
   const host = document.createElement('div');
   document.body.prepend(host);
   mount(OutageBanner, { target: host });

@@ -5,6 +5,7 @@
  * dashboard never sees or stores the token, it only sends same-origin requests with credentials.
  */
 import { isErrorBody, type ErrorCode, type ValidationDetails } from '@rolecall/contracts';
+import { dropEarly, takeEarly } from './early';
 import { backoffMs, outage, pause, retryAfterMs, type OutageKind } from './outage.svelte';
 
 export const API_BASE = '/api/v1';
@@ -130,31 +131,6 @@ export function setReadOnly(reason: string | null): void {
   readOnlyReason = reason;
 }
 
-/**
- * GETs started before the code that reads them, by path (`startEarly`): the session probe that
- * app.html preloads is taken over at boot, so the (app) layout's `GET /auth/session` finds its answer
- * on the way instead of asking only once every script of the page has loaded (issue 21). Each is
- * read once, within EARLY_MS, and any write drops them all: a probe from before a sign-in (or a
- * sign-out) is never what `loadMe` sees after it.
- */
-const early = new Map<string, { response: Promise<Response>; at: number }>();
-const EARLY_MS = 10_000;
-
-export function startEarly(path: string): void {
-  // Same URL, mode and credentials as app.html's <link rel="preload" as="fetch" crossorigin="use-credentials">.
-  const response = fetch(API_BASE + path, { credentials: 'include', headers: { Accept: 'application/json' } });
-  response.catch(() => undefined); // read (and its failure handled) by `send`, or never
-  early.set(path, { response, at: Date.now() });
-}
-
-function takeEarly(method: string, path: string, options: RequestOptions): Promise<Response> | undefined {
-  if (method !== 'GET' || options.query || options.signal) return undefined;
-  const entry = early.get(path);
-  if (!entry) return undefined;
-  early.delete(path);
-  return Date.now() - entry.at <= EARLY_MS ? entry.response : undefined;
-}
-
 /** A gateway or load balancer in front of the API answering for it: the API itself is out of reach. */
 const GATEWAY_STATUSES = [502, 503, 504];
 
@@ -167,7 +143,7 @@ const GATEWAY_STATUSES = [502, 503, 504];
 async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   if (readOnlyReason && method !== 'GET' && !READ_ONLY_ALLOWED.some((allowed) => allowed.test(path)))
     throw new ApiError('FORBIDDEN', readOnlyReason, 403, { reason: 'preview' });
-  if (method !== 'GET') early.clear();
+  if (method !== 'GET') dropEarly();
   for (let attempt = 0; ; attempt++) {
     try {
       const answer = await send<T>(method, path, options);
@@ -193,7 +169,7 @@ async function send<T>(method: string, path: string, options: RequestOptions): P
   if (options.ifMatch !== undefined) headers['If-Match'] = `"${options.ifMatch}"`;
 
   const doFetch = options.fetch ?? fetch;
-  const started = takeEarly(method, path, options);
+  const started = method === 'GET' && !options.query && !options.signal ? takeEarly(path) : undefined;
   let response: Response;
   try {
     response = await (started ??

@@ -4,12 +4,7 @@
  * (The dashboard is a browser-only SPA, so module state is per tab and never shared.)
  */
 import type { AccountDto, MeDto, MeUpdate, PermissionKey, RolePreviewDto, SessionProbeDto } from '@rolecall/contracts';
-import { api, isSignedOutError, setReadOnly, startEarly } from './api';
-
-// The session probe app.html preloads, taken over as soon as the first page's scripts run: the first
-// `loadMe` reads its answer (see `startEarly`). Browser only (nothing to probe in a build or a test).
-if (typeof document !== 'undefined' && document.querySelector('link[rel="preload"][href="/api/v1/auth/session"]'))
-  startEarly('/auth/session');
+import { api, isSignedOutError, setReadOnly } from './api';
 
 /** A read-only preview of the dashboard as a role (issue 17 §4): the role and its keys. */
 type Preview = RolePreviewDto & { returnTo: string };
