@@ -178,7 +178,7 @@ describe('proofs of one mailbox at once', () => {
         );
       }
     }
-  });
+  }, 90_000); // 10 rounds of three argon2 hashes and three sign-ins each: ~9 s quiet, ~27 s on a loaded machine
 });
 
 describe('squatter + single sign-on', () => {
