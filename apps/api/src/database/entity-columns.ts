@@ -21,9 +21,15 @@ export class EntityColumns<T extends ObjectLiteral> {
     private readonly dataSource: DataSource,
     entity: EntityTarget<T>,
     alias: string,
+    properties?: readonly string[],
   ) {
     this.metadata = dataSource.getMetadata(entity);
-    this.columns = this.metadata.columns.map((column) => ({ key: `${alias}_${column.databaseName}`, column }));
+    const chosen = properties
+      ? this.metadata.columns.filter((column) => properties.includes(column.propertyName))
+      : this.metadata.columns;
+    if (properties && chosen.length !== properties.length)
+      throw new Error(`${this.metadata.name}: unknown column in ${properties.join(', ')}`);
+    this.columns = chosen.map((column) => ({ key: `${alias}_${column.databaseName}`, column }));
     this.select = this.columns.map(({ key, column }) => `${alias}.${column.databaseName} AS "${key}"`).join(', ');
     const primary = this.metadata.primaryColumns[0];
     if (!primary) throw new Error(`${this.metadata.name} has no primary column`);
@@ -38,6 +44,20 @@ export class EntityColumns<T extends ObjectLiteral> {
     let columns = byKey.get(key);
     if (!columns) byKey.set(key, (columns = new EntityColumns(dataSource, entity, alias) as unknown as EntityColumns<ObjectLiteral>));
     return columns as unknown as EntityColumns<T>;
+  }
+
+  /**
+   * Only these columns (the primary key among them): a narrower SELECT list and hydrator for a path
+   * that needs a handful of an entity's columns (the live handshake, issue 18: every column read is
+   * parsed, converted and allocated per row).
+   */
+  static pick<T extends ObjectLiteral, K extends keyof T & string>(
+    dataSource: DataSource,
+    entity: EntityTarget<T>,
+    alias: string,
+    properties: readonly K[],
+  ): EntityColumns<Pick<T, K>> {
+    return new EntityColumns(dataSource, entity, alias, properties) as unknown as EntityColumns<Pick<T, K>>;
   }
 
   /** The entity in a raw row; null when an outer join found none (its primary key is null). */

@@ -61,7 +61,11 @@ export class PermissionsService implements OnModuleDestroy {
    * Cached lookup; when the member's version moved on, computed from `role` (the member's role read
    * with the member, as `SessionsService.authenticate` does) or, without it, the role read now.
    */
-  async resolve(member: MemberEntity, account: AccountEntity, role?: RoleEntity | null): Promise<ResolvedPermissions> {
+  async resolve(
+    member: Pick<MemberEntity, 'id' | 'roleId' | 'status' | 'agentAccess' | 'permissionsVersion'>,
+    account: Pick<AccountEntity, 'billingContactMemberId'>,
+    role?: Pick<RoleEntity, 'id' | 'permissions'> | null,
+  ): Promise<ResolvedPermissions> {
     const cached = this.cache.get(member.id);
     if (cached && cached.version === member.permissionsVersion) return cached;
     const current =
@@ -75,7 +79,7 @@ export class PermissionsService implements OnModuleDestroy {
 
   compute(
     member: Pick<MemberEntity, 'id' | 'status' | 'agentAccess' | 'permissionsVersion'>,
-    account: AccountEntity,
+    account: Pick<AccountEntity, 'billingContactMemberId'>,
     role: Pick<RoleEntity, 'id' | 'permissions'>,
   ): ResolvedPermissions {
     const keys = effectivePermissions(

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
 import { IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from './entities/account.entity.js';
 import { Clock } from '../common/clock.js';
@@ -25,6 +26,30 @@ export interface NewSession {
   userAgent: string | null;
 }
 
+/**
+ * What the live handshake gets of a session (`authenticateLive`): the columns the checks and the
+ * socket need, nothing else.
+ */
+export interface LiveSessionAuth {
+  readonly session: Pick<SessionEntity, 'id' | 'expiresAt' | 'lastSeenAt'>;
+  readonly person: Pick<PersonEntity, 'id' | 'name'>;
+  readonly member: Pick<MemberEntity, 'id' | 'roleId' | 'status' | 'agentAccess' | 'permissionsVersion'>;
+  readonly account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
+  readonly role: Pick<RoleEntity, 'id' | 'permissions'> | null;
+}
+
+/** The columns `judge` reads. */
+type JudgedSession = Pick<
+  SessionEntity,
+  'revokedAt' | 'revokedReason' | 'expiresAt' | 'lastSeenAt' | 'authMethod' | 'mfa'
+>;
+type JudgedPerson = Pick<PersonEntity, 'totpSecret' | 'twoFactorEnrolmentRequired'>;
+type JudgedMember = Pick<MemberEntity, 'id' | 'status'>;
+type JudgedAccount = Pick<AccountEntity, 'ownerMemberId' | 'authEnforcement' | 'require2fa'>;
+
+/** The live handshake's statement on PostgreSQL: prepared once per pool connection, by this name. */
+const LIVE_AUTH_STATEMENT = 'rolecall_live_auth';
+
 /** Only write `last_seen_at` when it is this stale, so reads do not turn into writes. */
 const TOUCH_AFTER_MS = 60_000;
 
@@ -45,6 +70,19 @@ export class SessionsService {
     role: EntityColumns<RoleEntity>;
     account: EntityColumns<AccountEntity>;
   };
+  /**
+   * The live handshake's statement (issue 18): the same joins and the same checks, but only the
+   * ~25 columns they and the socket use, not the ~70 of five whole entities — a reconnect storm runs
+   * it once per socket, and every column costs the driver a parser, a conversion and an allocation.
+   */
+  private readonly liveAuthSql: {
+    sql: string;
+    session: EntityColumns<Pick<SessionEntity, 'id' | keyof JudgedSession>>;
+    person: EntityColumns<Pick<PersonEntity, 'id' | 'name' | keyof JudgedPerson>>;
+    member: EntityColumns<Pick<MemberEntity, keyof LiveSessionAuth['member']>>;
+    role: EntityColumns<Pick<RoleEntity, 'id' | 'permissions'>>;
+    account: EntityColumns<Pick<AccountEntity, 'id' | 'billingContactMemberId' | keyof JudgedAccount>>;
+  };
 
   constructor(
     @Inject(Database) private readonly db: Database,
@@ -57,19 +95,51 @@ export class SessionsService {
     const member = EntityColumns.of(source, MemberEntity, 'm');
     const role = EntityColumns.of(source, RoleEntity, 'r');
     const account = EntityColumns.of(source, AccountEntity, 'a');
+    const joins =
+      'FROM sessions s ' +
+      'LEFT JOIN persons p ON p.id = s.person_id ' +
+      'LEFT JOIN members m ON m.account_id = s.account_id AND m.person_id = s.person_id ' +
+      'LEFT JOIN roles r ON r.id = m.role_id ' +
+      'LEFT JOIN accounts a ON a.id = s.account_id ' +
+      `WHERE s.token_hash = ${parameter(source, 1)}`;
     this.authSql = {
-      sql:
-        `SELECT ${session.select}, ${person.select}, ${member.select}, ${role.select}, ${account.select} FROM sessions s ` +
-        'LEFT JOIN persons p ON p.id = s.person_id ' +
-        'LEFT JOIN members m ON m.account_id = s.account_id AND m.person_id = s.person_id ' +
-        'LEFT JOIN roles r ON r.id = m.role_id ' +
-        'LEFT JOIN accounts a ON a.id = s.account_id ' +
-        `WHERE s.token_hash = ${parameter(source, 1)}`,
+      sql: `SELECT ${session.select}, ${person.select}, ${member.select}, ${role.select}, ${account.select} ${joins}`,
       session,
       person,
       member,
       role,
       account,
+    };
+    const live = {
+      session: EntityColumns.pick(source, SessionEntity, 's', [
+        'id',
+        'revokedAt',
+        'revokedReason',
+        'expiresAt',
+        'lastSeenAt',
+        'authMethod',
+        'mfa',
+      ]),
+      person: EntityColumns.pick(source, PersonEntity, 'p', ['id', 'name', 'totpSecret', 'twoFactorEnrolmentRequired']),
+      member: EntityColumns.pick(source, MemberEntity, 'm', [
+        'id',
+        'roleId',
+        'status',
+        'agentAccess',
+        'permissionsVersion',
+      ]),
+      role: EntityColumns.pick(source, RoleEntity, 'r', ['id', 'permissions']),
+      account: EntityColumns.pick(source, AccountEntity, 'a', [
+        'id',
+        'billingContactMemberId',
+        'ownerMemberId',
+        'authEnforcement',
+        'require2fa',
+      ]),
+    };
+    this.liveAuthSql = {
+      sql: `SELECT ${live.session.select}, ${live.person.select}, ${live.member.select}, ${live.role.select}, ${live.account.select} ${joins}`,
+      ...live,
     };
   }
 
@@ -103,25 +173,85 @@ export class SessionsService {
    * limited to 2FA enrolment is refused (403 `FORBIDDEN`, `details.reason = "two_factor_required"`)
    * unless `allowEnrolmentOnly` — the REST guard then decides per route; the live layer never lets it in.
    *
-   * A request marks the session (and the member) seen, at most once a minute. `touch: false` is the
-   * live handshake's: a socket (re)connecting is not the person's activity — an unattended tab on a
-   * flaky network must not keep a session from its idle expiry — and a reconnect storm after a node
-   * loss would otherwise write two rows per socket (issue 18). The page's own requests after a
-   * reconnect mark it as usual.
+   * A request marks the session (and the member) seen, at most once a minute. The live handshake
+   * (`authenticateLive`) never does: a socket (re)connecting is not the person's activity — an
+   * unattended tab on a flaky network must not keep a session from its idle expiry — and a reconnect
+   * storm after a node loss would otherwise write two rows per socket (issue 18). The page's own
+   * requests after a reconnect mark it as usual.
    */
-  async authenticate(
-    token: string,
-    options: { allowEnrolmentOnly?: boolean; touch?: boolean } = {},
-  ): Promise<AuthContext> {
+  async authenticate(token: string, options: { allowEnrolmentOnly?: boolean } = {}): Promise<AuthContext> {
     const now = this.clock.now();
     const [row] = await this.db.read((manager) =>
       manager.query<Record<string, unknown>[]>(this.authSql.sql, [sha256Hex(token)]),
     );
     const session = row ? this.authSql.session.hydrate(row) : null;
     if (!row || !session) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
-    const person = this.authSql.person.hydrate(row);
-    const member = this.authSql.member.hydrate(row);
-    const account = this.authSql.account.hydrate(row);
+    const { person, member, account, limited } = this.judge(
+      now,
+      session,
+      this.authSql.person.hydrate(row),
+      this.authSql.member.hydrate(row),
+      this.authSql.account.hydrate(row),
+      options.allowEnrolmentOnly === true,
+    );
+    if (now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
+      await this.touch(session, member, now.toISOString());
+    }
+    return { token, session, person, member, account, role: this.authSql.role.hydrate(row), enrolmentOnly: limited };
+  }
+
+  /**
+   * The live handshake's `authenticate` (issue 18), by the token's hash: the same statement's joins
+   * and the same checks, every time against the database (never a cache that could still accept an
+   * ended session), refusing what `authenticate` refuses and a session limited to 2FA enrolment too.
+   * It never marks the session seen (see `authenticate` for why). Only the columns the checks and
+   * the socket use are read, and on PostgreSQL as a named prepared statement, straight on the pool:
+   * a reconnect storm runs it once per socket.
+   */
+  async authenticateLive(tokenHash: string): Promise<LiveSessionAuth> {
+    const now = this.clock.now();
+    const { sql } = this.liveAuthSql;
+    const [row] = await this.db.read(async (manager) =>
+      this.db.kind === 'postgres'
+        ? (
+            await this.pool().query<Record<string, unknown>>({
+              name: LIVE_AUTH_STATEMENT,
+              text: sql,
+              values: [tokenHash],
+            })
+          ).rows
+        : manager.query<Record<string, unknown>[]>(sql, [tokenHash]),
+    );
+    const session = row ? this.liveAuthSql.session.hydrate(row) : null;
+    if (!row || !session) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+    const { person, member, account } = this.judge(
+      now,
+      session,
+      this.liveAuthSql.person.hydrate(row),
+      this.liveAuthSql.member.hydrate(row),
+      this.liveAuthSql.account.hydrate(row),
+      false,
+    );
+    return { session, person, member, account, role: this.liveAuthSql.role.hydrate(row) };
+  }
+
+  /** node-postgres's pool under TypeORM's PostgreSQL driver. */
+  private pool(): Pool {
+    return (this.db.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  /**
+   * The checks of a session read with its person, member and account (see `authenticate` for what
+   * each refusal means), in this order; answers whether the session is limited to 2FA enrolment.
+   */
+  private judge<P extends JudgedPerson, M extends JudgedMember, A extends JudgedAccount>(
+    now: Date,
+    session: JudgedSession,
+    person: P | null,
+    member: M | null,
+    account: A | null,
+    allowEnrolmentOnly: boolean,
+  ): { person: P; member: M; account: A; limited: boolean } {
     if (session.revokedAt)
       throw new DomainError('SESSION_REVOKED', 'This session has ended', { reason: session.revokedReason });
     if (!person || !account) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
@@ -144,11 +274,8 @@ export class SessionsService {
       hasTotp: person.totpSecret !== null,
       enrolmentRequired: person.twoFactorEnrolmentRequired,
     });
-    if (limited && !options.allowEnrolmentOnly) throw twoFactorRequired();
-    if (options.touch !== false && now.getTime() - new Date(session.lastSeenAt).getTime() >= TOUCH_AFTER_MS) {
-      await this.touch(session, member, now.toISOString());
-    }
-    return { token, session, person, member, account, role: this.authSql.role.hydrate(row), enrolmentOnly: limited };
+    if (limited && !allowEnrolmentOnly) throw twoFactorRequired();
+    return { person, member, account, limited };
   }
 
   /** A session that can still be used, with its member and account (for live re-checks); null otherwise. */

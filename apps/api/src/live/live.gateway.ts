@@ -190,6 +190,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       this.admit(socket).then(
         () => next(),
         (error: unknown) => {
+          // A refusal is a DomainError; anything else went wrong here, and is refused and logged.
+          if (!(error instanceof DomainError))
+            this.logger.error(
+              `Handshake failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+            );
           const code = error instanceof DomainError ? error.code : 'UNAUTHENTICATED';
           if (code === 'RATE_LIMITED') countRateLimited('liveHandshakes');
           const details = error instanceof DomainError ? error.details : undefined;
@@ -255,15 +260,24 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     // address's budget go to Redis together (one write, one round trip); either refusal refuses,
     // the budget's first, and every attempt counts against the budget, bad tokens included.
     const tokenHash = token ? sha256Hex(token) : null;
-    const [spent, cooled] = await Promise.allSettled([
-      this.handshakes.consume(address),
-      tokenHash ? this.cooldowns.check(tokenHash) : null,
-    ]);
-    if (spent.status === 'rejected') throw spent.reason;
-    if (foreign) throw foreign;
-    if (!token || !tokenHash) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
-    if (cooled.status === 'rejected') throw cooled.reason;
-    await this.authenticate(socket, token, tokenHash);
+    // The session's sockets on all nodes are counted in the same round trip (keyed by the same hash;
+    // the cap's verdict is applied once the database has said who it is, as before).
+    const counted = tokenHash ? this.countSocket(socket, tokenHash) : null;
+    try {
+      const [spent, cooled] = await Promise.allSettled([
+        this.handshakes.consume(address),
+        tokenHash ? this.cooldowns.check(tokenHash) : null,
+      ]);
+      if (spent.status === 'rejected') throw spent.reason;
+      if (foreign) throw foreign;
+      if (!token || !tokenHash) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
+      if (cooled.status === 'rejected') throw cooled.reason;
+      await this.authenticate(socket, token, tokenHash, counted);
+    } catch (error) {
+      // Refused: it stops counting at once (its connection may stay open for another attempt).
+      if (tokenHash) this.sessionSockets?.leave(tokenHash, socket.id);
+      throw error;
+    }
   }
 
   /**
@@ -309,7 +323,12 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   /** Session and membership of a well-formed token; on success the socket's data and rooms are set. */
-  private async authenticate(socket: LiveSocket, token: string, tokenHash: string): Promise<void> {
+  private async authenticate(
+    socket: LiveSocket,
+    token: string,
+    tokenHash: string,
+    counted: Promise<boolean> | null,
+  ): Promise<void> {
     // From before the read until the standing is cached: an invalidation of this member in between
     // (its socket is not in the member room yet, so `forget` cannot reach it) makes it untrusted.
     const since = this.beginRead();
@@ -320,12 +339,13 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
           const keyAuth = await this.apiKeys.authenticate(token);
           return { auth: keyAuth, permissions: keyAuth.permissions };
         }
-        const auth = await this.sessions.authenticate(token, { touch: false });
+        // By the hash already taken for the cool-down: the same checks as a REST request's, fewer columns.
+        const auth = await this.sessions.authenticateLive(tokenHash);
         return { auth, permissions: await this.permissions.resolve(auth.member, auth.account, auth.role) };
       });
       const sessionRoom = Rooms.session(auth.session.id);
       const cap = this.config.liveLimits.socketsPerSession;
-      if (!(await this.admitToSession(socket, auth.session.id, cap))) {
+      if (!(counted ? await counted : this.roomHasSpace(auth.session.id, cap))) {
         throw new DomainError('RATE_LIMITED', `This session already has ${cap} live connections; close one first`);
       }
       socket.data = {
@@ -358,20 +378,27 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   /**
-   * Counts the socket against its session's cap on every node (SessionSockets, in Redis; without
-   * Redis this node's session room is the whole count — nothing awaits between it and the join).
-   * An admitted socket stops counting when it goes, whether or not its handshake got to the end:
-   * Socket.IO tells `disconnect` only to a connected socket, so the connection's close is heard too.
+   * Counts the socket against its session's cap on every node (SessionSockets, in Redis, keyed by the
+   * hash of the session's token: one token per session, so it is the session, and known before the
+   * database is asked) — answers whether it fits, null without Redis (`roomHasSpace` then). An
+   * admitted socket stops counting when it goes, whether or not its handshake got to the end:
+   * Socket.IO tells `disconnect` only to a connected socket, so the connection's close is heard too,
+   * and a refused handshake is let go at once (`admit`).
    */
-  private async admitToSession(socket: LiveSocket, sessionId: string, cap: number): Promise<boolean> {
-    if (!this.sessionSockets) return (this.server.sockets.adapter.rooms.get(Rooms.session(sessionId))?.size ?? 0) < cap;
+  private countSocket(socket: LiveSocket, tokenHash: string): Promise<boolean> | null {
     const counts = this.sessionSockets;
-    if (!(await counts.admit(sessionId, socket.id, cap))) return false;
-    const leave = () => counts.leave(sessionId, socket.id);
+    if (!counts) return null;
+    const admitted = counts.admit(tokenHash, socket.id, this.config.liveLimits.socketsPerSession);
+    const leave = () => counts.leave(tokenHash, socket.id);
     socket.once('disconnect', leave);
     socket.conn.once('close', leave);
     if (socket.conn.readyState === 'closed') leave();
-    return true;
+    return admitted;
+  }
+
+  /** Without Redis this node's session room is the whole count (nothing awaits between it and the join). */
+  private roomHasSpace(sessionId: string, cap: number): boolean {
+    return (this.server.sockets.adapter.rooms.get(Rooms.session(sessionId))?.size ?? 0) < cap;
   }
 
   /** The member's set as the database has it now (a key's or a session's); null once it ended. */
@@ -580,7 +607,12 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   }
 
   /** Caches a socket's standing until the session's own deadlines or the TTL, whichever is first. */
-  private remember(socket: LiveSocket, keys: ReadonlySet<string>, session: SessionEntity, trusted: boolean): Standing {
+  private remember(
+    socket: LiveSocket,
+    keys: ReadonlySet<string>,
+    session: Pick<SessionEntity, 'expiresAt' | 'lastSeenAt'>,
+    trusted: boolean,
+  ): Standing {
     const now = this.clock.now().getTime();
     const until = trusted
       ? Math.min(

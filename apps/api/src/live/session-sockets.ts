@@ -44,7 +44,10 @@ return count
 
 /**
  * How many sockets each session has open on all nodes together, for the per-session cap (issue 13),
- * kept in Redis: one script per handshake on the node that takes it, atomic across nodes. It replaced
+ * kept in Redis: one script per handshake on the node that takes it, atomic across nodes. A session is
+ * named by the hash of its token (one token per session, or per API key), so the script goes out in
+ * the same round trip as the handshake's other Redis checks, before the database is asked who it is
+ * (issue 18); the gateway lets a refused handshake go at once (`leave`). It replaced
  * asking every node through the Socket.IO adapter (`fetchSockets`), which cost about 0.6 ms of the
  * cluster's CPU per handshake (issue 18's scale-out benchmark: one request and one answer per other
  * node through Redis) and let simultaneous handshakes on two nodes both slip under the cap.
@@ -76,25 +79,27 @@ export class SessionSockets {
     return `${this.redis.prefix}:{live}:nodes`;
   }
 
-  private sessionKey(sessionId: string): string {
-    return `${this.redis.prefix}:{live}:sockets:${sessionId}`;
+  /** `session`: the hash of the session's token. */
+  private sessionKey(session: string): string {
+    return `${this.redis.prefix}:{live}:sockets:${session}`;
   }
 
   /**
-   * Admits `socketId` as one more socket of the session unless it has `cap` already (false). When
-   * Redis does not answer, only this node's sockets are counted: sign-ins are not blocked by it.
+   * Admits `socketId` as one more socket of `session` (its token's hash) unless it has `cap` already
+   * (false). When Redis does not answer, only this node's sockets are counted: sign-ins are not
+   * blocked by it.
    */
-  async admit(sessionId: string, socketId: string, cap: number): Promise<boolean> {
-    const mine = this.here.get(sessionId) ?? new Set<string>();
+  async admit(session: string, socketId: string, cap: number): Promise<boolean> {
+    const mine = this.here.get(session) ?? new Set<string>();
     if (mine.size >= cap) return false;
     // Held from here on (before the await): two handshakes of one session on this node count each other.
     mine.add(socketId);
-    this.here.set(sessionId, mine);
+    this.here.set(session, mine);
     let count: number;
     try {
       count = Number(
         await this.redis.limits.eval(ADMIT, {
-          keys: [this.sessionKey(sessionId), this.nodesKey],
+          keys: [this.sessionKey(session), this.nodesKey],
           arguments: [
             String(cap),
             socketId,
@@ -107,18 +112,18 @@ export class SessionSockets {
       );
     } catch (error) {
       this.logger.warn(
-        `Counting the sockets of session ${sessionId} on other nodes failed: ${error instanceof Error ? error.message : String(error)}`,
+        `Counting a session's sockets on other nodes failed: ${error instanceof Error ? error.message : String(error)}`,
       );
       return true;
     }
-    if (count < 0) this.release(sessionId, socketId);
+    if (count < 0) this.release(session, socketId);
     return count >= 0;
   }
 
   /** The socket is gone (or was refused after admission): it stops counting here and in Redis. */
-  leave(sessionId: string, socketId: string): void {
-    if (!this.release(sessionId, socketId)) return;
-    this.redis.limits.hDel(this.sessionKey(sessionId), socketId).catch(() => undefined);
+  leave(session: string, socketId: string): void {
+    if (!this.release(session, socketId)) return;
+    this.redis.limits.hDel(this.sessionKey(session), socketId).catch(() => undefined);
   }
 
   /** A new identity after a Redis outage (see the class comment). */
@@ -133,10 +138,10 @@ export class SessionSockets {
     this.redis.limits.hDel(this.nodesKey, this.node).catch(() => undefined);
   }
 
-  private release(sessionId: string, socketId: string): boolean {
-    const mine = this.here.get(sessionId);
+  private release(session: string, socketId: string): boolean {
+    const mine = this.here.get(session);
     if (!mine?.delete(socketId)) return false;
-    if (mine.size === 0) this.here.delete(sessionId);
+    if (mine.size === 0) this.here.delete(session);
     return true;
   }
 
