@@ -55,7 +55,9 @@ import {
  * BENCH_SOCKETS (10000), BENCH_ROUNDS_A (40), BENCH_ROUNDS_B (5), BENCH_ROUNDS_C (40),
  * BENCH_DASHBOARDS (5), BENCH_NODE_LOSS=0 to skip node loss, BENCH_ADAPTER=classic|sharded (the
  * Socket.IO Redis adapter of both clusters, default classic), BENCH_NODE_ARGS (Node flags for the API
- * processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_ENFORCE=1 to fail on a missed target.
+ * processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`; the node-loss phase prints each storm's window on
+ * the profiles' clock), BENCH_BARE_NODE_ARGS (the same for the bare nodes), BENCH_ENFORCE=1 to fail on a
+ * missed target.
  */
 
 const env = (name: string, fallback: number): number => {
@@ -117,7 +119,11 @@ class BareNode {
 
   static async start(input: Record<string, unknown>): Promise<BareNode> {
     const child = fork(fileURLToPath(new URL('./bare-node.mjs', import.meta.url)), [], {
-      execArgv: ['--max-old-space-size=2048'],
+      // BENCH_BARE_NODE_ARGS: extra Node.js flags for the bare nodes (as BENCH_NODE_ARGS for the API's).
+      execArgv: [
+        '--max-old-space-size=2048',
+        ...(process.env['BENCH_BARE_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -426,6 +432,8 @@ async function nodeLossPhase(
     const cpu0 = cpu();
     const logged = (cluster.outputs ?? []).slice(0, NODES - 1).map((output) => output.length);
     const killedAt = now();
+    // CLOCK_MONOTONIC in µs, the clock of V8's CPU profiles (`--cpu-prof` in BENCH_NODE_ARGS): the storm's window in them.
+    const killedMono = process.hrtime.bigint() / 1000n;
     cluster.kill();
     let changes = 0;
     const changed = new Set<string>();
@@ -446,6 +454,9 @@ async function nodeLossPhase(
       await sleep(100);
     }
     const cpuUsed = cpu() - cpu0;
+    out(
+      `  storm window (CLOCK_MONOTONIC µs, as in --cpu-prof profiles): ${killedMono}–${process.hrtime.bigint() / 1000n}`,
+    );
     let synced: number | null = null;
     if (checks) {
       const final = await checks.db.query<{ id: string; role_id: string; permissions_version: number }>(
@@ -630,6 +641,19 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   out(
     `API: ${apiConnect.connected.toLocaleString('en')} sockets on ${NODES} nodes in ${(apiConnect.connectMs / 1000).toFixed(1)} s, nodes' CPU ${ms(apiConnect.cpuPerHandshake)} ms per handshake; load ${load()}`,
   );
+  if (apiConnect.connected !== SOCKETS)
+    out(
+      nodes
+        .flatMap((node, i) =>
+          node.output
+            .join('')
+            .split('\n')
+            .filter((line) => /"level":"(error|warn)"|\b(ERROR|WARN)\b/.test(line))
+            .map((line) => `  node ${i + 1}: ${line.slice(0, 600)}`),
+        )
+        .slice(0, 20)
+        .join('\n'),
+    );
   expect(apiConnect.connected).toBe(SOCKETS);
 
   const captured: Captured = { a: [], b: [], c: [] };
