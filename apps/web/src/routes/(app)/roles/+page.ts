@@ -1,15 +1,12 @@
-import type { RoleListDto } from '@rolecall/contracts';
-import { listRoles } from '$lib/services/roles.service';
 import { session } from '$lib/session.svelte';
 import type { PageLoad } from './$types';
 
-/** The roles in display order; a failure is shown in place by the page, with a way to retry. */
-export const load: PageLoad = async ({ fetch, parent }) => {
+/**
+ * Nothing before the first paint but who is signed in (the layout's): the page shows its heading and
+ * the built-in roles' card at once and reads the list once that has been painted (issue 21 — waiting
+ * for `GET /roles` here held the whole page, heading included, back on a slow phone).
+ */
+export const load: PageLoad = async ({ parent }) => {
   await parent();
-  if (!session.can('roles.view')) return { list: null, loadError: null };
-  try {
-    return { list: await listRoles(fetch), loadError: null };
-  } catch (error) {
-    return { list: null as RoleListDto | null, loadError: error as unknown };
-  }
+  return { canView: session.can('roles.view') };
 };
