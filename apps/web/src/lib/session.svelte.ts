@@ -55,8 +55,19 @@ class Session {
     return returnTo;
   }
 
+  /**
+   * A read of the session (`loadMe`). One that left before a change and came back after the change's
+   * live push (`me.updated`, `me.permissions`) is older than what the tab shows: it is dropped, not
+   * allowed to put the old role back (the live store reads the session on every connection, so this
+   * happened when a role changed during the handshake). Another member (a new sign-in) always replaces.
+   */
   set(me: MeDto): void {
-    this.me = me;
+    const current = this.me;
+    const older =
+      current !== null &&
+      current.member.id === me.member.id &&
+      (me.member.version < current.member.version || me.permissions.version < current.permissions.version);
+    if (!older) this.me = me;
   }
 
   /** A live `me.permissions` push: newer versions replace the set (and the role) at once. */

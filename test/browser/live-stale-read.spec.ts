@@ -1,0 +1,82 @@
+/**
+ * A read of `GET /auth/session` that left before a change and came back after the change's live
+ * push must not undo it. The live store reads the session again on every connection; when a role
+ * change committed while that read was on its way, `me.updated` (the new role's name) and
+ * `me.permissions` arrived first and the older answer then replaced them: the page showed the old
+ * role for good (scim.spec, twice under load). Here the read is held deterministically: its answer is
+ * fetched before the change and delivered after the page has shown it.
+ */
+import type { Browser, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../api/support/app.js';
+import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from '../api/support/factories.js';
+import { client } from '../api/support/http.js';
+import { browserReady, newPage, signIn, startProduct } from './support/browser.js';
+
+describe.skipIf(!browserReady)('a stale session read after a live change', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let close: () => Promise<void>;
+  let owner: SignedUp;
+
+  beforeAll(async () => {
+    ({ app, browser, close } = await startProduct());
+    owner = await createAccount(client(app.url), { plan: 'business', name: 'Olive Owner' });
+  }, 60_000);
+  afterAll(async () => {
+    await close?.();
+  });
+
+  it('keeps the role the live push brought when an older read of the session comes back after it', async () => {
+    const api = client(app.url);
+    const mia = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Mia Member' });
+    const { page, context } = await newPage(browser);
+    try {
+      await signIn(page, app.url, mia.email, PASSWORD);
+      // From here, the first session read of the page passes; the next (the live store's, on connect)
+      // is answered by the server at once, and that answer is held until `release`.
+      let reads = 0;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held!: () => void;
+      const heldNow = new Promise<void>((resolve) => (held = resolve));
+      let delivered!: () => void;
+      const deliveredNow = new Promise<void>((resolve) => (delivered = resolve));
+      await page.route('**/api/v1/auth/session', async (route: Route) => {
+        if (++reads === 1) return route.continue();
+        if (reads > 2) return route.continue();
+        const response = await route.fetch();
+        held();
+        await released;
+        await route.fulfill({ response });
+        delivered();
+      });
+      await page.goto(`${app.url}/me`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await heldNow;
+      const roleOnPage = () =>
+        page
+          .locator('.row', { has: page.locator('dt', { hasText: /^Role$/ }) })
+          .locator('.value')
+          .innerText();
+      expect(await roleOnPage()).toBe('Editor');
+
+      const current = await api.get<{ version: number }>(`/users/${mia.member.id}`, { token: owner.token });
+      const changed = await api.patch(
+        `/users/${mia.member.id}`,
+        { roleId: ROLE.readonly },
+        { token: owner.token, headers: ifMatch(current.body.version) },
+      );
+      expect(changed.status).toBe(200);
+      await expect.poll(roleOnPage, { timeout: 5000 }).toBe('Read only');
+
+      release();
+      await deliveredNow;
+      // The older answer has reached the page; give it the frames to apply it.
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100))));
+      expect(await roleOnPage()).toBe('Read only');
+    } finally {
+      await context.close();
+    }
+  });
+});
