@@ -1,5 +1,5 @@
-import { Table, TableColumn, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { bool, id, index, ref, text, time } from './columns.js';
+import { Table, TableColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { bool, fk, id, index, ref, text, time } from './columns.js';
 
 /**
  * Single sign-on: `identities` (a person's linked provider identities, unique per provider, issuer
@@ -26,20 +26,9 @@ export class SingleSignOn1732700000002 implements MigrationInterface {
           time('created_at'),
           time('last_used_at'),
         ],
-        foreignKeys: [
-          new TableForeignKey({
-            columnNames: ['person_id'],
-            referencedTableName: 'persons',
-            referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
-          }),
-        ],
+        foreignKeys: [fk('person_id', 'persons', 'CASCADE')],
         indices: [
-          new TableIndex({
-            name: 'ux_identities_provider_issuer_subject',
-            columnNames: ['provider', 'issuer', 'subject'],
-            isUnique: true,
-          }),
+          index('ux_identities_provider_issuer_subject', ['provider', 'issuer', 'subject'], true),
           index('ix_identities_person', ['person_id']),
         ],
       }),
@@ -61,14 +50,7 @@ export class SingleSignOn1732700000002 implements MigrationInterface {
           time('expires_at'),
           time('used_at', true),
         ],
-        foreignKeys: [
-          new TableForeignKey({
-            columnNames: ['account_id'],
-            referencedTableName: 'accounts',
-            referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
-          }),
-        ],
+        foreignKeys: [fk('account_id', 'accounts', 'CASCADE')],
         indices: [index('ix_sso_flows_expires', ['expires_at'])],
       }),
     );

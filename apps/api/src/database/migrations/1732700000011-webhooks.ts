@@ -1,5 +1,5 @@
-import { Table, TableForeignKey, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { bool, id, index, int, longText, ref, text, time } from './columns.js';
+import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { bool, fk, id, index, int, longText, ref, text, time } from './columns.js';
 
 /**
  * Audit streaming (issue 16 §4): webhook endpoints, each with its cursor into the activity log (the
@@ -38,14 +38,7 @@ export class Webhooks1732700000011 implements MigrationInterface {
           index('ix_webhook_endpoints_account', ['account_id']),
           index('ix_webhook_endpoints_due', ['enabled', 'next_attempt_at']),
         ],
-        foreignKeys: [
-          new TableForeignKey({
-            columnNames: ['account_id'],
-            referencedTableName: 'accounts',
-            referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
-          }),
-        ],
+        foreignKeys: [fk('account_id', 'accounts', 'CASCADE')],
       }),
     );
     await queryRunner.createTable(
@@ -66,14 +59,7 @@ export class Webhooks1732700000011 implements MigrationInterface {
           index('ix_webhook_deliveries_endpoint', ['endpoint_id', 'id']),
           index('ix_webhook_deliveries_at', ['at']),
         ],
-        foreignKeys: [
-          new TableForeignKey({
-            columnNames: ['endpoint_id'],
-            referencedTableName: 'webhook_endpoints',
-            referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
-          }),
-        ],
+        foreignKeys: [fk('endpoint_id', 'webhook_endpoints', 'CASCADE')],
       }),
     );
   }
