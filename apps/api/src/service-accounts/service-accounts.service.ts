@@ -133,8 +133,7 @@ export class ServiceAccountsService {
   ): Promise<ServiceAccountDto> {
     const result = await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const repository = tx.manager.getRepository(ServiceAccountEntity);
-      const serviceAccount = await repository.findOneBy({ id, accountId: account.id });
-      if (!serviceAccount) throw notFound('Service account');
+      const serviceAccount = await this.find(tx.manager, account.id, id);
       if (serviceAccount.version !== ifMatch) throw versionMismatch(await this.load(tx.manager, account.id, id));
       const changes: Record<string, unknown> = {};
       let roleChanged = false;
@@ -178,8 +177,7 @@ export class ServiceAccountsService {
   async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number | null): Promise<void> {
     await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       const repository = tx.manager.getRepository(ServiceAccountEntity);
-      const serviceAccount = await repository.findOneBy({ id, accountId: account.id });
-      if (!serviceAccount) throw notFound('Service account');
+      const serviceAccount = await this.find(tx.manager, account.id, id);
       if (ifMatch !== null && serviceAccount.version !== ifMatch)
         throw versionMismatch(await this.load(tx.manager, account.id, id));
       const keys = await tx.manager.getRepository(ServiceAccountKeyEntity).findBy({ serviceAccountId: id });
@@ -214,10 +212,7 @@ export class ServiceAccountsService {
     }
     const secret = `${API_KEY_PREFIX}${newToken()}`;
     return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
-      const serviceAccount = await tx.manager
-        .getRepository(ServiceAccountEntity)
-        .findOneBy({ id, accountId: account.id });
-      if (!serviceAccount) throw notFound('Service account');
+      const serviceAccount = await this.find(tx.manager, account.id, id);
       const keys = tx.manager.getRepository(ServiceAccountKeyEntity);
       if ((await keys.countBy({ serviceAccountId: id, revokedAt: IsNull() })) >= MAX_KEYS_PER_SERVICE_ACCOUNT) {
         throw new DomainError(
@@ -251,10 +246,7 @@ export class ServiceAccountsService {
 
   async revokeKey(auth: RequestAuth, actor: Actor, id: string, keyId: string): Promise<void> {
     await this.mutations.run(auth, actor, async ({ tx, account, log }) => {
-      const serviceAccount = await tx.manager
-        .getRepository(ServiceAccountEntity)
-        .findOneBy({ id, accountId: account.id });
-      if (!serviceAccount) throw notFound('Service account');
+      const serviceAccount = await this.find(tx.manager, account.id, id);
       const keys = tx.manager.getRepository(ServiceAccountKeyEntity);
       const key = await keys.findOneBy({ id: keyId, serviceAccountId: id });
       if (!key || key.revokedAt) throw notFound('API key');
@@ -279,10 +271,15 @@ export class ServiceAccountsService {
     return role;
   }
 
-  private async load(manager: EntityManager, accountId: string, id: string): Promise<ServiceAccountDto> {
+  /** The account's service account `id`, or 404. */
+  private async find(manager: EntityManager, accountId: string, id: string): Promise<ServiceAccountEntity> {
     const row = await manager.getRepository(ServiceAccountEntity).findOneBy({ id, accountId });
     if (!row) throw notFound('Service account');
-    return (await this.toDtos(manager, [row]))[0]!;
+    return row;
+  }
+
+  private async load(manager: EntityManager, accountId: string, id: string): Promise<ServiceAccountDto> {
+    return (await this.toDtos(manager, [await this.find(manager, accountId, id)]))[0]!;
   }
 
   private async toDtos(manager: EntityManager, rows: ServiceAccountEntity[]): Promise<ServiceAccountDto[]> {
