@@ -6,6 +6,7 @@ import { In, IsNull, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { Database, type Tx } from './database.service.js';
 import { ActivityEntity } from './entities/activity.entity.js';
+import { newestFirstPage } from './newest-first-page.js';
 import { AccountEntity } from './entities/account.entity.js';
 import { MemberEntity } from './entities/member.entity.js';
 import { PersonEntity } from './entities/person.entity.js';
@@ -317,14 +318,7 @@ export class ActivityService {
       if (query.action?.length) q.andWhere('a.action IN (:...actions)', { actions: query.action });
       if (query.from) q.andWhere('a.at >= :from', { from: new Date(query.from).toISOString() });
       if (query.to) q.andWhere('a.at < :to', { to: new Date(query.to).toISOString() });
-      if (query.cursor) q.andWhere('a.seq < :cursor', { cursor: Number(query.cursor) });
-      const rows = await q
-        .orderBy('a.seq', 'DESC')
-        .limit(query.limit + 1)
-        .getMany();
-      const more = rows.length > query.limit;
-      if (more) rows.pop();
-      return { items: rows.map(toActivityDto), nextCursor: more ? String(rows.at(-1)!.seq) : null };
+      return newestFirstPage(q, 'seq', query, toActivityDto);
     });
   }
 

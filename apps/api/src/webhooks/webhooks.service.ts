@@ -18,6 +18,7 @@ import { DomainError, notFound, validationFailed } from '../common/domain-error.
 import { versionMismatch } from '../common/if-match.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
+import { newestFirstPage } from '../database/newest-first-page.js';
 import { SecretBox } from '../common/secret-box.js';
 import { resolveTarget, TargetRefused } from './webhook-target.js';
 import { WebhookWorker } from './webhook-worker.js';
@@ -240,14 +241,7 @@ export class WebhooksService {
         .getRepository(WebhookDeliveryEntity)
         .createQueryBuilder('d')
         .where('d.endpoint_id = :id', { id });
-      if (query.cursor) q.andWhere('d.id < :cursor', { cursor: Number(query.cursor) });
-      const rows = await q
-        .orderBy('d.id', 'DESC')
-        .limit(query.limit + 1)
-        .getMany();
-      const more = rows.length > query.limit;
-      if (more) rows.pop();
-      return { items: rows.map(toDeliveryDto), nextCursor: more ? String(rows.at(-1)!.id) : null };
+      return newestFirstPage(q, 'id', query, toDeliveryDto);
     });
   }
 
