@@ -3,6 +3,7 @@ import type { InvitationMailDto } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { RoundFailures } from '../observability/outage-log.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { MailOutboxEntity, type OutboxMailKind } from '../database/entities/mail-outbox.entity.js';
@@ -73,8 +74,12 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
   private sweeping = false;
   private prunedAt = 0;
   private stopped = false;
-  /** The last sweep failure logged, so an outage logs one line, not one per tick. */
-  private lastSweepError: string | null = null;
+  /** An outage logs one line, not one per tick. */
+  private readonly failures = new RoundFailures(
+    this.logger,
+    'The mail outbox sweep',
+    'The mail outbox sweep works again',
+  );
 
   constructor(
     @Inject(Database) private readonly db: Database,
@@ -189,12 +194,9 @@ export class MailOutbox implements OnApplicationBootstrap, OnModuleDestroy {
         await this.prune();
         this.prunedAt = Date.now();
       }
-      if (this.lastSweepError) this.logger.log('The mail outbox sweep works again');
-      this.lastSweepError = null;
+      this.failures.succeeded();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== this.lastSweepError) this.logger.warn(`The mail outbox sweep failed (retrying): ${message}`);
-      this.lastSweepError = message;
+      this.failures.failed(error);
     } finally {
       this.sweeping = false;
     }

@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { pino } from 'pino';
 import { loggedPath, pinoLevelOf, PinoNestLogger, requestIdOf } from './logging.js';
 import { observabilityConfig } from './observability.config.js';
-import { OutageLog, outageKindOf, type OutageLine } from './outage-log.js';
+import { OutageLog, outageKindOf, RoundFailures, type OutageLine } from './outage-log.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const failedStatement = (code: string) =>
@@ -32,6 +32,29 @@ describe(OutageLog.name, () => {
     await sleep(250);
     log.report('database.unreachable', 'again');
     expect(lines.at(-1)).toEqual({ outage: 'database.unreachable', message: 'again', suppressed: 0 });
+  });
+});
+
+describe(RoundFailures.name, () => {
+  it('logs a failure once while it repeats, a new message again, and the recovery once', () => {
+    const lines: string[] = [];
+    const logger = {
+      log: (message: string) => lines.push(`log ${message}`),
+      warn: (message: string) => lines.push(`warn ${message}`),
+    } as unknown as Logger;
+    const failures = new RoundFailures(logger, 'The sweep', 'The sweep works again');
+    failures.succeeded();
+    failures.failed(new Error('refused'));
+    failures.failed(new Error('refused'));
+    failures.failed('timed out');
+    failures.failed(new Error('stopping'), true);
+    failures.succeeded();
+    failures.succeeded();
+    expect(lines).toEqual([
+      'warn The sweep failed (retrying): refused',
+      'warn The sweep failed (retrying): timed out',
+      'log The sweep works again',
+    ]);
   });
 });
 

@@ -104,3 +104,31 @@ export function logFailure(logger: Logger, what: string, error: unknown): void {
   if (kind) outageLog(kind, `${what} failed: ${message}`);
   else logger.error(`${what} failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
 }
+
+/**
+ * The log of background work that retries by itself in rounds (the mail outbox sweep, webhook
+ * deliveries): a failure is logged once however many rounds it lasts (again only when its message
+ * changes), and the recovery once.
+ */
+export class RoundFailures {
+  private last: string | null = null;
+
+  constructor(
+    private readonly logger: Logger,
+    /** `The mail outbox sweep` → "The mail outbox sweep failed (retrying): …". */
+    private readonly what: string,
+    private readonly recovered: string,
+  ) {}
+
+  succeeded(): void {
+    if (this.last) this.logger.log(this.recovered);
+    this.last = null;
+  }
+
+  /** `quiet` (the work is stopping) remembers the failure without a line. */
+  failed(error: unknown, quiet = false): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message !== this.last && !quiet) this.logger.warn(`${this.what} failed (retrying): ${message}`);
+    this.last = message;
+  }
+}

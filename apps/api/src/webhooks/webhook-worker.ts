@@ -8,6 +8,7 @@ import { exportLine } from '../database/activity-export-line.js';
 import { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { Actor } from '../database/activity.service.js';
 import { Clock } from '../common/clock.js';
+import { RoundFailures } from '../observability/outage-log.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus } from '../events/domain-events.js';
@@ -51,7 +52,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private prunedAt = 0;
   /** Aborted at shutdown: a POST in flight is cut instead of holding the shutdown for its timeout. */
   private readonly stopping = new AbortController();
-  private lastError: string | null = null;
+  private readonly failures = new RoundFailures(this.logger, 'Webhook delivery round', 'Webhook deliveries work again');
 
   constructor(
     @Inject(Database) private readonly db: Database,
@@ -112,13 +113,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         await this.prune();
         this.prunedAt = Date.now();
       }
-      if (this.lastError) this.logger.log('Webhook deliveries work again');
-      this.lastError = null;
+      this.failures.succeeded();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== this.lastError && !this.stopped)
-        this.logger.warn(`Webhook delivery round failed (retrying): ${message}`);
-      this.lastError = message;
+      this.failures.failed(error, this.stopped);
     }
   }
 
