@@ -27,6 +27,7 @@ import { DomainError, notFound, validationFailed } from '../common/domain-error.
 import { dryRunFailure } from '../common/dry-run.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
+import { assertNameFree } from '../database/unique-names.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
 import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../database/permission-rows.js';
@@ -111,8 +112,7 @@ export class RolesService {
     const key = name.toLowerCase();
     if (SYSTEM_ROLES.some((role) => role.name.toLowerCase() === key))
       throw validationFailed({ name: ['That name belongs to a system role'] });
-    const clash = await manager.getRepository(RoleEntity).findOneBy({ accountId, nameKey: key });
-    if (clash && clash.id !== exceptId) throw validationFailed({ name: ['A role with this name already exists'] });
+    await assertNameFree(manager, RoleEntity, { accountId, name, exceptId });
   }
 
   private assertPlan(account: AccountEntity): void {

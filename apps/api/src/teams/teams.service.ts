@@ -2,17 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { TeamDto } from '@rolecall/contracts';
 import { allowsTeams, planLimits } from '@rolecall/domain';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
 import type { Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
-import { DomainError, notFound, validationFailed } from '../common/domain-error.js';
+import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
 import { teamDto } from '../database/teams.dto.js';
+import { assertNameFree } from '../database/unique-names.js';
 
 /** Talk teams: only when the plan has them and the account turned them on. */
 @Injectable()
@@ -42,16 +42,6 @@ export class TeamsService {
       );
   }
 
-  private async assertUniqueName(
-    manager: EntityManager,
-    accountId: string,
-    name: string,
-    exceptId?: string,
-  ): Promise<void> {
-    const clash = await manager.getRepository(TeamEntity).findOneBy({ accountId, nameKey: name.toLowerCase() });
-    if (clash && clash.id !== exceptId) throw validationFailed({ name: ['A team with this name already exists'] });
-  }
-
   async create(auth: RequestAuth, actor: Actor, name: string): Promise<TeamDto> {
     return this.mutations.run(auth, actor, async ({ tx, account, log }) => {
       this.assertEnabled(account);
@@ -62,7 +52,7 @@ export class TeamsService {
           limit,
           used: count,
         });
-      await this.assertUniqueName(tx.manager, account.id, name);
+      await assertNameFree(tx.manager, TeamEntity, { accountId: account.id, name });
       const team = tx.manager.getRepository(TeamEntity).create({
         id: randomUUID(),
         accountId: account.id,
@@ -94,7 +84,7 @@ export class TeamsService {
       const { tx, account, log } = context;
       const team = await this.forChange(context, id, ifMatch);
       if (team.name === name) return teamDto(tx.manager, team);
-      await this.assertUniqueName(tx.manager, account.id, name, team.id);
+      await assertNameFree(tx.manager, TeamEntity, { accountId: account.id, name, exceptId: team.id });
       const before = team.name;
       Object.assign(team, { name, nameKey: name.toLowerCase(), version: team.version + 1 });
       await tx.manager
