@@ -28,6 +28,7 @@ import { dryRunFailure } from '../common/dry-run.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { assertNameFree } from '../database/unique-names.js';
+import { changeField } from '../database/field-change.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
 import { activeHolderRows, bumpRoleHolders, type PermissionRow } from '../database/permission-rows.js';
@@ -306,14 +307,8 @@ export class RolesService {
         role.name = change.name;
         role.nameKey = change.name.toLowerCase();
       }
-      if (change.description !== undefined && change.description !== role.description) {
-        changes['description'] = { before: role.description, after: change.description };
-        role.description = change.description;
-      }
-      if (change.icon !== undefined && change.icon !== role.icon) {
-        changes['icon'] = { before: role.icon, after: change.icon };
-        role.icon = change.icon;
-      }
+      changeField(changes, role, 'description', change.description);
+      changeField(changes, role, 'icon', change.icon);
       const diff = diffPermissions(role.permissions, permissions);
       let affected: PermissionRow[] = [];
       let serviceAccountIds: string[] = [];

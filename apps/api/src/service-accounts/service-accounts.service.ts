@@ -23,6 +23,7 @@ import { DomainError, forbidden, notFound, validationFailed } from '../common/do
 import { versionMismatch } from '../common/if-match.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { Database } from '../database/database.service.js';
+import { changeField } from '../database/field-change.js';
 import { PermissionsService } from '../database/permissions.service.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entities/service-account.entity.js';
@@ -137,10 +138,7 @@ export class ServiceAccountsService {
       if (serviceAccount.version !== ifMatch) throw versionMismatch(await this.load(tx.manager, account.id, id));
       const changes: Record<string, unknown> = {};
       let roleChanged = false;
-      if (body.name !== undefined && body.name !== serviceAccount.name) {
-        changes['name'] = { before: serviceAccount.name, after: body.name };
-        serviceAccount.name = body.name;
-      }
+      changeField(changes, serviceAccount, 'name', body.name);
       if (body.roleId !== undefined && body.roleId !== serviceAccount.roleId) {
         const role = await this.assignableRole(tx.manager, account, body.roleId);
         changes['roleId'] = { before: serviceAccount.roleId, after: role.id };

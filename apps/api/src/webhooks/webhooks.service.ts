@@ -19,6 +19,7 @@ import { versionMismatch } from '../common/if-match.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { newestFirstPage } from '../database/newest-first-page.js';
+import { changeField } from '../database/field-change.js';
 import { SecretBox } from '../common/secret-box.js';
 import { resolveTarget, TargetRefused } from './webhook-target.js';
 import { WebhookWorker } from './webhook-worker.js';
@@ -146,14 +147,9 @@ export class WebhooksService {
         changes['events'] = { before: endpoint.events, after: body.events };
         endpoint.events = body.events;
       }
-      if (body.description !== undefined && body.description !== endpoint.description) {
-        changes['description'] = { before: endpoint.description, after: body.description };
-        endpoint.description = body.description;
-      }
-      if (body.enabled !== undefined && body.enabled !== endpoint.enabled) {
-        changes['enabled'] = { before: endpoint.enabled, after: body.enabled };
-        endpoint.enabled = body.enabled;
-        if (body.enabled) {
+      changeField(changes, endpoint, 'description', body.description);
+      if (changeField(changes, endpoint, 'enabled', body.enabled)) {
+        if (endpoint.enabled) {
           // Starts again from where delivery stopped: nothing is skipped, the back-off starts over.
           Object.assign(endpoint, {
             disabledReason: null,
