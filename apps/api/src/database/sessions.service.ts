@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { IsNull, type EntityManager } from 'typeorm';
@@ -8,7 +8,8 @@ import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database, type Tx } from './database.service.js';
-import { EntityColumns, parameter } from './entity-columns.js';
+import { EntityColumns, inList, listParameter, parameter } from './entity-columns.js';
+import { ReadBatcher } from './read-batcher.js';
 import { MemberEntity } from './entities/member.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { PersonEntity } from './entities/person.entity.js';
@@ -48,7 +49,16 @@ type JudgedMember = Pick<MemberEntity, 'id' | 'status'>;
 type JudgedAccount = Pick<AccountEntity, 'ownerMemberId' | 'authEnforcement' | 'require2fa'>;
 
 /** The live handshake's statement on PostgreSQL: prepared once per pool connection, by this name. */
-const LIVE_AUTH_STATEMENT = 'rolecall_live_auth';
+const LIVE_AUTH_STATEMENT = 'rolecall_live_auth_many';
+/** The live statement's column naming each row's token hash. */
+const LIVE_TOKEN_HASH = 's_token_hash';
+/**
+ * Handshakes whose sessions one live statement reads at most, and such statements out at once (the
+ * rest gather for the next): a reconnect storm's handshakes share statements, and hold at most this
+ * many of the pool's connections (the REST requests' stay free).
+ */
+const LIVE_AUTH_BATCH = 200;
+const LIVE_AUTH_BATCHES_AT_ONCE = 2;
 
 /** Only write `last_seen_at` when it is this stale, so reads do not turn into writes. */
 const TOUCH_AFTER_MS = 60_000;
@@ -61,6 +71,9 @@ export const twoFactorRequired = (): DomainError =>
 
 @Injectable()
 export class SessionsService {
+  private readonly logger = new Logger(SessionsService.name);
+  /** The live handshakes' session rows, many a statement (`authenticateLive`). */
+  private readonly liveRows: ReadBatcher<string, Record<string, unknown>>;
   /** Session, person, membership, its role and account of a token hash in one statement (every request runs it). */
   private readonly authSql: {
     sql: string;
@@ -95,15 +108,14 @@ export class SessionsService {
     const member = EntityColumns.of(source, MemberEntity, 'm');
     const role = EntityColumns.of(source, RoleEntity, 'r');
     const account = EntityColumns.of(source, AccountEntity, 'a');
-    const joins =
+    const from =
       'FROM sessions s ' +
       'LEFT JOIN persons p ON p.id = s.person_id ' +
       'LEFT JOIN members m ON m.account_id = s.account_id AND m.person_id = s.person_id ' +
       'LEFT JOIN roles r ON r.id = m.role_id ' +
-      'LEFT JOIN accounts a ON a.id = s.account_id ' +
-      `WHERE s.token_hash = ${parameter(source, 1)}`;
+      'LEFT JOIN accounts a ON a.id = s.account_id ';
     this.authSql = {
-      sql: `SELECT ${session.select}, ${person.select}, ${member.select}, ${role.select}, ${account.select} ${joins}`,
+      sql: `SELECT ${session.select}, ${person.select}, ${member.select}, ${role.select}, ${account.select} ${from}WHERE s.token_hash = ${parameter(source, 1)}`,
       session,
       person,
       member,
@@ -137,10 +149,23 @@ export class SessionsService {
         'require2fa',
       ]),
     };
+    // Many token hashes at once (the batch's), each row named by its hash.
     this.liveAuthSql = {
-      sql: `SELECT ${live.session.select}, ${live.person.select}, ${live.member.select}, ${live.role.select}, ${live.account.select} ${joins}`,
+      sql: `SELECT s.token_hash AS "${LIVE_TOKEN_HASH}", ${live.session.select}, ${live.person.select}, ${live.member.select}, ${live.role.select}, ${live.account.select} ${from}WHERE ${inList(source, 's.token_hash', 1)}`,
       ...live,
     };
+    this.liveRows = new ReadBatcher((tokenHashes) => this.readLiveRows(tokenHashes), {
+      maxBatch: LIVE_AUTH_BATCH,
+      maxInFlight: LIVE_AUTH_BATCHES_AT_ONCE,
+      failed: (error, callers) => {
+        this.logger.error(
+          `Live handshake session read failed (${callers} handshake(s) refused UNAVAILABLE): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+        return new DomainError('UNAVAILABLE', 'Your session could not be checked just now; try again shortly', {
+          retryAfterSeconds: 1,
+        });
+      },
+    });
   }
 
   async create(tx: Tx, input: NewSession): Promise<{ token: string; session: SessionEntity }> {
@@ -205,23 +230,14 @@ export class SessionsService {
    * and the same checks, every time against the database (never a cache that could still accept an
    * ended session), refusing what `authenticate` refuses and a session limited to 2FA enrolment too.
    * It never marks the session seen (see `authenticate` for why). Only the columns the checks and
-   * the socket use are read, and on PostgreSQL as a named prepared statement, straight on the pool:
-   * a reconnect storm runs it once per socket.
+   * the socket use are read, and on PostgreSQL as a named prepared statement, straight on the pool.
+   * Handshakes that arrive together share the statement (`liveRows`: one for up to LIVE_AUTH_BATCH
+   * token hashes): each gets its own row, judged on its own as if alone; a batch whose read fails
+   * refuses its handshakes `UNAVAILABLE` (retried by clients), and nothing is kept between batches.
    */
   async authenticateLive(tokenHash: string): Promise<LiveSessionAuth> {
     const now = this.clock.now();
-    const { sql } = this.liveAuthSql;
-    const [row] = await this.db.read(async (manager) =>
-      this.db.kind === 'postgres'
-        ? (
-            await this.pool().query<Record<string, unknown>>({
-              name: LIVE_AUTH_STATEMENT,
-              text: sql,
-              values: [tokenHash],
-            })
-          ).rows
-        : manager.query<Record<string, unknown>[]>(sql, [tokenHash]),
-    );
+    const row = await this.liveRows.get(tokenHash);
     const session = row ? this.liveAuthSql.session.hydrate(row) : null;
     if (!row || !session) throw new DomainError('UNAUTHENTICATED', 'Sign in to continue');
     const { person, member, account } = this.judge(
@@ -233,6 +249,23 @@ export class SessionsService {
       false,
     );
     return { session, person, member, account, role: this.liveAuthSql.role.hydrate(row) };
+  }
+
+  /**
+   * The live statement's rows of these token hashes, by hash (a hash is unique: one row at most).
+   * One statement for a batch of handshakes (`liveRows`), read when the batch goes out.
+   */
+  private async readLiveRows(tokenHashes: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const { sql } = this.liveAuthSql;
+    const values = [listParameter(this.db.dataSource, tokenHashes)];
+    const rows = await this.db.read(async (manager) =>
+      this.db.kind === 'postgres'
+        ? (await this.pool().query<Record<string, unknown>>({ name: LIVE_AUTH_STATEMENT, text: sql, values })).rows
+        : manager.query<Record<string, unknown>[]>(sql, values),
+    );
+    const byHash = new Map<string, Record<string, unknown>>();
+    for (const row of rows) byHash.set(row[LIVE_TOKEN_HASH] as string, row);
+    return byHash;
   }
 
   /** node-postgres's pool under TypeORM's PostgreSQL driver. */

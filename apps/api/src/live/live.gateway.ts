@@ -26,7 +26,7 @@ import type { MemberEntity } from '../database/entities/member.entity.js';
 import type { ResolvedPermissions } from '../database/permissions.service.js';
 import type { SessionEntity } from '../database/entities/session.entity.js';
 import { ApiKeys, isKeySessionId, looksLikeApiKey } from '../database/api-keys.js';
-import { SessionsService } from '../database/sessions.service.js';
+import { SessionsService, type LiveSessionAuth } from '../database/sessions.service.js';
 import {
   clientAddress,
   CooldownLimiter,
@@ -69,10 +69,10 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set([
 const STANDING_TTL_MS = 60_000;
 
 /**
- * Handshakes authenticated at once on a node; the others wait their turn. Sixty sockets arriving
- * together would otherwise take every connection of the PostgreSQL pool (and make it open new ones)
- * while REST requests — the health check, an admin's change — queue behind them. Four still
- * authenticate hundreds of handshakes a second (one statement each), above any real reconnect wave.
+ * API keys' handshakes authenticated at once on a node; the others wait their turn. Sixty sockets
+ * arriving together would otherwise take every connection of the PostgreSQL pool (and make it open
+ * new ones) while REST requests — the health check, an admin's change — queue behind them. Sessions'
+ * handshakes are batched by SessionsService, which holds its own cap.
  */
 const HANDSHAKES_AT_ONCE = 4;
 
@@ -333,16 +333,13 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     // (its socket is not in the member room yet, so `forget` cannot reach it) makes it untrusted.
     const since = this.beginRead();
     try {
-      const { auth, permissions } = await this.authentications.runExclusive(async () => {
-        // An API key (issue 16 §3) joins as its service account: member room = its id, session room = `key:<keyId>`.
-        if (looksLikeApiKey(token)) {
-          const keyAuth = await this.apiKeys.authenticate(token);
-          return { auth: keyAuth, permissions: keyAuth.permissions };
-        }
-        // By the hash already taken for the cool-down: the same checks as a REST request's, fewer columns.
-        const auth = await this.sessions.authenticateLive(tokenHash);
-        return { auth, permissions: await this.permissions.resolve(auth.member, auth.account, auth.role) };
-      });
+      const { auth, permissions } = looksLikeApiKey(token)
+        ? // An API key (issue 16 §3) joins as its service account: member room = its id, session room = `key:<keyId>`.
+          await this.authentications.runExclusive(async () => {
+            const keyAuth = await this.apiKeys.authenticate(token);
+            return { auth: keyAuth, permissions: keyAuth.permissions };
+          })
+        : await this.authenticateSession(tokenHash);
       const sessionRoom = Rooms.session(auth.session.id);
       const cap = this.config.liveLimits.socketsPerSession;
       if (!(counted ? await counted : this.roomHasSpace(auth.session.id, cap))) {
@@ -375,6 +372,19 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     } finally {
       this.endRead();
     }
+  }
+
+  /**
+   * A session's handshake, by the hash already taken for the cool-down: the same checks as a REST
+   * request's, fewer columns. Not under `authentications`: the sessions service reads handshakes
+   * arriving together in one statement, and caps the statements out at once itself; the role comes
+   * with the session, so its permissions need no read of their own.
+   */
+  private async authenticateSession(
+    tokenHash: string,
+  ): Promise<{ auth: LiveSessionAuth; permissions: ResolvedPermissions }> {
+    const auth = await this.sessions.authenticateLive(tokenHash);
+    return { auth, permissions: await this.permissions.resolve(auth.member, auth.account, auth.role) };
   }
 
   /**
