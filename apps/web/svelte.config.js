@@ -7,6 +7,19 @@ import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 const BUILD = 'build';
 
 /**
+ * The API reads a page makes as it opens, whoever opens it and whatever they may do (a read made
+ * only for some viewers does not belong here: a preload nobody takes is a browser warning and an
+ * open request). The API preloads them with the page's index.html for a request that carries a
+ * session (`Link: <…>; rel=preload; as=fetch`, apps/api/src/web), so the answer is on its way while
+ * the scripts load; the page's own `fetch` of the same URL is handed that answer (same URL, CORS mode
+ * and credentials: checked by dashboard-serving.spec). `[param]` stands for the route's parameter.
+ * @type {Record<string, string[]>}
+ */
+const FIRST_READS = {
+  '/(app)/users/[id]': ['/api/v1/users/[id]', '/api/v1/roles'],
+};
+
+/**
  * The files a route needs before its first paint beyond the ones index.html already preloads (the
  * client entry's): the scripts and stylesheets of its layouts and its page, from Kit's server
  * manifest (each node lists its client `imports` and `stylesheets`). The API sends them as a `Link`
@@ -36,7 +49,8 @@ async function routePreloads(serverDirectory) {
 /**
  * adapter-static, then `build/routes.json`: every page route as SvelteKit itself matches it (its id
  * and the `pattern` regex Kit built from src/routes, groups and `[params]` included), in Kit's order,
- * with the files it needs (`preload`, above). The API answers index.html only for paths that match
+ * its `[params]` in the order of the pattern's groups, the files it needs (`preload`, above) and the
+ * reads it opens with (`reads`, FIRST_READS). The API answers index.html only for paths that match
  * one, and 404 for anything else (apps/api/src/web).
  * @param {import('@sveltejs/kit').Adapter} inner
  * @returns {import('@sveltejs/kit').Adapter}
@@ -46,10 +60,19 @@ function withRouteList(inner) {
     ...inner,
     async adapt(builder) {
       await inner.adapt(builder);
+      const unknown = Object.keys(FIRST_READS).filter((id) => !builder.routes.some((route) => route.id === id));
+      if (unknown.length > 0) throw new Error(`FIRST_READS names routes that do not exist: ${unknown.join(', ')}`);
       const preloads = await routePreloads(builder.getServerDirectory());
       const routes = builder.routes
         .filter((route) => route.page.methods.length > 0)
-        .map((route) => ({ id: route.id, pattern: route.pattern.source, preload: preloads.get(route.id) }));
+        .map((route) => ({
+          id: route.id,
+          pattern: route.pattern.source,
+          // `[id]`, `[[lang]]`, `[...rest]`, `[id=matcher]`: one group of the pattern each, in this order.
+          params: [...route.id.matchAll(/\[+(?:\.\.\.)?(\w+)(?:=\w+)?\]+/g)].map((match) => match[1]),
+          preload: preloads.get(route.id),
+          reads: FIRST_READS[route.id] ?? [],
+        }));
       writeFileSync(join(BUILD, 'routes.json'), `${JSON.stringify(routes, null, 2)}\n`);
       builder.log.minor(`Wrote ${routes.length} page routes to ${BUILD}/routes.json`);
     },

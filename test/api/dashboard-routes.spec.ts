@@ -98,6 +98,27 @@ describe.skipIf(!built)('the dashboard’s routes and nothing else (issue 21)', 
     expect((await rawRequest(`${app.url}/wp-login.php`)).headers['link']).toBeUndefined();
   });
 
+  it('a signed-in request for a profile preloads its first reads, first; a signed-out one or an odd id does not', async () => {
+    const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    const cookie = { cookie: 'rolecall_session=anything' };
+    const dataLinks = async (url: string, headers: Record<string, string> = {}) =>
+      String((await rawRequest(`${app.url}${url}`, { headers })).headers['link'] ?? '')
+        .split(', ')
+        .filter((entry) => entry.includes('as=fetch'));
+    const signedIn = String((await rawRequest(`${app.url}/users/${id}`, { headers: cookie })).headers['link']);
+    expect(signedIn.split(', ').slice(0, 2)).toEqual([
+      `</api/v1/users/${id}>; rel=preload; as=fetch; crossorigin`,
+      '</api/v1/roles>; rel=preload; as=fetch; crossorigin',
+    ]);
+    // Signed out, the reads would only be refused (and logged by the browser as failed requests).
+    expect(await dataLinks(`/users/${id}`)).toEqual([]);
+    // Nothing but unreserved characters of the path goes into the header.
+    for (const odd of ['a%0D%0ALink:%20x', '..', 'a.b', 'a%3E;%20rel=x', '%2E%2E', 'x'.repeat(129)])
+      expect(await dataLinks(`/users/${odd}`, cookie), odd).toEqual([]);
+    // A page without first reads names none, signed in or not.
+    expect(await dataLinks('/activity', cookie)).toEqual([]);
+  });
+
   it('a path next to a route, or under one, is not the app', async () => {
     for (const url of ['/users/a/b', '/roles/new/x', '/me/x', '/signin.php', '/invite', '/app', '/(app)/users']) {
       for (const method of ['GET', 'HEAD', 'POST']) {

@@ -227,6 +227,33 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     await signedIn.context.close();
   });
 
+  it("a profile's first reads come with its HTML (Link preload), and the page takes them: one request each", async () => {
+    const { context, page, seen, settled } = await watchedPage(browser);
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    await signIn(page, app.url, owner.email, PASSWORD);
+    const reads: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === `/api/v1/users/${member.member.id}`) reads.push(`${request.method()} ${url.pathname}`);
+    });
+    const response = await page.goto(`${app.url}/users/${member.member.id}`);
+    const link = (await response!.allHeaders())['link'] ?? '';
+    expect(link.split(', ').slice(0, 2)).toEqual([
+      `</api/v1/users/${member.member.id}>; rel=preload; as=fetch; crossorigin`,
+      '</api/v1/roles>; rel=preload; as=fetch; crossorigin',
+    ]);
+    await page.getByRole('heading', { name: 'Role and access' }).waitFor();
+    await settled();
+    // The preload is the page's read (Chromium hands it over): asked once, and no "preloaded but not used".
+    expect(reads).toEqual([`GET /api/v1/users/${member.member.id}`]);
+    expect(warnings.filter((text) => /preload/i.test(text))).toEqual([]);
+    expect(seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
+    await context.close();
+  });
+
   it('/api/docs (Swagger UI, its own inline styles allowed there) still renders without a violation', async () => {
     const { context, page, seen } = await watchedPage(browser);
     await page.goto(`${app.url}/api/docs`);

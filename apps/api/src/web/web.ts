@@ -6,6 +6,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import expressStaticGzip from 'express-static-gzip';
 import { notFound } from '../common/domain-error.js';
 import { toErrorBody } from '../common/error.filter.js';
+import { SESSION_COOKIE } from '../database/request-auth.js';
 
 /** Paths the dashboard never handles: the API answers them itself (REST, Socket.IO, SCIM 2.0 of issue 16). */
 const API_PATH = /^\/(api|socket\.io|scim)(\/|$)/;
@@ -54,8 +55,37 @@ export interface DashboardRoute {
   readonly id: string;
   /** Kit's own matcher for it, e.g. `^\/users\/([^/]+?)\/?$`. */
   readonly pattern: string;
+  /** Its `[params]`, in the order of the pattern's groups. */
+  readonly params?: readonly string[];
   /** Its layouts' and page's scripts and stylesheets that index.html does not already preload. */
   readonly preload?: { readonly scripts: readonly string[]; readonly styles: readonly string[] };
+  /** The API GETs the page makes as it opens, whoever opens it: `/api/v1/users/[id]` (svelte.config.js). */
+  readonly reads?: readonly string[];
+}
+
+/** A parameter that may go into a preload's URL as it is: letters, digits, `_` and `-` only (ids are UUIDs; no `.` or `..`). */
+const PLAIN_PARAM = /^[\w-]{1,128}$/;
+
+/**
+ * The `Link` preloads of a page's first reads (issue 21) for the path `match` matched, `as=fetch;
+ * crossorigin` (CORS mode, same-origin credentials: what the dashboard's `fetch` sends, so Chromium
+ * hands the page that answer instead of asking again; without `crossorigin` it asks twice —
+ * dashboard-serving.spec counts the requests). They go first: on a phone on a
+ * slow network, the page's data is what it waits for last. Null when a parameter is not plain (no
+ * request text goes into a header unchecked; the page then reads as it always does).
+ */
+function readLinks(route: DashboardRoute, match: RegExpExecArray): string | null {
+  const values = new Map<string, string>();
+  for (const [index, name] of (route.params ?? []).entries()) {
+    const value = match[index + 1];
+    if (value === undefined || !PLAIN_PARAM.test(value)) return null;
+    values.set(name, value);
+  }
+  const urls = (route.reads ?? []).map((read) =>
+    read.replace(/\[(\w+)\]/g, (_, name: string) => values.get(name) ?? '\0'),
+  );
+  if (urls.length === 0 || urls.some((url) => url.includes('\0'))) return null;
+  return urls.map((url) => `<${url}>; rel=preload; as=fetch; crossorigin`).join(', ');
 }
 
 /**
@@ -124,9 +154,24 @@ export function loadDashboard(webRoot: string | null): Dashboard | null {
   const indexHtml = readFileSync(indexFile, 'utf8');
   const routes = readRoutes(webRoot);
   const pages =
-    routes?.map((route) => ({ pattern: new RegExp(route.pattern), links: preloadLinks(route, indexHtml) })) ?? null;
-  /** The page route of a path (Kit's order: the first that matches), `undefined` when none. */
-  const pageOf = (path: string) => (pages === null ? { links: null } : pages.find((page) => page.pattern.test(path)));
+    routes?.map((route) => ({ route, pattern: new RegExp(route.pattern), links: preloadLinks(route, indexHtml) })) ??
+    null;
+  /**
+   * The `Link` header for a path that is one of the app's pages (Kit's order: the first route that
+   * matches): its files, and its first reads when the request carries a session (signed out, those
+   * reads would only be refused). `undefined` when the path is no page of the app.
+   */
+  const linksFor = (request: Request): { header: string | null } | undefined => {
+    if (pages === null) return { header: null };
+    for (const page of pages) {
+      const match = page.pattern.exec(request.path);
+      if (!match) continue;
+      const signedIn = typeof (request.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE] === 'string';
+      const reads = signedIn ? readLinks(page.route, match) : null;
+      return { header: [reads, page.links].filter(Boolean).join(', ') || null };
+    }
+    return undefined;
+  };
   // express-static-gzip keys its list of twins by the path under `root` as given: no trailing slash.
   const files = expressStaticGzip(resolve(webRoot), {
     enableBrotli: true,
@@ -145,10 +190,10 @@ export function loadDashboard(webRoot: string | null): Dashboard | null {
     if (API_PATH.test(request.path)) return next();
     if (request.method !== 'GET' && request.method !== 'HEAD') return answerNotFound(response);
     const url = request.url;
-    const page = pageOf(request.path);
+    const page = linksFor(request);
     if (page) {
       request.url = '/index.html';
-      if (page.links) response.setHeader('Link', page.links);
+      if (page.header) response.setHeader('Link', page.header);
     }
     return files(request, response, (error?: unknown) => {
       request.url = url;
