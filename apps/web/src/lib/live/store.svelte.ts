@@ -22,7 +22,8 @@
  * the only module that touches the socket; pages read resources built on it (`./activity.svelte.ts`).
  *
  * libs/client and socket.io-client (~47 KB, a third of a page's script) are not part of any page's
- * first load (issue 21): `start()` imports them once the signed-in page has painted, then connects.
+ * first load (issue 21): `start()` imports them once the signed-in page has painted its content
+ * (`afterFirstContent`), then connects.
  * Nothing is lost meanwhile: the account events after the seq of the `GET /me` the page loaded with
  * are replayed on the first gap (libs/client), and `GET /me` is read again once connected.
  */
@@ -36,7 +37,7 @@ import type {
   PresenceViewer,
   RevocationReason,
 } from '@rolecall/contracts';
-import { afterPaint } from '../after-paint';
+import { afterFirstContent } from '../after-paint';
 import { loadMe, session } from '../session.svelte';
 
 interface Follower {
@@ -101,7 +102,7 @@ class LiveState {
     this.revoked = null;
     this.#connectedOnce = false;
     this.#access = accessOf(me);
-    const loading = afterPaint()
+    const loading = afterFirstContent()
       .then(() => import('@rolecall/client'))
       .then(({ Live }) => {
         if (this.#loading !== loading) return; // stopped meanwhile

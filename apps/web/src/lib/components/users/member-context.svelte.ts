@@ -11,6 +11,8 @@ export class MemberContext {
   account = $state<AccountDto | null>(session.me?.account ?? null);
   roles = $state<RoleDto[]>([]);
   teams = $state<TeamDto[]>([]);
+  /** The roles have been asked for once (read or failed): a form offering them no longer grows. */
+  rolesRead = $state(false);
 
   /** The account, for members who may see it; on failure the last known one stays. */
   async loadAccount(): Promise<void> {
@@ -27,6 +29,8 @@ export class MemberContext {
       this.roles = (await fetchRoles()).items;
     } catch (error) {
       this.rolesFailed(error);
+    } finally {
+      this.rolesRead = true;
     }
   }
 
@@ -47,9 +51,8 @@ export class MemberContext {
   /** Talk teams are off for the account: the teams last read stay (a page may empty them). */
   protected teamsOff(): void {}
 
-  /** The account (then its teams) and the roles. */
-  loadContext(): void {
-    void this.loadAccount().then(() => this.loadTeams());
-    void this.loadRoles();
+  /** The account (then its teams) and the roles; settles when all are read (or failed). */
+  async loadContext(): Promise<void> {
+    await Promise.all([this.loadAccount().then(() => this.loadTeams()), this.loadRoles()]);
   }
 }

@@ -17,6 +17,7 @@ import {
 } from '$lib/services/users.service';
 import { loadMe, session } from '$lib/session.svelte';
 import { toasts } from '$lib/toast.svelte';
+import { holdForFirstContent } from '$lib/after-paint';
 import { MemberContext } from './member-context.svelte';
 import { describeAccessChange, type Conflict, type PendingChange } from './profile';
 
@@ -40,7 +41,7 @@ export class MemberProfile extends MemberContext {
     this.removed = false;
     this.conflict = null;
     this.dirty = false;
-    void this.loadMember(id);
+    holdForFirstContent(this.loadMember(id));
   }
 
   // ── Loading ──────────────────────────────────────────────────────────────────────────────
@@ -189,6 +190,6 @@ export class MemberProfile extends MemberContext {
   /** Resync, reconnect, or the viewer's access changed. */
   reload(): void {
     void this.loadMember(this.#id);
-    this.loadContext();
+    void this.loadContext();
   }
 }

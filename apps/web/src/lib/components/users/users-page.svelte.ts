@@ -132,7 +132,7 @@ export class UsersPage extends MemberContext {
   reload(): void {
     this.actionError = null;
     void this.list.load(this.list.filters);
-    this.loadContext();
+    void this.loadContext();
   }
 
   // ── Actions ──────────────────────────────────────────────────────────────────────────────
