@@ -15,8 +15,8 @@ import type { AppConfig } from './config.js';
 import { loadDashboard } from './web/web.js';
 import { LiveIoAdapter } from './live/live-io.adapter.js';
 import { connectRedis } from './infra/redis-bridge.js';
-import { createLogging } from './observability/logging.js';
-import { httpMetrics, metricsEndpoint } from './observability/metrics-endpoint.js';
+import { createLogging } from './common/observability/logging.js';
+import { httpMetrics, metricsEndpoint } from './common/observability/metrics-endpoint.js';
 
 /** Largest JSON body accepted; larger ones answer 413 PAYLOAD_TOO_LARGE. */
 const BODY_LIMIT = '100kb';

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { observabilityConfig, type ObservabilityConfig } from './observability/observability.config.js';
+import { observabilityConfig, type ObservabilityConfig } from './common/observability/observability.config.js';
 import { webhookConfig, type WebhookConfig } from './webhooks/webhooks.config.js';
 
 /** Everything the API reads from its environment (SPEC §3), resolved once at start-up. */
@@ -26,7 +26,7 @@ export interface AppConfig {
   readonly rateLimits: RateLimitConfig;
   /** Abuse limits of the live layer (Socket.IO): per socket, per session, per client IP. */
   readonly liveLimits: LiveLimitConfig;
-  /** Logs and metrics: LOG_LEVEL, LOG_FORMAT, LOG_REQUESTS, METRICS_TOKEN (observability/observability.config.ts). */
+  /** Logs and metrics: LOG_LEVEL, LOG_FORMAT, LOG_REQUESTS, METRICS_TOKEN (common/observability/observability.config.ts). */
   readonly observability: ObservabilityConfig;
   /** Single sign-on (OpenID Connect relying party); Okta is configured per account instead. */
   readonly sso: SsoConfig;

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@rolecall/contracts';
 import type { Response } from 'express';
 import { databaseDomainError, databaseFailure } from './database-errors.js';
-import { outageLog } from '../observability/outage-log.js';
+import { outageLog } from './observability/outage-log.js';
 import { DomainError } from './domain-error.js';
 
 /** HTTP statuses Nest or Express may raise on their own, mapped to the spec's codes. */
@@ -106,7 +106,7 @@ export class ErrorFilter implements ExceptionFilter {
     response.status(status).json(body);
   }
 
-  /** An expected outage (503, 507): one line per kind per interval, without a stack (observability/outage-log.ts). */
+  /** An expected outage (503, 507): one line per kind per interval, without a stack (common/observability/outage-log.ts). */
   private logOutage(code: string, exception: unknown): void {
     const cause = (exception as { cause?: unknown } | null)?.cause ?? exception;
     const failure = databaseFailure(cause);

@@ -5,7 +5,7 @@ import { AccountEntity } from './entities/account.entity.js';
 import { notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import { databaseDomainError, databaseFailure } from '../common/database-errors.js';
-import { recordDatabaseError } from '../observability/failures.js';
+import { recordDatabaseError } from '../common/observability/failures.js';
 import type { DatabaseKind } from './data-source.js';
 
 const DEADLOCK_ATTEMPTS = 3;

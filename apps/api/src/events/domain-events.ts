@@ -3,7 +3,7 @@ import type { BulkEventData, PermissionChangeReason, RevocationReason, RoleDto }
 import { EventEmitter } from 'node:events';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { PermissionRow } from '../database/permission-rows.js';
-import { markCommitted } from '../observability/metrics.js';
+import { markCommitted } from '../common/observability/metrics.js';
 
 /**
  * Typed domain events, published after their transaction commits. Services emit them through

@@ -3,7 +3,7 @@ import type { InvitationMailDto } from '@rolecall/contracts';
 import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { RoundFailures } from '../observability/outage-log.js';
+import { RoundFailures } from '../common/observability/outage-log.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { MailOutboxEntity, type OutboxMailKind } from '../database/entities/mail-outbox.entity.js';

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { logFailure } from '../observability/outage-log.js';
+import { logFailure } from '../common/observability/outage-log.js';
 
 export interface Mail {
   to: string;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { REDIS, type RedisConnections } from './redis-bridge.js';
 import { APP_CONFIG, type AppConfig, type RateLimitConfig } from '../config.js';
 import { DomainError } from '../common/domain-error.js';
-import { countRateLimited } from '../observability/metrics.js';
+import { countRateLimited } from '../common/observability/metrics.js';
 
 export type LimitName =
   | 'signInIp'

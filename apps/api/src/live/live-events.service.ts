@@ -18,8 +18,8 @@ import { isActivityRoom, Rooms } from './live.types.js';
 import { CROSS_NODE_TIMEOUT_MS, withTimeout } from '../infra/redis-bridge.js';
 
 const NO_ONE: ReadonlySet<string> = new Set();
-import { observePush } from '../observability/metrics.js';
-import { logFailure } from '../observability/outage-log.js';
+import { observePush } from '../common/observability/metrics.js';
+import { logFailure } from '../common/observability/outage-log.js';
 
 /**
  * Turns committed domain events into the client events of SPEC §6: `me.permissions` to every

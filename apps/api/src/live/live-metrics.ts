@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { LiveGateway } from './live.gateway.js';
 import { REDIS, type RedisConnections } from '../infra/redis-bridge.js';
-import { recordRedisError } from '../observability/failures.js';
-import { liveEventPushed, liveSocketClosed, liveSocketOpened } from '../observability/metrics.js';
+import { recordRedisError } from '../common/observability/failures.js';
+import { liveEventPushed, liveSocketClosed, liveSocketOpened } from '../common/observability/metrics.js';
 
 /**
  * Live-layer metrics, read off the Socket.IO server rather than threaded through the gateway: open

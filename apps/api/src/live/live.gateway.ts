@@ -46,7 +46,7 @@ import {
   type ChannelEvent,
   type RedisConnections,
 } from '../infra/redis-bridge.js';
-import { countRateLimited } from '../observability/metrics.js';
+import { countRateLimited } from '../common/observability/metrics.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 

@@ -8,7 +8,7 @@ import { exportLine } from '../database/activity-export-line.js';
 import { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { Actor } from '../database/activity.service.js';
 import { Clock } from '../common/clock.js';
-import { RoundFailures } from '../observability/outage-log.js';
+import { RoundFailures } from '../common/observability/outage-log.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { DomainEventBus } from '../events/domain-events.js';

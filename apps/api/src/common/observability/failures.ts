@@ -1,6 +1,6 @@
 import { QueryFailedError } from 'typeorm';
-import { DomainError } from '../common/domain-error.js';
-import { databaseFailure } from '../common/database-errors.js';
+import { DomainError } from '../domain-error.js';
+import { databaseFailure } from '../database-errors.js';
 import { countDatabaseError, countRedisError, type DatabaseErrorKind, type RedisErrorKind } from './metrics.js';
 
 function errorMessage(error: unknown): string {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { DomainError } from '../common/domain-error.js';
-import { databaseFailure } from '../common/database-errors.js';
+import { DomainError } from '../domain-error.js';
+import { databaseFailure } from '../database-errors.js';
 
 /** A line about an outage: its kind, what happened, and how many more of that kind were not printed. */
 export interface OutageLine {

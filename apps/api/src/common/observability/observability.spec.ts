@@ -1,6 +1,6 @@
 import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../common/domain-error.js';
+import { DomainError } from '../domain-error.js';
 import { databaseErrorKind, redisErrorKind } from './failures.js';
 import { Logger } from '@nestjs/common';
 import { pino } from 'pino';
