@@ -254,6 +254,36 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     await context.close();
   });
 
+  it("a profile's side column shows whole: no card appears while the one above it is still reading", async () => {
+    const { context, page, seen } = await watchedPage(browser);
+    await signIn(page, app.url, owner.email, PASSWORD);
+    // "What can they do" (the column's first card) is answered only when the test says so.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      const path = new URL(request.url()).pathname;
+      if (/\/(sessions|permissions)$|\/activity$/.test(path)) asked.push(path);
+    });
+    await page.route(`**/api/v1/users/${member.member.id}/permissions`, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(`${app.url}/users/${member.member.id}`);
+    await page.getByRole('heading', { name: 'Role and access' }).waitFor();
+    // The sessions and activity have been read meanwhile; still the column stays hidden.
+    await expect.poll(() => asked.length, { timeout: 10_000 }).toBe(3);
+    await page.waitForTimeout(300);
+    expect(await page.getByRole('heading', { name: 'Sessions' }).isVisible()).toBe(false);
+    expect(await page.getByRole('heading', { name: 'Activity' }).isVisible()).toBe(false);
+    release();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await page.getByRole('heading', { name: /^What can .+ do$/ }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Activity' }).isVisible()).toBe(true);
+    expect(seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
+    await context.close();
+  });
+
   it('/api/docs (Swagger UI, its own inline styles allowed there) still renders without a violation', async () => {
     const { context, page, seen } = await watchedPage(browser);
     await page.goto(`${app.url}/api/docs`);

@@ -23,6 +23,10 @@ const FIRST_CONTENT_MS = 3_000;
  */
 export function holdForFirstContent(read: Promise<unknown>): void {
   firstReads.add(read);
+  // A read that has settled holds nothing back (and a profile opened later in the tab, after the
+  // live connection is up, must not pile reads up here).
+  const drop = () => firstReads.delete(read);
+  read.then(drop, drop);
 }
 
 /**
@@ -35,7 +39,6 @@ export async function afterFirstContent(): Promise<void> {
   await afterPaint();
   if (firstReads.size === 0) return;
   const reads = [...firstReads];
-  firstReads.clear();
   await Promise.race([Promise.allSettled(reads), new Promise((resolve) => setTimeout(resolve, FIRST_CONTENT_MS))]);
   await afterPaint();
 }
