@@ -16,11 +16,18 @@ import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { loadRoleDto } from '../database/roles.dto.js';
+import { ReadBatcher } from '../database/read-batcher.js';
 import { TeamEntity } from '../database/entities/team.entity.js';
 import { teamDto } from '../database/teams.dto.js';
 
 /** A client further behind than this reloads instead of replaying. */
 const SYNC_LIMIT = 500;
+/** Syncs one batch answers at most, and batches out at once (the rest gather for the next). */
+const SYNC_BATCH = 200;
+const SYNC_BATCHES_AT_ONCE = 2;
+
+type SyncAnswer = SyncResult | { resync: true };
+type SyncOutcome = { answer: SyncAnswer } | { error: unknown };
 
 /**
  * Builds account events for the live layer: from a domain change as it commits, or from the
@@ -29,38 +36,120 @@ const SYNC_LIMIT = 500;
  */
 @Injectable()
 export class LiveSync {
+  /** Syncs arriving in one turn of the event loop, answered together (`since`). */
+  private readonly batches = new ReadBatcher<string, SyncOutcome>((keys) => this.answer(keys), {
+    maxBatch: SYNC_BATCH,
+    maxInFlight: SYNC_BATCHES_AT_ONCE,
+    failed: (error) => error,
+  });
+
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(ActivityService) private readonly activity: ActivityService,
   ) {}
 
-  async since(accountId: string, afterSeq: number): Promise<SyncResult | { resync: true }> {
-    const account = await this.db.read((m) => m.getRepository(AccountEntity).findOneByOrFail({ id: accountId }));
-    if (afterSeq > account.activitySeq || account.activitySeq - afterSeq > SYNC_LIMIT) return { resync: true };
-    const entries = await this.activity.since(accountId, afterSeq, SYNC_LIMIT);
-    const events = await this.db.read(async (manager) => {
-      const out: AccountEvent[] = [];
-      for (let i = 0; i < entries.length; i++) {
-        // The entries of one bulk action replay as its `users.bulk` parts, as they went out live.
-        const bulkId = bulkIdOf(entries[i]!);
-        if (bulkId) {
-          let end = i + 1;
-          while (end < entries.length && bulkIdOf(entries[end]!) === bulkId) end++;
-          out.push(
-            ...(await this.bulkEvents(
-              manager,
-              account,
-              bulkSummary(entries.slice(i, end)),
-              entries[i]!.seq,
-              entries.slice(i, end).map((e) => e.targetId!),
-            )),
-          );
-          i = end - 1;
-        } else out.push(...(await this.eventsFor(manager, account, entries[i]!)));
+  /**
+   * The account's events after `afterSeq`, or `{ resync: true }` when the client is ahead or more
+   * than SYNC_LIMIT behind. Syncs arriving together (a reconnect storm: every session sends one)
+   * share their reads (`batches`): one read of their accounts, one of each account's log from the
+   * lowest seq asked, each replayed entry's event built once — every sync still gets exactly what it
+   * gets alone, from reads made after it arrived; nothing is kept between batches. A client already
+   * at the account's seq costs its share of the accounts' read only.
+   */
+  async since(accountId: string, afterSeq: number): Promise<SyncAnswer> {
+    const outcome = await this.batches.get(`${accountId}\u0000${afterSeq}`);
+    if (!outcome) throw new Error(`No sync answer for account ${accountId} after ${afterSeq}`);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.answer;
+  }
+
+  /** The answers of one batch of syncs, by `accountId \0 afterSeq`; a failure is its own key's answer. */
+  private async answer(keys: readonly string[]): Promise<Map<string, SyncOutcome>> {
+    const asked = new Map<string, number[]>();
+    for (const key of keys) {
+      const [accountId, afterSeq] = key.split('\u0000') as [string, string];
+      asked.set(accountId, [...(asked.get(accountId) ?? []), Number(afterSeq)]);
+    }
+    const accounts = await this.db.read((m) => m.getRepository(AccountEntity).findBy({ id: In([...asked.keys()]) }));
+    const byId = new Map(accounts.map((account) => [account.id, account]));
+    const out = new Map<string, SyncOutcome>();
+    await Promise.all(
+      [...asked].map(async ([accountId, afterSeqs]) => {
+        const account = byId.get(accountId);
+        const keyOf = (afterSeq: number) => `${accountId}\u0000${afterSeq}`;
+        if (!account) {
+          const error = new Error(`Account ${accountId} not found`);
+          for (const afterSeq of afterSeqs) out.set(keyOf(afterSeq), { error });
+          return;
+        }
+        try {
+          for (const [afterSeq, answer] of await this.replays(account, afterSeqs)) out.set(keyOf(afterSeq), { answer });
+        } catch (error) {
+          for (const afterSeq of afterSeqs) out.set(keyOf(afterSeq), { error });
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Each `afterSeq`'s answer for one account, as read just now (`account`). */
+  private async replays(account: AccountEntity, afterSeqs: readonly number[]): Promise<Map<number, SyncAnswer>> {
+    const seq = account.activitySeq;
+    const answers = new Map<number, SyncAnswer>();
+    const behind: number[] = [];
+    for (const afterSeq of afterSeqs) {
+      if (afterSeq > seq || seq - afterSeq > SYNC_LIMIT) answers.set(afterSeq, { resync: true });
+      else if (afterSeq === seq) answers.set(afterSeq, { events: [], seq });
+      else behind.push(afterSeq);
+    }
+    if (behind.length === 0) return answers;
+    // Every client behind is at most SYNC_LIMIT behind `seq`: the log from the lowest holds each one's
+    // entries (and, as alone, the first SYNC_LIMIT after its own seq).
+    const from = Math.min(...behind);
+    const log = await this.activity.since(account.id, from, SYNC_LIMIT + (Math.max(...behind) - from));
+    await this.db.read(async (manager) => {
+      // One event list per entry that replays on its own; a bulk action's parts depend on where the
+      // client's replay starts, so they are built per starting point.
+      const single = new Map<number, Promise<AccountEvent[]>>();
+      const bulks = new Map<string, Promise<AccountEvent[]>>();
+      for (const afterSeq of behind) {
+        const entries = log.filter((entry) => entry.seq > afterSeq).slice(0, SYNC_LIMIT);
+        const out: AccountEvent[] = [];
+        for (let i = 0; i < entries.length; i++) {
+          // The entries of one bulk action replay as its `users.bulk` parts, as they went out live.
+          const bulkId = bulkIdOf(entries[i]!);
+          if (bulkId) {
+            let end = i + 1;
+            while (end < entries.length && bulkIdOf(entries[end]!) === bulkId) end++;
+            const run = entries.slice(i, end);
+            const runKey = `${run[0]!.seq}-${run.at(-1)!.seq}`;
+            let built = bulks.get(runKey);
+            if (!built) {
+              built = this.bulkEvents(
+                manager,
+                account,
+                bulkSummary(run),
+                run[0]!.seq,
+                run.map((e) => e.targetId!),
+              );
+              bulks.set(runKey, built);
+            }
+            out.push(...(await built));
+            i = end - 1;
+          } else {
+            const entry = entries[i]!;
+            let built = single.get(entry.seq);
+            if (!built) {
+              built = this.eventsFor(manager, account, entry);
+              single.set(entry.seq, built);
+            }
+            out.push(...(await built));
+          }
+        }
+        answers.set(afterSeq, { events: out, seq });
       }
-      return out;
     });
-    return { events, seq: account.activitySeq };
+    return answers;
   }
 
   async memberEvent(

@@ -576,7 +576,15 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (!(await this.refresh(socket)).keys.has(key)) throw forbiddenLive(key);
   }
 
-  /** Reads the socket's session and permissions (one read at a time per socket); SESSION_REVOKED when it ended. */
+  /**
+   * Reads the socket's session and permissions (one read at a time per socket); SESSION_REVOKED when
+   * it can no longer be used. A session's socket is read as its handshake was (issue 18): by its
+   * token's hash through `SessionsService.authenticateLive` — the same statement, batched with the
+   * handshakes and confirmations arriving in the same turn (always a read made after this event
+   * arrived; nothing kept between batches) and judged by the same checks, so whatever would refuse
+   * its handshake now (signed out, revoked, expired, membership ended, SSO or 2FA now required)
+   * refuses the event and closes the socket; its reconnection is then told why.
+   */
   private async refresh(socket: LiveSocket): Promise<Standing> {
     let pending = this.refreshing.get(socket);
     if (!pending) {
@@ -587,10 +595,19 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
           if (!key) return null;
           return this.remember(socket, key.permissions.set, key.session, this.unchangedSince(key.member.id, since));
         }
-        const found = await this.sessions.byId(socket.data.sessionId);
-        if (!found) return null;
-        const resolved = await this.permissions.resolve(found.member, found.account);
-        return this.remember(socket, resolved.set, found.session, this.unchangedSince(found.member.id, since));
+        const tokenHash = this.tokenHashes.get(socket);
+        if (!tokenHash) return null;
+        let auth: LiveSessionAuth;
+        try {
+          auth = await this.sessions.authenticateLive(tokenHash);
+        } catch (error) {
+          // A refusal ends the socket; a read that failed (UNAVAILABLE, retried by clients) does not.
+          if (error instanceof DomainError && error.code !== 'UNAVAILABLE') return null;
+          throw error;
+        }
+        if (auth.session.id !== socket.data.sessionId) return null;
+        const resolved = await this.permissions.resolve(auth.member, auth.account, auth.role);
+        return this.remember(socket, resolved.set, auth.session, this.unchangedSince(auth.member.id, since));
       })().finally(() => {
         this.endRead();
         this.refreshing.delete(socket);
