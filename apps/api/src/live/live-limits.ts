@@ -151,9 +151,21 @@ export class CooldownLimiter {
   /** Throws `RATE_LIMITED` while the session cools down. */
   async check(tokenHash: string): Promise<void> {
     const state = await this.limiter.get(tokenHash);
-    if (state && state.consumedPoints > 1 && state.msBeforeNext > 0) {
-      throw rateLimited('This session was disconnected for sending too many events.', state.msBeforeNext);
-    }
+    if (state && state.consumedPoints > 1 && state.msBeforeNext > 0) throw this.refusal(state.msBeforeNext);
+  }
+
+  /**
+   * The session's cool-down key in Redis, for a script that reads it with other handshake checks in
+   * one command (SessionSockets' admission; issue 18): cooling down = a value over 1 with time left,
+   * as `check` judges it.
+   */
+  redisKey(tokenHash: string): string {
+    return this.limiter.getKey(tokenHash);
+  }
+
+  /** The refusal of a session cooling down for `msBeforeNext` more ms (what `check` throws). */
+  refusal(msBeforeNext: number): DomainError {
+    return rateLimited('This session was disconnected for sending too many events.', msBeforeNext);
   }
 }
 

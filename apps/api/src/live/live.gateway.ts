@@ -36,7 +36,7 @@ import {
   type ExpressLike,
 } from './live-limits.js';
 import { LiveSync } from './live-sync.service.js';
-import { SessionSockets } from './session-sockets.js';
+import { SessionSockets, type Admission } from './session-sockets.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
 import {
   CROSS_NODE_TIMEOUT_MS,
@@ -261,12 +261,13 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     // the budget's first, and every attempt counts against the budget, bad tokens included.
     const tokenHash = token ? sha256Hex(token) : null;
     // The session's sockets on all nodes are counted in the same round trip (keyed by the same hash;
-    // the cap's verdict is applied once the database has said who it is, as before).
+    // the cap's verdict is applied once the database has said who it is, as before), by a script that
+    // reads the cool-down too: with Redis, a handshake's checks are two commands, not three.
     const counted = tokenHash ? this.countSocket(socket, tokenHash) : null;
     try {
       const [spent, cooled] = await Promise.allSettled([
         this.handshakes.consume(address),
-        tokenHash ? this.cooldowns.check(tokenHash) : null,
+        tokenHash ? this.checkCooldown(tokenHash, counted) : null,
       ]);
       if (spent.status === 'rejected') throw spent.reason;
       if (foreign) throw foreign;
@@ -278,6 +279,16 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       if (tokenHash) this.sessionSockets?.leave(tokenHash, socket.id);
       throw error;
     }
+  }
+
+  /**
+   * Throws `RATE_LIMITED` while the session cools down: from the cool-down the admission script read
+   * (`counted`), or, when it did not (no Redis, or Redis did not answer), from CooldownLimiter itself.
+   */
+  private async checkCooldown(tokenHash: string, counted: Promise<Admission> | null): Promise<void> {
+    const cooldownMs = counted ? (await counted).cooldownMs : null;
+    if (cooldownMs === null) return this.cooldowns.check(tokenHash);
+    if (cooldownMs > 0) throw this.cooldowns.refusal(cooldownMs);
   }
 
   /**
@@ -327,7 +338,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     socket: LiveSocket,
     token: string,
     tokenHash: string,
-    counted: Promise<boolean> | null,
+    counted: Promise<Admission> | null,
   ): Promise<void> {
     // From before the read until the standing is cached: an invalidation of this member in between
     // (its socket is not in the member room yet, so `forget` cannot reach it) makes it untrusted.
@@ -342,7 +353,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
         : await this.authenticateSession(tokenHash);
       const sessionRoom = Rooms.session(auth.session.id);
       const cap = this.config.liveLimits.socketsPerSession;
-      if (!(counted ? await counted : this.roomHasSpace(auth.session.id, cap))) {
+      if (!(counted ? (await counted).admitted : this.roomHasSpace(auth.session.id, cap))) {
         throw new DomainError('RATE_LIMITED', `This session already has ${cap} live connections; close one first`);
       }
       socket.data = {
@@ -390,15 +401,21 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /**
    * Counts the socket against its session's cap on every node (SessionSockets, in Redis, keyed by the
    * hash of the session's token: one token per session, so it is the session, and known before the
-   * database is asked) — answers whether it fits, null without Redis (`roomHasSpace` then). An
+   * database is asked) — answers whether it fits and, read by the same script, whether the session
+   * cools down; null without Redis (`roomHasSpace` then). An
    * admitted socket stops counting when it goes, whether or not its handshake got to the end:
    * Socket.IO tells `disconnect` only to a connected socket, so the connection's close is heard too,
    * and a refused handshake is let go at once (`admit`).
    */
-  private countSocket(socket: LiveSocket, tokenHash: string): Promise<boolean> | null {
+  private countSocket(socket: LiveSocket, tokenHash: string): Promise<Admission> | null {
     const counts = this.sessionSockets;
     if (!counts) return null;
-    const admitted = counts.admit(tokenHash, socket.id, this.config.liveLimits.socketsPerSession);
+    const admitted = counts.admit(
+      tokenHash,
+      socket.id,
+      this.config.liveLimits.socketsPerSession,
+      this.cooldowns.redisKey(tokenHash),
+    );
     const leave = () => counts.leave(tokenHash, socket.id);
     socket.once('disconnect', leave);
     socket.conn.once('close', leave);

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RedisConnections } from '../infra/redis-bridge.js';
 
 /** A node that has not renewed its liveness for this long is dead: its sockets no longer count. */
@@ -10,10 +10,15 @@ const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /**
  * Atomically: drop the session's sockets on dead nodes (and this node's that it no longer holds),
  * then admit one more unless the session already has `cap`. KEYS: the session's hash (socket id →
- * node), the nodes' hash (node → alive until, ms). ARGV: cap, socket id, this node, liveness ms,
- * session TTL ms, then this node's sockets of the session. Answers the count before, or -1 (full).
+ * node), the nodes' hash (node → alive until, ms), then optionally the session's cool-down key
+ * (CooldownLimiter's, read in the same script so the handshake's cool-down check costs no command
+ * of its own). ARGV: cap, socket id, this node, liveness ms, session TTL ms, then this node's sockets
+ * of the session. Answers { the count before, or -1 (full); the cool-down's ms left, or -2 when the
+ * session is not cooling down }.
  */
 const ADMIT = `
+local cooled = -2
+if KEYS[3] and tonumber(redis.call('GET', KEYS[3]) or '0') > 1 then cooled = redis.call('PTTL', KEYS[3]) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[2], ARGV[3], now + tonumber(ARGV[4]))
@@ -36,11 +41,23 @@ for i = 1, #entries, 2 do
   end
   if live then count = count + 1 else redis.call('HDEL', KEYS[1], socket) end
 end
-if count >= tonumber(ARGV[1]) then return -1 end
+if count >= tonumber(ARGV[1]) then return { -1, cooled } end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return count
+return { count, cooled }
 `;
+/** The script's SHA1: sent by digest (EVALSHA), its ~1 KB body only when Redis does not know it yet. */
+const ADMIT_SHA = createHash('sha1').update(ADMIT).digest('hex');
+
+/** What `admit` answers: whether the socket fits, and the cool-down read with it. */
+export interface Admission {
+  readonly admitted: boolean;
+  /**
+   * Ms the session still cools down (0: it does not), read in the same script; null when it was not
+   * read (no cool-down key given, or Redis did not answer) — the caller checks it its own way.
+   */
+  readonly cooldownMs: number | null;
+}
 
 /**
  * How many sockets each session has open on all nodes together, for the per-session cap (issue 13),
@@ -86,38 +103,49 @@ export class SessionSockets {
 
   /**
    * Admits `socketId` as one more socket of `session` (its token's hash) unless it has `cap` already
-   * (false). When Redis does not answer, only this node's sockets are counted: sign-ins are not
-   * blocked by it.
+   * (not admitted), and reads the session's cool-down (`cooldownKey`) in the same script. When Redis
+   * does not answer, only this node's sockets are counted (sign-ins are not blocked by it) and the
+   * cool-down is left to the caller.
    */
-  async admit(session: string, socketId: string, cap: number): Promise<boolean> {
+  async admit(session: string, socketId: string, cap: number, cooldownKey?: string): Promise<Admission> {
     const mine = this.here.get(session) ?? new Set<string>();
-    if (mine.size >= cap) return false;
+    if (mine.size >= cap) return { admitted: false, cooldownMs: null };
     // Held from here on (before the await): two handshakes of one session on this node count each other.
     mine.add(socketId);
     this.here.set(session, mine);
+    const options = {
+      keys: cooldownKey
+        ? [this.sessionKey(session), this.nodesKey, cooldownKey]
+        : [this.sessionKey(session), this.nodesKey],
+      arguments: [
+        String(cap),
+        socketId,
+        this.node,
+        String(this.livenessMs),
+        String(SESSION_TTL_MS),
+        ...[...mine].filter((id) => id !== socketId),
+      ],
+    };
     let count: number;
+    let cooled: number;
     try {
-      count = Number(
-        await this.redis.limits.eval(ADMIT, {
-          keys: [this.sessionKey(session), this.nodesKey],
-          arguments: [
-            String(cap),
-            socketId,
-            this.node,
-            String(this.livenessMs),
-            String(SESSION_TTL_MS),
-            ...[...mine].filter((id) => id !== socketId),
-          ],
-        }),
-      );
+      const reply = (await this.redis.limits
+        .evalSha(ADMIT_SHA, options)
+        .catch((error: unknown) =>
+          error instanceof Error && error.message.startsWith('NOSCRIPT')
+            ? this.redis.limits.eval(ADMIT, options)
+            : Promise.reject(error),
+        )) as unknown as [number, number];
+      count = Number(reply[0]);
+      cooled = Number(reply[1]);
     } catch (error) {
       this.logger.warn(
         `Counting a session's sockets on other nodes failed: ${error instanceof Error ? error.message : String(error)}`,
       );
-      return true;
+      return { admitted: true, cooldownMs: null };
     }
     if (count < 0) this.release(session, socketId);
-    return count >= 0;
+    return { admitted: count >= 0, cooldownMs: cooldownKey ? Math.max(0, cooled) : null };
   }
 
   /** The socket is gone (or was refused after admission): it stops counting here and in Redis. */
