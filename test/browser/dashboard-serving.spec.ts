@@ -254,6 +254,30 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     await context.close();
   });
 
+  it('every page takes its styles from one stylesheet of the build (a phone queues each file)', async () => {
+    const { context, page, seen } = await watchedPage(browser);
+    await signIn(page, app.url, owner.email, PASSWORD);
+    const sheets: string[] = [];
+    page.on('request', (request) => {
+      if (request.resourceType() === 'stylesheet') sheets.push(new URL(request.url()).pathname);
+    });
+    for (const path of [...Object.values(ownerPaths), publicPaths.signin]) {
+      sheets.length = 0;
+      await page.goto(`${app.url}${path}`);
+      await page.waitForSelector('main h1');
+      const built = [...new Set(sheets.filter((sheet) => sheet.startsWith('/_app/')))];
+      expect({ path, built: built.length }).toEqual({ path, built: 1 });
+    }
+    // app.css and the components' scoped rules are both in it: PageHeader's h1 rule (4 px below)
+    // wins over app.css's (12 px), on specificity as before.
+    await page.goto(`${app.url}${ownerPaths.users}`);
+    const heading = page.locator('main .page-header h1');
+    expect(await heading.evaluate((h1) => getComputedStyle(h1).marginBottom)).toBe('4px');
+    expect(await heading.evaluate((h1) => getComputedStyle(h1).fontSize)).toBe('24px');
+    expect(seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
+    await context.close();
+  });
+
   it("a profile's side column shows whole: no card appears while the one above it is still reading", async () => {
     const { context, page, seen } = await watchedPage(browser);
     await signIn(page, app.url, owner.email, PASSWORD);
