@@ -234,10 +234,15 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
       if (message.type() === 'warning') warnings.push(message.text());
     });
     await signIn(page, app.url, owner.email, PASSWORD);
+    await settled(); // the page signing in lands on reads its own
     const reads: string[] = [];
+    const contextReads: string[] = [];
+    let sessionReads = 0;
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (url.pathname === `/api/v1/users/${member.member.id}`) reads.push(`${request.method()} ${url.pathname}`);
+      if (['/api/v1/roles', '/api/v1/account', '/api/v1/teams'].includes(url.pathname)) contextReads.push(url.pathname);
+      if (url.pathname === '/api/v1/auth/session') sessionReads += 1;
     });
     const response = await page.goto(`${app.url}/users/${member.member.id}`);
     const link = (await response!.allHeaders())['link'] ?? '';
@@ -249,6 +254,11 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     await settled();
     // The preload is the page's read (Chromium hands it over): asked once, and no "preloaded but not used".
     expect(reads).toEqual([`GET /api/v1/users/${member.member.id}`]);
+    // Once connected, the live store reads the session again (GET /me): the page's account, teams
+    // and roles are not read again for it (same permissions, nothing changed).
+    await expect.poll(() => sessionReads, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await settled();
+    expect(contextReads.sort()).toEqual(['/api/v1/account', '/api/v1/roles', '/api/v1/teams']);
     expect(warnings.filter((text) => /preload/i.test(text))).toEqual([]);
     expect(seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
     await context.close();
@@ -274,6 +284,33 @@ describe.skipIf(!browserReady)('serving the dashboard (issue 21)', () => {
     const heading = page.locator('main .page-header h1');
     expect(await heading.evaluate((h1) => getComputedStyle(h1).marginBottom)).toBe('4px');
     expect(await heading.evaluate((h1) => getComputedStyle(h1).fontSize)).toBe('24px');
+    expect(seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
+    await context.close();
+  });
+
+  it('no page reads its data again when the live connection comes up and reads the session', async () => {
+    const { context, page, seen, settled } = await watchedPage(browser);
+    await signIn(page, app.url, owner.email, PASSWORD);
+    await settled();
+    let sessionReads = 0;
+    const before = new Set<string>();
+    const after = new Set<string>();
+    page.on('request', (request) => {
+      const path = new URL(request.url()).pathname;
+      if (path === '/api/v1/auth/session') sessionReads += 1;
+      else if (path.startsWith('/api/') && request.method() === 'GET') (sessionReads >= 2 ? after : before).add(path);
+    });
+    for (const path of Object.values(ownerPaths)) {
+      sessionReads = 0;
+      before.clear();
+      after.clear();
+      await page.goto(`${app.url}${path}`);
+      // The page's own session read, then the live store's once connected (GET /me, SPEC §7).
+      await expect.poll(() => sessionReads, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      await settled();
+      // A read still under way may finish later (after), but none that was made before is made again.
+      expect({ path, readAgain: [...after].filter((read) => before.has(read)) }).toEqual({ path, readAgain: [] });
+    }
     expect(seen).toEqual({ violations: [], consoleErrors: [], errors: [] });
     await context.close();
   });
