@@ -1,5 +1,6 @@
 import { RolecallClient } from '@rolecall/client';
-import type { AccountEvent, MeDto, MemberDto } from '@rolecall/contracts';
+import type { AccountEvent, MeDto, MemberDto, RoleDto } from '@rolecall/contracts';
+import { createClient } from 'redis';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type Joined, type SignedUp } from './support/factories.js';
@@ -109,6 +110,39 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     expect(event.members.map((m) => m.role.id)).toEqual([ROLE.readonly, ROLE.readonly]);
     for (const push of await Promise.all(pushes)) expect(push.keys).not.toContain('people.create');
     expect((await a.get<MeDto>('/me', { token: members[0]!.token })).body.permissions.keys).not.toContain('people.create');
+  });
+
+  it('a role edit on node B: each holder on node A gets its own version; holders at one version share one adapter message', async () => {
+    const role = (await b.post<RoleDto>('/roles', { name: `Grouped ${Date.now()}`, description: 'Four holders', icon: 'headset', permissions: ['users.view'] }, { token: owner.token })).body;
+    const holders: Joined[] = [];
+    for (let i = 0; i < 4; i++) holders.push(await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: role.id }));
+    // The fourth moves away and back: its permission set is the others', its version two ahead.
+    let moved = holders[3]!.member;
+    for (const roleId of [ROLE.readonly, role.id])
+      moved = (await b.patch<MemberDto>(`/users/${moved.id}`, { roleId }, { token: owner.token, headers: ifMatch(moved.version) })).body;
+    const holderSockets = await Promise.all(holders.map((h) => onA(h.token)));
+    // Every broadcast the nodes publish through Redis (classic adapter: `<prefix>#/#…`).
+    const redis = createClient({ url: redisUrl! });
+    await redis.connect();
+    const published: Buffer[] = [];
+    await redis.pSubscribe(`${env['REDIS_PREFIX']}#/#*`, (message: Buffer) => published.push(message), true);
+    try {
+      const pushes = holderSockets.map((s) => next(s, 'me.permissions', (d) => d.reason === 'role_edited'));
+      const reply = await b.patch<RoleDto>(`/roles/${role.id}`, { permissions: ['users.view', 'roles.view'] }, { token: owner.token, headers: ifMatch(role.version) });
+      expect(reply.status).toBe(200);
+      const received = await Promise.all(pushes);
+      for (const [i, push] of received.entries()) {
+        const me = (await a.get<MeDto>('/me', { token: holders[i]!.token })).body;
+        expect(push).toMatchObject({ version: me.permissions.version, roleId: role.id, keys: me.permissions.keys });
+        expect(push.keys).toContain('roles.view');
+      }
+      expect(new Set(received.map((push) => push.version)).size).toBe(2);
+      await sleep(200);
+      // Two distinct messages (three holders at one version, one ahead): two publishes, not four.
+      expect(published.filter((message) => message.includes('me.permissions')).length).toBe(2);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('shows presence across nodes', async () => {

@@ -273,22 +273,16 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * `me.permissions` to every session of each member (rows as committed), and their rooms follow the
-   * new set. Batched: one query for their roles, one effective set per shape, one room operation per
-   * direction. Returns the members without `activity.view`, for `dropActivitySubscriptions` (one
-   * look at the account's activity subscribers, not one `fetchSockets` per member).
-   */
-  /**
-   * `me.permissions` to the sessions in `room` of a member or service account whose permission set
-   * changed: its new version, role and keys, and why.
+   * `me.permissions` to the sessions in `rooms` (of members or service accounts) whose permission set
+   * changed: the new version, role and keys, and why — the same message for every room given.
    */
   private sendPermissions(
-    room: string,
+    rooms: string | string[],
     holder: { permissionsVersion: number; roleId: string },
     resolved: ResolvedPermissions,
     reason: PermissionChangeReason,
   ): void {
-    this.server.to(room).emit('me.permissions', {
+    this.server.to(rooms).emit('me.permissions', {
       version: holder.permissionsVersion,
       roleId: holder.roleId,
       keys: resolved.keys as PermissionKey[],
@@ -296,6 +290,13 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /**
+   * `me.permissions` to every session of each member (rows as committed), and their rooms follow the
+   * new set. Batched: one query for their roles, one effective set per shape, one emit per distinct
+   * message, one room operation per direction. Returns the members without `activity.view`, for
+   * `dropActivitySubscriptions` (one look at the account's activity subscribers, not one
+   * `fetchSockets` per member).
+   */
   private async pushPermissions(
     manager: EntityManager,
     account: AccountEntity,
@@ -313,8 +314,12 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     const viewers: string[] = [];
     const others: string[] = [];
     const lostActivity = new Set<string>();
-    // Members of one role with the same agent access and billing mark share one effective set.
+    // Members of one role with the same agent access and billing mark share one effective set; those
+    // of them at the same version get the very same message, so it goes out once to all their rooms:
+    // a role edit's 5,000 holders are one adapter message (one encoding, one Redis publish, decoded
+    // once per node) instead of 5,000 (issue 18 (b)). Each member's sessions still get exactly one.
     const sets = new Map<string, ResolvedPermissions>();
+    const messages = new Map<string, { rooms: string[]; holder: PermissionRow; resolved: ResolvedPermissions }>();
     for (const member of active) {
       const role = roles.get(member.roleId);
       if (!role) continue;
@@ -322,10 +327,14 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       let resolved = sets.get(shape);
       if (!resolved) sets.set(shape, (resolved = this.permissions.compute(member, account, role)));
       const room = Rooms.member(member.id);
-      this.sendPermissions(room, member, resolved, reason);
+      const key = `${shape}|${member.permissionsVersion}`;
+      let message = messages.get(key);
+      if (!message) messages.set(key, (message = { rooms: [], holder: member, resolved }));
+      message.rooms.push(room);
       (resolved.set.has('users.view') ? viewers : others).push(room);
       if (!resolved.set.has('activity.view')) lostActivity.add(member.id);
     }
+    for (const { rooms, holder, resolved } of messages.values()) this.sendPermissions(rooms, holder, resolved, reason);
     if (viewers.length) this.server.in(viewers).socketsJoin(accountRoom);
     if (others.length) this.server.in(others).socketsLeave(accountRoom);
     return lostActivity;
