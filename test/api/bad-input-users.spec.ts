@@ -942,8 +942,9 @@ describe('bad input on the user-management routes', () => {
               }
             }
             // A caller without the route's permission is refused whatever the input (or the body never
-            // parsed, the URL could not be decoded, or the path left the route).
-            const refusedStatuses = [404, 413, ...(undecodable(path) ? [400] : [])];
+            // parsed, the URL could not be decoded or was over the 16 KB of URL and headers — 431
+            // before anyone is authenticated — or the path left the route).
+            const refusedStatuses = [404, 413, ...(undecodable(path) ? [400] : []), ...(path.length > 15_000 ? [431] : [])];
             if (route.access !== 'public' && (who === 'none' || who === 'garbage'))
               expect([401, ...refusedStatuses], seen).toContain(reply.status);
             if (who === 'editor' && !EDITOR_HOLDS.has(route.access))
