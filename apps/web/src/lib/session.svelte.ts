@@ -18,7 +18,11 @@ class Session {
    */
   preview = $state<Preview | null>(null);
 
-  #keys = $derived(new Set<string>(this.me?.permissions.keys ?? []));
+  // Through a string, which only notifies when the keys themselves change: every `GET /me` replaces
+  // `me`, and whatever asked `can()` (an effect that loads a page's data, for one) would otherwise
+  // run again for a session that holds exactly what it held (issue 21).
+  #keyList = $derived((this.me?.permissions.keys ?? []).join(' '));
+  #keys = $derived(new Set<string>(this.#keyList ? this.#keyList.split(' ') : []));
   #previewKeys = $derived(new Set<string>(this.preview?.keys ?? []));
 
   /**
