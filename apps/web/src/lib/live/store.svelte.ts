@@ -179,7 +179,10 @@ class LiveState {
   followActivity(filter: ActivityFilter, onEntry: (entry: ActivityEntryDto) => void): () => void {
     const subscription = { filter, onEntry };
     this.#activity = subscription;
-    this.#sendActivitySubscription();
+    // Untracked: called from a page's effect, whose reading of the reactive client would make the
+    // client's arrival (after the first paint) run that effect again — `/activity` read its first
+    // page twice and rendered every row again (issue 21). The store sends it on connecting itself.
+    untrack(() => this.#sendActivitySubscription());
     return () => {
       if (this.#activity !== subscription) return;
       this.#activity = null;
@@ -200,12 +203,13 @@ class LiveState {
   ): Presence {
     const entry: PresenceEntry = { resource, editing, onViewers };
     this.#presence.add(entry);
-    this.#enter(entry);
+    // Untracked, as `followActivity` (the caller's effect must not follow the client's arrival).
+    untrack(() => this.#enter(entry));
     return {
       setEditing: (next) => {
         if (next === entry.editing || !this.#presence.has(entry)) return;
         entry.editing = next;
-        this.#enter(entry);
+        untrack(() => this.#enter(entry));
       },
       leave: () => {
         if (!this.#presence.delete(entry)) return;
