@@ -9,7 +9,7 @@ import type { MemberDetailDto, RoleDto } from '@rolecall/contracts';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE } from '../api/support/factories.js';
+import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE } from '../api/support/factories.js';
 import { client, type Client } from '../api/support/http.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -92,6 +92,58 @@ describe.skipIf(!browserReady)('the Activity page in sentences (issue 15)', () =
     const shot = await keepScreenshot(page, 'activity-sentences');
     mkdirSync(DOCS, { recursive: true });
     copyFileSync(shot, resolve(DOCS, 'activity-sentences.png'));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('renders its first page a few entries at a time, and the people menus a few people at a time (issue 21)', async () => {
+    // 60 invitations: a full first page (50 entries) and 61 people in each menu.
+    const owner = await createAccount(api, { plan: 'enterprise', name: 'Olive Owner' });
+    for (const batch of [0, 1]) {
+      const emails = Array.from({ length: 30 }, (_, i) => `batch${batch}.person${i}@example.com`);
+      expect((await invite(api, owner, emails)).status).toBe(201);
+    }
+    const { page, context, errors } = await newPage(browser);
+    await signIn(page, app.url, owner.email, PASSWORD);
+    // What each DOM update added (one MutationObserver callback per render): all fifty entries in
+    // one task kept a slow phone busy for a quarter of a second after the first paint.
+    await page.addInitScript(() => {
+      const renders: { entries: number; options: number }[] = [];
+      (window as unknown as { renders: typeof renders }).renders = renders;
+      new MutationObserver((records) => {
+        let entries = 0;
+        let options = 0;
+        for (const record of records)
+          for (const node of record.addedNodes) {
+            if (node instanceof HTMLLIElement && node.parentElement?.matches('ol.stream')) entries += 1;
+            if (
+              node instanceof HTMLOptionElement &&
+              /Who did it|About member/.test(node.closest('label')?.textContent ?? '')
+            )
+              options += 1;
+          }
+        if (entries || options) renders.push({ entries, options });
+      }).observe(document, { childList: true, subtree: true });
+    });
+    await page.goto(`${app.url}/activity`);
+    const stream = page.getByRole('list', { name: 'Activity, newest first' });
+    await expect.poll(() => stream.locator(':scope > li').count(), { timeout: 10_000 }).toBe(50);
+    const actor = page.getByLabel('Who did it');
+    await expect.poll(() => actor.locator('option').count(), { timeout: 10_000 }).toBe(62);
+    await expect.poll(() => page.getByLabel('About member').locator('option').count()).toBe(62);
+    await page.getByRole('button', { name: 'Show older' }).waitFor();
+
+    const renders = await page.evaluate(
+      () => (window as unknown as { renders: { entries: number; options: number }[] }).renders,
+    );
+    const entries = renders.map((render) => render.entries).filter(Boolean);
+    // "Loading…" (one item), then 8 entries per render.
+    expect(Math.max(...entries)).toBeLessThanOrEqual(8);
+    expect(entries.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(50);
+    // The people come 25 at a time into each of the two menus.
+    const people = renders.map((render) => render.options).filter(Boolean);
+    expect(Math.max(...people)).toBeLessThanOrEqual(50);
+    expect(people.reduce((sum, n) => sum + n, 0)).toBe(2 * 61);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -24,9 +24,13 @@ export interface ActivityFilters {
 }
 
 export class ActivityFeed {
-  entries = $state<ActivityEntryDto[]>([]);
+  /**
+   * Raw (not deeply reactive): the lists are only ever replaced, and every row read its entry's
+   * fields through proxies as it rendered (issue 21).
+   */
+  entries = $state.raw<ActivityEntryDto[]>([]);
   /** Entries streamed while paused, newest first (shown by `resume()`). */
-  held = $state<ActivityEntryDto[]>([]);
+  held = $state.raw<ActivityEntryDto[]>([]);
   paused = $state(false);
   nextCursor = $state<string | null>(null);
   loading = $state(false);
