@@ -137,8 +137,8 @@ describe.skipIf(!browserReady)('the Activity page in sentences (issue 15)', () =
       () => (window as unknown as { renders: { entries: number; options: number }[] }).renders,
     );
     const entries = renders.map((render) => render.entries).filter(Boolean);
-    // "Loading…" (one item), then 8 entries per render.
-    expect(Math.max(...entries)).toBeLessThanOrEqual(8);
+    // "Loading…" (one item), then 4 entries per render.
+    expect(Math.max(...entries)).toBeLessThanOrEqual(4);
     expect(entries.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(50);
     // The people come 25 at a time into each of the two menus.
     const people = renders.map((render) => render.options).filter(Boolean);
