@@ -47,6 +47,14 @@ const socketOf = async (token: string): Promise<TestSocket> => {
 const sync = (socket: TestSocket, afterSeq: number) => socket.emitWithAck('sync', { afterSeq }) as Promise<SyncReply>;
 const seqOf = async (accountId: string): Promise<number> =>
   (await db.dataSource.getRepository(AccountEntity).findOneByOrFail({ id: accountId })).activitySeq;
+/** An admin of `owner`'s account, connected, whose first sync (at the account's seq) is answered. */
+const syncingAdmin = async (owner: SignedUp) => {
+  const admin = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.admin });
+  const socket = await socketOf(admin.token);
+  const seq = await seqOf(owner.account.id);
+  expect(await sync(socket, seq)).toMatchObject({ ok: true });
+  return { admin, socket, seq };
+};
 const disconnected = (socket: TestSocket) =>
   new Promise<void>((resolve) => (socket.connected ? socket.once('disconnect', () => resolve()) : resolve()));
 
@@ -67,10 +75,7 @@ describe('sync confirms the session against the database every time', () => {
 
   it('refuses a membership made inactive in the database after the handshake', async () => {
     const owner = await business();
-    const admin = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.admin });
-    const socket = await socketOf(admin.token);
-    const seq = await seqOf(owner.account.id);
-    expect(await sync(socket, seq)).toMatchObject({ ok: true });
+    const { admin, socket, seq } = await syncingAdmin(owner);
     await db.dataSource.getRepository(MemberEntity).update({ id: admin.member.id }, { status: 'revoked' });
     expect(await sync(socket, seq)).toMatchObject({ ok: false, error: { code: 'SESSION_REVOKED' } });
   });
@@ -84,10 +89,7 @@ describe('sync confirms the session against the database every time', () => {
         { token: owner.token },
       )
     ).body;
-    const admin = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.admin });
-    const socket = await socketOf(admin.token);
-    const seq = await seqOf(owner.account.id);
-    expect(await sync(socket, seq)).toMatchObject({ ok: true });
+    const { admin, socket, seq } = await syncingAdmin(owner);
     const row = await db.dataSource.getRepository(MemberEntity).findOneByOrFail({ id: admin.member.id });
     await db.dataSource
       .getRepository(MemberEntity)
@@ -97,10 +99,7 @@ describe('sync confirms the session against the database every time', () => {
 
   it("refuses what the handshake refuses: a session the account's new 2FA requirement limits to enrolment", async () => {
     const owner = await business();
-    const admin = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.admin });
-    const socket = await socketOf(admin.token);
-    const seq = await seqOf(owner.account.id);
-    expect(await sync(socket, seq)).toMatchObject({ ok: true });
+    const { socket, seq } = await syncingAdmin(owner);
     await db.dataSource.getRepository(AccountEntity).update({ id: owner.account.id }, { require2fa: true });
     const gone = disconnected(socket);
     expect(await sync(socket, seq)).toMatchObject({ ok: false, error: { code: 'SESSION_REVOKED' } });
