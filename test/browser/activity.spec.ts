@@ -114,7 +114,7 @@ describe.skipIf(!browserReady)('the Activity page in sentences (issue 15)', () =
         let entries = 0;
         let options = 0;
         for (const record of records)
-          for (const node of record.addedNodes) {
+          for (const node of Array.from(record.addedNodes)) {
             if (node instanceof HTMLLIElement && node.parentElement?.matches('ol.stream')) entries += 1;
             if (
               node instanceof HTMLOptionElement &&

@@ -352,7 +352,7 @@ describe.skipIf(!browserReady)('the Users table: Talk cost confirm, row menu, ph
       new MutationObserver((records) => {
         let rows = 0;
         for (const record of records)
-          for (const node of record.addedNodes)
+          for (const node of Array.from(record.addedNodes))
             if (node instanceof HTMLTableRowElement && node.closest('tbody')) rows += 1;
         const region = document.querySelector('[role="region"][aria-label="Members"]');
         if (rows && region) renders.push({ rows, shown: getComputedStyle(region).visibility === 'visible' });
