@@ -42,13 +42,15 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@rolecall/source', ...defaultServerConditions] } },
   build: {
     rollupOptions: {
-      // Rollup merges a chunk under 40 KB that only defines things (no side effects) into one that
+      // Rollup merges a chunk under 20 KB that only defines things (no side effects) into one that
       // is loaded under similar conditions (issue 21). Each page needs every chunk its route imports
       // before its first paint; with 76 small files a phone on HTTP/1.1 queues them 6 at a time, a
-      // round trip per batch. At 20 KB a profile needed 30 scripts, at 40 KB 27 and 8 KB less
-      // (fewer chunks, less import glue); 80 KB merges nothing more (README "bench:dashboard-load").
+      // round trip per batch. At 40 KB a profile needed 3 scripts fewer, but once the module graph
+      // shifted Rollup merged a 14 KB part of Svelte's runtime that only the routes use into the
+      // entry's chunks, which every page then waited for before starting: LCP ~0.1 s later on
+      // every page (Lighthouse mobile, alternated builds; README "bench:dashboard-load").
       output: {
-        experimentalMinChunkSize: 40_000,
+        experimentalMinChunkSize: 20_000,
         // Every stylesheet in one file: app.css and each component's scoped <style>. A chunk of
         // nothing but CSS is dropped by Vite, which hands its one CSS file to every chunk that
         // imported it, so no script changes. Each page loaded 6–18 small stylesheets (a profile 18,
