@@ -1,5 +1,7 @@
-import type { MeDto, MemberDto } from '@rolecall/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MeDto, MemberDetailDto, MemberDto } from '@rolecall/contracts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Database } from '../../apps/api/src/database/database.service.js';
+import { LiveEvents } from '../../apps/api/src/live/live-events.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
@@ -307,6 +309,92 @@ describe('immediate permission changes', () => {
       (e) => e.event === 'me.updated' && (e.data as { member?: { id: string } }).member?.id === member.member.id,
     );
     expect(aboutMember).toEqual([]);
+  });
+
+  it("pushes a member's change as its transaction committed it, reading nothing after the COMMIT (issue 18 (a))", async () => {
+    const owner = await business();
+    const member = await join(owner, { roleId: ROLE.editor });
+    const dashboard = await track(owner.token);
+    const own = await track(member.token);
+    // Reads the live layer makes (its stack names LiveEvents), counted around each change.
+    const db = app.app.get(Database);
+    const read = db.read.bind(db);
+    let liveReads = 0;
+    const spy = vi.spyOn(db, 'read').mockImplementation(((work: Parameters<typeof read>[0]) => {
+      if (new Error().stack?.includes('LiveEvents')) liveReads += 1;
+      return read(work);
+    }) as typeof db.read);
+    try {
+      const asListed = ({ invitedBy: _b, invitationExpiresAt: _e, invitationMail: _m, ...dto }: MemberDetailDto) => dto;
+      const changes: [
+        string,
+        (version: number) => Promise<{ status: number; body: MemberDetailDto }>,
+        string | null,
+      ][] = [
+        [
+          'role',
+          (version) =>
+            api.patch(
+              `/users/${member.member.id}`,
+              { roleId: ROLE.readonly },
+              { token: owner.token, headers: ifMatch(version) },
+            ),
+          'role_changed',
+        ],
+        [
+          'agent access',
+          (version) =>
+            api.patch(
+              `/users/${member.member.id}`,
+              { agentAccess: true },
+              { token: owner.token, headers: ifMatch(version) },
+            ),
+          'agent_access_changed',
+        ],
+        [
+          'revoke',
+          (version) =>
+            api.post(`/users/${member.member.id}/revoke`, undefined, { token: owner.token, headers: ifMatch(version) }),
+          null,
+        ],
+        [
+          'reactivate',
+          (version) =>
+            api.post(`/users/${member.member.id}/reactivate`, undefined, {
+              token: owner.token,
+              headers: ifMatch(version),
+            }),
+          null,
+        ],
+      ];
+      let version = member.member.version;
+      for (const [what, change, reason] of changes) {
+        liveReads = 0;
+        const before = version;
+        const upserted = next(
+          dashboard,
+          'user.upserted',
+          (d) => d.member.id === member.member.id && d.member.version > before,
+        );
+        const pushed = reason ? next(own, 'me.permissions', (d) => d.reason === reason) : null;
+        const reply = await change(version);
+        expect(reply.status, what).toBe(200);
+        version = reply.body.version;
+        const event = await upserted;
+        expect(event.member, what).toEqual(asListed(reply.body));
+        if (pushed) {
+          const me = await api.get<MeDto>('/me', { token: member.token });
+          expect(await pushed, what).toMatchObject({
+            version: me.body.permissions.version,
+            keys: me.body.permissions.keys,
+          });
+        }
+        await app.app.get(LiveEvents).idle();
+        expect(liveReads, what).toBe(0);
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('revocation: me.revoked on every session, disconnect, 401 on REST, reconnect refused', async () => {

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { BulkEventData, PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
+import type { BulkEventData, MemberDto, PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
+import type { RoleEntity } from '../database/entities/role.entity.js';
 import type { PermissionRow } from '../database/permission-rows.js';
 import { markCommitted } from '../common/observability/metrics.js';
 
@@ -32,6 +34,8 @@ export type DomainEvent =
       seq: number;
       permissionsChanged: boolean;
       reason: PermissionChangeReason | null;
+      /** The member as the change's own transaction left it, when the change read it there (see CommittedMember). */
+      committed?: CommittedMember;
     }
   /**
    * A bulk action (issue 17 §2), one event however many members: `memberIds[i]` was changed (or, for
@@ -98,6 +102,24 @@ export type DomainEventType = DomainEvent['type'];
 export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
 
 /**
+ * A member as its change's transaction left it, read inside that transaction after the last write
+ * (issue 18 (a)): the live layer pushes it as it is instead of reading the member again after the
+ * COMMIT — seven statements one after the other on the way to every session and dashboard. What it
+ * holds is what the transaction committed: its writes, and the rows it read, which a concurrent
+ * change of the same member could not alter (the member's row is written, so locked, first); a
+ * later change sends its own event, with a higher seq. `permissions` is there when the effective
+ * set changed: the member's row, its role and the account to resolve them against.
+ */
+export interface CommittedMember {
+  member: MemberDto;
+  permissions: {
+    row: PermissionRow;
+    role: Pick<RoleEntity, 'id' | 'permissions'>;
+    account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
+  } | null;
+}
+
+/**
  * `member.changed` for the activity entry `seq` about one member. With a `reason`, the member's
  * effective permissions changed too (their sessions get a new `me.permissions`); without one, only
  * the member JSON did (status, invitation, sign-in method, 2FA).
@@ -107,8 +129,17 @@ export function memberChanged(
   memberId: string,
   seq: number,
   reason: PermissionChangeReason | null = null,
+  committed?: CommittedMember,
 ): DomainEventOf<'member.changed'> {
-  return { type: 'member.changed', accountId, memberId, seq, permissionsChanged: reason !== null, reason };
+  return {
+    type: 'member.changed',
+    accountId,
+    memberId,
+    seq,
+    permissionsChanged: reason !== null,
+    reason,
+    ...(committed ? { committed } : {}),
+  };
 }
 
 /**

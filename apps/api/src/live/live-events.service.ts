@@ -5,7 +5,7 @@ import { AccountEntity } from '../database/entities/account.entity.js';
 import { toActivityDto } from '../database/activity.service.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { Database } from '../database/database.service.js';
-import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
+import { DomainEventBus, type CommittedMember, type DomainEvent, type DomainEventOf } from '../events/domain-events.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { permissionRows, type PermissionRow } from '../database/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
@@ -127,6 +127,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     if (!this.server) return;
     switch (event.type) {
       case 'member.changed':
+        if (event.committed) return this.pushCommitted(event, event.committed);
         return this.afterRead(event.accountId, async (m) => {
           const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
           this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, event.memberId, event.seq));
@@ -310,6 +311,37 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(active.map((member) => member.roleId))]) })
       ).map((role) => [role.id, role]),
     );
+    return this.sendPermissionSets(account, active, roles, reason);
+  }
+
+  /**
+   * A member change whose transaction handed over the member as it committed it (`CommittedMember`):
+   * the same pushes as the read path above — `user.upserted`, `me.updated`, then `me.permissions` —
+   * with nothing read after the COMMIT (issue 18 (a)).
+   */
+  private async pushCommitted(event: DomainEventOf<'member.changed'>, committed: CommittedMember): Promise<void> {
+    this.toMemberAndAccount(event.accountId, {
+      event: 'user.upserted',
+      data: { seq: event.seq, member: committed.member },
+    });
+    const permissions = event.reason ? committed.permissions : null;
+    if (!event.reason || !permissions || permissions.row.status !== 'active') return;
+    const lostActivity = this.sendPermissionSets(
+      permissions.account,
+      [permissions.row],
+      new Map([[permissions.role.id, permissions.role]]),
+      event.reason,
+    );
+    if (lostActivity.size) await this.dropActivitySubscriptions(event.accountId, lostActivity);
+  }
+
+  /** `pushPermissions`' sending, for active members whose roles are at hand. */
+  private sendPermissionSets(
+    account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>,
+    active: PermissionRow[],
+    roles: ReadonlyMap<string, Pick<RoleEntity, 'id' | 'permissions'>>,
+    reason: PermissionChangeReason,
+  ): ReadonlySet<string> {
     const accountRoom = Rooms.account(account.id);
     const viewers: string[] = [];
     const others: string[] = [];

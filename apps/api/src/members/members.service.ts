@@ -20,7 +20,8 @@ import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
 import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberPageQuery } from '../database/members.repository.js';
-import { memberChanged, memberRemoved, sessionsRevoked } from '../events/domain-events.js';
+import { memberChanged, memberRemoved, sessionsRevoked, type CommittedMember } from '../events/domain-events.js';
+import { RoleEntity } from '../database/entities/role.entity.js';
 
 export interface MemberUpdate {
   roleId?: string | undefined;
@@ -67,6 +68,42 @@ export class MembersService {
 
   async detail(manager: EntityManager, account: AccountEntity, member: MemberEntity): Promise<MemberDetailDto> {
     const [dto] = await loadMemberDtos(manager, account, [member]);
+    return this.withDetail(manager, member, dto!);
+  }
+
+  /**
+   * After a change's last write, in its transaction: the member for the response, and the same member
+   * for the live push (`CommittedMember`, so the push reads nothing after the COMMIT). When its
+   * effective permissions changed the push carries its row and role too (`role` when the change has
+   * it at hand, else read here).
+   */
+  private async changed(
+    context: MutationContext,
+    member: MemberEntity,
+    permissionsChanged: boolean,
+    role?: RoleEntity,
+  ): Promise<{ detail: MemberDetailDto; committed: CommittedMember }> {
+    const { tx, account } = context;
+    const [dto] = await loadMemberDtos(tx.manager, account, [member]);
+    const current = !permissionsChanged
+      ? null
+      : role?.id === member.roleId
+        ? role
+        : await tx.manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
+    const row = {
+      id: member.id,
+      status: member.status,
+      roleId: member.roleId,
+      agentAccess: member.agentAccess,
+      permissionsVersion: member.permissionsVersion,
+    };
+    return {
+      detail: await this.withDetail(tx.manager, member, dto!),
+      committed: { member: dto!, permissions: current && { row, role: current, account } },
+    };
+  }
+
+  private async withDetail(manager: EntityManager, member: MemberEntity, dto: MemberDto): Promise<MemberDetailDto> {
     const inviter = member.invitedByMemberId
       ? await manager.getRepository(MemberEntity).findOneBy({ id: member.invitedByMemberId })
       : null;
@@ -75,7 +112,7 @@ export class MembersService {
         ? await manager.getRepository(InvitationEntity).findOneBy({ memberId: member.id, endedAt: IsNull() })
         : null;
     return {
-      ...dto!,
+      ...dto,
       invitedBy: inviter ? { id: inviter.id, name: inviter.name, email: inviter.email } : null,
       invitationExpiresAt: invitation?.expiresAt ?? null,
       invitationMail: member.status === 'invited' ? await this.outbox.invitationStatus(manager, member.id) : null,
@@ -122,6 +159,7 @@ export class MembersService {
       const fields: Partial<MemberEntity> = {};
       const entries: { action: string; changes: Record<string, unknown> }[] = [];
       let permissionsChanged = false;
+      let role: RoleEntity | undefined;
       if (change.roleId !== undefined && change.roleId !== member.roleId) {
         const violation = checkRoleChange(
           { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
@@ -130,7 +168,7 @@ export class MembersService {
         );
         if (violation)
           throw new DomainError(violation, 'The account owner always holds the Admin role; transfer ownership first');
-        const role = await assertRole(tx.manager, account.id, change.roleId);
+        role = await assertRole(tx.manager, account.id, change.roleId);
         entries.push({
           action: 'user.role_changed',
           changes: { roleId: { before: member.roleId, after: role.id }, role: { after: role.name } },
@@ -171,15 +209,10 @@ export class MembersService {
           })
         ).seq;
       }
-      tx.publish({
-        type: 'member.changed',
-        accountId: account.id,
-        memberId: member.id,
-        seq,
-        permissionsChanged,
-        reason: fields.roleId !== undefined ? 'role_changed' : permissionsChanged ? 'agent_access_changed' : null,
-      });
-      return this.detail(tx.manager, account, member);
+      const reason = fields.roleId !== undefined ? 'role_changed' : permissionsChanged ? 'agent_access_changed' : null;
+      const { detail, committed } = await this.changed(context, member, permissionsChanged, role);
+      tx.publish(memberChanged(account.id, member.id, seq, reason, committed));
+      return detail;
     });
   }
 
@@ -200,9 +233,10 @@ export class MembersService {
         target: { type: 'member', id: member.id, label: member.email },
         changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length },
       });
-      tx.publish(memberChanged(account.id, member.id, entry.seq));
+      const { detail, committed } = await this.changed(context, member, false);
+      tx.publish(memberChanged(account.id, member.id, entry.seq, null, committed));
       if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'member_revoked', entry.seq));
-      return this.detail(tx.manager, account, member);
+      return detail;
     });
   }
 
@@ -221,8 +255,9 @@ export class MembersService {
         target: { type: 'member', id: member.id, label: member.email },
         changes: { status: { before: 'revoked', after } },
       });
-      tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated'));
-      return this.detail(tx.manager, account, member);
+      const { detail, committed } = await this.changed(context, member, true);
+      tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated', committed));
+      return detail;
     });
   }
 
