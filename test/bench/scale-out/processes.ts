@@ -24,13 +24,19 @@ const CLOCK_TICK = (() => {
 
 /** A process's user + system CPU so far (ms), from /proc (Linux). */
 export function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
+  const { user, system } = processCpuSplitMs(pid);
+  return user + system;
+}
+
+/** A process's user and system (kernel) CPU so far (ms), apart, from /proc (Linux). */
+export function processCpuSplitMs(pid: number | undefined): { user: number; system: number } {
+  if (pid === undefined) return { user: Number.NaN, system: Number.NaN };
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICK;
+    return { user: (Number(fields[11]) * 1000) / CLOCK_TICK, system: (Number(fields[12]) * 1000) / CLOCK_TICK };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
 }
 

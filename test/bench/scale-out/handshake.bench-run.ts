@@ -1,0 +1,226 @@
+import { SYSTEM_ROLES, type MemberDto } from '@rolecall/contracts';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, expect, test } from 'vitest';
+import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
+import { createAccount } from '../../api/support/factories.js';
+import { client } from '../../api/support/http.js';
+import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
+import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
+import { ClientProcess } from '../propagation/client-process.js';
+import { pgSeeder, seedPopulation } from '../propagation/seed.js';
+import { ms, percentile, ratio, table } from '../users-list/stats.js';
+import { BareNode } from './bare-process.js';
+import { jsonClient, load, out, processCpuMs, processCpuSplitMs, sleep, timedRound } from './processes.js';
+
+/**
+ * `npm run bench:handshake` (issue 18: where a reconnect storm's CPU goes, on one node, quickly).
+ *
+ * One API process (apps/api/dist/main.js) on a fresh PostgreSQL database and Redis, and one bare
+ * Socket.IO process (bare-node.mjs: the API's server options and Redis adapter, a Map lookup instead
+ * of authentication), both up at once. The same N sessions connect (websocket, 64 at a time, each
+ * with its own X-Forwarded-For, as in bench:scale-out) and close, cycle after cycle, the two servers
+ * taking turns (API first in even cycles, bare first in odd ones; cycle 0 is the warm-up). For each
+ * side: the server process's CPU per handshake, user and kernel apart, from /proc, and per close;
+ * medians over the cycles and API / bare. `bench:scale-out`'s storm is the same handshake through a
+ * balancer after a node loss, with libs/client's `sync` after it, on two survivors.
+ *
+ * Then (a) on one node: the 3-session member's role flips editor ↔ read only, every other session
+ * connected: from the request to the last push (3 sessions, 5 dashboards), the response, the push
+ * after it, and the node's CPU per change.
+ *
+ * Each timed connect phase prints its window on CLOCK_MONOTONIC (µs, the clock of `--cpu-prof`
+ * profiles and of `perf record`), to cut a profile to it: BENCH_NODE_ARGS / BENCH_BARE_NODE_ARGS
+ * pass Node flags (`--cpu-prof --cpu-prof-dir=…`, `--perf-basic-prof`).
+ *
+ * Env: DATABASE_URL, REDIS_URL (as bench:scale-out), BENCH_SOCKETS (3000), BENCH_CYCLES (7),
+ * BENCH_ROUNDS_A (40).
+ */
+
+const env = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const SOCKETS = env('BENCH_SOCKETS', 3000);
+const CYCLES = env('BENCH_CYCLES', 7);
+const ROUNDS_A = env('BENCH_ROUNDS_A', 40);
+const WARMUP_A = 3;
+const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
+
+let node: ApiNode | undefined;
+let bare: BareNode | undefined;
+let clients: ClientProcess | undefined;
+let dropDatabase: (() => Promise<void>) | undefined;
+afterAll(async () => {
+  await clients?.stop();
+  await bare?.stop();
+  await node?.stop();
+  await dropDatabase?.();
+});
+
+interface Side {
+  name: 'API' | 'bare';
+  url: string;
+  pid: number;
+  user: number[];
+  system: number[];
+  close: number[];
+  seconds: number[];
+}
+
+const median = (values: number[]) => percentile(values, 50);
+const monotonicMicros = () => process.hrtime.bigint() / 1000n;
+
+test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions connecting and closing, ${CYCLES} cycles`, async () => {
+  out(
+    `\n[bench handshake] ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, load average at start ${load()}`,
+  );
+  const db = await sharedDatabase(DATABASE_URL);
+  dropDatabase = db.drop;
+  const prefix = `rolecall-bench-handshake-${Date.now()}`;
+  node = await startNode({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, REDIS_ADAPTER: 'classic' });
+  const api = client(node.url);
+  const owner = await createAccount(api, { plan: 'enterprise', accountName: 'Handshake Co', name: 'Olive Owner' });
+  const created = await api.post<{ id: string }>(
+    '/roles',
+    { name: 'Half', description: 'round 0', icon: 'bolt', permissions: ['people.view'] },
+    { token: owner.token },
+  );
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const ownerSession = await pool.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [
+    sha256Hex(owner.token),
+  ]);
+  const population = await seedPopulation(pgSeeder(pool), {
+    accountId: owner.account.id,
+    owner: { memberId: owner.member.id, token: owner.token, sessionId: ownerSession.rows[0]!.id },
+    customRoleId: created.body.id,
+    sockets: SOCKETS,
+    dashboards: 5,
+    revokeRounds: 1,
+    sessionAbsoluteMs: 30 * 24 * 60 * 60 * 1000,
+  });
+  await pool.end();
+  bare = await BareNode.start({
+    options: LIVE_SERVER_OPTIONS,
+    redisUrl: REDIS_URL,
+    key: `${prefix}-bare`,
+    adapter: 'classic',
+    accountId: owner.account.id,
+    byToken: population.sockets.map((socket) => [
+      socket.token,
+      { sessionId: socket.sessionId, memberId: socket.memberId, dashboard: socket.dashboard },
+    ]),
+    roleHolders: [],
+    sessionsOf: [],
+  });
+  clients = await ClientProcess.start(fileURLToPath(new URL('./clients.mjs', import.meta.url)));
+  const tokens = population.sockets.map((socket) => socket.token);
+  const sides: Side[] = [
+    { name: 'API', url: node.url, pid: node.process.pid!, user: [], system: [], close: [], seconds: [] },
+    { name: 'bare', url: bare.url, pid: bare.child.pid!, user: [], system: [], close: [], seconds: [] },
+  ];
+  out(`API node pid ${sides[0]!.pid}, bare node pid ${sides[1]!.pid}; ${SOCKETS.toLocaleString('en')} sessions`);
+
+  for (let cycle = 0; cycle < CYCLES; cycle += 1) {
+    for (const side of cycle % 2 ? [...sides].reverse() : sides) {
+      const before = processCpuSplitMs(side.pid);
+      const from = monotonicMicros();
+      const connected = await clients.call<{ connected: number; failed: number; ms: number; errors: unknown }>(
+        'connect',
+        { urls: [side.url], tokens, concurrency: 64 },
+      );
+      const to = monotonicMicros();
+      expect(connected.failed, JSON.stringify(connected.errors)).toBe(0);
+      await sleep(300);
+      const after = processCpuSplitMs(side.pid);
+      await clients.call('close');
+      await sleep(1500);
+      const closed = processCpuMs(side.pid) - after.user - after.system;
+      const user = (after.user - before.user) / SOCKETS;
+      const system = (after.system - before.system) / SOCKETS;
+      out(
+        `  cycle ${cycle}${cycle === 0 ? ' (warm-up)' : ''} ${side.name}: ${(connected.ms / 1000).toFixed(1)} s, ` +
+          `${(user + system).toFixed(3)} ms per handshake (user ${user.toFixed(3)}, kernel ${system.toFixed(3)}), ` +
+          `${(closed / SOCKETS).toFixed(3)} ms per close; window (CLOCK_MONOTONIC µs) ${from}–${to}`,
+      );
+      if (cycle === 0) continue;
+      side.user.push(user);
+      side.system.push(system);
+      side.close.push(closed / SOCKETS);
+      side.seconds.push(connected.ms / 1000);
+    }
+  }
+  const [apiSide, bareSide] = sides as [Side, Side];
+  const perHandshake = (side: Side) => side.user.map((user, i) => user + side.system[i]!);
+  const row = (label: string, of: (side: Side) => number[], digits = 3) => [
+    label,
+    median(of(apiSide)).toFixed(digits),
+    median(of(bareSide)).toFixed(digits),
+    ratio(median(of(apiSide)) / median(of(bareSide))),
+  ];
+  out(
+    table(
+      ['median of cycles', 'API', 'bare', 'API / bare'],
+      [
+        row('CPU per handshake (ms)', perHandshake),
+        row('  user', (side) => side.user),
+        row('  kernel', (side) => side.system),
+        row('CPU per close (ms)', (side) => side.close),
+        row(`connect ${SOCKETS.toLocaleString('en')}, 64 at a time (s)`, (side) => side.seconds, 2),
+      ],
+    ),
+  );
+
+  // (a) on one node: every session connected, the 3-session member's role flips.
+  await clients.call('connect', { urls: [node.url], tokens, concurrency: 64 });
+  await sleep(1000);
+  const admin = jsonClient(node.url, '/api/v1', owner.token);
+  const target = { ...population.roleTarget };
+  const rounds: { total: number; http: number }[] = [];
+  const cpu0 = processCpuMs(node.process.pid);
+  for (let round = 0; round < WARMUP_A + ROUNDS_A; round += 1) {
+    const roleId = target.roleId === EDITOR ? READONLY : EDITOR;
+    const result = await timedRound(
+      clients,
+      () => processCpuMs(node!.process.pid),
+      [
+        {
+          name: 'sessions',
+          event: 'me.permissions',
+          sockets: target.sockets,
+          match: { path: 'roleId', equals: roleId },
+        },
+        {
+          name: 'dashboards',
+          event: 'user.upserted',
+          sockets: population.dashboards,
+          match: { path: 'member.role.id', equals: roleId },
+        },
+      ],
+      10_000,
+      () => admin.request('PATCH', `/users/${target.id}`, { roleId }, { 'if-match': `"${target.version}"` }),
+      (reply) => {
+        expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+        target.version = (reply.body as MemberDto).version;
+      },
+    );
+    expect(result.missing).toBe(0);
+    target.roleId = roleId;
+    if (round >= WARMUP_A) rounds.push({ total: result.total, http: result.http });
+    await sleep(50);
+  }
+  admin.close();
+  const nodeCpu = processCpuMs(node.process.pid) - cpu0;
+  const totals = rounds.map((r) => r.total);
+  out(
+    `(a) on one node, ${ROUNDS_A} role changes of a member with 3 sessions (and 5 dashboards), ${SOCKETS.toLocaleString('en')} sockets connected: ` +
+      `request → last push p50 ${ms(median(totals))} / p90 ${ms(percentile(totals, 90))} / max ${ms(Math.max(...totals))} ms; ` +
+      `response p50 ${ms(median(rounds.map((r) => r.http)))} ms; push after the response p50 ${ms(median(rounds.map((r) => r.total - r.http)))} ms; ` +
+      `node CPU ${ms(nodeCpu / (WARMUP_A + ROUNDS_A))} ms per change (idle between rounds included)`,
+  );
+  out(`load average at end ${load()}`);
+}, 900_000);
