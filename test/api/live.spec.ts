@@ -367,6 +367,8 @@ describe('immediate permission changes', () => {
           null,
         ],
       ];
+      // The join's own pushes (read after its COMMIT, as other member changes still are) are out first.
+      await app.app.get(LiveEvents).idle();
       let version = member.member.version;
       for (const [what, change, reason] of changes) {
         liveReads = 0;
