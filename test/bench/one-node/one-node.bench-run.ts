@@ -3,12 +3,11 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
-import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
 import { createAccount, type SignedUp } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import { ClientProcess, now, type GroupSpec } from '../propagation/client-process.js';
-import { pgSeeder, seedPopulation, type Population } from '../propagation/seed.js';
+import { pgSeeder, seedPopulation } from '../propagation/seed.js';
 import {
   commandCpuMs,
   cpuBetween,
@@ -18,6 +17,9 @@ import {
   out,
   processCpuMs,
   residentMiB,
+  roleChangeGroups,
+  seedBenchAccount,
+  sessionIdOf,
   sleep,
   timedRound,
   type Flippable,
@@ -195,21 +197,15 @@ test(`one node on PostgreSQL + Redis: sockets in steps of ${STEPS.join(' / ')}, 
   });
   const apiPid = node.process.pid;
   const api = client(node.url);
-  const owner = await createAccount(api, { plan: 'enterprise', accountName: 'One Node Co', name: 'Olive Owner' });
-  const created = await api.post<RoleDto>(
-    '/roles',
-    { name: 'Half', description: 'round 0', icon: 'bolt', permissions: ROLE_BASE },
-    { token: owner.token },
-  );
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  const sessionOf = async (signedUp: SignedUp) =>
-    (await pool!.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [sha256Hex(signedUp.token)]))
-      .rows[0]!.id;
-  const population: Population = await seedPopulation(pgSeeder(pool), {
-    accountId: owner.account.id,
-    owner: { memberId: owner.member.id, token: owner.token, sessionId: await sessionOf(owner) },
-    customRoleId: created.body.id,
+  const sessionOf = (signedUp: SignedUp) => sessionIdOf(pool!, signedUp);
+  const {
+    owner,
+    role: created,
+    population,
+  } = await seedBenchAccount(api, pool, {
+    accountName: 'One Node Co',
+    permissions: ROLE_BASE,
     sockets: MAX_SOCKETS,
     dashboards: 5,
     revokeRounds: 1,
@@ -237,7 +233,7 @@ test(`one node on PostgreSQL + Redis: sockets in steps of ${STEPS.join(' / ')}, 
   // ── 1. sockets in steps ─────────────────────────────────────────────────────────────────────
   const steps: Step[] = [];
   const target = { ...population.roleTarget };
-  let role = { id: created.body.id, version: created.body.version, permissions: ROLE_BASE };
+  let role = { id: created.id, version: created.version, permissions: ROLE_BASE };
   let holderVersion = 1;
   let connected = 0;
   for (const size of STEPS) {
@@ -268,20 +264,7 @@ test(`one node on PostgreSQL + Redis: sockets in steps of ${STEPS.join(' / ')}, 
     // (a) the member's 3 sessions and the dashboards (all among the first sockets of every step).
     for (let round = 0; round < 3 + ROUNDS_A; round += 1) {
       const roleId = target.roleId === EDITOR ? READONLY : EDITOR;
-      const groups: GroupSpec[] = [
-        {
-          name: 'sessions',
-          event: 'me.permissions',
-          sockets: target.sockets,
-          match: { path: 'roleId', equals: roleId },
-        },
-        {
-          name: 'dashboards',
-          event: 'user.upserted',
-          sockets: population.dashboards,
-          match: { path: 'member.role.id', equals: roleId },
-        },
-      ];
+      const groups = roleChangeGroups(target.sockets, population.dashboards, roleId);
       const result = await timedRound(
         clients,
         () => processCpuMs(apiPid),

@@ -3,16 +3,23 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
-import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
-import { createAccount } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
 import { ClientProcess } from '../propagation/client-process.js';
-import { pgSeeder, seedPopulation } from '../propagation/seed.js';
 import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { BareNode } from './bare-process.js';
-import { jsonClient, load, out, processCpuMs, processCpuSplitMs, sleep, timedRound } from './processes.js';
+import {
+  jsonClient,
+  load,
+  out,
+  processCpuMs,
+  processCpuSplitMs,
+  roleChangeGroups,
+  seedBenchAccount,
+  sleep,
+  timedRound,
+} from './processes.js';
 
 /**
  * `npm run bench:handshake` (issue 18: where a reconnect storm's CPU goes, on one node, quickly).
@@ -83,21 +90,10 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
   const prefix = `rolecall-bench-handshake-${Date.now()}`;
   node = await startNode({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, REDIS_ADAPTER: 'classic' });
   const api = client(node.url);
-  const owner = await createAccount(api, { plan: 'enterprise', accountName: 'Handshake Co', name: 'Olive Owner' });
-  const created = await api.post<{ id: string }>(
-    '/roles',
-    { name: 'Half', description: 'round 0', icon: 'bolt', permissions: ['people.view'] },
-    { token: owner.token },
-  );
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  const ownerSession = await pool.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [
-    sha256Hex(owner.token),
-  ]);
-  const population = await seedPopulation(pgSeeder(pool), {
-    accountId: owner.account.id,
-    owner: { memberId: owner.member.id, token: owner.token, sessionId: ownerSession.rows[0]!.id },
-    customRoleId: created.body.id,
+  const { owner, population } = await seedBenchAccount(api, pool, {
+    accountName: 'Handshake Co',
+    permissions: ['people.view'],
     sockets: SOCKETS,
     dashboards: 5,
     revokeRounds: 1,
@@ -187,20 +183,7 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
     const result = await timedRound(
       clients,
       () => processCpuMs(node!.process.pid),
-      [
-        {
-          name: 'sessions',
-          event: 'me.permissions',
-          sockets: target.sockets,
-          match: { path: 'roleId', equals: roleId },
-        },
-        {
-          name: 'dashboards',
-          event: 'user.upserted',
-          sockets: population.dashboards,
-          match: { path: 'member.role.id', equals: roleId },
-        },
-      ],
+      roleChangeGroups(target.sockets, population.dashboards, roleId),
       10_000,
       () => admin.request('PATCH', `/users/${target.id}`, { roleId }, { 'if-match': `"${target.version}"` }),
       (reply) => {

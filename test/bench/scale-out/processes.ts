@@ -1,9 +1,15 @@
-import { SYSTEM_ROLES, type MemberDto } from '@rolecall/contracts';
+import { SYSTEM_ROLES, type MemberDto, type PermissionKey, type RoleDto } from '@rolecall/contracts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
+import type pg from 'pg';
+import { expect } from 'vitest';
+import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
+import { createAccount, type SignedUp } from '../../api/support/factories.js';
+import type { Client } from '../../api/support/http.js';
 import { now, type ClientProcess, type GroupResult, type GroupSpec } from '../propagation/client-process.js';
+import { pgSeeder, seedPopulation, type Population } from '../propagation/seed.js';
 
 /** Small tools the multi-process benchmarks share (scale-out, one-node): output, CPU from /proc, a JSON client. */
 
@@ -194,3 +200,58 @@ export async function flipRole(admin: ReturnType<typeof jsonClient>, member: Fli
   }
   return reply.status;
 }
+
+/** The id of the session a sign-up's token opened (what `seedPopulation` needs of its owner). */
+export async function sessionIdOf(pool: pg.Pool, signedUp: SignedUp): Promise<string> {
+  const found = await pool.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [
+    sha256Hex(signedUp.token),
+  ]);
+  return found.rows[0]!.id;
+}
+
+/**
+ * The account the multi-process benchmarks (scale-out, one-node, handshake) run on: an enterprise
+ * account made through the API, its custom role "Half" (held by half of the seeded members), and
+ * `seedPopulation`'s members and sessions written straight to PostgreSQL.
+ */
+export async function seedBenchAccount(
+  api: Client,
+  pool: pg.Pool,
+  options: {
+    accountName: string;
+    permissions: PermissionKey[];
+    sockets: number;
+    dashboards: number;
+    revokeRounds: number;
+    sessionAbsoluteMs: number;
+  },
+): Promise<{ owner: SignedUp; role: RoleDto; population: Population }> {
+  const owner = await createAccount(api, { plan: 'enterprise', accountName: options.accountName, name: 'Olive Owner' });
+  const created = await api.post<RoleDto>(
+    '/roles',
+    { name: 'Half', description: 'round 0', icon: 'bolt', permissions: options.permissions },
+    { token: owner.token },
+  );
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const population = await seedPopulation(pgSeeder(pool), {
+    accountId: owner.account.id,
+    owner: { memberId: owner.member.id, token: owner.token, sessionId: await sessionIdOf(pool, owner) },
+    customRoleId: created.body.id,
+    sockets: options.sockets,
+    dashboards: options.dashboards,
+    revokeRounds: options.revokeRounds,
+    sessionAbsoluteMs: options.sessionAbsoluteMs,
+  });
+  return { owner, role: created.body, population };
+}
+
+/** (a)'s groups: the changed member's sessions get `me.permissions`, the dashboards `user.upserted`, both with the new role. */
+export const roleChangeGroups = (memberSockets: number[], dashboards: number[], roleId: string): GroupSpec[] => [
+  { name: 'sessions', event: 'me.permissions', sockets: memberSockets, match: { path: 'roleId', equals: roleId } },
+  {
+    name: 'dashboards',
+    event: 'user.upserted',
+    sockets: dashboards,
+    match: { path: 'member.role.id', equals: roleId },
+  },
+];

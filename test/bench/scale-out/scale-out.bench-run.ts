@@ -3,13 +3,11 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
-import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
-import { createAccount } from '../../api/support/factories.js';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
 import { ClientProcess, now, type GroupSpec } from '../propagation/client-process.js';
-import { pgSeeder, seedPopulation, type Population } from '../propagation/seed.js';
+import type { Population } from '../propagation/seed.js';
 import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { startBalancer } from './balancer.js';
 import { BareNode } from './bare-process.js';
@@ -19,6 +17,8 @@ import {
   load,
   out,
   processCpuMs,
+  roleChangeGroups,
+  seedBenchAccount,
   sleep,
   timedRound,
   type CpuReader,
@@ -139,15 +139,6 @@ interface Plan {
   holderSockets: number[];
 }
 
-const roleChangeGroups = (plan: Plan, memberSockets: number[], roleId: string): GroupSpec[] => [
-  { name: 'sessions', event: 'me.permissions', sockets: memberSockets, match: { path: 'roleId', equals: roleId } },
-  {
-    name: 'dashboards',
-    event: 'user.upserted',
-    sockets: plan.population.dashboards,
-    match: { path: 'member.role.id', equals: roleId },
-  },
-];
 const roleEditGroups = (plan: Plan, version: number, description: string): GroupSpec[] => [
   {
     name: 'holders',
@@ -487,21 +478,14 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   );
 
   const api = client(nodes[0]!.url);
-  const owner = await createAccount(api, { plan: 'enterprise', accountName: 'Scale-out Co', name: 'Olive Owner' });
-  const created = await api.post<RoleDto>(
-    '/roles',
-    { name: 'Half', description: 'round 0', icon: 'bolt', permissions: ROLE_BASE },
-    { token: owner.token },
-  );
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  const ownerSession = await pool.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [
-    sha256Hex(owner.token),
-  ]);
-  const population = await seedPopulation(pgSeeder(pool), {
-    accountId: owner.account.id,
-    owner: { memberId: owner.member.id, token: owner.token, sessionId: ownerSession.rows[0]!.id },
-    customRoleId: created.body.id,
+  const {
+    owner,
+    role: created,
+    population,
+  } = await seedBenchAccount(api, pool, {
+    accountName: 'Scale-out Co',
+    permissions: ROLE_BASE,
     sockets: SOCKETS,
     dashboards: DASHBOARDS,
     revokeRounds: ROUNDS_C,
@@ -524,7 +508,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
 
   // (b0) the same role edit with no socket connected: the request's own cost (transaction, activity
   // entry, publishing to rooms nobody is in), to tell it apart from the fan-out in (b).
-  let role = { id: created.body.id, version: created.body.version, permissions: ROLE_BASE };
+  let role = { id: created.id, version: created.version, permissions: ROLE_BASE };
   let holderVersion = 1;
   const idleEdits: number[] = [];
   for (let round = 0; round < WARMUP_B + 3; round += 1) {
@@ -614,7 +598,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     const result = await timedRound(
       clients,
       apiCpu,
-      roleChangeGroups(plan, target.sockets, roleId),
+      roleChangeGroups(target.sockets, plan.population.dashboards, roleId),
       10_000,
       () => admin.request('PATCH', `/users/${target.id}`, { roleId }, { 'if-match': `"${target.version}"` }),
       (reply) => {
@@ -745,7 +729,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     const result = await timedRound(
       clients,
       bareCpu,
-      roleChangeGroups(plan, population.roleTarget.sockets, sample.roleId),
+      roleChangeGroups(population.roleTarget.sockets, population.dashboards, sample.roleId),
       10_000,
       () => bareHttp.request('POST', '/bare/role-change', sample),
       ok,

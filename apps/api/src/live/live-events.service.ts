@@ -324,7 +324,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       event: 'user.upserted',
       data: { seq: event.seq, member: committed.member },
     });
-    const permissions = event.reason ? committed.permissions : null;
+    const { permissions } = committed;
     if (!event.reason || !permissions || permissions.row.status !== 'active') return;
     const lostActivity = this.sendPermissionSets(
       permissions.account,

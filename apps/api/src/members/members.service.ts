@@ -90,16 +90,10 @@ export class MembersService {
       : role?.id === member.roleId
         ? role
         : await tx.manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
-    const row = {
-      id: member.id,
-      status: member.status,
-      roleId: member.roleId,
-      agentAccess: member.agentAccess,
-      permissionsVersion: member.permissionsVersion,
-    };
     return {
       detail: await this.withDetail(tx.manager, member, dto!),
-      committed: { member: dto!, permissions: current && { row, role: current, account } },
+      // The member entity, as saved, is its own permission row (id, status, role, agent access, version).
+      committed: { member: dto!, permissions: current && { row: member, role: current, account } },
     };
   }
 
