@@ -178,6 +178,7 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
   const target = { ...population.roleTarget };
   const rounds: { total: number; http: number }[] = [];
   const cpu0 = processCpuMs(node.process.pid);
+  const aFrom = monotonicMicros();
   for (let round = 0; round < WARMUP_A + ROUNDS_A; round += 1) {
     const roleId = target.roleId === EDITOR ? READONLY : EDITOR;
     const result = await timedRound(
@@ -203,7 +204,8 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
     `(a) on one node, ${ROUNDS_A} role changes of a member with 3 sessions (and 5 dashboards), ${SOCKETS.toLocaleString('en')} sockets connected: ` +
       `request → last push p50 ${ms(median(totals))} / p90 ${ms(percentile(totals, 90))} / max ${ms(Math.max(...totals))} ms; ` +
       `response p50 ${ms(median(rounds.map((r) => r.http)))} ms; push after the response p50 ${ms(median(rounds.map((r) => r.total - r.http)))} ms; ` +
-      `node CPU ${ms(nodeCpu / (WARMUP_A + ROUNDS_A))} ms per change (idle between rounds included)`,
+      `node CPU ${ms(nodeCpu / (WARMUP_A + ROUNDS_A))} ms per change (idle between rounds included); ` +
+      `window (CLOCK_MONOTONIC µs) ${aFrom}–${monotonicMicros()}`,
   );
   out(`load average at end ${load()}`);
 }, 900_000);

@@ -15,6 +15,12 @@ export interface MutationContext {
   /** The account, locked for the rest of the transaction. */
   readonly account: AccountEntity;
   readonly actor: Actor;
+  /**
+   * The acting member's row as read under the account lock (current for the whole transaction), or
+   * null: a flow without a session (accepting an invitation) or an API key's service account. A
+   * change may name the actor from it (`ActivityInput.names`) or reuse it instead of reading it again.
+   */
+  readonly actorMember: MemberEntity | null;
   /** Appends the activity entry of this change (same transaction). */
   log(input: ActivityInput): Promise<ActivityEntity>;
 }
@@ -48,12 +54,19 @@ export class AccountMutations {
     return this.db.transaction(async (tx) => {
       if (options.mailbox) await this.db.lockMailbox(tx, options.mailbox);
       const account = await this.db.lockAccount(tx, accountId);
+      let actorMember: MemberEntity | null = null;
       if (typeof scope !== 'string') {
         // An API key (issue 16 §3): its service account's recheck (key still usable, role still allows).
         if (scope.serviceAccount) await this.serviceAccounts.recheck(tx, account, scope);
-        else await this.recheckActor(tx, account, scope);
+        else actorMember = await this.recheckActor(tx, account, scope);
       }
-      return work({ tx, account, actor, log: (input) => this.activity.append(tx, account, actor, input) });
+      return work({
+        tx,
+        account,
+        actor,
+        actorMember,
+        log: (input) => this.activity.append(tx, account, actor, input),
+      });
     });
   }
 
@@ -62,7 +75,7 @@ export class AccountMutations {
    * committed since. Under the lock the actor's row is current: a member no longer active is
    * refused, and a changed permission set is checked against the route again.
    */
-  private async recheckActor(tx: Tx, account: AccountEntity, auth: RequestAuth): Promise<void> {
+  private async recheckActor(tx: Tx, account: AccountEntity, auth: RequestAuth): Promise<MemberEntity> {
     const member = await tx.manager.getRepository(MemberEntity).findOneBy({ id: auth.member.id });
     if (!member || member.status !== 'active') {
       throw new DomainError('SESSION_REVOKED', 'Your access to this account has ended', { reason: 'member_revoked' });
@@ -73,5 +86,6 @@ export class AccountMutations {
       if (!auth.required.some((key) => now.set.has(key))) throw forbidden();
     }
     Object.assign(auth.member, member);
+    return member;
   }
 }

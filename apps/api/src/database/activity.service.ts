@@ -34,11 +34,15 @@ export interface ActivityInput {
   readonly target: { type: string; id: string | null; label: string | null };
   readonly changes?: Record<string, unknown> | null;
   /**
-   * Names the database can no longer tell (a member deleted in the same transaction), by id: they
-   * win over the ones `append` looks up.
+   * Names by id that `append` takes as given and does not look up: ones the database can no longer
+   * tell (a member deleted in the same transaction), or ones the change holds as they are now (rows
+   * it read in this transaction, under the account lock, and did not rename) — each spares a read.
    */
   readonly names?: ActivityNames;
 }
+
+/** The name an activity entry gives a member: its display name, else its email. */
+export const activityNameOf = (member: Pick<MemberEntity, 'name' | 'email'>): string => member.name || member.email;
 
 /** Where `ActivityNames` are kept: a key of the stored (hashed) `changes`, lifted out by `toActivityDto`. */
 const NAMES_KEY = 'names';
@@ -172,7 +176,7 @@ export class ActivityService {
         (postgres ? 'id = ANY($2)' : 'id IN (SELECT value FROM json_each(?))'),
       [account.id, postgres ? memberIds : JSON.stringify(memberIds)],
     );
-    for (const member of named) known[member.id] = member.name || member.email;
+    for (const member of named) known[member.id] = activityNameOf(member);
     const at = this.clock.now().toISOString();
     const entries: ActivityEntity[] = [];
     let prevHash = account.activityHash;
@@ -249,18 +253,22 @@ export class ActivityService {
     actor: Actor,
     input: ActivityInput,
   ): Promise<ActivityNames> {
-    const ids = idsInChanges(input.changes);
+    const found = idsInChanges(input.changes);
     const target = input.target;
-    if (actor.memberId) ids.members.push(actor.memberId);
-    if (target.id && target.type === 'member') ids.members.push(target.id);
-    if (target.id && target.type === 'role') ids.roles.push(target.id);
-    if (target.id && target.type === 'team') ids.teams.push(target.id);
+    if (actor.memberId) found.members.push(actor.memberId);
+    if (target.id && target.type === 'member') found.members.push(target.id);
+    if (target.id && target.type === 'role') found.roles.push(target.id);
+    if (target.id && target.type === 'team') found.teams.push(target.id);
+    // Ids the caller named are not looked up (its names win either way).
+    const given = input.names ?? {};
+    const unnamed = (list: string[]) => list.filter((id) => given[id] === undefined);
+    const ids = { members: unnamed(found.members), roles: unnamed(found.roles), teams: unnamed(found.teams) };
     const names: ActivityNames = {};
     if (ids.members.length) {
       const members = await manager
         .getRepository(MemberEntity)
         .find({ select: { id: true, name: true, email: true }, where: { accountId, id: In(ids.members) } });
-      for (const member of members) names[member.id] = member.name || member.email;
+      for (const member of members) names[member.id] = activityNameOf(member);
     }
     if (ids.roles.length) {
       const roles = await manager.getRepository(RoleEntity).find({
@@ -278,7 +286,7 @@ export class ActivityService {
         .find({ select: { id: true, name: true }, where: { accountId, id: In(ids.teams) } });
       for (const team of teams) names[team.id] = team.name;
     }
-    if (target.id && target.type === 'person') {
+    if (target.id && target.type === 'person' && given[target.id] === undefined) {
       const person = await manager
         .getRepository(PersonEntity)
         .findOne({ select: { id: true, name: true, email: true }, where: { id: target.id } });

@@ -59,6 +59,9 @@ export function personSummaryOf(row: Record<string, unknown>): PersonSummary | n
 /** A role's reference as columns of alias `r`. */
 export const ROLE_REF_COLUMNS = 'r.id AS "r_id", r.name AS "r_name", r.icon AS "r_icon"';
 
+/** Just the reference's fields: a whole RoleEntity must not leak its other columns into the JSON. */
+const pickRoleRef = ({ id, name, icon }: RoleRef): RoleRef => ({ id, name, icon });
+
 export function roleRefOf(row: Record<string, unknown>): RoleRef | null {
   if (row['r_id'] == null) return null;
   return { id: row['r_id'] as string, name: row['r_name'] as string, icon: row['r_icon'] as RoleRef['icon'] };
@@ -99,10 +102,13 @@ export async function loadMemberDtos(
   manager: EntityManager,
   account: AccountEntity,
   members: MemberEntity[],
+  /** Roles the caller read in this transaction (as they are now): when they are every member's, no roles read. */
+  knownRoles: readonly RoleRef[] = [],
 ): Promise<MemberDto[]> {
   if (members.length === 0) return [];
   const personIds = [...new Set(members.map((m) => m.personId).filter((id): id is string => id !== null))];
   const roleIds = [...new Set(members.map((m) => m.roleId))];
+  const known = new Map(knownRoles.map((role): [string, RoleRef] => [role.id, pickRoleRef(role)]));
   const source = manager.connection;
   // Prepared statements with the ids as one parameter (see EntityColumns); one after another: the
   // manager may be a transaction's, and one connection cannot run queries in parallel.
@@ -112,12 +118,15 @@ export async function loadMemberDtos(
         [listParameter(source, personIds)],
       )
     : [];
-  const roles = await manager.query<Record<string, unknown>[]>(
-    `SELECT ${ROLE_REF_COLUMNS} FROM roles r WHERE ${inList(source, 'r.id', 1)}`,
-    [listParameter(source, roleIds)],
-  );
+  const roles = roleIds.every((id) => known.has(id))
+    ? []
+    : await manager.query<Record<string, unknown>[]>(
+        `SELECT ${ROLE_REF_COLUMNS} FROM roles r WHERE ${inList(source, 'r.id', 1)}`,
+        [listParameter(source, roleIds)],
+      );
   const personById = new Map(persons.map((row) => [row['p_id'] as string, personSummaryOf(row)]));
-  const roleById = new Map(roles.map((row) => [row['r_id'] as string, roleRefOf(row)]));
+  const roleById = new Map<string, RoleRef | null>(known);
+  for (const row of roles) roleById.set(row['r_id'] as string, roleRefOf(row));
   return memberListDtos(
     manager,
     account,

@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from '@rolecall/contracts';
+import type { ActivityNames, MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from '@rolecall/contracts';
 import { checkRemoval, checkRoleChange, checkSessionsAccess } from '@rolecall/domain';
 import { IsNull, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
-import type { Actor } from '../database/activity.service.js';
+import { activityNameOf, type Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
 import { DomainError, notFound } from '../common/domain-error.js';
 import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
-import { assertRole, assertTeams } from '../database/assignable.js';
+import { assertRoleChange, assertTeams } from '../database/assignable.js';
 import { InvitationIssuer } from '../infra/invitation-issuer.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { SessionsService } from '../database/sessions.service.js';
@@ -84,23 +84,31 @@ export class MembersService {
     role?: RoleEntity,
   ): Promise<{ detail: MemberDetailDto; committed: CommittedMember }> {
     const { tx, account } = context;
-    const [dto] = await loadMemberDtos(tx.manager, account, [member]);
     const current = !permissionsChanged
       ? null
       : role?.id === member.roleId
         ? role
         : await tx.manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
+    const [dto] = await loadMemberDtos(tx.manager, account, [member], current ? [current] : []);
     return {
-      detail: await this.withDetail(tx.manager, member, dto!),
+      detail: await this.withDetail(tx.manager, member, dto!, context.actorMember),
       // The member entity, as saved, is its own permission row (id, status, role, agent access, version).
       committed: { member: dto!, permissions: current && { row: member, role: current, account } },
     };
   }
 
-  private async withDetail(manager: EntityManager, member: MemberEntity, dto: MemberDto): Promise<MemberDetailDto> {
-    const inviter = member.invitedByMemberId
-      ? await manager.getRepository(MemberEntity).findOneBy({ id: member.invitedByMemberId })
-      : null;
+  /** `actor`: the acting member's row read under the account lock, reused when it is the inviter. */
+  private async withDetail(
+    manager: EntityManager,
+    member: MemberEntity,
+    dto: MemberDto,
+    actor: MemberEntity | null = null,
+  ): Promise<MemberDetailDto> {
+    const inviter = !member.invitedByMemberId
+      ? null
+      : actor?.id === member.invitedByMemberId
+        ? actor
+        : await manager.getRepository(MemberEntity).findOneBy({ id: member.invitedByMemberId });
     const invitation =
       member.status === 'invited'
         ? await manager.getRepository(InvitationEntity).findOneBy({ memberId: member.id, endedAt: IsNull() })
@@ -138,6 +146,17 @@ export class MembersService {
     return member;
   }
 
+  /**
+   * The names a change of `member` gives its activity entries, from rows this transaction read under
+   * the account lock and does not rename: the acting member's and the member's (no read for them).
+   */
+  private heldNames(context: MutationContext, member: MemberEntity): ActivityNames {
+    const names: ActivityNames = { [member.id]: activityNameOf(member) };
+    const actor = context.actorMember;
+    if (actor && actor.id === context.actor.memberId) names[actor.id] = activityNameOf(actor);
+    return names;
+  }
+
   private async save(context: MutationContext, member: MemberEntity, fields: Partial<MemberEntity>): Promise<void> {
     Object.assign(member, fields, { version: member.version + 1 });
     await context.tx.manager
@@ -151,7 +170,7 @@ export class MembersService {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       const fields: Partial<MemberEntity> = {};
-      const entries: { action: string; changes: Record<string, unknown> }[] = [];
+      const entries: { action: string; changes: Record<string, unknown>; names?: ActivityNames }[] = [];
       let permissionsChanged = false;
       let role: RoleEntity | undefined;
       if (change.roleId !== undefined && change.roleId !== member.roleId) {
@@ -162,10 +181,12 @@ export class MembersService {
         );
         if (violation)
           throw new DomainError(violation, 'The account owner always holds the Admin role; transfer ownership first');
-        role = await assertRole(tx.manager, account.id, change.roleId);
+        const roles = await assertRoleChange(tx.manager, account.id, member.roleId, change.roleId);
+        role = roles.role;
         entries.push({
           action: 'user.role_changed',
           changes: { roleId: { before: member.roleId, after: role.id }, role: { after: role.name } },
+          names: { [role.id]: role.name, ...(roles.held && { [roles.held.id]: roles.held.name }) },
         });
         fields.roleId = role.id;
         permissionsChanged = true;
@@ -200,6 +221,7 @@ export class MembersService {
             action: entry.action,
             target: { type: 'member', id: member.id, label: member.email },
             changes: entry.changes,
+            names: { ...this.heldNames(context, member), ...entry.names },
           })
         ).seq;
       }
@@ -226,6 +248,7 @@ export class MembersService {
         action: 'user.revoked',
         target: { type: 'member', id: member.id, label: member.email },
         changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length },
+        names: this.heldNames(context, member),
       });
       const { detail, committed } = await this.changed(context, member, false);
       tx.publish(memberChanged(account.id, member.id, entry.seq, null, committed));
@@ -248,6 +271,7 @@ export class MembersService {
         action: 'user.reactivated',
         target: { type: 'member', id: member.id, label: member.email },
         changes: { status: { before: 'revoked', after } },
+        names: this.heldNames(context, member),
       });
       const { detail, committed } = await this.changed(context, member, true);
       tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated', committed));

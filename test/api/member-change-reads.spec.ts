@@ -1,0 +1,160 @@
+/**
+ * A member change reads each row it needs once (issue 18 (a): most of a role change's time to its
+ * pushes is its own request, a statement after another on one connection). Inside the transaction,
+ * after the account lock, the actor's re-check and the member's read, nothing is read again: not
+ * the actor and the member for the activity entry's names, not the roles (the new one and the one
+ * held come in the role check's one read), not the response's role nor its inviter when the change
+ * already holds them. The statements are counted through TypeORM's logger, between the
+ * transaction's BEGIN and its COMMIT on the connection that began it.
+ *
+ * The names the entries give are still the ones a lookup gives: the actor's and the member's (its
+ * email while it has no name), both roles' (a custom one too), with an actor who is not the inviter.
+ */
+import type { ActivityEntryDto, MemberDetailDto, PageDto, RoleDto } from '@rolecall/contracts';
+import type { Logger, QueryRunner } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database } from '../../apps/api/src/database/database.service.js';
+import { startApp, type TestApp } from './support/app.js';
+import { createAccount, ifMatch, invite, inviteAndAccept, ROLE, type SignedUp } from './support/factories.js';
+import { client, type Client } from './support/http.js';
+
+let app: TestApp;
+let api: Client;
+
+beforeAll(async () => {
+  app = await startApp();
+  api = client(app.url);
+});
+afterAll(() => app.close());
+
+const BEGIN = /^(START|BEGIN) TRANSACTION/;
+
+/** The statements of the transactions `work` runs, each transaction's between its BEGIN and COMMIT. */
+async function transactionStatements(work: () => Promise<void>): Promise<string[][]> {
+  const dataSource = app.app.get(Database).dataSource;
+  const original = dataSource.logger;
+  const transactions: string[][] = [];
+  const open = new Map<QueryRunner | undefined, string[]>();
+  const recording: Logger = {
+    logQuery: (query, parameters, runner) => {
+      if (BEGIN.test(query)) open.set(runner, []);
+      else if (query.startsWith('COMMIT')) {
+        const statements = open.get(runner);
+        if (statements) transactions.push(statements);
+        open.delete(runner);
+      } else open.get(runner)?.push(query.replace(/\s+/g, ' ').slice(0, 140));
+      original.logQuery(query, parameters, runner);
+    },
+    logQueryError: (...args) => original.logQueryError(...args),
+    logQuerySlow: (...args) => original.logQuerySlow(...args),
+    logSchemaBuild: (...args) => original.logSchemaBuild(...args),
+    logMigration: (...args) => original.logMigration(...args),
+    log: (...args) => original.log(...args),
+  };
+  dataSource.logger = recording;
+  try {
+    await work();
+  } finally {
+    dataSource.logger = original;
+  }
+  return transactions;
+}
+
+async function entry(owner: SignedUp, action: string, memberId: string): Promise<ActivityEntryDto> {
+  const reply = await api.get<PageDto<ActivityEntryDto>>(`/activity?action=${action}&member=${memberId}`, {
+    token: owner.token,
+  });
+  expect(reply.status).toBe(200);
+  const found = reply.body.items.find((item) => item.target.id === memberId);
+  expect(found, `no ${action} entry for ${memberId}`).toBeDefined();
+  return found!;
+}
+
+describe('a member change reads each row once', () => {
+  it('role, agent access, revocation and reactivation: no second read of the actor, the member or the roles', async () => {
+    const owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
+    const bob = await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Bob Builder', roleId: ROLE.editor });
+    let version = bob.member.version;
+    const change = async (method: 'PATCH' | 'POST', path: string, body?: unknown) => {
+      const options = { token: owner.token, headers: ifMatch(version) };
+      const reply =
+        method === 'PATCH'
+          ? await api.patch<MemberDetailDto>(`/users/${bob.member.id}${path}`, body, options)
+          : await api.post<MemberDetailDto>(`/users/${bob.member.id}${path}`, body, options);
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      version = reply.body.version;
+      // Bob was invited by the owner, who acts: the response's inviter comes from the actor's row.
+      expect(reply.body.invitedBy).toEqual({ id: owner.member.id, name: 'Olive Owner', email: owner.email });
+      return reply.body;
+    };
+    // At most: the account lock, the actor's re-check, the member, then the change's own statements
+    // (role check, seat count, sessions), its UPDATE, the entry's INSERT and the account's head, and
+    // the response's person, role (unless the change holds it) and teams.
+    const cases: [string, number, () => Promise<unknown>][] = [
+      ['role change', 9, () => change('PATCH', '', { roleId: ROLE.readonly })],
+      ['agent access', 10, () => change('PATCH', '', { agentAccess: true })],
+      ['revocation', 11, () => change('POST', '/revoke')],
+      ['reactivation', 10, () => change('POST', '/reactivate')],
+    ];
+    for (const [name, most, run] of cases) {
+      const transactions = await transactionStatements(async () => void (await run()));
+      expect(transactions, name).toHaveLength(1);
+      const statements = transactions[0]!;
+      expect(statements.length, `${name}:\n${statements.join('\n')}`).toBeLessThanOrEqual(most);
+    }
+  });
+
+  it('the entries name the actor, the member and both roles as a lookup does, the actor not being the inviter', async () => {
+    const owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
+    const admin = await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Ada Admin', roleId: ROLE.admin });
+    const created = await api.post<RoleDto>(
+      '/roles',
+      { name: 'Night shift', description: '', icon: 'star', permissions: ['reports.view'] },
+      { token: owner.token },
+    );
+    expect(created.status).toBe(201);
+    const carol = await inviteAndAccept(api, app.config.dataDir, owner, {
+      name: 'Carol Custom',
+      roleId: created.body.id,
+    });
+
+    const changed = await api.patch<MemberDetailDto>(
+      `/users/${carol.member.id}`,
+      { roleId: ROLE.editor },
+      { token: admin.token, headers: ifMatch(carol.member.version) },
+    );
+    expect(changed.status).toBe(200);
+    expect(changed.body.invitedBy).toEqual({ id: owner.member.id, name: 'Olive Owner', email: owner.email });
+    expect(changed.body.role).toMatchObject({ id: ROLE.editor, name: 'Editor' });
+    const roleChanged = await entry(owner, 'user.role_changed', carol.member.id);
+    expect(roleChanged.names).toEqual({
+      [admin.member.id]: 'Ada Admin',
+      [carol.member.id]: 'Carol Custom',
+      [created.body.id]: 'Night shift',
+      [ROLE.editor]: 'Editor',
+    });
+
+    // A member who has not joined has no name: the entry names it by its email.
+    const invited = await invite(api, owner, ['dora@example.com']);
+    expect(invited.status).toBe(201);
+    const dora = invited.body.items[0]!;
+    const toggled = await api.patch<MemberDetailDto>(
+      `/users/${dora.id}`,
+      { agentAccess: true },
+      { token: admin.token, headers: ifMatch(dora.version) },
+    );
+    expect(toggled.status).toBe(200);
+    const agentChanged = await entry(owner, 'user.agent_access_changed', dora.id);
+    expect(agentChanged.names).toEqual({ [admin.member.id]: 'Ada Admin', [dora.id]: 'dora@example.com' });
+
+    const revoked = await api.post<MemberDetailDto>(`/users/${carol.member.id}/revoke`, undefined, {
+      token: admin.token,
+      headers: ifMatch(changed.body.version),
+    });
+    expect(revoked.status).toBe(200);
+    const revocation = await entry(owner, 'user.revoked', carol.member.id);
+    expect(revocation.names).toEqual({ [admin.member.id]: 'Ada Admin', [carol.member.id]: 'Carol Custom' });
+    const verified = await api.get<{ ok: boolean }>('/activity/verify', { token: owner.token });
+    expect(verified.body.ok).toBe(true);
+  });
+});
