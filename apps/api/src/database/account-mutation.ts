@@ -4,6 +4,7 @@ import type { RequestAuth } from './request-auth.js';
 import { DomainError, forbidden } from '../common/domain-error.js';
 import { Database, type Tx } from './database.service.js';
 import { MemberEntity } from './entities/member.entity.js';
+import { RowReader } from './entity-columns.js';
 import { PermissionsService } from './permissions.service.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { ServiceAccountPermissions } from './service-account-permissions.js';
@@ -76,7 +77,7 @@ export class AccountMutations {
    * refused, and a changed permission set is checked against the route again.
    */
   private async recheckActor(tx: Tx, account: AccountEntity, auth: RequestAuth): Promise<MemberEntity> {
-    const member = await tx.manager.getRepository(MemberEntity).findOneBy({ id: auth.member.id });
+    const member = await RowReader.of(this.db.dataSource, MemberEntity, ['id']).one(tx.manager, [auth.member.id]);
     if (!member || member.status !== 'active') {
       throw new DomainError('SESSION_REVOKED', 'Your access to this account has ended', { reason: 'member_revoked' });
     }

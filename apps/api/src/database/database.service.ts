@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Mutex } from 'async-mutex';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { AccountEntity } from './entities/account.entity.js';
+import { RowReader } from './entity-columns.js';
 import { notFound } from '../common/domain-error.js';
 import { DomainEventBus, type DomainEvent } from '../events/domain-events.js';
 import { databaseDomainError, databaseFailure } from '../common/database-errors.js';
@@ -228,12 +229,9 @@ export class Database implements OnModuleDestroy {
 
   /** Loads the account and holds its row lock until the transaction ends (PostgreSQL; SQLite is already serial). */
   async lockAccount(tx: Tx, accountId: string): Promise<AccountEntity> {
-    const query = tx.manager
-      .getRepository(AccountEntity)
-      .createQueryBuilder('account')
-      .where('account.id = :accountId', { accountId });
-    if (tx.kind === 'postgres') query.setLock('pessimistic_write');
-    const account = await query.getOne();
+    const account = await RowReader.of(this.dataSource, AccountEntity, ['id'], { lock: true }).one(tx.manager, [
+      accountId,
+    ]);
     if (!account) throw notFound('Account');
     return account;
   }

@@ -2,7 +2,7 @@ import { isWellFormedText, type MemberStatus } from '@rolecall/contracts';
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
 import type { DatabaseKind } from './data-source.js';
-import { SqlParams } from './entity-columns.js';
+import { RowReader, SqlParams } from './entity-columns.js';
 import { identityExistsSql, type IdentityMatch } from './identities.js';
 import { MemberEntity, searchFold } from './entities/member.entity.js';
 import {
@@ -132,7 +132,7 @@ export class MembersRepository {
   }
 
   findInAccount(accountId: string, id: string): Promise<MemberEntity | null> {
-    return this.repo.findOneBy({ id, accountId });
+    return RowReader.of(this.manager.connection, MemberEntity, ['id', 'accountId']).one(this.manager, [id, accountId]);
   }
 
   findByEmails(accountId: string, emails: string[]): Promise<MemberEntity[]> {
