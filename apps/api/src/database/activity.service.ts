@@ -121,6 +121,58 @@ function entryContent(
  * The audit log. `append` runs inside the mutation's transaction, after `Database.lockAccount`,
  * so seq is gap-free and the chain has one head per account.
  */
+/** The activity table's columns, in the order `insertEntries` binds them. */
+const ENTRY_COLUMNS =
+  'id, account_id, seq, at, actor_member_id, actor_email, actor_kind, actor_name, action, target_type, target_id, target_label, changes, ip, user_agent, prev_hash, hash';
+
+/**
+ * Plain multi-row INSERTs, for one entry as for thousands (TypeORM's insert builds its SQL from the
+ * entity's metadata on every call, and for thousands costs more than the writing): 17 columns a row,
+ * 1,000 rows a statement stay under SQLite's 32,766 parameters (and PostgreSQL's 65,535).
+ */
+async function insertEntries(tx: Tx, entries: readonly ActivityEntity[]): Promise<void> {
+  const postgres = tx.kind === 'postgres';
+  for (let i = 0; i < entries.length; i += 1000) {
+    const values: unknown[] = [];
+    const rows = entries.slice(i, i + 1000).map((e) => {
+      const row = [
+        e.id,
+        e.accountId,
+        e.seq,
+        e.at,
+        e.actorMemberId,
+        e.actorEmail,
+        e.actorKind,
+        e.actorName,
+        e.action,
+        e.targetType,
+        e.targetId,
+        e.targetLabel,
+        e.changes === null ? null : JSON.stringify(e.changes),
+        e.ip,
+        e.userAgent,
+        e.prevHash,
+        e.hash,
+      ];
+      return `(${row.map((value) => (values.push(value ?? null), postgres ? `$${values.length}` : '?')).join(', ')})`;
+    });
+    await tx.manager.query(`INSERT INTO activity (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, values);
+  }
+}
+
+/** The account's log head moves to the last entry written (`seq`, `hash`), in the row and in `account`. */
+async function advanceHead(tx: Tx, account: AccountEntity, seq: number, hash: string): Promise<void> {
+  const postgres = tx.kind === 'postgres';
+  await tx.manager.query(
+    postgres
+      ? 'UPDATE accounts SET activity_seq = $1, activity_hash = $2 WHERE id = $3'
+      : 'UPDATE accounts SET activity_seq = ?, activity_hash = ? WHERE id = ?',
+    [seq, hash, account.id],
+  );
+  account.activitySeq = seq;
+  account.activityHash = hash;
+}
+
 @Injectable()
 export class ActivityService {
   constructor(
@@ -139,13 +191,8 @@ export class ActivityService {
       prevHash,
       hash: chainHash(prevHash, hashedContent(content)),
     });
-    // simple-json column: TypeORM's deep-partial type cannot express an open record.
-    await tx.manager.getRepository(ActivityEntity).insert(entry as never);
-    await tx.manager
-      .getRepository(AccountEntity)
-      .update({ id: account.id }, { activitySeq: seq, activityHash: entry.hash });
-    account.activitySeq = seq;
-    account.activityHash = entry.hash;
+    await insertEntries(tx, [entry]);
+    await advanceHead(tx, account, seq, entry.hash);
     tx.publish({ type: 'activity.appended', entry });
     return entry;
   }
@@ -200,43 +247,8 @@ export class ActivityService {
       prevHash = entry.hash;
       entries.push(entry);
     }
-    // Plain multi-row INSERTs (TypeORM's insert of thousands of entities costs more than the writing):
-    // 17 columns a row, 1,000 rows stay under SQLite's 32,766 parameters (and PostgreSQL's 65,535).
-    for (let i = 0; i < entries.length; i += 1000) {
-      const values: unknown[] = [];
-      const rows = entries.slice(i, i + 1000).map((e) => {
-        const row = [
-          e.id,
-          e.accountId,
-          e.seq,
-          e.at,
-          e.actorMemberId,
-          e.actorEmail,
-          e.actorKind,
-          e.actorName,
-          e.action,
-          e.targetType,
-          e.targetId,
-          e.targetLabel,
-          e.changes === null ? null : JSON.stringify(e.changes),
-          e.ip,
-          e.userAgent,
-          e.prevHash,
-          e.hash,
-        ];
-        return `(${row.map((value) => (values.push(value ?? null), postgres ? `$${values.length}` : '?')).join(', ')})`;
-      });
-      await tx.manager.query(
-        'INSERT INTO activity (id, account_id, seq, at, actor_member_id, actor_email, actor_kind, actor_name, action, target_type, target_id, target_label, changes, ip, user_agent, prev_hash, hash) ' +
-          `VALUES ${rows.join(', ')}`,
-        values,
-      );
-    }
-    await tx.manager
-      .getRepository(AccountEntity)
-      .update({ id: account.id }, { activitySeq: seq, activityHash: prevHash });
-    account.activitySeq = seq;
-    account.activityHash = prevHash;
+    await insertEntries(tx, entries);
+    await advanceHead(tx, account, seq, prevHash);
     // `publish: false`: the caller publishes them (`activity.appended`), e.g. after its own event.
     if (options.publish !== false) for (const entry of entries) tx.publish({ type: 'activity.appended', entry });
     return entries;
