@@ -3,7 +3,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Database } from '../../apps/api/src/database/database.service.js';
 import { LiveEvents } from '../../apps/api/src/live/live-events.service.js';
 import { startApp, type TestApp } from './support/app.js';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from './support/factories.js';
+import {
+  createAccount,
+  ifMatch,
+  invite,
+  inviteAndAccept,
+  PASSWORD,
+  ROLE,
+  uniqueEmail,
+  type SignedUp,
+} from './support/factories.js';
+import { invitationToken } from './support/outbox.js';
 import { client, type Client } from './support/http.js';
 import { connect, connected, disconnected, next, open, recorder, sleep, type TestSocket } from './support/live.js';
 
@@ -395,6 +405,52 @@ describe('immediate permission changes', () => {
         expect(liveReads, what).toBe(0);
       }
     } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('an accepted invitation is pushed as it committed: a role change right after it is not pushed as the acceptance (issue 18)', async () => {
+    const owner = await business();
+    const dashboard = await track(owner.token);
+    const email = uniqueEmail('late');
+    const invited = await invite(api, owner, [email], { roleId: ROLE.editor });
+    expect(invited.status).toBe(201);
+    const memberId = invited.body.items[0]!.id;
+    await app.app.get(LiveEvents).idle();
+    // Every read the live layer makes waits until the role change below has committed: a delivery
+    // that reads the member after its COMMIT (as the acceptance's did) then reads the later role.
+    const db = app.app.get(Database);
+    const read = db.read.bind(db);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const spy = vi.spyOn(db, 'read').mockImplementation((async (work: Parameters<typeof read>[0]) => {
+      if (new Error().stack?.includes('LiveEvents')) await gate;
+      return read(work);
+    }) as typeof db.read);
+    try {
+      const firstActive = next(
+        dashboard,
+        'user.upserted',
+        (d) => d.member.id === memberId && d.member.status === 'active',
+      );
+      const accepted = await api.post<{ token: string; member: MemberDto }>('/invitations/accept', {
+        token: invitationToken(app.config.dataDir, email),
+        name: 'Lena Late',
+        password: PASSWORD,
+      });
+      expect(accepted.status).toBe(200);
+      const changed = await api.patch<MemberDetailDto>(
+        `/users/${memberId}`,
+        { roleId: ROLE.readonly },
+        { token: owner.token, headers: ifMatch(accepted.body.member.version) },
+      );
+      expect(changed.status).toBe(200);
+      release();
+      const pushed = await firstActive;
+      expect(pushed.member).toEqual(accepted.body.member);
+      expect(pushed.member.role.id).toBe(ROLE.editor);
+    } finally {
+      release();
       spy.mockRestore();
     }
   });

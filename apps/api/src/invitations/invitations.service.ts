@@ -22,6 +22,7 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
+import { committedMember } from '../database/committed-member.js';
 import { loadMemberDtos } from '../database/members.dto.js';
 import { MembersRepository } from '../database/members.repository.js';
 import { assertRole, assertTeams } from '../database/assignable.js';
@@ -311,9 +312,11 @@ export class InvitationsService {
           authMethod: 'password',
           ...meta,
         });
-        tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted'));
-        const [memberDto] = await loadMemberDtos(tx.manager, account, [member]);
-        return { token, member: memberDto!, account: await loadAccountDto(tx.manager, account) };
+        // Pushed as this transaction commits it: a change of the member right after (its role) is never
+        // pushed as this acceptance's.
+        const committed = await committedMember(tx.manager, account, member, { permissionsChanged: true });
+        tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted', committed));
+        return { token, member: committed.member, account: await loadAccountDto(tx.manager, account) };
       },
       { mailbox: preview.member.email },
     );

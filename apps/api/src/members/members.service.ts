@@ -18,6 +18,7 @@ import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
+import { committedMember } from '../database/committed-member.js';
 import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberPageQuery } from '../database/members.repository.js';
 import { memberChanged, memberRemoved, sessionsRevoked, type CommittedMember } from '../events/domain-events.js';
@@ -72,10 +73,8 @@ export class MembersService {
   }
 
   /**
-   * After a change's last write, in its transaction: the member for the response, and the same member
-   * for the live push (`CommittedMember`, so the push reads nothing after the COMMIT). When its
-   * effective permissions changed the push carries its row and role too (`role` when the change has
-   * it at hand, else read here).
+   * After a change's last write, in its transaction: the member for the live push (`committedMember`:
+   * the push reads nothing after the COMMIT) and, from the same DTO, for the response.
    */
   private async changed(
     context: MutationContext,
@@ -84,17 +83,8 @@ export class MembersService {
     role?: RoleEntity,
   ): Promise<{ detail: MemberDetailDto; committed: CommittedMember }> {
     const { tx, account } = context;
-    const current = !permissionsChanged
-      ? null
-      : role?.id === member.roleId
-        ? role
-        : await tx.manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
-    const [dto] = await loadMemberDtos(tx.manager, account, [member], current ? [current] : []);
-    return {
-      detail: await this.withDetail(tx.manager, member, dto!, context.actorMember),
-      // The member entity, as saved, is its own permission row (id, status, role, agent access, version).
-      committed: { member: dto!, permissions: current && { row: member, role: current, account } },
-    };
+    const committed = await committedMember(tx.manager, account, member, { permissionsChanged, role });
+    return { detail: await this.withDetail(tx.manager, member, committed.member, context.actorMember), committed };
   }
 
   /** `actor`: the acting member's row read under the account lock, reused when it is the inviter. */
