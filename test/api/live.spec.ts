@@ -13,7 +13,7 @@ import {
   uniqueEmail,
   type SignedUp,
 } from './support/factories.js';
-import { invitationToken } from './support/outbox.js';
+import { awaitInvitationToken } from './support/outbox.js';
 import { client, type Client } from './support/http.js';
 import { connect, connected, disconnected, next, open, recorder, sleep, type TestSocket } from './support/live.js';
 
@@ -434,7 +434,7 @@ describe('immediate permission changes', () => {
         (d) => d.member.id === memberId && d.member.status === 'active',
       );
       const accepted = await api.post<{ token: string; member: MemberDto }>('/invitations/accept', {
-        token: invitationToken(app.config.dataDir, email),
+        token: await awaitInvitationToken(app.config.dataDir, email),
         name: 'Lena Late',
         password: PASSWORD,
       });

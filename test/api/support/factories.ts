@@ -2,7 +2,7 @@ import type { AuthResultDto, MemberDto } from '@rolecall/contracts';
 import { randomBytes } from 'node:crypto';
 import { generate } from 'otplib';
 import type { Client } from './http.js';
-import { invitationToken } from './outbox.js';
+import { awaitInvitationToken } from './outbox.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -69,7 +69,7 @@ export async function inviteAndAccept(
   const invited = await invite(api, admin, [email], input);
   if (invited.status !== 201) throw new Error(`invite failed: ${invited.status} ${JSON.stringify(invited.body)}`);
   const accepted = await api.post<{ token: string; member: MemberDto }>('/invitations/accept', {
-    token: invitationToken(dataDir, email),
+    token: await awaitInvitationToken(dataDir, email),
     name: input.name ?? 'Mia Member',
     password: PASSWORD,
   });

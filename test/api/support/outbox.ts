@@ -27,6 +27,17 @@ export function invitationToken(dataDir: string, email: string): string {
 }
 
 /**
+ * `invitationToken` once the mail is there: an invitation answers after its mail is sent or after
+ * 5 s, whichever comes first (the mail goes on in the background, `MailOutbox.deliverNow`), so on a
+ * busy machine the 201 can come before the `.eml` file (CI once, PostgreSQL). Waits up to `ms`.
+ */
+export async function awaitInvitationToken(dataDir: string, email: string, ms = 20_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (mailsTo(dataDir, email).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return invitationToken(dataDir, email);
+}
+
+/**
  * The token of the newest mailed link under `path` (`/verify-email/`, `/reset-password/`) to
  * `email`, read from the real `.eml` file; null when no such mail was sent.
  */
