@@ -10,13 +10,14 @@
  * The names the entries give are still the ones a lookup gives: the actor's and the member's (its
  * email while it has no name), both roles' (a custom one too), with an actor who is not the inviter.
  */
-import type { ActivityEntryDto, MemberDetailDto, PageDto, RoleDto } from '@rolecall/contracts';
+import type { ActivityEntryDto, MemberDetailDto, PageDto } from '@rolecall/contracts';
 import type { Logger, QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../apps/api/src/database/database.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, ifMatch, invite, inviteAndAccept, ROLE, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
+import { createRole } from './support/world.js';
 
 let app: TestApp;
 let api: Client;
@@ -107,15 +108,13 @@ describe('a member change reads each row once', () => {
   it('the entries name the actor, the member and both roles as a lookup does, the actor not being the inviter', async () => {
     const owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
     const admin = await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Ada Admin', roleId: ROLE.admin });
-    const created = await api.post<RoleDto>(
-      '/roles',
-      { name: 'Night shift', description: '', icon: 'star', permissions: ['reports.view'] },
-      { token: owner.token },
+    const custom = await createRole(
+      { api },
+      { accountId: owner.account.id, ownerToken: owner.token, ownerMemberId: owner.member.id },
     );
-    expect(created.status).toBe(201);
     const carol = await inviteAndAccept(api, app.config.dataDir, owner, {
       name: 'Carol Custom',
-      roleId: created.body.id,
+      roleId: custom.id,
     });
 
     const changed = await api.patch<MemberDetailDto>(
@@ -130,7 +129,7 @@ describe('a member change reads each row once', () => {
     expect(roleChanged.names).toEqual({
       [admin.member.id]: 'Ada Admin',
       [carol.member.id]: 'Carol Custom',
-      [created.body.id]: 'Night shift',
+      [custom.id]: custom.name,
       [ROLE.editor]: 'Editor',
     });
 

@@ -6,6 +6,7 @@ import { In, IsNull, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { Database, type Tx } from './database.service.js';
 import { ActivityEntity } from './entities/activity.entity.js';
+import { SqlParams } from './entity-columns.js';
 import { newestFirstPage } from './newest-first-page.js';
 import { AccountEntity } from './entities/account.entity.js';
 import { MemberEntity } from './entities/member.entity.js';
@@ -117,10 +118,6 @@ function entryContent(
   };
 }
 
-/**
- * The audit log. `append` runs inside the mutation's transaction, after `Database.lockAccount`,
- * so seq is gap-free and the chain has one head per account.
- */
 /** The activity table's columns, in the order `insertEntries` binds them. */
 const ENTRY_COLUMNS =
   'id, account_id, seq, at, actor_member_id, actor_email, actor_kind, actor_name, action, target_type, target_id, target_label, changes, ip, user_agent, prev_hash, hash';
@@ -131,9 +128,8 @@ const ENTRY_COLUMNS =
  * 1,000 rows a statement stay under SQLite's 32,766 parameters (and PostgreSQL's 65,535).
  */
 async function insertEntries(tx: Tx, entries: readonly ActivityEntity[]): Promise<void> {
-  const postgres = tx.kind === 'postgres';
   for (let i = 0; i < entries.length; i += 1000) {
-    const values: unknown[] = [];
+    const params = new SqlParams(tx.manager.connection);
     const rows = entries.slice(i, i + 1000).map((e) => {
       const row = [
         e.id,
@@ -154,25 +150,27 @@ async function insertEntries(tx: Tx, entries: readonly ActivityEntity[]): Promis
         e.prevHash,
         e.hash,
       ];
-      return `(${row.map((value) => (values.push(value ?? null), postgres ? `$${values.length}` : '?')).join(', ')})`;
+      return `(${row.map((value) => params.add(value ?? null)).join(', ')})`;
     });
-    await tx.manager.query(`INSERT INTO activity (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, values);
+    await tx.manager.query(`INSERT INTO activity (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, params.values);
   }
 }
 
 /** The account's log head moves to the last entry written (`seq`, `hash`), in the row and in `account`. */
 async function advanceHead(tx: Tx, account: AccountEntity, seq: number, hash: string): Promise<void> {
-  const postgres = tx.kind === 'postgres';
+  const params = new SqlParams(tx.manager.connection);
   await tx.manager.query(
-    postgres
-      ? 'UPDATE accounts SET activity_seq = $1, activity_hash = $2 WHERE id = $3'
-      : 'UPDATE accounts SET activity_seq = ?, activity_hash = ? WHERE id = ?',
-    [seq, hash, account.id],
+    `UPDATE accounts SET activity_seq = ${params.add(seq)}, activity_hash = ${params.add(hash)} WHERE id = ${params.add(account.id)}`,
+    params.values,
   );
   account.activitySeq = seq;
   account.activityHash = hash;
 }
 
+/**
+ * The audit log. `append` runs inside the mutation's transaction, after `Database.lockAccount`,
+ * so seq is gap-free and the chain has one head per account.
+ */
 @Injectable()
 export class ActivityService {
   constructor(

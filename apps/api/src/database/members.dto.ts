@@ -59,9 +59,6 @@ export function personSummaryOf(row: Record<string, unknown>): PersonSummary | n
 /** A role's reference as columns of alias `r`. */
 export const ROLE_REF_COLUMNS = 'r.id AS "r_id", r.name AS "r_name", r.icon AS "r_icon"';
 
-/** Just the reference's fields: a whole RoleEntity must not leak its other columns into the JSON. */
-const pickRoleRef = ({ id, name, icon }: RoleRef): RoleRef => ({ id, name, icon });
-
 export function roleRefOf(row: Record<string, unknown>): RoleRef | null {
   if (row['r_id'] == null) return null;
   return { id: row['r_id'] as string, name: row['r_name'] as string, icon: row['r_icon'] as RoleRef['icon'] };
@@ -108,7 +105,8 @@ export async function loadMemberDtos(
   if (members.length === 0) return [];
   const personIds = [...new Set(members.map((m) => m.personId).filter((id): id is string => id !== null))];
   const roleIds = [...new Set(members.map((m) => m.roleId))];
-  const known = new Map(knownRoles.map((role): [string, RoleRef] => [role.id, pickRoleRef(role)]));
+  // A whole RoleEntity may be passed: toMemberDto takes only the reference's fields.
+  const known = new Map(knownRoles.map((role): [string, RoleRef] => [role.id, role]));
   const source = manager.connection;
   // Prepared statements with the ids as one parameter (see EntityColumns); one after another: the
   // manager may be a transaction's, and one connection cannot run queries in parallel.
