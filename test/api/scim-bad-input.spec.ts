@@ -25,6 +25,15 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
+async function scim(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${app.url}/scim/v2${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
 const weird = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.constantFrom(
@@ -171,6 +180,50 @@ describe('bad input on SCIM', () => {
       );
     });
   }
+
+  // Found by the property above in CI (seed 783649882): `{ "op": "Replace" }` with neither path nor
+  // value made scim-patch return undefined, and the user PATCH answered 500. On a group, `replace
+  // members` without a value emptied the role. Each operation RFC 7644 §3.5.2 calls malformed, on
+  // both resources: a 400 in SCIM's format, and nothing changed.
+  it('refuses malformed PATCH operations before applying any (no value, no target, a non-object value)', async () => {
+    const malformed = [
+      { op: 'Replace' },
+      { op: 'add' },
+      { op: 'replace', path: 'members' },
+      { op: 'add', path: 'members' },
+      { op: 'remove' },
+      { op: 'replace', value: 'x' },
+      { op: 'add', value: [{ value: memberId }] },
+      { op: 'replace', value: null },
+    ];
+    // The properties above may have moved the member: give it the Editor group again, then snapshot.
+    const regrouped = await scim('PATCH', `/Groups/${ROLE.editor}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: memberId }] }],
+    });
+    expect(regrouped.status).toBe(200);
+    const userBefore = await scim('GET', `/Users/${memberId}`);
+    const groupBefore = await scim('GET', `/Groups/${ROLE.editor}`);
+    expect(groupBefore.body).toMatchObject({
+      members: expect.arrayContaining([expect.objectContaining({ value: memberId })]),
+    });
+    for (const resource of [`/Users/${memberId}`, `/Groups/${ROLE.editor}`]) {
+      for (const operation of malformed) {
+        const response = await scim('PATCH', resource, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [operation],
+        });
+        expect(response.status, `${resource} ${JSON.stringify(operation)}: ${JSON.stringify(response.body)}`).toBe(400);
+        expect(response.body).toMatchObject({
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+          status: '400',
+          scimType: expect.stringMatching(/^(invalidValue|noTarget|invalidSyntax)$/),
+        });
+      }
+    }
+    expect(await scim('GET', `/Users/${memberId}`)).toEqual(userBefore);
+    expect(await scim('GET', `/Groups/${ROLE.editor}`)).toEqual(groupBefore);
+  });
 
   it('leaves the owner in place and the activity chain intact', async () => {
     const me = await client(app.url).get('/me', { token: owner.token });

@@ -262,6 +262,8 @@ export class ScimService {
           /Path|Target/i.test(name) ? 'invalidPath' : 'invalidValue',
         );
       }
+      if (!patched || typeof patched !== 'object' || Array.isArray(patched))
+        throw new ScimError(400, 'The PATCH operations do not leave a SCIM User', 'invalidValue');
       const change = userInput({ ...patched, schemas: [USER_SCHEMA] }, false);
       // The work email is the userName: a PATCH that moves it is a userName change (refused below).
       const emails = Array.isArray(patched.emails)
@@ -629,6 +631,19 @@ function patchOperations(body: unknown): { op: 'add' | 'remove' | 'replace'; pat
       throw new ScimError(400, `Unknown PATCH op ${JSON.stringify(op)}`, 'invalidSyntax');
     if (path !== undefined && (typeof path !== 'string' || path.length > 300))
       throw new ScimError(400, 'A PATCH path must be a string', 'invalidPath');
+    // RFC 7644 §3.5.2: add and replace carry a value (without a path, an object of attributes);
+    // remove names its target. Refused here, before any is applied: scim-patch returns undefined for
+    // a path-less replace without a value, and `replace members` without one would empty a group.
+    if (name === 'remove' && !path)
+      throw new ScimError(400, 'A PATCH remove needs a "path" naming what to remove', 'noTarget');
+    if (name !== 'remove' && value === undefined)
+      throw new ScimError(400, `A PATCH ${name} needs a "value"`, 'invalidValue');
+    if (name !== 'remove' && !path && (value === null || typeof value !== 'object' || Array.isArray(value)))
+      throw new ScimError(
+        400,
+        `A PATCH ${name} without a "path" needs an object of attributes as its "value"`,
+        'invalidValue',
+      );
     return {
       op: name,
       ...(path !== undefined ? { path: path as string } : {}),
