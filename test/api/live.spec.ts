@@ -50,6 +50,27 @@ const ownJoin = (e: { event: string; data: unknown }, joined: { member: MemberDt
   const about = (e.data as { member?: MemberDto }).member;
   return e.event === 'me.updated' && about?.id === joined.member.id && about.version <= joined.member.version;
 };
+/**
+ * Holds every read the live layer makes (after a COMMIT) until `release()`: a delivery that reads
+ * the member after its change committed then sees whatever committed since.
+ */
+async function holdLiveReads(): Promise<{ release: () => void }> {
+  await app.app.get(LiveEvents).idle();
+  const db = app.app.get(Database);
+  const read = db.read.bind(db);
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const spy = vi.spyOn(db, 'read').mockImplementation((async (work: Parameters<typeof read>[0]) => {
+    if (new Error().stack?.includes('LiveEvents')) await gate;
+    return read(work);
+  }) as typeof db.read);
+  return {
+    release: () => {
+      open();
+      spy.mockRestore();
+    },
+  };
+}
 const memberVersion = async (owner: SignedUp, id: string) =>
   (await api.get<MemberDto>(`/users/${id}`, { token: owner.token })).body.version;
 
@@ -416,17 +437,9 @@ describe('immediate permission changes', () => {
     const invited = await invite(api, owner, [email], { roleId: ROLE.editor });
     expect(invited.status).toBe(201);
     const memberId = invited.body.items[0]!.id;
-    await app.app.get(LiveEvents).idle();
     // Every read the live layer makes waits until the role change below has committed: a delivery
     // that reads the member after its COMMIT (as the acceptance's did) then reads the later role.
-    const db = app.app.get(Database);
-    const read = db.read.bind(db);
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const spy = vi.spyOn(db, 'read').mockImplementation((async (work: Parameters<typeof read>[0]) => {
-      if (new Error().stack?.includes('LiveEvents')) await gate;
-      return read(work);
-    }) as typeof db.read);
+    const held = await holdLiveReads();
     try {
       const firstActive = next(
         dashboard,
@@ -445,15 +458,82 @@ describe('immediate permission changes', () => {
         { token: owner.token, headers: ifMatch(accepted.body.member.version) },
       );
       expect(changed.status).toBe(200);
-      release();
+      held.release();
       const pushed = await firstActive;
       expect(pushed.member).toEqual(accepted.body.member);
       expect(pushed.member.role.id).toBe(ROLE.editor);
     } finally {
-      release();
-      spy.mockRestore();
+      held.release();
     }
   });
+
+  // The same race for every other change that pushes a member (issue 18): each hands the member over
+  // as its transaction committed it. Before, these read the member after the COMMIT, so a role change
+  // committed before that read went out under their seq, carrying the later role and version.
+  const laterChange: Record<string, (owner: SignedUp, memberId: string) => Promise<{ version: number; seq?: number }>> =
+    {
+      'an invitation resent': async (owner, memberId) => {
+        const resent = await api.post<MemberDto>(`/users/${memberId}/resend-invitation`, undefined, {
+          token: owner.token,
+          headers: ifMatch(await memberVersion(owner, memberId)),
+        });
+        expect(resent.status).toBe(200);
+        return { version: resent.body.version };
+      },
+      'a SCIM rename of an invited member': async (owner, memberId) => {
+        const token = (await api.post<{ token: string }>('/account/scim-token', undefined, { token: owner.token })).body
+          .token;
+        const response = await fetch(`${app.url}/scim/v2/Users/${memberId}`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+          body: JSON.stringify({
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'replace', path: 'displayName', value: 'Renamed By Scim' }],
+          }),
+        });
+        const user = (await response.json()) as { meta: { version: string } };
+        expect(response.status).toBe(200);
+        return { version: Number(/"(\d+)"/.exec(user.meta.version)![1]) };
+      },
+    };
+  for (const [change, run] of Object.entries(laterChange)) {
+    it(`${change} is pushed as it committed: a role change right after it is not pushed as it (issue 18)`, async () => {
+      const owner = await createAccount(api, { plan: 'enterprise' });
+      const dashboard = await track(owner.token);
+      const invited = await invite(api, owner, [uniqueEmail('held')], { roleId: ROLE.editor });
+      expect(invited.status).toBe(201);
+      const memberId = invited.body.items[0]!.id;
+      const pushes = recorder(dashboard);
+      const held = await holdLiveReads();
+      try {
+        const { version } = await run(owner, memberId);
+        const roleChanged = await api.patch<MemberDetailDto>(
+          `/users/${memberId}`,
+          { roleId: ROLE.readonly },
+          { token: owner.token, headers: ifMatch(version) },
+        );
+        expect(roleChanged.status).toBe(200);
+        const last = next(
+          dashboard,
+          'user.upserted',
+          (d) => d.member.id === memberId && d.member.role.id === ROLE.readonly,
+        );
+        held.release();
+        await last;
+        const about = pushes.events
+          .filter((e) => e.event === 'user.upserted')
+          .map((e) => (e.data as { seq: number; member: MemberDto }).member)
+          .filter((member) => member.id === memberId);
+        // One push per change, each with the member as that change left it.
+        expect(about.map((member) => [member.version, member.role.id])).toEqual([
+          [version, ROLE.editor],
+          [roleChanged.body.version, ROLE.readonly],
+        ]);
+      } finally {
+        held.release();
+      }
+    });
+  }
 
   it('revocation: me.revoked on every session, disconnect, 401 on REST, reconnect refused', async () => {
     const owner = await business();

@@ -31,7 +31,7 @@ import {
   type SignedUp,
 } from './support/factories.js';
 import { client, type Client } from './support/http.js';
-import { connect, disconnected, next, open, sleep, type TestSocket } from './support/live.js';
+import { connect, disconnected, next, open, recorder, sleep, type TestSocket } from './support/live.js';
 import { invitationToken } from './support/outbox.js';
 import {
   APP_PUBLIC_URL,
@@ -686,6 +686,30 @@ describe('SSO enforcement', () => {
     await expect(quiet).rejects.toThrow('no user.upserted');
   });
 
+  it('an invitation accepted through the enforced provider is pushed once, as committed: active and `linked`', async () => {
+    const owner = await createAccount(api, { plan: 'business' });
+    expect((await patchAccount(owner, { authEnforcement: 'google' })).status).toBe(200);
+    const email = uniqueEmail('enforced-join');
+    const [invited] = (await invite(api, owner, [email])).body.items;
+    idp.addUser(email, { name: 'Ella Enforced' });
+    const admin = await live(owner.token);
+    const pushes = recorder(admin);
+    const joined = next(admin, 'user.upserted', (data) => data.member.id === invited!.id);
+    const token = await ssoToken(owner, { email }, 'google');
+    const { member: row, seq } = await joined;
+    // The member as the acceptance's transaction left it: the identity it linked included.
+    expect(row).toMatchObject({ status: 'active', enforcedAuth: 'linked', name: 'Ella Enforced' });
+    expect((await api.get<MemberDto>(`/users/${invited!.id}`, { token: owner.token })).body).toMatchObject(row);
+    expect(seq).toBe((await newestActivity(owner, 'invitation.accepted')).seq);
+    expect((await api.get<MeDto>('/me', { token })).body.member.id).toBe(invited!.id);
+    await sleep(300);
+    expect(
+      pushes.events.filter(
+        (e) => e.event === 'user.upserted' && (e.data as { member: MemberDto }).member.id === invited!.id,
+      ),
+    ).toHaveLength(1);
+  });
+
   it('an Okta session stays in its account', async () => {
     const enterprise = await createAccount(api, { plan: 'enterprise' });
     await connectOkta(enterprise);
@@ -712,10 +736,16 @@ describe('SSO enforcement', () => {
       return { ids: page.items.map((m) => m.id).sort(), total: page.total };
     };
     expect(await ids('enforcedAuth=linked')).toEqual({ ids: [linkedOne.member.id], total: 1 });
-    expect(await ids('enforcedAuth=pending')).toEqual({ ids: [owner.member.id, pendingOne.member.id].sort(), total: 2 });
+    expect(await ids('enforcedAuth=pending')).toEqual({
+      ids: [owner.member.id, pendingOne.member.id].sort(),
+      total: 2,
+    });
     // With a prefix too: both search branches bind the identity condition.
     expect(await ids('enforcedAuth=linked&q=lena')).toEqual({ ids: [linkedOne.member.id], total: 1 });
-    expect(await ids(`enforcedAuth=linked&q=${encodeURIComponent(linkedOne.email.slice(0, 6))}`)).toEqual({ ids: [linkedOne.member.id], total: 1 });
+    expect(await ids(`enforcedAuth=linked&q=${encodeURIComponent(linkedOne.email.slice(0, 6))}`)).toEqual({
+      ids: [linkedOne.member.id],
+      total: 1,
+    });
     expect(await ids('enforcedAuth=pending&q=lena')).toEqual({ ids: [], total: 0 });
   });
 });

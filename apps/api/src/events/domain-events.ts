@@ -34,8 +34,8 @@ export type DomainEvent =
       seq: number;
       permissionsChanged: boolean;
       reason: PermissionChangeReason | null;
-      /** The member as the change's own transaction left it, when the change read it there (see CommittedMember). */
-      committed?: CommittedMember;
+      /** The member as the change's own transaction left it (see CommittedMember): pushed as it is. */
+      committed: CommittedMember;
     }
   /**
    * A bulk action (issue 17 §2), one event however many members: `memberIds[i]` was changed (or, for
@@ -120,25 +120,26 @@ export interface CommittedMember {
 }
 
 /**
- * `member.changed` for the activity entry `seq` about one member. With a `reason`, the member's
- * effective permissions changed too (their sessions get a new `me.permissions`); without one, only
- * the member JSON did (status, invitation, sign-in method, 2FA).
+ * `member.changed` for the activity entry `seq` about one member, carrying the member as the change's
+ * transaction committed it (`committedMember`, after the change's last write of the member). With a
+ * `reason`, the member's effective permissions changed too (their sessions get a new
+ * `me.permissions`; `committed.permissions` holds what to resolve them from); without one, only the
+ * member JSON did (status, invitation, sign-in method, 2FA, name).
  */
 export function memberChanged(
   accountId: string,
-  memberId: string,
   seq: number,
+  committed: CommittedMember,
   reason: PermissionChangeReason | null = null,
-  committed?: CommittedMember,
 ): DomainEventOf<'member.changed'> {
   return {
     type: 'member.changed',
     accountId,
-    memberId,
+    memberId: committed.member.id,
     seq,
     permissionsChanged: reason !== null,
     reason,
-    ...(committed ? { committed } : {}),
+    committed,
   };
 }
 

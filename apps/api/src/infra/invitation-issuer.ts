@@ -4,19 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import { AccountMutations } from '../database/account-mutation.js';
+import { publishMemberChanged } from '../database/committed-member.js';
 import type { Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
 import { newToken, sha256Hex } from '../common/tokens.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
-import { Database } from '../database/database.service.js';
 import { MailOutbox } from './mail-outbox.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
-import { loadMemberDtos } from '../database/members.dto.js';
 import { MembersRepository } from '../database/members.repository.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
-import { memberChanged } from '../events/domain-events.js';
 import { invitationMail } from './invitation-mail.js';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -35,7 +33,6 @@ interface IssuedInvitation {
 @Injectable()
 export class InvitationIssuer {
   constructor(
-    @Inject(Database) private readonly db: Database,
     @Inject(AccountMutations) private readonly mutations: AccountMutations,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MailOutbox) private readonly outbox: MailOutbox,
@@ -51,7 +48,7 @@ export class InvitationIssuer {
     current: (m: EntityManager, a: AccountEntity, member: MemberEntity) => Promise<unknown>,
   ): Promise<MemberDto> {
     const mails: string[] = [];
-    const { account, member } = await this.mutations.run(auth, actor, async (context) => {
+    const resent = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const member = await new MembersRepository(tx.manager, tx.kind).findInAccount(account.id, memberId);
       if (!member) throw new DomainError('NOT_FOUND', 'Member not found');
@@ -65,6 +62,7 @@ export class InvitationIssuer {
       const issued = await this.issueToken(tx.manager, account.id, member.id, auth.member.id);
       mails.push(await this.enqueueMail(tx.manager, account, auth, member.id, issued));
       member.invitedAt = this.clock.now().toISOString();
+      member.invitedByMemberId = auth.member.id;
       member.version += 1;
       await tx.manager
         .getRepository(MemberEntity)
@@ -76,12 +74,10 @@ export class InvitationIssuer {
         action: 'invitation.resent',
         target: { type: 'member', id: member.id, label: member.email },
       });
-      tx.publish(memberChanged(account.id, member.id, entry.seq));
-      return { account, member };
+      return (await publishMemberChanged(tx, account, member, entry.seq)).member;
     });
     await this.outbox.deliverNow({ ids: mails });
-    const [dto] = await this.db.read((manager) => loadMemberDtos(manager, account, [member]));
-    return dto!;
+    return resent;
   }
 
   /**

@@ -23,7 +23,7 @@ import { DomainError, validationFailed } from '../common/domain-error.js';
 import { Database, type Tx } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import type { MemberEntity } from '../database/entities/member.entity.js';
-import { loadMemberDtos } from '../database/members.dto.js';
+import { publishMembersChanged } from '../database/committed-member.js';
 import { MembersRepository } from '../database/members.repository.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
@@ -191,7 +191,7 @@ export class InvitationsImport {
     const parsed = parseImport(csv);
     const importId = randomUUID();
     const mails: string[] = [];
-    const { account, members } = await this.mutations.run(auth, actor, async (context) => {
+    const items = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const { rows, valid } = await this.check(tx, account, parsed);
       const withErrors = rows.filter((row) => row.dto.errors.length > 0);
@@ -205,7 +205,7 @@ export class InvitationsImport {
       const emails = valid.map((row) => row.dto.email);
       const persons = await tx.manager.getRepository(PersonEntity).findBy({ email: In(emails) });
       const personByEmail = new Map(persons.map((person) => [person.email, person.id]));
-      const members: MemberEntity[] = [];
+      const invited: { member: MemberEntity; seq: number }[] = [];
       for (const row of valid) {
         const input = {
           email: row.dto.email,
@@ -214,16 +214,16 @@ export class InvitationsImport {
           agentAccess: row.dto.agentAccess,
           teamIds: row.teamIds,
         };
-        const { member, mail } = await this.invitations.createInvited(context, auth, input, {
+        const { member, mail, seq } = await this.invitations.createInvited(context, auth, input, {
           csvImport: { id: importId, line: row.dto.line },
         });
         mails.push(mail);
-        members.push(member);
+        invited.push({ member, seq });
       }
-      return { account, members };
+      return publishMembersChanged(tx, account, invited);
     });
     await this.outbox.deliverNow({ ids: mails });
-    return { importId, items: await this.db.read((manager) => loadMemberDtos(manager, account, members)) };
+    return { importId, items };
   }
 
   /** Every row against the account as it is (locked by the caller): its errors, in column order. */

@@ -22,8 +22,7 @@ import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
 import { MailOutbox } from '../infra/mail-outbox.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
-import { committedMember } from '../database/committed-member.js';
-import { loadMemberDtos } from '../database/members.dto.js';
+import { publishMemberChanged, publishMembersChanged } from '../database/committed-member.js';
 import { MembersRepository } from '../database/members.repository.js';
 import { assertRole, assertTeams } from '../database/assignable.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
@@ -33,7 +32,6 @@ import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { InvitationIssuer } from '../infra/invitation-issuer.js';
 import { InvitationEntity } from '../database/entities/invitation.entity.js';
-import { memberChanged } from '../events/domain-events.js';
 import { endOnce } from '../database/email-links.js';
 
 /** 409 `USER_EXISTS`: which emails are members already, and whether each is revoked (reactivate instead). */
@@ -125,7 +123,7 @@ export class InvitationsService {
   /** Invites 1–50 emails, all or nothing, and mails each its own single-use link. */
   async invite(auth: RequestAuth, actor: Actor, input: InviteInput): Promise<MemberDto[]> {
     const mails: string[] = [];
-    const { account, members } = await this.mutations.run(auth, actor, async (context) => {
+    const members = await this.mutations.run(auth, actor, async (context) => {
       const { tx, account } = context;
       const { emails, teamIds } = await this.checkBatch(context, input);
       await assertSeatsFor(tx.manager, account, {
@@ -134,7 +132,7 @@ export class InvitationsService {
       });
       const persons = await tx.manager.getRepository(PersonEntity).findBy({ email: In(emails) });
       const personByEmail = new Map(persons.map((p) => [p.email, p]));
-      const members: MemberEntity[] = [];
+      const invitedMembers: { member: MemberEntity; seq: number }[] = [];
       for (const email of emails) {
         const invited = {
           email,
@@ -143,28 +141,29 @@ export class InvitationsService {
           agentAccess: input.agentAccess,
           teamIds,
         };
-        const { member, mail } = await this.createInvited(context, auth, invited);
+        const { member, mail, seq } = await this.createInvited(context, auth, invited);
         mails.push(mail);
-        members.push(member);
+        invitedMembers.push({ member, seq });
       }
-      return { account, members };
+      return publishMembersChanged(tx, account, invitedMembers);
     });
     await this.outbox.deliverNow({ ids: mails });
-    return this.db.read((manager) => loadMemberDtos(manager, account, members));
+    return members;
   }
 
   /**
-   * One invited member with its teams, token, mail (queued in the outbox), activity entry and live
-   * event, inside the caller's mutation: an email of `POST /users/invitations`, a row of a CSV import
-   * (issue 17 §3, whose entries carry `more`). Seats, role and teams are the caller's to check first.
-   * Returns the member and the outbox id of its mail, to send after commit.
+   * One invited member with its teams, token, mail (queued in the outbox) and activity entry, inside
+   * the caller's mutation: an email of `POST /users/invitations`, a row of a CSV import (issue 17 §3,
+   * whose entries carry `more`). Seats, role and teams are the caller's to check first. Returns the
+   * member, the outbox id of its mail (to send after commit) and its entry's seq: the caller publishes
+   * the live events of all it invited with `publishMembersChanged`, after the last of them.
    */
   async createInvited(
     context: MutationContext,
     auth: RequestAuth,
     input: { email: string; personId: string | null; roleId: string; agentAccess: boolean; teamIds: string[] },
     more: Record<string, unknown> = {},
-  ): Promise<{ member: MemberEntity; mail: string }> {
+  ): Promise<{ member: MemberEntity; mail: string; seq: number }> {
     const { tx, account } = context;
     const { email, teamIds } = input;
     const now = this.clock.now().toISOString();
@@ -198,8 +197,7 @@ export class InvitationsService {
         ...more,
       },
     });
-    tx.publish(memberChanged(account.id, member.id, entry.seq));
-    return { member, mail };
+    return { member, mail, seq: entry.seq };
   }
 
   private async liveInvitation(
@@ -314,8 +312,7 @@ export class InvitationsService {
         });
         // Pushed as this transaction commits it: a change of the member right after (its role) is never
         // pushed as this acceptance's.
-        const committed = await committedMember(tx.manager, account, member, { permissionsChanged: true });
-        tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted', committed));
+        const committed = await publishMemberChanged(tx, account, member, entry.seq, 'invitation_accepted');
         return { token, member: committed.member, account: await loadAccountDto(tx.manager, account) };
       },
       { mailbox: preview.member.email },

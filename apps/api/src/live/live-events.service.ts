@@ -5,7 +5,7 @@ import { AccountEntity } from '../database/entities/account.entity.js';
 import { toActivityDto } from '../database/activity.service.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { Database } from '../database/database.service.js';
-import { DomainEventBus, type CommittedMember, type DomainEvent, type DomainEventOf } from '../events/domain-events.js';
+import { DomainEventBus, type DomainEvent, type DomainEventOf } from '../events/domain-events.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { permissionRows, type PermissionRow } from '../database/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
@@ -127,13 +127,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     if (!this.server) return;
     switch (event.type) {
       case 'member.changed':
-        if (event.committed) return this.pushCommitted(event, event.committed);
-        return this.afterRead(event.accountId, async (m) => {
-          const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
-          this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, event.memberId, event.seq));
-          if (!event.permissionsChanged || !event.reason) return NO_ONE;
-          return this.pushPermissions(m, account, await permissionRows(m, account.id, [event.memberId]), event.reason);
-        });
+        return this.pushCommitted(event);
       case 'members.bulk_changed':
         // One `users.bulk` per part to the account room (not one event per member), `me.updated` and
         // `me.permissions` to each member's own sessions.
@@ -315,11 +309,13 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * A member change whose transaction handed over the member as it committed it (`CommittedMember`):
-   * the same pushes as the read path above — `user.upserted`, `me.updated`, then `me.permissions` —
-   * with nothing read after the COMMIT (issue 18 (a)).
+   * A member change, handed over as its transaction committed it (`CommittedMember`): `user.upserted`,
+   * `me.updated`, then `me.permissions`, with nothing read after the COMMIT (issue 18 (a)) — so a later
+   * change of the member, committed before such a read would have run, is never pushed under this
+   * change's seq and reason.
    */
-  private async pushCommitted(event: DomainEventOf<'member.changed'>, committed: CommittedMember): Promise<void> {
+  private async pushCommitted(event: DomainEventOf<'member.changed'>): Promise<void> {
+    const { committed } = event;
     this.toMemberAndAccount(event.accountId, {
       event: 'user.upserted',
       data: { seq: event.seq, member: committed.member },

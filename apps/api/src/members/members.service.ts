@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ActivityNames, MemberDetailDto, MemberDto, MemberPageDto, MemberSessionDto } from '@rolecall/contracts';
+import type {
+  ActivityNames,
+  MemberDetailDto,
+  MemberDto,
+  MemberPageDto,
+  MemberSessionDto,
+  PermissionChangeReason,
+} from '@rolecall/contracts';
 import { checkRemoval, checkRoleChange, checkSessionsAccess } from '@rolecall/domain';
 import { IsNull, type EntityManager } from 'typeorm';
 import type { AccountEntity } from '../database/entities/account.entity.js';
@@ -18,10 +25,10 @@ import { SessionsService } from '../database/sessions.service.js';
 import { MemberTeamEntity } from '../database/entities/team.entity.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { MemberTotals } from './member-totals.js';
-import { committedMember } from '../database/committed-member.js';
+import { publishMemberChanged } from '../database/committed-member.js';
 import { loadMemberDtos, memberListDtos } from '../database/members.dto.js';
 import { MembersRepository, type MemberPageQuery } from '../database/members.repository.js';
-import { memberChanged, memberRemoved, sessionsRevoked, type CommittedMember } from '../events/domain-events.js';
+import { memberRemoved, sessionsRevoked } from '../events/domain-events.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 
 export interface MemberUpdate {
@@ -73,18 +80,19 @@ export class MembersService {
   }
 
   /**
-   * After a change's last write, in its transaction: the member for the live push (`committedMember`:
-   * the push reads nothing after the COMMIT) and, from the same DTO, for the response.
+   * After a change's last write, in its transaction: publishes the member for the live push
+   * (`publishMemberChanged`: the push reads nothing after the COMMIT) and answers with the same DTO.
    */
   private async changed(
     context: MutationContext,
     member: MemberEntity,
-    permissionsChanged: boolean,
+    seq: number,
+    reason: PermissionChangeReason | null,
     role?: RoleEntity,
-  ): Promise<{ detail: MemberDetailDto; committed: CommittedMember }> {
+  ): Promise<MemberDetailDto> {
     const { tx, account } = context;
-    const committed = await committedMember(tx.manager, account, member, { permissionsChanged, role });
-    return { detail: await this.withDetail(tx.manager, member, committed.member, context.actorMember), committed };
+    const committed = await publishMemberChanged(tx, account, member, seq, reason, role);
+    return this.withDetail(tx.manager, member, committed.member, context.actorMember);
   }
 
   /** `actor`: the acting member's row read under the account lock, reused when it is the inviter. */
@@ -216,9 +224,7 @@ export class MembersService {
         ).seq;
       }
       const reason = fields.roleId !== undefined ? 'role_changed' : permissionsChanged ? 'agent_access_changed' : null;
-      const { detail, committed } = await this.changed(context, member, permissionsChanged, role);
-      tx.publish(memberChanged(account.id, member.id, seq, reason, committed));
-      return detail;
+      return this.changed(context, member, seq, reason, role);
     });
   }
 
@@ -240,8 +246,7 @@ export class MembersService {
         changes: { status: { before: 'active', after: 'revoked' }, sessionsEnded: ended.length },
         names: this.heldNames(context, member),
       });
-      const { detail, committed } = await this.changed(context, member, false);
-      tx.publish(memberChanged(account.id, member.id, entry.seq, null, committed));
+      const detail = await this.changed(context, member, entry.seq, null);
       if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'member_revoked', entry.seq));
       return detail;
     });
@@ -263,9 +268,7 @@ export class MembersService {
         changes: { status: { before: 'revoked', after } },
         names: this.heldNames(context, member),
       });
-      const { detail, committed } = await this.changed(context, member, true);
-      tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated', committed));
-      return detail;
+      return this.changed(context, member, entry.seq, 'reactivated');
     });
   }
 

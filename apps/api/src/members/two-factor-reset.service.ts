@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { checkTwoFactorReset } from '@rolecall/domain';
 import { AccountMutations } from '../database/account-mutation.js';
+import { publishMemberChanged } from '../database/committed-member.js';
 import type { Actor } from '../database/activity.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
 import { DomainError, notFound } from '../common/domain-error.js';
@@ -12,7 +13,7 @@ import { twoFactorResetMail } from '../infra/person-mail.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { MembersRepository } from '../database/members.repository.js';
 import { MembersService } from './members.service.js';
-import { memberChanged, sessionsRevoked } from '../events/domain-events.js';
+import { sessionsRevoked } from '../events/domain-events.js';
 
 const REFUSALS = {
   SELF_ACTION_FORBIDDEN:
@@ -92,7 +93,7 @@ export class TwoFactorReset {
           passwordResetRequired: hadPassword,
         },
       });
-      tx.publish(memberChanged(account.id, member.id, entry.seq));
+      await publishMemberChanged(tx, account, member, entry.seq);
       if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'two_factor_reset', entry.seq));
       return mailId;
     });

@@ -6,6 +6,7 @@ import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
+import { publishMemberChanged } from '../database/committed-member.js';
 import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
@@ -30,7 +31,7 @@ import {
   type ScimUser,
 } from './scim-resources.js';
 import { ScimTokenEntity } from '../database/entities/scim-token.entity.js';
-import { memberChanged, memberRemoved, sessionsRevoked } from '../events/domain-events.js';
+import { memberRemoved, sessionsRevoked } from '../events/domain-events.js';
 
 /** Only write `last_used_at` when it is this stale (like sessions' touch). */
 const TOUCH_AFTER_MS = 60_000;
@@ -229,7 +230,7 @@ export class ScimService {
         },
         names: { [member.id]: member.name ?? email },
       });
-      tx.publish(memberChanged(account.id, member.id, entry.seq));
+      await publishMemberChanged(tx, account, member, entry.seq);
       return this.userIn(tx.manager, account.id, member);
     });
   }
@@ -348,7 +349,7 @@ export class ScimService {
           target: { type: 'member', id: member.id, label: member.email },
           changes,
         });
-        tx.publish(memberChanged(account.id, member.id, entry.seq));
+        await publishMemberChanged(tx, account, member, entry.seq);
       }
       if (change.active === false && member.status !== 'revoked') await this.deprovision(context, member);
       if (change.active === true && member.status === 'revoked') await this.reprovision(context, member);
@@ -370,7 +371,7 @@ export class ScimService {
     });
     // The sessions first: their sockets close without waiting for the account room's read of the member.
     if (ended.length) tx.publish(sessionsRevoked(account.id, ended, 'deprovisioned', entry.seq));
-    tx.publish(memberChanged(account.id, member.id, entry.seq));
+    await publishMemberChanged(tx, account, member, entry.seq);
   }
 
   /** `active: true` on a revoked member: back, if a seat is free; to `invited` when they never signed in. */
@@ -384,7 +385,7 @@ export class ScimService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { status: { before: 'revoked', after } },
     });
-    tx.publish(memberChanged(account.id, member.id, entry.seq, 'reactivated'));
+    await publishMemberChanged(tx, account, member, entry.seq, 'reactivated');
   }
 
   /** Ends the member's sessions in this account and any invitation still open (its link stops working). */
@@ -562,7 +563,7 @@ export class ScimService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { roleId: { before, after: role.id }, role: { after: role.name } },
     });
-    tx.publish(memberChanged(account.id, member.id, entry.seq, 'role_changed'));
+    await publishMemberChanged(tx, account, member, entry.seq, 'role_changed', role);
   }
 }
 

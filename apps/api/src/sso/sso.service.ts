@@ -22,7 +22,8 @@ import { failureOf, OidcClients, SsoFailure, type ProviderSetup } from '../infra
 import { SecretBox } from '../common/secret-box.js';
 import { SsoFlowEntity } from '../database/entities/sso-flow.entity.js';
 import { amrShowsMfa, emailIsVerified, offeredProviders } from '../common/sso.rules.js';
-import { memberChanged, sessionSignedIn } from '../events/domain-events.js';
+import { sessionSignedIn } from '../events/domain-events.js';
+import { publishMemberChanged } from '../database/committed-member.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
 
@@ -290,9 +291,14 @@ export class SsoService {
         });
       }
       const actor: Actor = { memberId: member.id, email: member.email, ...meta };
-      const accepting = member.status === 'invited';
-      if (accepting) {
-        ({ person, member } = await this.acceptInvitation(tx, account, member, person, claims, actor, provider));
+      // The acceptance's entry seq: its member.changed goes out after the identity is linked below.
+      let acceptedSeq: number | null = null;
+      if (member.status === 'invited') {
+        ({
+          person,
+          member,
+          seq: acceptedSeq,
+        } = await this.acceptInvitation(tx, account, member, person, claims, actor, provider));
       }
       if (!person) throw new SsoFailure('INTERNAL', `member ${member.id} has no person`);
 
@@ -326,11 +332,11 @@ export class SsoService {
         changes: { method: provider, mfa, ...(linked ? { identityLinked: true } : {}) },
       });
       tx.publish(sessionSignedIn(account.id, person.id, session.id, entry.seq));
-      // A first link under enforcement turns the member's `enforcedAuth` to `linked`: admins' lists follow live.
-      // (Accepting an invitation already announced the member.)
-      if (linked && !accepting && account.authEnforcement === provider) {
-        tx.publish(memberChanged(account.id, member.id, entry.seq));
-      }
+      // Pushed as committed, after the last write of the member: an acceptance (with the identity it
+      // linked), or a first link under enforcement, which turns `enforcedAuth` to `linked`.
+      if (acceptedSeq !== null) await publishMemberChanged(tx, account, member, acceptedSeq, 'invitation_accepted');
+      else if (linked && account.authEnforcement === provider)
+        await publishMemberChanged(tx, account, member, entry.seq);
       return { token, next: flow.nextPath };
     });
   }
@@ -367,7 +373,10 @@ export class SsoService {
     return { person, member };
   }
 
-  /** Accepting an invitation through SSO: ends the invitation, makes the person if new (no password), activates the member. */
+  /**
+   * Accepting an invitation through SSO: ends the invitation, makes the person if new (no password),
+   * activates the member. Returns its entry's seq: the caller publishes the member once it is linked.
+   */
   private async acceptInvitation(
     tx: Tx,
     account: AccountEntity,
@@ -376,7 +385,7 @@ export class SsoService {
     claims: IdClaims,
     actor: Actor,
     provider: SsoProvider,
-  ): Promise<{ person: PersonEntity; member: MemberEntity }> {
+  ): Promise<{ person: PersonEntity; member: MemberEntity; seq: number }> {
     const { manager } = tx;
     const now = this.clock.now().toISOString();
     const ended = await manager
@@ -407,8 +416,7 @@ export class SsoService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { status: { before: 'invited', after: 'active' }, via: provider },
     });
-    tx.publish(memberChanged(account.id, member.id, entry.seq, 'invitation_accepted'));
-    return { person, member };
+    return { person, member, seq: entry.seq };
   }
 
   logFailure(failure: SsoFailure): void {
