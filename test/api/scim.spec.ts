@@ -5,11 +5,11 @@
  * roles, paging, discovery, SCIM's error format, owner and seat rules, tenant isolation.
  */
 import type { ActivityEntryDto, MeDto, MemberDetailDto } from '@rolecall/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, inviteAndAccept, PASSWORD, ROLE, uniqueEmail, type SignedUp } from './support/factories.js';
 import { client, type Client } from './support/http.js';
-import { disconnected, next, open, type TestSocket } from './support/live.js';
+import { disconnected, next, open, recorder, sleep, type TestSocket } from './support/live.js';
 import { Browser, ssoOverrides, ssoSignIn, startTestIdp, type TestIdp } from './support/oidc.js';
 
 const OKTA_UA = 'Okta SCIM Client 1.0.0';
@@ -203,6 +203,56 @@ describe("Okta's provisioning flow", () => {
     const ownerOut = await okta('PATCH', `/Groups/${ROLE.admin}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'remove', path: `members[value eq "${owner.member.id}"]` }] });
     expect(ownerOut.body).toMatchObject({ schemas: [ERROR_SCHEMA], status: '400', scimType: 'mutability' });
     expect((await okta('POST', '/Groups', { displayName: 'New' })).status).toBe(501);
+  });
+});
+
+describe('a group push, live', () => {
+  it('replacing a group moves each member once: their sessions get the new set, dashboards each member as committed', async () => {
+    const { owner, token } = await scimAccount();
+    const okta = scim(token);
+    const [ann, ben, cat] = [
+      await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.readonly }),
+      await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.readonly }),
+      await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor }),
+    ];
+    const dashboard = await open(app.url, owner.token);
+    const own = await Promise.all([ann, ben, cat].map((m) => open(app.url, m!.token)));
+    sockets.push(dashboard, ...own);
+    const upserts = recorder(dashboard);
+    const sets = own.map((socket) => recorder(socket));
+    const reply = await okta<{ members: { value: string }[] }>('PATCH', `/Groups/${ROLE.editor}`, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: 'replace', path: 'members', value: [{ value: ann!.member.id }, { value: ben!.member.id }] }],
+    });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(reply.body.members.map((m) => m.value).sort()).toEqual([ann!.member.id, ben!.member.id].sort());
+    const entries = (
+      await api.get<{ items: ActivityEntryDto[] }>('/activity?action=user.role_changed&limit=10', {
+        token: owner.token,
+      })
+    ).body.items;
+    const seqOf = (id: string) => entries.find((entry) => entry.target.id === id)!.seq;
+    const expected = [
+      [ann!.member.id, ROLE.editor],
+      [ben!.member.id, ROLE.editor],
+      [cat!.member.id, ROLE.readonly],
+    ] as const;
+    const changedSet = (e: { event: string; data: unknown }) =>
+      e.event === 'me.permissions' && (e.data as { reason: string }).reason !== 'connected';
+    await vi.waitFor(() => expect(sets.every((log) => log.events.some(changedSet))).toBe(true));
+    await sleep(300);
+    for (const [index, [id, roleId]] of expected.entries()) {
+      const pushed = upserts.events
+        .filter((e) => e.event === 'user.upserted')
+        .map((e) => e.data as { seq: number; member: MemberDetailDto })
+        .filter((d) => d.member.id === id);
+      expect(pushed.map((d) => [d.seq, d.member.role.id])).toEqual([[seqOf(id), roleId]]);
+      const current = (await api.get<MemberDetailDto>(`/users/${id}`, { token: owner.token })).body;
+      expect(pushed[0]!.member.version).toBe(current.version);
+      const permissions = sets[index]!.events.filter(changedSet);
+      expect(permissions.map((e) => (e.data as { reason: string; roleId: string }).reason)).toEqual(['role_changed']);
+      expect((permissions[0]!.data as { roleId: string }).roleId).toBe(roleId);
+    }
   });
 });
 

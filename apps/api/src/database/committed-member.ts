@@ -54,20 +54,37 @@ export async function publishMemberChanged(
 }
 
 /**
- * `publishMemberChanged` for many members whose permissions did not change (new invitations: a
- * batch, a CSV import), each with the seq of its own activity entry: their DTOs in one read after
- * the last write, in order; returned for the response.
+ * `publishMemberChanged` for many members, each with the seq of its own activity entry: their DTOs
+ * in one read after the last write, in order, returned for the response. `change`: their effective
+ * permissions changed, and each now holds `change.role` (a SCIM group push moves many members to one
+ * role); without it, only their JSON did (new invitations: a batch, a CSV import).
  */
 export async function publishMembersChanged(
   tx: Tx,
   account: AccountEntity,
   changed: readonly { member: MemberEntity; seq: number }[],
+  change: { reason: PermissionChangeReason; role: RoleEntity } | null = null,
 ): Promise<MemberDto[]> {
+  if (change) {
+    // The set pushed is the role's: pushing it to a member who holds another would be wrong access.
+    const other = changed.find(({ member }) => member.roleId !== change.role.id);
+    if (other) throw new Error(`Member ${other.member.id} does not hold role ${change.role.id}`);
+  }
   const dtos = await loadMemberDtos(
     tx.manager,
     account,
     changed.map(({ member }) => member),
+    change ? [change.role] : [],
   );
-  changed.forEach(({ seq }, i) => tx.publish(memberChanged(account.id, seq, { member: dtos[i]!, permissions: null })));
+  changed.forEach(({ member, seq }, i) =>
+    tx.publish(
+      memberChanged(
+        account.id,
+        seq,
+        { member: dtos[i]!, permissions: change ? { row: member, role: change.role, account } : null },
+        change?.reason ?? null,
+      ),
+    ),
+  );
   return dtos;
 }

@@ -6,7 +6,7 @@ import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
-import { publishMemberChanged } from '../database/committed-member.js';
+import { publishMemberChanged, publishMembersChanged } from '../database/committed-member.js';
 import type { Actor } from '../database/activity.service.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import type { RequestAuth } from '../database/request-auth.js';
@@ -532,17 +532,30 @@ export class ScimService {
             ? current
             : current.filter((id) => wanted.has(id))
           : current.filter((id) => !wanted.has(id));
+    // Pushed after the last write, each batch in one read (an identity provider's group push can
+    // move hundreds of members in one request, under the account lock).
+    const added = [];
     for (const id of toAdd)
-      await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), role);
+      added.push(await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), role));
+    await publishMembersChanged(tx, account, added.filter(changedOnly), { reason: 'role_changed', role });
     if (toRemove.length === 0) return;
     const fallback = await roleIn(tx.manager, account.id, DEFAULT_ROLE_ID);
+    const removed = [];
     for (const id of toRemove)
-      await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), fallback);
+      removed.push(
+        await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), fallback),
+      );
+    await publishMembersChanged(tx, account, removed.filter(changedOnly), { reason: 'role_changed', role: fallback });
   }
 
-  private async assignRole(context: MutationContext, member: MemberEntity, role: RoleEntity): Promise<void> {
+  /** Moves the member to `role` and logs it; the caller publishes. Null when they held it already. */
+  private async assignRole(
+    context: MutationContext,
+    member: MemberEntity,
+    role: RoleEntity,
+  ): Promise<{ member: MemberEntity; seq: number } | null> {
     const { tx, account } = context;
-    if (member.roleId === role.id) return;
+    if (member.roleId === role.id) return null;
     if (
       checkRoleChange(
         { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
@@ -563,9 +576,11 @@ export class ScimService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { roleId: { before, after: role.id }, role: { after: role.name } },
     });
-    await publishMemberChanged(tx, account, member, entry.seq, 'role_changed', role);
+    return { member, seq: entry.seq };
   }
 }
+
+const changedOnly = <T>(value: T | null): value is T => value !== null;
 
 // ---- parsing what the identity provider sends ----
 
