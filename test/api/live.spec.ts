@@ -480,6 +480,11 @@ describe('immediate permission changes', () => {
         expect(resent.status).toBe(200);
         return { version: resent.body.version };
       },
+      'a bulk resend': async (owner, memberId) => {
+        const bulk = await api.post('/users/bulk', { action: 'resend', ids: [memberId] }, { token: owner.token });
+        expect(bulk.status, JSON.stringify(bulk.body)).toBe(200);
+        return { version: await memberVersion(owner, memberId) };
+      },
       'a SCIM rename of an invited member': async (owner, memberId) => {
         const token = (await api.post<{ token: string }>('/account/scim-token', undefined, { token: owner.token })).body
           .token;
@@ -520,9 +525,15 @@ describe('immediate permission changes', () => {
         );
         held.release();
         await last;
+        // `user.upserted`, or a bulk action's `users.bulk` part.
         const about = pushes.events
-          .filter((e) => e.event === 'user.upserted')
-          .map((e) => (e.data as { seq: number; member: MemberDto }).member)
+          .flatMap((e) =>
+            e.event === 'user.upserted'
+              ? [(e.data as { member: MemberDto }).member]
+              : e.event === 'users.bulk'
+                ? (e.data as { members: MemberDto[] }).members
+                : [],
+          )
           .filter((member) => member.id === memberId);
         // One push per change, each with the member as that change left it.
         expect(about.map((member) => [member.version, member.role.id])).toEqual([

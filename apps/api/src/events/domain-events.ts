@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { BulkEventData, MemberDto, PermissionChangeReason, RevocationReason, RoleDto } from '@rolecall/contracts';
+import type {
+  AccountEvent,
+  BulkEventData,
+  MemberDto,
+  PermissionChangeReason,
+  RevocationReason,
+  RoleDto,
+} from '@rolecall/contracts';
 import { EventEmitter } from 'node:events';
 import type { AccountEntity } from '../database/entities/account.entity.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
@@ -50,6 +57,19 @@ export type DomainEvent =
       memberIds: string[];
       permissionsChanged: boolean;
       reason: PermissionChangeReason | null;
+      /**
+       * What is pushed, as the bulk's transaction committed it (built after its last write, as
+       * `CommittedMember` is for one member): the `users.bulk` parts, and, when the effective sets
+       * changed, the members' rows, their roles and the account to resolve them against.
+       */
+      committed: {
+        parts: AccountEvent[];
+        permissions: {
+          rows: PermissionRow[];
+          roles: Pick<RoleEntity, 'id' | 'permissions'>[];
+          account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
+        } | null;
+      };
     }
   /** An invitation was cancelled or a revoked member deleted. */
   | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }

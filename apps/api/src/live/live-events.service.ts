@@ -129,19 +129,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       case 'member.changed':
         return this.pushCommitted(event);
       case 'members.bulk_changed':
-        // One `users.bulk` per part to the account room (not one event per member), `me.updated` and
-        // `me.permissions` to each member's own sessions.
-        return this.afterRead(event.accountId, async (m) => {
-          const account = await this.account(m, event.accountId);
-          for (const part of await this.sync.bulkEvents(m, account, event.bulk, event.fromSeq, event.memberIds)) {
-            this.toAccount(event.accountId, part);
-            if (part.event !== 'users.bulk') continue;
-            for (const member of part.data.members)
-              if (member.status === 'active') this.server.to(Rooms.member(member.id)).emit('me.updated', { member });
-          }
-          if (!event.permissionsChanged || !event.reason) return NO_ONE;
-          return this.pushPermissions(m, account, await permissionRows(m, account.id, event.memberIds), event.reason);
-        });
+        return this.pushBulk(event);
       case 'member.removed':
         this.toAccount(event.accountId, { event: 'user.removed', data: { seq: event.seq, id: event.memberId } });
         this.server.in(Rooms.member(event.memberId)).emit('me.revoked', { reason: 'member_deleted' });
@@ -326,6 +314,31 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       permissions.account,
       [permissions.row],
       new Map([[permissions.role.id, permissions.role]]),
+      event.reason,
+    );
+    if (lostActivity.size) await this.dropActivitySubscriptions(event.accountId, lostActivity);
+  }
+
+  /**
+   * A bulk action, as its transaction committed it: one `users.bulk` per part to the account room
+   * (not one event per member), `me.updated` and `me.permissions` to each member's own sessions, with
+   * nothing read after the COMMIT — a later change of one of its members is never pushed as the bulk's.
+   */
+  private async pushBulk(event: DomainEventOf<'members.bulk_changed'>): Promise<void> {
+    const { parts, permissions } = event.committed;
+    for (const part of parts) {
+      this.toAccount(event.accountId, part);
+      if (part.event !== 'users.bulk') continue;
+      for (const member of part.data.members)
+        if (member.status === 'active') this.server.to(Rooms.member(member.id)).emit('me.updated', { member });
+    }
+    if (!event.reason || !permissions) return;
+    const active = permissions.rows.filter((row) => row.status === 'active');
+    if (active.length === 0) return;
+    const lostActivity = this.sendPermissionSets(
+      permissions.account,
+      active,
+      new Map(permissions.roles.map((role) => [role.id, role])),
       event.reason,
     );
     if (lostActivity.size) await this.dropActivitySubscriptions(event.accountId, lostActivity);

@@ -1,11 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  BULK_EVENT_PART,
-  type AccountEvent,
-  type BulkAction,
-  type BulkEventData,
-  type SyncResult,
-} from '@rolecall/contracts';
+import { type AccountEvent, type BulkAction, type BulkEventData, type SyncResult } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto } from '../database/accounts.dto.js';
@@ -14,6 +8,7 @@ import { ActivityService } from '../database/activity.service.js';
 import { Database } from '../database/database.service.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { loadMemberDtos } from '../database/members.dto.js';
+import { bulkAccountEvents } from '../database/bulk-events.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { loadRoleDto } from '../database/roles.dto.js';
 import { ReadBatcher } from '../database/read-batcher.js';
@@ -125,7 +120,7 @@ export class LiveSync {
             const runKey = `${run[0]!.seq}-${run.at(-1)!.seq}`;
             let built = bulks.get(runKey);
             if (!built) {
-              built = this.bulkEvents(
+              built = bulkAccountEvents(
                 manager,
                 account,
                 bulkSummary(run),
@@ -162,42 +157,6 @@ export class LiveSync {
     if (!member) return { event: 'user.removed', data: { seq, id: memberId } };
     const [dto] = await loadMemberDtos(manager, account, [member]);
     return { event: 'user.upserted', data: { seq, member: dto! } };
-  }
-
-  /**
-   * A bulk action's `users.bulk` events: `memberIds[i]` changed with the entry of seq `fromSeq + i`;
-   * parts of `BULK_EVENT_PART` members, each with its own seq range. A member gone since (cancelled,
-   * deleted) is in `removedIds`.
-   */
-  async bulkEvents(
-    manager: EntityManager,
-    account: AccountEntity,
-    bulk: Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'>,
-    fromSeq: number,
-    memberIds: readonly string[],
-  ): Promise<AccountEvent[]> {
-    const events: AccountEvent[] = [];
-    for (let start = 0; start < memberIds.length; start += BULK_EVENT_PART) {
-      const ids = memberIds.slice(start, start + BULK_EVENT_PART);
-      const found =
-        bulk.action === 'cancel'
-          ? []
-          : await manager.getRepository(MemberEntity).findBy({ accountId: account.id, id: In(ids) });
-      const members = await loadMemberDtos(manager, account, found);
-      const present = new Set(found.map((m) => m.id));
-      events.push({
-        event: 'users.bulk',
-        data: {
-          ...bulk,
-          fromSeq: fromSeq + start,
-          seq: fromSeq + start + ids.length - 1,
-          total: memberIds.length,
-          members,
-          removedIds: ids.filter((id) => !present.has(id)),
-        },
-      });
-    }
-    return events;
   }
 
   async roleEvent(manager: EntityManager, accountId: string, roleId: string, seq: number): Promise<AccountEvent> {

@@ -44,6 +44,8 @@ import { TeamEntity } from '../database/entities/team.entity.js';
 import { rolePermissions } from '../database/permissions.service.js';
 import { MembersRepository, type MemberFilter } from '../database/members.repository.js';
 import { sessionsRevoked } from '../events/domain-events.js';
+import { bulkAccountEvents } from '../database/bulk-events.js';
+import { permissionRows } from '../database/permission-rows.js';
 
 export interface BulkRequest {
   action: BulkAction;
@@ -412,24 +414,40 @@ export class BulkMembersService {
           where.values,
         );
       }
+    const bulk = {
+      bulkId,
+      action: request.action,
+      actor: {
+        id: context.actor.memberId,
+        name: context.actor.memberId ? auth.person.name || auth.person.email : (context.actor.name ?? null),
+      },
+      ...(target.role ? { role: { id: target.role.id, name: target.role.name } } : {}),
+      ...(target.team ? { team: { id: target.team.id, name: target.team.name } } : {}),
+      ...(request.agentAccess !== undefined ? { agentAccess: request.agentAccess } : {}),
+    };
+    const fromSeq = logged[0]!.seq;
+    // What is pushed, as this transaction leaves the members (after the last write): nothing is read
+    // after the COMMIT, so a change of one of them committed right after is never pushed as the bulk's.
+    const parts = await bulkAccountEvents(manager, account, bulk, fromSeq, ids);
+    let permissions = null;
+    if (reason) {
+      const rows = await permissionRows(manager, account.id, ids);
+      const roleIds = [...new Set(rows.map((row) => row.roleId))];
+      const roles =
+        target.role && roleIds.every((id) => id === target.role!.id)
+          ? [target.role]
+          : await manager.getRepository(RoleEntity).findBy({ id: In(roleIds) });
+      permissions = { rows, roles, account };
+    }
     tx.publish({
       type: 'members.bulk_changed',
       accountId: account.id,
-      bulk: {
-        bulkId,
-        action: request.action,
-        actor: {
-          id: context.actor.memberId,
-          name: context.actor.memberId ? auth.person.name || auth.person.email : (context.actor.name ?? null),
-        },
-        ...(target.role ? { role: { id: target.role.id, name: target.role.name } } : {}),
-        ...(target.team ? { team: { id: target.team.id, name: target.team.name } } : {}),
-        ...(request.agentAccess !== undefined ? { agentAccess: request.agentAccess } : {}),
-      },
-      fromSeq: logged[0]!.seq,
+      bulk,
+      fromSeq,
       memberIds: ids,
       permissionsChanged,
       reason,
+      committed: { parts, permissions },
     });
     if (sessionIds.length) tx.publish(sessionsRevoked(account.id, sessionIds, 'member_revoked', logged.at(-1)!.seq));
     for (const entry of logged) tx.publish({ type: 'activity.appended', entry });
