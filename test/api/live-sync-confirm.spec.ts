@@ -121,11 +121,20 @@ describe('syncs arriving together', () => {
     const seq = await seqOf(owner.account.id);
     const alone = await sync(socketsOfOwner[0]!, seq);
     expect(alone).toEqual({ ok: true, events: [], seq });
-    const reads = vi.spyOn(db, 'read');
+    // The syncs' own reads (the session's standing, LiveSync's): the app's background polls go
+    // through db.read too, and on a busy machine one can land inside the window (live-auth-batch.spec
+    // failed once in CI counting them).
+    const read = db.read.bind(db);
+    let reads = 0;
+    vi.spyOn(db, 'read').mockImplementation(((work: Parameters<typeof read>[0]) => {
+      if (/LiveSync|readLiveRows/.test(new Error().stack ?? '')) reads += 1;
+      return read(work);
+    }) as typeof db.read);
     const together = await Promise.all(socketsOfOwner.map((socket) => sync(socket, seq)));
     expect(together).toEqual(Array(8).fill(alone));
     // One at a time, each sync took 4 reads (the session's standing; the account, the log and the events).
-    expect(reads.mock.calls.length).toBeLessThanOrEqual(6);
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(6);
   });
 
   it('each replays exactly what it replays alone, whatever seq it is at', async () => {
