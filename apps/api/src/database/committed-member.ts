@@ -29,7 +29,7 @@ async function committedMember(
       : await manager.getRepository(RoleEntity).findOneByOrFail({ id: member.roleId });
   const [dto] = await loadMemberDtos(manager, account, [member], current ? [current] : []);
   // The member entity, as saved, is its own permission row (id, status, role, agent access, version).
-  return { member: dto!, permissions: current && { row: member, role: current, account } };
+  return { member: dto!, permissions: current && { rows: [member], roles: [current], account } };
 }
 
 /**
@@ -81,7 +81,7 @@ export async function publishMembersChanged(
       memberChanged(
         account.id,
         seq,
-        { member: dtos[i]!, permissions: change ? { row: member, role: change.role, account } : null },
+        { member: dtos[i]!, permissions: change ? { rows: [member], roles: [change.role], account } : null },
         change?.reason ?? null,
       ),
     ),

@@ -21,7 +21,7 @@ export function membersToInvalidate(event: DomainEvent): string[] {
     case 'member.removed':
       return [event.memberId];
     case 'members.bulk_changed':
-      return event.permissionsChanged || event.bulk.action === 'cancel' ? event.memberIds : [];
+      return event.permissionsChanged || event.action === 'cancel' ? event.memberIds : [];
     case 'account.changed':
       return event.permissionMemberIds;
     case 'role.changed':

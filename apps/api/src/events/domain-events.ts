@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type {
   AccountEvent,
-  BulkEventData,
+  BulkAction,
   MemberDto,
   PermissionChangeReason,
   RevocationReason,
@@ -45,31 +45,22 @@ export type DomainEvent =
       committed: CommittedMember;
     }
   /**
-   * A bulk action (issue 17 §2), one event however many members: `memberIds[i]` was changed (or, for
-   * `cancel`, deleted) by the activity entry of seq `fromSeq + i`. The live layer sends `users.bulk`
-   * parts to the account room and `me.permissions` to each member's sessions.
+   * A bulk action (issue 17 §2), one event however many members (`memberIds`; for `cancel`, deleted).
+   * The live layer sends its `users.bulk` parts to the account room and `me.permissions` to each
+   * member's sessions.
    */
   | {
       type: 'members.bulk_changed';
       accountId: string;
-      bulk: Omit<BulkEventData, 'seq' | 'fromSeq' | 'total' | 'members' | 'removedIds'>;
-      fromSeq: number;
+      action: BulkAction;
       memberIds: string[];
       permissionsChanged: boolean;
       reason: PermissionChangeReason | null;
       /**
        * What is pushed, as the bulk's transaction committed it (built after its last write, as
-       * `CommittedMember` is for one member): the `users.bulk` parts, and, when the effective sets
-       * changed, the members' rows, their roles and the account to resolve them against.
+       * `CommittedMember` is for one member): the `users.bulk` parts, and the changed sets.
        */
-      committed: {
-        parts: AccountEvent[];
-        permissions: {
-          rows: PermissionRow[];
-          roles: Pick<RoleEntity, 'id' | 'permissions'>[];
-          account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
-        } | null;
-      };
+      committed: { parts: AccountEvent[]; permissions: CommittedPermissions | null };
     }
   /** An invitation was cancelled or a revoked member deleted. */
   | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }
@@ -132,11 +123,18 @@ export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { ty
  */
 export interface CommittedMember {
   member: MemberDto;
-  permissions: {
-    row: PermissionRow;
-    role: Pick<RoleEntity, 'id' | 'permissions'>;
-    account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
-  } | null;
+  permissions: CommittedPermissions | null;
+}
+
+/**
+ * Changed effective sets as their transaction committed them: the members' permission rows, the
+ * roles they hold and the account (its billing contact), all the live layer needs to resolve and push
+ * `me.permissions` without a read after the COMMIT. One member's change or a bulk action's.
+ */
+export interface CommittedPermissions {
+  rows: PermissionRow[];
+  roles: Pick<RoleEntity, 'id' | 'permissions'>[];
+  account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
 }
 
 /**

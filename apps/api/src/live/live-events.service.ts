@@ -5,7 +5,12 @@ import { AccountEntity } from '../database/entities/account.entity.js';
 import { toActivityDto } from '../database/activity.service.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { Database } from '../database/database.service.js';
-import { DomainEventBus, type DomainEvent, type DomainEventOf } from '../events/domain-events.js';
+import {
+  DomainEventBus,
+  type CommittedPermissions,
+  type DomainEvent,
+  type DomainEventOf,
+} from '../events/domain-events.js';
 import { MemberEntity } from '../database/entities/member.entity.js';
 import { permissionRows, type PermissionRow } from '../database/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
@@ -308,15 +313,8 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       event: 'user.upserted',
       data: { seq: event.seq, member: committed.member },
     });
-    const { permissions } = committed;
-    if (!event.reason || !permissions || permissions.row.status !== 'active') return;
-    const lostActivity = this.sendPermissionSets(
-      permissions.account,
-      [permissions.row],
-      new Map([[permissions.role.id, permissions.role]]),
-      event.reason,
-    );
-    if (lostActivity.size) await this.dropActivitySubscriptions(event.accountId, lostActivity);
+    if (event.reason && committed.permissions)
+      await this.pushCommittedPermissions(event.accountId, committed.permissions, event.reason);
   }
 
   /**
@@ -332,16 +330,24 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       for (const member of part.data.members)
         if (member.status === 'active') this.server.to(Rooms.member(member.id)).emit('me.updated', { member });
     }
-    if (!event.reason || !permissions) return;
-    const active = permissions.rows.filter((row) => row.status === 'active');
+    if (event.reason && permissions) await this.pushCommittedPermissions(event.accountId, permissions, event.reason);
+  }
+
+  /** `me.permissions` from sets as committed (`CommittedPermissions`), to the active members' sessions. */
+  private async pushCommittedPermissions(
+    accountId: string,
+    { rows, roles, account }: CommittedPermissions,
+    reason: PermissionChangeReason,
+  ): Promise<void> {
+    const active = rows.filter((row) => row.status === 'active');
     if (active.length === 0) return;
     const lostActivity = this.sendPermissionSets(
-      permissions.account,
+      account,
       active,
-      new Map(permissions.roles.map((role) => [role.id, role])),
-      event.reason,
+      new Map(roles.map((role) => [role.id, role])),
+      reason,
     );
-    if (lostActivity.size) await this.dropActivitySubscriptions(event.accountId, lostActivity);
+    if (lostActivity.size) await this.dropActivitySubscriptions(accountId, lostActivity);
   }
 
   /** `pushPermissions`' sending, for active members whose roles are at hand. */

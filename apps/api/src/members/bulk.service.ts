@@ -425,25 +425,19 @@ export class BulkMembersService {
       ...(target.team ? { team: { id: target.team.id, name: target.team.name } } : {}),
       ...(request.agentAccess !== undefined ? { agentAccess: request.agentAccess } : {}),
     };
-    const fromSeq = logged[0]!.seq;
     // What is pushed, as this transaction leaves the members (after the last write): nothing is read
     // after the COMMIT, so a change of one of them committed right after is never pushed as the bulk's.
-    const parts = await bulkAccountEvents(manager, account, bulk, fromSeq, ids);
+    const parts = await bulkAccountEvents(manager, account, bulk, logged[0]!.seq, ids);
     let permissions = null;
     if (reason) {
       const rows = await permissionRows(manager, account.id, ids);
       const roleIds = [...new Set(rows.map((row) => row.roleId))];
-      const roles =
-        target.role && roleIds.every((id) => id === target.role!.id)
-          ? [target.role]
-          : await manager.getRepository(RoleEntity).findBy({ id: In(roleIds) });
-      permissions = { rows, roles, account };
+      permissions = { rows, roles: await manager.getRepository(RoleEntity).findBy({ id: In(roleIds) }), account };
     }
     tx.publish({
       type: 'members.bulk_changed',
       accountId: account.id,
-      bulk,
-      fromSeq,
+      action: request.action,
       memberIds: ids,
       permissionsChanged,
       reason,

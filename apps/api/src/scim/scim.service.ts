@@ -532,30 +532,29 @@ export class ScimService {
             ? current
             : current.filter((id) => wanted.has(id))
           : current.filter((id) => !wanted.has(id));
-    // Pushed after the last write, each batch in one read (an identity provider's group push can
-    // move hundreds of members in one request, under the account lock).
-    const added = [];
-    for (const id of toAdd)
-      added.push(await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), role));
-    await publishMembersChanged(tx, account, added.filter(changedOnly), { reason: 'role_changed', role });
+    await this.assignRole(context, toAdd, role);
     if (toRemove.length === 0) return;
-    const fallback = await roleIn(tx.manager, account.id, DEFAULT_ROLE_ID);
-    const removed = [];
-    for (const id of toRemove)
-      removed.push(
-        await this.assignRole(context, await memberIn(tx.manager, account.id, id, 'invalidValue'), fallback),
-      );
-    await publishMembersChanged(tx, account, removed.filter(changedOnly), { reason: 'role_changed', role: fallback });
+    await this.assignRole(context, toRemove, await roleIn(tx.manager, account.id, DEFAULT_ROLE_ID));
   }
 
-  /** Moves the member to `role` and logs it; the caller publishes. Null when they held it already. */
-  private async assignRole(
-    context: MutationContext,
-    member: MemberEntity,
-    role: RoleEntity,
-  ): Promise<{ member: MemberEntity; seq: number } | null> {
+  /**
+   * Moves the members (`ids`) to `role`, one activity entry each, then publishes them after the last
+   * write in one read (an identity provider's group push can move hundreds in one request, under the
+   * account lock). Members who hold it already are left alone.
+   */
+  private async assignRole(context: MutationContext, ids: readonly string[], role: RoleEntity): Promise<void> {
     const { tx, account } = context;
-    if (member.roleId === role.id) return null;
+    const moved: { member: MemberEntity; seq: number }[] = [];
+    for (const id of ids) {
+      const member = await memberIn(tx.manager, account.id, id, 'invalidValue');
+      if (member.roleId !== role.id) moved.push({ member, seq: await this.moveToRole(context, member, role) });
+    }
+    await publishMembersChanged(tx, account, moved, { reason: 'role_changed', role });
+  }
+
+  /** One member to `role` (the owner's and the billing contact's rules checked), logged; returns the entry's seq. */
+  private async moveToRole(context: MutationContext, member: MemberEntity, role: RoleEntity): Promise<number> {
+    const { tx, account } = context;
     if (
       checkRoleChange(
         { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
@@ -576,11 +575,9 @@ export class ScimService {
       target: { type: 'member', id: member.id, label: member.email },
       changes: { roleId: { before, after: role.id }, role: { after: role.name } },
     });
-    return { member, seq: entry.seq };
+    return entry.seq;
   }
 }
-
-const changedOnly = <T>(value: T | null): value is T => value !== null;
 
 // ---- parsing what the identity provider sends ----
 
