@@ -3,6 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import { DomainError } from '../common/domain-error.js';
 import type { LiveLimitConfig } from '../config.js';
 import type { RedisConnections } from '../infra/redis-bridge.js';
+import type { Budget } from './session-sockets.js';
 
 /** What a socket's bucket says about one incoming event. */
 export type BucketVerdict = 'pass' | 'limited' | 'cut';
@@ -91,7 +92,7 @@ export class HandshakeLimiter {
   private readonly blockedUntil = new Map<string, number>();
 
   constructor(
-    limits: Pick<LiveLimitConfig, 'handshakesPerIp' | 'handshakeWindowSeconds'>,
+    private readonly limits: Pick<LiveLimitConfig, 'handshakesPerIp' | 'handshakeWindowSeconds'>,
     redis: RedisConnections | null,
   ) {
     this.limiter = sharedLimiter(redis, {
@@ -107,10 +108,33 @@ export class HandshakeLimiter {
       await this.limiter.consume(ip);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      if (this.blockedUntil.size > 10_000) this.sweep();
-      this.blockedUntil.set(ip, Date.now() + error.msBeforeNext);
-      throw rateLimited('Too many connections from this address.', error.msBeforeNext);
+      throw this.refuse(ip, error.msBeforeNext);
     }
+  }
+
+  /**
+   * `ip`'s budget in Redis, for a script that spends it with other handshake checks in one command
+   * (SessionSockets' admission; issue 18): the key and the steps of this limiter, so the handshakes
+   * that script counts and those `consume` counts (handshakes without a well-formed token, or when
+   * the script got no answer) are one budget.
+   */
+  budget(ip: string): Budget {
+    return {
+      key: this.limiter.getKey(ip),
+      points: this.limits.handshakesPerIp,
+      windowSeconds: this.limits.handshakeWindowSeconds,
+    };
+  }
+
+  /** Judges a handshake such a script counted: throws `RATE_LIMITED` as `consume` does when it was over the budget. */
+  settle(ip: string, spent: { handshakes: number; msLeft: number }): void {
+    if (spent.handshakes > this.limits.handshakesPerIp) throw this.refuse(ip, spent.msLeft);
+  }
+
+  private refuse(ip: string, msBeforeNext: number): DomainError {
+    if (this.blockedUntil.size > 10_000) this.sweep();
+    this.blockedUntil.set(ip, Date.now() + msBeforeNext);
+    return rateLimited('Too many connections from this address.', msBeforeNext);
   }
 
   /** Whether this node already refused `ip` in its current window (synchronous, for the HTTP upgrade). */

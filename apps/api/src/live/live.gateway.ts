@@ -256,17 +256,16 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const address = clientAddress(express, socket.request);
     const foreign = this.foreignOrigin(socket);
     const token = foreign ? null : this.presentedToken(socket);
-    // A session cooling down is refused before the database is asked who it is. Its check and the
-    // address's budget go to Redis together (one write, one round trip); either refusal refuses,
-    // the budget's first, and every attempt counts against the budget, bad tokens included.
+    // A session cooling down is refused before the database is asked who it is, and every attempt
+    // counts against the address's budget, bad tokens included; either refusal refuses, the budget's
+    // first. With Redis and a well-formed token, one script does all three checks — the budget, the
+    // cool-down and the session's sockets on all nodes (keyed by the token's hash; the cap's verdict
+    // is applied once the database has said who it is): one Redis command per handshake (issue 18).
     const tokenHash = token ? sha256Hex(token) : null;
-    // The session's sockets on all nodes are counted in the same round trip (keyed by the same hash;
-    // the cap's verdict is applied once the database has said who it is, as before), by a script that
-    // reads the cool-down too: with Redis, a handshake's checks are two commands, not three.
-    const counted = tokenHash ? this.countSocket(socket, tokenHash) : null;
+    const counted = tokenHash ? this.countSocket(socket, tokenHash, address) : null;
     try {
       const [spent, cooled] = await Promise.allSettled([
-        this.handshakes.consume(address),
+        this.spendBudget(address, counted),
         tokenHash ? this.checkCooldown(tokenHash, counted) : null,
       ]);
       if (spent.status === 'rejected') throw spent.reason;
@@ -279,6 +278,17 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       if (tokenHash) this.sessionSockets?.leave(tokenHash, socket.id);
       throw error;
     }
+  }
+
+  /**
+   * Spends one handshake of `address`'s budget: judged from what the admission script counted
+   * (`counted`), or, when it did not count it (no Redis, no well-formed token, or Redis did not
+   * answer), by HandshakeLimiter itself. Throws `RATE_LIMITED` over the budget.
+   */
+  private async spendBudget(address: string, counted: Promise<Admission> | null): Promise<void> {
+    const spent = counted ? (await counted).spent : null;
+    if (spent === null) return this.handshakes.consume(address);
+    this.handshakes.settle(address, spent);
   }
 
   /**
@@ -401,13 +411,14 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   /**
    * Counts the socket against its session's cap on every node (SessionSockets, in Redis, keyed by the
    * hash of the session's token: one token per session, so it is the session, and known before the
-   * database is asked) — answers whether it fits and, read by the same script, whether the session
-   * cools down; null without Redis (`roomHasSpace` then). An
+   * database is asked) — answers whether it fits and, from the same script, whether the session
+   * cools down and how much of the address's handshake budget is spent; null without Redis
+   * (`roomHasSpace` then). An
    * admitted socket stops counting when it goes, whether or not its handshake got to the end:
    * Socket.IO tells `disconnect` only to a connected socket, so the connection's close is heard too,
    * and a refused handshake is let go at once (`admit`).
    */
-  private countSocket(socket: LiveSocket, tokenHash: string): Promise<Admission> | null {
+  private countSocket(socket: LiveSocket, tokenHash: string, address: string): Promise<Admission> | null {
     const counts = this.sessionSockets;
     if (!counts) return null;
     const admitted = counts.admit(
@@ -415,6 +426,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       socket.id,
       this.config.liveLimits.socketsPerSession,
       this.cooldowns.redisKey(tokenHash),
+      this.handshakes.budget(address),
     );
     const leave = () => counts.leave(tokenHash, socket.id);
     socket.once('disconnect', leave);

@@ -8,22 +8,38 @@ const NODE_LIVENESS_MS = 15_000;
 const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 /**
- * Atomically: drop the session's sockets on dead nodes (and this node's that it no longer holds),
- * then admit one more unless the session already has `cap`. KEYS: the session's hash (socket id →
- * node), the nodes' hash (node → alive until, ms), then optionally the session's cool-down key
- * (CooldownLimiter's, read in the same script so the handshake's cool-down check costs no command
- * of its own). ARGV: cap, socket id, this node, liveness ms, session TTL ms, then this node's sockets
- * of the session. Answers { the count before, or -1 (full); the cool-down's ms left, or -2 when the
- * session is not cooling down }.
+ * Atomically: first the client address's handshake budget when given (a fixed window, the same key
+ * and the same steps as rate-limiter-flexible's RateLimiterRedis, so handshakes counted by that
+ * limiter and by this script share one budget): over it, the script stops there and admits nothing;
+ * then drop the session's sockets on dead nodes (and this node's that it no longer holds), then admit
+ * one more unless the session already has `cap`. KEYS: the session's hash (socket id → node), the
+ * nodes' hash (node → alive until, ms), the session's cool-down key (CooldownLimiter's, read in the
+ * same script so the handshake's cool-down check costs no command of its own) or '' for none, the
+ * address's budget key or '' for none. ARGV: cap, socket id, this node, liveness ms, session TTL ms,
+ * the budget's points and window (s), then this node's sockets of the session. Answers { the count
+ * before, -1 (full) or -3 (over the address's budget: not counted); the cool-down's ms left, or -2
+ * when the session is not cooling down; the address's handshakes in its window (0: not counted);
+ * their window's ms left }.
  */
 const ADMIT = `
 local cooled = -2
-if KEYS[3] and tonumber(redis.call('GET', KEYS[3]) or '0') > 1 then cooled = redis.call('PTTL', KEYS[3]) end
+if KEYS[3] and KEYS[3] ~= '' and tonumber(redis.call('GET', KEYS[3]) or '0') > 1 then cooled = redis.call('PTTL', KEYS[3]) end
+local spent, window = 0, 0
+if KEYS[4] then
+  redis.call('SET', KEYS[4], 0, 'EX', ARGV[7], 'NX')
+  spent = redis.call('INCRBY', KEYS[4], 1)
+  window = redis.call('PTTL', KEYS[4])
+  if window == -1 then
+    redis.call('EXPIRE', KEYS[4], ARGV[7])
+    window = 1000 * tonumber(ARGV[7])
+  end
+  if spent > tonumber(ARGV[6]) then return { -3, cooled, spent, window } end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[2], ARGV[3], now + tonumber(ARGV[4]))
 local mine = {}
-for i = 6, #ARGV do mine[ARGV[i]] = true end
+for i = 8, #ARGV do mine[ARGV[i]] = true end
 local entries = redis.call('HGETALL', KEYS[1])
 local alive = {}
 local count = 0
@@ -41,15 +57,23 @@ for i = 1, #entries, 2 do
   end
   if live then count = count + 1 else redis.call('HDEL', KEYS[1], socket) end
 end
-if count >= tonumber(ARGV[1]) then return { -1, cooled } end
+if count >= tonumber(ARGV[1]) then return { -1, cooled, spent, window } end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return { count, cooled }
+return { count, cooled, spent, window }
 `;
 /** The script's SHA1: sent by digest (EVALSHA), its ~1 KB body only when Redis does not know it yet. */
 const ADMIT_SHA = createHash('sha1').update(ADMIT).digest('hex');
 
-/** What `admit` answers: whether the socket fits, and the cool-down read with it. */
+/** A client address's handshake budget, spent by the admission script (see ADMIT). */
+export interface Budget {
+  /** The budget's key in Redis (HandshakeLimiter's, i.e. rate-limiter-flexible's). */
+  readonly key: string;
+  readonly points: number;
+  readonly windowSeconds: number;
+}
+
+/** What `admit` answers: whether the socket fits, and the cool-down and the address's budget read with it. */
 export interface Admission {
   readonly admitted: boolean;
   /**
@@ -57,6 +81,12 @@ export interface Admission {
    * read (no cool-down key given, or Redis did not answer) — the caller checks it its own way.
    */
   readonly cooldownMs: number | null;
+  /**
+   * The address's handshakes in its current window, this one included, and the window's ms left;
+   * null when the script did not spend the budget (none given, or Redis did not answer) — the
+   * caller spends it its own way. Over the budget, the socket is not counted (`admitted` false).
+   */
+  readonly spent: { readonly handshakes: number; readonly msLeft: number } | null;
 }
 
 /**
@@ -103,49 +133,62 @@ export class SessionSockets {
 
   /**
    * Admits `socketId` as one more socket of `session` (its token's hash) unless it has `cap` already
-   * (not admitted), and reads the session's cool-down (`cooldownKey`) in the same script. When Redis
-   * does not answer, only this node's sockets are counted (sign-ins are not blocked by it) and the
-   * cool-down is left to the caller.
+   * (not admitted), and in the same script reads the session's cool-down (`cooldownKey`) and spends
+   * one handshake of the client address's `budget` (over it, nothing is counted). When Redis does not
+   * answer, only this node's sockets are counted (sign-ins are not blocked by it), and the cool-down
+   * and the budget are left to the caller.
    */
-  async admit(session: string, socketId: string, cap: number, cooldownKey?: string): Promise<Admission> {
+  async admit(
+    session: string,
+    socketId: string,
+    cap: number,
+    cooldownKey?: string,
+    budget?: Budget,
+  ): Promise<Admission> {
+    const unread = { admitted: false, cooldownMs: null, spent: null };
     const mine = this.here.get(session) ?? new Set<string>();
-    if (mine.size >= cap) return { admitted: false, cooldownMs: null };
+    if (mine.size >= cap) return unread;
     // Held from here on (before the await): two handshakes of one session on this node count each other.
     mine.add(socketId);
     this.here.set(session, mine);
+    const keys = [this.sessionKey(session), this.nodesKey];
+    if (cooldownKey !== undefined || budget) keys.push(cooldownKey ?? '');
+    if (budget) keys.push(budget.key);
     const options = {
-      keys: cooldownKey
-        ? [this.sessionKey(session), this.nodesKey, cooldownKey]
-        : [this.sessionKey(session), this.nodesKey],
+      keys,
       arguments: [
         String(cap),
         socketId,
         this.node,
         String(this.livenessMs),
         String(SESSION_TTL_MS),
+        String(budget?.points ?? 0),
+        String(budget?.windowSeconds ?? 0),
         ...[...mine].filter((id) => id !== socketId),
       ],
     };
-    let count: number;
-    let cooled: number;
+    let reply: [number, number, number, number];
     try {
-      const reply = (await this.redis.limits
+      reply = (await this.redis.limits
         .evalSha(ADMIT_SHA, options)
         .catch((error: unknown) =>
           error instanceof Error && error.message.startsWith('NOSCRIPT')
             ? this.redis.limits.eval(ADMIT, options)
             : Promise.reject(error),
-        )) as unknown as [number, number];
-      count = Number(reply[0]);
-      cooled = Number(reply[1]);
+        )) as unknown as [number, number, number, number];
     } catch (error) {
       this.logger.warn(
         `Counting a session's sockets on other nodes failed: ${error instanceof Error ? error.message : String(error)}`,
       );
-      return { admitted: true, cooldownMs: null };
+      return { ...unread, admitted: true };
     }
+    const [count, cooled, handshakes, msLeft] = reply.map(Number) as [number, number, number, number];
     if (count < 0) this.release(session, socketId);
-    return { admitted: count >= 0, cooldownMs: cooldownKey ? Math.max(0, cooled) : null };
+    return {
+      admitted: count >= 0,
+      cooldownMs: cooldownKey ? Math.max(0, cooled) : null,
+      spent: budget ? { handshakes, msLeft } : null,
+    };
   }
 
   /** The socket is gone (or was refused after admission): it stops counting here and in Redis. */
