@@ -8,6 +8,7 @@ import { TeamEntity } from './entities/team.entity.js';
 import { loadMemberDtos } from './members.dto.js';
 import { loadRoleDto } from './roles.dto.js';
 import { teamDto } from './teams.dto.js';
+import type { AccountUpdatedEvent, MemberEvent, TeamEvent } from '../events/domain-events.js';
 
 /**
  * The account events of SPEC §6 for one resource with the seq of the entry that changed it, as
@@ -20,7 +21,7 @@ export async function memberEvent(
   account: AccountEntity,
   memberId: string,
   seq: number,
-): Promise<AccountEvent> {
+): Promise<MemberEvent> {
   const member = await manager.getRepository(MemberEntity).findOneBy({ id: memberId, accountId: account.id });
   if (!member) return { event: 'user.removed', data: { seq, id: memberId } };
   const [dto] = await loadMemberDtos(manager, account, [member]);
@@ -45,14 +46,18 @@ export async function teamEvent(
   accountId: string,
   teamId: string,
   seq: number,
-): Promise<AccountEvent> {
+): Promise<TeamEvent> {
   const team = await manager.getRepository(TeamEntity).findOneBy({ id: teamId, accountId });
   if (!team) return { event: 'team.removed', data: { seq, id: teamId } };
   return { event: 'team.upserted', data: { seq, team: await teamDto(manager, team) } };
 }
 
 /** See `memberEvent`. */
-export async function accountEvent(manager: EntityManager, accountId: string, seq: number): Promise<AccountEvent> {
+export async function accountEvent(
+  manager: EntityManager,
+  accountId: string,
+  seq: number,
+): Promise<AccountUpdatedEvent> {
   return accountUpdated(manager, await manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId }), seq);
 }
 
@@ -61,6 +66,6 @@ export async function accountUpdated(
   manager: EntityManager,
   account: AccountEntity,
   seq: number,
-): Promise<AccountEvent> {
+): Promise<AccountUpdatedEvent> {
   return { event: 'account.updated', data: { seq, account: await loadAccountDto(manager, account) } };
 }

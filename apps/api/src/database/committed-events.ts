@@ -1,6 +1,11 @@
 import type { PermissionChangeReason, RoleDto } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
-import type { CommittedPermissions, CommittedServiceAccounts, DomainEventOf } from '../events/domain-events.js';
+import type {
+  CommittedPermissions,
+  CommittedServiceAccounts,
+  DomainEventOf,
+  MemberEvent,
+} from '../events/domain-events.js';
 import { accountUpdated, memberEvent, teamEvent } from './account-events.js';
 import type { Tx } from './database.service.js';
 import { AccountEntity } from './entities/account.entity.js';
@@ -67,8 +72,9 @@ export async function publishAccountChanged(
 ): Promise<void> {
   const { manager } = tx;
   const account = await manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
-  const events = [await accountUpdated(manager, account, seq)];
-  for (const memberId of change.memberIds) events.push(await memberEvent(manager, account, memberId, seq));
+  const updated = await accountUpdated(manager, account, seq);
+  const members: MemberEvent[] = [];
+  for (const memberId of change.memberIds) members.push(await memberEvent(manager, account, memberId, seq));
   const permissions =
     change.reason && change.permissionMemberIds.length
       ? await committedPermissions(
@@ -83,7 +89,7 @@ export async function publishAccountChanged(
     seq,
     permissionMemberIds: change.permissionMemberIds,
     reason: change.reason,
-    committed: { events, permissions },
+    committed: { account: updated, members, permissions },
   });
 }
 
@@ -142,8 +148,8 @@ export async function publishRoleRemoved(
   moved: { memberIds: string[]; changedMemberIds: string[]; target: RoleEntity | null; serviceAccountIds: string[] },
 ): Promise<void> {
   const { manager } = tx;
-  const events = [];
-  for (const memberId of moved.memberIds) events.push(await memberEvent(manager, account, memberId, seq));
+  const members: MemberEvent[] = [];
+  for (const memberId of moved.memberIds) members.push(await memberEvent(manager, account, memberId, seq));
   const permissions = moved.changedMemberIds.length
     ? await committedPermissions(
         manager,
@@ -160,7 +166,7 @@ export async function publishRoleRemoved(
     movedMemberIds: moved.memberIds,
     serviceAccountIds: moved.serviceAccountIds,
     committed: {
-      events,
+      members,
       permissions,
       serviceAccounts: await committedServiceAccounts(manager, account, moved.serviceAccountIds),
     },

@@ -36,7 +36,7 @@ export type DomainEvent =
        * `account.updated`, then the events of the members whose JSON changed (owner / billing-contact
        * marks); with a `reason`, the changed sets.
        */
-      committed: { events: AccountEvent[]; permissions: CommittedPermissions | null };
+      committed: { account: AccountUpdatedEvent; members: MemberEvent[]; permissions: CommittedPermissions | null };
     }
   /** A member was invited, changed, revoked, reactivated or accepted an invitation. */
   | {
@@ -108,15 +108,15 @@ export type DomainEvent =
        * those whose permissions changed, and the service accounts' (empty) sets.
        */
       committed: {
-        events: AccountEvent[];
+        members: MemberEvent[];
         permissions: CommittedPermissions | null;
         serviceAccounts: CommittedServiceAccounts | null;
       };
     }
   | { type: 'roles.reordered'; accountId: string; roleIds: string[]; seq: number }
   /** `committed`: the team's `team.upserted` (or `team.removed`) as the change's transaction committed it. */
-  | { type: 'team.changed'; accountId: string; teamId: string; seq: number; committed: AccountEvent }
-  | { type: 'team.removed'; accountId: string; teamId: string; seq: number; committed: AccountEvent }
+  | { type: 'team.changed'; accountId: string; teamId: string; seq: number; committed: TeamEvent }
+  | { type: 'team.removed'; accountId: string; teamId: string; seq: number; committed: TeamEvent }
   | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }
   /** Sessions ended; each gets `me.revoked` with the reason and is disconnected. */
   | {
@@ -131,9 +131,15 @@ export type DomainEvent =
    * account. `committed`: the person's member event there as the change's transaction committed it
    * (null when they hold no member there).
    */
-  | { type: 'person.updated'; personId: string; accountId: string; seq: number; committed: AccountEvent | null }
+  | { type: 'person.updated'; personId: string; accountId: string; seq: number; committed: MemberEvent | null }
   /** Every activity entry, after its transaction commits. */
   | { type: 'activity.appended'; entry: ActivityEntity };
+
+/** A member's account event: `user.upserted`, or `user.removed` when the member is gone. */
+export type MemberEvent = Extract<AccountEvent, { event: 'user.upserted' | 'user.removed' }>;
+/** A team's account event: `team.upserted`, or `team.removed` when the team is gone. */
+export type TeamEvent = Extract<AccountEvent, { event: 'team.upserted' | 'team.removed' }>;
+export type AccountUpdatedEvent = Extract<AccountEvent, { event: 'account.updated' }>;
 
 export type DomainEventType = DomainEvent['type'];
 export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;

@@ -130,7 +130,8 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         this.server.in(Rooms.member(event.memberId)).disconnectSockets(true);
         return;
       case 'account.changed':
-        for (const pushed of event.committed.events) this.toMemberAndAccount(event.accountId, pushed);
+        this.toAccount(event.accountId, event.committed.account);
+        for (const pushed of event.committed.members) this.toMemberAndAccount(event.accountId, pushed);
         if (event.reason && event.committed.permissions)
           await this.pushCommittedPermissions(event.accountId, event.committed.permissions, event.reason);
         return;
@@ -146,7 +147,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         // Service accounts holding the deleted role keep no permissions (deny by default): tell their sockets.
         this.pushServiceAccounts(event.accountId, event.committed.serviceAccounts, 'role_deleted');
         this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
-        for (const pushed of event.committed.events) this.toMemberAndAccount(event.accountId, pushed);
+        for (const pushed of event.committed.members) this.toMemberAndAccount(event.accountId, pushed);
         if (event.committed.permissions)
           await this.pushCommittedPermissions(event.accountId, event.committed.permissions, 'role_deleted');
         return;
