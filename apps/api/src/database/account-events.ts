@@ -1,5 +1,5 @@
 import type { AccountEvent } from '@rolecall/contracts';
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { loadAccountDto } from './accounts.dto.js';
 import { AccountEntity } from './entities/account.entity.js';
 import { MemberEntity } from './entities/member.entity.js';
@@ -26,6 +26,34 @@ export async function memberEvent(
   if (!member) return { event: 'user.removed', data: { seq, id: memberId } };
   const [dto] = await loadMemberDtos(manager, account, [member]);
   return { event: 'user.upserted', data: { seq, member: dto! } };
+}
+
+/** Members read (and their JSON built) per statement by `memberEvents`. */
+const MEMBERS_AT_ONCE = 500;
+
+/**
+ * `memberEvent` for each of `memberIds`, in order, batched: a role deletion can move thousands of
+ * members, and its transaction builds their events (one read and one DTO load per batch, not per member).
+ */
+export async function memberEvents(
+  manager: EntityManager,
+  account: AccountEntity,
+  memberIds: readonly string[],
+  seq: number,
+): Promise<MemberEvent[]> {
+  const events: MemberEvent[] = [];
+  for (let start = 0; start < memberIds.length; start += MEMBERS_AT_ONCE) {
+    const ids = memberIds.slice(start, start + MEMBERS_AT_ONCE);
+    const found = await manager.getRepository(MemberEntity).findBy({ accountId: account.id, id: In([...ids]) });
+    const dtos = new Map((await loadMemberDtos(manager, account, found)).map((dto) => [dto.id, dto]));
+    for (const id of ids) {
+      const member = dtos.get(id);
+      events.push(
+        member ? { event: 'user.upserted', data: { seq, member } } : { event: 'user.removed', data: { seq, id } },
+      );
+    }
+  }
+  return events;
 }
 
 /** See `memberEvent`. */

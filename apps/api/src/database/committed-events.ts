@@ -1,12 +1,7 @@
 import type { PermissionChangeReason, RoleDto } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
-import type {
-  CommittedPermissions,
-  CommittedServiceAccounts,
-  DomainEventOf,
-  MemberEvent,
-} from '../events/domain-events.js';
-import { accountUpdated, memberEvent, teamEvent } from './account-events.js';
+import type { CommittedPermissions, CommittedServiceAccounts, DomainEventOf } from '../events/domain-events.js';
+import { accountUpdated, memberEvent, memberEvents, teamEvent } from './account-events.js';
 import type { Tx } from './database.service.js';
 import { AccountEntity } from './entities/account.entity.js';
 import { MemberEntity } from './entities/member.entity.js';
@@ -73,8 +68,7 @@ export async function publishAccountChanged(
   const { manager } = tx;
   const account = await manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
   const updated = await accountUpdated(manager, account, seq);
-  const members: MemberEvent[] = [];
-  for (const memberId of change.memberIds) members.push(await memberEvent(manager, account, memberId, seq));
+  const members = await memberEvents(manager, account, change.memberIds, seq);
   const permissions =
     change.reason && change.permissionMemberIds.length
       ? await committedPermissions(
@@ -148,8 +142,7 @@ export async function publishRoleRemoved(
   moved: { memberIds: string[]; changedMemberIds: string[]; target: RoleEntity | null; serviceAccountIds: string[] },
 ): Promise<void> {
   const { manager } = tx;
-  const members: MemberEvent[] = [];
-  for (const memberId of moved.memberIds) members.push(await memberEvent(manager, account, memberId, seq));
+  const members = await memberEvents(manager, account, moved.memberIds, seq);
   const permissions = moved.changedMemberIds.length
     ? await committedPermissions(
         manager,

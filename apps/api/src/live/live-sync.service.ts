@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type AccountEvent, type BulkAction, type BulkEventData, type SyncResult } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
-import { accountEvent, memberEvent, roleEvent, teamEvent } from '../database/account-events.js';
+import { accountEvent, memberEvent, memberEvents, roleEvent, teamEvent } from '../database/account-events.js';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { ActivityService } from '../database/activity.service.js';
@@ -155,10 +155,7 @@ export class LiveSync {
         const before = (entry.changes?.['ownerId'] ?? entry.changes?.['billingContactId']) as
           { before?: string } | undefined;
         const members = [before?.before, target].filter((id): id is string => typeof id === 'string');
-        return [
-          await accountEvent(manager, account.id, seq),
-          ...(await Promise.all(members.map((id) => memberEvent(manager, account, id, seq)))),
-        ];
+        return [await accountEvent(manager, account.id, seq), ...(await memberEvents(manager, account, members, seq))];
       }
       case 'roles.reordered':
         return [
