@@ -5,6 +5,7 @@ import { LiveEvents } from '../../apps/api/src/live/live-events.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import {
   createAccount,
+  enrolTotp,
   ifMatch,
   invite,
   inviteAndAccept,
@@ -545,6 +546,385 @@ describe('immediate permission changes', () => {
       }
     });
   }
+
+  // The same race for the account, role, team and person changes (issue 18): each event carries what
+  // its transaction committed. Before, their pushes were read after the COMMIT, so a later change
+  // committed before that read went out under their seq (the later state, twice).
+  const membersIn = (events: { event: string; data: unknown }[], memberId: string) =>
+    events
+      .filter((e) => e.event === 'user.upserted')
+      .map((e) => (e.data as { member: MemberDto }).member)
+      .filter((member) => member.id === memberId);
+
+  it('a billing transfer is pushed as it committed: a role change of its new contact right after it is not pushed as it (issue 18)', async () => {
+    const owner = await business();
+    const member = await join(owner, { roleId: ROLE.editor });
+    await app.app.get(LiveEvents).idle();
+    const dashboard = await track(owner.token);
+    const pushes = recorder(dashboard);
+    await app.app.get(LiveEvents).idle();
+    const ownSocket = await track(member.token);
+    const own = recorder(ownSocket);
+    const held = await holdLiveReads();
+    try {
+      const account = (await api.get<{ version: number }>('/account', { token: owner.token })).body;
+      const transfer = await api.post(
+        '/account/transfer-billing',
+        { memberId: member.member.id },
+        { token: owner.token, headers: ifMatch(account.version) },
+      );
+      expect(transfer.status).toBe(200);
+      const transferred = (await api.get<MemberDto>(`/users/${member.member.id}`, { token: owner.token })).body;
+      const transferredSet = (await api.get<MeDto>('/me', { token: member.token })).body.permissions;
+      const changed = await api.patch<MemberDetailDto>(
+        `/users/${member.member.id}`,
+        { roleId: ROLE.readonly },
+        { token: owner.token, headers: ifMatch(transferred.version) },
+      );
+      expect(changed.status).toBe(200);
+      const last = next(ownSocket, 'me.permissions', (d) => d.reason === 'role_changed');
+      held.release();
+      await last;
+      await app.app.get(LiveEvents).idle();
+      expect(membersIn(pushes.events, member.member.id).map((m) => [m.version, m.role.id, m.isBillingContact])).toEqual(
+        [
+          [transferred.version, ROLE.editor, true],
+          [changed.body.version, ROLE.readonly, true],
+        ],
+      );
+      const sets = own.events
+        .filter((e) => e.event === 'me.permissions')
+        .map((e) => e.data as { version: number; roleId: string; reason: string })
+        .filter((d) => d.reason !== 'connected');
+      expect(sets.map((d) => [d.reason, d.version, d.roleId])).toEqual([
+        ['billing_transferred', transferredSet.version, ROLE.editor],
+        ['role_changed', expect.any(Number), ROLE.readonly],
+      ]);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('an account rename is pushed as it committed: a second rename right after it is not pushed as it (issue 18)', async () => {
+    const owner = await business();
+    await app.app.get(LiveEvents).idle();
+    const dashboard = await track(owner.token);
+    const pushes = recorder(dashboard);
+    const held = await holdLiveReads();
+    try {
+      const before = (await api.get<{ version: number }>('/account', { token: owner.token })).body;
+      const first = await api.patch<{ version: number }>(
+        '/account',
+        { name: 'First name' },
+        { token: owner.token, headers: ifMatch(before.version) },
+      );
+      expect(first.status).toBe(200);
+      const second = await api.patch<{ version: number }>(
+        '/account',
+        { name: 'Second name' },
+        { token: owner.token, headers: ifMatch(first.body.version) },
+      );
+      expect(second.status).toBe(200);
+      const last = next(dashboard, 'account.updated', (d) => d.account.name === 'Second name');
+      held.release();
+      await last;
+      await app.app.get(LiveEvents).idle();
+      const accounts = pushes.events
+        .filter((e) => e.event === 'account.updated')
+        .map((e) => (e.data as { account: { name: string; version: number } }).account);
+      expect(accounts.map((a) => [a.name, a.version])).toEqual([
+        ['First name', first.body.version],
+        ['Second name', second.body.version],
+      ]);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('a role deletion is pushed as it committed: a role change of a moved member right after it is not pushed as it (issue 18)', async () => {
+    const owner = await business();
+    const role = await api.post<{ id: string; version: number }>(
+      '/roles',
+      { name: 'Doomed', description: '', icon: 'bolt', permissions: ['users.view'] },
+      { token: owner.token },
+    );
+    expect(role.status).toBe(201);
+    const member = await join(owner, { roleId: role.body.id });
+    await app.app.get(LiveEvents).idle();
+    const dashboard = await track(owner.token);
+    const pushes = recorder(dashboard);
+    await app.app.get(LiveEvents).idle();
+    const ownSocket = await track(member.token);
+    const own = recorder(ownSocket);
+    const held = await holdLiveReads();
+    try {
+      const removed = await api.delete(`/roles/${role.body.id}?reassignTo=${ROLE.editor}`, undefined, {
+        token: owner.token,
+        headers: ifMatch(role.body.version),
+      });
+      expect(removed.status).toBe(204);
+      const moved = (await api.get<MemberDto>(`/users/${member.member.id}`, { token: owner.token })).body;
+      const changed = await api.patch<MemberDetailDto>(
+        `/users/${member.member.id}`,
+        { roleId: ROLE.readonly },
+        { token: owner.token, headers: ifMatch(moved.version) },
+      );
+      expect(changed.status).toBe(200);
+      const last = next(ownSocket, 'me.permissions', (d) => d.reason === 'role_changed');
+      held.release();
+      await last;
+      await app.app.get(LiveEvents).idle();
+      expect(membersIn(pushes.events, member.member.id).map((m) => [m.version, m.role.id])).toEqual([
+        [moved.version, ROLE.editor],
+        [changed.body.version, ROLE.readonly],
+      ]);
+      const sets = own.events
+        .filter((e) => e.event === 'me.permissions')
+        .map((e) => e.data as { roleId: string; reason: string })
+        .filter((d) => d.reason !== 'connected');
+      expect(sets.map((d) => [d.reason, d.roleId])).toEqual([
+        ['role_deleted', ROLE.editor],
+        ['role_changed', ROLE.readonly],
+      ]);
+    } finally {
+      held.release();
+    }
+  });
+
+  it("a role rename is pushed as it committed: its holders then are told, though one's role changes right after (issue 18)", async () => {
+    const owner = await business();
+    const role = await api.post<{ id: string; version: number }>(
+      '/roles',
+      { name: 'Before', description: '', icon: 'bolt', permissions: ['users.view'] },
+      { token: owner.token },
+    );
+    const member = await join(owner, { roleId: role.body.id });
+    await app.app.get(LiveEvents).idle();
+    const ownSocket = await track(member.token);
+    const own = recorder(ownSocket);
+    const held = await holdLiveReads();
+    try {
+      const renamed = await api.patch(
+        `/roles/${role.body.id}`,
+        { name: 'After' },
+        { token: owner.token, headers: ifMatch(role.body.version) },
+      );
+      expect(renamed.status).toBe(200);
+      const changed = await api.patch<MemberDetailDto>(
+        `/users/${member.member.id}`,
+        { roleId: ROLE.readonly },
+        { token: owner.token, headers: ifMatch(await memberVersion(owner, member.member.id)) },
+      );
+      expect(changed.status).toBe(200);
+      const last = next(ownSocket, 'me.permissions', (d) => d.reason === 'role_changed');
+      held.release();
+      await last;
+      await app.app.get(LiveEvents).idle();
+      const roles = own.events
+        .filter((e) => e.event === 'me.updated' && (e.data as { role?: unknown }).role)
+        .map((e) => (e.data as { role: { id: string; name: string } }).role);
+      expect(roles).toEqual([{ id: role.body.id, name: 'After', icon: 'bolt' }]);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('a team rename is pushed as it committed: a second rename right after it is not pushed as it (issue 18)', async () => {
+    const owner = await business();
+    const account = (await api.get<{ version: number }>('/account', { token: owner.token })).body;
+    await api.patch('/account', { teamsEnabled: true }, { token: owner.token, headers: ifMatch(account.version) });
+    const team = await api.post<{ id: string; version: number }>('/teams', { name: 'Alpha' }, { token: owner.token });
+    expect(team.status).toBe(201);
+    await app.app.get(LiveEvents).idle();
+    const dashboard = await track(owner.token);
+    const pushes = recorder(dashboard);
+    const held = await holdLiveReads();
+    try {
+      const first = await api.patch<{ version: number }>(
+        `/teams/${team.body.id}`,
+        { name: 'Beta' },
+        { token: owner.token, headers: ifMatch(team.body.version) },
+      );
+      expect(first.status).toBe(200);
+      const second = await api.patch<{ version: number }>(
+        `/teams/${team.body.id}`,
+        { name: 'Gamma' },
+        { token: owner.token, headers: ifMatch(first.body.version) },
+      );
+      expect(second.status).toBe(200);
+      const last = next(dashboard, 'team.upserted', (d) => d.team.name === 'Gamma');
+      held.release();
+      await last;
+      await app.app.get(LiveEvents).idle();
+      const teams = pushes.events
+        .filter((e) => e.event === 'team.upserted')
+        .map((e) => (e.data as { team: { name: string; version: number } }).team);
+      expect(teams.map((t) => [t.name, t.version])).toEqual([
+        ['Beta', first.body.version],
+        ['Gamma', second.body.version],
+      ]);
+    } finally {
+      held.release();
+    }
+  });
+
+  it("a person's 2FA switched on is pushed as it committed: a role change right after it is not pushed as it (issue 18)", async () => {
+    const owner = await business();
+    const member = await join(owner, { roleId: ROLE.editor });
+    await app.app.get(LiveEvents).idle();
+    const dashboard = await track(owner.token);
+    const pushes = recorder(dashboard);
+    const held = await holdLiveReads();
+    try {
+      const before = await memberVersion(owner, member.member.id);
+      await enrolTotp(api, member.token, app.clock.now());
+      const changed = await api.patch<MemberDetailDto>(
+        `/users/${member.member.id}`,
+        { roleId: ROLE.readonly },
+        { token: owner.token, headers: ifMatch(before) },
+      );
+      expect(changed.status).toBe(200);
+      const last = next(
+        dashboard,
+        'user.upserted',
+        (d) => d.member.id === member.member.id && d.member.role.id === ROLE.readonly,
+      );
+      held.release();
+      await last;
+      await app.app.get(LiveEvents).idle();
+      expect(membersIn(pushes.events, member.member.id).map((m) => [m.version, m.role.id, m.twoFactorEnabled])).toEqual(
+        [
+          [before, ROLE.editor, true],
+          [changed.body.version, ROLE.readonly, true],
+        ],
+      );
+    } finally {
+      held.release();
+    }
+  });
+
+  it('pushes account, role, team and person changes as their transactions committed them, reading nothing after the COMMIT (issue 18 (a))', async () => {
+    const owner = await business();
+    const member = await join(owner, { roleId: ROLE.editor });
+    await app.app.get(LiveEvents).idle();
+    const dashboardSocket = await track(owner.token);
+    const dashboard = recorder(dashboardSocket);
+    const ownSocket = await track(member.token);
+    const own = recorder(ownSocket);
+    await app.app.get(LiveEvents).idle();
+    const db = app.app.get(Database);
+    const read = db.read.bind(db);
+    let liveReads = 0;
+    const spy = vi.spyOn(db, 'read').mockImplementation(((work: Parameters<typeof read>[0]) => {
+      if (new Error().stack?.includes('LiveEvents')) liveReads += 1;
+      return read(work);
+    }) as typeof db.read);
+    try {
+      const accountVersion = async () =>
+        (await api.get<{ version: number }>('/account', { token: owner.token })).body.version;
+      const role = await api.post<{ id: string; version: number }>(
+        '/roles',
+        { name: 'Custom', description: '', icon: 'bolt', permissions: ['users.view'] },
+        { token: owner.token },
+      );
+      const expectStatus = async (what: string, reply: Promise<{ status: number }>, status = 200) =>
+        expect((await reply).status, what).toBe(status);
+      await expectStatus('role created', Promise.resolve(role), 201);
+      await expectStatus(
+        'member moved to the role',
+        api.patch(
+          `/users/${member.member.id}`,
+          { roleId: role.body.id },
+          { token: owner.token, headers: ifMatch(await memberVersion(owner, member.member.id)) },
+        ),
+      );
+      liveReads = 0;
+      await expectStatus(
+        'account renamed',
+        api.patch(
+          '/account',
+          { name: 'Renamed', teamsEnabled: true },
+          { token: owner.token, headers: ifMatch(await accountVersion()) },
+        ),
+      );
+      await expectStatus(
+        'billing transferred',
+        api.post(
+          '/account/transfer-billing',
+          { memberId: member.member.id },
+          { token: owner.token, headers: ifMatch(await accountVersion()) },
+        ),
+      );
+      await expectStatus(
+        'role edited and renamed',
+        api.patch(
+          `/roles/${role.body.id}`,
+          { name: 'Custom 2', permissions: ['users.view', 'activity.view'] },
+          { token: owner.token, headers: ifMatch(role.body.version) },
+        ),
+      );
+      await expectStatus(
+        'role deleted',
+        api.delete(`/roles/${role.body.id}?reassignTo=${ROLE.editor}`, undefined, {
+          token: owner.token,
+          headers: ifMatch(role.body.version + 1),
+        }),
+        204,
+      );
+      const team = await api.post<{ id: string; version: number }>('/teams', { name: 'T' }, { token: owner.token });
+      await expectStatus('team created', Promise.resolve(team), 201);
+      await expectStatus(
+        'team renamed',
+        api.patch(`/teams/${team.body.id}`, { name: 'U' }, { token: owner.token, headers: ifMatch(team.body.version) }),
+      );
+      await expectStatus(
+        'team deleted',
+        api.delete(`/teams/${team.body.id}`, undefined, {
+          token: owner.token,
+          headers: ifMatch(team.body.version + 1),
+        }),
+        204,
+      );
+      await enrolTotp(api, member.token, app.clock.now());
+      const lastOwn = next(ownSocket, 'me.permissions', (d) => d.reason === 'ownership_transferred');
+      const lastDashboard = next(
+        dashboardSocket,
+        'user.upserted',
+        (d) => d.member.id === member.member.id && d.member.isOwner,
+      );
+      await expectStatus(
+        'ownership transferred',
+        api.post(
+          '/account/transfer-ownership',
+          { memberId: member.member.id },
+          { token: owner.token, headers: ifMatch(await accountVersion()) },
+        ),
+      );
+      await Promise.all([lastOwn, lastDashboard]);
+      await app.app.get(LiveEvents).idle();
+      // Each change was pushed (so the count below is about deliveries that ran).
+      const names = dashboard.events.map((e) => e.event);
+      for (const name of ['account.updated', 'role.upserted', 'role.removed', 'team.upserted', 'team.removed'])
+        expect(names, name).toContain(name);
+      const reasons = own.events
+        .filter((e) => e.event === 'me.permissions')
+        .map((e) => (e.data as { reason: string }).reason);
+      for (const reason of ['billing_transferred', 'role_edited', 'role_deleted', 'ownership_transferred'])
+        expect(reasons, reason).toContain(reason);
+      expect(
+        own.events.some(
+          (e) => e.event === 'me.updated' && (e.data as { role?: { name: string } }).role?.name === 'Custom 2',
+        ),
+      ).toBe(true);
+      expect(
+        membersIn(dashboard.events, member.member.id).some((m) => m.twoFactorEnabled === true),
+        '2FA pushed',
+      ).toBe(true);
+      expect(liveReads).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 
   it('revocation: me.revoked on every session, disconnect, 401 on REST, reconnect refused', async () => {
     const owner = await business();

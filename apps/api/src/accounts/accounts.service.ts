@@ -38,6 +38,7 @@ import { TeamEntity } from '../database/entities/team.entity.js';
 import { AccountEntity } from '../database/entities/account.entity.js';
 import { loadAccountDto, seatCount } from '../database/accounts.dto.js';
 import { sessionsRevoked } from '../events/domain-events.js';
+import { publishAccountChanged } from '../database/committed-events.js';
 
 export interface AccountUpdate {
   name?: string | undefined;
@@ -122,14 +123,7 @@ export class AccountsService {
     changes: Record<string, unknown>,
   ): Promise<{ seq: number }> {
     const entry = await log({ action, target: { type: 'account', id: account.id, label: account.name }, changes });
-    tx.publish({
-      type: 'account.changed',
-      accountId: account.id,
-      seq: entry.seq,
-      memberIds: [],
-      permissionMemberIds: [],
-      reason: null,
-    });
+    await publishAccountChanged(tx, account.id, entry.seq);
     return entry;
   }
 
@@ -371,10 +365,7 @@ export class AccountsService {
           ...(changedPermissions.length ? { roleId: { before: target.roleId, after: ADMIN_ROLE_ID } } : {}),
         },
       });
-      tx.publish({
-        type: 'account.changed',
-        accountId: account.id,
-        seq: entry.seq,
+      await publishAccountChanged(tx, account.id, entry.seq, {
         memberIds: [actorMember.id, target.id],
         permissionMemberIds: changedPermissions,
         reason: 'ownership_transferred',
@@ -414,10 +405,7 @@ export class AccountsService {
           target: { type: 'member', id: target.id, label: target.email },
           changes: { billingContactId: { before: previous.id, after: target.id } },
         });
-        tx.publish({
-          type: 'account.changed',
-          accountId: account.id,
-          seq: entry.seq,
+        await publishAccountChanged(tx, account.id, entry.seq, {
           memberIds: [previous.id, target.id],
           permissionMemberIds: [previous.id, target.id],
           reason: 'billing_transferred',

@@ -11,6 +11,7 @@ import { IdentityEntity } from './entities/identity.entity.js';
 import { EmailLinks } from './email-links.js';
 import { PersonEntity } from './entities/person.entity.js';
 import { sessionsRevoked } from '../events/domain-events.js';
+import { publishPersonUpdated } from './committed-events.js';
 
 /** How the mailbox was proven: a mailed link, an invitation token, or a provider that vouches for the email. */
 type ProofVia = 'verification' | 'invitation' | 'password_reset' | SsoProvider;
@@ -108,7 +109,7 @@ export class MailboxProofs {
       action: 'person.email_claimed',
       changes,
     })) {
-      tx.publish({ type: 'person.updated', personId: person.id, accountId: account.id, seq });
+      await publishPersonUpdated(tx, account, person.id, seq);
     }
     if (ended.length) tx.publish(sessionsRevoked(null, ended, 'email_claimed', null));
   }

@@ -25,7 +25,7 @@ export function membersToInvalidate(event: DomainEvent): string[] {
     case 'account.changed':
       return event.permissionMemberIds;
     case 'role.changed':
-      return [...event.affected.map((member) => member.id), ...event.serviceAccountIds];
+      return [...(event.committed.permissions?.rows.map((member) => member.id) ?? []), ...event.serviceAccountIds];
     case 'role.removed':
       return [...event.movedMemberIds, ...event.serviceAccountIds];
     default:

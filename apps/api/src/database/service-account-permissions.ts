@@ -9,6 +9,7 @@ import { searchNameOf, type MemberEntity } from './entities/member.entity.js';
 import { PermissionsService, type ResolvedPermissions } from './permissions.service.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { ServiceAccountEntity, ServiceAccountKeyEntity } from './entities/service-account.entity.js';
+import type { CommittedServiceAccounts } from '../events/domain-events.js';
 
 /** The service account as the permission code sees a member: active, no agent access, never owner or billing contact. */
 export function memberShape(serviceAccount: ServiceAccountEntity): MemberEntity {
@@ -65,27 +66,34 @@ export async function bumpServiceAccountRoleHolders(
  */
 @Injectable()
 export class ServiceAccountPermissions {
-  private readonly listeners = new Set<(accountId: string, serviceAccountIds: readonly string[]) => void>();
+  private readonly listeners = new Set<(accountId: string, committed: CommittedServiceAccounts) => void>();
 
   constructor(
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  resolve(serviceAccount: ServiceAccountEntity, account: AccountEntity, role: RoleEntity | null): ResolvedPermissions {
+  resolve(
+    serviceAccount: ServiceAccountEntity,
+    account: Pick<AccountEntity, 'billingContactMemberId'>,
+    role: Pick<RoleEntity, 'id' | 'permissions'> | null,
+  ): ResolvedPermissions {
     if (!role) return { version: serviceAccount.permissionsVersion, keys: [], set: new Set() };
     return this.permissions.compute(memberShape(serviceAccount), account, role);
   }
 
-  /** Called after commit when service accounts changed role (the live layer pushes `me.permissions`). */
-  onRoleChanged(listener: (accountId: string, serviceAccountIds: readonly string[]) => void): () => void {
+  /**
+   * Called after commit when service accounts changed role, with their sets as the change committed
+   * them (the live layer pushes `me.permissions` from these, reading nothing).
+   */
+  onRoleChanged(listener: (accountId: string, committed: CommittedServiceAccounts) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** After the commit of a service account's role change (service-accounts.service). */
-  roleChanged(accountId: string, serviceAccountIds: readonly string[]): void {
-    for (const listener of this.listeners) listener(accountId, serviceAccountIds);
+  roleChanged(accountId: string, committed: CommittedServiceAccounts): void {
+    for (const listener of this.listeners) listener(accountId, committed);
   }
 
   /**

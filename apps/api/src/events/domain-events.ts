@@ -12,6 +12,7 @@ import type { AccountEntity } from '../database/entities/account.entity.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import type { RoleEntity } from '../database/entities/role.entity.js';
 import type { PermissionRow } from '../database/permission-rows.js';
+import type { ServiceAccountEntity } from '../database/entities/service-account.entity.js';
 import { markCommitted } from '../common/observability/metrics.js';
 
 /**
@@ -21,17 +22,21 @@ import { markCommitted } from '../common/observability/metrics.js';
 export type DomainEvent =
   | { type: 'account.created'; accountId: string; seq: number }
   /**
-   * Account settings, plan, validation, ownership or billing transfer. `memberIds`: members whose
-   * JSON changed (owner / billing-contact marks); `permissionMemberIds`: members whose effective
-   * permissions changed.
+   * Account settings, plan, validation, ownership or billing transfer. `permissionMemberIds`: members
+   * whose effective permissions changed (their cached sets go).
    */
   | {
       type: 'account.changed';
       accountId: string;
       seq: number;
-      memberIds: string[];
       permissionMemberIds: string[];
       reason: PermissionChangeReason | null;
+      /**
+       * What is pushed, as the change's transaction committed it (database/committed-events.ts):
+       * `account.updated`, then the events of the members whose JSON changed (owner / billing-contact
+       * marks); with a `reason`, the changed sets.
+       */
+      committed: { account: AccountUpdatedEvent; members: MemberEvent[]; permissions: CommittedPermissions | null };
     }
   /** A member was invited, changed, revoked, reactivated or accepted an invitation. */
   | {
@@ -65,36 +70,53 @@ export type DomainEvent =
   /** An invitation was cancelled or a revoked member deleted. */
   | { type: 'member.removed'; accountId: string; memberId: string; personId: string | null; seq: number }
   /**
-   * A custom role was created or edited. `role`: its JSON as committed; `affected`: the active holders
-   * whose effective permissions changed, as committed (a role edit can reach thousands of members:
-   * the live layer pushes from these rows instead of reading them again).
+   * A custom role was created or edited. `role`: its JSON as committed; `renamed`: its name or icon
+   * changed (its holders' `GET /me` shows them: `me.updated`); `serviceAccountIds`: the service
+   * accounts holding the role, whose permission versions moved with it.
    */
-  /** `renamed`: its name or icon changed (its holders' `GET /me` shows them: `me.updated`). */
-  /** `serviceAccountIds`: the service accounts holding the role, whose permission versions moved with it. */
   | {
       type: 'role.changed';
       accountId: string;
       roleId: string;
       seq: number;
       role: RoleDto;
-      affected: PermissionRow[];
       renamed: boolean;
       serviceAccountIds: string[];
+      /**
+       * As the edit's transaction committed it: `holderIds`, the active holders told `me.updated` when
+       * `renamed` (else none); `permissions`, the active holders whose effective sets changed (a role
+       * edit can reach thousands: pushed from these rows); `serviceAccounts`, the holding service
+       * accounts' sets.
+       */
+      committed: {
+        holderIds: string[];
+        permissions: CommittedPermissions | null;
+        serviceAccounts: CommittedServiceAccounts | null;
+      };
     }
-  /** A custom role was deleted; its holders moved to another role. */
+  /** A custom role was deleted; its holders (`movedMemberIds`) moved to another role. */
   | {
       type: 'role.removed';
       accountId: string;
       roleId: string;
       seq: number;
-      memberIds: string[];
       movedMemberIds: string[];
       /** Service accounts holding the role: left with no permissions (deny by default), versions moved. */
       serviceAccountIds: string[];
+      /**
+       * As the deletion's transaction committed it: the moved members' events, the changed sets of
+       * those whose permissions changed, and the service accounts' (empty) sets.
+       */
+      committed: {
+        members: MemberEvent[];
+        permissions: CommittedPermissions | null;
+        serviceAccounts: CommittedServiceAccounts | null;
+      };
     }
   | { type: 'roles.reordered'; accountId: string; roleIds: string[]; seq: number }
-  | { type: 'team.changed'; accountId: string; teamId: string; seq: number }
-  | { type: 'team.removed'; accountId: string; teamId: string; seq: number }
+  /** `committed`: the team's `team.upserted` (or `team.removed`) as the change's transaction committed it. */
+  | { type: 'team.changed'; accountId: string; teamId: string; seq: number; committed: TeamEvent }
+  | { type: 'team.removed'; accountId: string; teamId: string; seq: number; committed: TeamEvent }
   | { type: 'session.signed_in'; accountId: string; personId: string; sessionId: string; seq: number }
   /** Sessions ended; each gets `me.revoked` with the reason and is disconnected. */
   | {
@@ -104,10 +126,20 @@ export type DomainEvent =
       reason: RevocationReason;
       seq: number | null;
     }
-  /** A person-level change shown in the member JSON (2FA on or off), logged in one account. */
-  | { type: 'person.updated'; personId: string; accountId: string; seq: number }
+  /**
+   * A person-level change shown in the member JSON (2FA on or off, an email claimed), logged in one
+   * account. `committed`: the person's member event there as the change's transaction committed it
+   * (null when they hold no member there).
+   */
+  | { type: 'person.updated'; personId: string; accountId: string; seq: number; committed: MemberEvent | null }
   /** Every activity entry, after its transaction commits. */
   | { type: 'activity.appended'; entry: ActivityEntity };
+
+/** A member's account event: `user.upserted`, or `user.removed` when the member is gone. */
+export type MemberEvent = Extract<AccountEvent, { event: 'user.upserted' | 'user.removed' }>;
+/** A team's account event: `team.upserted`, or `team.removed` when the team is gone. */
+export type TeamEvent = Extract<AccountEvent, { event: 'team.upserted' | 'team.removed' }>;
+export type AccountUpdatedEvent = Extract<AccountEvent, { event: 'account.updated' }>;
 
 export type DomainEventType = DomainEvent['type'];
 export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
@@ -138,6 +170,17 @@ export interface CommittedPermissions {
 }
 
 /**
+ * Service accounts' sets as their transaction committed them (a role edit or deletion, a service
+ * account's role change): the service accounts, the roles they hold (none for a deleted role: no
+ * permissions) and the account, for their keys' `me.permissions` without a read after the COMMIT.
+ */
+export interface CommittedServiceAccounts {
+  holders: ServiceAccountEntity[];
+  roles: Pick<RoleEntity, 'id' | 'permissions'>[];
+  account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>;
+}
+
+/**
  * `member.changed` for the activity entry `seq` about one member, carrying the member as the change's
  * transaction committed it (`committedMember`, after the change's last write of the member). With a
  * `reason`, the member's effective permissions changed too (their sessions get a new
@@ -159,23 +202,6 @@ export function memberChanged(
     reason,
     committed,
   };
-}
-
-/**
- * `role.changed` for the activity entry `seq` that created or edited the role: the holders whose
- * permissions moved with it and whether its name or icon changed (a new role has neither).
- */
-export function roleChanged(
-  accountId: string,
-  role: RoleDto,
-  seq: number,
-  change: { affected: PermissionRow[]; renamed: boolean; serviceAccountIds: string[] } = {
-    affected: [],
-    renamed: false,
-    serviceAccountIds: [],
-  },
-): DomainEventOf<'role.changed'> {
-  return { type: 'role.changed', accountId, roleId: role.id, seq, role, ...change };
 }
 
 /** `member.removed` for the activity entry `seq` that deleted the member (an invitation cancelled, a member deleted). */

@@ -1,28 +1,22 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { AccountEvent, PermissionChangeReason, PermissionKey, RoleDto } from '@rolecall/contracts';
-import { In, type EntityManager } from 'typeorm';
-import { AccountEntity } from '../database/entities/account.entity.js';
+import type { AccountEvent, PermissionChangeReason, PermissionKey } from '@rolecall/contracts';
+import type { AccountEntity } from '../database/entities/account.entity.js';
 import { toActivityDto } from '../database/activity.service.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
-import { Database } from '../database/database.service.js';
 import {
   DomainEventBus,
   type CommittedPermissions,
+  type CommittedServiceAccounts,
   type DomainEvent,
   type DomainEventOf,
 } from '../events/domain-events.js';
-import { MemberEntity } from '../database/entities/member.entity.js';
-import { permissionRows, type PermissionRow } from '../database/permission-rows.js';
+import type { PermissionRow } from '../database/permission-rows.js';
 import { PermissionsService, type ResolvedPermissions } from '../database/permissions.service.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import { ServiceAccountEntity } from '../database/entities/service-account.entity.js';
+import type { RoleEntity } from '../database/entities/role.entity.js';
 import { ServiceAccountPermissions } from '../database/service-account-permissions.js';
-import { LiveSync } from './live-sync.service.js';
 import { LiveGateway } from './live.gateway.js';
 import { isActivityRoom, Rooms } from './live.types.js';
 import { CROSS_NODE_TIMEOUT_MS, withTimeout } from '../infra/redis-bridge.js';
-
-const NO_ONE: ReadonlySet<string> = new Set();
 import { observePush } from '../common/observability/metrics.js';
 import { logFailure } from '../common/observability/outage-log.js';
 
@@ -31,7 +25,9 @@ import { logFailure } from '../common/observability/outage-log.js';
  * session of a member whose effective permissions changed, `me.revoked` and a disconnect for
  * ended sessions, account events with their `seq` to the account room, `activity.appended` to
  * activity subscribers. Room membership follows permission changes (`users.view`, `activity.view`).
- * Events of one account go out in commit order.
+ * Events of one account go out in commit order. Every event carries what is pushed as its
+ * transaction committed it (database/committed-member.ts, committed-events.ts): nothing is read
+ * here after a COMMIT (issue 18 (a)), so a later change is never pushed under an earlier seq.
  */
 @Injectable()
 export class LiveEvents implements OnModuleInit, OnModuleDestroy {
@@ -41,9 +37,7 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(DomainEventBus) private readonly bus: DomainEventBus,
-    @Inject(Database) private readonly db: Database,
     @Inject(LiveGateway) private readonly gateway: LiveGateway,
-    @Inject(LiveSync) private readonly sync: LiveSync,
     @Inject(PermissionsService) private readonly permissions: PermissionsService,
     @Inject(ServiceAccountPermissions) private readonly serviceAccountPermissions: ServiceAccountPermissions,
   ) {}
@@ -53,9 +47,9 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.unsubscribe = this.bus.onAny((event) => this.enqueue(event));
     // A service account's role changed (issue 16 §3): `me.permissions` to its keys' sockets, in the account's order.
-    this.unsubscribeServiceAccounts = this.serviceAccountPermissions.onRoleChanged((accountId, ids) =>
-      this.enqueueWork(accountId, 'service_account.role', () =>
-        this.pushServiceAccounts(accountId, ids, 'role_changed'),
+    this.unsubscribeServiceAccounts = this.serviceAccountPermissions.onRoleChanged((accountId, committed) =>
+      this.enqueueWork(accountId, 'service_account.role', async () =>
+        this.pushServiceAccounts(accountId, committed, 'role_changed'),
       ),
     );
   }
@@ -116,15 +110,10 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A role's new name or icon to the sessions of its active holders (`me.updated`), one broadcast. */
-  private async toRoleHolders(accountId: string, role: RoleDto): Promise<void> {
-    const holders = await this.db.read((m) =>
-      m
-        .getRepository(MemberEntity)
-        .find({ select: { id: true }, where: { accountId, roleId: role.id, status: 'active' } }),
-    );
-    if (holders.length === 0) return;
+  private toRoleHolders(role: DomainEventOf<'role.changed'>['role'], holderIds: readonly string[]): void {
+    if (holderIds.length === 0) return;
     this.server
-      .to(holders.map((holder) => Rooms.member(holder.id)))
+      .to(holderIds.map((id) => Rooms.member(id)))
       .emit('me.updated', { role: { id: role.id, name: role.name, icon: role.icon } });
   }
 
@@ -141,59 +130,37 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
         this.server.in(Rooms.member(event.memberId)).disconnectSockets(true);
         return;
       case 'account.changed':
-        return this.afterRead(event.accountId, async (m) => {
-          const account = await m.getRepository(AccountEntity).findOneByOrFail({ id: event.accountId });
-          this.toAccount(event.accountId, await this.sync.accountEvent(m, event.accountId, event.seq));
-          for (const memberId of event.memberIds)
-            this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
-          if (!event.reason || !event.permissionMemberIds.length) return NO_ONE;
-          return this.pushPermissions(
-            m,
-            account,
-            await permissionRows(m, account.id, event.permissionMemberIds),
-            event.reason,
-          );
-        });
+        this.toAccount(event.accountId, event.committed.account);
+        for (const pushed of event.committed.members) this.toMemberAndAccount(event.accountId, pushed);
+        if (event.reason && event.committed.permissions)
+          await this.pushCommittedPermissions(event.accountId, event.committed.permissions, event.reason);
+        return;
       case 'role.changed':
         this.toAccount(event.accountId, { event: 'role.upserted', data: { seq: event.seq, role: event.role } });
-        if (event.renamed) await this.toRoleHolders(event.accountId, event.role);
-        if (event.affected.length)
-          await this.afterRead(event.accountId, async (m) =>
-            this.pushPermissions(m, await this.account(m, event.accountId), event.affected, 'role_edited'),
-          );
+        if (event.renamed) this.toRoleHolders(event.role, event.committed.holderIds);
+        if (event.committed.permissions)
+          await this.pushCommittedPermissions(event.accountId, event.committed.permissions, 'role_edited');
         // Service accounts holding the role (issue 16 §3; their versions moved in the edit): their keys' sockets are told.
-        await this.pushServiceAccounts(event.accountId, event.serviceAccountIds, 'role_edited');
+        this.pushServiceAccounts(event.accountId, event.committed.serviceAccounts, 'role_edited');
         return;
       case 'role.removed':
         // Service accounts holding the deleted role keep no permissions (deny by default): tell their sockets.
-        await this.pushServiceAccounts(event.accountId, event.serviceAccountIds, 'role_deleted');
-        return this.afterRead(event.accountId, async (m) => {
-          const account = await this.account(m, event.accountId);
-          this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
-          for (const memberId of event.movedMemberIds)
-            this.toMemberAndAccount(event.accountId, await this.sync.memberEvent(m, account, memberId, event.seq));
-          if (!event.memberIds.length) return NO_ONE;
-          return this.pushPermissions(m, account, await permissionRows(m, account.id, event.memberIds), 'role_deleted');
-        });
+        this.pushServiceAccounts(event.accountId, event.committed.serviceAccounts, 'role_deleted');
+        this.toAccount(event.accountId, { event: 'role.removed', data: { seq: event.seq, id: event.roleId } });
+        for (const pushed of event.committed.members) this.toMemberAndAccount(event.accountId, pushed);
+        if (event.committed.permissions)
+          await this.pushCommittedPermissions(event.accountId, event.committed.permissions, 'role_deleted');
+        return;
       case 'roles.reordered':
         this.toAccount(event.accountId, { event: 'roles.reordered', data: { seq: event.seq, roleIds: event.roleIds } });
         return;
       case 'team.changed':
       case 'team.removed':
-        return this.db.read(async (m) =>
-          this.toAccount(event.accountId, await this.sync.teamEvent(m, event.accountId, event.teamId, event.seq)),
-        );
+        this.toAccount(event.accountId, event.committed);
+        return;
       case 'person.updated':
-        return this.db.read(async (m) => {
-          const member = await m
-            .getRepository(MemberEntity)
-            .findOneBy({ personId: event.personId, accountId: event.accountId });
-          if (member)
-            this.toAccount(
-              event.accountId,
-              await this.sync.memberEvent(m, await this.account(m, event.accountId), member.id, event.seq),
-            );
-        });
+        if (event.committed) this.toAccount(event.accountId, event.committed);
+        return;
       case 'sessions.revoked':
         for (const sessionId of event.sessionIds) {
           this.server.to(Rooms.session(sessionId)).emit('me.revoked', { reason: event.reason });
@@ -212,52 +179,23 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
   /**
    * `me.permissions` to the sockets of service accounts' keys (member room = the service account's
    * id), as committed: after a role change of theirs, or an edit or deletion of the role they hold.
-   * Reads only: their versions moved in the change's own transaction.
    */
-  private async pushServiceAccounts(
+  private pushServiceAccounts(
     accountId: string,
-    ids: readonly string[],
+    committed: CommittedServiceAccounts | null,
     reason: PermissionChangeReason,
-  ): Promise<void> {
-    if (!this.server || ids.length === 0) return;
-    const holders = await this.db.read((m) =>
-      m.getRepository(ServiceAccountEntity).findBy({ accountId, id: In([...ids]) }),
-    );
-    if (holders.length === 0) return;
-    await this.db.read(async (m) => {
-      const account = await this.account(m, accountId);
-      const roles = new Map(
-        (await m.getRepository(RoleEntity).findBy({ id: In([...new Set(holders.map((h) => h.roleId))]) })).map((r) => [
-          r.id,
-          r,
-        ]),
-      );
-      const accountRoom = Rooms.account(accountId);
-      for (const holder of holders) {
-        const resolved = this.serviceAccountPermissions.resolve(holder, account, roles.get(holder.roleId) ?? null);
-        const room = Rooms.member(holder.id);
-        this.sendPermissions(room, holder, resolved, reason);
-        if (resolved.set.has('users.view')) this.server.in(room).socketsJoin(accountRoom);
-        else this.server.in(room).socketsLeave(accountRoom);
-      }
-    });
-  }
-
-  /**
-   * Runs `read` (which pushes what changed and names the members who lost `activity.view`), then,
-   * with the database released, takes those members out of the activity rooms: that asks every node
-   * through Redis, and nothing waiting on Redis may hold SQLite's one connection or a pool client.
-   */
-  private async afterRead(
-    accountId: string,
-    read: (manager: EntityManager) => Promise<ReadonlySet<string>>,
-  ): Promise<void> {
-    const lostActivity = await this.db.read(read);
-    if (lostActivity.size) await this.dropActivitySubscriptions(accountId, lostActivity);
-  }
-
-  private account(manager: EntityManager, accountId: string): Promise<AccountEntity> {
-    return manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
+  ): void {
+    if (!this.server || !committed) return;
+    const { holders, account } = committed;
+    const roles = new Map(committed.roles.map((role) => [role.id, role]));
+    const accountRoom = Rooms.account(accountId);
+    for (const holder of holders) {
+      const resolved = this.serviceAccountPermissions.resolve(holder, account, roles.get(holder.roleId) ?? null);
+      const room = Rooms.member(holder.id);
+      this.sendPermissions(room, holder, resolved, reason);
+      if (resolved.set.has('users.view')) this.server.in(room).socketsJoin(accountRoom);
+      else this.server.in(room).socketsLeave(accountRoom);
+    }
   }
 
   /**
@@ -276,29 +214,6 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
       keys: resolved.keys as PermissionKey[],
       reason,
     });
-  }
-
-  /**
-   * `me.permissions` to every session of each member (rows as committed), and their rooms follow the
-   * new set. Batched: one query for their roles, one effective set per shape, one emit per distinct
-   * message, one room operation per direction. Returns the members without `activity.view`, for
-   * `dropActivitySubscriptions` (one look at the account's activity subscribers, not one
-   * `fetchSockets` per member).
-   */
-  private async pushPermissions(
-    manager: EntityManager,
-    account: AccountEntity,
-    members: PermissionRow[],
-    reason: PermissionChangeReason,
-  ): Promise<ReadonlySet<string>> {
-    const active = members.filter((member) => member.status === 'active');
-    if (active.length === 0) return NO_ONE;
-    const roles = new Map(
-      (
-        await manager.getRepository(RoleEntity).findBy({ id: In([...new Set(active.map((member) => member.roleId))]) })
-      ).map((role) => [role.id, role]),
-    );
-    return this.sendPermissionSets(account, active, roles, reason);
   }
 
   /**
@@ -350,7 +265,12 @@ export class LiveEvents implements OnModuleInit, OnModuleDestroy {
     if (lostActivity.size) await this.dropActivitySubscriptions(accountId, lostActivity);
   }
 
-  /** `pushPermissions`' sending, for active members whose roles are at hand. */
+  /**
+   * `me.permissions` to every session of each active member, and their rooms follow the new set.
+   * Batched: one effective set per shape, one emit per distinct message, one room operation per
+   * direction. Returns the members without `activity.view`, for `dropActivitySubscriptions` (one look
+   * at the account's activity subscribers, not one `fetchSockets` per member).
+   */
   private sendPermissionSets(
     account: Pick<AccountEntity, 'id' | 'billingContactMemberId'>,
     active: PermissionRow[],

@@ -1,19 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type AccountEvent, type BulkAction, type BulkEventData, type SyncResult } from '@rolecall/contracts';
 import { In, type EntityManager } from 'typeorm';
+import { accountEvent, memberEvent, memberEvents, roleEvent, teamEvent } from '../database/account-events.js';
 import { AccountEntity } from '../database/entities/account.entity.js';
-import { loadAccountDto } from '../database/accounts.dto.js';
 import type { ActivityEntity } from '../database/entities/activity.entity.js';
 import { ActivityService } from '../database/activity.service.js';
 import { Database } from '../database/database.service.js';
-import { MemberEntity } from '../database/entities/member.entity.js';
-import { loadMemberDtos } from '../database/members.dto.js';
 import { bulkAccountEvents } from '../database/bulk-events.js';
-import { RoleEntity } from '../database/entities/role.entity.js';
-import { loadRoleDto } from '../database/roles.dto.js';
 import { ReadBatcher } from '../database/read-batcher.js';
-import { TeamEntity } from '../database/entities/team.entity.js';
-import { teamDto } from '../database/teams.dto.js';
 
 /** A client further behind than this reloads instead of replaying. */
 const SYNC_LIMIT = 500;
@@ -25,9 +19,9 @@ type SyncAnswer = SyncResult | { resync: true };
 type SyncOutcome = { answer: SyncAnswer } | { error: unknown };
 
 /**
- * Builds account events for the live layer: from a domain change as it commits, or from the
- * activity log for a client that missed some (`sync`). Replayed events carry the resource as it
- * is now, with the seq of the entry that changed it.
+ * Replays account events from the activity log for a client that missed some (`sync`), with the
+ * builders a change uses to hand its events over as it commits (database/account-events.ts):
+ * replayed events carry the resource as it is now, with the seq of the entry that changed it.
  */
 @Injectable()
 export class LiveSync {
@@ -147,35 +141,6 @@ export class LiveSync {
     return answers;
   }
 
-  async memberEvent(
-    manager: EntityManager,
-    account: AccountEntity,
-    memberId: string,
-    seq: number,
-  ): Promise<AccountEvent> {
-    const member = await manager.getRepository(MemberEntity).findOneBy({ id: memberId, accountId: account.id });
-    if (!member) return { event: 'user.removed', data: { seq, id: memberId } };
-    const [dto] = await loadMemberDtos(manager, account, [member]);
-    return { event: 'user.upserted', data: { seq, member: dto! } };
-  }
-
-  async roleEvent(manager: EntityManager, accountId: string, roleId: string, seq: number): Promise<AccountEvent> {
-    const role = await manager.getRepository(RoleEntity).findOneBy({ id: roleId, accountId });
-    if (!role) return { event: 'role.removed', data: { seq, id: roleId } };
-    return { event: 'role.upserted', data: { seq, role: await loadRoleDto(manager, accountId, role) } };
-  }
-
-  async teamEvent(manager: EntityManager, accountId: string, teamId: string, seq: number): Promise<AccountEvent> {
-    const team = await manager.getRepository(TeamEntity).findOneBy({ id: teamId, accountId });
-    if (!team) return { event: 'team.removed', data: { seq, id: teamId } };
-    return { event: 'team.upserted', data: { seq, team: await teamDto(manager, team) } };
-  }
-
-  async accountEvent(manager: EntityManager, accountId: string, seq: number): Promise<AccountEvent> {
-    const account = await manager.getRepository(AccountEntity).findOneByOrFail({ id: accountId });
-    return { event: 'account.updated', data: { seq, account: await loadAccountDto(manager, account) } };
-  }
-
   /** The account events an activity entry stands for (none for sign-ins and sign-outs). */
   private async eventsFor(
     manager: EntityManager,
@@ -190,10 +155,7 @@ export class LiveSync {
         const before = (entry.changes?.['ownerId'] ?? entry.changes?.['billingContactId']) as
           { before?: string } | undefined;
         const members = [before?.before, target].filter((id): id is string => typeof id === 'string');
-        return [
-          await this.accountEvent(manager, account.id, seq),
-          ...(await Promise.all(members.map((id) => this.memberEvent(manager, account, id, seq)))),
-        ];
+        return [await accountEvent(manager, account.id, seq), ...(await memberEvents(manager, account, members, seq))];
       }
       case 'roles.reordered':
         return [
@@ -206,7 +168,7 @@ export class LiveSync {
       case 'person.2fa_enabled':
       case 'person.2fa_disabled':
       case 'person.email_claimed':
-        return entry.actorMemberId ? [await this.memberEvent(manager, account, entry.actorMemberId, seq)] : [];
+        return entry.actorMemberId ? [await memberEvent(manager, account, entry.actorMemberId, seq)] : [];
       case 'session.signed_in':
       case 'session.signed_out':
         return [];
@@ -216,13 +178,13 @@ export class LiveSync {
     if (!target) return [];
     switch (entry.targetType) {
       case 'member':
-        return [await this.memberEvent(manager, account, target, seq)];
+        return [await memberEvent(manager, account, target, seq)];
       case 'role':
-        return [await this.roleEvent(manager, account.id, target, seq)];
+        return [await roleEvent(manager, account.id, target, seq)];
       case 'team':
-        return [await this.teamEvent(manager, account.id, target, seq)];
+        return [await teamEvent(manager, account.id, target, seq)];
       case 'account':
-        return [await this.accountEvent(manager, account.id, seq)];
+        return [await accountEvent(manager, account.id, seq)];
       default:
         return [];
     }

@@ -15,6 +15,7 @@ import { PersonEntity } from '../database/entities/person.entity.js';
 import { SessionEntity } from '../database/entities/session.entity.js';
 import { SessionsService } from '../database/sessions.service.js';
 import { sessionsRevoked } from '../events/domain-events.js';
+import { publishPersonUpdated } from '../database/committed-events.js';
 
 function toPersonDto(person: PersonEntity): PersonDto {
   return {
@@ -141,7 +142,7 @@ export class MeService {
         target: { type: 'person', id: person.id, label: person.email },
         changes: { twoFactorEnabled: { before: false, after: true } },
       });
-      tx.publish({ type: 'person.updated', personId: person.id, accountId: account.id, seq: entry.seq });
+      await publishPersonUpdated(tx, account, person.id, entry.seq);
       return { recoveryCodes: codes };
     });
   }
@@ -175,7 +176,7 @@ export class MeService {
         target: { type: 'person', id: auth.person.id, label: auth.person.email },
         changes: { twoFactorEnabled: { before: true, after: false } },
       });
-      tx.publish({ type: 'person.updated', personId: auth.person.id, accountId: account.id, seq: entry.seq });
+      await publishPersonUpdated(tx, account, auth.person.id, entry.seq);
     });
   }
 

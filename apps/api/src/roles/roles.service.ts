@@ -36,7 +36,7 @@ import { AccountEntity as AccountRow } from '../database/entities/account.entity
 import { bumpServiceAccountRoleHolders } from '../database/service-account-permissions.js';
 import { RoleEntity } from '../database/entities/role.entity.js';
 import { loadRoleDto, orderedRoles, roleDtos } from '../database/roles.dto.js';
-import { roleChanged } from '../events/domain-events.js';
+import { publishRoleChanged, publishRoleRemoved } from '../database/committed-events.js';
 
 export interface RoleFields {
   name?: string | undefined;
@@ -254,7 +254,7 @@ export class RolesService {
       changes: { name: { after: role.name }, permissions: { after: input.permissions }, ...note },
     });
     const dto = await loadRoleDto(tx.manager, account.id, role);
-    tx.publish(roleChanged(account.id, dto, entry.seq));
+    await publishRoleChanged(tx, account, role, dto, entry.seq);
     return dto;
   }
 
@@ -346,7 +346,7 @@ export class RolesService {
       });
       const dto = await loadRoleDto(tx.manager, account.id, role);
       const renamed = changes['name'] !== undefined || changes['icon'] !== undefined;
-      tx.publish(roleChanged(account.id, dto, entry.seq, { affected, renamed, serviceAccountIds }));
+      await publishRoleChanged(tx, account, role, dto, entry.seq, { affected, renamed, serviceAccountIds });
       return dto;
     });
   }
@@ -421,13 +421,10 @@ export class RolesService {
           invitationsMoved: invitations,
         },
       });
-      tx.publish({
-        type: 'role.removed',
-        accountId: account.id,
-        roleId: role.id,
-        seq: entry.seq,
-        memberIds: affected,
-        movedMemberIds: members.map((m) => m.id),
+      await publishRoleRemoved(tx, account, role.id, entry.seq, {
+        memberIds: members.map((m) => m.id),
+        changedMemberIds: affected,
+        target,
         serviceAccountIds,
       });
       return null;

@@ -30,6 +30,7 @@ import { ServiceAccountEntity, ServiceAccountKeyEntity } from '../database/entit
 import { ServiceAccountPermissions } from '../database/service-account-permissions.js';
 import { ApiKeys, keySessionId, MAX_KEY_LIFETIME_MS, type KeyAuth } from '../database/api-keys.js';
 import { sessionsRevoked } from '../events/domain-events.js';
+import { committedServiceAccounts } from '../database/committed-events.js';
 
 const roleSummary = (role: RoleEntity | null | undefined) =>
   role ? { id: role.id, name: role.name, icon: role.icon } : null;
@@ -147,7 +148,7 @@ export class ServiceAccountsService {
         roleChanged = true;
       }
       if (Object.keys(changes).length === 0)
-        return { dto: await this.load(tx.manager, account.id, id), roleChanged: false };
+        return { dto: await this.load(tx.manager, account.id, id), committed: null };
       serviceAccount.version += 1;
       await repository.update(
         { id },
@@ -163,11 +164,13 @@ export class ServiceAccountsService {
         target: { type: 'service_account', id, label: serviceAccount.name },
         changes,
       });
-      return { dto: await this.load(tx.manager, account.id, id), roleChanged };
+      // Its keys' sets as this transaction leaves them: pushed after the COMMIT without a read.
+      const committed = roleChanged ? await committedServiceAccounts(tx.manager, account, [id]) : null;
+      return { dto: await this.load(tx.manager, account.id, id), committed };
     });
-    if (result.roleChanged) {
+    if (result.committed) {
       this.permissions.invalidate([id]);
-      this.rules.roleChanged(auth.account.id, [id]);
+      this.rules.roleChanged(auth.account.id, result.committed);
     }
     return result.dto;
   }

@@ -12,6 +12,7 @@ import { versionMismatch } from '../common/if-match.js';
 import { Database } from '../database/database.service.js';
 import { MemberTeamEntity, TeamEntity } from '../database/entities/team.entity.js';
 import { teamDto } from '../database/teams.dto.js';
+import { publishTeamChanged } from '../database/committed-events.js';
 import { assertNameFree } from '../database/unique-names.js';
 
 /** Talk teams: only when the plan has them and the account turned them on. */
@@ -67,7 +68,7 @@ export class TeamsService {
         target: { type: 'team', id: team.id, label: name },
         changes: { name: { after: name } },
       });
-      tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
+      await publishTeamChanged(tx, 'team.changed', account.id, team.id, entry.seq);
       return teamDto(tx.manager, team);
     });
   }
@@ -95,7 +96,7 @@ export class TeamsService {
         target: { type: 'team', id: team.id, label: name },
         changes: { name: { before, after: name } },
       });
-      tx.publish({ type: 'team.changed', accountId: account.id, teamId: team.id, seq: entry.seq });
+      await publishTeamChanged(tx, 'team.changed', account.id, team.id, entry.seq);
       return teamDto(tx.manager, team);
     });
   }
@@ -112,7 +113,7 @@ export class TeamsService {
         target: { type: 'team', id: team.id, label: team.name },
         changes: { name: { before: team.name, after: null }, membersRemoved: members },
       });
-      tx.publish({ type: 'team.removed', accountId: account.id, teamId: team.id, seq: entry.seq });
+      await publishTeamChanged(tx, 'team.removed', account.id, team.id, entry.seq);
     });
   }
 }
