@@ -220,6 +220,14 @@ const EXAMPLES: Record<ActivityAction, [ActivityEntryDto, string]> = {
     entry('session.signed_out', { type: 'session', id: SESSION, label: 'ada@x.test' }, null),
     'Ada Admin signed out',
   ],
+  'person.renamed': [
+    entry(
+      'person.renamed',
+      { type: 'person', id: PERSON, label: 'ada@x.test' },
+      { name: { before: 'Ada Byron', after: 'Ada Admin' } },
+    ),
+    'Ada Byron changed their name to Ada Admin',
+  ],
   'person.2fa_enabled': [
     entry(
       'person.2fa_enabled',

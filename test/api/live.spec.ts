@@ -1,4 +1,4 @@
-import type { MeDto, MemberDetailDto, MemberDto } from '@rolecall/contracts';
+import type { ActivityEntryDto, MeDto, MemberDetailDto, MemberDto } from '@rolecall/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Database } from '../../apps/api/src/database/database.service.js';
 import { LiveEvents } from '../../apps/api/src/live/live-events.service.js';
@@ -801,6 +801,48 @@ describe('immediate permission changes', () => {
     } finally {
       held.release();
     }
+  });
+
+  it("a person's new name reaches every account they belong to: one entry in each, pushed to their dashboards and replayed by sync", async () => {
+    const owner = await business();
+    const person = await join(owner, { roleId: ROLE.editor, name: 'Pat Before' });
+    // The same person owns a second account of their own.
+    const own = await api.post<{ token: string; member: MemberDto }>('/signup', {
+      accountName: 'Pat Co',
+      name: 'Pat Before',
+      email: person.email,
+      password: PASSWORD,
+    });
+    expect(own.status).toBe(201);
+    await app.app.get(LiveEvents).idle();
+    const dashboards = [await track(owner.token), await track(own.body.token)];
+    const renamed = dashboards.map((dashboard, i) =>
+      next(
+        dashboard,
+        'user.upserted',
+        (d) => d.member.id === (i === 0 ? person.member.id : own.body.member.id) && d.member.name === 'Pat After',
+      ),
+    );
+    const reply = await api.patch<MeDto>('/me', { name: 'Pat After' }, { token: person.token });
+    expect(reply.status).toBe(200);
+    const pushed = await Promise.all(renamed);
+    for (const [i, token] of [owner.token, own.body.token].entries()) {
+      const entries = (await api.get<{ items: ActivityEntryDto[] }>('/activity?limit=5', { token })).body.items;
+      const entry = entries.find((e) => e.action === 'person.renamed');
+      expect(entry).toMatchObject({ changes: { name: { before: 'Pat Before', after: 'Pat After' } } });
+      expect(pushed[i]!.seq).toBe(entry!.seq);
+      expect((await api.get<{ ok: boolean }>('/activity/verify', { token })).body.ok).toBe(true);
+      // A dashboard that missed the push gets it from sync.
+      const replay = await dashboards[i]!.emitWithAck('sync', { afterSeq: entry!.seq - 1 });
+      expect(replay).toMatchObject({
+        ok: true,
+        events: [{ event: 'user.upserted', data: { seq: entry!.seq, member: { name: 'Pat After' } } }],
+      });
+    }
+    // The same name again changes nothing and logs nothing.
+    const seq = (await api.get<MeDto>('/me', { token: owner.token })).body.account.activitySeq;
+    expect((await api.patch<MeDto>('/me', { name: 'Pat After' }, { token: person.token })).status).toBe(200);
+    expect((await api.get<MeDto>('/me', { token: owner.token })).body.account.activitySeq).toBe(seq);
   });
 
   it('pushes account, role, team and person changes as their transactions committed them, reading nothing after the COMMIT (issue 18 (a))', async () => {

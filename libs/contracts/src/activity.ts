@@ -28,6 +28,7 @@ export const ACTIVITY_ACTIONS = {
   'team.deleted': 'Team deleted',
   'session.signed_in': 'Signed in',
   'session.signed_out': 'Signed out',
+  'person.renamed': 'Name changed',
   'person.2fa_enabled': 'Two-factor authentication turned on',
   'person.2fa_disabled': 'Two-factor authentication turned off',
   'person.2fa_reset': 'Two-factor authentication reset by an admin',

@@ -164,7 +164,8 @@ export class LiveSync {
             data: { seq, roleIds: (entry.changes?.['roleIds'] as { after?: string[] } | undefined)?.after ?? [] },
           },
         ];
-      // 2FA turned on or off, or removed by a claimed email (which may rename the person too): the member JSON changed.
+      // A new name, 2FA turned on or off, or removed by a claimed email (which may rename the person too): the member JSON changed.
+      case 'person.renamed':
       case 'person.2fa_enabled':
       case 'person.2fa_disabled':
       case 'person.email_claimed':

@@ -31,8 +31,11 @@ export class MeController {
 
   @Patch()
   @ApiJsonBody(updateProfileSchema, 'Change your name')
-  update(@Auth() auth: RequestAuth, @Body({ schema: updateProfileSchema }) body: UpdateProfileRequest): Promise<MeDto> {
-    return this.me.updateProfile(auth, body.name);
+  update(
+    @Acting() { auth, actor }: Acting,
+    @Body({ schema: updateProfileSchema }) body: UpdateProfileRequest,
+  ): Promise<MeDto> {
+    return this.me.updateProfile(auth, actor, body.name);
   }
 
   @Get('sessions')

@@ -54,13 +54,43 @@ export class MeService {
     });
   }
 
-  /** Renames the person; the name shown in every account's member list follows. */
-  async updateProfile(auth: RequestAuth, name: string): Promise<MeDto> {
-    await this.db.transaction(async ({ manager }) => {
-      await manager.getRepository(PersonEntity).update({ id: auth.person.id }, { name });
+  /**
+   * Renames the person; the name shown in every account's member list follows. Each account the
+   * person is a member of gets its own `person.renamed` entry (its member's name changed), written with
+   * the change and pushed live as committed, so every open dashboard shows the new name at once.
+   * Accounts are locked in id order (as a claimed email's entries are), before any row is written.
+   * The member's `version` stays: the name is the person's, not something an admin edits, so an
+   * admin's edit under way is not refused for it. The same name again changes nothing, logs nothing.
+   */
+  async updateProfile(auth: RequestAuth, actor: Actor, name: string): Promise<MeDto> {
+    await this.db.transaction(async (tx) => {
+      const { manager } = tx;
+      const members = await manager.getRepository(MemberEntity).find({
+        where: { personId: auth.person.id },
+        select: { id: true, accountId: true },
+        order: { accountId: 'ASC' },
+      });
+      const accounts = [];
+      for (const member of members) accounts.push({ member, account: await this.db.lockAccount(tx, member.accountId) });
+      const person = await manager.getRepository(PersonEntity).findOneByOrFail({ id: auth.person.id });
+      if (person.name === name) return;
+      await manager.getRepository(PersonEntity).update({ id: person.id }, { name });
       await manager
         .getRepository(MemberEntity)
-        .update({ personId: auth.person.id }, { name, sortName: name.toLowerCase(), searchName: searchNameOf(name) });
+        .update({ personId: person.id }, { name, sortName: name.toLowerCase(), searchName: searchNameOf(name) });
+      for (const { member, account } of accounts) {
+        const { seq } = await this.activity.append(
+          tx,
+          account,
+          { ...actor, memberId: member.id },
+          {
+            action: 'person.renamed',
+            target: { type: 'person', id: person.id, label: person.email },
+            changes: { name: { before: person.name, after: name } },
+          },
+        );
+        await publishPersonUpdated(tx, account, person.id, seq);
+      }
     });
     auth.person.name = name;
     return this.me(auth);

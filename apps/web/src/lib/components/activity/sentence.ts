@@ -264,6 +264,10 @@ const SENTENCES: Record<ActivityAction, (said: Said) => string> = {
   },
   'session.signed_out': ({ entry, actor }) =>
     entry.changes?.['endedBy'] === 'self' ? `${actor} ended one of their sessions` : `${actor} signed out`,
+  'person.renamed': ({ entry, actor }) => {
+    const [was, now] = [text(before(entry, 'name')), text(side(entry, 'name', 'after'))];
+    return was && now ? `${was} changed their name to ${now}` : `${actor} changed their name`;
+  },
   'person.2fa_enabled': ({ actor }) => `${actor} turned on two-factor authentication`,
   'person.2fa_disabled': ({ actor }) => `${actor} turned off two-factor authentication`,
   'person.2fa_reset': ({ entry, actor, targetOwn, target }) =>
