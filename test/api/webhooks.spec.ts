@@ -249,9 +249,12 @@ describe('webhook delivery (development setting on: a loopback receiver)', () =>
     expect(log.status).toBe(200);
     const failures = log.body.items.filter((d) => !d.ok);
     expect(failures.filter((d) => d.statusCode === 500)).toHaveLength(3);
-    expect(failures.filter((d) => d.statusCode === null && /Timed out after 300 ms/.test(d.error ?? ''))).toHaveLength(
-      2,
-    );
+    // The two hangs time out; on a loaded machine (CI runs two suites side by side) an answer the
+    // receiver gave may also arrive after the 300 ms and count as one more timeout, then be retried.
+    expect(
+      failures.filter((d) => d.statusCode === null && /Timed out after 300 ms/.test(d.error ?? '')).length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(failures.filter((d) => d.statusCode === null && !/Timed out after 300 ms/.test(d.error ?? ''))).toEqual([]);
     expect(
       log.body.items
         .filter((d) => d.ok)
