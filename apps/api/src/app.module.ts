@@ -42,6 +42,7 @@ import { MailboxProofs } from './database/mailbox-proofs.js';
 import { RateLimitService } from './infra/rate-limit.service.js';
 import { SecondFactorService } from './database/second-factor.service.js';
 import { Clock, SystemClock } from './common/clock.js';
+import { Passwords } from './common/passwords.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { validationPipe } from './common/validation.js';
 import { APP_CONFIG, type AppConfig } from './config.js';
@@ -110,6 +111,7 @@ export class AppModule {
       PermissionsService,
       RateLimitService,
       SecondFactorService,
+      Passwords,
       AuthService,
       EmailLinks,
       MailboxProofs,

@@ -26,6 +26,11 @@ export interface AppConfig {
   readonly rateLimits: RateLimitConfig;
   /** Abuse limits of the live layer (Socket.IO): per socket, per session, per client IP. */
   readonly liveLimits: LiveLimitConfig;
+  /**
+   * scrypt's cost for new password hashes (common/passwords.ts): `PASSWORD_COST`, not read from the
+   * environment. Only tests lower it (test/api/support/app.ts), through `loadConfig`'s overrides.
+   */
+  readonly passwordCost: ScryptCost;
   /** Logs and metrics: LOG_LEVEL, LOG_FORMAT, LOG_REQUESTS, METRICS_TOKEN (common/observability/observability.config.ts). */
   readonly observability: ObservabilityConfig;
   /** Single sign-on (OpenID Connect relying party); Okta is configured per account instead. */
@@ -152,6 +157,16 @@ export const DEFAULT_LIVE_LIMITS: LiveLimitConfig = {
   handshakeWindowSeconds: 60,
 };
 
+/** scrypt's cost parameters: N (CPU and memory, a power of 2), r (block size), p (parallelism). */
+export interface ScryptCost {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+/** Production's: N = 2^15, r = 8, p = 1 (32 MiB and ~60 ms of one core here per hash). */
+export const PASSWORD_COST: ScryptCost = { N: 1 << 15, r: 8, p: 1 };
+
 const HOUR = 60 * 60 * 1000;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
@@ -184,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionAbsoluteMs: 30 * 24 * HOUR,
     rateLimits: DEFAULT_RATE_LIMITS,
     liveLimits: DEFAULT_LIVE_LIMITS,
+    passwordCost: PASSWORD_COST,
     observability: observabilityConfig(env),
     sso: {
       google: oidcClient(env, 'GOOGLE', DEFAULT_GOOGLE_ISSUER, allowHttpIssuers),

@@ -5,7 +5,7 @@ import { createApp } from './app.factory.js';
 import { AccountEntity } from './database/entities/account.entity.js';
 import { ActivityService } from './database/activity.service.js';
 import { AuthService } from './auth/auth.service.js';
-import { hashPassword } from './common/passwords.js';
+import { Passwords } from './common/passwords.js';
 import { loadConfig } from './config.js';
 import { Database } from './database/database.service.js';
 import { MemberEntity, searchNameOf } from './database/entities/member.entity.js';
@@ -55,7 +55,7 @@ const owner = await auth.signup(
 );
 const db = app.get(Database);
 const activity = app.get(ActivityService);
-const passwordHash = await hashPassword(DEMO_PASSWORD);
+const passwordHash = await app.get(Passwords).hash(DEMO_PASSWORD);
 const actor = { memberId: owner.member.id, email: ownerEmail, ip: '127.0.0.1', userAgent: 'seed-demo' };
 
 await db.transaction(async (tx) => {

@@ -55,6 +55,15 @@ async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promi
   };
 }
 
+/**
+ * scrypt at N = 2^10 instead of production's 2^15 (~2 ms instead of ~60 ms a hash): the suites sign
+ * up and sign in thousands of times, and at production cost scrypt was half of `concurrency.spec`'s
+ * and `authorization.spec`'s time. Hashing is the same code at another cost (common/passwords.spec.ts
+ * checks production's, and that a hash of either cost verifies); processes started from the built
+ * API (support/nodes.ts) hash at production cost, as the environment cannot lower it.
+ */
+const TEST_PASSWORD_COST = { N: 1 << 10, r: 8, p: 1 } as const;
+
 /** Starts the whole API on a random port of 127.0.0.1 against a database of its own. */
 export async function startApp(
   options: { rateLimits?: Partial<RateLimitConfig>; overrides?: Partial<AppConfig> } = {},
@@ -69,6 +78,7 @@ export async function startApp(
       databaseUrl: pgDb?.url ?? null,
       webRoot: null,
       rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+      passwordCost: TEST_PASSWORD_COST,
       ...options.overrides,
     },
   );

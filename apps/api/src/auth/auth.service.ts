@@ -23,7 +23,7 @@ import { SessionsService } from '../database/sessions.service.js';
 import { enrolmentOnly, passwordSignIn, switchAccount, type PasswordDecision } from '../common/sso.rules.js';
 import type { IssuedLink } from '../database/email-links.js';
 import { EmailVerification } from './email-verification.service.js';
-import { hashPassword, verifyPassword } from '../common/passwords.js';
+import { Passwords } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from '../database/second-factor.service.js';
 import { sessionSignedIn, sessionsRevoked } from '../events/domain-events.js';
@@ -69,6 +69,7 @@ export class AuthService {
     @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
     @Inject(EmailVerification) private readonly verification: EmailVerification,
+    @Inject(Passwords) private readonly passwords: Passwords,
   ) {}
 
   /**
@@ -81,7 +82,7 @@ export class AuthService {
     await this.limits.consume('signInIp', ip);
     const existing = await this.db.read((m) => m.getRepository(PersonEntity).findOneBy({ email: input.email }));
     if (existing) await this.checkPassword(existing, input.email, input.password, ip);
-    const passwordHash = existing ? null : await hashPassword(input.password);
+    const passwordHash = existing ? null : await this.passwords.hash(input.password);
     let verification: IssuedLink | null = null;
     const result = await this.db.transaction(async (tx) => {
       if (existing?.totpSecret) await this.requireSecondFactor(tx, existing, input.totp);
@@ -363,7 +364,7 @@ export class AuthService {
     ip: string,
   ): Promise<PersonEntity> {
     await this.limits.passwordAttempt(email, ip);
-    if (!(await verifyPassword(password, person?.passwordHash ?? null)) || !person) {
+    if (!(await this.passwords.verify(password, person?.passwordHash ?? null)) || !person) {
       await this.limits.passwordFailed(email, ip);
       throw invalidCredentials();
     }

@@ -10,7 +10,7 @@ import { MailboxProofs } from '../database/mailbox-proofs.js';
 import type { PersonEntity } from '../database/entities/person.entity.js';
 import { verificationMail } from '../infra/person-mail.js';
 import { SessionsService } from '../database/sessions.service.js';
-import { hashPassword } from '../common/passwords.js';
+import { Passwords } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 
 type Meta = Pick<Actor, 'ip' | 'userAgent'>;
@@ -30,6 +30,7 @@ export class EmailVerification {
     @Inject(MailOutbox) private readonly outbox: MailOutbox,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
+    @Inject(Passwords) private readonly passwords: Passwords,
   ) {}
 
   /**
@@ -85,7 +86,7 @@ export class EmailVerification {
         'Sign in to confirm your address, or choose a password to take this login over',
       );
     }
-    const passwordHash = themselves ? null : await hashPassword(input.password!);
+    const passwordHash = themselves ? null : await this.passwords.hash(input.password!);
     await this.db.transaction(async (tx) => {
       await this.db.lockMailbox(tx, preview.person.email);
       const { link, person } = await this.links.find(tx.manager, input.token, 'verify_email');

@@ -10,7 +10,7 @@ import { MailboxProofs } from '../database/mailbox-proofs.js';
 import { PersonEntity } from '../database/entities/person.entity.js';
 import { passwordResetMail } from '../infra/person-mail.js';
 import { SessionsService } from '../database/sessions.service.js';
-import { hashPassword } from '../common/passwords.js';
+import { Passwords } from '../common/passwords.js';
 import { RateLimitService } from '../infra/rate-limit.service.js';
 import { SecondFactorService } from '../database/second-factor.service.js';
 import { sessionsRevoked } from '../events/domain-events.js';
@@ -36,6 +36,7 @@ export class PasswordReset {
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(SecondFactorService) private readonly secondFactor: SecondFactorService,
     @Inject(RateLimitService) private readonly limits: RateLimitService,
+    @Inject(Passwords) private readonly passwords: Passwords,
   ) {}
 
   /** `POST /auth/password-reset`: rate-limited per IP and per email (known or not), then 202. */
@@ -81,7 +82,7 @@ export class PasswordReset {
         throw new DomainError('TOTP_REQUIRED', 'Enter the code from your authenticator app, or a recovery code');
       await this.limits.check('totp', preview.person.id);
     }
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await this.passwords.hash(input.password);
     await this.db.transaction(async (tx) => {
       await this.db.lockMailbox(tx, preview.person.email);
       const { link, person } = await this.links.find(tx.manager, input.token, 'password_reset');

@@ -1,30 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { APP_CONFIG, type AppConfig, type ScryptCost } from '../config.js';
 
-/** scrypt parameters: N = 2^15, r = 8, p = 1 (32 MiB, ~60 ms here). */
-const PARAMS = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 const KEY_LENGTH = 32;
+/** Enough for N = 2^15, r = 8 (32 MiB) and for a stored hash of twice that cost. */
+const MAX_MEMORY = 64 * 1024 * 1024;
 
 function derive(password: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, params, (error, key) => (error ? reject(error) : resolve(key))),
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...params, maxmem: MAX_MEMORY }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
   );
 }
 
-/** `scrypt$N$r$p$salt$hash`, so parameters can be raised later without breaking old hashes. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await derive(password, salt, PARAMS);
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
-}
+/**
+ * Password hashes: scrypt at the configured cost (`AppConfig.passwordCost`; production's is
+ * `PASSWORD_COST`, only tests lower it). A hash records its own parameters (`scrypt$N$r$p$salt$hash`),
+ * so one made at another cost still verifies, and the cost can be raised without breaking old hashes.
+ */
+@Injectable()
+export class Passwords {
+  /** Verified against when the email is unknown, at the configured cost, so both answers take the same time. */
+  private readonly dummyHash: string;
+  private readonly cost: ScryptCost;
 
-export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
-  const parts = (stored ?? DUMMY_HASH).split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(hash, 'base64url');
-  const key = await derive(password, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p), maxmem: PARAMS.maxmem });
-  return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
-}
+  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'passwordCost'>) {
+    this.cost = config.passwordCost;
+    this.dummyHash = `scrypt$${this.cost.N}$${this.cost.r}$${this.cost.p}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
+  }
 
-/** Verified against when the email is unknown, so both answers take the same time. */
-const DUMMY_HASH = `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(16);
+    const { N, r, p } = this.cost;
+    const key = await derive(password, salt, { N, r, p });
+    return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  }
+
+  /** Whether `password` matches `stored`; with no stored hash it does the same work and answers false. */
+  async verify(password: string, stored: string | null): Promise<boolean> {
+    const parts = (stored ?? this.dummyHash).split('$');
+    if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+    const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
+    const expected = Buffer.from(hash, 'base64url');
+    const key = await derive(password, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p) });
+    return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
+  }
+}

@@ -12,7 +12,7 @@ import { loadAccountDto, seatCount } from '../database/accounts.dto.js';
 import { assertSeatsFor } from '../database/seats.js';
 import { AccountMutations, type MutationContext } from '../database/account-mutation.js';
 import type { Actor } from '../database/activity.service.js';
-import { hashPassword } from '../common/passwords.js';
+import { Passwords } from '../common/passwords.js';
 import type { RequestAuth } from '../database/request-auth.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, forbidden, validationFailed } from '../common/domain-error.js';
@@ -69,6 +69,7 @@ export class InvitationsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MailboxProofs) private readonly proofs: MailboxProofs,
     @Inject(InvitationIssuer) private readonly issuer: InvitationIssuer,
+    @Inject(Passwords) private readonly passwords: Passwords,
   ) {}
 
   /** The batch's emails (duplicates collapsed), its teams, and the emails that are members already. */
@@ -266,7 +267,7 @@ export class InvitationsService {
       if (!input.name) fields['name'] = ['Required'];
       if (!input.password) fields['password'] = ['Required'];
       if (Object.keys(fields).length) throw validationFailed(fields, 'Choose your name and a password to accept');
-      passwordHash = await hashPassword(input.password!);
+      passwordHash = await this.passwords.hash(input.password!);
     }
     const actor: Actor = { memberId: preview.member.id, email: preview.member.email, ...meta };
     return this.mutations.run(
