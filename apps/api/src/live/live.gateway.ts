@@ -35,6 +35,7 @@ import {
   type BucketVerdict,
   type ExpressLike,
 } from './live-limits.js';
+import { coalesceConnectFrames } from './live-io.adapter.js';
 import { LiveSync } from './live-sync.service.js';
 import { SessionSockets, type Admission } from './session-sockets.js';
 import { isActivityRoom, isPresenceRoom, Rooms, type LiveServer, type LiveSocket } from './live.types.js';
@@ -188,7 +189,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     };
     server.use((socket, next) => {
       this.admit(socket).then(
-        () => next(),
+        () => {
+          // CONNECT and the greeting (handleConnection) leave in one write.
+          coalesceConnectFrames(socket.conn);
+          next();
+        },
         (error: unknown) => {
           // A refusal is a DomainError; anything else went wrong here, and is refused and logged.
           if (!(error instanceof DomainError))
