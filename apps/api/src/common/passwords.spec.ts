@@ -33,6 +33,15 @@ describe(Passwords.name, () => {
     expect(costsUsed()).toEqual([1024, 1024, 1024]);
   });
 
+  it('a raised cost hashes and verifies (scrypt’s memory cap follows the cost); an absurd stored cost is refused', async () => {
+    const raised = new Passwords({ passwordCost: { N: 1 << 16, r: 8, p: 1 } });
+    const stored = await raised.hash('correct horse battery');
+    expect(await new Passwords({ passwordCost: PASSWORD_COST }).verify('correct horse battery', stored)).toBe(true);
+    vi.mocked(crypto.scrypt).mockClear();
+    expect(await raised.verify('x', 'scrypt$4194304$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA')).toBe(false);
+    expect(costsUsed()).toEqual([]);
+  });
+
   it('a fresh salt each time; NFKC-equal passwords match', async () => {
     const passwords = new Passwords({ passwordCost: LOW });
     const [a, b] = await Promise.all([passwords.hash('ﬁsh'), passwords.hash('ﬁsh')]);

@@ -3,12 +3,14 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 import { APP_CONFIG, type AppConfig, type ScryptCost } from '../config.js';
 
 const KEY_LENGTH = 32;
-/** Enough for N = 2^15, r = 8 (32 MiB) and for a stored hash of twice that cost. */
-const MAX_MEMORY = 64 * 1024 * 1024;
+/** The dearest stored hash verified (1 GiB at r = 8); one above it is refused, not derived. */
+const MAX_N = 1 << 20;
 
-function derive(password: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
+/** scrypt needs ~128·N·r bytes; its default cap (32 MiB) is below production's cost, so the cap follows the cost. */
+function derive(password: string, salt: Buffer, params: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>>): Promise<Buffer> {
+  const maxmem = 128 * params.N * params.r + 128 * params.r * params.p + 1024 * 1024;
   return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...params, maxmem: MAX_MEMORY }, (error, key) =>
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...params, maxmem }, (error, key) =>
       error ? reject(error) : resolve(key),
     ),
   );
@@ -42,8 +44,10 @@ export class Passwords {
     const parts = (stored ?? this.dummyHash).split('$');
     if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
     const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
+    const cost = { N: Number(n), r: Number(r), p: Number(p) };
+    if (!(cost.N <= MAX_N && cost.r <= 16 && cost.p <= 4)) return false;
     const expected = Buffer.from(hash, 'base64url');
-    const key = await derive(password, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p) });
+    const key = await derive(password, Buffer.from(salt, 'base64url'), cost);
     return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
   }
 }
