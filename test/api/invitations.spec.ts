@@ -1,6 +1,7 @@
 import type { AuthResultDto, InvitationInfoDto, InvitationPreviewDto, MemberDto, MemberPageDto } from '@rolecall/contracts';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Database } from '../../apps/api/src/database/database.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { activityActions } from './support/db.js';
 import { createAccount, ifMatch, invite, inviteAndAccept, PASSWORD, ROLE, uniqueEmail } from './support/factories.js';
@@ -194,6 +195,51 @@ describe('accepting', () => {
     expect(again.status).toBe(410);
     expect(again.body).toMatchObject({ error: { code: 'INVITATION_INVALID' } });
     expect((await api.get(`/invitations/${token}`)).status).toBe(410);
+  });
+
+  it.each([
+    ['an anonymous accept with a password (401 "sign in" before)', false],
+    ["another person's signed-in accept (403 before)", true],
+  ])('answers a second accept that raced the first with INVITATION_INVALID: %s', async (_, asStranger) => {
+    // The first accept makes the person (verified: the link proved the mailbox). A second one that read
+    // the invitation before that commit and the person after it saw a live link for a verified person
+    // without a session, and answered 401 "Sign in as …" (a double-click on Accept, or a CI machine
+    // under load): the link had been used, so it is 410 whatever the person looks like by then.
+    const owner = await starter();
+    const email = uniqueEmail('double');
+    await invite(api, owner, [email]);
+    const token = invitationToken(app.config.dataDir, email);
+    const stranger = asStranger ? await createAccount(api) : null;
+    const db = app.app.get(Database);
+    const read = db.read.bind(db);
+    let acceptReads = 0;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let held: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    // Holds the first accept's second read (the person, after the invitation) until the other accept is done.
+    const spy = vi.spyOn(db, 'read').mockImplementation((async (work: Parameters<typeof read>[0]) => {
+      if (new Error().stack?.includes('InvitationsService.accept') && ++acceptReads === 2) {
+        held();
+        await gate;
+      }
+      return read(work);
+    }) as typeof db.read);
+    try {
+      const late = stranger
+        ? api.post('/invitations/accept', { token }, { token: stranger.token })
+        : api.post('/invitations/accept', { token, name: 'Late', password: PASSWORD });
+      await holding;
+      const first = await api.post('/invitations/accept', { token, name: 'First', password: PASSWORD });
+      expect(first.status).toBe(200);
+      open();
+      const second = await late;
+      expect(second.status, JSON.stringify(second.body)).toBe(410);
+      expect(second.body).toMatchObject({ error: { code: 'INVITATION_INVALID' } });
+    } finally {
+      open();
+      spy.mockRestore();
+    }
   });
 
   it('expires after 7 days', async () => {

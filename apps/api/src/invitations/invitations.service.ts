@@ -252,21 +252,34 @@ export class InvitationsService {
     );
     const signedIn = existing && sessionToken ? await this.sessions.personOf(sessionToken) : null;
     const themselves = existing !== null && signedIn?.id === existing.id;
+    // The person was read after the invitation, in a statement of its own: an accept that used the
+    // link in between made them (verified: the link proved the mailbox). A refusal judged on the
+    // person therefore checks the link again, and a link used (cancelled, resent) meanwhile answers
+    // 410 INVITATION_INVALID, as it would have a moment later — not "sign in" or "choose a password"
+    // to whoever clicked Accept twice. A link live after the person's read was live during it: links
+    // never come back.
+    const refuse = async (error: DomainError): Promise<never> => {
+      await this.db.read((manager) => this.liveInvitation(manager, input.token));
+      throw error;
+    };
     if (existing?.emailVerified && !themselves) {
       if (!signedIn) {
-        throw new DomainError('UNAUTHENTICATED', `Sign in as ${preview.member.email} to accept this invitation`, {
-          reason: 'sign_in_required',
-          email: preview.member.email,
-        });
+        return refuse(
+          new DomainError('UNAUTHENTICATED', `Sign in as ${preview.member.email} to accept this invitation`, {
+            reason: 'sign_in_required',
+            email: preview.member.email,
+          }),
+        );
       }
-      throw forbidden(`This invitation is for ${preview.member.email}; sign in with that email to accept it`);
+      return refuse(forbidden(`This invitation is for ${preview.member.email}; sign in with that email to accept it`));
     }
     let passwordHash: string | null = null;
     if (!themselves) {
       const fields: Record<string, string[]> = {};
       if (!input.name) fields['name'] = ['Required'];
       if (!input.password) fields['password'] = ['Required'];
-      if (Object.keys(fields).length) throw validationFailed(fields, 'Choose your name and a password to accept');
+      if (Object.keys(fields).length)
+        return refuse(validationFailed(fields, 'Choose your name and a password to accept'));
       passwordHash = await this.passwords.hash(input.password!);
     }
     const actor: Actor = { memberId: preview.member.id, email: preview.member.email, ...meta };
