@@ -44,11 +44,11 @@ const apiProject = {
   setupFiles: ['test/api/support/process-guard.setup.ts'],
   environment: 'node',
   include: ['apps/api/src/**/*.spec.ts', 'test/api/**/*.spec.ts'],
-  pool: 'forks',
+  pool: 'forks' as const,
   fileParallelism: true,
   testTimeout: 30_000,
   hookTimeout: 60_000,
-} as const;
+};
 
 export default defineConfig({
   test: {
