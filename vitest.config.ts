@@ -82,6 +82,9 @@ export default defineConfig({
         test: {
           name: 'browser',
           isolate: false,
+          // After the unit and api projects (group 0), alone: projects that run together must agree on
+          // maxWorkers, and .ci/run starts its Node 24 suites when this project's first file appears.
+          sequence: { groupOrder: 1 },
           environment: 'node',
           include: ['test/browser/**/*.spec.ts'],
           pool: 'forks',
