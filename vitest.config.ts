@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import swc from 'unplugin-swc';
 import { defaultServerConditions } from 'vite';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { API_TEST_DIRS, MOCKS_MODULES } from './test/api/support/isolation.js';
 
 /**
  * Workspace libs export their TypeScript source under the `@rolecall/source` condition
@@ -30,20 +31,19 @@ const nestSwc = () =>
 /**
  * The api project's files share their worker's module cache (`isolate: false`): each fork imports
  * Nest, TypeORM, Socket.IO and the app once, not once per file. Importing was a third of the
- * project's worker time (SQLite, 2 workers: 186 s → 102 s wall; the browser project likewise).
- * What that asks of a test file: leave no process-wide change behind — spies are restored after
- * every file (process-guard.setup.ts), apps and clients closed as always. A file that replaces a
- * module (`vi.mock`) cannot share a cache its module is already in, so it is listed here and runs
- * in the `api-isolated` project, a fresh module graph per file. Run both with `--project 'api*'`.
+ * project's worker time (unit + api on SQLite, 2 workers: 186 s → 101 s wall). The browser project
+ * shares it too (its imports fell 41 s → 5 s; its time is Chromium's). What that asks of a test file:
+ * leave no process-wide change behind — spies are restored after every file (process-guard.setup.ts),
+ * apps and clients closed as always. A file that replaces a module (`vi.mock`) cannot share a cache
+ * its module is already in: it is listed in MOCKS_MODULES (support/isolation.ts; isolation.spec.ts
+ * checks the list) and runs in `api-isolated`, a fresh module graph per file. `--project 'api*'` runs both.
  */
-const MOCKS_MODULES = ['apps/api/src/common/passwords.spec.ts'];
-
 const apiProject = {
   globalSetup: ['test/api/support/global-setup.ts'],
   // An unhandled rejection or uncaught exception in a test process fails the suite.
   setupFiles: ['test/api/support/process-guard.setup.ts'],
   environment: 'node',
-  include: ['apps/api/src/**/*.spec.ts', 'test/api/**/*.spec.ts'],
+  include: API_TEST_DIRS.map((dir) => `${dir}/**/*.spec.ts`),
   pool: 'forks' as const,
   fileParallelism: true,
   testTimeout: 30_000,
