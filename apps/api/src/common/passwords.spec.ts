@@ -60,7 +60,10 @@ describe(Passwords.name, () => {
 
   it('refuses a malformed stored hash without deriving anything', async () => {
     const passwords = new Passwords({ passwordCost: LOW });
-    for (const stored of ['', 'bcrypt$2b$10$abc', 'scrypt$1024$8$1$salt', 'plain-text'])
+    const damaged = ['3$8$1', '0$8$1', '1024$0$1', '1024$8$0', '1024$8$5', '1048576$16$1', 'x$8$1', '1024.5$8$1'].map(
+      (cost) => `scrypt$${cost}$AAAAAAAAAAAAAAAAAAAAAA$AAAA`,
+    );
+    for (const stored of ['', 'bcrypt$2b$10$abc', 'scrypt$1024$8$1$salt', 'plain-text', ...damaged])
       expect(await passwords.verify('plain-text', stored)).toBe(false);
     expect(costsUsed()).toEqual([]);
   });

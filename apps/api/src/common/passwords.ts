@@ -3,8 +3,22 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 import { APP_CONFIG, type AppConfig, type ScryptCost } from '../config.js';
 
 const KEY_LENGTH = 32;
-/** The dearest stored hash verified (1 GiB at r = 8); one above it is refused, not derived. */
-const MAX_N = 1 << 20;
+/** The most memory a stored hash may ask of scrypt (~128·N·r bytes): N = 2^20 at r = 8. */
+const MAX_MEMORY = 1024 * 1024 * 1024;
+
+/**
+ * Parameters scrypt accepts and this server will spend: N a power of two from 2, r and p from 1, p at
+ * most 4, at most MAX_MEMORY. Anything else in a stored hash (a damaged row) is refused without
+ * deriving: scrypt would throw on it (a 500 at sign-in) or take gigabytes and seconds.
+ */
+const affordable = ({ N, r, p }: ScryptCost): boolean =>
+  [N, r, p].every(Number.isSafeInteger) &&
+  N >= 2 &&
+  (N & (N - 1)) === 0 &&
+  r >= 1 &&
+  p >= 1 &&
+  p <= 4 &&
+  128 * N * r <= MAX_MEMORY;
 
 /** scrypt needs ~128·N·r bytes; its default cap (32 MiB) is below production's cost, so the cap follows the cost. */
 function derive(password: string, salt: Buffer, params: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>>): Promise<Buffer> {
@@ -45,7 +59,7 @@ export class Passwords {
     if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
     const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
     const cost = { N: Number(n), r: Number(r), p: Number(p) };
-    if (!(cost.N <= MAX_N && cost.r <= 16 && cost.p <= 4)) return false;
+    if (!affordable(cost)) return false;
     const expected = Buffer.from(hash, 'base64url');
     const key = await derive(password, Buffer.from(salt, 'base64url'), cost);
     return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
