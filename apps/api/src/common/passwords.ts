@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, type AppConfig, type ScryptCost } from '../config.js';
 
 const KEY_LENGTH = 32;
@@ -21,7 +21,7 @@ const affordable = ({ N, r, p }: ScryptCost): boolean =>
   128 * N * r <= MAX_MEMORY;
 
 /** scrypt needs ~128·N·r bytes; its default cap (32 MiB) is below production's cost, so the cap follows the cost. */
-function derive(password: string, salt: Buffer, params: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>>): Promise<Buffer> {
+function derive(password: string, salt: Buffer, params: ScryptCost): Promise<Buffer> {
   const maxmem = 128 * params.N * params.r + 128 * params.r * params.p + 1024 * 1024;
   return new Promise((resolve, reject) =>
     scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...params, maxmem }, (error, key) =>
