@@ -48,12 +48,14 @@ import {
  * through a balancer, node 3 is killed, and the survivors' CPU per reconnected session is compared
  * (target ≤ 1.5× the bare cluster's; on the API cluster less the CPU of the admin's changes made during
  * the storm, measured by making as many again afterwards); on the API cluster every session's set and every dashboard's
- * seq must then agree with the server's within 10 s of the kill.
+ * seq must then agree with the server's within 10 s of the kill. BENCH_STORMS node losses per cluster
+ * (default 5), in pairs, the killed node started again before each; the CPU target is judged on the
+ * median pair (see STORMS).
  *
  * Env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, the bench creates and drops a
  * database of its own), REDIS_URL (default redis://127.0.0.1:6379, a prefix of its own),
  * BENCH_SOCKETS (10000), BENCH_ROUNDS_A (200), BENCH_ROUNDS_B (5), BENCH_ROUNDS_C (200),
- * BENCH_DASHBOARDS (5), BENCH_NODE_LOSS=0 to skip node loss, BENCH_ADAPTER=classic|sharded (the
+ * BENCH_DASHBOARDS (5), BENCH_NODE_LOSS=0 to skip node loss, BENCH_STORMS (5), BENCH_ADAPTER=classic|sharded (the
  * Socket.IO Redis adapter of both clusters, default classic), BENCH_NODE_ARGS (Node flags for the API
  * processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`; the node-loss phase prints each storm's window on
  * the profiles' clock), BENCH_BARE_NODE_ARGS (the same for the bare nodes), BENCH_ENFORCE=1 to fail on a
@@ -81,6 +83,15 @@ const ROUNDS_C = env('BENCH_ROUNDS_C', 200);
 const DASHBOARDS = env('BENCH_DASHBOARDS', 5);
 const ENFORCE = process.env['BENCH_ENFORCE'] === '1';
 const NODE_LOSS = process.env['BENCH_NODE_LOSS'] !== '0';
+/**
+ * Node losses per cluster (BENCH_STORMS, default 5), in pairs: the first of each cluster after its
+ * rounds, the others at the end, one cluster's right after the other's (bare first in even pairs), the
+ * killed node started again before each. The storm's verdict is the median of the pairs' ratios: this
+ * VM's CPU time includes what its host takes (no steal time is reported), so one storm's CPU per
+ * handshake moves by a third from run to run (bare: 0.35–0.54 ms on 2026-12-07) and a ratio is
+ * trustworthy only between storms made close together.
+ */
+const STORMS = env('BENCH_STORMS', 5);
 /** BENCH_ADAPTER=classic|sharded: REDIS_ADAPTER of the API nodes, and the bare nodes' adapter. */
 const ADAPTER = process.env['BENCH_ADAPTER'] === 'sharded' ? 'sharded' : 'classic';
 const WARMUP_A = 3;
@@ -109,7 +120,7 @@ interface Captured {
   c: { memberId: string; upserted: unknown }[];
 }
 
-let nodes: ApiNode[] = [];
+const nodes: ApiNode[] = [];
 let bareNodes: BareNode[] = [];
 let clients: ClientProcess | undefined;
 let pool: pg.Pool | undefined;
@@ -467,6 +478,56 @@ async function nodeLossPhase(
   }
 }
 
+/**
+ * The storm pairs (see STORMS) as a table, and the node-loss targets judged on them: every API storm
+ * all back and in sync ≤ 10 s, and the median pair's CPU per handshake ≤ 1.5× the bare cluster's.
+ */
+function stormReport(pairs: readonly { api: NodeLoss; bare: NodeLoss }[]): string[] {
+  if (pairs.length === 0) return [];
+  const missed: string[] = [];
+  const seconds = (value: number | null) => (value === null ? 'NEVER' : `${(value / 1000).toFixed(2)} s`);
+  const ratios = pairs.map(({ api, bare }) => api.cpuPerHandshake / bare.cpuPerHandshake);
+  out(
+    `\nReconnect storms, ${pairs.length} pairs (pair 1 after each cluster's rounds, the others back to back, bare first in even pairs); CPU per reconnection net of the admin's changes:`,
+  );
+  out(
+    table(
+      [
+        'pair',
+        'API ms',
+        'bare ms',
+        'API / bare',
+        'gross API / bare',
+        'API: changes, all back, in sync',
+        'load (API, bare)',
+      ],
+      pairs.map(({ api, bare }, i) => [
+        String(i + 1),
+        ms(api.cpuPerHandshake),
+        ms(bare.cpuPerHandshake),
+        ratio(ratios[i]!),
+        ratio(api.cpuPerReconnect / bare.cpuPerReconnect),
+        `${api.changes}, ${seconds(api.reconnected)}, ${seconds(api.synced)}`,
+        `${api.load} / ${bare.load}`,
+      ]),
+    ),
+  );
+  const median = percentile(ratios, 50);
+  const met = median <= 1.5;
+  out(
+    `Reconnect storm CPU per handshake API / bare, median of ${pairs.length} pairs: ${ratio(median)} (target ≤ 1.5×: ${met ? 'met' : 'MISSED'}; pairs ${ratios.map((r) => ratio(r)).join(', ')})`,
+  );
+  if (!met)
+    missed.push(
+      `node loss: reconnect storm CPU per handshake, median pair ${ratio(median)} of the bare cluster's > 1.5×`,
+    );
+  const late = pairs.filter(({ api }) => api.synced === null || api.synced > 10_000).length;
+  out(`Every API storm all back and in sync ≤ 10 s: ${late === 0 ? 'met' : `MISSED in ${late} of ${pairs.length}`}`);
+  if (late > 0)
+    missed.push(`node loss: all reconnected and in sync ≤ 10 s missed in ${late} of ${pairs.length} storms`);
+  return missed;
+}
+
 test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, vs a bare Socket.IO cluster with the Redis adapter`, async () => {
   out(
     `\n[bench scale-out] ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, load average at start ${load()}`,
@@ -686,7 +747,6 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
         { admin, db: pool },
       )
     : null;
-  admin.close();
   const apiSound = nodes.map((node) => ({ exitCode: node.process.exitCode, signal: node.process.signalCode }));
   const apiErrors = nodes.flatMap((node, i) =>
     node.output
@@ -696,10 +756,10 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
       .map((line) => `node ${i + 1}: ${line.slice(0, 300)}`),
   );
 
-  // ── the bare cluster: API nodes stopped, same clients reconnected ─────────────────────────────
+  // ── the bare cluster: the same clients reconnected ───────────────────────────────────────────
+  // The API nodes stay up, without a socket (an idle node takes ~2% of a core): the storm pairs at
+  // the end need nodes 1 and 2 as warm as in the first storm, not started afresh.
   await clients.call('close');
-  await Promise.all(nodes.map((node) => node.stop()));
-  nodes = [];
   await sleep(1000);
   const bareInput = {
     options: LIVE_SERVER_OPTIONS,
@@ -775,18 +835,40 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   }
   bareHttp.close();
   // The same storm on the bare cluster: its node 3 killed, its sessions back through the balancer.
-  const bareLoss = NODE_LOSS
-    ? await nodeLossPhase(
-        clients,
+  const bareCluster = (): LossCluster => ({
+    urls: bareNodes.map((node) => node.url),
+    pids: bareNodes.map((node) => node.child.pid),
+    kill: () => bareNodes[NODES - 1]!.child.kill('SIGKILL'),
+  });
+  const bareLoss = NODE_LOSS ? await nodeLossPhase(clients, bareCluster(), population, null) : null;
+
+  // ── more storm pairs: the killed node 3 of each cluster started again, then killed again ──────
+  const pairs: { api: NodeLoss; bare: NodeLoss }[] = nodeLoss && bareLoss ? [{ api: nodeLoss, bare: bareLoss }] : [];
+  for (let pair = 1; pairs.length > 0 && pair < STORMS; pair += 1) {
+    const apiStorm = async () => {
+      nodes[NODES - 1] = await startNode(nodeEnv);
+      return nodeLossPhase(
+        clients!,
         {
-          urls: bareNodes.map((node) => node.url),
-          pids: bareNodes.map((node) => node.child.pid),
-          kill: () => bareNodes[NODES - 1]!.child.kill('SIGKILL'),
+          urls: nodes.map((node) => node.url),
+          pids: nodes.map((node) => node.process.pid),
+          kill: () => nodes[NODES - 1]!.process.kill('SIGKILL'),
+          outputs: nodes.map((node) => node.output),
         },
         population,
-        null,
-      )
-    : null;
+        { admin, db: pool! },
+      );
+    };
+    const bareStorm = async () => {
+      bareNodes[NODES - 1] = await BareNode.start(bareInput);
+      return nodeLossPhase(clients!, bareCluster(), population, null);
+    };
+    const bareFirst = pair % 2 === 1;
+    const first = await (bareFirst ? bareStorm() : apiStorm());
+    const second = await (bareFirst ? apiStorm() : bareStorm());
+    pairs.push(bareFirst ? { api: second, bare: first } : { api: first, bare: second });
+  }
+  admin.close();
 
   out(
     `\n══ Scale-out, ${NODES} nodes, ${ADAPTER} Redis adapter, N = ${SOCKETS.toLocaleString('en')} sockets (${population.members.toLocaleString('en')} members, ${population.dashboards.length} dashboards), ms from the admin's request (node 1) to the last receipt ══`,
@@ -809,16 +891,10 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
         `the same ${nodeLoss.changes} changes again once settled ${ms(nodeLoss.changesCpu)} ms, so ${ms(nodeLoss.cpuPerHandshake)} ms per reconnection; load ${nodeLoss.load}`,
     );
     if (bareLoss) {
-      const stormRatio = nodeLoss.cpuPerHandshake / bareLoss.cpuPerHandshake;
-      const grossRatio = nodeLoss.cpuPerReconnect / bareLoss.cpuPerReconnect;
-      const stormMet = stormRatio <= 1.5;
       out(
         `  the bare cluster's same storm: ${bareLoss.cut.toLocaleString('en')} sessions cut, all connected again ${bareLoss.reconnected === null ? 'NEVER (30 s)' : `${(bareLoss.reconnected / 1000).toFixed(2)} s`} after the kill ` +
-          `(${bareLoss.timeline.join(', ')}); survivors' CPU ${ms(bareLoss.cpuPerReconnect)} ms per cut session; load ${bareLoss.load}. ` +
-          `Reconnect storm CPU per handshake API / bare: ${ratio(stormRatio)} (target ≤ 1.5×: ${stormMet ? 'met' : 'MISSED'}; ${ratio(grossRatio)} with the admin's changes left in)`,
+          `(${bareLoss.timeline.join(', ')}); survivors' CPU ${ms(bareLoss.cpuPerReconnect)} ms per cut session; load ${bareLoss.load}`,
       );
-      if (!stormMet)
-        missed.push(`node loss: reconnect storm CPU per handshake ${ratio(stormRatio)} of the bare cluster's > 1.5×`);
     }
     out(
       `  connected after the kill (of ${nodeLoss.total.toLocaleString('en')}): ${nodeLoss.timeline.join(', ')}; at the end ${nodeLoss.connectedAtEnd.toLocaleString('en')}; cut sessions back without their set on the new connection ${nodeLoss.cutNotGreeted}`,
@@ -826,9 +902,8 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     out(
       `  connect errors seen by the sessions: ${JSON.stringify(nodeLoss.errors)}; survivors' "counting the sockets on other nodes failed" warnings after the kill: ${nodeLoss.crossNodeWarnings}`,
     );
-    if (nodeLoss.synced === null || nodeLoss.synced > 10_000)
-      missed.push('node loss: all reconnected and in sync ≤ 10 s');
   }
+  missed.push(...stormReport(pairs));
   if (missed.length) out(`\nMissed targets:\n  ${missed.join('\n  ')}`);
   const missing = [...apiSide.a, ...apiSide.b, ...apiSide.c, ...bareSide.a, ...bareSide.b, ...bareSide.c].reduce(
     (sum, r) => sum + r.missing,
