@@ -46,6 +46,8 @@ describe.skipIf(!ready)('two nodes with the sharded Redis adapter', () => {
     await drop?.();
   });
 
+  // Either node's outbox sweep may send a mail the other queued (test/api/support/outbox.ts).
+  const mailDirs = () => [nodeA.dataDir, nodeB.dataDir];
   const onA = async (token: string) => {
     const socket = await open(nodeA.url, token);
     sockets.push(socket);
@@ -64,7 +66,7 @@ describe.skipIf(!ready)('two nodes with the sharded Redis adapter', () => {
   });
 
   it('pushes a role change made on node B to the member\'s sessions on node A (me.permissions)', async () => {
-    const member = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor });
+    const member = await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.editor });
     const second = (await a.post<{ token: string }>('/auth/sign-in', { email: member.email, password: PASSWORD })).body.token;
     const onNodeA = [await onA(member.token), await onA(second)];
     const pushes = onNodeA.map((s) => next(s, 'me.permissions', (d) => d.roleId === ROLE.readonly));
@@ -76,8 +78,8 @@ describe.skipIf(!ready)('two nodes with the sharded Redis adapter', () => {
   });
 
   it('gathers presence from both nodes (fetchSockets through the sharded adapter)', async () => {
-    const admin = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.admin, name: 'Bea on B' });
-    const target = await inviteAndAccept(b, nodeB.dataDir, owner);
+    const admin = await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.admin, name: 'Bea on B' });
+    const target = await inviteAndAccept(b, mailDirs(), owner);
     const resource = `member:${target.member.id}` as const;
     const onNodeA = await onA(owner.token);
     const onNodeB = await open(nodeB.url, admin.token);

@@ -55,6 +55,8 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     await drop?.();
   });
 
+  // Either node's outbox sweep may send a mail the other queued (test/api/support/outbox.ts).
+  const mailDirs = () => [nodeA.dataDir, nodeB.dataDir];
   const onA = async (token: string) => {
     const socket = await open(nodeA.url, token);
     sockets.push(socket);
@@ -66,7 +68,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   });
 
   it('pushes a role change made on node B to sessions on node A, and node A enforces it on the next request', async () => {
-    const member = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor });
+    const member = await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.editor });
     const second = (await a.post<{ token: string }>('/auth/sign-in', { email: member.email, password: PASSWORD })).body.token;
     const sockets = [await onA(member.token), await onA(second)];
     expect((await a.get<MeDto>('/me', { token: second })).body.permissions.keys).toContain('people.create');
@@ -86,7 +88,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   });
 
   it('revokes on node B: sockets on node A get me.revoked and are disconnected; node A answers 401', async () => {
-    const member = await inviteAndAccept(b, nodeB.dataDir, owner);
+    const member = await inviteAndAccept(b, mailDirs(), owner);
     const socket = await onA(member.token);
     const revoked = next(socket, 'me.revoked');
     const gone = disconnected(socket);
@@ -98,7 +100,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   });
 
   it('a bulk role change on node B: one users.bulk to a dashboard on node A, me.permissions to each member there, node A enforces it', async () => {
-    const members = [await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor }), await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor })];
+    const members = [await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.editor }), await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.editor })];
     const dashboard = await onA(owner.token);
     const memberSockets = await Promise.all(members.map((m) => onA(m.token)));
     const pushes = memberSockets.map((s) => next(s, 'me.permissions', (d) => d.roleId === ROLE.readonly));
@@ -115,7 +117,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   it('a role edit on node B: each holder on node A gets its own version; holders at one version share one adapter message', async () => {
     const role = (await b.post<RoleDto>('/roles', { name: `Grouped ${Date.now()}`, description: 'Four holders', icon: 'headset', permissions: ['users.view'] }, { token: owner.token })).body;
     const holders: Joined[] = [];
-    for (let i = 0; i < 4; i++) holders.push(await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: role.id }));
+    for (let i = 0; i < 4; i++) holders.push(await inviteAndAccept(b, mailDirs(), owner, { roleId: role.id }));
     // The fourth moves away and back: its permission set is the others', its version two ahead.
     let moved = holders[3]!.member;
     for (const roleId of [ROLE.readonly, role.id])
@@ -150,8 +152,8 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
   });
 
   it('shows presence across nodes', async () => {
-    const admin = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.admin, name: 'Bea on B' });
-    const target = await inviteAndAccept(b, nodeB.dataDir, owner);
+    const admin = await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.admin, name: 'Bea on B' });
+    const target = await inviteAndAccept(b, mailDirs(), owner);
     const resource = `member:${target.member.id}` as const;
     const onNodeA = await onA(owner.token);
     const onNodeB = await open(nodeB.url, admin.token);
@@ -239,7 +241,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     };
 
     it('a connection reset while a permission change is being published: no node dies, sockets on both nodes catch up', async () => {
-      const member = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor });
+      const member = await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.editor });
       const before = await seqOf();
       const watching = [await watch(nodeA, owner.token, 'owner on A'), await watch(nodeB, owner.token, 'owner on B')];
       const memberLive = await watch(nodeA, member.token, 'member on A');
@@ -264,8 +266,8 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
     }, 60_000);
 
     it('Redis refusing connections: clients are told, REST stays right, and afterwards every socket has every change in order', async () => {
-      const first = await inviteAndAccept(b, nodeB.dataDir, owner, { roleId: ROLE.editor });
-      const second = await inviteAndAccept(a, nodeA.dataDir, owner, { roleId: ROLE.readonly });
+      const first = await inviteAndAccept(b, mailDirs(), owner, { roleId: ROLE.editor });
+      const second = await inviteAndAccept(a, mailDirs(), owner, { roleId: ROLE.readonly });
       const watching = [
         await watch(nodeA, owner.token, 'owner on A'),
         await watch(nodeB, owner.token, 'owner on B'),

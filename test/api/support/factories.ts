@@ -2,7 +2,7 @@ import type { AuthResultDto, MemberDto } from '@rolecall/contracts';
 import { randomBytes } from 'node:crypto';
 import { generate } from 'otplib';
 import type { Client } from './http.js';
-import { awaitInvitationToken } from './outbox.js';
+import { awaitInvitationToken, type MailDirs } from './outbox.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -61,7 +61,7 @@ export interface Joined {
 /** Invites `email` as `owner` and accepts through the link read from the real outbox file. */
 export async function inviteAndAccept(
   api: Client,
-  dataDir: string,
+  dataDir: MailDirs,
   admin: { token: string },
   input: { email?: string; name?: string; roleId?: string; agentAccess?: boolean; teamIds?: string[] } = {},
 ): Promise<Joined> {
