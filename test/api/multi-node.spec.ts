@@ -207,7 +207,7 @@ describe.skipIf(!ready)('two nodes on PostgreSQL + Redis', () => {
         expect(admitted).toBe(true);
         expect(Date.now() - killed).toBeGreaterThan(10_000);
       } finally {
-        if (nodeC.process.exitCode === null && nodeC.process.signalCode === null) nodeC.process.kill('SIGKILL');
+        await nodeC.stop();
       }
     }, 60_000);
   });

@@ -81,7 +81,8 @@ export async function startNode(env: Record<string, string>): Promise<ApiNode> {
     process: child,
     output,
     stop: async () => {
-      if (child.exitCode === null) {
+      // A node killed by a signal has exited too (its exitCode stays null): nothing to wait for.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);

@@ -734,19 +734,14 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
     captured.c.push({ memberId: member.id, upserted: result.groups[1]!.sample });
     await sleep(50);
   }
-  const nodeLoss = NODE_LOSS
-    ? await nodeLossPhase(
-        clients,
-        {
-          urls: nodes.map((node) => node.url),
-          pids: nodes.map((node) => node.process.pid),
-          kill: () => nodes[NODES - 1]!.process.kill('SIGKILL'),
-          outputs: nodes.map((node) => node.output),
-        },
-        population,
-        { admin, db: pool },
-      )
-    : null;
+  // The cluster as it stands when a storm starts (node 3 is started again between storms).
+  const apiCluster = (): LossCluster => ({
+    urls: nodes.map((node) => node.url),
+    pids: nodes.map((node) => node.process.pid),
+    kill: () => nodes[NODES - 1]!.process.kill('SIGKILL'),
+    outputs: nodes.map((node) => node.output),
+  });
+  const nodeLoss = NODE_LOSS ? await nodeLossPhase(clients, apiCluster(), population, { admin, db: pool }) : null;
   const apiSound = nodes.map((node) => ({ exitCode: node.process.exitCode, signal: node.process.signalCode }));
   const apiErrors = nodes.flatMap((node, i) =>
     node.output
@@ -846,20 +841,12 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
   const pairs: { api: NodeLoss; bare: NodeLoss }[] = nodeLoss && bareLoss ? [{ api: nodeLoss, bare: bareLoss }] : [];
   for (let pair = 1; pairs.length > 0 && pair < STORMS; pair += 1) {
     const apiStorm = async () => {
+      await nodes[NODES - 1]!.stop(); // the killed node's data directory
       nodes[NODES - 1] = await startNode(nodeEnv);
-      return nodeLossPhase(
-        clients!,
-        {
-          urls: nodes.map((node) => node.url),
-          pids: nodes.map((node) => node.process.pid),
-          kill: () => nodes[NODES - 1]!.process.kill('SIGKILL'),
-          outputs: nodes.map((node) => node.output),
-        },
-        population,
-        { admin, db: pool! },
-      );
+      return nodeLossPhase(clients!, apiCluster(), population, { admin, db: pool! });
     };
     const bareStorm = async () => {
+      await bareNodes[NODES - 1]!.stop();
       bareNodes[NODES - 1] = await BareNode.start(bareInput);
       return nodeLossPhase(clients!, bareCluster(), population, null);
     };

@@ -3,26 +3,33 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, type AppConfig, type ScryptCost } from '../config.js';
 
 const KEY_LENGTH = 32;
-/** The most memory a stored hash may ask of scrypt (~128·N·r bytes): N = 2^20 at r = 8. */
+/** The most memory a stored hash may ask of scrypt (`memoryOf`): N = 2^20 at r = 8. */
 const MAX_MEMORY = 1024 * 1024 * 1024;
+
+/** What scrypt allocates for a cost: ~128·N·r bytes. */
+const memoryOf = ({ N, r }: ScryptCost): number => 128 * N * r;
 
 /**
  * Parameters scrypt accepts and this server will spend: N a power of two from 2, r and p from 1, p at
  * most 4, at most MAX_MEMORY. Anything else in a stored hash (a damaged row) is refused without
  * deriving: scrypt would throw on it (a 500 at sign-in) or take gigabytes and seconds.
  */
-const affordable = ({ N, r, p }: ScryptCost): boolean =>
-  [N, r, p].every(Number.isSafeInteger) &&
-  N >= 2 &&
-  (N & (N - 1)) === 0 &&
-  r >= 1 &&
-  p >= 1 &&
-  p <= 4 &&
-  128 * N * r <= MAX_MEMORY;
+const affordable = (cost: ScryptCost): boolean => {
+  const { N, r, p } = cost;
+  return (
+    [N, r, p].every(Number.isSafeInteger) &&
+    N >= 2 &&
+    (N & (N - 1)) === 0 &&
+    r >= 1 &&
+    p >= 1 &&
+    p <= 4 &&
+    memoryOf(cost) <= MAX_MEMORY
+  );
+};
 
-/** scrypt needs ~128·N·r bytes; its default cap (32 MiB) is below production's cost, so the cap follows the cost. */
+/** scrypt's default memory cap (32 MiB) is below production's cost, so the cap follows the cost. */
 function derive(password: string, salt: Buffer, params: ScryptCost): Promise<Buffer> {
-  const maxmem = 128 * params.N * params.r + 128 * params.r * params.p + 1024 * 1024;
+  const maxmem = memoryOf(params) + 128 * params.r * params.p + 1024 * 1024;
   return new Promise((resolve, reject) =>
     scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { ...params, maxmem }, (error, key) =>
       error ? reject(error) : resolve(key),
