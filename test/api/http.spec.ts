@@ -1,4 +1,6 @@
 import type { HealthDto } from '@rolecall/contracts';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from './support/app.js';
 import { createAccount, PASSWORD } from './support/factories.js';
@@ -117,4 +119,56 @@ describe('OpenAPI', () => {
     expect(Object.keys(json.paths)).toEqual(expect.arrayContaining(['/api/v1/signup', '/api/v1/auth/sign-in', '/api/v1/me', '/api/v1/health']));
     expect(json.paths['/api/v1/signup']!['post']!.requestBody).toBeDefined();
   });
+});
+
+describe('keep-alive connections', () => {
+  /** Writes one request on an open socket and reads its whole answer (headers and Content-Length body). */
+  function exchange(socket: Socket, path: string): Promise<{ head: string; body: string }> {
+    return new Promise((resolve, reject) => {
+      if (socket.closed) return reject(new Error(`the server had closed the connection before ${path}`));
+      let received = '';
+      const onData = (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = received.slice(0, end);
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (received.length < end + 4 + length) return;
+        cleanup();
+        resolve({ head, body: received.slice(end + 4, end + 4 + length) });
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new Error(`the server closed the connection before answering ${path}`));
+      };
+      const cleanup = () => {
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        socket.off('error', onClose);
+      };
+      socket.on('data', onData);
+      socket.once('close', onClose);
+      socket.once('error', onClose);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n`);
+    });
+  }
+
+  it('keeps an idle connection open past the moment clients and proxies reuse theirs (not Node’s 5 s)', async () => {
+    // A client closes its idle connections a little before the server's advertised timeout; one whose
+    // timer runs late (a busy machine, a paused process) writes its next request as the server closes
+    // the connection and gets ECONNRESET — a proxy (60 s idle by default) answers 502.
+    const { port } = new URL(app.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    try {
+      const first = await exchange(socket, '/api/v1/health/live');
+      expect(first.head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(first.head).toMatch(/\r\nkeep-alive: timeout=(6[5-9]|[7-9]\d|\d{3,})\b/i);
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      const second = await exchange(socket, '/api/v1/health/live');
+      expect(second.head).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      socket.destroy();
+    }
+  }, 15_000);
 });

@@ -24,6 +24,16 @@ const BODY_LIMIT = '100kb';
 export const API_COMPRESSION_THRESHOLD = 1024;
 /** Swagger UI (`SwaggerModule.setup('api/docs')`): its page, files and JSON document. */
 const API_DOCS = /^\/api\/docs(-json|\/|$)/;
+/**
+ * How long an idle keep-alive connection stays open. Node's default, 5 s, is shorter than clients and
+ * proxies keep theirs: a load balancer's idle timeout is typically 60 s (AWS ALB, nginx's upstream
+ * keepalive), and a client closes its own just before the `Keep-Alive: timeout` the server announces.
+ * Whoever closes second may write a request into a connection the other is closing: the proxy answers
+ * 502, the client gets ECONNRESET (CI saw it once, the machine busy, its timers late). So the server
+ * closes last. Idle connections hold no request: headersTimeout and requestTimeout still bound those,
+ * and a shutdown closes idle connections at once (graceful-shutdown.ts).
+ */
+const KEEP_ALIVE_MS = 65_000;
 /** `POST /users/import` carries a CSV of up to 1 MB inside its JSON (escaping can grow it). */
 const IMPORT_BODY_LIMIT = '3mb';
 
@@ -41,7 +51,9 @@ export async function createApp(
     logger: logging.logger,
   });
   app.useWebSocketAdapter(new LiveIoAdapter(app, config, redis));
-  answerUnparsableRequests(app.getHttpServer() as Server);
+  const server = app.getHttpServer() as Server;
+  answerUnparsableRequests(server);
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   const http = app.getHttpAdapter().getInstance() as express.Express;
   http.disable('x-powered-by');
   // Our ETags are resource versions (set explicitly); Express's content hashes would answer 304s on their own.
