@@ -36,10 +36,11 @@ const ENTRIES = 100_000;
 const SMALL = 3_000;
 const CLI = resolve(import.meta.dirname, '../../tools/verify-export/verify-export.js');
 /**
- * The verify tool on a big file, without blocking this process: a `spawnSync` of several seconds
- * stopped its event loop past the server's keep-alive timeout (5 s), so the server's close of the
- * pooled connection went unseen and the next download was written to a dead socket (`fetch failed`,
- * ECONNRESET — once in CI, the machine busy).
+ * The verify tool on a big file, without blocking this process (client and server share its event
+ * loop): a `spawnSync` of several seconds held the client's idle timers while the server closed the
+ * pooled connection, and the next download went to a dead socket (`fetch failed`, ECONNRESET — once
+ * in CI). The server now keeps idle connections 65 s (app.factory.ts KEEP_ALIVE_MS), far past the
+ * client's own ~4 s; the same race had recurred on a busy machine with nothing blocked.
  */
 const runCli = promisify(execFile);
 
@@ -232,9 +233,6 @@ beforeAll(async () => {
   console.log(
     `[activity export] wrote ${ENTRIES + SMALL} chained entries in ${Math.round(performance.now() - started)} ms (${app.database})`,
   );
-  // The inserts held the event loop: let the server close the keep-alive sockets that idled meanwhile
-  // before a client reuses one (a reused socket the server is closing answers ECONNRESET).
-  await new Promise((resolve) => setTimeout(resolve, 200));
 }, 120_000);
 
 afterAll(async () => {

@@ -25,13 +25,16 @@ export const API_COMPRESSION_THRESHOLD = 1024;
 /** Swagger UI (`SwaggerModule.setup('api/docs')`): its page, files and JSON document. */
 const API_DOCS = /^\/api\/docs(-json|\/|$)/;
 /**
- * How long an idle keep-alive connection stays open. Node's default, 5 s, is shorter than clients and
- * proxies keep theirs: a load balancer's idle timeout is typically 60 s (AWS ALB, nginx's upstream
- * keepalive), and a client closes its own just before the `Keep-Alive: timeout` the server announces.
- * Whoever closes second may write a request into a connection the other is closing: the proxy answers
- * 502, the client gets ECONNRESET (CI saw it once, the machine busy, its timers late). So the server
- * closes last. Idle connections hold no request: headersTimeout and requestTimeout still bound those,
- * and a shutdown closes idle connections at once (graceful-shutdown.ts).
+ * How long an idle keep-alive connection stays open. Node's default, 5 s, is shorter than a load
+ * balancer keeps its upstream connections (60 s: AWS ALB, nginx's `keepalive_timeout`): the balancer
+ * would write a request into a connection the node is closing and answer 502. Past 60 s the balancer
+ * closes first. A client closes its own 1–2 s before the `Keep-Alive: timeout` the server announces
+ * (undici; it reads the header), so with 5 s any pause of 4–5 s, a test's or a busy machine's late
+ * timer, raced the server's close: CI's activity export once failed `fetch failed, ECONNRESET`. At
+ * 65 s that needs a connection idle over a minute and a timer late by seconds.
+ * Idle connections hold no request: headersTimeout (60 s) and requestTimeout still bound
+ * those, so a silent connection could already be held about as long; a shutdown closes idle
+ * connections at once (graceful-shutdown.ts).
  */
 const KEEP_ALIVE_MS = 65_000;
 /** `POST /users/import` carries a CSV of up to 1 MB inside its JSON (escaping can grow it). */
