@@ -122,7 +122,11 @@ describe('OpenAPI', () => {
 });
 
 describe('keep-alive connections', () => {
-  /** Writes one request on an open socket and reads its whole answer (headers and Content-Length body). */
+  /**
+   * Writes one request on an open socket and reads its whole answer (headers and Content-Length body).
+   * Not the bench's `wireGetter` (test/bench/users-list/http-clients.ts): it replaces a socket the
+   * server closed, which is the very thing this test must see.
+   */
   function exchange(socket: Socket, path: string): Promise<{ head: string; body: string }> {
     return new Promise((resolve, reject) => {
       if (socket.closed) return reject(new Error(`the server had closed the connection before ${path}`));
