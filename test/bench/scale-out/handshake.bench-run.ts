@@ -41,8 +41,15 @@ import {
  * profiles and of `perf record`), to cut a profile to it: BENCH_NODE_ARGS / BENCH_BARE_NODE_ARGS
  * pass Node flags (`--cpu-prof --cpu-prof-dir=…`, `--perf-basic-prof`).
  *
+ * BENCH_VERSUS (a JSON object of environment variables, `{}` for none) puts a second API process in
+ * the bare node's place, started with those variables on top of the first's (its own Redis prefix):
+ * an A/B of two settings of one build — a Node flag through NODE_OPTIONS, an adapter, a limit — in
+ * one run, the two taking turns as above and judged by the median of the cycles' pair ratios. The
+ * first process also serves the seeding requests: an A/A run (`BENCH_VERSUS='{}'`) shows what that
+ * alone does to the ratio (API / API′ 1.03× and ~1.05× in two runs on 2026-12-07).
+ *
  * Env: DATABASE_URL, REDIS_URL (as bench:scale-out), BENCH_SOCKETS (3000), BENCH_CYCLES (7),
- * BENCH_ROUNDS_A (40).
+ * BENCH_ROUNDS_A (40), BENCH_VERSUS.
  */
 
 const env = (name: string, fallback: number): number => {
@@ -55,21 +62,24 @@ const SOCKETS = env('BENCH_SOCKETS', 3000);
 const CYCLES = env('BENCH_CYCLES', 7);
 const ROUNDS_A = env('BENCH_ROUNDS_A', 40);
 const WARMUP_A = 3;
+const VERSUS = process.env['BENCH_VERSUS'] ? (JSON.parse(process.env['BENCH_VERSUS']) as Record<string, string>) : null;
 const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
 
 let node: ApiNode | undefined;
 let bare: BareNode | undefined;
+let versus: ApiNode | undefined;
 let clients: ClientProcess | undefined;
 let dropDatabase: (() => Promise<void>) | undefined;
 afterAll(async () => {
   await clients?.stop();
   await bare?.stop();
+  await versus?.stop();
   await node?.stop();
   await dropDatabase?.();
 });
 
 interface Side {
-  name: 'API' | 'bare';
+  name: 'API' | 'bare' | 'API′';
   url: string;
   pid: number;
   user: number[];
@@ -81,14 +91,15 @@ interface Side {
 const median = (values: number[]) => percentile(values, 50);
 const monotonicMicros = () => process.hrtime.bigint() / 1000n;
 
-test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions connecting and closing, ${CYCLES} cycles`, async () => {
+test(`handshake: one API node vs ${VERSUS ? 'another with BENCH_VERSUS' : 'one bare Socket.IO node'}, ${SOCKETS} sessions connecting and closing, ${CYCLES} cycles`, async () => {
   out(
     `\n[bench handshake] ${new Date().toISOString()}, node ${process.version}, ${cpus().length} CPUs, load average at start ${load()}`,
   );
   const db = await sharedDatabase(DATABASE_URL);
   dropDatabase = db.drop;
   const prefix = `rolecall-bench-handshake-${Date.now()}`;
-  node = await startNode({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, REDIS_ADAPTER: 'classic' });
+  const nodeEnv = { DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: prefix, REDIS_ADAPTER: 'classic' };
+  node = await startNode(nodeEnv);
   const api = client(node.url);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   const { owner, population } = await seedBenchAccount(api, pool, {
@@ -100,26 +111,34 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
     sessionAbsoluteMs: 30 * 24 * 60 * 60 * 1000,
   });
   await pool.end();
-  bare = await BareNode.start({
-    options: LIVE_SERVER_OPTIONS,
-    redisUrl: REDIS_URL,
-    key: `${prefix}-bare`,
-    adapter: 'classic',
-    accountId: owner.account.id,
-    byToken: population.sockets.map((socket) => [
-      socket.token,
-      { sessionId: socket.sessionId, memberId: socket.memberId, dashboard: socket.dashboard },
-    ]),
-    roleHolders: [],
-    sessionsOf: [],
-  });
+  if (VERSUS) versus = await startNode({ ...nodeEnv, REDIS_PREFIX: `${prefix}-versus`, ...VERSUS });
+  else
+    bare = await BareNode.start({
+      options: LIVE_SERVER_OPTIONS,
+      redisUrl: REDIS_URL,
+      key: `${prefix}-bare`,
+      adapter: 'classic',
+      accountId: owner.account.id,
+      byToken: population.sockets.map((socket) => [
+        socket.token,
+        { sessionId: socket.sessionId, memberId: socket.memberId, dashboard: socket.dashboard },
+      ]),
+      roleHolders: [],
+      sessionsOf: [],
+    });
   clients = await ClientProcess.start(fileURLToPath(new URL('./clients.mjs', import.meta.url)));
   const tokens = population.sockets.map((socket) => socket.token);
+  const other = versus
+    ? { name: 'API′' as const, url: versus.url, pid: versus.process.pid! }
+    : { name: 'bare' as const, url: bare!.url, pid: bare!.child.pid! };
   const sides: Side[] = [
     { name: 'API', url: node.url, pid: node.process.pid!, user: [], system: [], close: [], seconds: [] },
-    { name: 'bare', url: bare.url, pid: bare.child.pid!, user: [], system: [], close: [], seconds: [] },
+    { ...other, user: [], system: [], close: [], seconds: [] },
   ];
-  out(`API node pid ${sides[0]!.pid}, bare node pid ${sides[1]!.pid}; ${SOCKETS.toLocaleString('en')} sessions`);
+  out(
+    `API node pid ${sides[0]!.pid}, ${other.name} node pid ${other.pid}` +
+      `${VERSUS ? ` (BENCH_VERSUS ${JSON.stringify(VERSUS)})` : ''}; ${SOCKETS.toLocaleString('en')} sessions`,
+  );
 
   for (let cycle = 0; cycle < CYCLES; cycle += 1) {
     for (const side of cycle % 2 ? [...sides].reverse() : sides) {
@@ -150,17 +169,18 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
       side.seconds.push(connected.ms / 1000);
     }
   }
-  const [apiSide, bareSide] = sides as [Side, Side];
+  const [apiSide, otherSide] = sides as [Side, Side];
   const perHandshake = (side: Side) => side.user.map((user, i) => user + side.system[i]!);
   const row = (label: string, of: (side: Side) => number[], digits = 3) => [
     label,
     median(of(apiSide)).toFixed(digits),
-    median(of(bareSide)).toFixed(digits),
-    ratio(median(of(apiSide)) / median(of(bareSide))),
+    median(of(otherSide)).toFixed(digits),
+    ratio(median(of(apiSide)) / median(of(otherSide))),
   ];
+  const pairs = perHandshake(apiSide).map((api, i) => api / perHandshake(otherSide)[i]!);
   out(
     table(
-      ['median of cycles', 'API', 'bare', 'API / bare'],
+      ['median of cycles', 'API', otherSide.name, `API / ${otherSide.name}`],
       [
         row('CPU per handshake (ms)', perHandshake),
         row('  user', (side) => side.user),
@@ -169,6 +189,11 @@ test(`handshake: one API node vs one bare Socket.IO node, ${SOCKETS} sessions co
         row(`connect ${SOCKETS.toLocaleString('en')}, 64 at a time (s)`, (side) => side.seconds, 2),
       ],
     ),
+  );
+  // One cycle's two turns ran seconds apart, so a pair shares the host's state of the moment.
+  out(
+    `CPU per handshake API / ${otherSide.name}, median of the cycles' pairs: ${ratio(median(pairs))} ` +
+      `(${pairs.map((pair) => pair.toFixed(2)).join(', ')})`,
   );
 
   // (a) on one node: every session connected, the 3-session member's role flips.
