@@ -47,16 +47,19 @@ export async function sharedDatabase(baseUrl: string): Promise<{ url: string; dr
   };
 }
 
-/** Starts the built API (`apps/api/dist/main.js`) as its own process and waits for `/health`. */
-export async function startNode(env: Record<string, string>): Promise<ApiNode> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+/**
+ * Starts the built API (`apps/api/dist/main.js`, or `main`: another build's, as bench:handshake's
+ * BENCH_VERSUS_MAIN) as its own process and waits for `/health`.
+ */
+export async function startNode(env: Record<string, string>, main = MAIN): Promise<ApiNode> {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'rolecall-node-'));
   const output: string[] = [];
   // BENCH_NODE_ARGS: extra Node.js flags for the API processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
   // to see where a benchmark's server time goes; Node refuses --cpu-prof in NODE_OPTIONS).
   const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, PUBLIC_URL: `http://127.0.0.1:${port}`, WEB_ROOT: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,5 +1,6 @@
 import { SYSTEM_ROLES, type MemberDto } from '@rolecall/contracts';
 import { cpus } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
@@ -47,9 +48,13 @@ import {
  * one run, the two taking turns as above and judged by the median of the cycles' pair ratios. The
  * first process also serves the seeding requests: an A/A run (`BENCH_VERSUS='{}'`) shows what that
  * alone does to the ratio (API / API′ 1.03× and ~1.05× in two runs on 2026-12-07).
+ * BENCH_VERSUS_MAIN (a path) runs the second process from another build, to weigh a code change:
+ * `cp -r apps/api/dist apps/api/dist-versus` before it (the copy must stay under apps/api, where its
+ * imports resolve; gitignored), `npm run build` after, then
+ * `BENCH_VERSUS_MAIN=apps/api/dist-versus/main.js npm run bench:handshake` (API / API′ = after / before).
  *
  * Env: DATABASE_URL, REDIS_URL (as bench:scale-out), BENCH_SOCKETS (3000), BENCH_CYCLES (7),
- * BENCH_ROUNDS_A (40), BENCH_VERSUS.
+ * BENCH_ROUNDS_A (40), BENCH_VERSUS, BENCH_VERSUS_MAIN.
  */
 
 const env = (name: string, fallback: number): number => {
@@ -62,7 +67,11 @@ const SOCKETS = env('BENCH_SOCKETS', 3000);
 const CYCLES = env('BENCH_CYCLES', 7);
 const ROUNDS_A = env('BENCH_ROUNDS_A', 40);
 const WARMUP_A = 3;
-const VERSUS = process.env['BENCH_VERSUS'] ? (JSON.parse(process.env['BENCH_VERSUS']) as Record<string, string>) : null;
+const VERSUS_MAIN = process.env['BENCH_VERSUS_MAIN'] ? resolve(process.env['BENCH_VERSUS_MAIN']) : undefined;
+const VERSUS =
+  process.env['BENCH_VERSUS'] || VERSUS_MAIN
+    ? (JSON.parse(process.env['BENCH_VERSUS'] || '{}') as Record<string, string>)
+    : null;
 const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
 
 let node: ApiNode | undefined;
@@ -111,7 +120,7 @@ test(`handshake: one API node vs ${VERSUS ? 'another with BENCH_VERSUS' : 'one b
     sessionAbsoluteMs: 30 * 24 * 60 * 60 * 1000,
   });
   await pool.end();
-  if (VERSUS) versus = await startNode({ ...nodeEnv, REDIS_PREFIX: `${prefix}-versus`, ...VERSUS });
+  if (VERSUS) versus = await startNode({ ...nodeEnv, REDIS_PREFIX: `${prefix}-versus`, ...VERSUS }, VERSUS_MAIN);
   else
     bare = await BareNode.start({
       options: LIVE_SERVER_OPTIONS,
@@ -137,7 +146,8 @@ test(`handshake: one API node vs ${VERSUS ? 'another with BENCH_VERSUS' : 'one b
   ];
   out(
     `API node pid ${sides[0]!.pid}, ${other.name} node pid ${other.pid}` +
-      `${VERSUS ? ` (BENCH_VERSUS ${JSON.stringify(VERSUS)})` : ''}; ${SOCKETS.toLocaleString('en')} sessions`,
+      `${VERSUS ? ` (BENCH_VERSUS ${JSON.stringify(VERSUS)}${VERSUS_MAIN ? `, ${VERSUS_MAIN}` : ''})` : ''}; ` +
+      `${SOCKETS.toLocaleString('en')} sessions`,
   );
 
   for (let cycle = 0; cycle < CYCLES; cycle += 1) {
