@@ -66,7 +66,10 @@ export async function startNode(env: Record<string, string>, main = MAIN): Promi
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: a fresh database's migrations, through a test's TCP proxies (shutdown.spec), took over
+  // 30 s once in CI while the browser suite ran beside it (its nodes stuck in TypeOrmCoreModule's
+  // start, nothing refused); ~5 s on a quiet machine. Only a node that never starts waits it out.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`node exited early:\n${output.join('')}`);
     try {
