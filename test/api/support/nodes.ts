@@ -73,12 +73,18 @@ export async function startNode(env: Record<string, string>, main = MAIN): Promi
   for (;;) {
     if (child.exitCode !== null) throw new Error(`node exited early:\n${output.join('')}`);
     try {
-      const reply = await fetch(`${url}/api/v1/health`);
+      // Bounded too: a node that takes the connection but never answers must not outlast the deadline.
+      const reply = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
       if (reply.ok) break;
     } catch {
-      /* not listening yet */
+      /* not listening (or answering) yet */
     }
-    if (Date.now() > deadline) throw new Error(`node did not start:\n${output.join('')}`);
+    if (Date.now() > deadline) {
+      // Not left running (holding its database connections and port) after the test gave up on it.
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`node did not start:\n${output.join('')}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
