@@ -9,6 +9,11 @@ export interface AppConfig {
   readonly dataDir: string;
   /** `postgres://…` → PostgreSQL; unset → SQLite at `$DATA_DIR/rolecall.sqlite`. */
   readonly databaseUrl: string | null;
+  /**
+   * `PG_PREPARED_STATEMENTS` (`on`, the default, or `off`): PostgreSQL statements with parameters run
+   * as named prepared statements of their connection (database/prepared-statements.ts says when to turn it off).
+   */
+  readonly postgresPreparedStatements: boolean;
   readonly redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
   readonly redisPrefix: string;
@@ -182,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port,
     dataDir: resolve(env['DATA_DIR'] || './data'),
     databaseUrl,
+    postgresPreparedStatements: onOff(env['PG_PREPARED_STATEMENTS'], 'PG_PREPARED_STATEMENTS'),
     redisUrl: env['REDIS_URL'] || null,
     redisPrefix: env['REDIS_PREFIX'] || 'rolecall',
     redisAdapter: redisAdapterKind(env['REDIS_ADAPTER']),
@@ -210,6 +216,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhooks: webhookConfig(env),
     ...overrides,
   };
+}
+
+function onOff(value: string | undefined, name: string): boolean {
+  if (!value || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new Error(`${name} must be "on" or "off", got "${value}"`);
 }
 
 function redisAdapterKind(value: string | undefined): 'classic' | 'sharded' {

@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
-import { z } from 'zod';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
@@ -21,6 +20,7 @@ import {
   seedBenchAccount,
   sleep,
   timedRound,
+  versusEnv,
 } from './processes.js';
 
 /**
@@ -69,23 +69,9 @@ const CYCLES = env('BENCH_CYCLES', 7);
 const ROUNDS_A = env('BENCH_ROUNDS_A', 40);
 const WARMUP_A = 3;
 const VERSUS_MAIN = process.env['BENCH_VERSUS_MAIN'] ? resolve(process.env['BENCH_VERSUS_MAIN']) : undefined;
-const VERSUS = process.env['BENCH_VERSUS'] || VERSUS_MAIN ? versusEnv(process.env['BENCH_VERSUS'] || '{}') : null;
+const VERSUS =
+  process.env['BENCH_VERSUS'] || VERSUS_MAIN ? versusEnv(process.env['BENCH_VERSUS'] || '{}', 'BENCH_VERSUS') : null;
 
-/** BENCH_VERSUS as environment variables, or a clear refusal (not a bare JSON.parse error). */
-function versusEnv(text: string): Record<string, string> {
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* refused below */
-  }
-  const env = z.record(z.string(), z.string()).safeParse(parsed);
-  if (!env.success)
-    throw new Error(
-      `BENCH_VERSUS must be a JSON object of strings, e.g. '{"NODE_OPTIONS":"--max-semi-space-size=32"}'`,
-    );
-  return env.data;
-}
 const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
 
 let node: ApiNode | undefined;

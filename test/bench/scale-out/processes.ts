@@ -5,6 +5,7 @@ import http from 'node:http';
 import { loadavg } from 'node:os';
 import type pg from 'pg';
 import { expect } from 'vitest';
+import { z } from 'zod';
 import { sha256Hex } from '../../../apps/api/src/common/tokens.js';
 import { createAccount, type SignedUp } from '../../api/support/factories.js';
 import type { Client } from '../../api/support/http.js';
@@ -177,6 +178,20 @@ export async function timedRound(
 }
 
 const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
+
+/** A benchmark's JSON object of environment variables (`name`, e.g. BENCH_VERSUS), or a clear refusal (not a bare JSON.parse error). */
+export function versusEnv(text: string, name: string): Record<string, string> {
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* refused below */
+  }
+  const env = z.record(z.string(), z.string()).safeParse(parsed);
+  if (!env.success)
+    throw new Error(`${name} must be a JSON object of strings, e.g. '{"NODE_OPTIONS":"--max-semi-space-size=32"}'`);
+  return env.data;
+}
 
 /** A member whose role the benchmarks switch between Editor and Read only. */
 export interface Flippable {

@@ -4,6 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config.js';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { preparingClient } from './prepared-statements.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -21,7 +22,9 @@ const POSTGRES_POOL = { max: 20, connectionTimeoutMillis: 5000, keepAlive: true 
  * SQLite through better-sqlite3 (WAL, 5 s busy timeout, foreign keys on) in `$DATA_DIR`, or
  * PostgreSQL when `DATABASE_URL` is set. Migrations run at start-up; never `synchronize`.
  */
-export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>): DataSourceOptions {
+export function dataSourceOptions(
+  config: Pick<AppConfig, 'databaseUrl' | 'dataDir' | 'postgresPreparedStatements'>,
+): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -30,7 +33,13 @@ export function dataSourceOptions(config: Pick<AppConfig, 'databaseUrl' | 'dataD
     logging: false,
   } as const;
   if (config.databaseUrl) {
-    return { ...common, type: 'postgres', url: config.databaseUrl, extra: POSTGRES_POOL };
+    return {
+      ...common,
+      type: 'postgres',
+      url: config.databaseUrl,
+      // Parameterised statements prepared once per connection (prepared-statements.ts), unless PG_PREPARED_STATEMENTS=off.
+      extra: config.postgresPreparedStatements ? { ...POSTGRES_POOL, Client: preparingClient() } : POSTGRES_POOL,
+    };
   }
   mkdirSync(config.dataDir, { recursive: true });
   return {
