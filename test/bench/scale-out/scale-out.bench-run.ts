@@ -251,6 +251,14 @@ function report(api: Side, bare: Side, holderSockets: number): string[] {
       `(b) API first ${median(api, 'b', (x) => x.first)}, http ${median(api, 'b', (x) => x.http)}, nodes' CPU ${median(api, 'b', (x) => x.serverCpu)}; bare first ${median(bare, 'b', (x) => x.first)}, nodes' CPU ${median(bare, 'b', (x) => x.serverCpu)}; ` +
       `(c) API sockets closed ${median(api, 'c', (x) => x.byGroup['sessions']!)}, bare ${median(bare, 'c', (x) => x.byGroup['sessions']!)}`,
   );
+  // Where a tail round's time went: the admin's request (until its response) or the delivery after it.
+  const slowest = (key: 'a' | 'c') =>
+    [...api[key]]
+      .sort((x, y) => y.total - x.total)
+      .slice(0, 3)
+      .map((x) => `${ms(x.total)} (http ${ms(x.http)})`)
+      .join(', ');
+  out(`  API's 3 slowest rounds, ms: (a) ${slowest('a')}; (c) ${slowest('c')}`);
   const connectRow = (label: string, side: Side) => [
     label,
     side.connected.toLocaleString('en'),
