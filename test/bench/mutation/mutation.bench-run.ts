@@ -31,7 +31,7 @@ import { ms, percentile, ratio, table } from '../users-list/stats.js';
  * A/A run that shows what that alone does.
  *
  * Env: DATABASE_URL, REDIS_URL (as bench:scale-out), BENCH_ROUNDS (600, both processes together,
- * after 40 warm-up rounds), BENCH_PAUSE_MS (20, between rounds), BENCH_VERSUS, BENCH_VERSUS_MAIN.
+ * after 40 warm-up rounds), BENCH_PAUSE_MS (20, between rounds), BENCH_MEMBERS (300; 10000 is bench:scale-out's account), BENCH_VERSUS, BENCH_VERSUS_MAIN.
  */
 
 const env = (name: string, fallback: number): number => {
@@ -42,6 +42,8 @@ const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0
 const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
 const ROUNDS = env('BENCH_ROUNDS', 600);
 const PAUSE_MS = env('BENCH_PAUSE_MS', 20);
+/** Sessions seeded (bench:scale-out's population at BENCH_SOCKETS): ~one member per session. */
+const MEMBERS = env('BENCH_MEMBERS', 300);
 const WARMUP = 40;
 const VERSUS_MAIN = process.env['BENCH_VERSUS_MAIN'] ? resolve(process.env['BENCH_VERSUS_MAIN']) : undefined;
 const VERSUS = versusEnv(process.env['BENCH_VERSUS'] || '{"PG_PREPARED_STATEMENTS":"off"}', 'BENCH_VERSUS');
@@ -66,7 +68,7 @@ test(`mutation: a role change's response time on PostgreSQL, A vs B (${JSON.stri
   const { owner, population } = await seedBenchAccount(client(a.url), pool, {
     accountName: 'Mutation Co',
     permissions: ['people.view'],
-    sockets: 300,
+    sockets: MEMBERS,
     dashboards: 2,
     revokeRounds: 1,
     sessionAbsoluteMs: 30 * 24 * 60 * 60 * 1000,
