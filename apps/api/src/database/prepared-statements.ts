@@ -16,7 +16,7 @@ export interface PreparedLimits {
  * 500 texts: the API's fixed statements are a few hundred; what varies with its input (`IN` lists,
  * multi-row inserts) is kept out by the 64-parameter bound or, once the 500 are taken, runs unnamed.
  */
-export const PREPARED_LIMITS: PreparedLimits = { statements: 500, parameters: 64, textLength: 16_384 };
+const PREPARED_LIMITS: PreparedLimits = { statements: 500, parameters: 64, textLength: 16_384 };
 
 type QueryCallback = (error: Error, result: pg.QueryResult) => void;
 
