@@ -13,8 +13,10 @@ export interface PreparedLimits {
 }
 
 /**
- * 500 texts: the API's fixed statements are a few hundred; what varies with its input (`IN` lists,
- * multi-row inserts) is kept out by the 64-parameter bound or, once the 500 are taken, runs unnamed.
+ * 500 texts, an upper bound rather than a count of the API's fixed statements: what varies with its
+ * input (`IN` lists, multi-row inserts) is mostly kept out by the 64-parameter bound, and once 500 are
+ * taken the rest runs unnamed. Each backend keeps a plan for each statement it prepared, so the bound
+ * also caps that memory on the database's side (×20 connections a node, POSTGRES_POOL).
  */
 const PREPARED_LIMITS: PreparedLimits = { statements: 500, parameters: 64, textLength: 16_384 };
 
