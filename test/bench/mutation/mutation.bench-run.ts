@@ -5,6 +5,9 @@ import { afterAll, test } from 'vitest';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
 import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  envNumber,
   flipRole,
   jsonClient,
   load,
@@ -34,12 +37,9 @@ import { ms, percentile, ratio, table } from '../users-list/stats.js';
  * after 40 warm-up rounds), BENCH_PAUSE_MS (20, between rounds), BENCH_MEMBERS (300; 10000 is bench:scale-out's account), BENCH_VERSUS, BENCH_VERSUS_MAIN.
  */
 
-const env = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const env = envNumber;
+const DATABASE_URL = BENCH_DATABASE_URL;
+const REDIS_URL = BENCH_REDIS_URL;
 const ROUNDS = env('BENCH_ROUNDS', 600);
 const PAUSE_MS = env('BENCH_PAUSE_MS', 20);
 /** Sessions seeded (bench:scale-out's population at BENCH_SOCKETS): ~one member per session. */

@@ -9,8 +9,11 @@ import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes
 import { ClientProcess, now, type GroupSpec } from '../propagation/client-process.js';
 import { pgSeeder, seedPopulation } from '../propagation/seed.js';
 import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
   commandCpuMs,
   cpuBetween,
+  envNumber,
   flipRole,
   jsonClient,
   load,
@@ -57,12 +60,9 @@ import { ms, percentile, table } from '../users-list/stats.js';
 
 /** Engine.IO's default pingInterval, which the API keeps: one heartbeat of every socket. */
 const IDLE_WINDOW_MS = 25_000;
-const env = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const env = envNumber;
+const DATABASE_URL = BENCH_DATABASE_URL;
+const REDIS_URL = BENCH_REDIS_URL;
 // 18,000 at most by default: this machine allows a process 20,000 open files (`ulimit -Hn`), and the
 // API node needs some for PostgreSQL, Redis and its own files; past that, `BENCH_STEPS` with a higher limit.
 const STEPS = (process.env['BENCH_STEPS'] ?? '5000,10000,18000')

@@ -11,6 +11,9 @@ import { ClientProcess } from '../propagation/client-process.js';
 import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { BareNode } from './bare-process.js';
 import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  envNumber,
   jsonClient,
   load,
   out,
@@ -58,12 +61,9 @@ import {
  * BENCH_ROUNDS_A (40), BENCH_VERSUS, BENCH_VERSUS_MAIN.
  */
 
-const env = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const env = envNumber;
+const DATABASE_URL = BENCH_DATABASE_URL;
+const REDIS_URL = BENCH_REDIS_URL;
 const SOCKETS = env('BENCH_SOCKETS', 3000);
 const CYCLES = env('BENCH_CYCLES', 7);
 const ROUNDS_A = env('BENCH_ROUNDS_A', 40);

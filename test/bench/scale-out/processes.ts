@@ -179,6 +179,15 @@ export async function timedRound(
 
 const [, EDITOR, READONLY] = SYSTEM_ROLES.map((role) => role.id) as [string, string, string];
 
+/** A positive number from the benchmark's environment (`name`), or `fallback`. */
+export const envNumber = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+/** The multi-process benchmarks' PostgreSQL (each creates and drops a database of its own) and Redis (a prefix of its own). */
+export const BENCH_DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+export const BENCH_REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+
 /** A benchmark's JSON object of environment variables (`name`, e.g. BENCH_VERSUS), or a clear refusal (not a bare JSON.parse error). */
 export function versusEnv(text: string, name: string): Record<string, string> {
   let parsed: unknown = null;

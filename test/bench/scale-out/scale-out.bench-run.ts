@@ -12,6 +12,9 @@ import { ms, percentile, ratio, table } from '../users-list/stats.js';
 import { startBalancer } from './balancer.js';
 import { BareNode } from './bare-process.js';
 import {
+  BENCH_DATABASE_URL,
+  BENCH_REDIS_URL,
+  envNumber,
   flipRole,
   jsonClient,
   load,
@@ -62,12 +65,9 @@ import {
  * missed target.
  */
 
-const env = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const env = envNumber;
+const DATABASE_URL = BENCH_DATABASE_URL;
+const REDIS_URL = BENCH_REDIS_URL;
 const NODES = 3;
 const SOCKETS = env('BENCH_SOCKETS', 10_000);
 /**
