@@ -4,7 +4,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * A TCP proxy a fault test puts between the API and PostgreSQL or Redis, and then breaks for real:
  * `reset()` destroys every open connection with a TCP RST, `refuse()` also closes the listening
  * port (new connections get ECONNREFUSED), `blackhole()` accepts connections and never answers
- * (what a network partition looks like), `restore()` goes back to passing traffic through.
+ * (what a network partition looks like), `slowConnect(ms)` holds each new connection that long before
+ * opening it upstream (a server slow to accept: a database forking backends under a connection
+ * storm), `restore()` goes back to passing traffic through.
  *
  * `url(upstreamUrl)` rewrites a `postgres://` or `redis://` URL to go through the proxy.
  */
@@ -23,6 +25,10 @@ export interface TcpProxy {
    * `restore()` lets them flow again. New connections are not affected.
    */
   stall(): void;
+  /** New connections wait `ms` before the proxy opens them upstream; open ones are not affected. */
+  slowConnect(ms: number): void;
+  /** Connections accepted since the proxy started (whatever became of them). */
+  readonly accepted: number;
   /** Passes traffic again (listening on the same port). */
   restore(): Promise<void>;
   /** Connections currently open through the proxy. */
@@ -34,10 +40,13 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
   const pairs = new Set<[Socket, Socket | null]>();
   const stalled = new Set<[Socket, Socket | null]>();
   let mode: 'pass' | 'blackhole' = 'pass';
+  let connectDelayMs = 0;
+  let accepted = 0;
   let server: Server;
   let port = 0;
 
   const onConnection = (client: Socket) => {
+    accepted += 1;
     client.on('error', () => undefined);
     if (mode === 'blackhole') {
       const pair: [Socket, Socket | null] = [client, null];
@@ -45,6 +54,25 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
       client.on('close', () => pairs.delete(pair));
       return;
     }
+    if (connectDelayMs > 0) {
+      // Held as a pair without a target meanwhile, so that reset() and close() cut it too.
+      const waiting: [Socket, Socket | null] = [client, null];
+      pairs.add(waiting);
+      client.pause();
+      const timer = setTimeout(() => {
+        pairs.delete(waiting);
+        if (!client.destroyed) forward(client);
+      }, connectDelayMs);
+      client.once('close', () => {
+        clearTimeout(timer);
+        pairs.delete(waiting);
+      });
+      return;
+    }
+    forward(client);
+  };
+
+  const forward = (client: Socket) => {
     const target = connect(upstream.port, upstream.host);
     const pair: [Socket, Socket | null] = [client, target];
     pairs.add(pair);
@@ -89,6 +117,9 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
     get open() {
       return pairs.size;
     },
+    get accepted() {
+      return accepted;
+    },
     url(upstreamUrl: string) {
       const url = new URL(upstreamUrl);
       url.hostname = '127.0.0.1';
@@ -117,8 +148,12 @@ export async function startTcpProxy(upstream: { host: string; port: number }): P
         stalled.add(pair);
       }
     },
+    slowConnect(ms) {
+      connectDelayMs = ms;
+    },
     async restore() {
       mode = 'pass';
+      connectDelayMs = 0;
       for (const [client, target] of stalled) {
         client.pipe(target!);
         target!.pipe(client);

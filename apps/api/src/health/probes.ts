@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import pg from 'pg';
@@ -13,6 +13,13 @@ import { Lifecycle } from './lifecycle.js';
  */
 const PROBE_TIMEOUT_MS = 500;
 
+/**
+ * How long the work behind a probe (opening the probe's connection, a `SELECT 1`) may take before
+ * it is given up and the connection dropped: longer than one answer, so that a slow connect still
+ * completes, and short enough that a connection the network swallowed is replaced within seconds.
+ */
+const PROBE_WORK_TIMEOUT_MS = 3000;
+
 /** An event loop stalled this long in the last window means the process is not sound. */
 const EVENT_LOOP_STALL_MS = 5000;
 const EVENT_LOOP_WINDOW_MS = 10_000;
@@ -25,10 +32,18 @@ const EVENT_LOOP_WINDOW_MS = 10_000;
  * connection the network swallowed would keep that connection forever (the app's pool has no
  * timeouts), one more at every probe, until the pool was full of them. This pool drops a connection
  * that timed out, so once the database is back the next probe gets a fresh one.
+ *
+ * The answer waits PROBE_TIMEOUT_MS; the work behind it gets PROBE_WORK_TIMEOUT_MS and is shared:
+ * at most one `SELECT 1` is outstanding, and a probe that gave up waiting leaves it running for the
+ * next probe to join. Cutting the connect at the answer's budget made a database (or a host) slow
+ * to open connections unready for good: every probe abandoned its connect at 500 ms and the next
+ * one started over (health.spec, "slower to accept"). The connection is also opened at boot, so the
+ * first probe does not pay for it.
  */
 @Injectable()
-export class DatabaseProbe implements OnModuleDestroy {
+export class DatabaseProbe implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly pool: pg.Pool | null;
+  private pendingSelect: Promise<void> | null = null;
 
   constructor(
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
@@ -40,8 +55,8 @@ export class DatabaseProbe implements OnModuleDestroy {
         ? new pg.Pool({
             connectionString: config.databaseUrl,
             max: 1,
-            connectionTimeoutMillis: PROBE_TIMEOUT_MS,
-            query_timeout: PROBE_TIMEOUT_MS,
+            connectionTimeoutMillis: PROBE_WORK_TIMEOUT_MS,
+            query_timeout: PROBE_WORK_TIMEOUT_MS,
             idleTimeoutMillis: 30_000,
             allowExitOnIdle: true,
             application_name: 'rolecall-health',
@@ -49,6 +64,21 @@ export class DatabaseProbe implements OnModuleDestroy {
         : null;
     // An idle probe connection that breaks is reported by the next probe; it must not throw here.
     this.pool?.on('error', () => undefined);
+  }
+
+  onApplicationBootstrap(): void {
+    // Opens the probe's connection now; a failure here is reported by the first probe.
+    this.select()?.catch(() => undefined);
+  }
+
+  /** The one outstanding `SELECT 1` on the probe's pool (null on SQLite). */
+  private select(): Promise<void> | null {
+    if (!this.pool) return null;
+    this.pendingSelect ??= this.pool
+      .query('SELECT 1')
+      .then(() => undefined)
+      .finally(() => (this.pendingSelect = null));
+    return this.pendingSelect;
   }
 
   /**
@@ -60,7 +90,8 @@ export class DatabaseProbe implements OnModuleDestroy {
     return this.indicators
       .check('database')
       .attempt(async () => {
-        if (this.pool) await this.pool.query('SELECT 1');
+        const select = this.select();
+        if (select) await select;
         else if (!(await this.database.ping())) throw new Error('SELECT 1 failed');
         return { storage: this.storage() };
       })
