@@ -6,12 +6,46 @@
  * role for good (scim.spec, twice under load). Here the read is held deterministically: its answer is
  * fetched before the change and delivered after the page has shown it.
  */
-import type { Browser, Route } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
 import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, newPage, signIn, startProduct } from './support/browser.js';
+
+/**
+ * From here, the page's boot-time reads pass: app.html's preload and the fetch that takes it over
+ * (hooks.client.ts), neither of which asks for JSON — under load Chromium may send both rather than
+ * share one, and holding the second hid the page's heading for good (CI, once). The first read the
+ * app's API client makes (`Accept: application/json`: the live store's, on connect) is answered by
+ * the server at once, and that answer is held until `release()`.
+ */
+async function holdFirstSessionRead(
+  page: Page,
+): Promise<{ held: Promise<void>; release: () => void; delivered: Promise<void> }> {
+  let holding = false;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let onHeld!: () => void;
+  const held = new Promise<void>((resolve) => (onHeld = resolve));
+  let onDelivered!: () => void;
+  const delivered = new Promise<void>((resolve) => (onDelivered = resolve));
+  await page.route('**/api/v1/auth/session', async (route: Route) => {
+    if (holding || route.request().headers()['accept'] !== 'application/json') return route.continue();
+    holding = true;
+    const response = await route.fetch();
+    onHeld();
+    await released;
+    await route.fulfill({ response });
+    onDelivered();
+  });
+  return { held, release, delivered };
+}
+
+/** Lets the page apply what just reached it: a frame, and a moment after it. */
+async function settle(page: Page, ms = 100): Promise<void> {
+  await page.evaluate((wait) => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, wait))), ms);
+}
 
 describe.skipIf(!browserReady)('a stale session read after a live change', () => {
   let app: TestApp;
@@ -33,30 +67,10 @@ describe.skipIf(!browserReady)('a stale session read after a live change', () =>
     const { page, context } = await newPage(browser);
     try {
       await signIn(page, app.url, mia.email, PASSWORD);
-      // From here, the page's boot-time reads pass: app.html's preload and the fetch that takes it over
-      // (hooks.client.ts), neither of which asks for JSON — under load Chromium may send both rather
-      // than share one, and holding the second hid the page's heading for good (CI, once). The first
-      // read the app's API client makes (`Accept: application/json`: the live store's, on connect) is
-      // answered by the server at once, and that answer is held until `release`.
-      let holding = false;
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let held!: () => void;
-      const heldNow = new Promise<void>((resolve) => (held = resolve));
-      let delivered!: () => void;
-      const deliveredNow = new Promise<void>((resolve) => (delivered = resolve));
-      await page.route('**/api/v1/auth/session', async (route: Route) => {
-        if (holding || route.request().headers()['accept'] !== 'application/json') return route.continue();
-        holding = true;
-        const response = await route.fetch();
-        held();
-        await released;
-        await route.fulfill({ response });
-        delivered();
-      });
+      const read = await holdFirstSessionRead(page);
       await page.goto(`${app.url}/me`);
       await page.getByRole('heading', { level: 1 }).waitFor();
-      await heldNow;
+      await read.held;
       const roleOnPage = () =>
         page
           .locator('.row', { has: page.locator('dt', { hasText: /^Role$/ }) })
@@ -73,11 +87,45 @@ describe.skipIf(!browserReady)('a stale session read after a live change', () =>
       expect(changed.status).toBe(200);
       await expect.poll(roleOnPage, { timeout: 5000 }).toBe('Read only');
 
-      release();
-      await deliveredNow;
+      read.release();
+      await read.delivered;
       // The older answer has reached the page; give it the frames to apply it.
-      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100))));
+      await settle(page);
       expect(await roleOnPage()).toBe('Read only');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('keeps a revoked session ended, with its reason, when a read of the session from before the revocation comes back after it', async () => {
+    const api = client(app.url);
+    const rita = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Rita Revoked' });
+    const { page, context } = await newPage(browser);
+    try {
+      await signIn(page, app.url, rita.email, PASSWORD);
+      const read = await holdFirstSessionRead(page);
+      await page.goto(`${app.url}/me`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      // The live store's read on connecting was answered (200: the session still stood) and is held.
+      await read.held;
+
+      const current = await api.get<{ version: number }>(`/users/${rita.member.id}`, { token: owner.token });
+      const revoked = await api.post(`/users/${rita.member.id}/revoke`, undefined, {
+        token: owner.token,
+        headers: ifMatch(current.body.version),
+      });
+      expect(revoked.status).toBe(200);
+      const reason = page.getByTestId('signed-out-reason');
+      await reason.waitFor({ timeout: 5000 });
+
+      // The read from before the revocation arrives now: it must not sign the tab back in (which
+      // cleared the reason and reconnected, to be refused), whatever the page does next.
+      read.release();
+      await read.delivered;
+      await settle(page, 500);
+      expect(await reason.isVisible()).toBe(true);
+      expect(await reason.innerText()).toContain('An admin removed your access');
+      expect(new URL(page.url()).pathname).toBe('/me');
     } finally {
       await context.close();
     }

@@ -59,13 +59,26 @@ class Session {
     return returnTo;
   }
 
+  /** Moves on every `clear()`: a read of the session that left before it is from a session that ended. */
+  #epoch = 0;
+
+  /** What a read of the session takes with it, to hand back to `set()`. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /**
-   * A read of the session (`loadMe`). One that left before a change and came back after the change's
-   * live push (`me.updated`, `me.permissions`) is older than what the tab shows: it is dropped, not
-   * allowed to put the old role back (the live store reads the session on every connection, so this
-   * happened when a role changed during the handshake). Another member (a new sign-in) always replaces.
+   * A read of the session (`loadMe`), begun at `epoch`. One that left before the session was cleared
+   * (signed out, revoked, ended) is dropped: answered 200 while the session still stood, it signed
+   * the tab back in after `me.revoked`, which took the reason off the screen and reconnected, to be
+   * refused (live-stale-read.spec; scim.spec once under load). One that left before a change and
+   * came back after the change's live push (`me.updated`, `me.permissions`) is older than what the
+   * tab shows: it is dropped, not allowed to put the old role back (the live store reads the session
+   * on every connection, so this happened when a role changed during the handshake). Another member
+   * (a new sign-in) always replaces.
    */
-  set(me: MeDto): void {
+  set(me: MeDto, epoch: number): void {
+    if (epoch !== this.#epoch) return;
     const current = this.me;
     const older =
       current !== null &&
@@ -117,6 +130,7 @@ class Session {
   }
 
   clear(): void {
+    this.#epoch += 1;
     this.me = null;
     this.endPreview();
   }
@@ -143,13 +157,14 @@ export function homePath(me: MeDto): '/users' | '/me' | typeof ENROLMENT_PATH {
  * a mailed link, `/`) find out who is signed in without a failed request in the console.
  */
 export async function loadMe(fetcher: typeof fetch = fetch): Promise<MeDto | null> {
+  const epoch = session.epoch;
   try {
     const probe = await api.get<SessionProbeDto>('/auth/session', { fetch: fetcher, quietAuth: true });
     if (!probe.signedIn) {
       session.clear();
       return null;
     }
-    session.set(probe.me);
+    session.set(probe.me, epoch);
     return probe.me;
   } catch (error) {
     if (isSignedOutError(error)) {

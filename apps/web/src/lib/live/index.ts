@@ -5,4 +5,4 @@
  */
 export { live, type Presence } from './store.svelte';
 export { ActivityFeed } from './activity.svelte';
-export { REVOCATION_MESSAGES } from './revocation';
+export { REVOCATION_MESSAGES, revocationReasonOf } from './revocation';

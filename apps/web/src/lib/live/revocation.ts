@@ -19,3 +19,12 @@ export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
   service_account_deleted: 'The service account of this connection was deleted.',
   key_expired: 'The API key of this connection expired.',
 };
+
+/**
+ * The reason a refusal gives (`details.reason` of a 401 `SESSION_REVOKED`, over HTTP or at the live
+ * handshake), when it is one the dashboard has words for.
+ */
+export function revocationReasonOf(details: Readonly<Record<string, unknown>> | undefined): RevocationReason | null {
+  const reason = details?.['reason'];
+  return typeof reason === 'string' && Object.hasOwn(REVOCATION_MESSAGES, reason) ? (reason as RevocationReason) : null;
+}

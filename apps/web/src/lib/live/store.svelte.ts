@@ -39,6 +39,7 @@ import type {
 } from '@rolecall/contracts';
 import { afterFirstContent } from '../after-paint';
 import { loadMe, session } from '../session.svelte';
+import { revocationReasonOf } from './revocation';
 
 interface Follower {
   /** An account event (in seq order). */
@@ -129,10 +130,7 @@ class LiveState {
       if (roleMoved && push.roleId !== session.me?.member.role.id) this.refreshMe();
     });
     live.on('me.updated', (update) => session.applyUpdate(update));
-    live.on('me.revoked', ({ reason }) => {
-      this.revoked = reason;
-      this.stop();
-    });
+    live.on('me.revoked', ({ reason }) => this.end(reason));
     live.onAccountEvent((event) => {
       this.#applyToViewer(event);
       for (const follower of this.#followers) follower.event?.(event);
@@ -156,7 +154,19 @@ class LiveState {
       this.#connectedOnce = true;
     });
     live.socket.on('disconnect', () => (this.connected = false));
+    // A (re)connection refused because the session ended while this tab was not connected
+    // (`me.revoked` went to nobody): the refusal says why.
+    live.socket.on('connect_error', (error: Error & { data?: { details?: Record<string, unknown> } }) => {
+      const reason = error.message === 'SESSION_REVOKED' ? revocationReasonOf(error.data?.details) : null;
+      if (reason && this.#live === live) this.end(reason);
+    });
     live.connect(me).catch(() => (this.connected = false));
+  }
+
+  /** The server ended this session, for `reason`: the shell shows why, and nothing reconnects. */
+  end(reason: RevocationReason): void {
+    this.revoked = reason;
+    this.stop();
   }
 
   stop(): void {

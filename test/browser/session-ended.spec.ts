@@ -1,0 +1,109 @@
+/**
+ * A session ended while the tab was not connected: `me.revoked` went to no socket of it, so the tab
+ * learns of the end from the server's refusal, which says why (`details.reason` of the 401
+ * `SESSION_REVOKED`, over HTTP or at the live handshake). The tab shows that reason, as it would
+ * have on the push: before, a refused handshake left the page as it was (a revoked member still
+ * looking at the dashboard) and a refused request sent it to sign-in without a word of why.
+ *
+ * The tab's live connection is cut for real at the browser (its WebSocket closed by the route), not
+ * mocked in the page.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../api/support/app.js';
+import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from '../api/support/factories.js';
+import { client } from '../api/support/http.js';
+import { browserReady, newPage, signIn, startProduct } from './support/browser.js';
+
+/**
+ * Keeps the page's live connection from ever reaching the server: its WebSocket is taken over by
+ * the route and never answered (the handshake waits), and the polling transport is refused.
+ */
+async function cutLive(page: Page): Promise<{ attempts: () => number }> {
+  let attempts = 0;
+  await page.routeWebSocket(/\/socket\.io\//, () => {
+    attempts += 1;
+  });
+  await page.route('**/socket.io/**', (route) => route.abort());
+  return { attempts: () => attempts };
+}
+
+describe.skipIf(!browserReady)('a session ended while its tab was not connected', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let close: () => Promise<void>;
+  let owner: SignedUp;
+
+  beforeAll(async () => {
+    ({ app, browser, close } = await startProduct());
+    owner = await createAccount(client(app.url), { plan: 'business', name: 'Olive Owner' });
+  }, 60_000);
+  afterAll(async () => {
+    await close?.();
+  });
+
+  /** An editor of the account, signed in on a new page. */
+  async function signedInEditor(name: string) {
+    const member = await inviteAndAccept(client(app.url), app.config.dataDir, owner, { roleId: ROLE.editor, name });
+    const { page, context } = await newPage(browser);
+    await signIn(page, app.url, member.email, PASSWORD);
+    return { member, page, context };
+  }
+
+  async function revoke(memberId: string): Promise<void> {
+    const api = client(app.url);
+    const current = await api.get<{ version: number }>(`/users/${memberId}`, { token: owner.token });
+    const revoked = await api.post(`/users/${memberId}/revoke`, undefined, {
+      token: owner.token,
+      headers: ifMatch(current.body.version),
+    });
+    expect(revoked.status).toBe(200);
+  }
+
+  it('shows why when its live connection comes back and the handshake is refused', async () => {
+    const { member, page, context } = await signedInEditor('Hana Handshake');
+    try {
+      // Counts the page's live connections that got an answer from the server, and those closed.
+      let answered = 0;
+      let closed = 0;
+      page.on('websocket', (ws) => {
+        ws.once('framereceived', () => (answered += 1));
+        ws.on('close', () => (closed += 1));
+      });
+      await page.goto(`${app.url}/me`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await expect.poll(() => answered, { timeout: 10_000 }).toBe(1);
+      // The tab goes offline (Chromium's network emulation: its connection is closed, new ones fail).
+      await context.setOffline(true);
+      await expect.poll(() => closed, { timeout: 10_000 }).toBeGreaterThan(0);
+      await revoke(member.member.id);
+      await context.setOffline(false);
+      // Socket.IO's own reconnection tries again within its backoff (≤ 5 s), and is refused.
+      const reason = page.getByTestId('signed-out-reason');
+      await reason.waitFor({ timeout: 15_000 });
+      expect(await reason.innerText()).toContain('An admin removed your access');
+      expect(new URL(page.url()).pathname).toBe('/me');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows why at once when a request is refused, without waiting for a push that cannot come', async () => {
+    const { member, page, context } = await signedInEditor('Rafa Request');
+    try {
+      const live = await cutLive(page);
+      await page.goto(`${app.url}/me`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await expect.poll(live.attempts, { timeout: 10_000 }).toBeGreaterThan(0);
+      await revoke(member.member.id);
+      // Its first request after the revocation (the Account page's reads) is refused, with the reason.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account', exact: true }).click();
+      const reason = page.getByTestId('signed-out-reason');
+      await reason.waitFor({ timeout: 5000 });
+      expect(await reason.innerText()).toContain('An admin removed your access');
+      expect(new URL(page.url()).pathname).not.toBe('/signin');
+    } finally {
+      await context.close();
+    }
+  });
+});
