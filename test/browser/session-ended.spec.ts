@@ -5,8 +5,11 @@
  * have on the push: before, a refused handshake left the page as it was (a revoked member still
  * looking at the dashboard) and a refused request sent it to sign-in without a word of why.
  *
- * The tab's live connection is cut for real at the browser (its WebSocket closed by the route), not
- * mocked in the page.
+ * A session that expired meanwhile is refused without a reason: the tab goes to sign-in, as a refused
+ * request takes it, instead of staying on what it last showed.
+ *
+ * The tab's live connection is cut for real at the browser (Chromium's offline emulation, or a route
+ * that takes the WebSocket over and never answers), not mocked in the page.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +87,29 @@ describe.skipIf(!browserReady)('a session ended while its tab was not connected'
       expect(await reason.innerText()).toContain('An admin removed your access');
       expect(new URL(page.url()).pathname).toBe('/me');
     } finally {
+      await context.close();
+    }
+  });
+
+  it('goes to sign-in when its live connection comes back to a session that expired meanwhile (a refusal without a reason)', async () => {
+    const { page, context } = await signedInEditor('Ezra Expired');
+    const config = app.config as { sessionIdleMs: number };
+    const idleMs = config.sessionIdleMs;
+    try {
+      let answered = 0;
+      page.on('websocket', (ws) => ws.once('framereceived', () => (answered += 1)));
+      await page.goto(`${app.url}/me`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await expect.poll(() => answered, { timeout: 10_000 }).toBe(1);
+      await context.setOffline(true);
+      // Every session has now been idle too long: the handshake on reconnecting is refused
+      // UNAUTHENTICATED (`expired`), which Socket.IO does not try again.
+      config.sessionIdleMs = 1;
+      await context.setOffline(false);
+      await page.waitForURL((url) => url.pathname === '/signin', { timeout: 15_000 });
+      expect(new URL(page.url()).searchParams.get('ended')).toBe('1');
+    } finally {
+      config.sessionIdleMs = idleMs;
       await context.close();
     }
   });

@@ -37,6 +37,7 @@ import type {
   PresenceViewer,
   RevocationReason,
 } from '@rolecall/contracts';
+import { api } from '../api';
 import { afterFirstContent } from '../after-paint';
 import { loadMe, session } from '../session.svelte';
 import { revocationReasonOf } from './revocation';
@@ -155,10 +156,14 @@ class LiveState {
     });
     live.socket.on('disconnect', () => (this.connected = false));
     // A (re)connection refused because the session ended while this tab was not connected
-    // (`me.revoked` went to nobody): the refusal says why.
+    // (`me.revoked` went to nobody): the refusal says why. One refused without a reason (the session
+    // expired meanwhile) is not tried again by Socket.IO, so the tab would sit on what it last showed:
+    // a request asks the API, whose 401 takes the way of any other (the layout's sign-in).
     live.socket.on('connect_error', (error: Error & { data?: { details?: Record<string, unknown> } }) => {
-      const reason = error.message === 'SESSION_REVOKED' ? revocationReasonOf(error.data?.details) : null;
-      if (reason && this.#live === live) this.end(reason);
+      if (this.#live !== live || (error.message !== 'SESSION_REVOKED' && error.message !== 'UNAUTHENTICATED')) return;
+      const reason = revocationReasonOf(error.data?.details);
+      if (reason) this.end(reason);
+      else api.get('/me').catch(() => undefined);
     });
     live.connect(me).catch(() => (this.connected = false));
   }
