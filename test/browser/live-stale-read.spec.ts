@@ -9,7 +9,15 @@
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from '../api/support/factories.js';
+import {
+  createAccount,
+  ifMatch,
+  inviteAndAccept,
+  PASSWORD,
+  revokeMember,
+  ROLE,
+  type SignedUp,
+} from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -109,12 +117,7 @@ describe.skipIf(!browserReady)('a stale session read after a live change', () =>
       // The live store's read on connecting was answered (200: the session still stood) and is held.
       await read.held;
 
-      const current = await api.get<{ version: number }>(`/users/${rita.member.id}`, { token: owner.token });
-      const revoked = await api.post(`/users/${rita.member.id}/revoke`, undefined, {
-        token: owner.token,
-        headers: ifMatch(current.body.version),
-      });
-      expect(revoked.status).toBe(200);
+      expect(await revokeMember(api, owner.token, rita.member.id)).toBe(200);
       const reason = page.getByTestId('signed-out-reason');
       await reason.waitFor({ timeout: 5000 });
 

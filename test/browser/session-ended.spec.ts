@@ -11,10 +11,17 @@
  * The tab's live connection is cut for real at the browser (Chromium's offline emulation, or a route
  * that takes the WebSocket over and never answers), not mocked in the page.
  */
-import type { Browser, Page, WebSocket } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE, type SignedUp } from '../api/support/factories.js';
+import {
+  createAccount,
+  inviteAndAccept,
+  PASSWORD,
+  revokeMember,
+  ROLE,
+  type SignedUp,
+} from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -70,27 +77,24 @@ describe.skipIf(!browserReady)('a session ended while its tab was not connected'
     return { member, page, context };
   }
 
-  async function revoke(memberId: string): Promise<void> {
-    const api = client(app.url);
-    const current = await api.get<{ version: number }>(`/users/${memberId}`, { token: owner.token });
-    const revoked = await api.post(`/users/${memberId}/revoke`, undefined, {
-      token: owner.token,
-      headers: ifMatch(current.body.version),
-    });
-    expect(revoked.status).toBe(200);
+  /**
+   * Opens `/me` and waits for its live connection to be answered, then takes the tab offline
+   * (Chromium's network emulation: the connection is closed, new ones fail) until it is closed.
+   */
+  async function meThenOffline(page: Page, context: BrowserContext): Promise<void> {
+    const connected = answeredSockets(page);
+    await page.goto(`${app.url}/me`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await expect.poll(connected, { timeout: 10_000 }).toBeGreaterThan(0);
+    await context.setOffline(true);
+    await expect.poll(connected, { timeout: 10_000 }).toBe(0);
   }
 
   it('shows why when its live connection comes back and the handshake is refused', async () => {
     const { member, page, context } = await signedInEditor('Hana Handshake');
     try {
-      const connected = answeredSockets(page);
-      await page.goto(`${app.url}/me`);
-      await page.getByRole('heading', { level: 1 }).waitFor();
-      await expect.poll(connected, { timeout: 10_000 }).toBeGreaterThan(0);
-      // The tab goes offline (Chromium's network emulation: its connection is closed, new ones fail).
-      await context.setOffline(true);
-      await expect.poll(connected, { timeout: 10_000 }).toBe(0);
-      await revoke(member.member.id);
+      await meThenOffline(page, context);
+      expect(await revokeMember(client(app.url), owner.token, member.member.id)).toBe(200);
       await context.setOffline(false);
       // Socket.IO's own reconnection tries again within its backoff (≤ 5 s), and is refused.
       const reason = page.getByTestId('signed-out-reason');
@@ -107,12 +111,7 @@ describe.skipIf(!browserReady)('a session ended while its tab was not connected'
     const config = app.config as { sessionIdleMs: number };
     const idleMs = config.sessionIdleMs;
     try {
-      const connected = answeredSockets(page);
-      await page.goto(`${app.url}/me`);
-      await page.getByRole('heading', { level: 1 }).waitFor();
-      await expect.poll(connected, { timeout: 10_000 }).toBeGreaterThan(0);
-      await context.setOffline(true);
-      await expect.poll(connected, { timeout: 10_000 }).toBe(0);
+      await meThenOffline(page, context);
       // Every session has now been idle too long: the handshake on reconnecting is refused
       // UNAUTHENTICATED (`expired`), which Socket.IO does not try again.
       config.sessionIdleMs = 1;
@@ -132,7 +131,7 @@ describe.skipIf(!browserReady)('a session ended while its tab was not connected'
       await page.goto(`${app.url}/me`);
       await page.getByRole('heading', { level: 1 }).waitFor();
       await expect.poll(live.attempts, { timeout: 10_000 }).toBeGreaterThan(0);
-      await revoke(member.member.id);
+      expect(await revokeMember(client(app.url), owner.token, member.member.id)).toBe(200);
       // Its first request after the revocation (the Account page's reads) is refused, with the reason.
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account', exact: true }).click();
       const reason = page.getByTestId('signed-out-reason');

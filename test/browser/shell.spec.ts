@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../api/support/app.js';
-import { createAccount, ifMatch, inviteAndAccept, PASSWORD, ROLE } from '../api/support/factories.js';
+import { createAccount, ifMatch, inviteAndAccept, PASSWORD, revokeMember, ROLE } from '../api/support/factories.js';
 import { client } from '../api/support/http.js';
 import { browserReady, keepScreenshot, newPage, signIn, startProduct } from './support/browser.js';
 
@@ -36,8 +36,7 @@ describe.skipIf(!browserReady)('dashboard shell in Chromium', () => {
     await expect.poll(() => accountLink.count(), { timeout: 1000, interval: 25 }).toBe(0); // Read only does not
     await keepScreenshot(page, 'me-editor-read-only');
 
-    const current = await api.get<{ version: number }>(`/users/${editor.member.id}`, { token: owner.token });
-    await api.post(`/users/${editor.member.id}/revoke`, undefined, { token: owner.token, headers: ifMatch(current.body.version) });
+    expect(await revokeMember(api, owner.token, editor.member.id)).toBe(200);
     await page.getByTestId('signed-out-reason').waitFor({ timeout: 2000 });
     expect(await page.getByTestId('signed-out-reason').innerText()).toContain('An admin removed your access');
     await keepScreenshot(page, 'signed-out');

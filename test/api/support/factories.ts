@@ -92,3 +92,16 @@ export function invite(
 
 /** `If-Match` for a resource's current version. */
 export const ifMatch = (version: number) => ({ 'if-match': `"${version}"` });
+
+/**
+ * Revokes a member as an admin (`token`), at the member's current version (read first: sign-ins
+ * and live changes move it); answers the revoke's status.
+ */
+export async function revokeMember(api: Client, token: string, memberId: string): Promise<number> {
+  const current = await api.get<{ version: number }>(`/users/${memberId}`, { token });
+  const reply = await api.post(`/users/${memberId}/revoke`, undefined, {
+    token,
+    headers: ifMatch(current.body.version),
+  });
+  return reply.status;
+}
