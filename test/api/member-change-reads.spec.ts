@@ -88,14 +88,17 @@ describe('a member change reads each row once', () => {
       expect(reply.body.invitedBy).toEqual({ id: owner.member.id, name: 'Olive Owner', email: owner.email });
       return reply.body;
     };
-    // At most: the account lock, the actor's re-check, the member, then the change's own statements
-    // (role check, seat count, sessions), its UPDATE, the entry's INSERT and the account's head, and
-    // the response's person, role (unless the change holds it) and teams.
+    // At most: the account lock, the actor's re-check and the member (one statement), then the
+    // change's own statements (role check, seat count, sessions), its UPDATE, the entry's INSERT and
+    // the account's head (one statement on PostgreSQL), and the response's person and teams (one
+    // statement) and role (unless the change holds it). Before issue 18's cut, each of those pairs
+    // was two: 9 statements for a role change, where the counts below say 6 on PostgreSQL.
+    const postgres = app.app.get(Database).kind === 'postgres';
     const cases: [string, number, () => Promise<unknown>][] = [
-      ['role change', 9, () => change('PATCH', '', { roleId: ROLE.readonly })],
-      ['agent access', 10, () => change('PATCH', '', { agentAccess: true })],
-      ['revocation', 11, () => change('POST', '/revoke')],
-      ['reactivation', 10, () => change('POST', '/reactivate')],
+      ['role change', postgres ? 6 : 7, () => change('PATCH', '', { roleId: ROLE.readonly })],
+      ['agent access', postgres ? 7 : 8, () => change('PATCH', '', { agentAccess: true })],
+      ['revocation', postgres ? 8 : 9, () => change('POST', '/revoke')],
+      ['reactivation', postgres ? 7 : 8, () => change('POST', '/reactivate')],
     ];
     for (const [name, most, run] of cases) {
       const transactions = await transactionStatements(async () => void (await run()));

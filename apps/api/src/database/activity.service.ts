@@ -118,19 +118,32 @@ function entryContent(
   };
 }
 
-/** The activity table's columns, in the order `insertEntries` binds them. */
+/** The activity table's columns, in the order `writeEntries` binds them. */
 const ENTRY_COLUMNS =
   'id, account_id, seq, at, actor_member_id, actor_email, actor_kind, actor_name, action, target_type, target_id, target_label, changes, ip, user_agent, prev_hash, hash';
 
 /**
- * Plain multi-row INSERTs, for one entry as for thousands (TypeORM's insert builds its SQL from the
- * entity's metadata on every call, and for thousands costs more than the writing): 17 columns a row,
- * 1,000 rows a statement stay under SQLite's 32,766 parameters (and PostgreSQL's 65,535).
+ * Writes `entries` (the next of the account's chain, in order) and moves the log head to the last of
+ * them, in the row and in `account`. Plain multi-row INSERTs, for one entry as for thousands
+ * (TypeORM's insert builds its SQL from the entity's metadata on every call, and for thousands costs
+ * more than the writing): 17 columns a row, 1,000 rows a statement stay under SQLite's 32,766
+ * parameters (and PostgreSQL's 65,535). On PostgreSQL the head's UPDATE rides in the last INSERT's
+ * statement (a data-modifying WITH, run once whatever the INSERT does), one round trip fewer for
+ * every mutation (issue 18: a role change was 13); SQLite has no such WITH, and its statements are
+ * calls, not round trips.
  */
-async function insertEntries(tx: Tx, entries: readonly ActivityEntity[]): Promise<void> {
+async function writeEntries(tx: Tx, account: AccountEntity, entries: readonly ActivityEntity[]): Promise<void> {
+  const last = entries.at(-1);
+  if (!last) return;
+  const postgres = tx.kind === 'postgres';
   for (let i = 0; i < entries.length; i += 1000) {
     const params = new SqlParams(tx.manager.connection);
-    const rows = entries.slice(i, i + 1000).map((e) => {
+    const chunk = entries.slice(i, i + 1000);
+    const head =
+      postgres && chunk.at(-1) === last
+        ? `WITH head AS (UPDATE accounts SET activity_seq = ${params.add(last.seq)}, activity_hash = ${params.add(last.hash)} WHERE id = ${params.add(account.id)}) `
+        : '';
+    const rows = chunk.map((e) => {
       const row = [
         e.id,
         e.accountId,
@@ -152,19 +165,17 @@ async function insertEntries(tx: Tx, entries: readonly ActivityEntity[]): Promis
       ];
       return `(${row.map((value) => params.add(value ?? null)).join(', ')})`;
     });
-    await tx.manager.query(`INSERT INTO activity (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, params.values);
+    await tx.manager.query(`${head}INSERT INTO activity (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, params.values);
   }
-}
-
-/** The account's log head moves to the last entry written (`seq`, `hash`), in the row and in `account`. */
-async function advanceHead(tx: Tx, account: AccountEntity, seq: number, hash: string): Promise<void> {
-  const params = new SqlParams(tx.manager.connection);
-  await tx.manager.query(
-    `UPDATE accounts SET activity_seq = ${params.add(seq)}, activity_hash = ${params.add(hash)} WHERE id = ${params.add(account.id)}`,
-    params.values,
-  );
-  account.activitySeq = seq;
-  account.activityHash = hash;
+  if (!postgres) {
+    const params = new SqlParams(tx.manager.connection);
+    await tx.manager.query(
+      `UPDATE accounts SET activity_seq = ${params.add(last.seq)}, activity_hash = ${params.add(last.hash)} WHERE id = ${params.add(account.id)}`,
+      params.values,
+    );
+  }
+  account.activitySeq = last.seq;
+  account.activityHash = last.hash;
 }
 
 /**
@@ -189,8 +200,7 @@ export class ActivityService {
       prevHash,
       hash: chainHash(prevHash, hashedContent(content)),
     });
-    await insertEntries(tx, [entry]);
-    await advanceHead(tx, account, seq, entry.hash);
+    await writeEntries(tx, account, [entry]);
     tx.publish({ type: 'activity.appended', entry });
     return entry;
   }
@@ -245,8 +255,7 @@ export class ActivityService {
       prevHash = entry.hash;
       entries.push(entry);
     }
-    await insertEntries(tx, entries);
-    await advanceHead(tx, account, seq, prevHash);
+    await writeEntries(tx, account, entries);
     // `publish: false`: the caller publishes them (`activity.appended`), e.g. after its own event.
     if (options.publish !== false) for (const entry of entries) tx.publish({ type: 'activity.appended', entry });
     return entries;

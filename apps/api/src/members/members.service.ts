@@ -119,12 +119,22 @@ export class MembersService {
     };
   }
 
+  /** A change of member `id`: its row is read with the actor's re-check (`MutationContext.member`). */
+  private aboutMember<T>(
+    auth: RequestAuth,
+    actor: Actor,
+    id: string,
+    work: (context: MutationContext) => Promise<T>,
+  ): Promise<T> {
+    return this.mutations.run(auth, actor, work, { member: id });
+  }
+
   /** Loads the member for a change and checks `If-Match` (412 with the member as it is now). */
   private async forChange(context: MutationContext, id: string, ifMatch: number): Promise<MemberEntity> {
-    const member = await new MembersRepository(context.tx.manager, context.tx.kind).findInAccount(
-      context.account.id,
-      id,
-    );
+    const member =
+      context.member?.id === id
+        ? context.member.row
+        : await new MembersRepository(context.tx.manager, context.tx.kind).findInAccount(context.account.id, id);
     if (!member) throw notFound('Member');
     if (member.version !== ifMatch)
       throw versionMismatch(await this.detail(context.tx.manager, context.account, member));
@@ -164,7 +174,7 @@ export class MembersService {
 
   /** Role, agent access and teams; one activity entry per aspect that changed. */
   async update(auth: RequestAuth, actor: Actor, id: string, ifMatch: number, change: MemberUpdate): Promise<MemberDto> {
-    return this.mutations.run(auth, actor, async (context) => {
+    return this.aboutMember(auth, actor, id, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       const fields: Partial<MemberEntity> = {};
@@ -230,7 +240,7 @@ export class MembersService {
 
   /** Revoking ends every session of the member in this account at once. */
   async revoke(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
-    return this.mutations.run(auth, actor, async (context) => {
+    return this.aboutMember(auth, actor, id, async (context) => {
       const { tx, account } = context;
       const member = await this.forRemoval(context, auth, id, ifMatch, 'revoke');
       if (member.status === 'revoked') throw new DomainError('CONFLICT', 'This member is already revoked');
@@ -254,7 +264,7 @@ export class MembersService {
 
   /** Back to active with the same role, if a seat (and an agent seat) is free. */
   async reactivate(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<MemberDto> {
-    return this.mutations.run(auth, actor, async (context) => {
+    return this.aboutMember(auth, actor, id, async (context) => {
       const { tx, account } = context;
       const member = await this.forChange(context, id, ifMatch);
       if (member.status !== 'revoked') throw new DomainError('CONFLICT', 'Only a revoked member can be reactivated');
@@ -280,7 +290,7 @@ export class MembersService {
 
   /** Invited → the invitation is cancelled; revoked → deleted for good; active → 409 (revoke first). */
   async remove(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
-    await this.mutations.run(auth, actor, async (context) => {
+    await this.aboutMember(auth, actor, id, async (context) => {
       const { tx, account } = context;
       const member = await this.forRemoval(context, auth, id, ifMatch, 'delete');
       if (member.status === 'active') throw new DomainError('CONFLICT', 'Revoke this member before deleting them');
@@ -326,7 +336,7 @@ export class MembersService {
    * stays. Who may is checked first (under the account lock), so a refused caller never gets a 412.
    */
   async endSessions(auth: RequestAuth, actor: Actor, id: string, ifMatch: number): Promise<void> {
-    await this.mutations.run(auth, actor, async (context) => {
+    await this.aboutMember(auth, actor, id, async (context) => {
       const { tx, account } = context;
       const violation = checkSessionsAccess(
         { ownerId: account.ownerMemberId, billingContactId: account.billingContactMemberId },
