@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { client } from '../../api/support/http.js';
 import { sharedDatabase, startNode, type ApiNode } from '../../api/support/nodes.js';
+import { scrape, valueOf } from '../../api/support/metrics.js';
 import { LIVE_SERVER_OPTIONS } from '../propagation/bare-server.js';
 import { ClientProcess, now, type GroupSpec } from '../propagation/client-process.js';
 import type { Population } from '../propagation/seed.js';
@@ -62,7 +63,10 @@ import {
  * Socket.IO Redis adapter of both clusters, default classic), BENCH_NODE_ARGS (Node flags for the API
  * processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`; the node-loss phase prints each storm's window on
  * the profiles' clock), BENCH_BARE_NODE_ARGS (the same for the bare nodes), BENCH_ENFORCE=1 to fail on a
- * missed target.
+ * missed target, BENCH_NODE1_METRICS=1 to scrape node 1's /metrics after each (a) round and print, beside
+ * the slowest rounds, what node 1 did meanwhile (its longest event-loop delay, its GC pauses): is a slow
+ * round the admin's node stalled, or its request waiting elsewhere? (Off by default: one more request
+ * to node 1 between rounds.)
  */
 
 const env = envNumber;
@@ -78,6 +82,40 @@ const SOCKETS = env('BENCH_SOCKETS', 10_000);
  * phase after them reconnects 600 fewer sessions than N (it had 120 fewer with 40 rounds).
  */
 const ROUNDS_A = env('BENCH_ROUNDS_A', 200);
+const NODE1_METRICS = process.env['BENCH_NODE1_METRICS'] === '1';
+
+/** Node 1's GC pauses and longest event-loop delay since the last scrape, by (a) round (BENCH_NODE1_METRICS). */
+const node1Notes = new WeakMap<RoundResult, string>();
+
+/** What node 1's /metrics says of its GC (totals by kind) and its event loop (the longest delay since the last scrape). */
+async function node1Gauges(
+  url: string,
+): Promise<{ gc: Record<string, { count: number; sum: number }>; loopMaxMs: number }> {
+  const samples = await scrape(url);
+  const gc: Record<string, { count: number; sum: number }> = {};
+  for (const kind of ['major', 'minor', 'incremental']) {
+    gc[kind] = {
+      count: valueOf(samples, 'nodejs_gc_duration_seconds_count', { kind }),
+      sum: valueOf(samples, 'nodejs_gc_duration_seconds_sum', { kind }) * 1000,
+    };
+  }
+  return { gc, loopMaxMs: valueOf(samples, 'nodejs_eventloop_lag_max_seconds') * 1000 };
+}
+
+function node1Note(
+  before: Awaited<ReturnType<typeof node1Gauges>>,
+  after: Awaited<ReturnType<typeof node1Gauges>>,
+): string {
+  const gc = Object.keys(after.gc)
+    .map((kind) => {
+      const count = after.gc[kind]!.count - (before.gc[kind]?.count ?? 0);
+      return count > 0
+        ? `${kind} ${count}× ${(after.gc[kind]!.sum - (before.gc[kind]?.sum ?? 0)).toFixed(1)} ms`
+        : null;
+    })
+    .filter(Boolean);
+  return `node 1: loop delay max ${after.loopMaxMs.toFixed(1)} ms, GC ${gc.length > 0 ? gc.join(', ') : 'none'}`;
+}
 const ROUNDS_B = env('BENCH_ROUNDS_B', 5);
 const ROUNDS_C = env('BENCH_ROUNDS_C', 200);
 const DASHBOARDS = env('BENCH_DASHBOARDS', 5);
@@ -256,7 +294,7 @@ function report(api: Side, bare: Side, holderSockets: number): string[] {
     [...api[key]]
       .sort((x, y) => y.total - x.total)
       .slice(0, 3)
-      .map((x) => `${ms(x.total)} (http ${ms(x.http)})`)
+      .map((x) => `${ms(x.total)} (http ${ms(x.http)}${node1Notes.has(x) ? `; ${node1Notes.get(x)}` : ''})`)
       .join(', ');
   out(`  API's 3 slowest rounds, ms: (a) ${slowest('a')}; (c) ${slowest('c')}`);
   const connectRow = (label: string, side: Side) => [
@@ -670,6 +708,7 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
 
   // (a) role change of one member whose 3 sessions are on 3 nodes, editor ↔ read only.
   const target = { ...population.roleTarget };
+  let node1 = NODE1_METRICS ? await node1Gauges(nodes[0]!.url) : null;
   for (let round = 0; round < WARMUP_A + ROUNDS_A; round += 1) {
     const roleId = target.roleId === EDITOR ? READONLY : EDITOR;
     const result = await timedRound(
@@ -684,6 +723,11 @@ test(`scale-out: ${NODES} API nodes on PostgreSQL + Redis, ${SOCKETS} sockets, v
       },
     );
     target.roleId = roleId;
+    if (node1) {
+      const after = await node1Gauges(nodes[0]!.url);
+      node1Notes.set(result, node1Note(node1, after));
+      node1 = after;
+    }
     if (round >= WARMUP_A) {
       apiSide.a.push(result);
       captured.a.push({
