@@ -108,6 +108,46 @@ describe('a member change reads each row once', () => {
     }
   });
 
+  it('one statement reads the actor and the member: a change of oneself, and a member of another account', async () => {
+    const owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
+    // The owner changes themselves: the re-check's row and the changed row are one row, read once.
+    const transactions = await transactionStatements(async () => {
+      const reply = await api.patch<MemberDetailDto>(
+        `/users/${owner.member.id}`,
+        { agentAccess: true },
+        { token: owner.token, headers: ifMatch(owner.member.version) },
+      );
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(reply.body).toMatchObject({ id: owner.member.id, agentAccess: true, version: owner.member.version + 1 });
+    });
+    // A members row's columns, in the entity's order (the statements are kept to their first 140 characters).
+    const memberRead = /^SELECT (\w+)\.id AS "\1_id", \1\.account_id AS "\1_account_id", \1\.person_id /;
+    // The change's own transaction (a mail worker's may commit meanwhile): the one that updates a member.
+    const change = transactions.find((statements) =>
+      statements.some((statement) => statement.startsWith('UPDATE "members"')),
+    );
+    expect(
+      change?.filter((statement) => memberRead.test(statement)),
+      transactions.join('\n---\n'),
+    ).toHaveLength(1);
+    const toggled = await entry(owner, 'user.agent_access_changed', owner.member.id);
+    expect(toggled.names).toEqual({ [owner.member.id]: 'Olive Owner' });
+    const me = await api.get<MemberDetailDto>(`/users/${owner.member.id}`, { token: owner.token });
+    expect(me.body).toMatchObject({ agentAccess: true, version: owner.member.version + 1 });
+
+    // Another account's member, named by its id: not found here, and left as it was.
+    const other = await createAccount(api, { plan: 'business' });
+    const stranger = await inviteAndAccept(api, app.config.dataDir, other, { roleId: ROLE.editor });
+    const refused = await api.patch(
+      `/users/${stranger.member.id}`,
+      { roleId: ROLE.readonly },
+      { token: owner.token, headers: ifMatch(stranger.member.version) },
+    );
+    expect(refused.status).toBe(404);
+    const untouched = await api.get<MemberDetailDto>(`/users/${stranger.member.id}`, { token: other.token });
+    expect(untouched.body).toMatchObject({ role: { id: ROLE.editor }, version: stranger.member.version });
+  });
+
   it('the entries name the actor, the member and both roles as a lookup does, the actor not being the inviter', async () => {
     const owner = await createAccount(api, { plan: 'business', name: 'Olive Owner' });
     const admin = await inviteAndAccept(api, app.config.dataDir, owner, { name: 'Ada Admin', roleId: ROLE.admin });
