@@ -69,16 +69,25 @@ describe.skipIf(!browserReady)('a stale session read after a live change', () =>
     await close?.();
   });
 
+  /**
+   * An editor of the account on `/me`, whose live store's read of the session on connecting was
+   * answered (the session still stood) and is held (`read`).
+   */
+  async function meWithHeldRead(name: string) {
+    const member = await inviteAndAccept(client(app.url), app.config.dataDir, owner, { roleId: ROLE.editor, name });
+    const { page, context } = await newPage(browser);
+    await signIn(page, app.url, member.email, PASSWORD);
+    const read = await holdFirstSessionRead(page);
+    await page.goto(`${app.url}/me`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await read.held;
+    return { member, page, context, read };
+  }
+
   it('keeps the role the live push brought when an older read of the session comes back after it', async () => {
     const api = client(app.url);
-    const mia = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Mia Member' });
-    const { page, context } = await newPage(browser);
+    const { member: mia, page, context, read } = await meWithHeldRead('Mia Member');
     try {
-      await signIn(page, app.url, mia.email, PASSWORD);
-      const read = await holdFirstSessionRead(page);
-      await page.goto(`${app.url}/me`);
-      await page.getByRole('heading', { level: 1 }).waitFor();
-      await read.held;
       const roleOnPage = () =>
         page
           .locator('.row', { has: page.locator('dt', { hasText: /^Role$/ }) })
@@ -107,16 +116,8 @@ describe.skipIf(!browserReady)('a stale session read after a live change', () =>
 
   it('keeps a revoked session ended, with its reason, when a read of the session from before the revocation comes back after it', async () => {
     const api = client(app.url);
-    const rita = await inviteAndAccept(api, app.config.dataDir, owner, { roleId: ROLE.editor, name: 'Rita Revoked' });
-    const { page, context } = await newPage(browser);
+    const { member: rita, page, context, read } = await meWithHeldRead('Rita Revoked');
     try {
-      await signIn(page, app.url, rita.email, PASSWORD);
-      const read = await holdFirstSessionRead(page);
-      await page.goto(`${app.url}/me`);
-      await page.getByRole('heading', { level: 1 }).waitFor();
-      // The live store's read on connecting was answered (200: the session still stood) and is held.
-      await read.held;
-
       expect(await revokeMember(api, owner.token, rita.member.id)).toBe(200);
       const reason = page.getByTestId('signed-out-reason');
       await reason.waitFor({ timeout: 5000 });

@@ -11,7 +11,6 @@ import { Clock } from '../common/clock.js';
 import { RoundFailures } from '../common/observability/outage-log.js';
 import { APP_CONFIG, type AppConfig } from '../config.js';
 import { Database } from '../database/database.service.js';
-import { parameter } from '../database/entity-columns.js';
 import { DomainEventBus } from '../events/domain-events.js';
 import { SecretBox } from '../common/secret-box.js';
 import { postTo, resolveTarget, TargetRefused, type PostResult } from './webhook-target.js';
@@ -23,6 +22,9 @@ const CLAIM = 10;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** The system, as the actor of `webhook.disabled`. */
 const SYSTEM: Actor = { memberId: null, email: null, ip: null, userAgent: null };
+
+/** Stands for `anyDue`'s clock in its statement built once (an ISO time is never this). */
+const DUE_AT = '(due at)';
 
 /**
  * Delivers the activity log to webhook endpoints (issue 16 §4). The log itself is the durable queue:
@@ -54,8 +56,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Aborted at shutdown: a POST in flight is cut instead of holding the shutdown for its timeout. */
   private readonly stopping = new AbortController();
   private readonly failures = new RoundFailures(this.logger, 'Webhook delivery round', 'Webhook deliveries work again');
-  /** `anyDue`'s statement (the `due` conditions), built once: it runs after every committed change. */
-  private readonly anyDueSql: string;
+  /**
+   * `anyDue`'s statement and parameters, built once from `due` (its clock bound as `DUE_AT`, replaced
+   * on each call): it runs after every committed change.
+   */
+  private anyDueQuery: { sql: string; parameters: unknown[] } | null = null;
 
   constructor(
     @Inject(Database) private readonly db: Database,
@@ -66,13 +71,6 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SecretBox) private readonly secrets: SecretBox,
   ) {
     this.settings = config.webhooks;
-    const at = parameter(db.dataSource, 1);
-    // SQLite keeps a boolean as 0 / 1; `at` is bound once and compared twice (`$1` / one `?` each).
-    const [enabled, until] = db.kind === 'postgres' ? ['TRUE', at] : ['1', parameter(db.dataSource, 2)];
-    this.anyDueSql =
-      'SELECT e.id AS id FROM webhook_endpoints e INNER JOIN accounts a ON a.id = e.account_id ' +
-      `WHERE e.enabled = ${enabled} AND e.next_attempt_at <= ${at} AND (e.leased_until IS NULL OR e.leased_until <= ${until}) ` +
-      'AND e.cursor_seq < a.activity_seq LIMIT 1';
   }
 
   onApplicationBootstrap(): void {
@@ -131,17 +129,28 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Whether an enabled endpoint is due, not leased, and behind its account's head: `due`'s
-   * conditions as SQL written once, since it is asked after every committed change (issue 18: through
-   * the query builder it was ~3 % of a role change's CPU, building the same text each time).
+   * conditions, built by the query builder once and the SQL kept, since it is asked after every
+   * committed change (issue 18: built each time it was ~3 % of a role change's CPU).
    */
   private async anyDue(): Promise<boolean> {
     const at = this.clock.now().toISOString();
-    const params = this.db.kind === 'postgres' ? [at] : [at, at];
-    const rows = await this.db.read((manager) => manager.query<{ id: string }[]>(this.anyDueSql, params));
+    const rows = await this.db.read((manager) => {
+      if (!this.anyDueQuery) {
+        const [sql, parameters] = this.due(manager.getRepository(WebhookEndpointEntity).createQueryBuilder('e'), DUE_AT)
+          .select('e.id', 'id')
+          .limit(1)
+          .getQueryAndParameters();
+        this.anyDueQuery = { sql, parameters };
+      }
+      const { sql, parameters } = this.anyDueQuery;
+      return manager.query<{ id: string }[]>(
+        sql,
+        parameters.map((value) => (value === DUE_AT ? at : value)),
+      );
+    });
     return rows.length > 0;
   }
 
-  /** Keep `anyDueSql` the same conditions. */
   private due(query: SelectQueryBuilder<WebhookEndpointEntity>, at: string): SelectQueryBuilder<WebhookEndpointEntity> {
     return query
       .innerJoin('accounts', 'a', 'a.id = e.account_id')
